@@ -1,0 +1,366 @@
+//! The customer record as MISSION.md describes it.
+//!
+//! Two shapes: [`CustomerInput`] is what a caller may send (every field optional, unknown fields
+//! refused), [`CustomerFields`] is the validated, normalised result. Both serialise to the same
+//! camelCase JSON, so a stored customer can be turned back into an input, merge-patched and
+//! validated again.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A customer id: a ULID, so ids sort by creation time.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CustomerId(pub String);
+
+impl CustomerId {
+    pub fn new() -> Self {
+        Self(ulid::Ulid::new().to_string())
+    }
+}
+
+impl Default for CustomerId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Display for CustomerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A contact id, unique within its customer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ContactId(pub String);
+
+impl ContactId {
+    pub fn new() -> Self {
+        Self(ulid::Ulid::new().to_string())
+    }
+}
+
+impl Default for ContactId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum CustomerKind {
+    #[default]
+    Person,
+    Company,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum CustomerStatus {
+    #[default]
+    Active,
+    Inactive,
+}
+
+impl CustomerStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomerStatus::Active => "active",
+            CustomerStatus::Inactive => "inactive",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum Tier {
+    #[default]
+    Regular,
+    Vip,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum PaymentType {
+    /// Credit customers: invoiced, with a credit limit from the accounting system.
+    Account,
+    /// Pays at call-off or on delivery for every job.
+    #[default]
+    Cash,
+}
+
+/// Payment terms. Serialised as `"dueOnReceipt"` or `"net30"` (net N days, 1..=365).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PaymentTerms {
+    #[default]
+    DueOnReceipt,
+    Net(u16),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ArticleKind {
+    /// Added automatically to new service protocols of this customer.
+    Service,
+    /// Added automatically to new work orders of this customer.
+    WorkOrder,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AccountingSystem {
+    Quickbooks,
+    Sage,
+    Visma,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Address {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line1: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// ISO 3166-1 alpha-2, upper case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+/// A contact as the caller sends it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContactInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<bool>,
+    /// Send service protocols to this contact's e-mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_service_protocols: Option<bool>,
+    /// Send work orders to this contact's e-mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_work_orders: Option<bool>,
+}
+
+/// A validated contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Contact {
+    pub id: ContactId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// E.164.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// E.164.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<String>,
+    pub primary: bool,
+    pub send_service_protocols: bool,
+    pub send_work_orders: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DefaultArticle {
+    pub article_number: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub kind: ArticleKind,
+    /// A decimal string with at most three decimals, e.g. "1", "0", "2.5" (hours or units).
+    /// A string, not a float, so that quantities round-trip exactly.
+    pub quantity: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExternalRef {
+    pub system: AccountingSystem,
+    pub id: String,
+}
+
+/// Commercial terms as the caller sends them. Amounts are integers in the currency's minor unit
+/// (öre, cents): money is never a float.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TermsInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_type: Option<PaymentType>,
+    /// ISO 4217, e.g. "SEK".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit_limit: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_terms: Option<PaymentTerms>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_balance: Option<i64>,
+}
+
+/// Validated commercial terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Terms {
+    pub payment_type: PaymentType,
+    pub currency: String,
+    /// Minor units. `None`: no limit recorded (the call-off rule then does not restrict).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit_limit: Option<i64>,
+    pub payment_terms: PaymentTerms,
+    /// Minor units; may be negative (a credit balance).
+    pub open_balance: i64,
+}
+
+/// What a caller may send to create a customer, and the target of a merge patch.
+/// Status, id, version and audit fields are not in here: they have their own routes or are
+/// ours to set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CustomerInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<CustomerKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
+    /// Show the company name instead of the person on estimates and invoices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_company_name_on_documents: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_address: Option<Address>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visiting_address: Option<Address>,
+    /// Only on create; afterwards contacts have their own routes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contacts: Option<Vec<ContactInput>>,
+    /// ISO 639-1, e.g. "sv".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount_codes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_centre: Option<String>,
+    /// The customer's own order number / reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_articles: Option<Vec<DefaultArticle>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terms: Option<TermsInput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<Tier>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_hold: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_refs: Option<Vec<ExternalRef>>,
+}
+
+/// The validated, normalised customer card (everything but identity, status and audit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerFields {
+    pub customer_number: String,
+    pub kind: CustomerKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
+    pub show_company_name_on_documents: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Trimmed; domain part lower-cased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// E.164.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// E.164.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_address: Option<Address>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visiting_address: Option<Address>,
+    #[serde(default)]
+    pub contacts: Vec<Contact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub discount_codes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_centre: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_number: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub default_articles: Vec<DefaultArticle>,
+    pub terms: Terms,
+    pub tier: Tier,
+    pub on_hold: bool,
+    #[serde(default)]
+    pub external_refs: Vec<ExternalRef>,
+}
+
+/// A stored customer: the card plus identity, status, version and audit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Customer {
+    pub id: CustomerId,
+    pub status: CustomerStatus,
+    /// Starts at 1, +1 on every change; the ETag is derived from it.
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: String,
+    #[serde(flatten)]
+    pub fields: CustomerFields,
+}

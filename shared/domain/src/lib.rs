@@ -1,6 +1,21 @@
 //! The customer register's rules: the record, its validation, the call-off rule and the text
 //! folding that search uses. Pure: no AWS and no I/O, so every rule is unit-tested in isolation.
 
+pub mod calloff;
+pub mod contacts;
 pub mod model;
+pub mod phone;
+pub mod reference;
+pub mod search;
+pub mod validation;
 
+pub use calloff::CallOffRefusal;
+pub use contacts::ContactError;
 pub use model::*;
+pub use phone::{PhoneError, is_valid_country, normalise_mobile, normalise_phone};
+pub use reference::{is_country, is_currency, is_language};
+pub use search::fold;
+pub use validation::{
+    FieldError, NumberRules, ValidationContext, ValidationErrors, validate_contact,
+    validate_customer, validate_customer_number,
+};

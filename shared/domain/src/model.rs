@@ -99,6 +99,89 @@ pub enum PaymentTerms {
     Net(u16),
 }
 
+impl PaymentTerms {
+    /// The longest net period accepted; a year is already far beyond any real invoice term.
+    pub const MAX_NET_DAYS: u16 = 365;
+
+    /// False for `Net(0)` or a net period over [`Self::MAX_NET_DAYS`], which can be built in code
+    /// but never parsed from JSON.
+    pub fn is_valid(self) -> bool {
+        match self {
+            PaymentTerms::DueOnReceipt => true,
+            PaymentTerms::Net(days) => (1..=Self::MAX_NET_DAYS).contains(&days),
+        }
+    }
+}
+
+impl std::fmt::Display for PaymentTerms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PaymentTerms::DueOnReceipt => f.write_str("dueOnReceipt"),
+            PaymentTerms::Net(days) => write!(f, "net{days}"),
+        }
+    }
+}
+
+/// Why a payment-terms string was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid payment terms {0:?}: expected \"dueOnReceipt\" or \"netN\" with N a whole number of days from 1 to 365, e.g. \"net30\""
+)]
+pub struct InvalidPaymentTerms(pub String);
+
+impl std::str::FromStr for PaymentTerms {
+    type Err = InvalidPaymentTerms;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "dueOnReceipt" {
+            return Ok(PaymentTerms::DueOnReceipt);
+        }
+        let refuse = || InvalidPaymentTerms(s.to_owned());
+        let digits = s.strip_prefix("net").ok_or_else(refuse)?;
+        // Only canonical spellings ("net7", not "net07" or "net+7"), so that a stored value
+        // always serialises back to exactly what was read.
+        let canonical = !digits.is_empty()
+            && !digits.starts_with('0')
+            && digits.bytes().all(|b| b.is_ascii_digit());
+        if !canonical {
+            return Err(refuse());
+        }
+        let days: u16 = digits.parse().map_err(|_| refuse())?;
+        let terms = PaymentTerms::Net(days);
+        if terms.is_valid() {
+            Ok(terms)
+        } else {
+            Err(refuse())
+        }
+    }
+}
+
+impl Serialize for PaymentTerms {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PaymentTerms {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TermsVisitor;
+
+        impl serde::de::Visitor<'_> for TermsVisitor {
+            type Value = PaymentTerms;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("\"dueOnReceipt\" or \"netN\" with N from 1 to 365")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PaymentTerms, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+
+        deserializer.deserialize_str(TermsVisitor)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ArticleKind {
@@ -108,7 +191,7 @@ pub enum ArticleKind {
     WorkOrder,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum AccountingSystem {
     Quickbooks,
@@ -363,4 +446,108 @@ pub struct Customer {
     pub updated_by: String,
     #[serde(flatten)]
     pub fields: CustomerFields,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payment_terms_serialise_as_strings() {
+        assert_eq!(
+            serde_json::to_string(&PaymentTerms::DueOnReceipt).unwrap(),
+            r#""dueOnReceipt""#
+        );
+        assert_eq!(
+            serde_json::to_string(&PaymentTerms::Net(30)).unwrap(),
+            r#""net30""#
+        );
+    }
+
+    #[test]
+    fn payment_terms_round_trip() {
+        for terms in [
+            PaymentTerms::DueOnReceipt,
+            PaymentTerms::Net(1),
+            PaymentTerms::Net(30),
+            PaymentTerms::Net(365),
+        ] {
+            let json = serde_json::to_string(&terms).unwrap();
+            assert_eq!(serde_json::from_str::<PaymentTerms>(&json).unwrap(), terms);
+        }
+    }
+
+    #[test]
+    fn payment_terms_refuse_anything_else() {
+        for bad in [
+            r#""net0""#,
+            r#""net366""#,
+            r#""net""#,
+            r#""net-5""#,
+            r#""net+5""#,
+            r#""net07""#,
+            r#""Net30""#,
+            r#""net 30""#,
+            r#""net99999""#,
+            r#""dueonreceipt""#,
+            r#""""#,
+            "30",
+            "null",
+        ] {
+            let err = serde_json::from_str::<PaymentTerms>(bad).unwrap_err();
+            assert!(err.to_string().contains("dueOnReceipt"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn payment_terms_error_names_the_value() {
+        let err = serde_json::from_str::<TermsInput>(r#"{"paymentTerms": "net400"}"#).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(r#"invalid payment terms "net400""#),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn payment_terms_validity() {
+        assert!(PaymentTerms::DueOnReceipt.is_valid());
+        assert!(PaymentTerms::Net(365).is_valid());
+        assert!(!PaymentTerms::Net(0).is_valid());
+        assert!(!PaymentTerms::Net(366).is_valid());
+    }
+
+    #[test]
+    fn customer_input_refuses_unknown_fields() {
+        let err =
+            serde_json::from_str::<CustomerInput>(r#"{"customerNumber": "1", "nickname": "x"}"#)
+                .unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `nickname`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn nested_inputs_refuse_unknown_fields() {
+        for json in [
+            r#"{"contacts": [{"firstName": "A", "fax": "1"}]}"#,
+            r#"{"terms": {"creditLimit": 1, "limit": 2}}"#,
+            r#"{"invoiceAddress": {"street": "x"}}"#,
+            r#"{"status": "inactive"}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<CustomerInput>(json).is_err(),
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn customer_input_accepts_an_empty_object() {
+        assert_eq!(
+            serde_json::from_str::<CustomerInput>("{}").unwrap(),
+            CustomerInput::default()
+        );
+    }
 }

@@ -1,1 +1,17 @@
+//! The single-table DynamoDB adapter. Every key is built in [`keys`], every item shape in
+//! [`items`], and nothing outside this crate knows either. Access patterns and key design:
+//! `docs/data-model.md`.
 
+pub mod cursor;
+mod customers;
+mod error;
+mod items;
+pub mod keys;
+mod usage;
+
+pub use customers::{MAX_PAGE, 
+    CreateOutcome, CustomerStore, IdempotencyRecord, ListQuery, Page, StoredResponse,
+};
+pub use error::StoreError;
+pub use keys::TenantId;
+pub use usage::{Usage, UsageMeter};

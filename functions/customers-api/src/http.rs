@@ -1,0 +1,223 @@
+//! Request reading and response writing shared by every handler: body limits, content types,
+//! JSON with field-precise errors, ETags, query parameters.
+
+use domain::FieldError;
+use kit::Problem;
+use lambda_http::http::{HeaderMap, StatusCode, header};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// Largest request body we accept. Customer cards are a few KiB; anything near this is a
+/// mistake or an attack, and DynamoDB items stop at 400 KB.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The body as bytes, after the size and content-type checks.
+pub fn body_bytes<'a>(request: &'a Request, accepted: &[&str]) -> Result<&'a [u8], Problem> {
+    let bytes: &[u8] = match request.body() {
+        Body::Empty => &[],
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(Problem::payload_too_large(MAX_BODY_BYTES));
+    }
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    match content_type {
+        Some(ct) if accepted.contains(&ct.as_str()) => Ok(bytes),
+        _ => Err(Problem::unsupported_media_type(accepted[0])),
+    }
+}
+
+/// Parses JSON into `T`. Broken JSON is a 400; JSON of the wrong shape (a wrong type, an
+/// unknown field) is a 422 that names the field, like any other validation failure.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    if bytes.is_empty() {
+        return Err(Problem::malformed_body("The request body is empty."));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let inner = error.inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return Problem::malformed_body(strip_position(&inner.to_string()));
+        }
+        Problem::validation(vec![shape_error(&error)])
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| Problem::malformed_body(strip_position(&e.to_string())))?;
+    Ok(value)
+}
+
+/// Converts a value we already hold as JSON (a merged patch) into `T`, with the same errors.
+pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, Problem> {
+    let bytes = serde_json::to_vec(&value).expect("a JSON value always serialises");
+    parse_json(&bytes)
+}
+
+fn shape_error(error: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
+    let pointer = pointer_of(error.path());
+    let message = error.inner().to_string();
+    // serde_path_to_error already ends the path with the unknown field's name.
+    let code = if message.starts_with("unknown field") {
+        "unknown_field"
+    } else {
+        "invalid_type"
+    };
+    FieldError {
+        field: if pointer.is_empty() { "/".into() } else { pointer },
+        code: code.into(),
+        message: strip_position(&message),
+    }
+}
+
+fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .filter_map(|segment| match segment {
+            Segment::Seq { index } => Some(format!("/{index}")),
+            Segment::Map { key } => Some(format!("/{}", key.replace('~', "~0").replace('/', "~1"))),
+            Segment::Enum { variant } => Some(format!("/{variant}")),
+            Segment::Unknown => None,
+        })
+        .collect()
+}
+
+/// serde_json appends " at line 1 column 17", which means nothing to an API client.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+pub fn etag(version: u64) -> String {
+    format!("\"{version}\"")
+}
+
+/// The If-Match header: `None` when absent, `Some(None)` for `*`, `Some(Some(v))` for an ETag
+/// of ours. Anything else can never match, so it reads as a version that does not exist.
+pub fn if_match(headers: &HeaderMap) -> Option<Option<u64>> {
+    let raw = headers.get(header::IF_MATCH)?.to_str().unwrap_or("").trim();
+    if raw == "*" {
+        return Some(None);
+    }
+    let version = raw
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse::<u64>()
+        .unwrap_or(0);
+    Some(Some(version))
+}
+
+pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::Text(
+            serde_json::to_string(value).expect("responses always serialise"),
+        ))
+        .expect("a valid status and header")
+}
+
+pub fn with_header(mut response: Response<Body>, name: &'static str, value: &str) -> Response<Body> {
+    if let Ok(value) = value.parse() {
+        response.headers_mut().insert(name, value);
+    }
+    response
+}
+
+pub fn no_content() -> Response<Body> {
+    Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .body(Body::Empty)
+        .expect("a valid status")
+}
+
+/// Query parameters, refusing names the route does not know (a typo should not silently
+/// list everything).
+pub fn query_params(request: &Request, known: &[&str]) -> Result<Vec<(String, String)>, Problem> {
+    let params = request.query_string_parameters();
+    let mut out = Vec::new();
+    for (name, value) in params.iter() {
+        if !known.contains(&name) {
+            return Err(Problem::bad_parameter(
+                name,
+                format!("Unknown query parameter '{name}'. Known: {}.", known.join(", ")),
+            ));
+        }
+        out.push((name.to_owned(), value.to_owned()));
+    }
+    Ok(out)
+}
+
+pub fn path_param(request: &Request, name: &str) -> Result<String, Problem> {
+    request
+        .path_parameters_ref()
+        .and_then(|p| p.first(name))
+        .map(str::to_owned)
+        .ok_or_else(|| Problem::not_found("resource"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Sample {
+        credit_limit: Option<i64>,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        list: Vec<u8>,
+    }
+
+    #[test]
+    fn broken_json_is_a_bad_request() {
+        for body in [&b"{"[..], b"not json", b"{}{}", b""] {
+            let problem = parse_json::<Sample>(body).unwrap_err();
+            assert_eq!(problem.status, 400, "{:?}", std::str::from_utf8(body));
+        }
+    }
+
+    #[test]
+    fn wrong_types_and_unknown_fields_name_the_field() {
+        let problem = parse_json::<Sample>(br#"{"creditLimit":"lots"}"#).unwrap_err();
+        assert_eq!(problem.status, 422);
+        assert_eq!(problem.errors[0].field, "/creditLimit");
+        assert_eq!(problem.errors[0].code, "invalid_type");
+
+        let problem = parse_json::<Sample>(br#"{"inner":{"list":[1,"x"]}}"#).unwrap_err();
+        assert_eq!(problem.errors[0].field, "/inner/list/1");
+
+        let problem = parse_json::<Sample>(br#"{"inner":{"list":[],"bogus":1}}"#).unwrap_err();
+        assert_eq!(problem.errors[0].field, "/inner/bogus");
+        assert_eq!(problem.errors[0].code, "unknown_field");
+    }
+
+    #[test]
+    fn if_match_reads_our_etags_and_the_wildcard() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(if_match(&headers), None);
+        headers.insert(header::IF_MATCH, "\"7\"".parse().unwrap());
+        assert_eq!(if_match(&headers), Some(Some(7)));
+        headers.insert(header::IF_MATCH, "W/\"7\"".parse().unwrap());
+        assert_eq!(if_match(&headers), Some(Some(7)));
+        headers.insert(header::IF_MATCH, "*".parse().unwrap());
+        assert_eq!(if_match(&headers), Some(None));
+        headers.insert(header::IF_MATCH, "\"garbage\"".parse().unwrap());
+        assert_eq!(if_match(&headers), Some(Some(0)));
+    }
+}

@@ -1,0 +1,203 @@
+//! Text folding for search, and the search keys of a customer card.
+//!
+//! People type "asa" looking for "Åsa" and "aero" looking for "ÆRØ"; search compares folded
+//! text so both find the card.
+
+use std::collections::BTreeSet;
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+use crate::model::{CustomerFields, CustomerKind};
+
+/// Folds text for case- and diacritic-insensitive prefix search.
+///
+/// NFKD splits "Å" into "A" and a ring, and the ring is dropped; letters that are not composed
+/// (ø, æ, ß, ...) are spelled out the way a Scandinavian or German keyboard user would type them
+/// without the letter.
+pub fn fold(text: &str) -> String {
+    let mut folded = String::with_capacity(text.len());
+    for c in text
+        .nfkd()
+        .filter(|&c| !is_combining_mark(c))
+        .flat_map(char::to_lowercase)
+    {
+        match spell_out(c) {
+            Some(spelling) => folded.push_str(spelling),
+            None => folded.push(c),
+        }
+    }
+    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Lower-case letters without a decomposition, as their plain Latin spelling. Capitals arrive
+/// here already lower-cased.
+fn spell_out(c: char) -> Option<&'static str> {
+    Some(match c {
+        'ø' => "o",
+        'æ' => "ae",
+        'œ' => "oe",
+        'ß' => "ss",
+        'đ' | 'ð' => "d",
+        'þ' => "th",
+        'ł' => "l",
+        'ı' => "i",
+        _ => return None,
+    })
+}
+
+impl CustomerFields {
+    /// The name shown in lists: the company for companies, "First Last" for persons.
+    pub fn display_name(&self) -> String {
+        let person = || person_name(&self.first_name, &self.last_name);
+        match (self.kind, &self.company_name) {
+            (CustomerKind::Company, Some(company)) => company.clone(),
+            _ => person(),
+        }
+    }
+
+    /// The key lists are sorted by, so that "Åsa" sorts with "Asa".
+    pub fn sort_name(&self) -> String {
+        fold(&self.display_name())
+    }
+
+    /// Every e-mail address on the card, lower-cased, for "find the customer by e-mail".
+    pub fn lookup_emails(&self) -> BTreeSet<String> {
+        let contact_emails = self.contacts.iter().map(|c| &c.email);
+        [&self.email, &self.invoice_email]
+            .into_iter()
+            .chain(contact_emails)
+            .flatten()
+            .map(|email| email.to_lowercase())
+            .collect()
+    }
+
+    /// Every phone and mobile number on the card, in E.164.
+    pub fn lookup_phones(&self) -> BTreeSet<String> {
+        let contact_phones = self.contacts.iter().flat_map(|c| [&c.phone, &c.mobile]);
+        [&self.phone, &self.mobile]
+            .into_iter()
+            .chain(contact_phones)
+            .flatten()
+            .cloned()
+            .collect()
+    }
+}
+
+fn person_name(first_name: &Option<String>, last_name: &Option<String>) -> String {
+    let parts: Vec<&str> = [first_name, last_name]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Contact, ContactId, CustomerInput};
+    use crate::validation::{ValidationContext, validate_customer};
+
+    #[test]
+    fn fold_examples() {
+        assert_eq!(fold("Åsa Öberg"), "asa oberg");
+        assert_eq!(fold("  ÆRØ  Ltd "), "aero ltd");
+    }
+
+    #[test]
+    fn fold_spells_out_undecomposable_letters_in_both_cases() {
+        assert_eq!(
+            fold("øØ æÆ œŒ ß ẞ đĐ ðÐ þÞ łŁ ı"),
+            "oo aeae oeoe ss ss dd dd thth ll i"
+        );
+        assert_eq!(fold("Straße"), "strasse");
+        assert_eq!(fold("Łódź"), "lodz");
+        assert_eq!(fold("Þórður"), "thordur");
+    }
+
+    #[test]
+    fn fold_removes_diacritics_and_compatibility_forms() {
+        assert_eq!(fold("Crème Brûlée"), "creme brulee");
+        assert_eq!(fold("Ｆｕｌｌ ﬁx"), "full fix");
+        assert_eq!(fold("İstanbul"), "istanbul");
+    }
+
+    #[test]
+    fn fold_collapses_every_kind_of_whitespace() {
+        assert_eq!(fold("a\t\n b\u{00A0}c"), "a b c");
+        assert_eq!(fold("   "), "");
+    }
+
+    fn card(input: CustomerInput) -> CustomerFields {
+        let ctx = ValidationContext {
+            default_country: Some("SE".into()),
+            ..Default::default()
+        };
+        validate_customer(input, &ctx).unwrap()
+    }
+
+    fn contact(email: Option<&str>, phone: Option<&str>, mobile: Option<&str>) -> Contact {
+        Contact {
+            id: ContactId::new(),
+            first_name: Some("Kim".into()),
+            last_name: None,
+            role: None,
+            email: email.map(Into::into),
+            phone: phone.map(Into::into),
+            mobile: mobile.map(Into::into),
+            primary: false,
+            send_service_protocols: false,
+            send_work_orders: false,
+        }
+    }
+
+    #[test]
+    fn display_and_sort_name_of_a_company() {
+        let fields = card(CustomerInput {
+            customer_number: Some("1".into()),
+            company_name: Some("Ærø Bygg AB".into()),
+            ..Default::default()
+        });
+        assert_eq!(fields.display_name(), "Ærø Bygg AB");
+        assert_eq!(fields.sort_name(), "aero bygg ab");
+    }
+
+    #[test]
+    fn display_name_of_a_person() {
+        let mut fields = card(CustomerInput {
+            customer_number: Some("1".into()),
+            first_name: Some("Åsa".into()),
+            last_name: Some("Öberg".into()),
+            company_name: Some("Öberg Consulting".into()),
+            ..Default::default()
+        });
+        assert_eq!(fields.display_name(), "Åsa Öberg");
+        assert_eq!(fields.sort_name(), "asa oberg");
+        fields.first_name = None;
+        assert_eq!(fields.display_name(), "Öberg");
+    }
+
+    #[test]
+    fn lookup_keys_cover_the_card_and_its_contacts() {
+        let mut fields = card(CustomerInput {
+            customer_number: Some("1".into()),
+            company_name: Some("Acme".into()),
+            email: Some("Info@Acme.se".into()),
+            invoice_email: Some("invoices@acme.se".into()),
+            phone: Some("08-123 456 78".into()),
+            mobile: Some("070-123 45 67".into()),
+            ..Default::default()
+        });
+        fields
+            .contacts
+            .push(contact(Some("Kim@acme.se"), Some("+46812345678"), None));
+        fields
+            .contacts
+            .push(contact(None, None, Some("+46701112233")));
+        let emails: Vec<_> = fields.lookup_emails().into_iter().collect();
+        assert_eq!(emails, ["info@acme.se", "invoices@acme.se", "kim@acme.se"]);
+        let phones: Vec<_> = fields.lookup_phones().into_iter().collect();
+        assert_eq!(phones, ["+46701112233", "+46701234567", "+46812345678"]);
+    }
+}

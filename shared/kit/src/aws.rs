@@ -1,0 +1,34 @@
+//! AWS clients, built once per cold start. The endpoint comes from the standard
+//! `AWS_ENDPOINT_URL`, so the same binary talks to a local emulator, LocalStack or AWS.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        // Three attempts with backoff for throttling and transient faults: enough to ride out
+        // a blip, few enough to stay inside API Gateway's 30 s integration timeout.
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        // DynamoDB answers in milliseconds; a stuck connection should fail fast and be retried.
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(3))
+                .operation_timeout(Duration::from_secs(8))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(config)
+}
+
+/// A required environment variable, with an error that names it.
+pub fn required_env(name: &str) -> Result<String, String> {
+    std::env::var(name).map_err(|_| format!("environment variable {name} is not set"))
+}

@@ -1,0 +1,57 @@
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+use crate::customers::IdempotencyRecord;
+
+/// What can go wrong in the store, in terms its callers act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the customer number is already taken in this organisation")]
+    NumberTaken,
+    #[error("the item was changed by someone else (version conflict)")]
+    VersionConflict,
+    #[error("not found")]
+    NotFound,
+    #[error("the idempotency key was already used")]
+    IdempotencyKeyUsed(Box<IdempotencyRecord>),
+    #[error("invalid pagination cursor: {0}")]
+    InvalidCursor(&'static str),
+    #[error("stored item could not be read: {0}")]
+    Corrupt(#[source] serde_dynamo::Error),
+    /// Throttled, timed out or unreachable: nothing was written, a retry later may succeed.
+    #[error("DynamoDB is unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("DynamoDB request failed: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Service error codes that mean "not now" rather than "never".
+const TRANSIENT_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "ThrottlingException",
+    "InternalServerError",
+    "ServiceUnavailable",
+];
+
+impl StoreError {
+    pub(crate) fn sdk<E, R>(error: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        let transient = match &error {
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => true,
+            SdkError::ServiceError(e) => e.err().code().is_some_and(|c| TRANSIENT_CODES.contains(&c)),
+            _ => false,
+        };
+        if transient {
+            StoreError::Unavailable(Box::new(error))
+        } else {
+            StoreError::Backend(Box::new(error))
+        }
+    }
+
+    pub(crate) fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}

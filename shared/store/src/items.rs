@@ -1,0 +1,83 @@
+//! Item shapes: how a domain value becomes a DynamoDB item and back. Key attributes and the
+//! entity discriminator are added here and nowhere else.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use domain::{Customer, CustomerId};
+use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
+
+use crate::customers::IdempotencyRecord;
+use crate::keys::{self, ENTITY, Key, TenantId};
+use crate::StoreError;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub const CUSTOMER_ID: &str = "customerId";
+pub const VERSION: &str = "version";
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn keyed(key: Key, entity: &str) -> Item {
+    HashMap::from([
+        (keys::PK.to_owned(), s(key.pk)),
+        (keys::SK.to_owned(), s(key.sk)),
+        (ENTITY.to_owned(), s(entity)),
+    ])
+}
+
+pub fn key_of(key: Key) -> Item {
+    HashMap::from([(keys::PK.to_owned(), s(key.pk)), (keys::SK.to_owned(), s(key.sk))])
+}
+
+pub fn customer_item(tenant: &TenantId, customer: &Customer) -> Item {
+    let mut item: Item = to_item(customer).expect("a customer always serialises to an item");
+    item.extend(keyed(keys::customer(tenant, &customer.id), "Customer"));
+    let sort = keys::name_sort_key(&customer.fields.sort_name(), &customer.id);
+    item.insert(keys::GSI1PK.into(), s(keys::customers_by_name(tenant)));
+    item.insert(keys::GSI1SK.into(), s(sort.clone()));
+    item.insert(
+        keys::GSI2PK.into(),
+        s(keys::customers_by_status(tenant, customer.status)),
+    );
+    item.insert(keys::GSI2SK.into(), s(sort));
+    item
+}
+
+pub fn customer_from_item(item: Item) -> Result<Customer, StoreError> {
+    from_item(item).map_err(StoreError::Corrupt)
+}
+
+pub fn number_guard_item(tenant: &TenantId, number: &str, id: &CustomerId) -> Item {
+    let mut item = keyed(keys::customer_number_guard(tenant, number), "CustomerNumber");
+    item.insert(CUSTOMER_ID.into(), s(id.0.clone()));
+    item
+}
+
+pub fn lookup_item(key: Key, id: &CustomerId) -> Item {
+    let mut item = keyed(key, "CustomerLookup");
+    item.insert(CUSTOMER_ID.into(), s(id.0.clone()));
+    item
+}
+
+pub fn idempotency_item(tenant: &TenantId, record: &IdempotencyRecord) -> Item {
+    let mut item: Item = to_item(record).expect("an idempotency record always serialises");
+    item.extend(keyed(keys::idempotency(tenant, &record.key), "IdempotencyRecord"));
+    item.insert(
+        keys::EXPIRES_AT.into(),
+        AttributeValue::N(record.expires_at.to_string()),
+    );
+    item
+}
+
+pub fn idempotency_from_item(item: Item) -> Result<IdempotencyRecord, StoreError> {
+    from_item(item).map_err(StoreError::Corrupt)
+}
+
+pub fn customer_id_of(item: &Item) -> Option<CustomerId> {
+    item.get(CUSTOMER_ID)
+        .and_then(|v| v.as_s().ok())
+        .map(|id| CustomerId(id.clone()))
+}

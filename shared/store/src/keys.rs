@@ -1,0 +1,162 @@
+//! Key templates for the single table. Every partition key begins with the tenant, so one
+//! tenant's reads can never reach another tenant's items.
+
+use std::fmt;
+
+use domain::{CustomerId, CustomerStatus};
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1: &str = "GSI1";
+pub const GSI1PK: &str = "GSI1PK";
+pub const GSI1SK: &str = "GSI1SK";
+pub const GSI2: &str = "GSI2";
+pub const GSI2PK: &str = "GSI2PK";
+pub const GSI2SK: &str = "GSI2SK";
+pub const ENTITY: &str = "entity";
+pub const EXPIRES_AT: &str = "expiresAt";
+
+const CUSTOMER_SK: &str = "CUSTOMER";
+const GUARD_SK: &str = "GUARD";
+const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
+
+/// An organisation id as it appears in keys. Only taken from verified identity.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TenantId(String);
+
+impl TenantId {
+    /// Tenant ids are restricted to `[A-Za-z0-9_-]{1,64}`: `#` separates key parts, so a
+    /// tenant id containing it could forge another tenant's key prefix.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let ok = !raw.is_empty()
+            && raw.len() <= 64
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        ok.then(|| Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The prefix every partition key of this tenant starts with.
+    pub fn prefix(&self) -> String {
+        format!("T#{}#", self.0)
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A (PK, SK) pair.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+pub fn customer(tenant: &TenantId, id: &CustomerId) -> Key {
+    Key {
+        pk: format!("{}C#{}", tenant.prefix(), id),
+        sk: CUSTOMER_SK.to_owned(),
+    }
+}
+
+/// The guard item that makes a customer number unique within a tenant. Numbers are compared
+/// case-insensitively ("ab-1" and "AB-1" are the same number in accounting systems).
+pub fn customer_number_guard(tenant: &TenantId, number: &str) -> Key {
+    Key {
+        pk: format!("{}CUSTNO#{}", tenant.prefix(), number.to_uppercase()),
+        sk: GUARD_SK.to_owned(),
+    }
+}
+
+/// Exact-lookup entries: one partition per e-mail address or phone number, one item per
+/// customer that carries it.
+pub fn email_lookup(tenant: &TenantId, email: &str, id: &CustomerId) -> Key {
+    Key {
+        pk: email_lookup_partition(tenant, email),
+        sk: format!("C#{id}"),
+    }
+}
+
+pub fn email_lookup_partition(tenant: &TenantId, email: &str) -> String {
+    format!("{}EMAIL#{}", tenant.prefix(), email.to_lowercase())
+}
+
+pub fn phone_lookup(tenant: &TenantId, phone: &str, id: &CustomerId) -> Key {
+    Key {
+        pk: phone_lookup_partition(tenant, phone),
+        sk: format!("C#{id}"),
+    }
+}
+
+pub fn phone_lookup_partition(tenant: &TenantId, phone: &str) -> String {
+    format!("{}PHONE#{}", tenant.prefix(), phone)
+}
+
+pub fn idempotency(tenant: &TenantId, key: &str) -> Key {
+    Key {
+        pk: format!("{}IDEM#{}", tenant.prefix(), key),
+        sk: IDEMPOTENCY_SK.to_owned(),
+    }
+}
+
+/// GSI1: all customers of a tenant, sorted by folded name.
+pub fn customers_by_name(tenant: &TenantId) -> String {
+    format!("{}CUSTOMERS", tenant.prefix())
+}
+
+/// GSI2: the customers of a tenant with one status, sorted by folded name.
+pub fn customers_by_status(tenant: &TenantId, status: CustomerStatus) -> String {
+    format!("{}CUSTOMERS#{}", tenant.prefix(), status.as_str())
+}
+
+/// Sort key within GSI1/GSI2: folded name, then id so equal names keep a stable order.
+pub fn name_sort_key(sort_name: &str, id: &CustomerId) -> String {
+    format!("{sort_name}#{id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_ids_that_could_forge_a_key_prefix_are_refused() {
+        assert!(TenantId::parse("acme-1_x").is_some());
+        assert!(TenantId::parse("").is_none());
+        assert!(TenantId::parse("acme#C").is_none());
+        assert!(TenantId::parse("ac me").is_none());
+        assert!(TenantId::parse(&"a".repeat(65)).is_none());
+    }
+
+    #[test]
+    fn every_key_begins_with_the_tenant() {
+        let t = TenantId::parse("acme").unwrap();
+        let id = CustomerId("01J".into());
+        for pk in [
+            customer(&t, &id).pk,
+            customer_number_guard(&t, "10").pk,
+            email_lookup(&t, "a@b.se", &id).pk,
+            phone_lookup(&t, "+46701234567", &id).pk,
+            idempotency(&t, "k").pk,
+            customers_by_name(&t),
+            customers_by_status(&t, CustomerStatus::Active),
+        ] {
+            assert!(pk.starts_with("T#acme#"), "{pk}");
+        }
+    }
+
+    #[test]
+    fn customer_numbers_are_unique_regardless_of_case() {
+        let t = TenantId::parse("acme").unwrap();
+        assert_eq!(
+            customer_number_guard(&t, "ab-1"),
+            customer_number_guard(&t, "AB-1")
+        );
+    }
+}

@@ -1,0 +1,47 @@
+//! Counts DynamoDB requests and the capacity they consumed (from ReturnConsumedCapacity), so
+//! benchmarks report what an operation costs rather than how fast the emulator is.
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::types::ConsumedCapacity;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Usage {
+    pub requests: u32,
+    pub read_units: f64,
+    pub write_units: f64,
+}
+
+/// Shared and cheap to clone; every store request adds to it.
+#[derive(Debug, Clone, Default)]
+pub struct UsageMeter(Arc<Mutex<Usage>>);
+
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    Read,
+    Write,
+}
+
+impl UsageMeter {
+    pub fn snapshot(&self) -> Usage {
+        *self.0.lock().expect("usage lock")
+    }
+
+    pub fn reset(&self) {
+        *self.0.lock().expect("usage lock") = Usage::default();
+    }
+
+    pub(crate) fn record(&self, kind: Kind, capacity: &[ConsumedCapacity]) {
+        let mut usage = self.0.lock().expect("usage lock");
+        usage.requests += 1;
+        for c in capacity {
+            // With ReturnConsumedCapacity=TOTAL only the total is filled in; the request
+            // kind says whether it was read or write capacity.
+            let total = c.capacity_units().unwrap_or(0.0);
+            match kind {
+                Kind::Read => usage.read_units += total,
+                Kind::Write => usage.write_units += total,
+            }
+        }
+    }
+}

@@ -1,1 +1,283 @@
+//! Test support: a whole local stack per test (tables from the template in the emulator, the
+//! built function binaries behind devhost's HTTP API), and a small HTTP client that talks to it
+//! as a given user of a given organisation.
+//!
+//! Needs `AWS_ENDPOINT_URL` (the emulator) and the function binaries built
+//! (`cargo build --workspace --bins`); `infra/local/test` does both.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+use devhost::{RunningStack, StackOptions};
+use http::{HeaderMap, Method, Request};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+pub use devhost::token;
+
+/// The repository root, found from this crate's manifest.
+pub fn repo_root() -> PathBuf {
+    devhost::find_repo_root(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
+        .expect("tests/ sits inside the repository")
+}
+
+/// Where cargo put the binaries of the build this test belongs to: the test runs from
+/// `<target>/<profile>/deps/`, the binaries sit one level up.
+fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .expect("test binaries live in <target>/<profile>/deps")
+        .to_path_buf()
+}
+
+/// A fresh table name per call: store tests use one table each.
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+/// A DynamoDB client for the emulator and a new table made from the template's declaration.
+pub async fn fresh_table() -> (aws_sdk_dynamodb::Client, String) {
+    let client = devhost::dynamodb_client().await;
+    let template = devhost::Template::load(repo_root().join(devhost::TEMPLATE_PATH))
+        .expect("the template parses");
+    let table = template.table("CustomersTable").expect("the template declares the table");
+    let name = unique_name("store");
+    devhost::create_table(&client, table, &name)
+        .await
+        .expect("the emulator creates the table");
+    (client, name)
+}
+
+/// One running stack: its own tables, its own function processes, its own gateway port.
+pub struct Suite {
+    pub stack: RunningStack,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    http: HttpClient<HttpConnector, Full<Bytes>>,
+}
+
+impl Suite {
+    pub async fn start() -> Self {
+        Self::start_with(2).await
+    }
+
+    /// `instances` function processes serve requests at the same time.
+    pub async fn start_with(instances: usize) -> Self {
+        let root = repo_root();
+        let stack_name = unique_name("t");
+        let logs = root.join(".local/test-logs");
+        std::fs::create_dir_all(&logs).expect("log folder");
+        let mut options = StackOptions::new(&root);
+        options.stack_name = stack_name.clone();
+        options.instances = instances;
+        options.bin_dir = bin_dir();
+        options.log_file = Some(logs.join(format!("{stack_name}.log")));
+        assert!(
+            options.bin_dir.join("customers-api").is_file(),
+            "the customers-api binary is missing in {}: run `cargo build --workspace --bins` \
+             first (infra/local/test does)",
+            options.bin_dir.display()
+        );
+        let dynamodb = devhost::dynamodb_client().await;
+        let stack = devhost::stack::start(&options, &dynamodb)
+            .await
+            .expect("the local stack starts");
+        Self {
+            stack,
+            dynamodb,
+            http: HttpClient::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.stack.tables["CustomersTable"]
+    }
+
+    /// A signed-in user of `tenant` with `roles`.
+    pub fn user(&self, tenant: &str, user: &str, roles: &[&str]) -> Session<'_> {
+        let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+        let token = token::issue(
+            &self.stack.secret,
+            tenant,
+            user,
+            &roles,
+            Duration::from_secs(3600),
+        );
+        self.session(Some(token))
+    }
+
+    /// A session with a token made of exactly these claims (signed with the local secret).
+    pub fn with_claims(&self, claims: Value) -> Session<'_> {
+        self.session(Some(token::sign(&self.stack.secret, &claims)))
+    }
+
+    pub fn anonymous(&self) -> Session<'_> {
+        self.session(None)
+    }
+
+    fn session(&self, token: Option<String>) -> Session<'_> {
+        Session { suite: self, token }
+    }
+}
+
+/// Requests as one caller.
+#[derive(Clone)]
+pub struct Session<'a> {
+    suite: &'a Suite,
+    token: Option<String>,
+}
+
+impl Session<'_> {
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, &[], None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.send_json(Method::POST, path, &[], body).await
+    }
+
+    pub async fn patch(&self, path: &str, if_match: &str, body: &Value) -> Reply {
+        self.send_json(Method::PATCH, path, &[("if-match", if_match)], body)
+            .await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(Method::DELETE, path, &[], None).await
+    }
+
+    pub async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &Value,
+    ) -> Reply {
+        let mut headers = headers.to_vec();
+        if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type")) {
+            headers.push(("content-type", "application/json"));
+        }
+        let bytes = serde_json::to_vec(body).expect("JSON serialises");
+        self.send(method, path, &headers, Some(bytes)).await
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Reply {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.suite.stack.url));
+        if let Some(token) = &self.token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .expect("a valid request");
+        let response = self
+            .suite
+            .http
+            .request(request)
+            .await
+            .expect("the local gateway answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("the body arrives")
+            .to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn etag(&self) -> String {
+        self.header("etag").expect("the response has an ETag").to_owned()
+    }
+
+    /// The `code`s of a validation problem's field errors, as (field, code) pairs.
+    pub fn field_errors(&self) -> Vec<(String, String)> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .map(|e| {
+                        (
+                            e["field"].as_str().unwrap_or_default().to_owned(),
+                            e["code"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Self {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        self
+    }
+
+    /// Asserts an RFC 9457 problem of the given status and type name.
+    #[track_caller]
+    pub fn expect_problem(&self, status: u16, name: &str) -> &Self {
+        self.expect(status);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "problem content type"
+        );
+        assert_eq!(self.body["type"], format!("/problems/{name}"), "body: {}", self.body);
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["title"].is_string());
+        self
+    }
+}
+
+/// A valid customer body with the given number, for tests that are about something else.
+pub fn customer(number: &str, first: &str, last: &str) -> Value {
+    serde_json::json!({
+        "customerNumber": number,
+        "firstName": first,
+        "lastName": last,
+        "email": format!("{}.{}@example.com", first.to_lowercase(), last.to_lowercase()),
+        "phone": "+46 8 123 456 78",
+        "mobile": "+46 70 123 45 67",
+        "language": "sv",
+        "terms": { "paymentType": "account", "currency": "SEK", "creditLimit": 5_000_000, "paymentTerms": "net30" }
+    })
+}

@@ -1,1 +1,120 @@
+//! The local stand-in for what AWS runs around our functions: the DynamoDB tables of
+//! `infra/template.yaml` created in the emulator behind `AWS_ENDPOINT_URL` ([`resources`]), a
+//! Lambda Runtime API that runs the built function binaries ([`lambda_host`]), and an HTTP API
+//! (payload format 2.0) with the JWT authorizer played by a local HS256 secret ([`gateway`],
+//! [`token`]). Everything is read from the template, so local and deployed cannot drift apart.
 
+pub mod gateway;
+pub mod lambda_host;
+pub mod resources;
+pub mod stack;
+pub mod template;
+pub mod token;
+
+use std::path::{Path, PathBuf};
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::config::{Credentials, Region};
+
+pub use gateway::{Invoke, Route, serve};
+pub use lambda_host::{HostOptions, InvokeError, LambdaHost};
+pub use resources::{create_all, create_table, delete_table};
+pub use stack::{RunningStack, StackOptions};
+pub use template::{FunctionDef, TableDef, Template};
+pub use token::{DevSecret, issue, verify};
+
+/// Where the template lives, relative to the repository root; also how the root is recognised.
+pub const TEMPLATE_PATH: &str = "infra/template.yaml";
+/// The region used when the environment names none: the emulator accepts any.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("template: {0}")]
+    Template(String),
+    #[error("AWS: {0}")]
+    Aws(String),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("lambda host: {0}")]
+    Host(String),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The repository root: the nearest directory at or above `start` holding `infra/template.yaml`.
+pub fn find_repo_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| dir.join(TEMPLATE_PATH).is_file())
+        .map(Path::to_path_buf)
+}
+
+/// [`find_repo_root`] from the current directory, as an error a person can act on.
+pub fn repo_root() -> Result<PathBuf> {
+    let cwd = std::env::current_dir()?;
+    find_repo_root(&cwd).ok_or_else(|| {
+        Error::Config(format!(
+            "no {TEMPLATE_PATH} in {} or any parent: run from inside the repository",
+            cwd.display()
+        ))
+    })
+}
+
+/// SDK configuration for the local emulator. Panics with the reason when `AWS_ENDPOINT_URL` is
+/// unset: tests and tools must never fall through to real AWS. See [`try_aws_config`].
+pub async fn aws_config() -> SdkConfig {
+    match try_aws_config().await {
+        Ok(config) => config,
+        Err(error) => panic!("{error}"),
+    }
+}
+
+/// SDK configuration for the emulator at `AWS_ENDPOINT_URL`. Region and credentials come from
+/// the environment like everywhere else; when it has none, a region and dummy keys are filled in
+/// because the emulator needs a signature but checks nothing.
+pub async fn try_aws_config() -> Result<SdkConfig> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+        .ok_or_else(|| {
+            Error::Config(
+                "AWS_ENDPOINT_URL is not set: start the local emulator with infra/local/run, or \
+                 export AWS_ENDPOINT_URL=http://127.0.0.1:4566 for one already running"
+                    .into(),
+            )
+        })?;
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(endpoint);
+    if env_missing("AWS_REGION") && env_missing("AWS_DEFAULT_REGION") {
+        loader = loader.region(Region::new(DEFAULT_REGION));
+    }
+    if env_missing("AWS_ACCESS_KEY_ID") {
+        loader =
+            loader.credentials_provider(Credentials::new("test", "test", None, None, "devhost"));
+    }
+    Ok(loader.load().await)
+}
+
+fn env_missing(name: &str) -> bool {
+    std::env::var(name).map_or(true, |value| value.is_empty())
+}
+
+/// The DynamoDB client for the emulator (see [`aws_config`]).
+pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&aws_config().await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_root_is_found_from_a_nested_directory() {
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = find_repo_root(here).expect("root above the crate");
+        assert!(root.join(TEMPLATE_PATH).is_file());
+        assert!(here.starts_with(&root));
+    }
+}

@@ -1,0 +1,138 @@
+//! What each customers-API operation costs in DynamoDB requests and capacity units (from
+//! ReturnConsumedCapacity), plus the function's binary size and its process-start-to-ready time.
+//! Counts, not timings of the emulator: run with `infra/local/bench`.
+//!
+//! The operations call the store exactly as the handlers do: create = one `create`; get = one
+//! `get`; update = `get` + `replace`; list page = one `list` of 50.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use domain::{Customer, CustomerId, CustomerInput, CustomerStatus, ValidationContext};
+use store::{CustomerStore, ListQuery, TenantId, Usage};
+
+const CUSTOMERS: usize = 120;
+
+fn sample(i: usize) -> Customer {
+    let json = e2e::customer(&format!("B{i:05}"), "Bench", &format!("Customer{i:05}"));
+    let input: CustomerInput = serde_json::from_value(json).expect("sample is valid input");
+    let now = Utc::now();
+    Customer {
+        id: CustomerId::new(),
+        status: CustomerStatus::Active,
+        version: 1,
+        created_at: now,
+        created_by: "bench".into(),
+        updated_at: now,
+        updated_by: "bench".into(),
+        fields: domain::validate_customer(input, &ValidationContext::default())
+            .expect("sample validates"),
+    }
+}
+
+fn row(operation: &str, usage: Usage, count: usize) {
+    let n = count as f64;
+    println!(
+        "{operation:<28} {:>8.2} {:>10.2} {:>10.2}",
+        f64::from(usage.requests) / n,
+        usage.read_units / n,
+        usage.write_units / n
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let (client, table) = e2e::fresh_table().await;
+    let store = CustomerStore::new(client, table);
+    let tenant = TenantId::parse("bench").unwrap();
+    let customers: Vec<Customer> = (0..CUSTOMERS).map(sample).collect();
+
+    println!("DynamoDB cost per operation ({CUSTOMERS} customers, averages)");
+    println!("{:<28} {:>8} {:>10} {:>10}", "operation", "requests", "read units", "write units");
+
+    store.usage().reset();
+    for c in &customers {
+        store.create(&tenant, c, None).await.expect("create");
+    }
+    row("create", store.usage().snapshot(), CUSTOMERS);
+
+    store.usage().reset();
+    for c in &customers {
+        store.get(&tenant, &c.id).await.expect("get");
+    }
+    row("get", store.usage().snapshot(), CUSTOMERS);
+
+    store.usage().reset();
+    for c in &customers {
+        let before = store.get(&tenant, &c.id).await.expect("get").expect("exists");
+        let mut after = before.clone();
+        after.version += 1;
+        after.fields.on_hold = !after.fields.on_hold;
+        store.replace(&tenant, &before, &after).await.expect("replace");
+    }
+    row("update (get + put)", store.usage().snapshot(), CUSTOMERS);
+
+    store.usage().reset();
+    for c in &customers {
+        let before = store.get(&tenant, &c.id).await.expect("get").expect("exists");
+        let mut after = before.clone();
+        after.version += 1;
+        after.fields.email = Some(format!("changed.{}@example.com", c.id).to_lowercase());
+        store.replace(&tenant, &before, &after).await.expect("replace");
+    }
+    row("update changing e-mail", store.usage().snapshot(), CUSTOMERS);
+
+    store.usage().reset();
+    let mut pages = 0;
+    let mut cursor = None;
+    loop {
+        let query = ListQuery { limit: 50, cursor, ..Default::default() };
+        let page = store.list(&tenant, &query).await.expect("list");
+        pages += 1;
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    row("list page of 50", store.usage().snapshot(), pages);
+
+    store.usage().reset();
+    store
+        .list(&tenant, &ListQuery { name_prefix: Some("customer0001".into()), limit: 50, ..Default::default() })
+        .await
+        .expect("search");
+    row("name prefix search page", store.usage().snapshot(), 1);
+
+    store.usage().reset();
+    store.find_by_number(&tenant, "B00007").await.expect("lookup");
+    row("lookup by number", store.usage().snapshot(), 1);
+
+    store.usage().reset();
+    store.find_by_phone(&tenant, "+46701234567").await.expect("lookup");
+    row("lookup by phone (120 hits)", store.usage().snapshot(), 1);
+
+    report_binary().await;
+}
+
+/// Size of the release binary and the time from process start to the first poll of the
+/// Runtime API (cold start without the network), if a release build exists.
+async fn report_binary() {
+    let root = e2e::repo_root();
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    let binary = target.join("release/customers-api");
+    let Ok(meta) = std::fs::metadata(&binary) else {
+        println!("\nno release build at {}: run infra/local/bench", binary.display());
+        return;
+    };
+    println!("\nrelease binary {}: {:.1} MiB", binary.display(), meta.len() as f64 / 1048576.0);
+    let env = [("TABLE_NAME".to_owned(), "unused".to_owned())].into_iter().collect();
+    let host = devhost::LambdaHost::start(&binary, "customers-api-bench", env, 5)
+        .await
+        .expect("the release binary starts");
+    let mut times = host.wait_ready(Duration::from_secs(30)).await.expect("ready");
+    times.sort();
+    let ms: Vec<String> = times.iter().map(|t| format!("{:.1}", t.as_secs_f64() * 1000.0)).collect();
+    println!("process start to ready (5 processes, ms, sorted): {}", ms.join(" "));
+}

@@ -1,0 +1,209 @@
+//! The store against the emulator, each test on its own table made from the template.
+
+use chrono::Utc;
+use domain::{
+    Customer, CustomerId, CustomerInput, CustomerStatus, ValidationContext, fold, validate_customer,
+};
+use store::{CustomerStore, IdempotencyRecord, ListQuery, StoreError, StoredResponse, TenantId};
+
+fn tenant(name: &str) -> TenantId {
+    TenantId::parse(name).unwrap()
+}
+
+fn new_customer(number: &str, first: &str, last: &str, email: Option<&str>) -> Customer {
+    let input = CustomerInput {
+        customer_number: Some(number.into()),
+        first_name: Some(first.into()),
+        last_name: Some(last.into()),
+        email: email.map(str::to_owned),
+        mobile: Some("+46701234567".into()),
+        ..Default::default()
+    };
+    let now = Utc::now();
+    Customer {
+        id: CustomerId::new(),
+        status: CustomerStatus::Active,
+        version: 1,
+        created_at: now,
+        created_by: "test".into(),
+        updated_at: now,
+        updated_by: "test".into(),
+        fields: validate_customer(input, &ValidationContext::default()).unwrap(),
+    }
+}
+
+async fn store() -> CustomerStore {
+    let (client, table) = e2e::fresh_table().await;
+    CustomerStore::new(client, table)
+}
+
+fn next_version(before: &Customer) -> Customer {
+    let mut after = before.clone();
+    after.version += 1;
+    after
+}
+
+#[tokio::test]
+async fn a_created_customer_reads_back_equal() {
+    let store = store().await;
+    let acme = tenant("acme");
+    let anna = new_customer("1", "Anna", "Berg", Some("anna@example.com"));
+    store.create(&acme, &anna, None).await.unwrap();
+    assert_eq!(store.get(&acme, &anna.id).await.unwrap(), Some(anna.clone()));
+    assert_eq!(store.get(&tenant("other"), &anna.id).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn numbers_are_unique_per_tenant_and_case_insensitive() {
+    let store = store().await;
+    let acme = tenant("acme");
+    store
+        .create(&acme, &new_customer("ab-1", "A", "A", None), None)
+        .await
+        .unwrap();
+    let err = store
+        .create(&acme, &new_customer("AB-1", "B", "B", None), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NumberTaken), "{err}");
+    store
+        .create(&tenant("other"), &new_customer("AB-1", "C", "C", None), None)
+        .await
+        .expect("another tenant may use the same number");
+}
+
+#[tokio::test]
+async fn a_replace_from_a_stale_version_is_refused() {
+    let store = store().await;
+    let acme = tenant("acme");
+    let anna = new_customer("1", "Anna", "Berg", None);
+    store.create(&acme, &anna, None).await.unwrap();
+    let mut first = next_version(&anna);
+    first.fields.on_hold = true;
+    store.replace(&acme, &anna, &first).await.unwrap();
+
+    let mut second = next_version(&anna);
+    second.fields.description = Some("lost update".into());
+    let err = store.replace(&acme, &anna, &second).await.unwrap_err();
+    assert!(matches!(err, StoreError::VersionConflict), "{err}");
+    assert_eq!(store.get(&acme, &anna.id).await.unwrap(), Some(first));
+}
+
+#[tokio::test]
+async fn lookups_follow_changed_emails_and_numbers() {
+    let store = store().await;
+    let acme = tenant("acme");
+    let anna = new_customer("1", "Anna", "Berg", Some("old@example.com"));
+    store.create(&acme, &anna, None).await.unwrap();
+    assert_eq!(store.find_by_email(&acme, "OLD@example.com").await.unwrap().len(), 1);
+
+    let mut after = next_version(&anna);
+    after.fields.email = Some("new@example.com".into());
+    after.fields.customer_number = "2".into();
+    store.replace(&acme, &anna, &after).await.unwrap();
+
+    assert!(store.find_by_email(&acme, "old@example.com").await.unwrap().is_empty());
+    assert_eq!(store.find_by_email(&acme, "new@example.com").await.unwrap(), vec![after.clone()]);
+    assert_eq!(store.find_by_phone(&acme, "+46701234567").await.unwrap(), vec![after.clone()]);
+    assert_eq!(store.find_by_number(&acme, "1").await.unwrap(), None, "the old number is free");
+    assert_eq!(store.find_by_number(&acme, "2").await.unwrap(), Some(after));
+    store
+        .create(&acme, &new_customer("1", "Bo", "Ek", None), None)
+        .await
+        .expect("the freed number can be taken again");
+}
+
+#[tokio::test]
+async fn lists_sort_by_folded_name_filter_by_status_and_page() {
+    let store = store().await;
+    let acme = tenant("acme");
+    let names = [("Öberg", "Åsa"), ("Berg", "Anna"), ("Ek", "Bo"), ("Ahl", "Cia")];
+    let mut created = Vec::new();
+    for (i, (last, first)) in names.iter().enumerate() {
+        let c = new_customer(&i.to_string(), first, last, None);
+        store.create(&acme, &c, None).await.unwrap();
+        created.push(c);
+    }
+    let mut inactive = next_version(&created[2]);
+    inactive.status = CustomerStatus::Inactive;
+    store.replace(&acme, &created[2], &inactive).await.unwrap();
+
+    let all = store
+        .list(&acme, &ListQuery { limit: 10, ..Default::default() })
+        .await
+        .unwrap();
+    let order: Vec<String> = all.items.iter().map(|c| c.fields.display_name()).collect();
+    assert_eq!(order, ["Anna Berg", "Åsa Öberg", "Bo Ek", "Cia Ahl"]);
+
+    let search = store
+        .list(&acme, &ListQuery { name_prefix: Some(fold("ÅSA")), limit: 10, ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(search.items.len(), 1);
+    assert_eq!(search.items[0].fields.display_name(), "Åsa Öberg");
+
+    let active = store
+        .list(&acme, &ListQuery { status: Some(CustomerStatus::Active), limit: 10, ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(active.items.len(), 3);
+
+    let first = store.list(&acme, &ListQuery { limit: 3, ..Default::default() }).await.unwrap();
+    assert_eq!(first.items.len(), 3);
+    let cursor = first.next_cursor.expect("more to come");
+    let second = store
+        .list(&acme, &ListQuery { limit: 3, cursor: Some(cursor.clone()), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(second.items.len(), 1);
+    assert_eq!(second.items[0].fields.display_name(), "Cia Ahl");
+
+    let foreign = store
+        .list(&tenant("other"), &ListQuery { limit: 3, cursor: Some(cursor), ..Default::default() })
+        .await
+        .unwrap_err();
+    assert!(matches!(foreign, StoreError::InvalidCursor(_)), "{foreign}");
+}
+
+#[tokio::test]
+async fn an_idempotency_record_commits_with_the_customer_and_replays() {
+    let store = store().await;
+    let acme = tenant("acme");
+    let record = IdempotencyRecord {
+        key: "k1".into(),
+        fingerprint: "f1".into(),
+        response: StoredResponse { status: 201, headers: vec![("etag".into(), "\"1\"".into())], body: "{}".into() },
+        expires_at: Utc::now().timestamp() + 60,
+    };
+    let anna = new_customer("1", "Anna", "Berg", None);
+    store.create(&acme, &anna, Some(&record)).await.unwrap();
+
+    let retry = new_customer("1", "Anna", "Berg", None);
+    match store.create(&acme, &retry, Some(&record)).await.unwrap_err() {
+        StoreError::IdempotencyKeyUsed(first) => assert_eq!(*first, record),
+        other => panic!("expected a replay, got {other}"),
+    }
+    assert_eq!(store.get(&acme, &retry.id).await.unwrap(), None, "the retry wrote nothing");
+}
+
+#[tokio::test]
+async fn requests_and_capacity_are_counted() {
+    let store = store().await;
+    let acme = tenant("acme");
+    let anna = new_customer("1", "Anna", "Berg", Some("anna@example.com"));
+
+    store.usage().reset();
+    store.create(&acme, &anna, None).await.unwrap();
+    let create = store.usage().snapshot();
+    assert_eq!(create.requests, 1, "create is one transaction");
+
+    store.usage().reset();
+    store.get(&acme, &anna.id).await.unwrap();
+    let get = store.usage().snapshot();
+    assert_eq!(get.requests, 1);
+    assert!(get.read_units > 0.0);
+
+    store.usage().reset();
+    store.list(&acme, &ListQuery { limit: 50, ..Default::default() }).await.unwrap();
+    assert_eq!(store.usage().snapshot().requests, 1, "a list page is one query");
+}

@@ -15,10 +15,15 @@ async fn a_customer_is_created_read_listed_and_updated() {
     let suite = Suite::start().await;
     let alice = suite.user("acme", "alice", ADMIN);
 
-    let created = alice.post("/customers", &customer("10001", "Anna", "Berg")).await;
+    let created = alice
+        .post("/customers", &customer("10001", "Anna", "Berg"))
+        .await;
     created.expect(201);
     let id = id_of(&created);
-    assert_eq!(created.header("location"), Some(format!("/customers/{id}").as_str()));
+    assert_eq!(
+        created.header("location"),
+        Some(format!("/customers/{id}").as_str())
+    );
     assert_eq!(created.etag(), "\"1\"");
     assert_eq!(created.body["status"], "active");
     assert_eq!(created.body["phone"], "+46812345678");
@@ -35,12 +40,17 @@ async fn a_customer_is_created_read_listed_and_updated() {
     assert_eq!(listed.body["items"][0]["id"], id.as_str());
 
     let patch = json!({ "onHold": true, "mobile": "+46 73 555 12 34", "description": null });
-    let updated = alice.patch(&format!("/customers/{id}"), &read.etag(), &patch).await;
+    let updated = alice
+        .patch(&format!("/customers/{id}"), &read.etag(), &patch)
+        .await;
     updated.expect(200);
     assert_eq!(updated.etag(), "\"2\"");
     assert_eq!(updated.body["mobile"], "+46735551234");
     assert_eq!(updated.body["onHold"], true);
-    assert_eq!(updated.body["firstName"], "Anna", "fields not in the patch stay");
+    assert_eq!(
+        updated.body["firstName"], "Anna",
+        "fields not in the patch stay"
+    );
     assert_eq!(updated.body["callOff"]["allowed"], false);
     assert_eq!(updated.body["callOff"]["refusals"][0]["reason"], "onHold");
 
@@ -52,7 +62,9 @@ async fn a_customer_is_created_read_listed_and_updated() {
 async fn updates_need_the_current_etag() {
     let suite = Suite::start().await;
     let alice = suite.user("acme", "alice", ADMIN);
-    let created = alice.post("/customers", &customer("1", "Anna", "Berg")).await;
+    let created = alice
+        .post("/customers", &customer("1", "Anna", "Berg"))
+        .await;
     let path = format!("/customers/{}", id_of(&created));
 
     let no_if_match = alice
@@ -60,13 +72,19 @@ async fn updates_need_the_current_etag() {
         .await;
     no_if_match.expect_problem(428, "precondition-required");
 
-    alice.patch(&path, "\"1\"", &json!({"tier": "vip"})).await.expect(200);
+    alice
+        .patch(&path, "\"1\"", &json!({"tier": "vip"}))
+        .await
+        .expect(200);
     let stale = alice.patch(&path, "\"1\"", &json!({"onHold": true})).await;
     stale.expect_problem(412, "stale-version");
     assert_eq!(stale.etag(), "\"2\"", "the 412 tells the current version");
 
     let now = alice.get(&path).await;
-    assert_eq!(now.body["onHold"], false, "the stale update changed nothing");
+    assert_eq!(
+        now.body["onHold"], false,
+        "the stale update changed nothing"
+    );
     assert_eq!(now.body["tier"], "vip");
 }
 
@@ -74,10 +92,16 @@ async fn updates_need_the_current_etag() {
 async fn the_number_and_contacts_are_not_changed_by_a_merge_patch() {
     let suite = Suite::start().await;
     let alice = suite.user("acme", "alice", ADMIN);
-    let created = alice.post("/customers", &customer("1", "Anna", "Berg")).await;
+    let created = alice
+        .post("/customers", &customer("1", "Anna", "Berg"))
+        .await;
     let path = format!("/customers/{}", id_of(&created));
     let reply = alice
-        .patch(&path, "\"1\"", &json!({"customerNumber": "2", "contacts": []}))
+        .patch(
+            &path,
+            "\"1\"",
+            &json!({"customerNumber": "2", "contacts": []}),
+        )
         .await;
     reply.expect_problem(422, "validation-failed");
     let errors = reply.field_errors();
@@ -89,23 +113,48 @@ async fn the_number_and_contacts_are_not_changed_by_a_merge_patch() {
 async fn deactivation_and_reactivation_change_status_and_lists() {
     let suite = Suite::start().await;
     let alice = suite.user("acme", "alice", ADMIN);
-    let id = id_of(&alice.post("/customers", &customer("1", "Anna", "Berg")).await);
-    alice.post("/customers", &customer("2", "Bo", "Ek")).await.expect(201);
+    let id = id_of(
+        &alice
+            .post("/customers", &customer("1", "Anna", "Berg"))
+            .await,
+    );
+    alice
+        .post("/customers", &customer("2", "Bo", "Ek"))
+        .await
+        .expect(201);
 
-    let inactive = alice.post(&format!("/customers/{id}/deactivate"), &json!({})).await;
+    let inactive = alice
+        .post(&format!("/customers/{id}/deactivate"), &json!({}))
+        .await;
     inactive.expect(200);
     assert_eq!(inactive.body["status"], "inactive");
-    assert_eq!(inactive.body["callOff"]["refusals"][0]["reason"], "inactive");
-    let again = alice.post(&format!("/customers/{id}/deactivate"), &json!({})).await;
-    assert_eq!(again.etag(), inactive.etag(), "deactivating twice changes nothing");
+    assert_eq!(
+        inactive.body["callOff"]["refusals"][0]["reason"],
+        "inactive"
+    );
+    let again = alice
+        .post(&format!("/customers/{id}/deactivate"), &json!({}))
+        .await;
+    assert_eq!(
+        again.etag(),
+        inactive.etag(),
+        "deactivating twice changes nothing"
+    );
 
     let actives = alice.get("/customers?status=active").await;
-    let names: Vec<&Value> = actives.body["items"].as_array().unwrap().iter().map(|c| &c["displayName"]).collect();
+    let names: Vec<&Value> = actives.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["displayName"])
+        .collect();
     assert_eq!(names, vec!["Bo Ek"]);
     let inactives = alice.get("/customers?status=inactive").await;
     assert_eq!(inactives.body["items"][0]["id"], id.as_str());
 
-    let active = alice.post(&format!("/customers/{id}/reactivate"), &json!({})).await;
+    let active = alice
+        .post(&format!("/customers/{id}/reactivate"), &json!({}))
+        .await;
     active.expect(200);
     assert_eq!(active.body["status"], "active");
     assert_eq!(active.body["callOff"]["allowed"], true);
@@ -117,14 +166,24 @@ async fn deactivation_and_reactivation_change_status_and_lists() {
 async fn contacts_are_added_changed_and_removed_with_one_primary() {
     let suite = Suite::start().await;
     let alice = suite.user("acme", "alice", ADMIN);
-    let id = id_of(&alice.post("/customers", &customer("1", "Anna", "Berg")).await);
+    let id = id_of(
+        &alice
+            .post("/customers", &customer("1", "Anna", "Berg"))
+            .await,
+    );
     let contacts = format!("/customers/{id}/contacts");
 
     let first = alice
-        .post(&contacts, &json!({"firstName": "Cia", "email": "cia@example.com", "sendWorkOrders": true}))
+        .post(
+            &contacts,
+            &json!({"firstName": "Cia", "email": "cia@example.com", "sendWorkOrders": true}),
+        )
         .await;
     first.expect(201);
-    assert_eq!(first.body["primary"], true, "the first contact becomes primary");
+    assert_eq!(
+        first.body["primary"], true,
+        "the first contact becomes primary"
+    );
     let first_id = first.body["id"].as_str().unwrap().to_owned();
     assert_eq!(
         first.header("location"),
@@ -132,7 +191,10 @@ async fn contacts_are_added_changed_and_removed_with_one_primary() {
     );
 
     let second = alice
-        .post(&contacts, &json!({"firstName": "Dan", "mobile": "+46 70 999 88 77", "primary": true}))
+        .post(
+            &contacts,
+            &json!({"firstName": "Dan", "mobile": "+46 70 999 88 77", "primary": true}),
+        )
         .await;
     second.expect(201);
     let second_id = second.body["id"].as_str().unwrap().to_owned();
@@ -144,7 +206,11 @@ async fn contacts_are_added_changed_and_removed_with_one_primary() {
         .filter(|c| c["primary"] == true)
         .map(|c| &c["id"])
         .collect();
-    assert_eq!(primaries, vec![second_id.as_str()], "the new primary demoted the old one");
+    assert_eq!(
+        primaries,
+        vec![second_id.as_str()],
+        "the new primary demoted the old one"
+    );
 
     let changed = alice
         .send_json(
@@ -160,15 +226,29 @@ async fn contacts_are_added_changed_and_removed_with_one_primary() {
     assert_eq!(changed.body["firstName"], "Cia");
 
     let bad = alice
-        .send_json(http::Method::PATCH, &format!("{contacts}/{first_id}"), &[], &json!({"email": "nope"}))
+        .send_json(
+            http::Method::PATCH,
+            &format!("{contacts}/{first_id}"),
+            &[],
+            &json!({"email": "nope"}),
+        )
         .await;
     bad.expect_problem(422, "validation-failed");
-    assert_eq!(bad.field_errors(), vec![("/email".into(), "invalid_email".into())]);
+    assert_eq!(
+        bad.field_errors(),
+        vec![("/email".into(), "invalid_email".into())]
+    );
 
-    alice.delete(&format!("{contacts}/{second_id}")).await.expect(204);
+    alice
+        .delete(&format!("{contacts}/{second_id}"))
+        .await
+        .expect(204);
     let card = alice.get(&format!("/customers/{id}")).await;
     assert_eq!(card.body["contacts"].as_array().unwrap().len(), 1);
-    assert_eq!(card.body["contacts"][0]["primary"], true, "the remaining contact is promoted");
+    assert_eq!(
+        card.body["contacts"][0]["primary"], true,
+        "the remaining contact is promoted"
+    );
 
     alice
         .delete(&format!("{contacts}/{second_id}"))
@@ -187,7 +267,10 @@ async fn search_ignores_case_and_diacritics_and_lookups_are_exact() {
     bo["mobile"] = json!("+46 70 111 22 33");
     alice.post("/customers", &bo).await.expect(201);
     alice
-        .post("/customers", &json!({"customerNumber": "C-3", "companyName": "Ängel Bygg AB"}))
+        .post(
+            "/customers",
+            &json!({"customerNumber": "C-3", "companyName": "Ängel Bygg AB"}),
+        )
         .await
         .expect(201);
 
@@ -199,15 +282,27 @@ async fn search_ignores_case_and_diacritics_and_lookups_are_exact() {
             .map(|c| c["displayName"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(names(&alice.get("/customers?q=asa").await), vec!["Åsa Öberg"]);
-    assert_eq!(names(&alice.get("/customers?q=%C3%85SA%20%C3%96").await), vec!["Åsa Öberg"]);
-    assert_eq!(names(&alice.get("/customers?q=ANGEL").await), vec!["Ängel Bygg AB"]);
+    assert_eq!(
+        names(&alice.get("/customers?q=asa").await),
+        vec!["Åsa Öberg"]
+    );
+    assert_eq!(
+        names(&alice.get("/customers?q=%C3%85SA%20%C3%96").await),
+        vec!["Åsa Öberg"]
+    );
+    assert_eq!(
+        names(&alice.get("/customers?q=ANGEL").await),
+        vec!["Ängel Bygg AB"]
+    );
     assert_eq!(
         names(&alice.get("/customers").await),
         vec!["Ängel Bygg AB", "Åsa Öberg", "Bo Ek"],
         "sorted by folded name"
     );
-    assert_eq!(names(&alice.get("/customers?number=a-1").await), vec!["Åsa Öberg"]);
+    assert_eq!(
+        names(&alice.get("/customers?number=a-1").await),
+        vec!["Åsa Öberg"]
+    );
     assert_eq!(
         names(&alice.get("/customers?email=asa.oberg%40example.com").await),
         vec!["Åsa Öberg"]
@@ -236,7 +331,10 @@ async fn search_ignores_case_and_diacritics_and_lookups_are_exact() {
 async fn lists_page_with_opaque_cursors() {
     let suite = Suite::start().await;
     let alice = suite.user("acme", "alice", ADMIN);
-    for (i, last) in ["Ek", "Berg", "Dahl", "Ahl", "Fors", "Lund", "Holm"].iter().enumerate() {
+    for (i, last) in ["Ek", "Berg", "Dahl", "Ahl", "Fors", "Lund", "Holm"]
+        .iter()
+        .enumerate()
+    {
         alice
             .post("/customers", &customer(&format!("{i}"), "Per", last))
             .await
@@ -264,8 +362,12 @@ async fn forged_and_foreign_cursors_are_refused() {
     let alice = suite.user("acme", "alice", ADMIN);
     let mallory = suite.user("evil", "mallory", ADMIN);
     for i in 0..3 {
-        alice.post("/customers", &customer(&format!("{i}"), "Per", "Ek")).await;
-        mallory.post("/customers", &customer(&format!("{i}"), "Mal", "Lory")).await;
+        alice
+            .post("/customers", &customer(&format!("{i}"), "Per", "Ek"))
+            .await;
+        mallory
+            .post("/customers", &customer(&format!("{i}"), "Mal", "Lory"))
+            .await;
     }
     let page = mallory.get("/customers?limit=1").await;
     let foreign = page.body["nextCursor"].as_str().unwrap();
@@ -277,7 +379,9 @@ async fn forged_and_foreign_cursors_are_refused() {
     let own = alice.get("/customers?limit=1").await;
     let own_cursor = own.body["nextCursor"].as_str().unwrap();
     alice
-        .get(&format!("/customers?limit=1&status=active&cursor={own_cursor}"))
+        .get(&format!(
+            "/customers?limit=1&status=active&cursor={own_cursor}"
+        ))
         .await
         .expect_problem(400, "invalid-parameter");
     for forged in ["garbage", "eyJQSyI6IlQjYWNtZSNDIzEifQ", "e30"] {
@@ -293,44 +397,75 @@ async fn organisations_never_see_each_others_customers() {
     let suite = Suite::start().await;
     let alice = suite.user("acme", "alice", ADMIN);
     let mallory = suite.user("evil", "mallory", ADMIN);
-    let id = id_of(&alice.post("/customers", &customer("1", "Anna", "Berg")).await);
+    let id = id_of(
+        &alice
+            .post("/customers", &customer("1", "Anna", "Berg"))
+            .await,
+    );
     let path = format!("/customers/{id}");
 
     mallory.get(&path).await.expect_problem(404, "not-found");
-    mallory.patch(&path, "\"1\"", &json!({"onHold": true})).await.expect_problem(404, "not-found");
-    mallory.post(&format!("{path}/deactivate"), &json!({})).await.expect_problem(404, "not-found");
+    mallory
+        .patch(&path, "\"1\"", &json!({"onHold": true}))
+        .await
+        .expect_problem(404, "not-found");
+    mallory
+        .post(&format!("{path}/deactivate"), &json!({}))
+        .await
+        .expect_problem(404, "not-found");
     mallory
         .post(&format!("{path}/contacts"), &json!({"firstName": "X"}))
         .await
         .expect_problem(404, "not-found");
-    for query in ["", "?number=1", "?email=anna.berg%40example.com", "?phone=%2B46812345678", "?q=anna"] {
+    for query in [
+        "",
+        "?number=1",
+        "?email=anna.berg%40example.com",
+        "?phone=%2B46812345678",
+        "?q=anna",
+    ] {
         let reply = mallory.get(&format!("/customers{query}")).await;
         reply.expect(200);
         assert_eq!(reply.body["items"], json!([]), "{query}");
     }
     // The same number is free in another organisation.
-    mallory.post("/customers", &customer("1", "Mal", "Lory")).await.expect(201);
+    mallory
+        .post("/customers", &customer("1", "Mal", "Lory"))
+        .await
+        .expect(201);
     let mine = alice.get(&path).await;
-    assert_eq!(mine.body["onHold"], false, "nothing of the other tenant's attempts landed");
+    assert_eq!(
+        mine.body["onHold"], false,
+        "nothing of the other tenant's attempts landed"
+    );
 }
 
 #[tokio::test]
 async fn identity_comes_only_from_verified_claims() {
     let suite = Suite::start().await;
     let anonymous = suite.anonymous().get("/customers").await;
-    assert_eq!(anonymous.status, 401, "the authorizer refuses a request without a token");
+    assert_eq!(
+        anonymous.status, 401,
+        "the authorizer refuses a request without a token"
+    );
 
     let no_tenant = suite.with_claims(json!({
         "iss": devhost::token::ISSUER, "aud": devhost::token::AUDIENCE,
         "sub": "alice", "exp": 4_000_000_000u64
     }));
-    no_tenant.get("/customers").await.expect_problem(403, "no-organisation");
+    no_tenant
+        .get("/customers")
+        .await
+        .expect_problem(403, "no-organisation");
 
     let forged_tenant = suite.with_claims(json!({
         "iss": devhost::token::ISSUER, "aud": devhost::token::AUDIENCE,
         "sub": "alice", "tenant_id": "acme#C#x", "exp": 4_000_000_000u64
     }));
-    forged_tenant.get("/customers").await.expect_problem(403, "no-organisation");
+    forged_tenant
+        .get("/customers")
+        .await
+        .expect_problem(403, "no-organisation");
 
     // A tenant named in the body is just an unknown field: identity never comes from there.
     let alice = suite.user("acme", "alice", ADMIN);
@@ -338,7 +473,10 @@ async fn identity_comes_only_from_verified_claims() {
     body["tenantId"] = json!("evil");
     let reply = alice.post("/customers", &body).await;
     reply.expect_problem(422, "validation-failed");
-    assert_eq!(reply.field_errors(), vec![("/tenantId".into(), "unknown_field".into())]);
+    assert_eq!(
+        reply.field_errors(),
+        vec![("/tenantId".into(), "unknown_field".into())]
+    );
 }
 
 #[tokio::test]
@@ -348,9 +486,13 @@ async fn a_retried_create_returns_the_first_result_and_creates_nothing_twice() {
     let body = customer("1", "Anna", "Berg");
     let key = [("idempotency-key", "3f0c1c52-retry-me")];
 
-    let first = alice.send_json(http::Method::POST, "/customers", &key, &body).await;
+    let first = alice
+        .send_json(http::Method::POST, "/customers", &key, &body)
+        .await;
     first.expect(201);
-    let second = alice.send_json(http::Method::POST, "/customers", &key, &body).await;
+    let second = alice
+        .send_json(http::Method::POST, "/customers", &key, &body)
+        .await;
     second.expect(201);
     assert_eq!(second.body, first.body);
     assert_eq!(second.header("location"), first.header("location"));
@@ -366,19 +508,31 @@ async fn a_retried_create_returns_the_first_result_and_creates_nothing_twice() {
         .expect_problem(422, "idempotency-key-reused");
     // Keys are per organisation: another tenant's identical key is a new request.
     let mallory = suite.user("evil", "mallory", ADMIN);
-    mallory.send_json(http::Method::POST, "/customers", &key, &body).await.expect(201);
+    mallory
+        .send_json(http::Method::POST, "/customers", &key, &body)
+        .await
+        .expect(201);
 }
 
 #[tokio::test]
 async fn a_taken_customer_number_is_a_conflict_whatever_its_case() {
     let suite = Suite::start().await;
     let alice = suite.user("acme", "alice", ADMIN);
-    alice.post("/customers", &customer("ab-1", "Anna", "Berg")).await.expect(201);
+    alice
+        .post("/customers", &customer("ab-1", "Anna", "Berg"))
+        .await
+        .expect(201);
     alice
         .post("/customers", &customer("AB-1", "Bo", "Ek"))
         .await
         .expect_problem(409, "customer-number-taken");
-    assert_eq!(alice.get("/customers").await.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        alice.get("/customers").await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -389,7 +543,12 @@ async fn bad_input_gets_a_clear_problem_and_stores_nothing() {
         let alice = alice.clone();
         async move {
             alice
-                .send(http::Method::POST, "/customers", &[("content-type", content_type)], Some(body))
+                .send(
+                    http::Method::POST,
+                    "/customers",
+                    &[("content-type", content_type)],
+                    Some(body),
+                )
                 .await
         }
     };
@@ -397,9 +556,12 @@ async fn bad_input_gets_a_clear_problem_and_stores_nothing() {
     post_raw("application/json", b"{\"customerNumber\": \"1\",".to_vec())
         .await
         .expect_problem(400, "malformed-body");
-    post_raw("text/plain", serde_json::to_vec(&customer("1", "A", "B")).unwrap())
-        .await
-        .expect_problem(415, "unsupported-media-type");
+    post_raw(
+        "text/plain",
+        serde_json::to_vec(&customer("1", "A", "B")).unwrap(),
+    )
+    .await
+    .expect_problem(415, "unsupported-media-type");
     let mut huge = customer("1", "Anna", "Berg");
     huge["description"] = json!("x".repeat(300 * 1024));
     post_raw("application/json", serde_json::to_vec(&huge).unwrap())
@@ -407,14 +569,46 @@ async fn bad_input_gets_a_clear_problem_and_stores_nothing() {
         .expect_problem(413, "payload-too-large");
 
     let cases: Vec<(Value, &str, &str)> = vec![
-        (json!({"customerNumber": 1, "firstName": "A"}), "/customerNumber", "invalid_type"),
-        (json!({"customerNumber": "1", "firstName": "A", "terms": {"creditLimit": "lots"}}), "/terms/creditLimit", "invalid_type"),
-        (json!({"customerNumber": "1", "firstName": "A", "favouriteColour": "red"}), "/favouriteColour", "unknown_field"),
-        (json!({"customerNumber": "1", "firstName": "A", "email": "anna@"}), "/email", "invalid_email"),
-        (json!({"customerNumber": "1", "firstName": "A", "phone": "+46 12"}), "/phone", "invalid_phone"),
-        (json!({"customerNumber": "1", "firstName": "A", "phone": "070-123 45 67"}), "/phone", "invalid_phone"),
-        (json!({"customerNumber": "1", "firstName": "A", "terms": {"paymentType": "account", "creditLimit": -100}}), "/terms/creditLimit", "negative_amount"),
-        (json!({"customerNumber": "1", "firstName": "A", "language": "xx"}), "/language", "unknown_language"),
+        (
+            json!({"customerNumber": 1, "firstName": "A"}),
+            "/customerNumber",
+            "invalid_type",
+        ),
+        (
+            json!({"customerNumber": "1", "firstName": "A", "terms": {"creditLimit": "lots"}}),
+            "/terms/creditLimit",
+            "invalid_type",
+        ),
+        (
+            json!({"customerNumber": "1", "firstName": "A", "favouriteColour": "red"}),
+            "/favouriteColour",
+            "unknown_field",
+        ),
+        (
+            json!({"customerNumber": "1", "firstName": "A", "email": "anna@"}),
+            "/email",
+            "invalid_email",
+        ),
+        (
+            json!({"customerNumber": "1", "firstName": "A", "phone": "+46 12"}),
+            "/phone",
+            "invalid_phone",
+        ),
+        (
+            json!({"customerNumber": "1", "firstName": "A", "phone": "070-123 45 67"}),
+            "/phone",
+            "invalid_phone",
+        ),
+        (
+            json!({"customerNumber": "1", "firstName": "A", "terms": {"paymentType": "account", "creditLimit": -100}}),
+            "/terms/creditLimit",
+            "negative_amount",
+        ),
+        (
+            json!({"customerNumber": "1", "firstName": "A", "language": "xx"}),
+            "/language",
+            "unknown_language",
+        ),
         (json!({"customerNumber": "1"}), "/firstName", "required"),
         (json!({"firstName": "A"}), "/customerNumber", "required"),
     ];
@@ -422,7 +616,9 @@ async fn bad_input_gets_a_clear_problem_and_stores_nothing() {
         let reply = alice.post("/customers", &body).await;
         reply.expect_problem(422, "validation-failed");
         assert!(
-            reply.field_errors().contains(&(field.to_owned(), code.to_owned())),
+            reply
+                .field_errors()
+                .contains(&(field.to_owned(), code.to_owned())),
             "{body} should report {field} {code}, got {:?}",
             reply.field_errors()
         );
@@ -434,8 +630,17 @@ async fn bad_input_gets_a_clear_problem_and_stores_nothing() {
     });
     let reply = alice.post("/customers", &everything_wrong).await;
     let fields: Vec<String> = reply.field_errors().into_iter().map(|(f, _)| f).collect();
-    for field in ["/email", "/mobile", "/language", "/terms/creditLimit", "/terms/currency"] {
-        assert!(fields.contains(&field.to_owned()), "all problems at once: {fields:?}");
+    for field in [
+        "/email",
+        "/mobile",
+        "/language",
+        "/terms/creditLimit",
+        "/terms/currency",
+    ] {
+        assert!(
+            fields.contains(&field.to_owned()),
+            "all problems at once: {fields:?}"
+        );
     }
 
     let list = alice.get("/customers").await;

@@ -15,17 +15,29 @@ async fn of_twenty_creates_with_one_number_exactly_one_wins() {
         let alice = alice.clone();
         async move {
             alice
-                .post("/customers", &customer("RACE-1", "Racer", &format!("No{i}")))
+                .post(
+                    "/customers",
+                    &customer("RACE-1", "Racer", &format!("No{i}")),
+                )
                 .await
         }
     }))
     .await;
     let created = replies.iter().filter(|r| r.status == 201).count();
     let conflicts = replies.iter().filter(|r| r.status == 409).count();
-    assert_eq!((created, conflicts), (1, RACERS - 1), "statuses: {:?}", statuses(&replies));
+    assert_eq!(
+        (created, conflicts),
+        (1, RACERS - 1),
+        "statuses: {:?}",
+        statuses(&replies)
+    );
 
     let stored = alice.get("/customers").await;
-    assert_eq!(stored.body["items"].as_array().unwrap().len(), 1, "one customer stored");
+    assert_eq!(
+        stored.body["items"].as_array().unwrap().len(),
+        1,
+        "one customer stored"
+    );
     let by_number = alice.get("/customers?number=RACE-1").await;
     let winner = replies.iter().find(|r| r.status == 201).unwrap();
     assert_eq!(by_number.body["items"][0]["id"], winner.body["id"]);
@@ -35,7 +47,9 @@ async fn of_twenty_creates_with_one_number_exactly_one_wins() {
 async fn of_twenty_updates_with_one_etag_exactly_one_wins() {
     let suite = Suite::start_with(8).await;
     let alice = suite.user("acme", "alice", &["administrator"]);
-    let created = alice.post("/customers", &customer("1", "Anna", "Berg")).await;
+    let created = alice
+        .post("/customers", &customer("1", "Anna", "Berg"))
+        .await;
     let path = format!("/customers/{}", created.body["id"].as_str().unwrap());
     let etag = created.etag();
 
@@ -50,11 +64,19 @@ async fn of_twenty_updates_with_one_etag_exactly_one_wins() {
     .await;
     let ok = replies.iter().filter(|r| r.status == 200).count();
     let stale = replies.iter().filter(|r| r.status == 412).count();
-    assert_eq!((ok, stale), (1, RACERS - 1), "statuses: {:?}", statuses(&replies));
+    assert_eq!(
+        (ok, stale),
+        (1, RACERS - 1),
+        "statuses: {:?}",
+        statuses(&replies)
+    );
 
     let winner = replies.iter().find(|r| r.status == 200).unwrap();
     let now = alice.get(&path).await;
-    assert_eq!(now.body["description"], winner.body["description"], "the winner's write is the one stored");
+    assert_eq!(
+        now.body["description"], winner.body["description"],
+        "the winner's write is the one stored"
+    );
     assert_eq!(now.etag(), "\"2\"");
 }
 

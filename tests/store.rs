@@ -49,7 +49,10 @@ async fn a_created_customer_reads_back_equal() {
     let acme = tenant("acme");
     let anna = new_customer("1", "Anna", "Berg", Some("anna@example.com"));
     store.create(&acme, &anna, None).await.unwrap();
-    assert_eq!(store.get(&acme, &anna.id).await.unwrap(), Some(anna.clone()));
+    assert_eq!(
+        store.get(&acme, &anna.id).await.unwrap(),
+        Some(anna.clone())
+    );
     assert_eq!(store.get(&tenant("other"), &anna.id).await.unwrap(), None);
 }
 
@@ -67,7 +70,11 @@ async fn numbers_are_unique_per_tenant_and_case_insensitive() {
         .unwrap_err();
     assert!(matches!(err, StoreError::NumberTaken), "{err}");
     store
-        .create(&tenant("other"), &new_customer("AB-1", "C", "C", None), None)
+        .create(
+            &tenant("other"),
+            &new_customer("AB-1", "C", "C", None),
+            None,
+        )
         .await
         .expect("another tenant may use the same number");
 }
@@ -95,17 +102,40 @@ async fn lookups_follow_changed_emails_and_numbers() {
     let acme = tenant("acme");
     let anna = new_customer("1", "Anna", "Berg", Some("old@example.com"));
     store.create(&acme, &anna, None).await.unwrap();
-    assert_eq!(store.find_by_email(&acme, "OLD@example.com").await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .find_by_email(&acme, "OLD@example.com")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     let mut after = next_version(&anna);
     after.fields.email = Some("new@example.com".into());
     after.fields.customer_number = "2".into();
     store.replace(&acme, &anna, &after).await.unwrap();
 
-    assert!(store.find_by_email(&acme, "old@example.com").await.unwrap().is_empty());
-    assert_eq!(store.find_by_email(&acme, "new@example.com").await.unwrap(), vec![after.clone()]);
-    assert_eq!(store.find_by_phone(&acme, "+46701234567").await.unwrap(), vec![after.clone()]);
-    assert_eq!(store.find_by_number(&acme, "1").await.unwrap(), None, "the old number is free");
+    assert!(
+        store
+            .find_by_email(&acme, "old@example.com")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.find_by_email(&acme, "new@example.com").await.unwrap(),
+        vec![after.clone()]
+    );
+    assert_eq!(
+        store.find_by_phone(&acme, "+46701234567").await.unwrap(),
+        vec![after.clone()]
+    );
+    assert_eq!(
+        store.find_by_number(&acme, "1").await.unwrap(),
+        None,
+        "the old number is free"
+    );
     assert_eq!(store.find_by_number(&acme, "2").await.unwrap(), Some(after));
     store
         .create(&acme, &new_customer("1", "Bo", "Ek", None), None)
@@ -117,7 +147,12 @@ async fn lookups_follow_changed_emails_and_numbers() {
 async fn lists_sort_by_folded_name_filter_by_status_and_page() {
     let store = store().await;
     let acme = tenant("acme");
-    let names = [("Öberg", "Åsa"), ("Berg", "Anna"), ("Ek", "Bo"), ("Ahl", "Cia")];
+    let names = [
+        ("Öberg", "Åsa"),
+        ("Berg", "Anna"),
+        ("Ek", "Bo"),
+        ("Ahl", "Cia"),
+    ];
     let mut created = Vec::new();
     for (i, (last, first)) in names.iter().enumerate() {
         let c = new_customer(&i.to_string(), first, last, None);
@@ -129,37 +164,80 @@ async fn lists_sort_by_folded_name_filter_by_status_and_page() {
     store.replace(&acme, &created[2], &inactive).await.unwrap();
 
     let all = store
-        .list(&acme, &ListQuery { limit: 10, ..Default::default() })
+        .list(
+            &acme,
+            &ListQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     let order: Vec<String> = all.items.iter().map(|c| c.fields.display_name()).collect();
     assert_eq!(order, ["Anna Berg", "Åsa Öberg", "Bo Ek", "Cia Ahl"]);
 
     let search = store
-        .list(&acme, &ListQuery { name_prefix: Some(fold("ÅSA")), limit: 10, ..Default::default() })
+        .list(
+            &acme,
+            &ListQuery {
+                name_prefix: Some(fold("ÅSA")),
+                limit: 10,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(search.items.len(), 1);
     assert_eq!(search.items[0].fields.display_name(), "Åsa Öberg");
 
     let active = store
-        .list(&acme, &ListQuery { status: Some(CustomerStatus::Active), limit: 10, ..Default::default() })
+        .list(
+            &acme,
+            &ListQuery {
+                status: Some(CustomerStatus::Active),
+                limit: 10,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(active.items.len(), 3);
 
-    let first = store.list(&acme, &ListQuery { limit: 3, ..Default::default() }).await.unwrap();
+    let first = store
+        .list(
+            &acme,
+            &ListQuery {
+                limit: 3,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(first.items.len(), 3);
     let cursor = first.next_cursor.expect("more to come");
     let second = store
-        .list(&acme, &ListQuery { limit: 3, cursor: Some(cursor.clone()), ..Default::default() })
+        .list(
+            &acme,
+            &ListQuery {
+                limit: 3,
+                cursor: Some(cursor.clone()),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.items[0].fields.display_name(), "Cia Ahl");
 
     let foreign = store
-        .list(&tenant("other"), &ListQuery { limit: 3, cursor: Some(cursor), ..Default::default() })
+        .list(
+            &tenant("other"),
+            &ListQuery {
+                limit: 3,
+                cursor: Some(cursor),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap_err();
     assert!(matches!(foreign, StoreError::InvalidCursor(_)), "{foreign}");
@@ -172,18 +250,30 @@ async fn an_idempotency_record_commits_with_the_customer_and_replays() {
     let record = IdempotencyRecord {
         key: "k1".into(),
         fingerprint: "f1".into(),
-        response: StoredResponse { status: 201, headers: vec![("etag".into(), "\"1\"".into())], body: "{}".into() },
+        response: StoredResponse {
+            status: 201,
+            headers: vec![("etag".into(), "\"1\"".into())],
+            body: "{}".into(),
+        },
         expires_at: Utc::now().timestamp() + 60,
     };
     let anna = new_customer("1", "Anna", "Berg", None);
     store.create(&acme, &anna, Some(&record)).await.unwrap();
 
     let retry = new_customer("1", "Anna", "Berg", None);
-    match store.create(&acme, &retry, Some(&record)).await.unwrap_err() {
+    match store
+        .create(&acme, &retry, Some(&record))
+        .await
+        .unwrap_err()
+    {
         StoreError::IdempotencyKeyUsed(first) => assert_eq!(*first, record),
         other => panic!("expected a replay, got {other}"),
     }
-    assert_eq!(store.get(&acme, &retry.id).await.unwrap(), None, "the retry wrote nothing");
+    assert_eq!(
+        store.get(&acme, &retry.id).await.unwrap(),
+        None,
+        "the retry wrote nothing"
+    );
 }
 
 #[tokio::test]
@@ -204,6 +294,19 @@ async fn requests_and_capacity_are_counted() {
     assert!(get.read_units > 0.0);
 
     store.usage().reset();
-    store.list(&acme, &ListQuery { limit: 50, ..Default::default() }).await.unwrap();
-    assert_eq!(store.usage().snapshot().requests, 1, "a list page is one query");
+    store
+        .list(
+            &acme,
+            &ListQuery {
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.usage().snapshot().requests,
+        1,
+        "a list page is one query"
+    );
 }

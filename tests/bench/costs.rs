@@ -48,7 +48,10 @@ async fn main() {
     let customers: Vec<Customer> = (0..CUSTOMERS).map(sample).collect();
 
     println!("DynamoDB cost per operation ({CUSTOMERS} customers, averages)");
-    println!("{:<28} {:>8} {:>10} {:>10}", "operation", "requests", "read units", "write units");
+    println!(
+        "{:<28} {:>8} {:>10} {:>10}",
+        "operation", "requests", "read units", "write units"
+    );
 
     store.usage().reset();
     for c in &customers {
@@ -64,29 +67,51 @@ async fn main() {
 
     store.usage().reset();
     for c in &customers {
-        let before = store.get(&tenant, &c.id).await.expect("get").expect("exists");
+        let before = store
+            .get(&tenant, &c.id)
+            .await
+            .expect("get")
+            .expect("exists");
         let mut after = before.clone();
         after.version += 1;
         after.fields.on_hold = !after.fields.on_hold;
-        store.replace(&tenant, &before, &after).await.expect("replace");
+        store
+            .replace(&tenant, &before, &after)
+            .await
+            .expect("replace");
     }
     row("update (get + put)", store.usage().snapshot(), CUSTOMERS);
 
     store.usage().reset();
     for c in &customers {
-        let before = store.get(&tenant, &c.id).await.expect("get").expect("exists");
+        let before = store
+            .get(&tenant, &c.id)
+            .await
+            .expect("get")
+            .expect("exists");
         let mut after = before.clone();
         after.version += 1;
         after.fields.email = Some(format!("changed.{}@example.com", c.id).to_lowercase());
-        store.replace(&tenant, &before, &after).await.expect("replace");
+        store
+            .replace(&tenant, &before, &after)
+            .await
+            .expect("replace");
     }
-    row("update changing e-mail", store.usage().snapshot(), CUSTOMERS);
+    row(
+        "update changing e-mail",
+        store.usage().snapshot(),
+        CUSTOMERS,
+    );
 
     store.usage().reset();
     let mut pages = 0;
     let mut cursor = None;
     loop {
-        let query = ListQuery { limit: 50, cursor, ..Default::default() };
+        let query = ListQuery {
+            limit: 50,
+            cursor,
+            ..Default::default()
+        };
         let page = store.list(&tenant, &query).await.expect("list");
         pages += 1;
         cursor = page.next_cursor;
@@ -98,17 +123,30 @@ async fn main() {
 
     store.usage().reset();
     store
-        .list(&tenant, &ListQuery { name_prefix: Some("customer0001".into()), limit: 50, ..Default::default() })
+        .list(
+            &tenant,
+            &ListQuery {
+                name_prefix: Some("customer0001".into()),
+                limit: 50,
+                ..Default::default()
+            },
+        )
         .await
         .expect("search");
     row("name prefix search page", store.usage().snapshot(), 1);
 
     store.usage().reset();
-    store.find_by_number(&tenant, "B00007").await.expect("lookup");
+    store
+        .find_by_number(&tenant, "B00007")
+        .await
+        .expect("lookup");
     row("lookup by number", store.usage().snapshot(), 1);
 
     store.usage().reset();
-    store.find_by_phone(&tenant, "+46701234567").await.expect("lookup");
+    store
+        .find_by_phone(&tenant, "+46701234567")
+        .await
+        .expect("lookup");
     row("lookup by phone (120 hits)", store.usage().snapshot(), 1);
 
     report_binary().await;
@@ -123,16 +161,34 @@ async fn report_binary() {
         .unwrap_or_else(|_| root.join("target"));
     let binary = target.join("release/customers-api");
     let Ok(meta) = std::fs::metadata(&binary) else {
-        println!("\nno release build at {}: run infra/local/bench", binary.display());
+        println!(
+            "\nno release build at {}: run infra/local/bench",
+            binary.display()
+        );
         return;
     };
-    println!("\nrelease binary {}: {:.1} MiB", binary.display(), meta.len() as f64 / 1048576.0);
-    let env = [("TABLE_NAME".to_owned(), "unused".to_owned())].into_iter().collect();
+    println!(
+        "\nrelease binary {}: {:.1} MiB",
+        binary.display(),
+        meta.len() as f64 / 1048576.0
+    );
+    let env = [("TABLE_NAME".to_owned(), "unused".to_owned())]
+        .into_iter()
+        .collect();
     let host = devhost::LambdaHost::start(&binary, "customers-api-bench", env, 5)
         .await
         .expect("the release binary starts");
-    let mut times = host.wait_ready(Duration::from_secs(30)).await.expect("ready");
+    let mut times = host
+        .wait_ready(Duration::from_secs(30))
+        .await
+        .expect("ready");
     times.sort();
-    let ms: Vec<String> = times.iter().map(|t| format!("{:.1}", t.as_secs_f64() * 1000.0)).collect();
-    println!("process start to ready (5 processes, ms, sorted): {}", ms.join(" "));
+    let ms: Vec<String> = times
+        .iter()
+        .map(|t| format!("{:.1}", t.as_secs_f64() * 1000.0))
+        .collect();
+    println!(
+        "process start to ready (5 processes, ms, sorted): {}",
+        ms.join(" ")
+    );
 }

@@ -45,7 +45,9 @@ pub async fn fresh_table() -> (aws_sdk_dynamodb::Client, String) {
     let client = devhost::dynamodb_client().await;
     let template = devhost::Template::load(repo_root().join(devhost::TEMPLATE_PATH))
         .expect("the template parses");
-    let table = template.table("CustomersTable").expect("the template declares the table");
+    let table = template
+        .table("CustomersTable")
+        .expect("the template declares the table");
     let name = unique_name("store");
     devhost::create_table(&client, table, &name)
         .await
@@ -157,7 +159,10 @@ impl Session<'_> {
         body: &Value,
     ) -> Reply {
         let mut headers = headers.to_vec();
-        if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type")) {
+        if !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        {
             headers.push(("content-type", "application/json"));
         }
         let bytes = serde_json::to_vec(body).expect("JSON serialises");
@@ -224,7 +229,9 @@ impl Reply {
     }
 
     pub fn etag(&self) -> String {
-        self.header("etag").expect("the response has an ETag").to_owned()
+        self.header("etag")
+            .expect("the response has an ETag")
+            .to_owned()
     }
 
     /// The `code`s of a validation problem's field errors, as (field, code) pairs.
@@ -248,7 +255,11 @@ impl Reply {
     /// Asserts the status, showing the body when it differs.
     #[track_caller]
     pub fn expect(&self, status: u16) -> &Self {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
         self
     }
 
@@ -261,7 +272,12 @@ impl Reply {
             Some("application/problem+json"),
             "problem content type"
         );
-        assert_eq!(self.body["type"], format!("/problems/{name}"), "body: {}", self.body);
+        assert_eq!(
+            self.body["type"],
+            format!("/problems/{name}"),
+            "body: {}",
+            self.body
+        );
         assert_eq!(self.body["status"], status);
         assert!(self.body["title"].is_string());
         self

@@ -13,7 +13,10 @@ impl App {
     pub async fn from_env() -> Result<Self, String> {
         let config = kit::aws::sdk_config().await;
         let table = kit::aws::required_env("TABLE_NAME")?;
-        Ok(Self::new(CustomerStore::new(kit::aws::dynamodb(&config), table)))
+        Ok(Self::new(CustomerStore::new(
+            kit::aws::dynamodb(&config),
+            table,
+        )))
     }
 
     pub fn new(store: CustomerStore) -> Self {

@@ -28,7 +28,13 @@ pub fn body_bytes<'a>(request: &'a Request, accepted: &[&str]) -> Result<&'a [u8
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
     match content_type {
         Some(ct) if accepted.contains(&ct.as_str()) => Ok(bytes),
         _ => Err(Problem::unsupported_media_type(accepted[0])),
@@ -71,7 +77,11 @@ fn shape_error(error: &serde_path_to_error::Error<serde_json::Error>) -> FieldEr
         "invalid_type"
     };
     FieldError {
-        field: if pointer.is_empty() { "/".into() } else { pointer },
+        field: if pointer.is_empty() {
+            "/".into()
+        } else {
+            pointer
+        },
         code: code.into(),
         message: strip_position(&message),
     }
@@ -126,7 +136,11 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
         .expect("a valid status and header")
 }
 
-pub fn with_header(mut response: Response<Body>, name: &'static str, value: &str) -> Response<Body> {
+pub fn with_header(
+    mut response: Response<Body>,
+    name: &'static str,
+    value: &str,
+) -> Response<Body> {
     if let Ok(value) = value.parse() {
         response.headers_mut().insert(name, value);
     }
@@ -149,7 +163,10 @@ pub fn query_params(request: &Request, known: &[&str]) -> Result<Vec<(String, St
         if !known.contains(&name) {
             return Err(Problem::bad_parameter(
                 name,
-                format!("Unknown query parameter '{name}'. Known: {}.", known.join(", ")),
+                format!(
+                    "Unknown query parameter '{name}'. Known: {}.",
+                    known.join(", ")
+                ),
             ));
         }
         out.push((name.to_owned(), value.to_owned()));

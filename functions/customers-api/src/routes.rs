@@ -58,7 +58,11 @@ impl Route {
 
 pub async fn dispatch(app: &App, request: Request) -> Result<Response<Body>, Problem> {
     let Some(route) = route_key(&request).as_deref().and_then(Route::from_key) else {
-        return Err(Problem::new(StatusCode::NOT_FOUND, "no-such-route", "No such route"));
+        return Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            "no-such-route",
+            "No such route",
+        ));
     };
     let request = &request;
     match route {

@@ -48,4 +48,3 @@ pub fn page(customers: &[Customer], next_cursor: Option<String>) -> CustomerPage
         next_cursor,
     }
 }
-

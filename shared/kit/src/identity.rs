@@ -58,7 +58,10 @@ impl Caller {
             .get(&names.tenant)
             .filter(|s| !s.is_empty())
             .ok_or_else(Problem::no_tenant)?;
-        let roles = claims.get(&names.roles).map(|r| parse_roles(r)).unwrap_or_default();
+        let roles = claims
+            .get(&names.roles)
+            .map(|r| parse_roles(r))
+            .unwrap_or_default();
         Ok(Self {
             tenant: tenant.clone(),
             user: user.clone(),

@@ -58,8 +58,12 @@ impl Problem {
     }
 
     pub fn malformed_body(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "malformed-body", "The request body is not valid JSON")
-            .detail(detail)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-body",
+            "The request body is not valid JSON",
+        )
+        .detail(detail)
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
@@ -68,15 +72,22 @@ impl Problem {
             "validation-failed",
             "The request has invalid fields",
         )
-        .detail(format!("{} field(s) need attention; see errors.", errors.len()));
+        .detail(format!(
+            "{} field(s) need attention; see errors.",
+            errors.len()
+        ));
         problem.errors = errors;
         problem
     }
 
     pub fn bad_parameter(name: &str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid-parameter", "A query parameter is invalid")
-            .detail(detail)
-            .with("parameter", name)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-parameter",
+            "A query parameter is invalid",
+        )
+        .detail(detail)
+        .with("parameter", name)
     }
 
     pub fn unauthenticated() -> Self {
@@ -96,8 +107,9 @@ impl Problem {
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found")
-            .detail(format!("No {what} with that id exists in your organisation."))
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found").detail(format!(
+            "No {what} with that id exists in your organisation."
+        ))
     }
 
     pub fn payload_too_large(limit: usize) -> Self {
@@ -125,7 +137,9 @@ impl Problem {
             "precondition-required",
             "If-Match is required",
         )
-        .detail("Send the ETag you last read in If-Match, so that no one else's change is overwritten.")
+        .detail(
+            "Send the ETag you last read in If-Match, so that no one else's change is overwritten.",
+        )
     }
 
     pub fn stale(current_etag: Option<&str>) -> Self {
@@ -151,7 +165,9 @@ impl Problem {
             "internal",
             "Something went wrong on our side",
         )
-        .detail("The error was logged. Retrying may help; if not, contact support with the request id.")
+        .detail(
+            "The error was logged. Retrying may help; if not, contact support with the request id.",
+        )
     }
 
     pub fn unavailable() -> Self {

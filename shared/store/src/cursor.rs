@@ -45,10 +45,14 @@ pub fn decode(
     names.sort_unstable();
     expected.sort_unstable();
     if names != expected {
-        return Err(StoreError::InvalidCursor("the cursor belongs to another query"));
+        return Err(StoreError::InvalidCursor(
+            "the cursor belongs to another query",
+        ));
     }
     if map.get(partition_attr).map(String::as_str) != Some(partition_value) {
-        return Err(StoreError::InvalidCursor("the cursor belongs to another query"));
+        return Err(StoreError::InvalidCursor(
+            "the cursor belongs to another query",
+        ));
     }
     Ok(map
         .into_iter()
@@ -61,10 +65,15 @@ mod tests {
     use super::*;
 
     fn key(pk: &str) -> HashMap<String, AttributeValue> {
-        [("PK", "T#a#C#1"), ("SK", "CUSTOMER"), ("GSI1PK", pk), ("GSI1SK", "x#1")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), AttributeValue::S(v.to_owned())))
-            .collect()
+        [
+            ("PK", "T#a#C#1"),
+            ("SK", "CUSTOMER"),
+            ("GSI1PK", pk),
+            ("GSI1SK", "x#1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), AttributeValue::S(v.to_owned())))
+        .collect()
     }
 
     const ATTRS: [&str; 4] = ["PK", "SK", "GSI1PK", "GSI1SK"];
@@ -86,9 +95,20 @@ mod tests {
     #[test]
     fn garbage_and_cursors_of_other_indexes_are_refused() {
         for bad in ["", "!!!", "eyJ4IjoxfQ", &"A".repeat(3000)] {
-            assert!(decode(bad, &ATTRS, "GSI1PK", "T#a#CUSTOMERS").is_err(), "{bad}");
+            assert!(
+                decode(bad, &ATTRS, "GSI1PK", "T#a#CUSTOMERS").is_err(),
+                "{bad}"
+            );
         }
         let cursor = encode(&key("T#a#CUSTOMERS")).unwrap();
-        assert!(decode(&cursor, &["PK", "SK", "GSI2PK", "GSI2SK"], "GSI2PK", "T#a#CUSTOMERS").is_err());
+        assert!(
+            decode(
+                &cursor,
+                &["PK", "SK", "GSI2PK", "GSI2SK"],
+                "GSI2PK",
+                "T#a#CUSTOMERS"
+            )
+            .is_err()
+        );
     }
 }

@@ -9,16 +9,17 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConsumedCapacity, Delete, KeysAndAttributes, Put, ReturnConsumedCapacity, TransactWriteItem,
+    AttributeValue, ConsumedCapacity, Delete, KeysAndAttributes, Put, ReturnConsumedCapacity,
+    TransactWriteItem,
 };
 use domain::{Customer, CustomerId, CustomerStatus};
 use serde::{Deserialize, Serialize};
 
+use crate::StoreError;
 use crate::cursor;
 use crate::items::{self, CUSTOMER_ID, Item, VERSION};
 use crate::keys::{self, GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, PK, SK, TenantId};
 use crate::usage::{Kind, UsageMeter};
-use crate::StoreError;
 
 /// How often a transaction that lost a race (TransactionConflict) is tried again. The retry
 /// then sees the winner's committed items and fails on the right condition instead.
@@ -114,10 +115,10 @@ impl CustomerStore {
         match self.transact(writes).await {
             Ok(()) => Ok(CreateOutcome::Created),
             Err(Cancelled(failed)) => {
-                if let (Some(i), Some(record)) = (idempotency_index, idempotency) {
-                    if failed.contains(&i) {
-                        return Err(self.idempotency_replay(tenant, &record.key).await?);
-                    }
+                if let (Some(i), Some(record)) = (idempotency_index, idempotency)
+                    && failed.contains(&i)
+                {
+                    return Err(self.idempotency_replay(tenant, &record.key).await?);
                 }
                 if failed.contains(&guard_index) {
                     return Err(StoreError::NumberTaken);
@@ -203,7 +204,12 @@ impl CustomerStore {
         query: &ListQuery,
     ) -> Result<Page<Customer>, StoreError> {
         let (index, pk_attr, sk_attr, partition) = match query.status {
-            Some(status) => (GSI2, GSI2PK, GSI2SK, keys::customers_by_status(tenant, status)),
+            Some(status) => (
+                GSI2,
+                GSI2PK,
+                GSI2SK,
+                keys::customers_by_status(tenant, status),
+            ),
             None => (GSI1, GSI1PK, GSI1SK, keys::customers_by_name(tenant)),
         };
         let start = query
@@ -250,13 +256,16 @@ impl CustomerStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(items::key_of(keys::customer_number_guard(tenant, number))))
+            .set_key(Some(items::key_of(keys::customer_number_guard(
+                tenant, number,
+            ))))
             .consistent_read(true)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(StoreError::sdk)?;
-        self.usage.record(Kind::Read, one(guard.consumed_capacity()));
+        self.usage
+            .record(Kind::Read, one(guard.consumed_capacity()));
         match guard.item.as_ref().and_then(items::customer_id_of) {
             Some(id) => self.get(tenant, &id).await,
             None => Ok(None),
@@ -354,7 +363,11 @@ impl CustomerStore {
         Ok(found)
     }
 
-    async fn idempotency_replay(&self, tenant: &TenantId, key: &str) -> Result<StoreError, StoreError> {
+    async fn idempotency_replay(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+    ) -> Result<StoreError, StoreError> {
         let out = self
             .client
             .get_item()
@@ -519,7 +532,11 @@ fn lookup_keys(tenant: &TenantId, customer: &Customer) -> BTreeSet<keys::Key> {
     emails
         .iter()
         .map(|e| keys::email_lookup(tenant, e, &customer.id))
-        .chain(phones.iter().map(|p| keys::phone_lookup(tenant, p, &customer.id)))
+        .chain(
+            phones
+                .iter()
+                .map(|p| keys::phone_lookup(tenant, p, &customer.id)),
+        )
         .collect()
 }
 

@@ -41,7 +41,9 @@ impl StoreError {
     {
         let transient = match &error {
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => true,
-            SdkError::ServiceError(e) => e.err().code().is_some_and(|c| TRANSIENT_CODES.contains(&c)),
+            SdkError::ServiceError(e) => {
+                e.err().code().is_some_and(|c| TRANSIENT_CODES.contains(&c))
+            }
             _ => false,
         };
         if transient {

@@ -7,9 +7,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use domain::{Customer, CustomerId};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
+use crate::StoreError;
 use crate::customers::IdempotencyRecord;
 use crate::keys::{self, ENTITY, Key, TenantId};
-use crate::StoreError;
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -29,7 +29,10 @@ fn keyed(key: Key, entity: &str) -> Item {
 }
 
 pub fn key_of(key: Key) -> Item {
-    HashMap::from([(keys::PK.to_owned(), s(key.pk)), (keys::SK.to_owned(), s(key.sk))])
+    HashMap::from([
+        (keys::PK.to_owned(), s(key.pk)),
+        (keys::SK.to_owned(), s(key.sk)),
+    ])
 }
 
 pub fn customer_item(tenant: &TenantId, customer: &Customer) -> Item {
@@ -51,7 +54,10 @@ pub fn customer_from_item(item: Item) -> Result<Customer, StoreError> {
 }
 
 pub fn number_guard_item(tenant: &TenantId, number: &str, id: &CustomerId) -> Item {
-    let mut item = keyed(keys::customer_number_guard(tenant, number), "CustomerNumber");
+    let mut item = keyed(
+        keys::customer_number_guard(tenant, number),
+        "CustomerNumber",
+    );
     item.insert(CUSTOMER_ID.into(), s(id.0.clone()));
     item
 }
@@ -64,7 +70,10 @@ pub fn lookup_item(key: Key, id: &CustomerId) -> Item {
 
 pub fn idempotency_item(tenant: &TenantId, record: &IdempotencyRecord) -> Item {
     let mut item: Item = to_item(record).expect("an idempotency record always serialises");
-    item.extend(keyed(keys::idempotency(tenant, &record.key), "IdempotencyRecord"));
+    item.extend(keyed(
+        keys::idempotency(tenant, &record.key),
+        "IdempotencyRecord",
+    ));
     item.insert(
         keys::EXPIRES_AT.into(),
         AttributeValue::N(record.expires_at.to_string()),

@@ -9,8 +9,8 @@ mod items;
 pub mod keys;
 mod usage;
 
-pub use customers::{MAX_PAGE, 
-    CreateOutcome, CustomerStore, IdempotencyRecord, ListQuery, Page, StoredResponse,
+pub use customers::{
+    CreateOutcome, CustomerStore, IdempotencyRecord, ListQuery, MAX_PAGE, Page, StoredResponse,
 };
 pub use error::StoreError;
 pub use keys::TenantId;

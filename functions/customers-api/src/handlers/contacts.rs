@@ -65,7 +65,11 @@ pub async fn change(app: &App, request: &Request) -> Result<Response<Body>, Prob
         .iter()
         .find(|c| c.id == contact_id)
         .expect("the contact was just changed");
-    Ok(with_header(json(StatusCode::OK, contact), "etag", &etag(customer.version)))
+    Ok(with_header(
+        json(StatusCode::OK, contact),
+        "etag",
+        &etag(customer.version),
+    ))
 }
 
 pub async fn remove(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
@@ -73,10 +77,16 @@ pub async fn remove(app: &App, request: &Request) -> Result<Response<Body>, Prob
     let id = customer_id(request)?;
     let contact_id = ContactId(path_param(request, "contactId")?);
     let (customer, _) = modify(app, &scope, &id, if_match(request.headers()), |c| {
-        c.fields.remove_contact(&contact_id).map_err(contact_problem)
+        c.fields
+            .remove_contact(&contact_id)
+            .map_err(contact_problem)
     })
     .await?;
-    Ok(with_header(http::no_content(), "etag", &etag(customer.version)))
+    Ok(with_header(
+        http::no_content(),
+        "etag",
+        &etag(customer.version),
+    ))
 }
 
 fn contact_problem(error: ContactError) -> Problem {

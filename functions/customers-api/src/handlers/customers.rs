@@ -29,8 +29,8 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
     let idempotency_key = idempotency_key(request)?;
     let body = http::body_bytes(request, JSON)?;
     let input: CustomerInput = http::parse_json(body)?;
-    let fields = domain::validate_customer(input, &app.validation)
-        .map_err(|e| Problem::validation(e.0))?;
+    let fields =
+        domain::validate_customer(input, &app.validation).map_err(|e| Problem::validation(e.0))?;
 
     let now = Utc::now();
     let customer = Customer {
@@ -50,7 +50,11 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
         response: response.clone(),
         expires_at: now.timestamp() + IDEMPOTENCY_TTL_SECONDS,
     });
-    match app.store.create(&scope.tenant, &customer, record.as_ref()).await {
+    match app
+        .store
+        .create(&scope.tenant, &customer, record.as_ref())
+        .await
+    {
         Ok(_) => Ok(to_response(response, false)),
         Err(StoreError::IdempotencyKeyUsed(first)) => replay(*first, record.as_ref()),
         Err(StoreError::NumberTaken) => Err(number_taken()),
@@ -88,7 +92,10 @@ pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Proble
     let query = ListQuery {
         status: param("status").map(|s| parse_status(&s)).transpose()?,
         name_prefix: param("q").map(|q| domain::fold(&q)),
-        limit: param("limit").map(|l| parse_limit(&l)).transpose()?.unwrap_or(DEFAULT_PAGE),
+        limit: param("limit")
+            .map(|l| parse_limit(&l))
+            .transpose()?
+            .unwrap_or(DEFAULT_PAGE),
         cursor: param("cursor"),
     };
     let page = app
@@ -96,7 +103,10 @@ pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Proble
         .list(&scope.tenant, &query)
         .await
         .map_err(store_problem)?;
-    Ok(json(StatusCode::OK, &view::page(&page.items, page.next_cursor)))
+    Ok(json(
+        StatusCode::OK,
+        &view::page(&page.items, page.next_cursor),
+    ))
 }
 
 pub async fn update(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
@@ -189,7 +199,9 @@ async fn exact_lookup(
         .into_iter()
         .filter(|name| param(name).is_some())
         .collect();
-    let list_params = ["q", "status", "cursor"].into_iter().any(|n| param(n).is_some());
+    let list_params = ["q", "status", "cursor"]
+        .into_iter()
+        .any(|n| param(n).is_some());
     if lookups.len() > 1 || (lookups.len() == 1 && list_params) {
         return Err(Problem::bad_parameter(
             lookups[0],
@@ -224,7 +236,10 @@ fn parse_status(raw: &str) -> Result<CustomerStatus, Problem> {
     match raw {
         "active" => Ok(CustomerStatus::Active),
         "inactive" => Ok(CustomerStatus::Inactive),
-        _ => Err(Problem::bad_parameter("status", "status is 'active' or 'inactive'.")),
+        _ => Err(Problem::bad_parameter(
+            "status",
+            "status is 'active' or 'inactive'.",
+        )),
     }
 }
 
@@ -267,9 +282,14 @@ fn fingerprint(request: &Request, body: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(hash.finalize())
 }
 
-fn replay(first: IdempotencyRecord, ours: Option<&IdempotencyRecord>) -> Result<Response<Body>, Problem> {
+fn replay(
+    first: IdempotencyRecord,
+    ours: Option<&IdempotencyRecord>,
+) -> Result<Response<Body>, Problem> {
     match ours {
-        Some(ours) if ours.fingerprint == first.fingerprint => Ok(to_response(first.response, true)),
+        Some(ours) if ours.fingerprint == first.fingerprint => {
+            Ok(to_response(first.response, true))
+        }
         _ => Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "idempotency-key-reused",

@@ -77,10 +77,10 @@ pub async fn modify<T>(
             .await
             .map_err(store_problem)?
             .ok_or_else(|| Problem::not_found("customer"))?;
-        if let Some(Some(version)) = expected {
-            if version != current.version {
-                return Err(Problem::stale(Some(&etag(current.version))));
-            }
+        if let Some(Some(version)) = expected
+            && version != current.version
+        {
+            return Err(Problem::stale(Some(&etag(current.version))));
         }
         let mut next = current.clone();
         let outcome = change(&mut next)?;

@@ -284,12 +284,14 @@ impl LambdaHost {
 
 impl Shared {
     fn spawn_instance(&self, index: usize, launch: &Launch) -> Result<Child> {
+        // Timed from before the spawn: fork and exec are part of a cold start.
+        let started = Instant::now();
         let child = spawn_process(launch)
             .map_err(|e| Error::Host(format!("cannot start {}: {e}", launch.binary.display())))?;
         let mut status = self.instances[index].status.lock().expect("not poisoned");
         *status = InstanceStatus {
             generation: status.generation + 1,
-            spawned_at: Some(Instant::now()),
+            spawned_at: Some(started),
             ready: false,
             failed: None,
         };

@@ -33,10 +33,12 @@ fn sample(i: usize) -> Customer {
 fn row(operation: &str, usage: Usage, count: usize) {
     let n = count as f64;
     println!(
-        "{operation:<28} {:>8.2} {:>10.2} {:>10.2}",
+        "{operation:<28} {:>8.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
         f64::from(usage.requests) / n,
         usage.read_units / n,
-        usage.write_units / n
+        usage.write_units / n,
+        usage.estimated_read_units / n,
+        usage.estimated_write_units / n,
     );
 }
 

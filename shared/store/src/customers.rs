@@ -16,7 +16,7 @@ use domain::{Customer, CustomerId, CustomerStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::StoreError;
-use crate::cursor;
+use crate::{capacity, cursor};
 use crate::items::{self, CUSTOMER_ID, Item, VERSION};
 use crate::keys::{self, GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, PK, SK, TenantId};
 use crate::usage::{Kind, UsageMeter};
@@ -145,7 +145,8 @@ impl CustomerStore {
             .send()
             .await
             .map_err(StoreError::sdk)?;
-        self.usage.record(Kind::Read, one(out.consumed_capacity()));
+        let estimate = capacity::read_units(out.item(), true);
+        self.usage.record(Kind::Read, one(out.consumed_capacity()), estimate);
         out.item.map(items::customer_from_item).transpose()
     }
 
@@ -235,7 +236,8 @@ impl CustomerStore {
             None => request.key_condition_expression("#pk = :pk"),
         };
         let out = request.send().await.map_err(StoreError::sdk)?;
-        self.usage.record(Kind::Read, one(out.consumed_capacity()));
+        let estimate = capacity::read_units(out.items(), false);
+        self.usage.record(Kind::Read, one(out.consumed_capacity()), estimate);
         let items = out
             .items
             .unwrap_or_default()
@@ -264,8 +266,9 @@ impl CustomerStore {
             .send()
             .await
             .map_err(StoreError::sdk)?;
+        let estimate = capacity::read_units(guard.item(), true);
         self.usage
-            .record(Kind::Read, one(guard.consumed_capacity()));
+            .record(Kind::Read, one(guard.consumed_capacity()), estimate);
         match guard.item.as_ref().and_then(items::customer_id_of) {
             Some(id) => self.get(tenant, &id).await,
             None => Ok(None),
@@ -309,7 +312,9 @@ impl CustomerStore {
             .send()
             .await
             .map_err(StoreError::sdk)?;
-        self.usage.record(Kind::Read, one(out.consumed_capacity()));
+        let estimate = capacity::read_units(out.items(), false);
+        self.usage
+            .record(Kind::Read, one(out.consumed_capacity()), estimate);
         let ids: Vec<CustomerId> = out
             .items()
             .iter()
@@ -344,9 +349,17 @@ impl CustomerStore {
                 .send()
                 .await
                 .map_err(StoreError::sdk)?;
-            self.usage.record(Kind::Read, out.consumed_capacity());
+            let consumed = out.consumed_capacity.clone().unwrap_or_default();
             let mut responses = out.responses.unwrap_or_default();
-            for item in responses.remove(&self.table).unwrap_or_default() {
+            let returned = responses.remove(&self.table).unwrap_or_default();
+            // BatchGetItem charges every item as its own consistent read.
+            let estimate: f64 = returned
+                .iter()
+                .map(|item| capacity::read_units([item], true))
+                .sum();
+            self.usage
+                .record(Kind::Read, &consumed, estimate);
+            for item in returned {
                 found.push(items::customer_from_item(item)?);
             }
             pending = out
@@ -378,7 +391,9 @@ impl CustomerStore {
             .send()
             .await
             .map_err(StoreError::sdk)?;
-        self.usage.record(Kind::Read, one(out.consumed_capacity()));
+        let estimate = capacity::read_units(out.item(), true);
+        self.usage
+            .record(Kind::Read, one(out.consumed_capacity()), estimate);
         let item = out.item.ok_or(StoreError::VersionConflict)?;
         Ok(StoreError::IdempotencyKeyUsed(Box::new(
             items::idempotency_from_item(item)?,
@@ -455,6 +470,7 @@ impl CustomerStore {
     /// A lone conditional put, taken from a transaction item so both paths share one shape.
     async fn put_conditionally(&self, write: TransactWriteItem) -> Result<(), StoreError> {
         let put = write.put.expect("a put");
+        let estimate = capacity::put_units(&put.item, false);
         let result = self
             .client
             .put_item()
@@ -468,11 +484,13 @@ impl CustomerStore {
             .await;
         match result {
             Ok(out) => {
-                self.usage.record(Kind::Write, one(out.consumed_capacity()));
+                self.usage
+                    .record(Kind::Write, one(out.consumed_capacity()), estimate);
                 Ok(())
             }
             Err(e) if is_conditional_check_failure(&e) => {
-                self.usage.record(Kind::Write, &[]);
+                // A failed condition still costs the write (at least one unit).
+                self.usage.record(Kind::Write, &[], 1.0);
                 Err(StoreError::VersionConflict)
             }
             Err(e) => Err(StoreError::sdk(e)),
@@ -482,6 +500,7 @@ impl CustomerStore {
     /// Runs a transaction; a cancellation caused only by a concurrent transaction is retried
     /// so that the caller sees the condition that really decides (taken number, stale version).
     async fn transact(&self, writes: Vec<TransactWriteItem>) -> Result<(), TransactError> {
+        let estimate = capacity::transaction_units(&writes);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -494,12 +513,14 @@ impl CustomerStore {
                 .await;
             let error = match result {
                 Ok(out) => {
-                    self.usage.record(Kind::Write, out.consumed_capacity());
+                    self.usage
+                        .record(Kind::Write, out.consumed_capacity(), estimate);
                     return Ok(());
                 }
                 Err(e) => e,
             };
-            self.usage.record(Kind::Write, &[]);
+            // What a cancelled transaction is charged is not documented per item; count none.
+            self.usage.record(Kind::Write, &[], 0.0);
             match cancellation_reasons(&error) {
                 Some(reasons) => {
                     let failed = indexes_with(&reasons, "ConditionalCheckFailed");

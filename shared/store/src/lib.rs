@@ -2,6 +2,7 @@
 //! [`items`], and nothing outside this crate knows either. Access patterns and key design:
 //! `docs/data-model.md`.
 
+pub mod capacity;
 pub mod cursor;
 mod customers;
 mod error;

@@ -8,8 +8,13 @@ use aws_sdk_dynamodb::types::ConsumedCapacity;
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Usage {
     pub requests: u32,
+    /// As reported by the server (ReturnConsumedCapacity).
     pub read_units: f64,
     pub write_units: f64,
+    /// By DynamoDB's documented rules applied to the items (see `capacity`): the emulator
+    /// reports nothing for transactions, so this is the figure to compare.
+    pub estimated_read_units: f64,
+    pub estimated_write_units: f64,
 }
 
 /// Shared and cheap to clone; every store request adds to it.
@@ -31,9 +36,13 @@ impl UsageMeter {
         *self.0.lock().expect("usage lock") = Usage::default();
     }
 
-    pub(crate) fn record(&self, kind: Kind, capacity: &[ConsumedCapacity]) {
+    pub(crate) fn record(&self, kind: Kind, capacity: &[ConsumedCapacity], estimate: f64) {
         let mut usage = self.0.lock().expect("usage lock");
         usage.requests += 1;
+        match kind {
+            Kind::Read => usage.estimated_read_units += estimate,
+            Kind::Write => usage.estimated_write_units += estimate,
+        }
         for c in capacity {
             // With ReturnConsumedCapacity=TOTAL only the total is filled in; the request
             // kind says whether it was read or write capacity.

@@ -1,0 +1,108 @@
+//! DynamoDB's documented capacity rules, applied to the items we write. The emulator reports
+//! consumed capacity for single-item calls but none for transactions, so the store also keeps
+//! its own estimate: what DynamoDB would charge for the same items.
+//!
+//! Rules (DynamoDB developer guide, "Read/write capacity mode" and "Item sizes"):
+//! a write costs one unit per started KB of the item, twice that inside a transaction; each
+//! global secondary index the item appears in costs a write of its projected size (ALL here).
+//! Item size = the UTF-8 bytes of every attribute name plus its value's size.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::items::Item;
+use crate::keys::{GSI1PK, GSI2PK};
+
+/// The size DynamoDB bills for an item, in bytes.
+pub fn item_size(item: &Item) -> usize {
+    item.iter().map(|(name, value)| name.len() + value_size(value)).sum()
+}
+
+fn value_size(value: &AttributeValue) -> usize {
+    match value {
+        AttributeValue::S(s) => s.len(),
+        // Numbers: about one byte per two significant digits, plus one.
+        AttributeValue::N(n) => n.trim_start_matches('-').len().div_ceil(2) + 1,
+        AttributeValue::B(b) => b.as_ref().len(),
+        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+        // Lists and maps: 3 bytes of overhead plus one per element.
+        AttributeValue::L(list) => 3 + list.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
+        AttributeValue::M(map) => {
+            3 + map
+                .iter()
+                .map(|(k, v)| 1 + k.len() + value_size(v))
+                .sum::<usize>()
+        }
+        AttributeValue::Ss(set) => set.iter().map(String::len).sum(),
+        AttributeValue::Ns(set) => set.iter().map(|n| n.len().div_ceil(2) + 1).sum(),
+        AttributeValue::Bs(set) => set.iter().map(|b| b.as_ref().len()).sum(),
+        _ => 0,
+    }
+}
+
+/// Write units for putting `item`: the base table (doubled in a transaction) and every index
+/// whose partition key the item carries.
+pub fn put_units(item: &Item, transactional: bool) -> f64 {
+    let units = item_size(item).div_ceil(1024).max(1) as f64;
+    let base = if transactional { 2.0 * units } else { units };
+    let indexes = [GSI1PK, GSI2PK]
+        .iter()
+        .filter(|attr| item.contains_key(**attr))
+        .count() as f64;
+    base + indexes * units
+}
+
+/// Write units for deleting a small item (guards and lookup entries are well under 1 KB).
+pub fn delete_units(transactional: bool) -> f64 {
+    if transactional { 2.0 } else { 1.0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn s(v: &str) -> AttributeValue {
+        AttributeValue::S(v.into())
+    }
+
+    #[test]
+    fn sizes_follow_the_documented_rules() {
+        let item: Item = HashMap::from([("PK".into(), s("abc")), ("n".into(), AttributeValue::N("12345".into()))]);
+        assert_eq!(item_size(&item), 2 + 3 + 1 + 4);
+    }
+
+    #[test]
+    fn a_transactional_put_costs_double_plus_its_indexes() {
+        let small: Item = HashMap::from([("PK".into(), s("a"))]);
+        assert_eq!(put_units(&small, false), 1.0);
+        assert_eq!(put_units(&small, true), 2.0);
+        let indexed: Item = HashMap::from([
+            ("PK".into(), s("a")),
+            (GSI1PK.into(), s("b")),
+            (GSI2PK.into(), s("c")),
+            ("big".into(), s(&"x".repeat(1500))),
+        ]);
+        assert_eq!(put_units(&indexed, true), 2.0 * 2.0 + 2.0 * 2.0);
+    }
+}
+
+/// Read units for reading `items` in one Get or Query: one unit per started 4 KB of their total
+/// size (at least one), half of that when eventually consistent (every GSI query is).
+pub fn read_units<'a>(items: impl IntoIterator<Item = &'a Item>, consistent: bool) -> f64 {
+    let bytes: usize = items.into_iter().map(item_size).sum();
+    let units = bytes.div_ceil(4096).max(1) as f64;
+    if consistent { units } else { units / 2.0 }
+}
+
+/// Write units of a transaction's items: puts with their indexes, deletes of small items.
+pub fn transaction_units(writes: &[aws_sdk_dynamodb::types::TransactWriteItem]) -> f64 {
+    writes
+        .iter()
+        .map(|write| match (&write.put, &write.delete) {
+            (Some(put), _) => put_units(&put.item, true),
+            (None, Some(_)) => delete_units(true),
+            _ => 2.0,
+        })
+        .sum()
+}

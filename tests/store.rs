@@ -1,9 +1,8 @@
 //! The store against the emulator, each test on its own table made from the template.
 
 use chrono::Utc;
-use domain::{
-    Customer, CustomerId, CustomerInput, CustomerStatus, ValidationContext, fold, validate_customer,
-};
+use domain::{ChangeKind, HistoryEntry};
+use domain::{Customer, CustomerInput, CustomerStatus, ValidationContext, fold, validate_customer};
 use store::{CustomerStore, IdempotencyRecord, ListQuery, StoreError, StoredResponse, TenantId};
 
 fn tenant(name: &str) -> TenantId {
@@ -19,17 +18,8 @@ fn new_customer(number: &str, first: &str, last: &str, email: Option<&str>) -> C
         mobile: Some("+46701234567".into()),
         ..Default::default()
     };
-    let now = Utc::now();
-    Customer {
-        id: CustomerId::new(),
-        status: CustomerStatus::Active,
-        version: 1,
-        created_at: now,
-        created_by: "test".into(),
-        updated_at: now,
-        updated_by: "test".into(),
-        fields: validate_customer(input, &ValidationContext::default()).unwrap(),
-    }
+    let fields = validate_customer(input, &ValidationContext::default()).unwrap();
+    Customer::new(fields, "test", Utc::now())
 }
 
 async fn store() -> CustomerStore {
@@ -48,7 +38,10 @@ async fn a_created_customer_reads_back_equal() {
     let store = store().await;
     let acme = tenant("acme");
     let anna = new_customer("1", "Anna", "Berg", Some("anna@example.com"));
-    store.create(&acme, &anna, None).await.unwrap();
+    store
+        .create(&acme, &anna, &entry(ChangeKind::Created), None)
+        .await
+        .unwrap();
     assert_eq!(
         store.get(&acme, &anna.id).await.unwrap(),
         Some(anna.clone())
@@ -61,11 +54,21 @@ async fn numbers_are_unique_per_tenant_and_case_insensitive() {
     let store = store().await;
     let acme = tenant("acme");
     store
-        .create(&acme, &new_customer("ab-1", "A", "A", None), None)
+        .create(
+            &acme,
+            &new_customer("ab-1", "A", "A", None),
+            &entry(ChangeKind::Created),
+            None,
+        )
         .await
         .unwrap();
     let err = store
-        .create(&acme, &new_customer("AB-1", "B", "B", None), None)
+        .create(
+            &acme,
+            &new_customer("AB-1", "B", "B", None),
+            &entry(ChangeKind::Created),
+            None,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NumberTaken), "{err}");
@@ -73,6 +76,7 @@ async fn numbers_are_unique_per_tenant_and_case_insensitive() {
         .create(
             &tenant("other"),
             &new_customer("AB-1", "C", "C", None),
+            &entry(ChangeKind::Created),
             None,
         )
         .await
@@ -84,14 +88,23 @@ async fn a_replace_from_a_stale_version_is_refused() {
     let store = store().await;
     let acme = tenant("acme");
     let anna = new_customer("1", "Anna", "Berg", None);
-    store.create(&acme, &anna, None).await.unwrap();
+    store
+        .create(&acme, &anna, &entry(ChangeKind::Created), None)
+        .await
+        .unwrap();
     let mut first = next_version(&anna);
     first.fields.on_hold = true;
-    store.replace(&acme, &anna, &first).await.unwrap();
+    store
+        .replace(&acme, &anna, &first, &entry(ChangeKind::Updated), None)
+        .await
+        .unwrap();
 
     let mut second = next_version(&anna);
     second.fields.description = Some("lost update".into());
-    let err = store.replace(&acme, &anna, &second).await.unwrap_err();
+    let err = store
+        .replace(&acme, &anna, &second, &entry(ChangeKind::Updated), None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::VersionConflict), "{err}");
     assert_eq!(store.get(&acme, &anna.id).await.unwrap(), Some(first));
 }
@@ -101,7 +114,10 @@ async fn lookups_follow_changed_emails_and_numbers() {
     let store = store().await;
     let acme = tenant("acme");
     let anna = new_customer("1", "Anna", "Berg", Some("old@example.com"));
-    store.create(&acme, &anna, None).await.unwrap();
+    store
+        .create(&acme, &anna, &entry(ChangeKind::Created), None)
+        .await
+        .unwrap();
     assert_eq!(
         store
             .find_by_email(&acme, "OLD@example.com")
@@ -114,7 +130,10 @@ async fn lookups_follow_changed_emails_and_numbers() {
     let mut after = next_version(&anna);
     after.fields.email = Some("new@example.com".into());
     after.fields.customer_number = "2".into();
-    store.replace(&acme, &anna, &after).await.unwrap();
+    store
+        .replace(&acme, &anna, &after, &entry(ChangeKind::Updated), None)
+        .await
+        .unwrap();
 
     assert!(
         store
@@ -138,7 +157,12 @@ async fn lookups_follow_changed_emails_and_numbers() {
     );
     assert_eq!(store.find_by_number(&acme, "2").await.unwrap(), Some(after));
     store
-        .create(&acme, &new_customer("1", "Bo", "Ek", None), None)
+        .create(
+            &acme,
+            &new_customer("1", "Bo", "Ek", None),
+            &entry(ChangeKind::Created),
+            None,
+        )
         .await
         .expect("the freed number can be taken again");
 }
@@ -156,12 +180,24 @@ async fn lists_sort_by_folded_name_filter_by_status_and_page() {
     let mut created = Vec::new();
     for (i, (last, first)) in names.iter().enumerate() {
         let c = new_customer(&i.to_string(), first, last, None);
-        store.create(&acme, &c, None).await.unwrap();
+        store
+            .create(&acme, &c, &entry(ChangeKind::Created), None)
+            .await
+            .unwrap();
         created.push(c);
     }
     let mut inactive = next_version(&created[2]);
     inactive.status = CustomerStatus::Inactive;
-    store.replace(&acme, &created[2], &inactive).await.unwrap();
+    store
+        .replace(
+            &acme,
+            &created[2],
+            &inactive,
+            &entry(ChangeKind::Deactivated),
+            None,
+        )
+        .await
+        .unwrap();
 
     let all = store
         .list(
@@ -258,11 +294,14 @@ async fn an_idempotency_record_commits_with_the_customer_and_replays() {
         expires_at: Utc::now().timestamp() + 60,
     };
     let anna = new_customer("1", "Anna", "Berg", None);
-    store.create(&acme, &anna, Some(&record)).await.unwrap();
+    store
+        .create(&acme, &anna, &entry(ChangeKind::Created), Some(&record))
+        .await
+        .unwrap();
 
     let retry = new_customer("1", "Anna", "Berg", None);
     match store
-        .create(&acme, &retry, Some(&record))
+        .create(&acme, &retry, &entry(ChangeKind::Created), Some(&record))
         .await
         .unwrap_err()
     {
@@ -283,7 +322,10 @@ async fn requests_and_capacity_are_counted() {
     let anna = new_customer("1", "Anna", "Berg", Some("anna@example.com"));
 
     store.usage().reset();
-    store.create(&acme, &anna, None).await.unwrap();
+    store
+        .create(&acme, &anna, &entry(ChangeKind::Created), None)
+        .await
+        .unwrap();
     let create = store.usage().snapshot();
     assert_eq!(create.requests, 1, "create is one transaction");
 
@@ -309,4 +351,48 @@ async fn requests_and_capacity_are_counted() {
         1,
         "a list page is one query"
     );
+}
+
+/// A history entry for store calls made outside the API (the entry's content is not what
+/// these figures are about).
+fn entry(kind: ChangeKind) -> HistoryEntry {
+    HistoryEntry {
+        id: ulid::Ulid::new().to_string(),
+        at: chrono::Utc::now(),
+        by: "test".into(),
+        kind,
+        version: 1,
+        changes: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn settings_round_trip_with_optimistic_concurrency() {
+    let store = store().await;
+    let acme = tenant("acme");
+    let defaults = store.settings(&acme).await.unwrap();
+    assert_eq!(defaults.version, 0);
+    assert_eq!(defaults.settings, domain::Settings::default());
+
+    let changed = domain::Settings {
+        default_country: Some("SE".into()),
+        required_channels: vec![domain::Channel::Email],
+        ..Default::default()
+    };
+    assert_eq!(store.put_settings(&acme, &changed, 0).await.unwrap(), 1);
+    let read = store.settings(&acme).await.unwrap();
+    assert_eq!((read.settings, read.version), (changed.clone(), 1));
+
+    let err = store.put_settings(&acme, &changed, 0).await.unwrap_err();
+    assert!(matches!(err, StoreError::VersionConflict), "{err}");
+    assert_eq!(store.settings(&tenant("other")).await.unwrap().version, 0);
+}
+
+#[tokio::test]
+async fn the_number_counter_counts_per_tenant() {
+    let store = store().await;
+    let (acme, other) = (tenant("acme"), tenant("other"));
+    assert_eq!(store.next_customer_number(&acme).await.unwrap(), 1);
+    assert_eq!(store.next_customer_number(&acme).await.unwrap(), 2);
+    assert_eq!(store.next_customer_number(&other).await.unwrap(), 1);
 }

@@ -147,6 +147,11 @@ impl Session<'_> {
             .await
     }
 
+    /// A PUT without a body (assignments).
+    pub async fn put_empty(&self, path: &str) -> Reply {
+        self.send(Method::PUT, path, &[], None).await
+    }
+
     pub async fn delete(&self, path: &str) -> Reply {
         self.send(Method::DELETE, path, &[], None).await
     }
@@ -285,14 +290,20 @@ impl Reply {
 }
 
 /// A valid customer body with the given number, for tests that are about something else.
+/// E-mail and phones are derived from the number, so different numbers never look like
+/// duplicates of each other.
 pub fn customer(number: &str, first: &str, last: &str) -> Value {
+    let digits = number
+        .bytes()
+        .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+        % 10_000_000;
     serde_json::json!({
         "customerNumber": number,
         "firstName": first,
         "lastName": last,
-        "email": format!("{}.{}@example.com", first.to_lowercase(), last.to_lowercase()),
-        "phone": "+46 8 123 456 78",
-        "mobile": "+46 70 123 45 67",
+        "email": format!("customer.{}@example.com", number.to_lowercase()),
+        "phone": format!("+46 8 {:07}", digits),
+        "mobile": format!("+46 70 {:07}", digits),
         "language": "sv",
         "terms": { "paymentType": "account", "currency": "SEK", "creditLimit": 5_000_000, "paymentTerms": "net30" }
     })

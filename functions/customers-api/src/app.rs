@@ -1,12 +1,23 @@
-use domain::ValidationContext;
-use kit::ClaimNames;
-use store::CustomerStore;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kit::{ClaimNames, Problem};
+use store::{CustomerStore, TenantId, VersionedSettings};
+
+use crate::handlers::store_problem;
+
+/// How long a function instance keeps an organisation's settings before reading them again.
+/// A settings change therefore reaches every running instance within this time (the instance
+/// that saved them sees it at once). Settings are read on almost every request; caching them
+/// saves one GetItem per request.
+const SETTINGS_TTL: Duration = Duration::from_secs(10);
 
 /// What every request needs, built once per cold start.
 pub struct App {
     pub store: CustomerStore,
     pub claims: ClaimNames,
-    pub validation: ValidationContext,
+    settings: Mutex<HashMap<TenantId, (Instant, Arc<VersionedSettings>)>>,
 }
 
 impl App {
@@ -23,7 +34,32 @@ impl App {
         Self {
             store,
             claims: ClaimNames::from_env(),
-            validation: ValidationContext::default(),
+            settings: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The organisation's settings, from this instance's cache when fresh.
+    pub async fn settings(&self, tenant: &TenantId) -> Result<Arc<VersionedSettings>, Problem> {
+        if let Some((read_at, settings)) = self.cache().get(tenant)
+            && read_at.elapsed() < SETTINGS_TTL
+        {
+            return Ok(settings.clone());
+        }
+        let settings = Arc::new(self.store.settings(tenant).await.map_err(store_problem)?);
+        self.remember(tenant, settings.clone());
+        Ok(settings)
+    }
+
+    pub fn remember(&self, tenant: &TenantId, settings: Arc<VersionedSettings>) {
+        self.cache()
+            .insert(tenant.clone(), (Instant::now(), settings));
+    }
+
+    fn cache(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<TenantId, (Instant, Arc<VersionedSettings>)>> {
+        self.settings
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

@@ -112,7 +112,7 @@ pub fn etag(version: u64) -> String {
 }
 
 /// The If-Match header: `None` when absent, `Some(None)` for `*`, `Some(Some(v))` for an ETag
-/// of ours. Anything else can never match, so it reads as a version that does not exist.
+/// of ours. Anything else can never match, so it reads as a version that never exists.
 pub fn if_match(headers: &HeaderMap) -> Option<Option<u64>> {
     let raw = headers.get(header::IF_MATCH)?.to_str().unwrap_or("").trim();
     if raw == "*" {
@@ -122,7 +122,7 @@ pub fn if_match(headers: &HeaderMap) -> Option<Option<u64>> {
         .trim_start_matches("W/")
         .trim_matches('"')
         .parse::<u64>()
-        .unwrap_or(0);
+        .unwrap_or(u64::MAX);
     Some(Some(version))
 }
 
@@ -172,6 +172,35 @@ pub fn query_params(request: &Request, known: &[&str]) -> Result<Vec<(String, St
         out.push((name.to_owned(), value.to_owned()));
     }
     Ok(out)
+}
+
+/// `limit` (default 50) and `cursor` of a paginated route that takes no other parameters.
+pub fn page_params(request: &Request) -> Result<(i32, Option<String>), Problem> {
+    let params = query_params(request, &["limit", "cursor"])?;
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    let limit = param("limit")
+        .map(|l| parse_limit(&l))
+        .transpose()?
+        .unwrap_or(50);
+    Ok((limit, param("cursor")))
+}
+
+/// The `limit` query parameter of every paginated route.
+pub fn parse_limit(raw: &str) -> Result<i32, Problem> {
+    raw.parse::<i32>()
+        .ok()
+        .filter(|l| (1..=store::MAX_PAGE).contains(l))
+        .ok_or_else(|| {
+            Problem::bad_parameter(
+                "limit",
+                format!("limit is a whole number from 1 to {}.", store::MAX_PAGE),
+            )
+        })
 }
 
 pub fn path_param(request: &Request, name: &str) -> Result<String, Problem> {
@@ -235,6 +264,6 @@ mod tests {
         headers.insert(header::IF_MATCH, "*".parse().unwrap());
         assert_eq!(if_match(&headers), Some(None));
         headers.insert(header::IF_MATCH, "\"garbage\"".parse().unwrap());
-        assert_eq!(if_match(&headers), Some(Some(0)));
+        assert_eq!(if_match(&headers), Some(Some(u64::MAX)));
     }
 }

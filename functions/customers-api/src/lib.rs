@@ -2,6 +2,7 @@
 //! documents out. Handlers are thin: parse, call the domain, call the store, shape a response.
 
 mod app;
+mod duplicates;
 mod handlers;
 mod http;
 pub mod merge_patch;
@@ -10,13 +11,28 @@ mod view;
 
 pub use app::App;
 
-use lambda_http::{Body, Error, Request, Response};
+use lambda_http::{Body, Error, Request, RequestExt, Response};
 
 /// The Lambda entry point. Every failure becomes a problem document; nothing escapes as a
-/// Lambda error, so API Gateway never answers a bare 500 of its own.
+/// Lambda error, so API Gateway never answers a bare 500 of its own. One log line per request,
+/// with no personal data in it (no bodies, no query strings).
 pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Error> {
-    Ok(match routes::dispatch(app, request).await {
+    let started = std::time::Instant::now();
+    let request_id = request
+        .lambda_context_ref()
+        .map(|c| c.request_id.clone())
+        .unwrap_or_default();
+    let route = routes::route_key(&request).unwrap_or_default();
+    let response = match routes::dispatch(app, request).await {
         Ok(response) => response,
         Err(problem) => problem.into_response(),
-    })
+    };
+    tracing::info!(
+        request_id,
+        route,
+        status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    Ok(response)
 }

@@ -8,7 +8,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::App;
-use crate::handlers::{contacts, customers};
+use crate::handlers::{assignments, contacts, customers, history, settings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
@@ -21,10 +21,19 @@ pub enum Route {
     AddContact,
     ChangeContact,
     RemoveContact,
+    DeleteCustomer,
+    CustomerHistory,
+    ListAssignees,
+    Assign,
+    Unassign,
+    CustomersOfUser,
+    ChangeNumber,
+    GetSettings,
+    PutSettings,
 }
 
 impl Route {
-    pub const ALL: [Route; 9] = [
+    pub const ALL: [Route; 18] = [
         Route::CreateCustomer,
         Route::ListCustomers,
         Route::GetCustomer,
@@ -34,6 +43,15 @@ impl Route {
         Route::AddContact,
         Route::ChangeContact,
         Route::RemoveContact,
+        Route::DeleteCustomer,
+        Route::CustomerHistory,
+        Route::ListAssignees,
+        Route::Assign,
+        Route::Unassign,
+        Route::CustomersOfUser,
+        Route::ChangeNumber,
+        Route::GetSettings,
+        Route::PutSettings,
     ];
 
     /// API Gateway's route key: "METHOD /path/{param}".
@@ -48,6 +66,15 @@ impl Route {
             Route::AddContact => "POST /customers/{customerId}/contacts",
             Route::ChangeContact => "PATCH /customers/{customerId}/contacts/{contactId}",
             Route::RemoveContact => "DELETE /customers/{customerId}/contacts/{contactId}",
+            Route::DeleteCustomer => "DELETE /customers/{customerId}",
+            Route::CustomerHistory => "GET /customers/{customerId}/history",
+            Route::ListAssignees => "GET /customers/{customerId}/assignees",
+            Route::Assign => "PUT /customers/{customerId}/assignees/{userId}",
+            Route::Unassign => "DELETE /customers/{customerId}/assignees/{userId}",
+            Route::CustomersOfUser => "GET /users/{userId}/customers",
+            Route::ChangeNumber => "POST /customers/{customerId}/number",
+            Route::GetSettings => "GET /settings",
+            Route::PutSettings => "PUT /settings",
         }
     }
 
@@ -75,10 +102,19 @@ pub async fn dispatch(app: &App, request: Request) -> Result<Response<Body>, Pro
         Route::AddContact => contacts::add(app, request).await,
         Route::ChangeContact => contacts::change(app, request).await,
         Route::RemoveContact => contacts::remove(app, request).await,
+        Route::DeleteCustomer => customers::delete(app, request).await,
+        Route::CustomerHistory => history::list(app, request).await,
+        Route::ListAssignees => assignments::list(app, request).await,
+        Route::Assign => assignments::assign(app, request).await,
+        Route::Unassign => assignments::unassign(app, request).await,
+        Route::CustomersOfUser => assignments::customers_of_user(app, request).await,
+        Route::ChangeNumber => customers::change_number(app, request).await,
+        Route::GetSettings => settings::get(app, request).await,
+        Route::PutSettings => settings::put(app, request).await,
     }
 }
 
-fn route_key(request: &Request) -> Option<String> {
+pub fn route_key(request: &Request) -> Option<String> {
     match request.request_context_ref()? {
         RequestContext::ApiGatewayV2(context) => context.route_key.clone(),
         // Other payload flavours are compiled out; should one be enabled, it has no routes.

@@ -21,11 +21,17 @@ struct CallOff {
 }
 
 impl<'a> CustomerView<'a> {
-    pub fn of(customer: &'a Customer) -> Self {
+    /// `number_in_name`: the organisation shows the number before the name ("10023 Acme AB").
+    pub fn of(customer: &'a Customer, number_in_name: bool) -> Self {
         let refusals = customer.may_call_off().err().unwrap_or_default();
+        let name = customer.fields.display_name();
         Self {
             customer,
-            display_name: customer.fields.display_name(),
+            display_name: if number_in_name {
+                format!("{} {name}", customer.fields.customer_number)
+            } else {
+                name
+            },
             call_off: CallOff {
                 allowed: refusals.is_empty(),
                 refusals,
@@ -42,9 +48,16 @@ pub struct CustomerPage<'a> {
     pub next_cursor: Option<String>,
 }
 
-pub fn page(customers: &[Customer], next_cursor: Option<String>) -> CustomerPage<'_> {
+pub fn page(
+    customers: &[Customer],
+    next_cursor: Option<String>,
+    number_in_name: bool,
+) -> CustomerPage<'_> {
     CustomerPage {
-        items: customers.iter().map(CustomerView::of).collect(),
+        items: customers
+            .iter()
+            .map(|c| CustomerView::of(c, number_in_name))
+            .collect(),
         next_cursor,
     }
 }

@@ -370,3 +370,49 @@ fn the_source_scan_reads_calls_and_literals() {
         BTreeSet::from(["not-found".to_owned(), "internal".to_owned()])
     );
 }
+
+/// The function trusts the claims in the request context, so every route must sit behind the
+/// JWT authorizer: a default authorizer on the HTTP API and no event that opts out of it.
+/// Together with the function having no other source of identity, this is what makes local
+/// identity (devhost's tokens) impossible to switch on in a deployment.
+#[test]
+fn every_deployed_route_is_behind_the_jwt_authorizer() {
+    let template = read_yaml("infra/template.yaml");
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    for (id, resource) in resources {
+        let id = id.as_str().unwrap_or("?");
+        match resource["Type"].as_str() {
+            Some("AWS::Serverless::HttpApi") => {
+                let auth = &resource["Properties"]["Auth"];
+                let default = auth["DefaultAuthorizer"].as_str().unwrap_or_else(|| {
+                    panic!("{id} has no DefaultAuthorizer: every route must be verified")
+                });
+                assert!(
+                    auth["Authorizers"][default]["JwtConfiguration"].is_mapping(),
+                    "{id}'s default authorizer {default} is not a JWT authorizer"
+                );
+            }
+            Some("AWS::Serverless::Function") => {
+                let events = resource["Properties"]["Events"].as_mapping();
+                for (name, event) in events.into_iter().flatten() {
+                    let authorizer = &event["Properties"]["Auth"]["Authorizer"];
+                    assert!(
+                        authorizer.is_null(),
+                        "event {name:?} of {id} overrides the authorizer: {authorizer:?}"
+                    );
+                }
+                let variables = resource["Properties"]["Environment"]["Variables"].as_mapping();
+                for (name, _) in variables.into_iter().flatten() {
+                    let name = name.as_str().unwrap_or_default().to_ascii_uppercase();
+                    assert!(
+                        !["DEV", "LOCAL", "INSECURE", "SKIP_AUTH"]
+                            .iter()
+                            .any(|w| name.contains(w)),
+                        "{id} has an environment switch that looks like a development mode: {name}"
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -100,14 +100,14 @@ mod tests {
         credit_limit: Option<i64>,
         open_balance: i64,
     ) -> Customer {
-        let now = Utc::now();
         Customer {
+            assignees: Vec::new(),
             id: CustomerId::new(),
             status: CustomerStatus::Active,
             version: 1,
-            created_at: now,
+            created_at: Utc::now(),
             created_by: "test".into(),
-            updated_at: now,
+            updated_at: Utc::now(),
             updated_by: "test".into(),
             fields: CustomerFields {
                 customer_number: "1".into(),
@@ -140,6 +140,7 @@ mod tests {
                 tier: Tier::Regular,
                 on_hold: false,
                 external_refs: vec![],
+                custom_fields: Default::default(),
             },
         }
     }

@@ -146,6 +146,7 @@ impl CustomerFields {
             tier: Some(self.tier),
             on_hold: Some(self.on_hold),
             external_refs: Some(self.external_refs.clone()),
+            custom_fields: Some(self.custom_fields.clone()),
         }
     }
 }
@@ -440,7 +441,7 @@ mod tests {
             .keys()
             .map(String::as_str)
             .collect();
-        assert_eq!(keys.len(), 23, "{keys:?}");
+        assert_eq!(keys.len(), 24, "{keys:?}");
         assert!(!keys.contains(&"contacts"));
     }
 }

@@ -379,6 +379,9 @@ pub struct CustomerInput {
     pub on_hold: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_refs: Option<Vec<ExternalRef>>,
+    /// Values of the organisation's custom fields, by key; `null` removes a value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_fields: Option<std::collections::BTreeMap<String, serde_json::Value>>,
 }
 
 /// The validated, normalised customer card (everything but identity, status and audit).
@@ -430,6 +433,8 @@ pub struct CustomerFields {
     pub on_hold: bool,
     #[serde(default)]
     pub external_refs: Vec<ExternalRef>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub custom_fields: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// A stored customer: the card plus identity, status, version and audit.
@@ -444,8 +449,28 @@ pub struct Customer {
     pub created_by: String,
     pub updated_at: DateTime<Utc>,
     pub updated_by: String,
+    /// Users responsible for this customer (technicians), by user id; see `assignments`.
+    #[serde(default)]
+    pub assignees: Vec<String>,
     #[serde(flatten)]
     pub fields: CustomerFields,
+}
+
+impl Customer {
+    /// A new, active customer at version 1, created by `user` at `now`.
+    pub fn new(fields: CustomerFields, user: &str, now: DateTime<Utc>) -> Self {
+        Self {
+            id: CustomerId::new(),
+            status: CustomerStatus::Active,
+            version: 1,
+            created_at: now,
+            created_by: user.to_owned(),
+            updated_at: now,
+            updated_by: user.to_owned(),
+            assignees: Vec::new(),
+            fields,
+        }
+    }
 }
 
 #[cfg(test)]

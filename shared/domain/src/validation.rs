@@ -3,13 +3,15 @@
 //! Every check reports into one list instead of returning early: a form shows all its problems
 //! at once, and a client fixing them one round-trip at a time is what this avoids.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::model::*;
 use crate::phone::{PhoneError, normalise_mobile, normalise_phone};
 use crate::reference::{is_country, is_currency, is_language};
+use crate::settings::{Channel, CustomFieldDef, check_custom_value};
 
 pub const NAME_MAX: usize = 200;
 pub const DESCRIPTION_MAX: usize = 4000;
@@ -149,8 +151,22 @@ impl std::error::Error for ValidationErrors {}
 pub struct NumberRules {
     pub min_len: usize,
     pub max_len: usize,
-    /// Allowed besides the ASCII letters and digits, which are always allowed.
+    /// Allowed besides the ASCII digits, which are always allowed.
     pub allowed_punctuation: String,
+    /// Whether ASCII letters are allowed (some accounting systems take digits only).
+    pub letters: bool,
+}
+
+impl NumberRules {
+    /// Accepts any number the store could hold (what a stored customer already has).
+    pub fn any_stored() -> Self {
+        Self {
+            min_len: 1,
+            max_len: 30,
+            allowed_punctuation: "!\"$%&'()*+,-./:;<=>?@[\\]^_`{|}~".to_owned(),
+            letters: true,
+        }
+    }
 }
 
 impl Default for NumberRules {
@@ -159,6 +175,7 @@ impl Default for NumberRules {
             min_len: 1,
             max_len: 30,
             allowed_punctuation: "-_./".to_owned(),
+            letters: true,
         }
     }
 }
@@ -184,13 +201,18 @@ pub fn validate_customer_number(raw: &str, rules: &NumberRules) -> Result<String
             ),
         ));
     }
-    let allowed = |c: char| c.is_ascii_alphanumeric() || rules.allowed_punctuation.contains(c);
+    let allowed = |c: char| {
+        c.is_ascii_digit()
+            || (rules.letters && c.is_ascii_alphabetic())
+            || rules.allowed_punctuation.contains(c)
+    };
     if let Some(bad) = number.chars().find(|&c| !allowed(c)) {
         return Err(FieldError::new(
             FIELD,
             "invalid_customer_number",
             format!(
-                "{bad:?} is not allowed in a customer number; use letters A-Z, digits and {:?}.",
+                "{bad:?} is not allowed in a customer number; use {}digits and {:?}.",
+                if rules.letters { "letters A-Z, " } else { "" },
                 rules.allowed_punctuation
             ),
         ));
@@ -206,6 +228,12 @@ pub struct ValidationContext {
     /// ISO 4217, used when the terms name no currency.
     pub default_currency: String,
     pub number_rules: NumberRules,
+    /// ISO 639-1, given to customers that name no language.
+    pub default_language: Option<String>,
+    pub default_payment_terms: PaymentTerms,
+    /// Channels a customer must have (see `validate_change` for existing customers).
+    pub required_channels: Vec<Channel>,
+    pub custom_fields: Vec<CustomFieldDef>,
 }
 
 impl Default for ValidationContext {
@@ -214,6 +242,10 @@ impl Default for ValidationContext {
             default_country: None,
             default_currency: "EUR".to_owned(),
             number_rules: NumberRules::default(),
+            default_language: None,
+            default_payment_terms: PaymentTerms::DueOnReceipt,
+            required_channels: Vec::new(),
+            custom_fields: Vec::new(),
         }
     }
 }
@@ -257,8 +289,58 @@ pub fn validate_customer(
         tier: input.tier.unwrap_or_default(),
         on_hold: input.on_hold.unwrap_or(false),
         external_refs: v.external_refs(input.external_refs),
+        custom_fields: v.custom_fields(input.custom_fields),
     };
+    v.required_channels(&fields);
     v.finish(fields)
+}
+
+/// Validates a change of an existing customer. Rules that settings may add after customers
+/// exist ("every customer needs an e-mail", a new required custom field) hold only for what
+/// the customer already had: an old customer without an e-mail stays editable, but no
+/// customer can lose a required value it has. Every other rule applies in full.
+pub fn validate_change(
+    before: &CustomerFields,
+    input: CustomerInput,
+    ctx: &ValidationContext,
+) -> Result<CustomerFields, ValidationErrors> {
+    // A number is judged by the rules when it is set, not again on every later change: rules
+    // made stricter afterwards must not lock customers that already have a number.
+    let number_unchanged =
+        input.customer_number.as_deref().map(str::trim) == Some(before.customer_number.as_str());
+    let relaxed = ValidationContext {
+        number_rules: if number_unchanged {
+            NumberRules::any_stored()
+        } else {
+            ctx.number_rules.clone()
+        },
+        // Defaults are for new customers; a change leaves an absent language absent.
+        default_language: None,
+        required_channels: ctx
+            .required_channels
+            .iter()
+            .copied()
+            .filter(|channel| has_channel(before, *channel))
+            .collect(),
+        custom_fields: ctx
+            .custom_fields
+            .iter()
+            .map(|def| CustomFieldDef {
+                required: def.required && before.custom_fields.contains_key(&def.key),
+                ..def.clone()
+            })
+            .collect(),
+        ..ctx.clone()
+    };
+    validate_customer(input, &relaxed)
+}
+
+fn has_channel(fields: &CustomerFields, channel: Channel) -> bool {
+    match channel {
+        Channel::Email => fields.email.is_some(),
+        Channel::Phone => fields.phone.is_some(),
+        Channel::Mobile => fields.mobile.is_some(),
+    }
 }
 
 /// Validates one contact; pointers are relative to the contact ("/email").
@@ -516,8 +598,68 @@ impl<'a> Validator<'a> {
         None
     }
 
+    /// Channels the organisation requires; reported on the channel's own field.
+    fn required_channels(&mut self, fields: &CustomerFields) {
+        for channel in self.ctx.required_channels.clone() {
+            if !has_channel(fields, channel) {
+                let field = match channel {
+                    Channel::Email => "/email",
+                    Channel::Phone => "/phone",
+                    Channel::Mobile => "/mobile",
+                };
+                self.push(FieldError::new(
+                    field,
+                    "required_channel",
+                    "Your organisation requires this contact channel for every customer.",
+                ));
+            }
+        }
+    }
+
+    /// Values checked against the organisation's definitions: unknown keys are refused,
+    /// required ones must be there, retired ones are kept as they are.
+    fn custom_fields(&mut self, value: Option<BTreeMap<String, Value>>) -> BTreeMap<String, Value> {
+        let values: BTreeMap<String, Value> = value
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, v)| !v.is_null())
+            .collect();
+        for (key, value) in &values {
+            let field = format!("/customFields/{key}");
+            match self.ctx.custom_fields.iter().find(|d| &d.key == key) {
+                None => self.push(FieldError::new(
+                    &field,
+                    "unknown_custom_field",
+                    "Your organisation has no custom field with this key.",
+                )),
+                Some(def) => {
+                    if let Err(reason) = check_custom_value(def, value) {
+                        self.push(FieldError::new(
+                            &field,
+                            "invalid_custom_value",
+                            format!("Expected {reason}."),
+                        ));
+                    }
+                }
+            }
+        }
+        for def in self.ctx.custom_fields.clone() {
+            if def.required && !def.retired && !values.contains_key(&def.key) {
+                self.push(FieldError::new(
+                    format!("/customFields/{}", def.key),
+                    "required_custom_field",
+                    format!("{} is required by your organisation.", def.label),
+                ));
+            }
+        }
+        values
+    }
+
     fn language(&mut self, value: Option<String>) -> Option<String> {
-        let code = clean(value)?.to_ascii_lowercase();
+        let Some(code) = clean(value) else {
+            return self.ctx.default_language.clone();
+        };
+        let code = code.to_ascii_lowercase();
         if is_language(&code) {
             return Some(code);
         }
@@ -661,7 +803,9 @@ impl<'a> Validator<'a> {
 
     fn terms(&mut self, value: Option<TermsInput>) -> Terms {
         let input = value.unwrap_or_default();
-        let payment_terms = input.payment_terms.unwrap_or_default();
+        let payment_terms = input
+            .payment_terms
+            .unwrap_or(self.ctx.default_payment_terms);
         if !payment_terms.is_valid() {
             self.push(FieldError::new(
                 "/terms/paymentTerms",

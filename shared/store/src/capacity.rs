@@ -10,11 +10,13 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::items::Item;
-use crate::keys::{GSI1PK, GSI2PK};
+use crate::keys::{GSI1PK, GSI2PK, GSI3PK, GSI4PK};
 
 /// The size DynamoDB bills for an item, in bytes.
 pub fn item_size(item: &Item) -> usize {
-    item.iter().map(|(name, value)| name.len() + value_size(value)).sum()
+    item.iter()
+        .map(|(name, value)| name.len() + value_size(value))
+        .sum()
 }
 
 fn value_size(value: &AttributeValue) -> usize {
@@ -44,7 +46,7 @@ fn value_size(value: &AttributeValue) -> usize {
 pub fn put_units(item: &Item, transactional: bool) -> f64 {
     let units = item_size(item).div_ceil(1024).max(1) as f64;
     let base = if transactional { 2.0 * units } else { units };
-    let indexes = [GSI1PK, GSI2PK]
+    let indexes = [GSI1PK, GSI2PK, GSI3PK, GSI4PK]
         .iter()
         .filter(|attr| item.contains_key(**attr))
         .count() as f64;
@@ -54,6 +56,39 @@ pub fn put_units(item: &Item, transactional: bool) -> f64 {
 /// Write units for deleting a small item (guards and lookup entries are well under 1 KB).
 pub fn delete_units(transactional: bool) -> f64 {
     if transactional { 2.0 } else { 1.0 }
+}
+
+/// Read units for reading `items` in one Get or Query: one unit per started 4 KB of their total
+/// size (at least one), half of that when eventually consistent (every GSI query is).
+pub fn read_units<'a>(items: impl IntoIterator<Item = &'a Item>, consistent: bool) -> f64 {
+    let bytes: usize = items.into_iter().map(item_size).sum();
+    let units = bytes.div_ceil(4096).max(1) as f64;
+    if consistent { units } else { units / 2.0 }
+}
+
+/// Read units of a filtered Query: DynamoDB charges for every item it examined, also those the
+/// filter dropped. Their sizes are unknown here, so they are taken to be the average size of
+/// the items returned (1 KB when none came back).
+pub fn filtered_read_units(returned: &[Item], examined: usize) -> f64 {
+    let average = if returned.is_empty() {
+        1024
+    } else {
+        returned.iter().map(item_size).sum::<usize>() / returned.len()
+    };
+    let units = (examined * average).div_ceil(4096).max(1) as f64;
+    units / 2.0
+}
+
+/// Write units of a transaction's items: puts with their indexes, deletes of small items.
+pub fn transaction_units(writes: &[aws_sdk_dynamodb::types::TransactWriteItem]) -> f64 {
+    writes
+        .iter()
+        .map(|write| match (&write.put, &write.delete) {
+            (Some(put), _) => put_units(&put.item, true),
+            (None, Some(_)) => delete_units(true),
+            _ => 2.0,
+        })
+        .sum()
 }
 
 #[cfg(test)]
@@ -68,7 +103,10 @@ mod tests {
 
     #[test]
     fn sizes_follow_the_documented_rules() {
-        let item: Item = HashMap::from([("PK".into(), s("abc")), ("n".into(), AttributeValue::N("12345".into()))]);
+        let item: Item = HashMap::from([
+            ("PK".into(), s("abc")),
+            ("n".into(), AttributeValue::N("12345".into())),
+        ]);
         assert_eq!(item_size(&item), 2 + 3 + 1 + 4);
     }
 
@@ -85,24 +123,4 @@ mod tests {
         ]);
         assert_eq!(put_units(&indexed, true), 2.0 * 2.0 + 2.0 * 2.0);
     }
-}
-
-/// Read units for reading `items` in one Get or Query: one unit per started 4 KB of their total
-/// size (at least one), half of that when eventually consistent (every GSI query is).
-pub fn read_units<'a>(items: impl IntoIterator<Item = &'a Item>, consistent: bool) -> f64 {
-    let bytes: usize = items.into_iter().map(item_size).sum();
-    let units = bytes.div_ceil(4096).max(1) as f64;
-    if consistent { units } else { units / 2.0 }
-}
-
-/// Write units of a transaction's items: puts with their indexes, deletes of small items.
-pub fn transaction_units(writes: &[aws_sdk_dynamodb::types::TransactWriteItem]) -> f64 {
-    writes
-        .iter()
-        .map(|write| match (&write.put, &write.delete) {
-            (Some(put), _) => put_units(&put.item, true),
-            (None, Some(_)) => delete_units(true),
-            _ => 2.0,
-        })
-        .sum()
 }

@@ -12,14 +12,15 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, ConsumedCapacity, Delete, KeysAndAttributes, Put, ReturnConsumedCapacity,
     TransactWriteItem,
 };
-use domain::{Customer, CustomerId, CustomerStatus};
+use chrono::{DateTime, Utc};
+use domain::{Customer, CustomerId, HistoryEntry};
 use serde::{Deserialize, Serialize};
 
 use crate::StoreError;
-use crate::{capacity, cursor};
 use crate::items::{self, CUSTOMER_ID, Item, VERSION};
-use crate::keys::{self, GSI1, GSI1PK, GSI1SK, GSI2, GSI2PK, GSI2SK, PK, SK, TenantId};
+use crate::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK, TenantId};
 use crate::usage::{Kind, UsageMeter};
+use crate::{capacity, cursor};
 
 /// How often a transaction that lost a race (TransactionConflict) is tried again. The retry
 /// then sees the winner's committed items and fails on the right condition instead.
@@ -47,18 +48,23 @@ pub struct StoredResponse {
     pub body: String,
 }
 
+/// A user made responsible for a customer. It carries what the notifications that follow an
+/// assignment need, so they never read anything else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Assignment {
+    pub tenant_id: String,
+    pub customer_id: CustomerId,
+    pub customer_number: String,
+    pub customer_name: String,
+    pub user_id: String,
+    pub assigned_by: String,
+    pub assigned_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreateOutcome {
     Created,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct ListQuery {
-    pub status: Option<CustomerStatus>,
-    /// Already folded (see `domain::fold`).
-    pub name_prefix: Option<String>,
-    pub limit: i32,
-    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -88,12 +94,21 @@ impl CustomerStore {
         &self.usage
     }
 
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(crate) fn table(&self) -> &str {
+        &self.table
+    }
+
     /// Creates a customer. Uniqueness of the number is enforced by DynamoDB: the guard item is
     /// put with `attribute_not_exists` in the same transaction as the customer.
     pub async fn create(
         &self,
         tenant: &TenantId,
         customer: &Customer,
+        history: &HistoryEntry,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<CreateOutcome, StoreError> {
         let mut writes = vec![
@@ -103,6 +118,7 @@ impl CustomerStore {
                 &customer.fields.customer_number,
                 &customer.id,
             )),
+            self.put(items::history_item(tenant, &customer.id, history)),
         ];
         let guard_index = 1;
         for key in lookup_keys(tenant, customer) {
@@ -146,32 +162,32 @@ impl CustomerStore {
             .await
             .map_err(StoreError::sdk)?;
         let estimate = capacity::read_units(out.item(), true);
-        self.usage.record(Kind::Read, one(out.consumed_capacity()), estimate);
+        self.usage
+            .record(Kind::Read, one(out.consumed_capacity()), estimate);
         out.item.map(items::customer_from_item).transpose()
     }
 
     /// Replaces `before` with `after` if nobody changed it meanwhile (`after.version` must be
-    /// `before.version + 1`). Lookup entries and the number guard follow in the same
-    /// transaction when they change; otherwise it is a single conditional put.
+    /// `before.version + 1`), in one transaction with its history entry, the lookup entries and
+    /// number guard that change with it, and an assignment change if there is one. There is no
+    /// way to change a customer without a history entry.
     pub async fn replace(
         &self,
         tenant: &TenantId,
         before: &Customer,
         after: &Customer,
+        history: &HistoryEntry,
+        companion: Option<&Companion>,
     ) -> Result<(), StoreError> {
         debug_assert_eq!(after.version, before.version + 1);
-        let put = self.put_if_version(items::customer_item(tenant, after), before.version);
-        let old_lookups = lookup_keys(tenant, before);
-        let new_lookups = lookup_keys(tenant, after);
-        let number_changed = before.fields.customer_number.to_uppercase()
-            != after.fields.customer_number.to_uppercase();
-        if old_lookups == new_lookups && !number_changed {
-            return self.put_conditionally(put).await;
-        }
-
-        let mut writes = vec![put];
+        let mut writes = vec![
+            self.put_if_version(items::customer_item(tenant, after), before.version),
+            self.put(items::history_item(tenant, &after.id, history)),
+        ];
         let mut new_guard_index = None;
-        if number_changed {
+        if before.fields.customer_number.to_uppercase()
+            != after.fields.customer_number.to_uppercase()
+        {
             writes.push(self.delete_guard(tenant, before));
             writes.push(self.put_new(items::number_guard_item(
                 tenant,
@@ -180,11 +196,31 @@ impl CustomerStore {
             )));
             new_guard_index = Some(writes.len() - 1);
         }
+        let old_lookups = lookup_keys(tenant, before);
+        let new_lookups = lookup_keys(tenant, after);
         for key in old_lookups.difference(&new_lookups) {
             writes.push(self.delete(key.clone()));
         }
         for key in new_lookups.difference(&old_lookups) {
             writes.push(self.put(items::lookup_item(key.clone(), &after.id)));
+        }
+        match companion {
+            Some(Companion::Assign { user, by, at }) => {
+                let assignment = Assignment {
+                    tenant_id: tenant.as_str().to_owned(),
+                    customer_id: after.id.clone(),
+                    customer_number: after.fields.customer_number.clone(),
+                    customer_name: after.fields.display_name(),
+                    user_id: user.clone(),
+                    assigned_by: by.clone(),
+                    assigned_at: *at,
+                };
+                writes.push(self.put(items::assignment_item(tenant, &assignment)));
+            }
+            Some(Companion::Unassign(user)) => {
+                writes.push(self.delete(keys::assignment(tenant, &after.id, user)));
+            }
+            None => {}
         }
         match self.transact(writes).await {
             Ok(()) => Ok(()),
@@ -197,55 +233,165 @@ impl CustomerStore {
         }
     }
 
-    /// One page of a tenant's customers sorted by folded name, optionally of one status and
-    /// with a name prefix: always a single Query.
-    pub async fn list(
+    /// A customer's history, newest first, one Query per page.
+    pub async fn history(
         &self,
         tenant: &TenantId,
-        query: &ListQuery,
+        id: &CustomerId,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<HistoryEntry>, StoreError> {
+        let page = self
+            .query_partition(
+                keys::customer_partition(tenant, id),
+                Some(keys::HISTORY_PREFIX),
+                limit,
+                cursor,
+                false,
+            )
+            .await?;
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(items::history_from_item)
+                .collect::<Result<_, _>>()?,
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    /// The users assigned to a customer (one Query; a customer has few).
+    pub async fn assignments(
+        &self,
+        tenant: &TenantId,
+        id: &CustomerId,
+    ) -> Result<Vec<Assignment>, StoreError> {
+        let page = self
+            .query_partition(
+                keys::customer_partition(tenant, id),
+                Some(keys::ASSIGNEE_PREFIX),
+                MAX_PAGE,
+                None,
+                true,
+            )
+            .await?;
+        page.items
+            .into_iter()
+            .map(items::assignment_from_item)
+            .collect()
+    }
+
+    /// The customers a user is assigned to: a Query of GSI1 for the ids, then one
+    /// BatchGetItem for the cards.
+    pub async fn customers_assigned_to(
+        &self,
+        tenant: &TenantId,
+        user: &str,
+        limit: i32,
+        cursor: Option<&str>,
     ) -> Result<Page<Customer>, StoreError> {
-        let (index, pk_attr, sk_attr, partition) = match query.status {
-            Some(status) => (
-                GSI2,
-                GSI2PK,
-                GSI2SK,
-                keys::customers_by_status(tenant, status),
-            ),
-            None => (GSI1, GSI1PK, GSI1SK, keys::customers_by_name(tenant)),
-        };
-        let start = query
-            .cursor
-            .as_deref()
-            .map(|c| cursor::decode(c, &[PK, SK, pk_attr, sk_attr], pk_attr, &partition))
+        let partition = keys::assigned_to(tenant, user);
+        let start = cursor
+            .map(|c| cursor::decode(c, &[PK, SK, GSI1PK, GSI1SK], GSI1PK, &partition))
+            .transpose()?;
+        let (ids, last_key) = self
+            .query_ids(Some(GSI1), GSI1PK, partition, limit, start)
+            .await?;
+        Ok(Page {
+            items: self.get_many(tenant, &ids).await?,
+            next_cursor: last_key.as_ref().and_then(cursor::encode),
+        })
+    }
+
+    /// Deletes a customer that has nothing but its card and its creation entry: no later
+    /// history, no assignments, no linked records. Anything else answers `HasHistory`, and the
+    /// way out is deactivation. The delete is conditional on the version, so a change that
+    /// lands meanwhile wins.
+    pub async fn delete_untouched(
+        &self,
+        tenant: &TenantId,
+        customer: &Customer,
+    ) -> Result<(), StoreError> {
+        let partition = self
+            .query_partition(
+                keys::customer_partition(tenant, &customer.id),
+                None,
+                3,
+                None,
+                true,
+            )
+            .await?;
+        let history_entries = partition
+            .items
+            .iter()
+            .filter(|item| sort_key(item).starts_with(keys::HISTORY_PREFIX))
+            .count();
+        let others = partition.items.len() - history_entries;
+        if history_entries > 1 || others > 1 || partition.next_cursor.is_some() {
+            return Err(StoreError::HasHistory);
+        }
+        let mut writes = vec![self.delete_if_version(tenant, customer)];
+        writes.push(self.delete_guard(tenant, customer));
+        for item in &partition.items {
+            let sk = sort_key(item);
+            if sk.starts_with(keys::HISTORY_PREFIX) {
+                writes.push(self.delete(keys::Key {
+                    pk: keys::customer_partition(tenant, &customer.id),
+                    sk: sk.to_owned(),
+                }));
+            }
+        }
+        for key in lookup_keys(tenant, customer) {
+            writes.push(self.delete(key));
+        }
+        match self.transact(writes).await {
+            Ok(()) => Ok(()),
+            Err(Cancelled(_)) => Err(StoreError::VersionConflict),
+            Err(Failed(e)) => Err(e),
+        }
+    }
+
+    /// One page of the items of a partition whose sort key begins with `prefix`.
+    async fn query_partition(
+        &self,
+        partition: String,
+        prefix: Option<&str>,
+        limit: i32,
+        cursor: Option<&str>,
+        ascending: bool,
+    ) -> Result<Page<Item>, StoreError> {
+        let start = cursor
+            .map(|c| cursor::decode(c, &[PK, SK], PK, &partition))
             .transpose()?;
         let mut request = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name(index)
-            .expression_attribute_names("#pk", pk_attr)
-            .expression_attribute_values(":pk", AttributeValue::S(partition))
-            .limit(query.limit.clamp(1, MAX_PAGE))
-            .set_exclusive_start_key(start)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
-        request = match query.name_prefix.as_deref().filter(|p| !p.is_empty()) {
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", AttributeValue::S(partition));
+        request = match prefix {
             Some(prefix) => request
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#sk", sk_attr)
+                .expression_attribute_names("#sk", SK)
                 .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned())),
             None => request.key_condition_expression("#pk = :pk"),
         };
-        let out = request.send().await.map_err(StoreError::sdk)?;
-        let estimate = capacity::read_units(out.items(), false);
-        self.usage.record(Kind::Read, one(out.consumed_capacity()), estimate);
-        let items = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(items::customer_from_item)
-            .collect::<Result<_, _>>()?;
-        let next_cursor = out.last_evaluated_key.as_ref().and_then(cursor::encode);
-        Ok(Page { items, next_cursor })
+        let out = request
+            .scan_index_forward(ascending)
+            .consistent_read(true)
+            .limit(limit.clamp(1, MAX_PAGE))
+            .set_exclusive_start_key(start)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        let estimate = capacity::read_units(out.items(), true);
+        self.usage
+            .record(Kind::Read, one(out.consumed_capacity()), estimate);
+        Ok(Page {
+            next_cursor: out.last_evaluated_key.as_ref().and_then(cursor::encode),
+            items: out.items.unwrap_or_default(),
+        })
     }
 
     /// The customer holding a number: the guard item names it (two GetItems).
@@ -300,14 +446,29 @@ impl CustomerStore {
         partition: String,
         tenant: &TenantId,
     ) -> Result<Vec<Customer>, StoreError> {
+        let (ids, _) = self.query_ids(None, PK, partition, MAX_PAGE, None).await?;
+        self.get_many(tenant, &ids).await
+    }
+
+    /// The `customerId`s of one page of a lookup or assignment partition.
+    async fn query_ids(
+        &self,
+        index: Option<&str>,
+        partition_attr: &str,
+        partition: String,
+        limit: i32,
+        start: Option<Item>,
+    ) -> Result<(Vec<CustomerId>, Option<Item>), StoreError> {
         let out = self
             .client
             .query()
             .table_name(&self.table)
+            .set_index_name(index.map(str::to_owned))
             .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#pk", partition_attr)
             .expression_attribute_values(":pk", AttributeValue::S(partition))
-            .limit(MAX_PAGE)
+            .limit(limit.clamp(1, MAX_PAGE))
+            .set_exclusive_start_key(start)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
@@ -315,12 +476,12 @@ impl CustomerStore {
         let estimate = capacity::read_units(out.items(), false);
         self.usage
             .record(Kind::Read, one(out.consumed_capacity()), estimate);
-        let ids: Vec<CustomerId> = out
+        let ids = out
             .items()
             .iter()
             .filter_map(items::customer_id_of)
             .collect();
-        self.get_many(tenant, &ids).await
+        Ok((ids, out.last_evaluated_key))
     }
 
     /// BatchGetItem, retrying unprocessed keys; results sorted by folded name.
@@ -357,8 +518,7 @@ impl CustomerStore {
                 .iter()
                 .map(|item| capacity::read_units([item], true))
                 .sum();
-            self.usage
-                .record(Kind::Read, &consumed, estimate);
+            self.usage.record(Kind::Read, &consumed, estimate);
             for item in returned {
                 found.push(items::customer_from_item(item)?);
             }
@@ -453,6 +613,21 @@ impl CustomerStore {
         TransactWriteItem::builder().delete(delete).build()
     }
 
+    fn delete_if_version(&self, tenant: &TenantId, customer: &Customer) -> TransactWriteItem {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(items::key_of(keys::customer(tenant, &customer.id))))
+            .condition_expression("#version = :expected")
+            .expression_attribute_names("#version", VERSION)
+            .expression_attribute_values(
+                ":expected",
+                AttributeValue::N(customer.version.to_string()),
+            )
+            .build()
+            .expect("table and key are set");
+        TransactWriteItem::builder().delete(delete).build()
+    }
+
     /// Frees the old number, but only if it still belongs to this customer.
     fn delete_guard(&self, tenant: &TenantId, before: &Customer) -> TransactWriteItem {
         let key = keys::customer_number_guard(tenant, &before.fields.customer_number);
@@ -465,36 +640,6 @@ impl CustomerStore {
             .build()
             .expect("table and key are set");
         TransactWriteItem::builder().delete(delete).build()
-    }
-
-    /// A lone conditional put, taken from a transaction item so both paths share one shape.
-    async fn put_conditionally(&self, write: TransactWriteItem) -> Result<(), StoreError> {
-        let put = write.put.expect("a put");
-        let estimate = capacity::put_units(&put.item, false);
-        let result = self
-            .client
-            .put_item()
-            .table_name(put.table_name)
-            .set_item(Some(put.item))
-            .set_condition_expression(put.condition_expression)
-            .set_expression_attribute_names(put.expression_attribute_names)
-            .set_expression_attribute_values(put.expression_attribute_values)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                self.usage
-                    .record(Kind::Write, one(out.consumed_capacity()), estimate);
-                Ok(())
-            }
-            Err(e) if is_conditional_check_failure(&e) => {
-                // A failed condition still costs the write (at least one unit).
-                self.usage.record(Kind::Write, &[], 1.0);
-                Err(StoreError::VersionConflict)
-            }
-            Err(e) => Err(StoreError::sdk(e)),
-        }
     }
 
     /// Runs a transaction; a cancellation caused only by a concurrent transaction is retried
@@ -540,6 +685,26 @@ impl CustomerStore {
     }
 }
 
+/// A change that travels in the same transaction as a customer change.
+#[derive(Debug, Clone)]
+pub enum Companion {
+    /// `user` becomes responsible for the customer; the assignment record is built from the
+    /// customer as it is after the change.
+    Assign {
+        user: String,
+        by: String,
+        at: DateTime<Utc>,
+    },
+    /// The user id whose assignment ends.
+    Unassign(String),
+}
+
+fn sort_key(item: &Item) -> &str {
+    item.get(SK)
+        .and_then(|v| v.as_s().ok())
+        .map_or("", String::as_str)
+}
+
 enum TransactError {
     /// Indexes of the items whose condition failed.
     Cancelled(Vec<usize>),
@@ -582,16 +747,6 @@ fn indexes_with(reasons: &[Option<String>], code: &str) -> Vec<usize> {
         .collect()
 }
 
-fn is_conditional_check_failure<E, R>(error: &SdkError<E, R>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    error
-        .as_service_error()
-        .and_then(|e| e.code())
-        .is_some_and(|code| code == "ConditionalCheckFailedException")
-}
-
 /// Exponential backoff with a little jitter from the clock, capped at ~1 s.
 async fn backoff(attempt: u32) {
     let base = 25u64 << attempt.min(5);
@@ -605,6 +760,6 @@ async fn backoff(attempt: u32) {
 }
 
 /// Single-item responses carry at most one ConsumedCapacity.
-fn one(capacity: Option<&ConsumedCapacity>) -> &[ConsumedCapacity] {
+pub(crate) fn one(capacity: Option<&ConsumedCapacity>) -> &[ConsumedCapacity] {
     capacity.map(std::slice::from_ref).unwrap_or_default()
 }

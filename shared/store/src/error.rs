@@ -9,6 +9,8 @@ pub enum StoreError {
     NumberTaken,
     #[error("the item was changed by someone else (version conflict)")]
     VersionConflict,
+    #[error("the customer has history or linked records")]
+    HasHistory,
     #[error("not found")]
     NotFound,
     #[error("the idempotency key was already used")]

@@ -8,8 +8,9 @@ use domain::{Customer, CustomerId};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
 use crate::StoreError;
-use crate::customers::IdempotencyRecord;
+use crate::customers::{Assignment, IdempotencyRecord};
 use crate::keys::{self, ENTITY, Key, TenantId};
+use domain::HistoryEntry;
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -46,6 +47,17 @@ pub fn customer_item(tenant: &TenantId, customer: &Customer) -> Item {
         s(keys::customers_by_status(tenant, customer.status)),
     );
     item.insert(keys::GSI2SK.into(), s(sort));
+    // GSI3 and GSI4 list the same partition by number and by creation (ULID ids sort by time).
+    item.insert(keys::GSI3PK.into(), s(keys::customers_by_name(tenant)));
+    item.insert(
+        keys::GSI3SK.into(),
+        s(keys::number_sort_key(
+            &customer.fields.customer_number,
+            &customer.id,
+        )),
+    );
+    item.insert(keys::GSI4PK.into(), s(keys::customers_by_name(tenant)));
+    item.insert(keys::GSI4SK.into(), s(customer.id.0.clone()));
     item
 }
 
@@ -89,4 +101,36 @@ pub fn customer_id_of(item: &Item) -> Option<CustomerId> {
     item.get(CUSTOMER_ID)
         .and_then(|v| v.as_s().ok())
         .map(|id| CustomerId(id.clone()))
+}
+
+pub fn history_item(tenant: &TenantId, id: &CustomerId, entry: &HistoryEntry) -> Item {
+    let mut item: Item = to_item(entry).expect("a history entry always serialises");
+    item.extend(keyed(
+        keys::history(tenant, id, &entry.id),
+        "CustomerHistory",
+    ));
+    item.insert(CUSTOMER_ID.into(), s(id.0.clone()));
+    item
+}
+
+pub fn history_from_item(item: Item) -> Result<HistoryEntry, StoreError> {
+    from_item(item).map_err(StoreError::Corrupt)
+}
+
+/// In the customer's partition (a profile read sees it) and in GSI1 under the user, so "my
+/// customers" is one Query.
+pub fn assignment_item(tenant: &TenantId, assignment: &Assignment) -> Item {
+    let mut item: Item = to_item(assignment).expect("an assignment always serialises");
+    let key = keys::assignment(tenant, &assignment.customer_id, &assignment.user_id);
+    item.extend(keyed(key, "CustomerAssignment"));
+    item.insert(
+        keys::GSI1PK.into(),
+        s(keys::assigned_to(tenant, &assignment.user_id)),
+    );
+    item.insert(keys::GSI1SK.into(), s(assignment.customer_id.0.clone()));
+    item
+}
+
+pub fn assignment_from_item(item: Item) -> Result<Assignment, StoreError> {
+    from_item(item).map_err(StoreError::Corrupt)
 }

@@ -13,10 +13,19 @@ pub const GSI1SK: &str = "GSI1SK";
 pub const GSI2: &str = "GSI2";
 pub const GSI2PK: &str = "GSI2PK";
 pub const GSI2SK: &str = "GSI2SK";
+pub const GSI3: &str = "GSI3";
+pub const GSI3PK: &str = "GSI3PK";
+pub const GSI3SK: &str = "GSI3SK";
+pub const GSI4: &str = "GSI4";
+pub const GSI4PK: &str = "GSI4PK";
+pub const GSI4SK: &str = "GSI4SK";
 pub const ENTITY: &str = "entity";
 pub const EXPIRES_AT: &str = "expiresAt";
 
 const CUSTOMER_SK: &str = "CUSTOMER";
+/// Sort-key prefixes of the items that live in a customer's partition.
+pub const HISTORY_PREFIX: &str = "HISTORY#";
+pub const ASSIGNEE_PREFIX: &str = "ASSIGNEE#";
 const GUARD_SK: &str = "GUARD";
 const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 
@@ -66,6 +75,32 @@ pub fn customer(tenant: &TenantId, id: &CustomerId) -> Key {
     }
 }
 
+/// The partition of a customer: the card, its history and its assignments.
+pub fn customer_partition(tenant: &TenantId, id: &CustomerId) -> String {
+    customer(tenant, id).pk
+}
+
+/// A history entry; ULID entry ids make the sort key chronological.
+pub fn history(tenant: &TenantId, id: &CustomerId, entry_id: &str) -> Key {
+    Key {
+        pk: customer_partition(tenant, id),
+        sk: format!("{HISTORY_PREFIX}{entry_id}"),
+    }
+}
+
+/// A user's assignment to a customer.
+pub fn assignment(tenant: &TenantId, id: &CustomerId, user: &str) -> Key {
+    Key {
+        pk: customer_partition(tenant, id),
+        sk: format!("{ASSIGNEE_PREFIX}{user}"),
+    }
+}
+
+/// GSI1 partition of the customers assigned to one user.
+pub fn assigned_to(tenant: &TenantId, user: &str) -> String {
+    format!("{}ASSIGNED#{user}", tenant.prefix())
+}
+
 /// The guard item that makes a customer number unique within a tenant. Numbers are compared
 /// case-insensitively ("ab-1" and "AB-1" are the same number in accounting systems).
 pub fn customer_number_guard(tenant: &TenantId, number: &str) -> Key {
@@ -106,6 +141,22 @@ pub fn idempotency(tenant: &TenantId, key: &str) -> Key {
     }
 }
 
+/// The organisation's customer settings: one item per tenant.
+pub fn settings(tenant: &TenantId) -> Key {
+    Key {
+        pk: format!("{}SETTINGS", tenant.prefix()),
+        sk: "SETTINGS".to_owned(),
+    }
+}
+
+/// The counter behind generated customer numbers.
+pub fn number_counter(tenant: &TenantId) -> Key {
+    Key {
+        pk: format!("{}COUNTER", tenant.prefix()),
+        sk: "CUSTOMER_NUMBER".to_owned(),
+    }
+}
+
 /// GSI1: all customers of a tenant, sorted by folded name.
 pub fn customers_by_name(tenant: &TenantId) -> String {
     format!("{}CUSTOMERS", tenant.prefix())
@@ -116,7 +167,12 @@ pub fn customers_by_status(tenant: &TenantId, status: CustomerStatus) -> String 
     format!("{}CUSTOMERS#{}", tenant.prefix(), status.as_str())
 }
 
-/// Sort key within GSI1/GSI2: folded name, then id so equal names keep a stable order.
+/// Sort key within GSI3 (customers by number): numbers compare case-insensitively.
+pub fn number_sort_key(number: &str, id: &CustomerId) -> String {
+    format!("{}#{id}", number.to_uppercase())
+}
+
+/// Sort key within GSI2: folded name, then id so equal names keep a stable order.
 pub fn name_sort_key(sort_name: &str, id: &CustomerId) -> String {
     format!("{sort_name}#{id}")
 }

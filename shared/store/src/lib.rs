@@ -8,11 +8,16 @@ mod customers;
 mod error;
 mod items;
 pub mod keys;
+pub mod listing;
+mod settings;
 mod usage;
 
 pub use customers::{
-    CreateOutcome, CustomerStore, IdempotencyRecord, ListQuery, MAX_PAGE, Page, StoredResponse,
+    Assignment, Companion, CreateOutcome, CustomerStore, IdempotencyRecord, MAX_PAGE, Page,
+    StoredResponse,
 };
 pub use error::StoreError;
 pub use keys::TenantId;
+pub use listing::{ListQuery, Sort, matches};
+pub use settings::VersionedSettings;
 pub use usage::{Usage, UsageMeter};

@@ -2,13 +2,13 @@
 //! versioned write of the customer and the "exactly one primary" rule can never be broken by
 //! two concurrent requests.
 
-use domain::{ContactError, ContactId, ContactInput};
+use domain::{ChangeKind, ContactError, ContactId, ContactInput};
 use kit::Problem;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 
-use super::{customer_id, modify, scope};
+use super::{Edit, customer_id, modify, scope};
 use crate::App;
 use crate::http::{self, etag, if_match, json, path_param, with_header};
 use crate::merge_patch;
@@ -17,12 +17,14 @@ const JSON: &[&str] = &["application/json"];
 const MERGE_PATCH: &[&str] = &["application/merge-patch+json", "application/json"];
 
 pub async fn add(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
-    let scope = scope(app, request)?;
+    let scope = scope(app, request).await?;
     let id = customer_id(request)?;
     let input: ContactInput = http::parse_json(http::body_bytes(request, JSON)?)?;
-    let (customer, contact_id) = modify(app, &scope, &id, if_match(request.headers()), |c| {
+    let edit = Edit::new(ChangeKind::ContactAdded, scope.edit_reach()?);
+    let rules = scope.rules();
+    let (customer, contact_id) = modify(app, &scope, &id, if_match(request.headers()), edit, |c| {
         c.fields
-            .add_contact(input.clone(), &app.validation)
+            .add_contact(input.clone(), &rules)
             .map_err(|e| Problem::validation(e.0))
     })
     .await?;
@@ -39,11 +41,13 @@ pub async fn add(app: &App, request: &Request) -> Result<Response<Body>, Problem
 }
 
 pub async fn change(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
-    let scope = scope(app, request)?;
+    let scope = scope(app, request).await?;
     let id = customer_id(request)?;
     let contact_id = ContactId(path_param(request, "contactId")?);
     let patch: Value = http::parse_json(http::body_bytes(request, MERGE_PATCH)?)?;
-    let (customer, ()) = modify(app, &scope, &id, if_match(request.headers()), |c| {
+    let edit = Edit::new(ChangeKind::ContactChanged, scope.edit_reach()?);
+    let rules = scope.rules();
+    let (customer, ()) = modify(app, &scope, &id, if_match(request.headers()), edit, |c| {
         let current = c
             .fields
             .contacts
@@ -55,7 +59,7 @@ pub async fn change(app: &App, request: &Request) -> Result<Response<Body>, Prob
         merge_patch::apply(&mut target, &patch);
         let input: ContactInput = http::from_value(target)?;
         c.fields
-            .change_contact(&contact_id, input, &app.validation)
+            .change_contact(&contact_id, input, &rules)
             .map_err(contact_problem)
     })
     .await?;
@@ -73,10 +77,11 @@ pub async fn change(app: &App, request: &Request) -> Result<Response<Body>, Prob
 }
 
 pub async fn remove(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
-    let scope = scope(app, request)?;
+    let scope = scope(app, request).await?;
     let id = customer_id(request)?;
     let contact_id = ContactId(path_param(request, "contactId")?);
-    let (customer, _) = modify(app, &scope, &id, if_match(request.headers()), |c| {
+    let edit = Edit::new(ChangeKind::ContactRemoved, scope.edit_reach()?);
+    let (customer, _) = modify(app, &scope, &id, if_match(request.headers()), edit, |c| {
         c.fields
             .remove_contact(&contact_id)
             .map_err(contact_problem)

@@ -1,31 +1,115 @@
 //! Handlers: parse, decide, store, respond. The pieces every handler shares live here.
 
+pub mod assignments;
 pub mod contacts;
 pub mod customers;
+pub mod history;
+pub mod settings;
+
+use std::sync::Arc;
 
 use chrono::Utc;
-use domain::{Customer, CustomerId};
+use domain::{
+    ChangeKind, Customer, CustomerId, Grants, HistoryEntry, Permission, Reach, ValidationContext,
+};
 use kit::{Caller, Problem};
 use lambda_http::Request;
-use store::{StoreError, TenantId};
+use lambda_http::http::StatusCode;
+use store::{Companion, StoreError, TenantId, VersionedSettings};
 
 use crate::App;
 use crate::http::{etag, path_param};
 
-/// The verified caller and the tenant every key of this request will start with.
+/// The verified caller, what their roles allow, and the tenant every key of this request
+/// will start with.
 pub struct Scope {
     pub caller: Caller,
     pub tenant: TenantId,
+    pub grants: Grants,
+    /// The organisation's settings (cached per instance, see `App::settings`).
+    pub settings: Arc<VersionedSettings>,
 }
 
-pub fn scope(app: &App, request: &Request) -> Result<Scope, Problem> {
+impl Scope {
+    /// `Err` is the 403 that names the missing permission.
+    pub fn require(&self, permission: Permission) -> Result<(), Problem> {
+        self.grants.require(permission).map_err(forbidden)
+    }
+
+    pub fn view_reach(&self) -> Result<Reach, Problem> {
+        self.grants.view_reach().map_err(forbidden)
+    }
+
+    pub fn edit_reach(&self) -> Result<Reach, Problem> {
+        self.grants.edit_reach().map_err(forbidden)
+    }
+
+    /// The validation rules of this organisation.
+    pub fn rules(&self) -> ValidationContext {
+        self.settings.settings.context()
+    }
+
+    pub fn number_in_name(&self) -> bool {
+        self.settings.settings.number_in_display_name
+    }
+
+    /// Whether this customer is within `reach`; "only assigned" callers reach only the
+    /// customers they are assigned to, and are told which permission would reach the others.
+    pub fn may_reach(
+        &self,
+        reach: Reach,
+        customer: &Customer,
+        all: Permission,
+    ) -> Result<(), Problem> {
+        match reach {
+            Reach::All => Ok(()),
+            Reach::Assigned if customer.assignees.contains(&self.caller.user) => Ok(()),
+            Reach::Assigned => Err(forbidden(all).detail(
+                "You may only reach customers you are assigned to; this one needs the named permission.",
+            )),
+        }
+    }
+}
+
+pub fn forbidden(missing: Permission) -> Problem {
+    Problem::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "A permission is missing",
+    )
+    .detail(format!("This needs the '{}' permission.", missing.as_str()))
+    .with("missingPermission", missing.as_str())
+}
+
+pub async fn scope(app: &App, request: &Request) -> Result<Scope, Problem> {
     let caller = Caller::from_request(request, &app.claims)?;
     let tenant = TenantId::parse(&caller.tenant).ok_or_else(Problem::no_tenant)?;
-    Ok(Scope { caller, tenant })
+    let grants = Grants::of_roles(&caller.roles);
+    let settings = app.settings(&tenant).await?;
+    Ok(Scope {
+        caller,
+        tenant,
+        grants,
+        settings,
+    })
 }
 
 pub fn customer_id(request: &Request) -> Result<CustomerId, Problem> {
     path_param(request, "customerId").map(CustomerId)
+}
+
+/// Reads a customer the caller may see: 404 when it does not exist in their organisation,
+/// 403 when they may see only assigned customers and this is not one.
+pub async fn read_visible(app: &App, scope: &Scope, id: &CustomerId) -> Result<Customer, Problem> {
+    let reach = scope.view_reach()?;
+    let customer = app
+        .store
+        .get(&scope.tenant, id)
+        .await
+        .map_err(store_problem)?
+        .ok_or_else(|| Problem::not_found("customer"))?;
+    scope.may_reach(reach, &customer, Permission::View)?;
+    Ok(customer)
 }
 
 /// Maps store failures to problems. Causes are logged here, once, and never sent to clients.
@@ -35,6 +119,12 @@ pub fn store_problem(error: StoreError) -> Problem {
         StoreError::InvalidCursor(why) => Problem::bad_parameter("cursor", why),
         StoreError::NumberTaken => number_taken(),
         StoreError::VersionConflict => Problem::stale(None),
+        StoreError::HasHistory => Problem::conflict(
+            "customer-in-use",
+            "The customer cannot be deleted",
+            "It has history or linked records. Deactivate it instead: it then stays readable and traceable.",
+        )
+        .with("deactivate", "POST /customers/{customerId}/deactivate"),
         StoreError::Unavailable(cause) => {
             tracing::warn!(error = %cause, "DynamoDB unavailable");
             Problem::unavailable()
@@ -58,14 +148,34 @@ pub fn number_taken() -> Problem {
 /// the caller did not ask for a specific version.
 const MODIFY_ATTEMPTS: usize = 3;
 
-/// Read, change, write with optimistic concurrency. `expected` is the If-Match header:
-/// `Some(Some(v))` demands version v (else 412); otherwise a concurrent change is re-read
-/// and the change re-applied. An unchanged customer is not written at all.
+/// What a change is and what travels with it.
+pub struct Edit {
+    pub kind: ChangeKind,
+    /// The permission that reaches every customer for this change, and how far the caller
+    /// reaches (for "only assigned" callers).
+    pub reach: Reach,
+    pub companion: Option<Companion>,
+}
+
+impl Edit {
+    pub fn new(kind: ChangeKind, reach: Reach) -> Self {
+        Self {
+            kind,
+            reach,
+            companion: None,
+        }
+    }
+}
+
+/// Read, change, write with optimistic concurrency and a history entry. `expected` is the
+/// If-Match header: `Some(Some(v))` demands version v (else 412); otherwise a concurrent
+/// change is re-read and the change re-applied. An unchanged customer is not written at all.
 pub async fn modify<T>(
     app: &App,
     scope: &Scope,
     id: &CustomerId,
     expected: Option<Option<u64>>,
+    edit: Edit,
     mut change: impl FnMut(&mut Customer) -> Result<T, Problem>,
 ) -> Result<(Customer, T), Problem> {
     let mut attempt = 0;
@@ -77,6 +187,7 @@ pub async fn modify<T>(
             .await
             .map_err(store_problem)?
             .ok_or_else(|| Problem::not_found("customer"))?;
+        scope.may_reach(edit.reach, &current, Permission::Edit)?;
         if let Some(Some(version)) = expected
             && version != current.version
         {
@@ -90,7 +201,18 @@ pub async fn modify<T>(
         next.version = current.version + 1;
         next.updated_at = Utc::now();
         next.updated_by = scope.caller.user.clone();
-        match app.store.replace(&scope.tenant, &current, &next).await {
+        let entry = HistoryEntry::of(edit.kind, Some(&current), &next);
+        let result = app
+            .store
+            .replace(
+                &scope.tenant,
+                &current,
+                &next,
+                &entry,
+                edit.companion.as_ref(),
+            )
+            .await;
+        match result {
             Ok(()) => return Ok((next, outcome)),
             Err(StoreError::VersionConflict)
                 if !matches!(expected, Some(Some(_))) && attempt < MODIFY_ATTEMPTS =>

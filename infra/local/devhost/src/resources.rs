@@ -287,7 +287,9 @@ mod tests {
             .iter()
             .filter_map(|i| i.index_name())
             .collect();
-        assert_eq!(indexes, ["GSI1", "GSI2"]);
+        let mut indexes = indexes;
+        indexes.sort_unstable();
+        assert_eq!(indexes, ["GSI1", "GSI2", "GSI3", "GSI4"]);
         let stream = table.stream_specification().unwrap();
         assert!(stream.stream_enabled());
         assert_eq!(

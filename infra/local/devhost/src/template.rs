@@ -508,7 +508,10 @@ mod tests {
             .collect();
         assert_eq!(
             attributes,
-            ["PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"]
+            [
+                "PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "GSI4PK",
+                "GSI4SK"
+            ]
         );
         assert!(
             table
@@ -521,7 +524,7 @@ mod tests {
             .iter()
             .map(|i| i.index_name.as_str())
             .collect();
-        assert_eq!(indexes, ["GSI1", "GSI2"]);
+        assert_eq!(indexes, ["GSI1", "GSI2", "GSI3", "GSI4"]);
         let gsi2 = &table.global_secondary_indexes[1];
         assert_eq!(
             gsi2.key_schema,
@@ -557,7 +560,7 @@ mod tests {
             .iter()
             .map(|(m, p)| (m.as_str(), p.as_str()))
             .collect();
-        assert_eq!(routes.len(), 9);
+        assert!(routes.len() >= 9, "{routes:?}");
         for expected in [
             ("POST", "/customers"),
             ("GET", "/customers"),

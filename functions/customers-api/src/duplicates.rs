@@ -1,0 +1,84 @@
+//! Possible duplicates: another customer of the organisation with the same (normalised)
+//! e-mail address, phone or mobile number. Creating one anyway takes an explicit confirmation
+//! (`?confirmDuplicates=true`).
+
+use std::collections::BTreeMap;
+
+use domain::{Customer, CustomerFields};
+use kit::Problem;
+use lambda_http::http::StatusCode;
+use serde::Serialize;
+use store::TenantId;
+
+use crate::App;
+use crate::handlers::store_problem;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PossibleDuplicate {
+    pub id: String,
+    pub customer_number: String,
+    pub display_name: String,
+    /// Which of the new customer's values it shares: "email", "phone", "mobile".
+    pub matched_on: Vec<&'static str>,
+}
+
+/// Customers sharing the new card's own e-mail, phone or mobile (contacts' channels are not
+/// compared: one person is often the contact of several companies).
+pub async fn possible(
+    app: &App,
+    tenant: &TenantId,
+    fields: &CustomerFields,
+) -> Result<Vec<PossibleDuplicate>, Problem> {
+    let mut found: BTreeMap<String, (Customer, Vec<&'static str>)> = BTreeMap::new();
+    let mut note = |customers: Vec<Customer>, channel: &'static str| {
+        for customer in customers {
+            let entry = found
+                .entry(customer.id.0.clone())
+                .or_insert_with(|| (customer, Vec::new()));
+            entry.1.push(channel);
+        }
+    };
+    if let Some(email) = &fields.email {
+        note(
+            app.store
+                .find_by_email(tenant, email)
+                .await
+                .map_err(store_problem)?,
+            "email",
+        );
+    }
+    for (channel, number) in [("phone", &fields.phone), ("mobile", &fields.mobile)] {
+        if let Some(number) = number {
+            note(
+                app.store
+                    .find_by_phone(tenant, number)
+                    .await
+                    .map_err(store_problem)?,
+                channel,
+            );
+        }
+    }
+    Ok(found
+        .into_values()
+        .map(|(customer, matched_on)| PossibleDuplicate {
+            id: customer.id.0.clone(),
+            customer_number: customer.fields.customer_number.clone(),
+            display_name: customer.fields.display_name(),
+            matched_on,
+        })
+        .collect())
+}
+
+pub fn problem(duplicates: Vec<PossibleDuplicate>) -> Problem {
+    Problem::new(
+        StatusCode::CONFLICT,
+        "possible-duplicate",
+        "Possible duplicate customer",
+    )
+    .detail(
+        "Another customer has the same e-mail or phone number. Nothing was created; send the \
+         request again with ?confirmDuplicates=true to create it anyway.",
+    )
+    .with("duplicates", duplicates)
+}

@@ -1,0 +1,587 @@
+//! Organisation settings for the customer register, and custom field definitions. Settings
+//! shape validation (`ValidationContext`); they never rewrite stored customers. What a change
+//! of settings does to existing customers is spelled out in docs/api.md ("Settings").
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::validation::{FieldError, NumberRules, ValidationContext, ValidationErrors};
+use crate::{PaymentTerms, is_country, is_currency, is_language};
+
+/// A contact channel a new customer can be required to have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Channel {
+    Email,
+    Phone,
+    Mobile,
+}
+
+/// Whether the customer's own order number is shown, and whether orders require it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum OrderNumberUse {
+    Hidden,
+    #[default]
+    Shown,
+    /// Shown, and work orders of the customer cannot be saved without it.
+    Required,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CustomFieldType {
+    Text,
+    Number,
+    /// ISO 8601 date, "2026-11-23".
+    Date,
+    YesNo,
+    /// One of `options`.
+    Choice,
+}
+
+/// A field an organisation adds to its customer card.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CustomFieldDef {
+    /// The key in `customFields`: letters, digits, `_`, 1 to 40 characters.
+    pub key: String,
+    pub label: String,
+    #[serde(rename = "type")]
+    pub kind: CustomFieldType,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    /// Retired fields keep their stored values and are no longer required: definitions are
+    /// retired, never deleted.
+    #[serde(default)]
+    pub retired: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Settings {
+    pub number_min_length: usize,
+    pub number_max_length: usize,
+    /// Punctuation allowed in numbers besides letters and digits (e.g. "-").
+    pub number_punctuation: String,
+    /// Letters allowed in customer numbers at all (accounting systems often take digits only).
+    pub number_letters: bool,
+    /// Give new customers the next free number when none is sent.
+    pub auto_number: bool,
+    /// Prefix of generated numbers, e.g. "C-".
+    #[serde(default)]
+    pub auto_number_prefix: String,
+    /// Show the number before the name in `displayName` ("10023 Acme AB").
+    pub number_in_display_name: bool,
+    pub order_number: OrderNumberUse,
+    /// Channels every new customer must have.
+    pub required_channels: Vec<Channel>,
+    /// ISO 3166 alpha-2: the country of phone numbers typed without a country code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_country: Option<String>,
+    /// ISO 639-1, given to new customers that name none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_language: Option<String>,
+    pub default_payment_terms: PaymentTerms,
+    pub default_currency: String,
+    #[serde(default)]
+    pub custom_fields: Vec<CustomFieldDef>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            number_min_length: 1,
+            number_max_length: 30,
+            number_punctuation: "-_./".into(),
+            number_letters: true,
+            auto_number: false,
+            auto_number_prefix: String::new(),
+            number_in_display_name: false,
+            order_number: OrderNumberUse::Shown,
+            required_channels: Vec::new(),
+            default_country: None,
+            default_language: None,
+            default_payment_terms: PaymentTerms::DueOnReceipt,
+            default_currency: "EUR".into(),
+            custom_fields: Vec::new(),
+        }
+    }
+}
+
+const CUSTOM_FIELDS_MAX: usize = 50;
+
+impl Settings {
+    /// Checks the settings themselves; `previous` guards against deleting custom field
+    /// definitions (they may only be retired).
+    pub fn validate(&mut self, previous: &Settings) -> Result<(), ValidationErrors> {
+        let mut errors = Vec::new();
+        let mut fail = |field: &str, code: &str, message: String| {
+            errors.push(FieldError::new(field, code, message));
+        };
+        if self.number_min_length < 1 || self.number_min_length > self.number_max_length {
+            fail(
+                "/numberMinLength",
+                "invalid_range",
+                "Between 1 and numberMaxLength.".into(),
+            );
+        }
+        if self.number_max_length > 30 {
+            fail("/numberMaxLength", "invalid_range", "At most 30.".into());
+        }
+        if self
+            .number_punctuation
+            .chars()
+            .any(|c| c.is_alphanumeric() || c.is_whitespace() || c == '#')
+        {
+            fail(
+                "/numberPunctuation",
+                "invalid_characters",
+                "Punctuation only, without '#'.".into(),
+            );
+        }
+        if self.auto_number_prefix.chars().count() >= self.number_max_length {
+            fail(
+                "/autoNumberPrefix",
+                "too_long",
+                "The prefix must leave room for digits.".into(),
+            );
+        } else if let Err(e) =
+            crate::validate_customer_number(&self.generated_number(1), &self.context().number_rules)
+        {
+            fail(
+                "/autoNumberPrefix",
+                "invalid_customer_number",
+                format!(
+                    "Generated numbers would break the number rules: {}",
+                    e.message
+                ),
+            );
+        }
+        self.default_country = self.default_country.take().map(|c| c.to_ascii_uppercase());
+        if let Some(country) = &self.default_country
+            && !is_country(country)
+        {
+            fail(
+                "/defaultCountry",
+                "unknown_country",
+                format!("{country:?} is not ISO 3166 alpha-2."),
+            );
+        }
+        self.default_language = self.default_language.take().map(|l| l.to_ascii_lowercase());
+        if let Some(language) = &self.default_language
+            && !is_language(language)
+        {
+            fail(
+                "/defaultLanguage",
+                "unknown_language",
+                format!("{language:?} is not ISO 639-1."),
+            );
+        }
+        self.default_currency = self.default_currency.to_ascii_uppercase();
+        if !is_currency(&self.default_currency) {
+            fail(
+                "/defaultCurrency",
+                "unknown_currency",
+                "Not an ISO 4217 code.".into(),
+            );
+        }
+        if !self.default_payment_terms.is_valid() {
+            fail(
+                "/defaultPaymentTerms",
+                "invalid_payment_terms",
+                "Net 1 to 365 days.".into(),
+            );
+        }
+        if self.custom_fields.len() > CUSTOM_FIELDS_MAX {
+            fail(
+                "/customFields",
+                "too_many",
+                format!("At most {CUSTOM_FIELDS_MAX}."),
+            );
+        }
+        for (i, def) in self.custom_fields.iter().enumerate() {
+            let valid_key = (1..=40).contains(&def.key.len())
+                && def
+                    .key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !valid_key {
+                fail(
+                    &format!("/customFields/{i}/key"),
+                    "invalid_key",
+                    "1 to 40 letters, digits or '_'.".into(),
+                );
+            }
+            if self.custom_fields[..i].iter().any(|d| d.key == def.key) {
+                fail(
+                    &format!("/customFields/{i}/key"),
+                    "duplicate",
+                    "Keys are unique.".into(),
+                );
+            }
+            if (def.kind == CustomFieldType::Choice) == def.options.is_empty() {
+                fail(
+                    &format!("/customFields/{i}/options"),
+                    "invalid_options",
+                    "Options belong to, and are needed by, choice fields.".into(),
+                );
+            }
+        }
+        for old in &previous.custom_fields {
+            match self.custom_fields.iter().find(|d| d.key == old.key) {
+                None => fail(
+                    "/customFields",
+                    "definition_removed",
+                    format!(
+                        "{:?} can be retired, not removed: customers hold values of it.",
+                        old.key
+                    ),
+                ),
+                // Stored values were checked against the old definition; they must stay valid.
+                Some(new)
+                    if new.kind != old.kind
+                        || old.options.iter().any(|o| !new.options.contains(o)) =>
+                {
+                    fail(
+                        "/customFields",
+                        "definition_changed",
+                        format!(
+                            "{:?} keeps its type and options (options may be added): customers hold values of it.",
+                            old.key
+                        ),
+                    )
+                }
+                Some(_) => {}
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ValidationErrors(errors))
+        }
+    }
+
+    /// The rules customer validation applies under these settings.
+    pub fn context(&self) -> ValidationContext {
+        ValidationContext {
+            default_country: self.default_country.clone(),
+            default_currency: self.default_currency.clone(),
+            number_rules: NumberRules {
+                min_len: self.number_min_length,
+                max_len: self.number_max_length,
+                allowed_punctuation: self.number_punctuation.clone(),
+                letters: self.number_letters,
+            },
+            default_language: self.default_language.clone(),
+            default_payment_terms: self.default_payment_terms,
+            required_channels: self.required_channels.clone(),
+            custom_fields: self.custom_fields.clone(),
+        }
+    }
+
+    /// The number for the n-th generated customer: the prefix, then n padded with zeros to
+    /// the minimum length.
+    pub fn generated_number(&self, n: u64) -> String {
+        let digits = self
+            .number_min_length
+            .saturating_sub(self.auto_number_prefix.chars().count());
+        format!("{}{:0digits$}", self.auto_number_prefix, n)
+    }
+}
+
+/// Checks one custom field value against its definition; `Err` is the reason.
+pub fn check_custom_value(def: &CustomFieldDef, value: &Value) -> Result<(), String> {
+    match (def.kind, value) {
+        (CustomFieldType::Text, Value::String(s)) if s.chars().count() <= 1000 => Ok(()),
+        (CustomFieldType::Text, Value::String(_)) => Err("at most 1000 characters".into()),
+        (CustomFieldType::Number, Value::Number(_)) => Ok(()),
+        (CustomFieldType::YesNo, Value::Bool(_)) => Ok(()),
+        (CustomFieldType::Date, Value::String(s))
+            if chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() =>
+        {
+            Ok(())
+        }
+        (CustomFieldType::Date, _) => Err("a date like \"2026-11-23\"".into()),
+        (CustomFieldType::Choice, Value::String(s)) if def.options.contains(s) => Ok(()),
+        (CustomFieldType::Choice, _) => Err(format!("one of {:?}", def.options)),
+        (kind, _) => Err(format!("a value of type {kind:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn def(key: &str, kind: CustomFieldType) -> CustomFieldDef {
+        CustomFieldDef {
+            key: key.into(),
+            label: key.into(),
+            kind,
+            required: false,
+            options: if kind == CustomFieldType::Choice {
+                vec!["a".into(), "b".into()]
+            } else {
+                vec![]
+            },
+            retired: false,
+        }
+    }
+
+    #[test]
+    fn default_settings_are_valid() {
+        let mut settings = Settings::default();
+        assert!(settings.validate(&Settings::default()).is_ok());
+    }
+
+    #[test]
+    fn bad_settings_are_all_reported() {
+        let mut settings = Settings {
+            number_min_length: 0,
+            number_punctuation: "a#".into(),
+            default_country: Some("xx".into()),
+            default_language: Some("zz".into()),
+            default_currency: "ABC".into(),
+            custom_fields: vec![
+                def("Bad key", CustomFieldType::Text),
+                def("c", CustomFieldType::Choice),
+                def("c", CustomFieldType::Text),
+            ],
+            ..Settings::default()
+        };
+        let errors = settings.validate(&Settings::default()).unwrap_err();
+        for field in [
+            "/numberMinLength",
+            "/numberPunctuation",
+            "/defaultCountry",
+            "/defaultLanguage",
+            "/defaultCurrency",
+            "/customFields/0/key",
+            "/customFields/2/key",
+        ] {
+            assert!(
+                errors.0.iter().any(|e| e.field == field),
+                "{field}: {errors:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn custom_field_definitions_can_be_retired_but_not_removed() {
+        let previous = Settings {
+            custom_fields: vec![def("site_code", CustomFieldType::Text)],
+            ..Settings::default()
+        };
+        let mut removed = Settings::default();
+        assert_eq!(
+            removed.validate(&previous).unwrap_err().0[0].code,
+            "definition_removed"
+        );
+        let mut retired = previous.clone();
+        retired.custom_fields[0].retired = true;
+        assert!(retired.validate(&previous).is_ok());
+    }
+
+    #[test]
+    fn generated_numbers_are_padded_to_the_minimum_length() {
+        let settings = Settings {
+            number_min_length: 6,
+            auto_number_prefix: "C-".into(),
+            ..Settings::default()
+        };
+        assert_eq!(settings.generated_number(7), "C-0007");
+        assert_eq!(Settings::default().generated_number(12), "12");
+    }
+
+    #[test]
+    fn custom_values_are_checked_by_type() {
+        assert!(check_custom_value(&def("t", CustomFieldType::Text), &json!("x")).is_ok());
+        assert!(check_custom_value(&def("n", CustomFieldType::Number), &json!(2.5)).is_ok());
+        assert!(check_custom_value(&def("n", CustomFieldType::Number), &json!("2")).is_err());
+        assert!(
+            check_custom_value(&def("d", CustomFieldType::Date), &json!("2026-02-30")).is_err()
+        );
+        assert!(check_custom_value(&def("d", CustomFieldType::Date), &json!("2026-02-28")).is_ok());
+        assert!(check_custom_value(&def("y", CustomFieldType::YesNo), &json!(true)).is_ok());
+        assert!(check_custom_value(&def("c", CustomFieldType::Choice), &json!("a")).is_ok());
+        assert!(check_custom_value(&def("c", CustomFieldType::Choice), &json!("z")).is_err());
+    }
+
+    fn person(email: Option<&str>) -> crate::CustomerInput {
+        crate::CustomerInput {
+            customer_number: Some("1".into()),
+            first_name: Some("Anna".into()),
+            email: email.map(str::to_owned),
+            ..Default::default()
+        }
+    }
+
+    fn codes(result: Result<crate::CustomerFields, ValidationErrors>) -> Vec<(String, String)> {
+        result
+            .err()
+            .map(|e| e.0.into_iter().map(|e| (e.field, e.code)).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn required_channels_apply_to_new_customers() {
+        let settings = Settings {
+            required_channels: vec![Channel::Email, Channel::Mobile],
+            ..Settings::default()
+        };
+        let ctx = settings.context();
+        assert_eq!(
+            codes(crate::validate_customer(person(None), &ctx)),
+            vec![
+                ("/email".into(), "required_channel".into()),
+                ("/mobile".into(), "required_channel".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_rule_added_later_does_not_lock_old_customers_but_keeps_what_they_have() {
+        let old = crate::validate_customer(person(None), &ValidationContext::default()).unwrap();
+        let settings = Settings {
+            required_channels: vec![Channel::Email],
+            ..Settings::default()
+        };
+        let ctx = settings.context();
+        let mut edit = old.to_input();
+        edit.description = Some("still editable".into());
+        assert!(crate::validate_change(&old, edit, &ctx).is_ok());
+
+        let with_email =
+            crate::validate_customer(person(Some("a@example.com")), &ValidationContext::default())
+                .unwrap();
+        let mut remove = with_email.to_input();
+        remove.email = None;
+        assert_eq!(
+            codes(crate::validate_change(&with_email, remove, &ctx)),
+            vec![("/email".into(), "required_channel".into())]
+        );
+    }
+
+    #[test]
+    fn custom_field_values_follow_their_definitions() {
+        let mut required = def("site_code", CustomFieldType::Text);
+        required.required = true;
+        let mut retired = def("old_ref", CustomFieldType::Number);
+        retired.retired = true;
+        retired.required = true;
+        let settings = Settings {
+            custom_fields: vec![required, def("vip_since", CustomFieldType::Date), retired],
+            ..Settings::default()
+        };
+        let ctx = settings.context();
+        let mut input = person(None);
+        input.custom_fields = Some(
+            [
+                ("vip_since".to_owned(), json!("yesterday")),
+                ("nope".to_owned(), json!(1)),
+            ]
+            .into(),
+        );
+        assert_eq!(
+            codes(crate::validate_customer(input, &ctx)),
+            vec![
+                ("/customFields/nope".into(), "unknown_custom_field".into()),
+                (
+                    "/customFields/vip_since".into(),
+                    "invalid_custom_value".into()
+                ),
+                (
+                    "/customFields/site_code".into(),
+                    "required_custom_field".into()
+                ),
+            ]
+        );
+        let mut ok = person(None);
+        ok.custom_fields = Some(
+            [
+                ("site_code".to_owned(), json!("A1")),
+                ("old_ref".to_owned(), json!(7)),
+            ]
+            .into(),
+        );
+        let fields = crate::validate_customer(ok, &ctx).unwrap();
+        assert_eq!(
+            fields.custom_fields["old_ref"],
+            json!(7),
+            "retired values are kept"
+        );
+    }
+
+    #[test]
+    fn stricter_number_rules_apply_to_new_numbers_only() {
+        let old = crate::validate_customer(person(None), &ValidationContext::default()).unwrap();
+        let strict = Settings {
+            number_min_length: 5,
+            ..Settings::default()
+        }
+        .context();
+        let mut edit = old.to_input();
+        edit.description = Some("x".into());
+        assert!(
+            crate::validate_change(&old, edit.clone(), &strict).is_ok(),
+            "the stored number stays"
+        );
+        edit.customer_number = Some("2".into());
+        assert_eq!(
+            codes(crate::validate_change(&old, edit, &strict)),
+            vec![("/customerNumber".into(), "invalid_customer_number".into())]
+        );
+    }
+
+    #[test]
+    fn defaults_fill_in_on_create_only() {
+        let ctx = Settings {
+            default_language: Some("sv".into()),
+            ..Settings::default()
+        }
+        .context();
+        let new = crate::validate_customer(person(None), &ctx).unwrap();
+        assert_eq!(new.language.as_deref(), Some("sv"));
+        let old = crate::validate_customer(person(None), &ValidationContext::default()).unwrap();
+        let changed = crate::validate_change(&old, old.to_input(), &ctx).unwrap();
+        assert_eq!(changed.language, None);
+    }
+
+    #[test]
+    fn a_custom_field_keeps_its_type_and_options() {
+        let previous = Settings {
+            custom_fields: vec![def("tier", CustomFieldType::Choice)],
+            ..Settings::default()
+        };
+        let mut retyped = previous.clone();
+        retyped.custom_fields[0].kind = CustomFieldType::Text;
+        retyped.custom_fields[0].options.clear();
+        assert!(
+            retyped
+                .validate(&previous)
+                .unwrap_err()
+                .0
+                .iter()
+                .any(|e| e.code == "definition_changed")
+        );
+        let mut more = previous.clone();
+        more.custom_fields[0].options.push("c".into());
+        assert!(more.validate(&previous).is_ok(), "options may be added");
+    }
+
+    #[test]
+    fn a_prefix_must_fit_the_number_rules() {
+        let mut settings = Settings {
+            auto_number: true,
+            auto_number_prefix: "C-".into(),
+            number_letters: false,
+            ..Settings::default()
+        };
+        let errors = settings.validate(&Settings::default()).unwrap_err();
+        assert_eq!(errors.0[0].field, "/autoNumberPrefix");
+    }
+}

@@ -1,0 +1,122 @@
+//! Parse-and-validate throughput and peak memory of the import over synthetic files of
+//! 10 000, 100 000 and 1 000 000 rows.
+//!
+//! The file is generated on the fly by a `Read` that writes one row at a time into the
+//! caller's buffer, so the input never exists in memory as a whole: the peak resident memory
+//! (VmHWM) shows what the reader itself keeps, which is the buffer, the current record and the
+//! set of keys seen (it grows with the distinct customer numbers).
+//!
+//! Run with `cargo bench -p import` (the bench profile: optimised, with the workspace's LTO).
+
+use std::io::Read;
+use std::time::Instant;
+
+use import::{ImportOptions, ImportReader};
+
+const HEADER: &str = "Customer Number;First Name;Last Name;Company;Email;Mobile;Street;Postal Code;City;Country;Credit Limit;Balance;Terms;Tags;Notes\r\n";
+
+/// A CSV file of `rows` customers, produced as it is read.
+struct SyntheticFile {
+    rows: u64,
+    next: u64,
+    pending: Vec<u8>,
+    at: usize,
+}
+
+impl SyntheticFile {
+    fn new(rows: u64) -> Self {
+        Self {
+            rows,
+            next: 0,
+            pending: HEADER.as_bytes().to_vec(),
+            at: 0,
+        }
+    }
+
+    fn fill(&mut self) {
+        use std::fmt::Write;
+        let n = self.next;
+        self.next += 1;
+        self.pending.clear();
+        self.at = 0;
+        let mut row = String::with_capacity(256);
+        let company = if n.is_multiple_of(3) {
+            "Berg Bygg AB"
+        } else {
+            ""
+        };
+        let _ = write!(
+            row,
+            "{};Åsa;Öberg {};{company};asa.{}@example.com;070-{:03} {:02} {:02};Storgatan {};{:03} {:02};Västerås;SE;\"{} 000,00\";({},50);30 dagar;\"garden, vip\";\"Gate code {}\r\nring twice\"\r\n",
+            100_000 + n,
+            n % 97,
+            n,
+            n % 1000,
+            n % 100,
+            (n / 100) % 100,
+            n % 200 + 1,
+            100 + n % 900,
+            n % 100,
+            n % 50,
+            n % 10,
+            n % 10_000,
+        );
+        self.pending.extend_from_slice(row.as_bytes());
+    }
+}
+
+impl Read for SyntheticFile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut written = 0;
+        while written < buf.len() {
+            if self.at == self.pending.len() {
+                if self.next == self.rows {
+                    break;
+                }
+                self.fill();
+            }
+            let n = (self.pending.len() - self.at).min(buf.len() - written);
+            buf[written..written + n].copy_from_slice(&self.pending[self.at..self.at + n]);
+            self.at += n;
+            written += n;
+        }
+        Ok(written)
+    }
+}
+
+/// Peak resident memory so far, from /proc/self/status (Linux).
+fn peak_resident_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn main() {
+    let options = ImportOptions::for_country("SE");
+    // The first rows pay for loading the phone-number metadata and compiling its patterns;
+    // a warm-up keeps that out of the 10 000-row figure.
+    let warm_up = ImportReader::new(SyntheticFile::new(1_000), &options).expect("header");
+    assert_eq!(warm_up.filter(Result::is_ok).count(), 1_000);
+    println!(
+        "after a 1 000-row warm-up: peak resident memory {} KiB",
+        peak_resident_kib().unwrap_or(0)
+    );
+    for rows in [10_000, 100_000, 1_000_000] {
+        let started = Instant::now();
+        let reader = ImportReader::new(SyntheticFile::new(rows), &options).expect("header");
+        let (mut valid, mut invalid) = (0u64, 0u64);
+        for row in reader {
+            match row {
+                Ok(_) => valid += 1,
+                Err(_) => invalid += 1,
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        assert_eq!(valid + invalid, rows);
+        println!(
+            "{rows:>9} rows: {valid} valid, {invalid} invalid, {seconds:.2} s, {:.0} rows/s, peak resident memory {} KiB",
+            rows as f64 / seconds,
+            peak_resident_kib().unwrap_or(0),
+        );
+    }
+}

@@ -1,0 +1,734 @@
+//! The streaming reader: header first, then one validated row at a time.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::io::{self, BufReader, Chain, Cursor, Read};
+
+use domain::{
+    CustomerFields, CustomerInput, ExternalRef, FieldError, NumberRules, ValidationContext,
+    validate_customer,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::columns::{Column, HeaderMap};
+use crate::encoding::{SAMPLE_LEN, TextEncoding, detect_encoding};
+use crate::records::{DELIMITERS, RawRecord, RecordError, RecordReader, detect_delimiter};
+use crate::row::{BuiltRow, build_row, is_within};
+
+/// Read buffer size: large enough that an S3 body stream is not read in small pieces.
+const BUFFER_LEN: usize = 64 * 1024;
+
+/// What a row without a customer number becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissingNumber {
+    /// The domain rule as it is: a customer needs a number, so the row is an error
+    /// ("required" at `/customerNumber`).
+    #[default]
+    Refuse,
+    /// Everything else is validated and the row is returned with
+    /// [`ValidRow::needs_number`] set and an empty `customer_number`: the caller assigns a
+    /// number (and checks it with `domain::validate_customer_number`) before storing. Rows
+    /// without a number and without an external reference then have [`RowKey::None`].
+    Defer,
+}
+
+/// The organisation's settings an import runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// The organisation's validation settings, exactly as the API uses them. Its
+    /// `default_country` reads phone numbers typed without a country code, unless the row has
+    /// a country of its own.
+    pub validation: ValidationContext,
+    pub missing_number: MissingNumber,
+    /// The longest record accepted, in bytes. Bounds memory when a quote is never closed and
+    /// the rest of the file would otherwise become one value.
+    pub max_record_bytes: usize,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self {
+            validation: ValidationContext::default(),
+            missing_number: MissingNumber::default(),
+            max_record_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl ImportOptions {
+    /// Default options for an organisation in `country` (ISO 3166-1 alpha-2).
+    pub fn for_country(country: &str) -> Self {
+        let mut options = Self::default();
+        options.validation.default_country = Some(country.to_owned());
+        options
+    }
+}
+
+/// Why a file cannot be imported at all.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("the file could not be read: {0}")]
+    Io(#[from] io::Error),
+    #[error("the file is empty; it needs a header row naming its columns")]
+    Empty,
+    #[error("the file is {0}; save it as \"CSV UTF-8\" (or plain CSV) and import it again")]
+    UnsupportedEncoding(&'static str),
+    #[error(
+        "none of the columns of the header row is one we import (found: {}); the first row must name the columns, see the import template",
+        .headers.join(", ")
+    )]
+    NoKnownColumns { headers: Vec<String> },
+    #[error(
+        "the row starting on line {line} is longer than {limit} bytes; a quote in it is probably never closed"
+    )]
+    RecordTooLarge { line: u64, limit: usize },
+    #[error("the checkpoint's delimiter {0:?} is not one we read")]
+    InvalidSnapshot(char),
+}
+
+/// Where to resume: the next unread record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Checkpoint {
+    /// Byte offset in the original, undecoded file.
+    pub offset: u64,
+    /// The physical line (1-based) at that offset.
+    pub line: u64,
+}
+
+/// What a resumed reader needs instead of the header line. A few hundred bytes of JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeaderSnapshot {
+    pub encoding: TextEncoding,
+    pub delimiter: char,
+    /// The columns and the detected export shape.
+    pub header: HeaderMap,
+}
+
+/// What identifies a row's customer across imports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RowKey {
+    /// The customer number (unique in the organisation, ignoring case).
+    Number(String),
+    /// No number, but the customer's id in an accounting system.
+    External(ExternalRef),
+    /// Neither (only with [`MissingNumber::Defer`]).
+    None,
+}
+
+impl RowKey {
+    fn of(input: &CustomerInput) -> RowKey {
+        let present = |value: &Option<String>| {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        if let Some(number) = present(&input.customer_number) {
+            return RowKey::Number(number);
+        }
+        let external = input.external_refs.iter().flatten().find_map(|external| {
+            let id = external.id.trim();
+            (!id.is_empty()).then(|| ExternalRef {
+                system: external.system,
+                id: id.to_owned(),
+            })
+        });
+        external.map_or(RowKey::None, RowKey::External)
+    }
+
+    /// A 128-bit digest of the key: a fixed 16 bytes whatever the key's length, stable across
+    /// builds (unlike `std`'s hasher) so that [`SeenKeys`] can be stored between runs, and
+    /// with a collision (a false "duplicate") far less likely than a disk error: about 10^-27
+    /// for a million keys.
+    fn digest(&self) -> Option<KeyDigest> {
+        let mut hasher = Sha256::new();
+        match self {
+            RowKey::Number(number) => {
+                hasher.update(b"number\0");
+                // Numbers are unique ignoring case, like the store's number guard.
+                hasher.update(number.to_uppercase().as_bytes());
+            }
+            RowKey::External(external) => {
+                hasher.update(b"external\0");
+                hasher.update(format!("{:?}", external.system).as_bytes());
+                hasher.update(b"\0");
+                hasher.update(external.id.as_bytes());
+            }
+            RowKey::None => return None,
+        }
+        let digest = hasher.finalize();
+        let mut first = [0u8; 16];
+        first.copy_from_slice(&digest[..16]);
+        Some(first)
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            RowKey::Number(number) => format!("Customer number {number:?}"),
+            RowKey::External(external) => {
+                format!("External id {:?} ({:?})", external.id, external.system)
+            }
+            RowKey::None => String::new(),
+        }
+    }
+
+    fn field(&self) -> &'static str {
+        match self {
+            RowKey::External(_) => "/externalRefs/0/id",
+            _ => "/customerNumber",
+        }
+    }
+}
+
+/// The keys of the rows read so far and the line each was first seen on.
+///
+/// Memory grows with the number of distinct keys only, never with the file: an entry is a
+/// 128-bit digest of the key and the line (20 bytes, plus the hash table's slack and its
+/// doubling while it grows: a million keys peak at about 70 MB). After a resume, duplicates
+/// of rows before the checkpoint are only found if the keys are carried over with
+/// [`ImportReader::with_seen_keys`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "Vec<(String, u64)>", into = "Vec<(String, u64)>")]
+pub struct SeenKeys(HashMap<KeyDigest, u32, BuildHasherDefault<DigestHasher>>);
+
+/// 128 bits as bytes rather than a `u128`, whose 16-byte alignment would pad every entry
+/// of the table from 20 to 32 bytes.
+type KeyDigest = [u8; 16];
+
+/// The digests are uniformly distributed already; hashing them again would be wasted work.
+#[derive(Debug, Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
+        }
+    }
+}
+
+impl SeenKeys {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Records `key` on `line`; if it was seen before, returns that first line instead.
+    fn insert(&mut self, key: &RowKey, line: u64) -> Option<u64> {
+        let digest = key.digest()?;
+        match self.0.entry(digest) {
+            Entry::Occupied(first) => Some(u64::from(*first.get())),
+            Entry::Vacant(slot) => {
+                // Four billion lines is far beyond any file an import reads.
+                slot.insert(u32::try_from(line).unwrap_or(u32::MAX));
+                None
+            }
+        }
+    }
+}
+
+impl From<Vec<(String, u64)>> for SeenKeys {
+    fn from(entries: Vec<(String, u64)>) -> Self {
+        let parse = |(hex, line): (String, u64)| {
+            let digest = u128::from_str_radix(&hex, 16).ok()?.to_be_bytes();
+            Some((digest, u32::try_from(line).unwrap_or(u32::MAX)))
+        };
+        SeenKeys(entries.into_iter().filter_map(parse).collect())
+    }
+}
+
+impl From<SeenKeys> for Vec<(String, u64)> {
+    fn from(seen: SeenKeys) -> Self {
+        seen.0
+            .into_iter()
+            .map(|(digest, line)| {
+                let hex = format!("{:032x}", u128::from_be_bytes(digest));
+                (hex, u64::from(line))
+            })
+            .collect()
+    }
+}
+
+/// A row that passed validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidRow {
+    /// 1-based physical line where the record starts.
+    pub line: u64,
+    pub fields: CustomerFields,
+    pub key: RowKey,
+    /// The row had no customer number (only with [`MissingNumber::Defer`]); `fields` holds an
+    /// empty one for the caller to fill in.
+    pub needs_number: bool,
+}
+
+/// One problem with one row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RowError {
+    /// 1-based physical line where the record starts.
+    pub line: u64,
+    /// The header name as in the file.
+    pub column: Option<String>,
+    /// JSON pointer into the customer, as in the API's validation errors.
+    pub field: Option<String>,
+    /// A stable snake_case code: the domain's codes, plus "invalid_amount",
+    /// "invalid_boolean", "invalid_payment_terms", "invalid_payment_type", "invalid_kind",
+    /// "invalid_encoding", "unexpected_value", "unterminated_quote", "duplicate_in_file",
+    /// "read_failed", "record_too_large".
+    pub code: String,
+    pub message: String,
+    /// The cell as in the file, when the error is about one cell.
+    pub value: Option<String>,
+}
+
+type Input<R> = BufReader<Chain<Cursor<Vec<u8>>, R>>;
+
+/// Reads a customer CSV file one row at a time.
+///
+/// Memory stays flat in the file's size: one buffer, the current record, and the set of keys
+/// seen (see [`SeenKeys`]).
+pub struct ImportReader<R: Read> {
+    records: RecordReader<Input<R>>,
+    record: RawRecord,
+    encoding: TextEncoding,
+    delimiter: u8,
+    header: HeaderMap,
+    missing_number: MissingNumber,
+    default_country: Option<String>,
+    context: ValidationContext,
+    seen: SeenKeys,
+    done: bool,
+    failure: Option<FileError>,
+    /// The start of the first record not read in full.
+    next_record: Checkpoint,
+}
+
+impl<R: Read> ImportReader<R> {
+    /// Reads the start of the file to detect the encoding and delimiter, then the header.
+    pub fn new(mut reader: R, options: &ImportOptions) -> Result<Self, FileError> {
+        let (sample, complete) = read_sample(&mut reader)?;
+        let detected = detect_encoding(&sample, complete)
+            .map_err(|unsupported| FileError::UnsupportedEncoding(unsupported.0))?;
+        let body = &sample[detected.bom_len..];
+        let declared = excel_separator_line(body);
+        let delimiter = match declared {
+            Some(delimiter) => delimiter,
+            // A file with one column has no delimiter to find; any will do.
+            None => detect_delimiter(body, complete).unwrap_or(b','),
+        };
+        let input = BufReader::with_capacity(BUFFER_LEN, Cursor::new(sample).chain(reader));
+        let records = RecordReader::new(input, delimiter, options.max_record_bytes, 0, 1);
+        let mut import = Self::start(records, detected.encoding, delimiter, options);
+        import.records.skip(detected.bom_len)?;
+        if declared.is_some() {
+            import.read_record()?;
+        }
+        import.read_header()?;
+        Ok(import)
+    }
+
+    /// Continues a file from a [`Checkpoint`]: `reader` must start at `at.offset` of the
+    /// original file. Rows, lines and offsets come out exactly as from one reader over the
+    /// whole file.
+    pub fn resume(
+        reader: R,
+        header: &HeaderSnapshot,
+        at: Checkpoint,
+        options: &ImportOptions,
+    ) -> Result<Self, FileError> {
+        let delimiter = u8::try_from(header.delimiter)
+            .ok()
+            .filter(|d| DELIMITERS.contains(d))
+            .ok_or(FileError::InvalidSnapshot(header.delimiter))?;
+        let input = BufReader::with_capacity(BUFFER_LEN, Cursor::new(Vec::new()).chain(reader));
+        let records = RecordReader::new(
+            input,
+            delimiter,
+            options.max_record_bytes,
+            at.offset,
+            at.line,
+        );
+        let mut import = Self::start(records, header.encoding, delimiter, options);
+        import.header = header.header.clone();
+        import.next_record = at;
+        Ok(import)
+    }
+
+    fn start(
+        records: RecordReader<Input<R>>,
+        encoding: TextEncoding,
+        delimiter: u8,
+        options: &ImportOptions,
+    ) -> Self {
+        Self {
+            records,
+            record: RawRecord::default(),
+            encoding,
+            delimiter,
+            header: HeaderMap {
+                shape: crate::ExportShape::Generic,
+                columns: Vec::new(),
+            },
+            missing_number: options.missing_number,
+            default_country: options.validation.default_country.clone(),
+            context: options.validation.clone(),
+            seen: SeenKeys::default(),
+            done: false,
+            failure: None,
+            next_record: Checkpoint { offset: 0, line: 1 },
+        }
+    }
+
+    /// Carries the keys seen before a checkpoint over into a resumed reader, so that
+    /// duplicates across the checkpoint are still reported.
+    pub fn with_seen_keys(mut self, seen: SeenKeys) -> Self {
+        self.seen = seen;
+        self
+    }
+
+    pub fn seen_keys(&self) -> &SeenKeys {
+        &self.seen
+    }
+
+    pub fn header(&self) -> &HeaderMap {
+        &self.header
+    }
+
+    /// The encoding as decided so far (see [`TextEncoding::AsciiSoFar`]).
+    pub fn encoding(&self) -> TextEncoding {
+        self.encoding
+    }
+
+    pub fn delimiter(&self) -> char {
+        char::from(self.delimiter)
+    }
+
+    /// Where the next unread record starts, in the original bytes.
+    pub fn checkpoint(&self) -> Checkpoint {
+        self.next_record
+    }
+
+    /// What [`ImportReader::resume`] needs besides the checkpoint.
+    pub fn snapshot(&self) -> HeaderSnapshot {
+        HeaderSnapshot {
+            encoding: self.encoding,
+            delimiter: self.delimiter(),
+            header: self.header.clone(),
+        }
+    }
+
+    /// Why reading stopped before the end of the file, if it did (also reported as a
+    /// [`RowError`] by the last [`ImportReader::next_row`]). An I/O error can be retried by
+    /// resuming from the last checkpoint.
+    pub fn failure(&self) -> Option<&FileError> {
+        self.failure.as_ref()
+    }
+
+    /// The next row: validated, or every problem it has. `None` at the end of the file (or
+    /// after a failure).
+    pub fn next_row(&mut self) -> Option<Result<ValidRow, Vec<RowError>>> {
+        while !self.done {
+            match self.read_record() {
+                Ok(false) => self.done = true,
+                Ok(true) if self.record.used_len() == 0 && !self.record.unterminated => {}
+                Ok(true) => return Some(self.process_record()),
+                Err(failure) => {
+                    let error = RowError {
+                        line: self.record.line,
+                        column: None,
+                        field: None,
+                        code: match failure {
+                            FileError::RecordTooLarge { .. } => "record_too_large",
+                            _ => "read_failed",
+                        }
+                        .to_owned(),
+                        message: sentence(&failure.to_string()),
+                        value: None,
+                    };
+                    self.failure = Some(failure);
+                    self.done = true;
+                    return Some(Err(vec![error]));
+                }
+            }
+        }
+        None
+    }
+
+    fn read_record(&mut self) -> Result<bool, FileError> {
+        let limit = self.records.max_record_bytes();
+        let read = self
+            .records
+            .read(&mut self.record)
+            .map_err(|error| match error {
+                RecordError::Io(error) => FileError::Io(error),
+                RecordError::TooLarge { line } => FileError::RecordTooLarge { line, limit },
+            })?;
+        // Only a whole record moves the checkpoint: after a failure in the middle of one, a
+        // resume starts that record again.
+        self.next_record = Checkpoint {
+            offset: self.records.offset(),
+            line: self.records.line(),
+        };
+        Ok(read)
+    }
+
+    /// The first non-blank record names the columns.
+    fn read_header(&mut self) -> Result<(), FileError> {
+        loop {
+            if !self.read_record()? {
+                return Err(FileError::Empty);
+            }
+            if self.record.used_len() > 0 {
+                break;
+            }
+        }
+        let names: Vec<String> = self
+            .record
+            .fields()
+            .map(|bytes| match self.encoding.decode(bytes) {
+                Ok(text) => text.into_owned(),
+                Err(invalid) => invalid.lossy,
+            })
+            .collect();
+        self.header =
+            HeaderMap::from_headers(&names).with_custom_fields(&self.context.custom_fields);
+        if !self.header.has_imported_columns() {
+            let headers = names.into_iter().filter(|n| !n.trim().is_empty()).collect();
+            return Err(FileError::NoKnownColumns { headers });
+        }
+        Ok(())
+    }
+
+    fn process_record(&mut self) -> Result<ValidRow, Vec<RowError>> {
+        let line = self.record.line;
+        if self.record.unterminated {
+            // Everything to the end of the file is in this one record: nothing after it can
+            // be trusted, so this is the last row reported.
+            self.done = true;
+            return Err(vec![RowError {
+                line,
+                column: None,
+                field: None,
+                code: "unterminated_quote".into(),
+                message: "A quoted value starting in this row is never closed, so the rest of \
+                          the file was read as part of it. Close the quote; a quote inside a \
+                          quoted value is written twice (\"\")."
+                    .into(),
+                value: None,
+            }]);
+        }
+        let mut errors = Vec::new();
+        let cells = decode_cells(&mut self.encoding, &self.record, &self.header, &mut errors);
+        let trimmed: Vec<&str> = cells.iter().map(|cell| cell.trim()).collect();
+        let header = &self.header;
+        if let Some(extra) = (header.columns.len()..trimmed.len()).find(|&i| !trimmed[i].is_empty())
+        {
+            errors.push(RowError {
+                line,
+                column: None,
+                field: None,
+                code: "unexpected_value".into(),
+                message: format!(
+                    "There is a value in column {} of this row, but the header row has only {} \
+                     columns. A value probably contains the delimiter {:?} without quotes \
+                     around it, which shifts the columns after it.",
+                    extra + 1,
+                    header.columns.len(),
+                    char::from(self.delimiter)
+                ),
+                value: Some(trimmed[extra].to_owned()),
+            });
+        }
+        let mut built = build_row(header, &trimmed, &self.context.custom_fields);
+        let cell_error =
+            |column: Option<usize>, field: &str, code: &str, message: String| RowError {
+                line,
+                column: column.and_then(|i| header.name(i)).map(str::to_owned),
+                field: (!field.is_empty()).then(|| field.to_owned()),
+                code: code.to_owned(),
+                message,
+                value: column
+                    .and_then(|i| trimmed.get(i))
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (*v).to_owned()),
+            };
+        for problem in &built.problems {
+            let message = problem.message.clone();
+            errors.push(cell_error(
+                Some(problem.column),
+                problem.field,
+                problem.code,
+                message,
+            ));
+        }
+        let key = RowKey::of(&built.input);
+        if let Some(first) = self.seen.insert(&key, line) {
+            let field = key.field();
+            let message = format!(
+                "{} is also on line {first}; a customer may appear only once in a file.",
+                key.describe()
+            );
+            let column = column_of(&built, header, field);
+            errors.push(cell_error(column, field, "duplicate_in_file", message));
+        }
+        let mut input = std::mem::take(&mut built.input);
+        let needs_number =
+            input.customer_number.is_none() && self.missing_number == MissingNumber::Defer;
+        if needs_number {
+            input.customer_number = Some(placeholder_number(&self.context.number_rules));
+        }
+        // A national number in the row is read with the row's own country: an import of
+        // customers in several countries must not read them all as the organisation's.
+        self.context.default_country = built
+            .country
+            .take()
+            .or_else(|| self.default_country.clone());
+        match validate_customer(input, &self.context) {
+            Ok(mut fields) if errors.is_empty() => {
+                if needs_number {
+                    fields.customer_number.clear();
+                }
+                Ok(ValidRow {
+                    line,
+                    fields,
+                    key,
+                    needs_number,
+                })
+            }
+            Ok(_) => Err(errors),
+            Err(invalid) => {
+                for FieldError {
+                    field,
+                    code,
+                    message,
+                } in invalid.0
+                {
+                    let column = column_of(&built, header, &field);
+                    errors.push(cell_error(column, &field, &code, message));
+                }
+                Err(errors)
+            }
+        }
+    }
+}
+
+/// Decodes every cell of `record`; a cell that is not valid in the file's encoding is
+/// reported and read as empty.
+fn decode_cells<'r>(
+    encoding: &mut TextEncoding,
+    record: &'r RawRecord,
+    header: &HeaderMap,
+    errors: &mut Vec<RowError>,
+) -> Vec<Cow<'r, str>> {
+    let mut cells = Vec::with_capacity(record.len());
+    for (i, bytes) in record.fields().enumerate() {
+        match encoding.decode(bytes) {
+            Ok(text) => cells.push(text),
+            Err(invalid) => {
+                errors.push(RowError {
+                    line: record.line,
+                    column: header.name(i).map(str::to_owned),
+                    field: None,
+                    code: "invalid_encoding".into(),
+                    message: "This value is not valid UTF-8, unlike the rest of the file. \
+                              Save the file as \"CSV UTF-8\" and import it again."
+                        .into(),
+                    value: Some(invalid.lossy),
+                });
+                cells.push(Cow::Borrowed(""));
+            }
+        }
+    }
+    cells
+}
+
+impl<R: Read> Iterator for ImportReader<R> {
+    type Item = Result<ValidRow, Vec<RowError>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_row()
+    }
+}
+
+/// The file column behind a pointer: where the row's value came from, else the column that
+/// would have held it (a required number names the empty "Customer Number" cell). Only
+/// "required" errors are about empty cells, so only their fields need a home here.
+fn column_of(built: &BuiltRow, header: &HeaderMap, pointer: &str) -> Option<usize> {
+    const HOMES: &[(&str, &[Column])] = &[
+        ("/customerNumber", &[Column::CustomerNumber]),
+        (
+            "/firstName",
+            &[Column::FirstName, Column::FullName, Column::LastName],
+        ),
+        ("/lastName", &[Column::LastName, Column::FullName]),
+        ("/companyName", &[Column::CompanyName, Column::DisplayName]),
+        // Channels the organisation requires.
+        ("/email", &[Column::Email]),
+        ("/phone", &[Column::Phone]),
+        ("/mobile", &[Column::Mobile]),
+        (
+            "/externalRefs",
+            &[
+                Column::ExternalId,
+                Column::CustomerNumber,
+                Column::DisplayName,
+            ],
+        ),
+    ];
+    built.column_of(pointer).or_else(|| {
+        if let Some(key) = pointer.strip_prefix("/customFields/") {
+            return header.index_of_custom_field(key);
+        }
+        let (_, columns) = HOMES.iter().find(|(home, _)| is_within(pointer, home))?;
+        columns.iter().find_map(|&c| header.index_of(c))
+    })
+}
+
+/// A number that passes the organisation's rules, so that a row without one is validated on
+/// everything else. Digits are always allowed.
+fn placeholder_number(rules: &NumberRules) -> String {
+    "0".repeat(rules.min_len.max(1))
+}
+
+/// Reads up to [`SAMPLE_LEN`] bytes; true if that was the whole input.
+fn read_sample(reader: &mut impl Read) -> io::Result<(Vec<u8>, bool)> {
+    let mut sample = Vec::with_capacity(SAMPLE_LEN);
+    let complete = reader
+        .take(SAMPLE_LEN as u64)
+        .read_to_end(&mut sample)
+        .map(|n| n < SAMPLE_LEN)?;
+    Ok((sample, complete))
+}
+
+/// Excel's "sep=;" first line, which names the delimiter.
+fn excel_separator_line(body: &[u8]) -> Option<u8> {
+    let rest = body.strip_prefix(b"sep=")?;
+    let (&delimiter, after) = rest.split_first()?;
+    let ends = after.is_empty() || after[0] == b'\r' || after[0] == b'\n';
+    (ends && DELIMITERS.contains(&delimiter)).then_some(delimiter)
+}
+
+/// An error's text as a sentence for the report.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,632 @@
+//! One record's cells into a [`CustomerInput`], remembering which file column each field came
+//! from so that the domain's errors can name the column people see in their spreadsheet.
+
+use std::collections::BTreeMap;
+
+use domain::{
+    AccountingSystem, Address, ContactInput, CustomFieldDef, CustomFieldType, CustomerInput,
+    ExternalRef, TermsInput,
+};
+use serde_json::Value;
+
+use crate::columns::{Column, ExportShape, HeaderMap};
+use crate::values::{
+    self, AmountError, country_code, parse_amount, parse_kind, parse_payment_terms,
+    parse_payment_type, parse_tier, parse_yes_no, split_full_name, split_tags,
+};
+
+/// A cell that could not be read into its field; the field is left out and the row is still
+/// validated, so that the report lists every problem of the row at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CellProblem {
+    pub column: usize,
+    pub field: &'static str,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// What a record turned into.
+#[derive(Debug, Default)]
+pub(crate) struct BuiltRow {
+    pub input: CustomerInput,
+    /// JSON pointer (or pointer prefix) -> index of the file column it came from.
+    pub sources: Vec<(&'static str, usize)>,
+    /// The file column of each entry of `input.tags`, by index.
+    pub tag_sources: Vec<usize>,
+    /// The file column of each custom field, by key.
+    pub custom_sources: Vec<(String, usize)>,
+    pub problems: Vec<CellProblem>,
+    /// The row's own country (ISO code), for reading national phone numbers.
+    pub country: Option<String>,
+}
+
+impl BuiltRow {
+    /// The file column a domain error's pointer refers to: the exact pointer, else the
+    /// longest source that contains it ("/contacts/0" for "/contacts/0/firstName").
+    pub fn column_of(&self, pointer: &str) -> Option<usize> {
+        if let Some(index) = pointer
+            .strip_prefix("/tags/")
+            .and_then(|i| i.parse::<usize>().ok())
+        {
+            return self.tag_sources.get(index).copied();
+        }
+        if let Some(key) = pointer.strip_prefix("/customFields/") {
+            let found = self.custom_sources.iter().find(|(k, _)| k == key);
+            return found.map(|&(_, column)| column);
+        }
+        self.sources
+            .iter()
+            .filter(|(source, _)| is_within(pointer, source))
+            .max_by_key(|(source, _)| source.len())
+            .map(|&(_, column)| column)
+    }
+}
+
+/// True if `pointer` is `prefix` or below it.
+pub(crate) fn is_within(pointer: &str, prefix: &str) -> bool {
+    pointer
+        .strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// Where each address part goes, and the columns it may come from.
+struct AddressSpec {
+    pointers: [&'static str; 6],
+    explicit: [Column; 6],
+}
+
+const PLAIN: [Column; 6] = [
+    Column::Street,
+    Column::Street2,
+    Column::PostalCode,
+    Column::City,
+    Column::Region,
+    Column::Country,
+];
+
+const INVOICE: AddressSpec = AddressSpec {
+    pointers: [
+        "/invoiceAddress/line1",
+        "/invoiceAddress/line2",
+        "/invoiceAddress/postalCode",
+        "/invoiceAddress/city",
+        "/invoiceAddress/region",
+        "/invoiceAddress/country",
+    ],
+    explicit: [
+        Column::InvoiceLine1,
+        Column::InvoiceLine2,
+        Column::InvoicePostalCode,
+        Column::InvoiceCity,
+        Column::InvoiceRegion,
+        Column::InvoiceCountry,
+    ],
+};
+
+const VISITING: AddressSpec = AddressSpec {
+    pointers: [
+        "/visitingAddress/line1",
+        "/visitingAddress/line2",
+        "/visitingAddress/postalCode",
+        "/visitingAddress/city",
+        "/visitingAddress/region",
+        "/visitingAddress/country",
+    ],
+    explicit: [
+        Column::VisitingLine1,
+        Column::VisitingLine2,
+        Column::VisitingPostalCode,
+        Column::VisitingCity,
+        Column::VisitingRegion,
+        Column::VisitingCountry,
+    ],
+};
+
+/// One address part and the file column it came from.
+type Part = Option<(String, usize)>;
+
+/// Builds the input from the decoded, trimmed cells of one record (`""` for empty or
+/// missing cells). `definitions` are the organisation's custom fields.
+pub(crate) fn build_row(
+    header: &HeaderMap,
+    cells: &[&str],
+    definitions: &[CustomFieldDef],
+) -> BuiltRow {
+    let mut builder = RowBuilder {
+        cells: header
+            .columns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let value = cells.get(i).copied().unwrap_or("");
+                (!value.is_empty()).then_some((c.column?, value, i))
+            })
+            .collect(),
+        row: BuiltRow::default(),
+    };
+    builder.build(header.shape);
+    builder.custom_fields(header, cells, definitions);
+    builder.row
+}
+
+struct RowBuilder<'a> {
+    /// The non-empty cells of mapped columns.
+    cells: Vec<(Column, &'a str, usize)>,
+    row: BuiltRow,
+}
+
+impl<'a> RowBuilder<'a> {
+    fn cell(&self, column: Column) -> Option<(&'a str, usize)> {
+        self.cells
+            .iter()
+            .find(|(c, _, _)| *c == column)
+            .map(|&(_, value, index)| (value, index))
+    }
+
+    fn source(&mut self, pointer: &'static str, column: usize) {
+        self.row.sources.push((pointer, column));
+    }
+
+    /// The cell as text, recorded as the source of `pointer`.
+    fn text(&mut self, column: Column, pointer: &'static str) -> Option<String> {
+        let (value, index) = self.cell(column)?;
+        self.source(pointer, index);
+        Some(value.to_owned())
+    }
+
+    /// The cell read by `parse`; a value it cannot read is a problem of the row.
+    fn parsed<T>(
+        &mut self,
+        column: Column,
+        pointer: &'static str,
+        parse: impl Fn(&str) -> Result<T, (&'static str, String)>,
+    ) -> Option<T> {
+        let (value, index) = self.cell(column)?;
+        self.source(pointer, index);
+        match parse(value) {
+            Ok(parsed) => Some(parsed),
+            Err((code, message)) => {
+                self.row.problems.push(CellProblem {
+                    column: index,
+                    field: pointer,
+                    code,
+                    message,
+                });
+                None
+            }
+        }
+    }
+
+    fn build(&mut self, shape: ExportShape) {
+        let customer_number = self.text(Column::CustomerNumber, "/customerNumber");
+        let (first_name, last_name) = self.person_name();
+        let company_name = self.company_name(first_name.is_some() || last_name.is_some());
+        let contacts = self.contact();
+        let kind = self.parsed(Column::Kind, "/kind", |raw| {
+            parse_kind(raw).ok_or_else(|| {
+                let message =
+                    format!("{raw:?} is not a customer type; use \"person\" or \"company\".");
+                ("invalid_kind", message)
+            })
+        });
+        let names = [
+            company_name.clone(),
+            self.cell(Column::DisplayName).map(|(v, _)| v.to_owned()),
+            person(&first_name, &last_name),
+        ];
+        let invoice_free = self.free_address(Column::BillTo, &names);
+        let visiting_free = self.free_address(Column::ShipTo, &names);
+        let plain_is_invoice = shape.plain_address_is_invoice();
+        let invoice_address = self.address(&INVOICE, plain_is_invoice, invoice_free);
+        let visiting_address = self.address(&VISITING, !plain_is_invoice, visiting_free);
+        self.row.country = [&visiting_address, &invoice_address]
+            .into_iter()
+            .flatten()
+            .filter_map(|address| address.country.clone())
+            .find(|code| domain::is_country(code));
+        let external_refs = self.external_ref(shape, &customer_number);
+        self.row.input = CustomerInput {
+            customer_number,
+            kind,
+            first_name,
+            last_name,
+            company_name,
+            description: self.text(Column::Description, "/description"),
+            email: self.text(Column::Email, "/email"),
+            phone: self.text(Column::Phone, "/phone"),
+            mobile: self.text(Column::Mobile, "/mobile"),
+            invoice_email: self.text(Column::InvoiceEmail, "/invoiceEmail"),
+            invoice_address,
+            visiting_address,
+            contacts,
+            language: self.text(Column::Language, "/language"),
+            cost_centre: self.text(Column::CostCentre, "/costCentre"),
+            order_number: self.text(Column::OrderNumber, "/orderNumber"),
+            tags: self.tags(),
+            terms: self.terms(),
+            tier: self.parsed(Column::Vip, "/tier", |raw| {
+                parse_tier(raw).ok_or_else(|| yes_no_problem(raw))
+            }),
+            on_hold: self.parsed(Column::OnHold, "/onHold", |raw| {
+                parse_yes_no(raw).ok_or_else(|| yes_no_problem(raw))
+            }),
+            external_refs,
+            // Fields a CSV row never fills (discount codes, articles) stay absent, also those
+            // the domain adds later; custom fields are filled by `custom_fields`.
+            ..CustomerInput::default()
+        };
+    }
+
+    /// First and last name from their columns (with QuickBooks' middle initial kept with the
+    /// first name), else split from a full-name column.
+    fn person_name(&mut self) -> (Option<String>, Option<String>) {
+        let mut first = self.text(Column::FirstName, "/firstName");
+        if let Some((middle, index)) = self.cell(Column::MiddleInitial) {
+            if first.is_none() {
+                self.source("/firstName", index);
+            }
+            first = Some(match first {
+                Some(first) => format!("{first} {middle}"),
+                None => middle.to_owned(),
+            });
+        }
+        let last = self.text(Column::LastName, "/lastName");
+        if first.is_some() || last.is_some() {
+            return (first, last);
+        }
+        let Some((full, index)) = self.cell(Column::FullName) else {
+            return (None, None);
+        };
+        self.source("/firstName", index);
+        self.source("/lastName", index);
+        split_full_name(full)
+    }
+
+    /// The company column; else the display name when the row names no person: QuickBooks
+    /// and Visma put a company's name only there.
+    fn company_name(&mut self, has_person: bool) -> Option<String> {
+        let company = self.text(Column::CompanyName, "/companyName");
+        if company.is_some() || has_person {
+            return company;
+        }
+        self.text(Column::DisplayName, "/companyName")
+    }
+
+    /// Sage's contact name becomes the customer's (first, hence primary) contact.
+    fn contact(&mut self) -> Option<Vec<ContactInput>> {
+        let (name, index) = self.cell(Column::ContactName)?;
+        self.source("/contacts/0", index);
+        let (first_name, last_name) = split_full_name(name);
+        Some(vec![ContactInput {
+            first_name,
+            last_name,
+            ..ContactInput::default()
+        }])
+    }
+
+    /// Address parts from their own columns, then (if `plain` applies to this address) the
+    /// unqualified columns, then QuickBooks Desktop's free-form lines.
+    fn address(&mut self, spec: &AddressSpec, plain: bool, free: [Part; 6]) -> Option<Address> {
+        let mut parts = free;
+        for (i, part) in parts.iter_mut().enumerate() {
+            let cell = self
+                .cell(spec.explicit[i])
+                .or_else(|| plain.then(|| self.cell(PLAIN[i])).flatten());
+            if let Some((value, index)) = cell {
+                *part = Some((value.to_owned(), index));
+            }
+        }
+        if parts.iter().all(Option::is_none) {
+            return None;
+        }
+        let mut text = |i: usize| {
+            let (value, index) = parts[i].take()?;
+            self.source(spec.pointers[i], index);
+            Some(value)
+        };
+        Some(Address {
+            line1: text(0),
+            line2: text(1),
+            postal_code: text(2),
+            city: text(3),
+            region: text(4),
+            country: text(5).map(|c| country_code(&c)),
+        })
+    }
+
+    /// QuickBooks Desktop's "Bill to 1".."5" (or "Ship to"): free lines of an address label.
+    /// The first line is usually the addressee and is dropped when it repeats the customer's
+    /// name; a last line naming a country and a "City, ST 12345" or "123 45 City" line are
+    /// read as such; what remains are the street lines.
+    fn free_address(&mut self, line: fn(u8) -> Column, names: &[Option<String>]) -> [Part; 6] {
+        let mut parts: [Part; 6] = Default::default();
+        let mut lines: Vec<(&str, usize)> = (1..=5).filter_map(|n| self.cell(line(n))).collect();
+        let is_name = |text: &str| {
+            let text = domain::fold(text);
+            names.iter().flatten().any(|n| domain::fold(n) == text)
+        };
+        if lines.first().is_some_and(|(text, _)| is_name(text)) {
+            lines.remove(0);
+        }
+        if let [_, .., (last, index)] = lines[..] {
+            let code = country_code(last);
+            if domain::is_country(&code) {
+                parts[5] = Some((code, index));
+                lines.pop();
+            }
+        }
+        if let Some(&(last, index)) = lines.last()
+            && let Some(city_line) = parse_city_line(last)
+        {
+            parts[2] = Some((city_line.postal_code.to_owned(), index));
+            parts[3] = Some((city_line.city.to_owned(), index));
+            parts[4] = city_line.region.map(|r| (r.to_owned(), index));
+            lines.pop();
+        }
+        if let Some((&(first, index), rest)) = lines.split_first() {
+            parts[0] = Some((first.to_owned(), index));
+            if let Some(&(_, index)) = rest.first() {
+                let joined = rest.iter().map(|(text, _)| *text).collect::<Vec<_>>();
+                parts[1] = Some((joined.join(", "), index));
+            }
+        }
+        parts
+    }
+
+    fn tags(&mut self) -> Option<Vec<String>> {
+        let mut tags = Vec::new();
+        for column in [Column::Tags, Column::CustomerType] {
+            let Some((value, index)) = self.cell(column) else {
+                continue;
+            };
+            let split: Vec<&str> = if column == Column::Tags {
+                split_tags(value).collect()
+            } else {
+                vec![value]
+            };
+            for tag in split {
+                tags.push(tag.to_owned());
+                self.row.tag_sources.push(index);
+            }
+        }
+        (!tags.is_empty()).then_some(tags)
+    }
+
+    fn terms(&mut self) -> Option<TermsInput> {
+        let terms = TermsInput {
+            payment_type: self.parsed(Column::PaymentType, "/terms/paymentType", |raw| {
+                parse_payment_type(raw).ok_or_else(|| {
+                    let message = format!(
+                        "{raw:?} is not a payment type; use \"account\" (invoiced) or \"cash\"."
+                    );
+                    ("invalid_payment_type", message)
+                })
+            }),
+            currency: self.text(Column::Currency, "/terms/currency"),
+            credit_limit: self.parsed(Column::CreditLimit, "/terms/creditLimit", amount),
+            payment_terms: self.parsed(Column::PaymentTerms, "/terms/paymentTerms", |raw| {
+                parse_payment_terms(raw).ok_or_else(|| {
+                    let message = format!(
+                        "{raw:?} is not payment terms we can read; use e.g. \"Due on receipt\", \"Net 30\" or \"30\" (days)."
+                    );
+                    ("invalid_payment_terms", message)
+                })
+            }),
+            open_balance: self.parsed(Column::OpenBalance, "/terms/openBalance", amount),
+        };
+        (terms != TermsInput::default()).then_some(terms)
+    }
+
+    /// The customer's id in the accounting system the file came from: the external-id column;
+    /// else, in Sage and Visma exports, the account code (it is the customer's key there); in
+    /// QuickBooks exports, the display name (QuickBooks keeps it unique and exports no other
+    /// key). Our own template names no system, so only its explicit column counts.
+    fn external_ref(
+        &mut self,
+        shape: ExportShape,
+        customer_number: &Option<String>,
+    ) -> Option<Vec<ExternalRef>> {
+        const POINTER: &str = "/externalRefs/0";
+        let system = shape.system();
+        let (id, index) = match self.cell(Column::ExternalId) {
+            Some(cell) => cell,
+            None => match system {
+                AccountingSystem::Sage | AccountingSystem::Visma => {
+                    let number = customer_number.as_deref()?;
+                    (number, self.cell(Column::CustomerNumber)?.1)
+                }
+                AccountingSystem::Quickbooks => self.cell(Column::DisplayName)?,
+                AccountingSystem::Other => return None,
+            },
+        };
+        self.source(POINTER, index);
+        Some(vec![ExternalRef {
+            system,
+            id: id.to_owned(),
+        }])
+    }
+}
+
+impl RowBuilder<'_> {
+    fn custom_fields(
+        &mut self,
+        header: &HeaderMap,
+        cells: &[&str],
+        definitions: &[CustomFieldDef],
+    ) {
+        let mut values = BTreeMap::new();
+        for (index, column) in header.columns.iter().enumerate() {
+            let Some(key) = &column.custom_field else {
+                continue;
+            };
+            let raw = cells.get(index).copied().unwrap_or("");
+            let Some(definition) = definitions.iter().find(|d| &d.key == key) else {
+                continue;
+            };
+            if raw.is_empty() {
+                continue;
+            }
+            values.insert(key.clone(), custom_value(definition, raw));
+            self.row.custom_sources.push((key.clone(), index));
+        }
+        if !values.is_empty() {
+            self.row.input.custom_fields = Some(values);
+        }
+    }
+}
+
+/// A custom field's cell as the JSON value its type takes. A cell that cannot be read as
+/// that type is passed on as text, and the domain refuses it with its own message.
+fn custom_value(definition: &CustomFieldDef, raw: &str) -> Value {
+    let text = || Value::String(raw.to_owned());
+    match definition.kind {
+        CustomFieldType::Number => values::parse_number(raw).map_or_else(text, Value::Number),
+        CustomFieldType::YesNo => parse_yes_no(raw).map_or_else(text, Value::Bool),
+        // "gold" for the option "Gold": the options' own spelling is what the domain checks.
+        CustomFieldType::Choice => definition
+            .options
+            .iter()
+            .find(|option| domain::fold(option) == domain::fold(raw))
+            .map_or_else(text, |option| Value::String(option.clone())),
+        CustomFieldType::Text | CustomFieldType::Date => text(),
+    }
+}
+
+fn amount(raw: &str) -> Result<i64, (&'static str, String)> {
+    parse_amount(raw).map_err(|error: AmountError| ("invalid_amount", error.message(raw)))
+}
+
+fn yes_no_problem(raw: &str) -> (&'static str, String) {
+    let message = format!("{raw:?} is not yes or no; use yes/no, true/false, 1/0 or ja/nej.");
+    ("invalid_boolean", message)
+}
+
+fn person(first: &Option<String>, last: &Option<String>) -> Option<String> {
+    match (first, last) {
+        (Some(first), Some(last)) => Some(format!("{first} {last}")),
+        (Some(name), None) | (None, Some(name)) => Some(name.clone()),
+        (None, None) => None,
+    }
+}
+
+/// The last line of an address label, read into postal code, city and region.
+#[derive(Debug, PartialEq, Eq)]
+struct CityLine<'a> {
+    postal_code: &'a str,
+    city: &'a str,
+    region: Option<&'a str>,
+}
+
+/// "Springfield, IL 62704", "Toronto, ON M5V 2T6", "Springfield IL 62704-1234" (North
+/// American), or "123 45 Stockholm", "SE-123 45 Stockholm", "0150 Oslo" (Nordic).
+fn parse_city_line(line: &str) -> Option<CityLine<'_>> {
+    north_american_city_line(line).or_else(|| nordic_city_line(line))
+}
+
+fn north_american_city_line(line: &str) -> Option<CityLine<'_>> {
+    let (city, rest) = match line.split_once(',') {
+        Some((city, rest)) => (city.trim(), rest.trim()),
+        None => {
+            // "Springfield IL 62704": the state is the word before the postal code.
+            let mut words = line.rsplitn(3, ' ');
+            let (postal, state, city) = (words.next()?, words.next()?, words.next()?);
+            return north_american_parts(city.trim(), state, postal);
+        }
+    };
+    let (state, postal) = rest.split_once(' ')?;
+    north_american_parts(city, state, postal.trim())
+}
+
+fn north_american_parts<'a>(
+    city: &'a str,
+    state: &'a str,
+    postal: &'a str,
+) -> Option<CityLine<'a>> {
+    let is_state = state.len() == 2 && state.bytes().all(|b| b.is_ascii_uppercase());
+    let is_zip = {
+        let (five, plus4) = postal.split_once('-').unwrap_or((postal, "0000"));
+        five.len() == 5
+            && plus4.len() == 4
+            && (five.to_owned() + plus4)
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+    };
+    let is_canadian = {
+        let compact: Vec<u8> = postal.bytes().filter(|b| *b != b' ').collect();
+        compact.len() == 6
+            && compact.iter().enumerate().all(|(i, b)| {
+                if i % 2 == 0 {
+                    b.is_ascii_alphabetic()
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+    };
+    (is_state && (is_zip || is_canadian) && !city.is_empty()).then_some(CityLine {
+        postal_code: postal,
+        city,
+        region: Some(state),
+    })
+}
+
+fn nordic_city_line(line: &str) -> Option<CityLine<'_>> {
+    // An optional country prefix: "SE-123 45".
+    let body = match line.as_bytes() {
+        [a, b, b'-', ..] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => &line[3..],
+        _ => line,
+    };
+    let digits_end = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+    let first = digits_end(body);
+    let postal_len = match first {
+        // "123 45"
+        3 if body[3..].starts_with(' ') && digits_end(&body[4..]) == 2 => 6,
+        4 | 5 => first,
+        _ => return None,
+    };
+    let city = body[postal_len..].trim();
+    let starts_with_letter = city.chars().next().is_some_and(char::is_alphabetic);
+    starts_with_letter.then(|| CityLine {
+        postal_code: &line[..line.len() - body.len() + postal_len],
+        city,
+        region: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn city_lines() {
+        let line = |postal_code, city, region| {
+            Some(CityLine {
+                postal_code,
+                city,
+                region,
+            })
+        };
+        assert_eq!(
+            parse_city_line("Springfield, IL 62704"),
+            line("62704", "Springfield", Some("IL"))
+        );
+        assert_eq!(
+            parse_city_line("Springfield IL 62704-1234"),
+            line("62704-1234", "Springfield", Some("IL"))
+        );
+        assert_eq!(
+            parse_city_line("Toronto, ON M5V 2T6"),
+            line("M5V 2T6", "Toronto", Some("ON"))
+        );
+        assert_eq!(
+            parse_city_line("123 45 Stockholm"),
+            line("123 45", "Stockholm", None)
+        );
+        assert_eq!(
+            parse_city_line("SE-123 45 Stockholm"),
+            line("SE-123 45", "Stockholm", None)
+        );
+        assert_eq!(parse_city_line("0150 Oslo"), line("0150", "Oslo", None));
+        assert_eq!(parse_city_line("Storgatan 1"), None);
+        assert_eq!(parse_city_line("1 Main Street"), None);
+    }
+}

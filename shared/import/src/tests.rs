@@ -1,0 +1,1038 @@
+//! Whole-file tests through the public API. Every fixture is built here as bytes.
+
+use std::io::Read;
+
+use domain::{AccountingSystem, CustomerKind, ExternalRef, PaymentTerms, Tier};
+
+use super::*;
+
+type Row = Result<ValidRow, Vec<RowError>>;
+
+fn options() -> ImportOptions {
+    ImportOptions::for_country("SE")
+}
+
+fn read_with(bytes: &[u8], options: &ImportOptions) -> Vec<Row> {
+    ImportReader::new(bytes, options)
+        .expect("a readable file")
+        .collect()
+}
+
+fn read(bytes: &[u8]) -> Vec<Row> {
+    read_with(bytes, &options())
+}
+
+fn valid(rows: &[Row]) -> Vec<&ValidRow> {
+    rows.iter()
+        .map(|row| match row {
+            Ok(row) => row,
+            Err(errors) => panic!("unexpected errors: {errors:#?}"),
+        })
+        .collect()
+}
+
+fn errors(row: &Row) -> &[RowError] {
+    match row {
+        Ok(row) => panic!("expected errors, got a valid row on line {}", row.line),
+        Err(errors) => errors,
+    }
+}
+
+fn names(rows: &[Row]) -> Vec<(u64, String)> {
+    valid(rows)
+        .into_iter()
+        .map(|row| {
+            let first = row.fields.first_name.as_deref().unwrap_or("");
+            let last = row.fields.last_name.as_deref().unwrap_or("");
+            (row.line, format!("{first} {last}").trim().to_owned())
+        })
+        .collect()
+}
+
+fn windows_1252(text: &str) -> Vec<u8> {
+    let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(text);
+    assert!(!unmappable);
+    bytes.into_owned()
+}
+
+const SIMPLE: &str = "Customer Number,First Name,Last Name,Email\n\
+                      1,Åsa,Öberg,asa@example.com\n\
+                      2,Émile,Zola,emile@example.com\n";
+
+// ---------------------------------------------------------------- encodings
+
+#[test]
+fn utf8_without_bom() {
+    let rows = read(SIMPLE.as_bytes());
+    assert_eq!(
+        names(&rows),
+        vec![(2, "Åsa Öberg".into()), (3, "Émile Zola".into())]
+    );
+}
+
+#[test]
+fn utf8_with_bom() {
+    let bytes = [b"\xEF\xBB\xBF", SIMPLE.as_bytes()].concat();
+    let reader = ImportReader::new(&bytes[..], &options()).unwrap();
+    // The BOM is not part of the first header name.
+    assert_eq!(
+        reader.header().columns[0].column,
+        Some(Column::CustomerNumber)
+    );
+    assert_eq!(reader.encoding(), TextEncoding::Utf8);
+    let rows: Vec<Row> = reader.collect();
+    assert_eq!(
+        names(&rows),
+        vec![(2, "Åsa Öberg".into()), (3, "Émile Zola".into())]
+    );
+}
+
+#[test]
+fn windows_1252_with_swedish_and_french_letters() {
+    let text = "Kundnummer;Förnamn;Efternamn;Ort\n1;Åsa;Öberg;Västerås\n2;Émile;Zäll;Malmö\n";
+    let bytes = windows_1252(text);
+    assert!(std::str::from_utf8(&bytes).is_err());
+    let reader = ImportReader::new(&bytes[..], &options()).unwrap();
+    assert_eq!(reader.encoding(), TextEncoding::Windows1252);
+    assert_eq!(reader.header().columns[1].name, "Förnamn");
+    let rows: Vec<Row> = reader.collect();
+    assert_eq!(
+        names(&rows),
+        vec![(2, "Åsa Öberg".into()), (3, "Émile Zäll".into())]
+    );
+    let city = |i: usize| {
+        valid(&rows)[i]
+            .fields
+            .visiting_address
+            .clone()
+            .unwrap()
+            .city
+    };
+    assert_eq!(city(0).as_deref(), Some("Västerås"));
+}
+
+#[test]
+fn windows_1252_letter_after_the_sample() {
+    let mut text = String::from("Customer Number,First Name,Last Name,Padding\n");
+    text += &format!("1,Anna,Berg,{}\n", "x".repeat(SAMPLE_LEN + 10));
+    let mut bytes = text.into_bytes();
+    bytes.extend_from_slice(b"2,Ren\xE9,Caf\xE9,\n");
+    let rows = read(&bytes);
+    assert_eq!(names(&rows)[1], (3, "René Café".into()));
+}
+
+#[test]
+fn utf8_character_cut_at_the_sample_edge() {
+    let header = "Customer Number,First Name,Last Name,Padding\n";
+    let before_name = "2,Åke,";
+    // Pad the first row so that the two bytes of "Ö" straddle the end of the sample.
+    let filler_len = SAMPLE_LEN - 1 - header.len() - before_name.len();
+    let filler = format!(
+        "1,Pad,Pad,{}\n",
+        "x".repeat(filler_len - "1,Pad,Pad,\n".len())
+    );
+    let text = format!("{header}{filler}{before_name}Öberg,\n");
+    assert_eq!(text.find('Ö'), Some(SAMPLE_LEN - 1));
+    let reader = ImportReader::new(text.as_bytes(), &options()).unwrap();
+    assert_eq!(reader.encoding(), TextEncoding::Utf8);
+    let rows: Vec<Row> = reader.collect();
+    assert_eq!(names(&rows)[1], (3, "Åke Öberg".into()));
+}
+
+#[test]
+fn invalid_utf8_cell_in_a_utf8_file_is_reported() {
+    // The bad byte comes after the sample, which decided UTF-8.
+    let mut text = SIMPLE.replace("Email", "Email,Padding");
+    text += &format!("3,Bo,Ek,bo@example.com,{}\n", "x".repeat(SAMPLE_LEN));
+    let mut bytes = text.into_bytes();
+    bytes.extend_from_slice(b"4,Cy,Ek\xFF,cy@example.com,\n");
+    let rows = read(&bytes);
+    let error = &errors(&rows[3])[0];
+    assert_eq!(error.code, "invalid_encoding");
+    assert_eq!(error.column.as_deref(), Some("Last Name"));
+    assert_eq!(error.value.as_deref(), Some("Ek\u{FFFD}"));
+}
+
+#[test]
+fn utf16_is_refused_with_advice() {
+    let error = ImportReader::new(&b"\xFF\xFEC\x00u\x00"[..], &options())
+        .err()
+        .unwrap();
+    assert!(matches!(error, FileError::UnsupportedEncoding("UTF-16")));
+    assert!(error.to_string().contains("CSV UTF-8"), "{error}");
+}
+
+// ---------------------------------------------------------------- dialect
+
+#[test]
+fn comma_semicolon_and_tab() {
+    for delimiter in [',', ';', '\t'] {
+        let text = SIMPLE.replace(',', &delimiter.to_string());
+        let reader = ImportReader::new(text.as_bytes(), &options()).unwrap();
+        assert_eq!(reader.delimiter(), delimiter);
+        let rows: Vec<Row> = reader.collect();
+        assert_eq!(names(&rows).len(), 2, "{delimiter:?}");
+    }
+}
+
+#[test]
+fn semicolon_file_with_decimal_commas() {
+    let text =
+        "Kundnummer;Namn;Kreditgräns;Saldo\n1;Acme AB;10 000,50;1,25\n2;Bolaget AB;500,00;0\n";
+    let reader = ImportReader::new(text.as_bytes(), &options()).unwrap();
+    assert_eq!(reader.delimiter(), ';');
+    let rows: Vec<Row> = reader.collect();
+    let rows = valid(&rows);
+    assert_eq!(rows[0].fields.terms.credit_limit, Some(1_000_050));
+    assert_eq!(rows[0].fields.terms.open_balance, 125);
+}
+
+#[test]
+fn excel_separator_line_names_the_delimiter() {
+    let text = "sep=;\r\nCustomer Number;First Name;Notes\r\n1;Anna;a,b,c\r\n";
+    let reader = ImportReader::new(text.as_bytes(), &options()).unwrap();
+    assert_eq!(reader.delimiter(), ';');
+    let rows: Vec<Row> = reader.collect();
+    let rows = valid(&rows);
+    assert_eq!(rows[0].line, 3);
+    assert_eq!(rows[0].fields.description.as_deref(), Some("a,b,c"));
+}
+
+#[test]
+fn quoted_delimiters_quotes_and_line_breaks() {
+    let text = "Customer Number,Company,Notes\n\
+                1,\"Berg, Bygg & Co\",\"He said \"\"call first\"\"\nGate 2\"\n\
+                2,Acme,plain\n";
+    let rows = read(text.as_bytes());
+    let rows = valid(&rows);
+    assert_eq!(
+        rows[0].fields.company_name.as_deref(),
+        Some("Berg, Bygg & Co")
+    );
+    assert_eq!(
+        rows[0].fields.description.as_deref(),
+        Some("He said \"call first\"\nGate 2")
+    );
+    assert_eq!(rows[1].line, 4);
+}
+
+#[test]
+fn crlf_lf_and_mixed_line_endings_read_alike() {
+    let lf = SIMPLE.to_owned();
+    let crlf = SIMPLE.replace('\n', "\r\n");
+    let cr = SIMPLE.replace('\n', "\r");
+    let mixed = "Customer Number,First Name,Last Name,Email\r\n\
+                 1,Åsa,Öberg,asa@example.com\n\
+                 2,Émile,Zola,emile@example.com\r";
+    let expected = names(&read(lf.as_bytes()));
+    for text in [&crlf, &cr, mixed] {
+        assert_eq!(names(&read(text.as_bytes())), expected, "{text:?}");
+    }
+}
+
+#[test]
+fn blank_lines_are_skipped_and_counted() {
+    let text = "\n\nCustomer Number,First Name\n\n1,Anna\r\n\r\n,\n  \n2,Bo\n\n";
+    let rows = read(text.as_bytes());
+    assert_eq!(names(&rows), vec![(5, "Anna".into()), (9, "Bo".into())]);
+}
+
+#[test]
+fn trailing_empty_columns_are_ignored() {
+    let text = "Customer Number,First Name,,\n1,Anna,,\n2,Bo,,,,\n";
+    let reader = ImportReader::new(text.as_bytes(), &options()).unwrap();
+    assert!(reader.header().unused().is_empty());
+    let rows: Vec<Row> = reader.collect();
+    assert_eq!(names(&rows).len(), 2);
+}
+
+#[test]
+fn a_value_beyond_the_header_is_reported() {
+    // "Berg, Anna" without quotes shifts the columns.
+    let text = "Customer Number,Full Name,Email\n1,Berg, Anna,anna@example.com\n";
+    let rows = read(text.as_bytes());
+    let found = errors(&rows[0]);
+    let error = found.iter().find(|e| e.code == "unexpected_value").unwrap();
+    assert_eq!(error.value.as_deref(), Some("anna@example.com"));
+}
+
+#[test]
+fn header_case_and_spacing() {
+    let text = "  CUSTOMER_NUMBER , first-name,LAST NAME ,e-Mail\n1,Anna,Berg,anna@example.com\n";
+    let rows = read(text.as_bytes());
+    let row = valid(&rows)[0];
+    assert_eq!(row.fields.customer_number, "1");
+    assert_eq!(row.fields.email.as_deref(), Some("anna@example.com"));
+}
+
+#[test]
+fn a_file_needs_a_header_we_know() {
+    let empty = ImportReader::new(&b"\r\n\r\n"[..], &options())
+        .err()
+        .unwrap();
+    assert!(matches!(empty, FileError::Empty));
+    let unknown = ImportReader::new(&b"foo,bar\n1,2\n"[..], &options())
+        .err()
+        .unwrap();
+    assert!(matches!(unknown, FileError::NoKnownColumns { .. }));
+    assert!(unknown.to_string().contains("foo, bar"), "{unknown}");
+}
+
+#[test]
+fn unterminated_quote_ends_the_file_with_an_error() {
+    let text = "Customer Number,First Name,Notes\n1,Anna,ok\n2,Bo,\"never closed\n3,Cy,x\n";
+    let rows = read(text.as_bytes());
+    assert_eq!(rows.len(), 2);
+    assert_eq!(errors(&rows[1])[0].code, "unterminated_quote");
+    assert_eq!(errors(&rows[1])[0].line, 3);
+}
+
+#[test]
+fn a_runaway_record_stops_with_an_error() {
+    let text = format!(
+        "Customer Number,First Name,Notes\n1,Anna,\"{}\n",
+        "x\n".repeat(1000)
+    );
+    let options = ImportOptions {
+        max_record_bytes: 500,
+        ..options()
+    };
+    let mut reader = ImportReader::new(text.as_bytes(), &options).unwrap();
+    let row = reader.next_row().unwrap();
+    assert_eq!(errors(&row)[0].code, "record_too_large");
+    assert!(reader.next_row().is_none());
+    assert!(matches!(
+        reader.failure(),
+        Some(FileError::RecordTooLarge {
+            line: 2,
+            limit: 500
+        })
+    ));
+}
+
+// ---------------------------------------------------------------- export shapes
+
+#[test]
+fn quickbooks_online_export() {
+    let text = "Customer,Company,First Name,Last Name,Email,Phone,Mobile,Billing Address Line 1,\
+                Billing City,Billing State,Billing ZIP,Billing Country,Shipping Street,Shipping City,\
+                Terms,Balance,Currency,Customer Type,Notes\n\
+                Berg Bygg AB,Berg Bygg AB,,,info@bergbygg.se,08-123 456 78,,Box 12,Stockholm,,123 21,\
+                Sweden,Storgatan 1,Stockholm,Net 30,\"1,234.50\",SEK,Commercial,Key under the mat\n";
+    let options = ImportOptions {
+        missing_number: MissingNumber::Defer,
+        ..ImportOptions::for_country("US")
+    };
+    let reader = ImportReader::new(text.as_bytes(), &options).unwrap();
+    assert_eq!(reader.header().shape, ExportShape::QuickBooksOnline);
+    let rows: Vec<Row> = reader.collect();
+    let row = valid(&rows)[0];
+    let fields = &row.fields;
+    assert_eq!(fields.kind, CustomerKind::Company);
+    assert_eq!(fields.company_name.as_deref(), Some("Berg Bygg AB"));
+    // The billing country (Sweden) reads the national number, not the organisation's US.
+    assert_eq!(fields.phone.as_deref(), Some("+46812345678"));
+    let invoice = fields.invoice_address.as_ref().unwrap();
+    assert_eq!(
+        (
+            invoice.line1.as_deref(),
+            invoice.postal_code.as_deref(),
+            invoice.country.as_deref()
+        ),
+        (Some("Box 12"), Some("123 21"), Some("SE"))
+    );
+    assert_eq!(
+        fields.visiting_address.as_ref().unwrap().line1.as_deref(),
+        Some("Storgatan 1")
+    );
+    assert_eq!(fields.terms.payment_terms, PaymentTerms::Net(30));
+    assert_eq!(fields.terms.open_balance, 123_450);
+    assert_eq!(fields.terms.currency, "SEK");
+    assert_eq!(fields.tags, vec!["Commercial".to_owned()]);
+    assert_eq!(fields.description.as_deref(), Some("Key under the mat"));
+    let quickbooks = ExternalRef {
+        system: AccountingSystem::Quickbooks,
+        id: "Berg Bygg AB".into(),
+    };
+    assert_eq!(fields.external_refs, vec![quickbooks.clone()]);
+    assert!(row.needs_number);
+    assert_eq!(row.key, RowKey::External(quickbooks));
+}
+
+#[test]
+fn quickbooks_desktop_list() {
+    let text = "Customer,Company Name,Mr./Ms./...,First Name,M.I.,Last Name,Main Phone,Mobile,\
+                Main Email,Bill to 1,Bill to 2,Bill to 3,Bill to 4,Ship to 1,Ship to 2,Ship to 3,\
+                Terms,Balance Total,Credit Limit,Account No.\n\
+                Smith Plumbing,,Mr.,John,Q,Smith,(201) 555-0123,,john@smithplumbing.com,\
+                John Q Smith,12 Main Street,Suite 4,\"Springfield, IL 62704\",\
+                Smith Plumbing,99 Elm Road,\"Shelbyville, IL 62565\",Due on receipt,(250.00),\
+                \"10,000.00\",C-1001\n";
+    let reader = ImportReader::new(text.as_bytes(), &ImportOptions::for_country("US")).unwrap();
+    assert_eq!(reader.header().shape, ExportShape::QuickBooksDesktop);
+    assert_eq!(reader.header().unused(), vec!["Mr./Ms./..."]);
+    let rows: Vec<Row> = reader.collect();
+    let row = valid(&rows)[0];
+    let fields = &row.fields;
+    assert_eq!(row.key, RowKey::Number("C-1001".into()));
+    assert_eq!(fields.kind, CustomerKind::Person);
+    assert_eq!(fields.first_name.as_deref(), Some("John Q"));
+    assert_eq!(fields.phone.as_deref(), Some("+12015550123"));
+    let invoice = fields.invoice_address.as_ref().unwrap();
+    assert_eq!(invoice.line1.as_deref(), Some("12 Main Street"));
+    assert_eq!(invoice.line2.as_deref(), Some("Suite 4"));
+    assert_eq!(invoice.city.as_deref(), Some("Springfield"));
+    assert_eq!(invoice.region.as_deref(), Some("IL"));
+    assert_eq!(invoice.postal_code.as_deref(), Some("62704"));
+    let visiting = fields.visiting_address.as_ref().unwrap();
+    // "Smith Plumbing" is the display name: the addressee line, not a street.
+    assert_eq!(visiting.line1.as_deref(), Some("99 Elm Road"));
+    assert_eq!(visiting.city.as_deref(), Some("Shelbyville"));
+    assert_eq!(fields.terms.payment_terms, PaymentTerms::DueOnReceipt);
+    assert_eq!(fields.terms.open_balance, -25_000);
+    assert_eq!(fields.terms.credit_limit, Some(1_000_000));
+    assert_eq!(fields.external_refs[0].id, "Smith Plumbing");
+}
+
+#[test]
+fn sage_50_list() {
+    let text = "A/C,Name,Street1,Street2,Town,County,Post Code,Country Code,Contact Name,Telephone,\
+                Mobile,E-mail,Credit Limit,Balance,Payment Due Days,Currency\n\
+                ACME01,Acme Ltd,1 High Street,,London,,SW1A 1AA,GB,John Smith,020 7946 0018,,\
+                accounts@acme.co.uk,\"5,000.00\",(120.50),30,GBP\n";
+    let reader = ImportReader::new(text.as_bytes(), &options()).unwrap();
+    assert_eq!(reader.header().shape, ExportShape::Sage50);
+    let rows: Vec<Row> = reader.collect();
+    let fields = &valid(&rows)[0].fields;
+    assert_eq!(fields.customer_number, "ACME01");
+    assert_eq!(fields.kind, CustomerKind::Company);
+    assert_eq!(fields.company_name.as_deref(), Some("Acme Ltd"));
+    assert_eq!(fields.contacts[0].first_name.as_deref(), Some("John"));
+    assert_eq!(fields.contacts[0].last_name.as_deref(), Some("Smith"));
+    // GB from the row, not the organisation's SE.
+    assert_eq!(fields.phone.as_deref(), Some("+442079460018"));
+    let invoice = fields.invoice_address.as_ref().unwrap();
+    assert_eq!(invoice.city.as_deref(), Some("London"));
+    assert_eq!(invoice.postal_code.as_deref(), Some("SW1A 1AA"));
+    assert_eq!(fields.visiting_address, None);
+    assert_eq!(fields.terms.credit_limit, Some(500_000));
+    assert_eq!(fields.terms.open_balance, -12_050);
+    assert_eq!(fields.terms.payment_terms, PaymentTerms::Net(30));
+    assert_eq!(
+        fields.external_refs,
+        vec![ExternalRef {
+            system: AccountingSystem::Sage,
+            id: "ACME01".into()
+        }]
+    );
+}
+
+#[test]
+fn visma_export() {
+    let text = "Kundnummer;Namn;Organisationsnummer;Adress;Postnummer;Ort;Land;Telefon;Mobil;\
+                E-post;Kreditgräns;Betalningsvillkor\n\
+                1001;Bergs Måleri AB;556677-8899;Storgatan 1;123 45;Stockholm;Sverige;\
+                08-123 456 78;070-123 45 67;info@bergsmaleri.se;10 000,00;30 dagar\n";
+    let bytes = windows_1252(text);
+    let reader = ImportReader::new(&bytes[..], &ImportOptions::for_country("US")).unwrap();
+    assert_eq!(reader.header().shape, ExportShape::Visma);
+    assert_eq!(reader.header().unused(), vec!["Organisationsnummer"]);
+    let rows: Vec<Row> = reader.collect();
+    let fields = &valid(&rows)[0].fields;
+    assert_eq!(fields.kind, CustomerKind::Company);
+    assert_eq!(fields.company_name.as_deref(), Some("Bergs Måleri AB"));
+    assert_eq!(fields.mobile.as_deref(), Some("+46701234567"));
+    assert_eq!(
+        fields.invoice_address.as_ref().unwrap().country.as_deref(),
+        Some("SE")
+    );
+    assert_eq!(fields.terms.credit_limit, Some(1_000_000));
+    assert_eq!(fields.terms.payment_terms, PaymentTerms::Net(30));
+    assert_eq!(fields.external_refs[0].system, AccountingSystem::Visma);
+}
+
+#[test]
+fn generic_field_service_export() {
+    let text = "Customer Number,External ID,First Name,Last Name,Company,Email,Mobile,Street,City,\
+                Postal Code,Country,Language,Tags,On Hold,VIP,Payment Type,Website\n\
+                10001,crm-77,Anna,Berg,,anna@example.com,070-123 45 67,Storgatan 1,Lund,222 22,SE,\
+                sv,\"garden; priority\",nej,ja,faktura,example.com\n";
+    let reader = ImportReader::new(text.as_bytes(), &options()).unwrap();
+    assert_eq!(reader.header().shape, ExportShape::Generic);
+    assert_eq!(reader.header().unused(), vec!["Website"]);
+    let rows: Vec<Row> = reader.collect();
+    let row = valid(&rows)[0];
+    let fields = &row.fields;
+    assert_eq!(row.key, RowKey::Number("10001".into()));
+    assert_eq!(
+        fields.visiting_address.as_ref().unwrap().city.as_deref(),
+        Some("Lund")
+    );
+    assert_eq!(fields.invoice_address, None);
+    assert_eq!(fields.language.as_deref(), Some("sv"));
+    assert_eq!(
+        fields.tags,
+        vec!["garden".to_owned(), "priority".to_owned()]
+    );
+    assert!(!fields.on_hold);
+    assert_eq!(fields.tier, Tier::Vip);
+    assert_eq!(fields.terms.payment_type, domain::PaymentType::Account);
+    assert_eq!(fields.external_refs[0].system, AccountingSystem::Other);
+    assert_eq!(fields.external_refs[0].id, "crm-77");
+}
+
+// ---------------------------------------------------------------- values
+
+#[test]
+fn decimal_comma_amounts() {
+    let text = "Customer Number;Company;Credit Limit;Balance\n\
+                1;Acme;1 234,50;12,5\n2;Bolaget;\"1.234.567,89 kr\";-0,75\n";
+    let rows = read(text.as_bytes());
+    let rows = valid(&rows);
+    assert_eq!(rows[0].fields.terms.credit_limit, Some(123_450));
+    assert_eq!(rows[0].fields.terms.open_balance, 1_250);
+    assert_eq!(rows[1].fields.terms.credit_limit, Some(123_456_789));
+    assert_eq!(rows[1].fields.terms.open_balance, -75);
+}
+
+#[test]
+fn parentheses_are_negative() {
+    let text = "Customer Number,Company,Balance,Credit Limit\n1,Acme,\"($1,234.56)\",(100)\n";
+    let rows = read(text.as_bytes());
+    let found = errors(&rows[0]);
+    // The balance reads as negative; a negative credit limit is the domain's to refuse.
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].code, "negative_amount");
+    assert_eq!(found[0].column.as_deref(), Some("Credit Limit"));
+    let text = "Customer Number;Company;Balance\n1;Acme;($1,234.56)\n";
+    assert_eq!(
+        valid(&read(text.as_bytes()))[0].fields.terms.open_balance,
+        -123_456
+    );
+}
+
+#[test]
+fn full_name_is_split() {
+    let text = "Customer Number,Full Name\n1,Anna Maria Berg\n2,\"Ek, Bo\"\n3,Cher\n";
+    let rows = read(text.as_bytes());
+    let rows = valid(&rows);
+    let name = |i: usize| {
+        (
+            rows[i].fields.first_name.clone(),
+            rows[i].fields.last_name.clone(),
+        )
+    };
+    assert_eq!(name(0), (Some("Anna Maria".into()), Some("Berg".into())));
+    assert_eq!(name(1), (Some("Bo".into()), Some("Ek".into())));
+    assert_eq!(name(2), (Some("Cher".into()), None));
+}
+
+#[test]
+fn company_only_rows_are_companies() {
+    let text = "Customer Number,First Name,Last Name,Company\n1,,,Acme AB\n2,Anna,Berg,Acme AB\n";
+    let rows = read(text.as_bytes());
+    let rows = valid(&rows);
+    assert_eq!(rows[0].fields.kind, CustomerKind::Company);
+    assert_eq!(rows[1].fields.kind, CustomerKind::Person);
+}
+
+#[test]
+fn national_phone_with_a_country_column() {
+    let text = "Customer Number,First Name,Phone,Mobile,Country\n\
+                1,Anna,08-123 456 78,070-123 45 67,SE\n\
+                2,Bo,(201) 555-0123,,US\n\
+                3,Cy,070-123 45 67,,\n";
+    // The organisation is in Norway, so the third row (no country) is read as Norwegian.
+    let rows = read_with(text.as_bytes(), &ImportOptions::for_country("NO"));
+    assert_eq!(valid(&rows[..2]).len(), 2);
+    let row = valid(&rows[..1])[0];
+    assert_eq!(row.fields.phone.as_deref(), Some("+46812345678"));
+    assert_eq!(row.fields.mobile.as_deref(), Some("+46701234567"));
+    assert_eq!(
+        valid(&rows[1..2])[0].fields.phone.as_deref(),
+        Some("+12015550123")
+    );
+    let error = &errors(&rows[2])[0];
+    assert_eq!(
+        (error.column.as_deref(), error.code.as_str()),
+        (Some("Phone"), "invalid_phone")
+    );
+}
+
+#[test]
+fn unreadable_values_are_reported_with_the_rest() {
+    let text = "Customer Number,First Name,Email,On Hold,Terms,Credit Limit\n\
+                1,Anna,not-an-email,maybe,End of month,12 34\n";
+    let rows = read(text.as_bytes());
+    let found: Vec<_> = errors(&rows[0])
+        .iter()
+        .map(|e| {
+            (
+                e.column.as_deref(),
+                e.field.as_deref(),
+                e.code.as_str(),
+                e.value.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                Some("Credit Limit"),
+                Some("/terms/creditLimit"),
+                "invalid_amount",
+                Some("12 34")
+            ),
+            (
+                Some("Terms"),
+                Some("/terms/paymentTerms"),
+                "invalid_payment_terms",
+                Some("End of month")
+            ),
+            (
+                Some("On Hold"),
+                Some("/onHold"),
+                "invalid_boolean",
+                Some("maybe")
+            ),
+            (
+                Some("Email"),
+                Some("/email"),
+                "invalid_email",
+                Some("not-an-email")
+            ),
+        ]
+    );
+}
+
+// ---------------------------------------------------------------- rows and lines
+
+#[test]
+fn good_and_bad_rows_with_their_lines() {
+    let text = "Customer Number,First Name,Last Name,E-mail,Notes\r\n\
+                1,Anna,Berg,anna@example.com,\"first line\r\nsecond line\"\r\n\
+                2,Bo,Ek,not-an-email,\r\n\
+                \r\n\
+                3,,,,\r\n\
+                4,Cy,Dahl,cy@example.com,\"a\nb\nc\"\n\
+                ,Di,Fors,di@example.com,x\n\
+                6,Ea,Grip,ea@example.com,\n";
+    let rows = read(text.as_bytes());
+    let lines: Vec<(u64, bool)> = rows
+        .iter()
+        .map(|row| match row {
+            Ok(row) => (row.line, true),
+            Err(errors) => (errors[0].line, false),
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            (2, true),
+            (4, false),
+            (6, false),
+            (7, true),
+            (10, false),
+            (11, true)
+        ]
+    );
+    let email = &errors(&rows[1])[0];
+    assert_eq!(email.column.as_deref(), Some("E-mail"));
+    assert_eq!(email.field.as_deref(), Some("/email"));
+    let no_name = &errors(&rows[2])[0];
+    assert_eq!(
+        (
+            no_name.column.as_deref(),
+            no_name.field.as_deref(),
+            no_name.code.as_str()
+        ),
+        (Some("First Name"), Some("/firstName"), "required")
+    );
+    let no_number = &errors(&rows[4])[0];
+    assert_eq!(
+        (no_number.column.as_deref(), no_number.code.as_str()),
+        (Some("Customer Number"), "required")
+    );
+}
+
+#[test]
+fn duplicates_in_one_file() {
+    let text = "Customer Number,First Name\nab-1,Anna\n2,Bo\nAB-1,Cy\n2,Di\n3,Ea\n";
+    let rows = read(text.as_bytes());
+    assert_eq!(
+        names(&rows[..2]),
+        vec![(2, "Anna".into()), (3, "Bo".into())]
+    );
+    let duplicate = &errors(&rows[2])[0];
+    assert_eq!(duplicate.code, "duplicate_in_file");
+    assert_eq!(duplicate.line, 4);
+    assert_eq!(duplicate.column.as_deref(), Some("Customer Number"));
+    assert!(
+        duplicate.message.contains("line 2"),
+        "{}",
+        duplicate.message
+    );
+    assert!(errors(&rows[3])[0].message.contains("line 3"));
+    assert!(rows[4].is_ok());
+}
+
+#[test]
+fn rows_without_a_number() {
+    let text = "First Name,Last Name,External ID\nAnna,Berg,\nBo,Ek,x-1\nCy,Dahl,x-1\n";
+    // The domain requires a number.
+    let refused = read(text.as_bytes());
+    assert_eq!(errors(&refused[0])[0].code, "required");
+    // Deferred: numbered by the caller; keyed by external id where there is one.
+    let options = ImportOptions {
+        missing_number: MissingNumber::Defer,
+        ..options()
+    };
+    let rows = read_with(text.as_bytes(), &options);
+    let first = valid(&rows[..1])[0];
+    assert!(first.needs_number);
+    assert_eq!(first.fields.customer_number, "");
+    assert_eq!(first.key, RowKey::None);
+    let second = valid(&rows[1..2])[0];
+    assert_eq!(
+        second.key,
+        RowKey::External(ExternalRef {
+            system: AccountingSystem::Other,
+            id: "x-1".into()
+        })
+    );
+    assert_eq!(errors(&rows[2])[0].code, "duplicate_in_file");
+}
+
+#[test]
+fn organisation_rules_apply() {
+    let mut options = options();
+    options.validation.number_rules.letters = false;
+    options.validation.default_currency = "SEK".into();
+    let text = "Customer Number,First Name\nA-1,Anna\n2,Bo\n";
+    let rows = read_with(text.as_bytes(), &options);
+    assert_eq!(errors(&rows[0])[0].code, "invalid_customer_number");
+    assert_eq!(valid(&rows[1..])[0].fields.terms.currency, "SEK");
+}
+
+// ---------------------------------------------------------------- output
+
+#[test]
+fn formulas_are_escaped() {
+    for (cell, escaped) in [
+        ("=1+1", "'=1+1"),
+        ("+46 70", "'+46 70"),
+        ("-5", "'-5"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("Anna", "Anna"),
+        ("", ""),
+        ("a=b", "a=b"),
+    ] {
+        assert_eq!(escape_formula(cell), escaped, "{cell:?}");
+    }
+}
+
+#[test]
+fn error_report_escapes_every_cell() {
+    let text =
+        "Customer Number,=HYPERLINK(\"http://x\"),Email\n1,x,=cmd|' /C calc'!A0\n@2,y,@SUM(1)\n";
+    let rows = read(text.as_bytes());
+    let mut report = ErrorReportWriter::new(Vec::new()).unwrap();
+    for row in &rows {
+        report.write_all(errors(row)).unwrap();
+    }
+    let bytes = report.into_inner().unwrap();
+    let written = String::from_utf8(bytes).unwrap();
+    assert!(
+        written.starts_with("\u{feff}line,column,field,code,message,value\n"),
+        "{written}"
+    );
+    // Read it back as a spreadsheet would and check that no cell starts a formula.
+    let mut csv = csv::Reader::from_reader(written.trim_start_matches('\u{feff}').as_bytes());
+    let records: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    assert!(records.len() >= 2);
+    for record in &records {
+        for cell in record {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{cell:?}"
+            );
+        }
+    }
+    assert!(
+        records.iter().any(|r| &r[5] == "'=cmd|' /C calc'!A0"),
+        "{records:?}"
+    );
+    assert!(records.iter().any(|r| &r[5] == "'@2"), "{records:?}");
+}
+
+#[test]
+fn template_lists_our_columns_and_imports_cleanly() {
+    let template = template_csv();
+    assert!(template.starts_with('\u{feff}'));
+    assert_eq!(template.lines().count(), 2);
+    for line in template.lines() {
+        for cell in line.split(',') {
+            assert!(!cell.starts_with(['=', '+', '-', '@']), "{cell:?}");
+        }
+    }
+    let reader = ImportReader::new(template.as_bytes(), &options()).unwrap();
+    assert_eq!(reader.header().shape, ExportShape::Generic);
+    assert!(
+        reader.header().unused().is_empty(),
+        "{:?}",
+        reader.header().unused()
+    );
+    let mapped = reader
+        .header()
+        .columns
+        .iter()
+        .filter(|c| c.column.is_some())
+        .count();
+    assert_eq!(mapped, output::template_columns().count());
+    let rows: Vec<Row> = reader.collect();
+    let row = valid(&rows)[0];
+    assert_eq!(row.fields.terms.credit_limit, Some(500_000));
+    assert_eq!(row.fields.mobile.as_deref(), Some("+46701234567"));
+}
+
+// ---------------------------------------------------------------- checkpoints
+
+/// Hands out at most `chunk` bytes per read, as a network stream does.
+struct Trickle<'a> {
+    bytes: &'a [u8],
+    chunk: usize,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.chunk.min(buf.len()).min(self.bytes.len());
+        buf[..n].copy_from_slice(&self.bytes[..n]);
+        self.bytes = &self.bytes[n..];
+        Ok(n)
+    }
+}
+
+/// Reads `bytes` in one go, then for every split point N reads N rows, takes the checkpoint
+/// and snapshot (through JSON, as a Lambda would store them), and resumes over the bytes from
+/// the offset: the rows must be the same.
+fn assert_resume_gives_the_same_rows(bytes: &[u8]) {
+    let options = options();
+    let whole: Vec<Row> = ImportReader::new(Trickle { bytes, chunk: 7 }, &options)
+        .unwrap()
+        .collect();
+    assert!(whole.len() >= 4, "{whole:#?}");
+    for split in 0..=whole.len() {
+        let mut first = ImportReader::new(bytes, &options).unwrap();
+        let mut rows: Vec<Row> = (&mut first).take(split).collect();
+        let checkpoint: Checkpoint =
+            serde_json::from_str(&serde_json::to_string(&first.checkpoint()).unwrap()).unwrap();
+        let snapshot: HeaderSnapshot =
+            serde_json::from_str(&serde_json::to_string(&first.snapshot()).unwrap()).unwrap();
+        let seen: SeenKeys =
+            serde_json::from_str(&serde_json::to_string(first.seen_keys()).unwrap()).unwrap();
+        let rest = Trickle {
+            bytes: &bytes[checkpoint.offset as usize..],
+            chunk: 5,
+        };
+        let resumed = ImportReader::resume(rest, &snapshot, checkpoint, &options)
+            .unwrap()
+            .with_seen_keys(seen);
+        rows.extend(resumed);
+        assert_eq!(rows, whole, "split after {split} rows");
+    }
+}
+
+/// Fails once, after `fail_at` bytes, like a dropped connection.
+struct Flaky<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    fail_at: usize,
+}
+
+impl Read for Flaky<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.fail_at {
+            return Err(std::io::Error::other("connection reset"));
+        }
+        let n = buf.len().min(self.fail_at - self.at).min(3);
+        buf[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_read_failure_mid_record_resumes_at_that_record() {
+    let bytes = RESUME_FIXTURE.as_bytes();
+    let whole = read(bytes);
+    // Fail inside the multi-line note of the third data row, after the sample was read.
+    let fail_at = RESUME_FIXTURE.find("line\nnote").unwrap();
+    let mut options = options();
+    options.max_record_bytes = 1 << 20;
+    let flaky = Flaky {
+        bytes,
+        at: 0,
+        fail_at,
+    };
+    // The sample read fails too when the failure is in the first 64 KiB: start the reader
+    // over a working prefix, as a retried S3 read would.
+    let Err(FileError::Io(_)) = ImportReader::new(flaky, &options) else {
+        panic!("the sample read should fail");
+    };
+    let mut first = ImportReader::new(&bytes[..fail_at], &options).unwrap();
+    let mut rows: Vec<Row> = (&mut first).take(2).collect();
+    let at = first.checkpoint();
+    // The third row is cut off by the end of the prefix: its record is incomplete.
+    assert!(at.offset < fail_at as u64);
+    let snapshot = first.snapshot();
+    let mut flaky = ImportReader::resume(
+        Flaky {
+            bytes: &bytes[at.offset as usize..],
+            at: 0,
+            fail_at: fail_at - at.offset as usize,
+        },
+        &snapshot,
+        at,
+        &options,
+    )
+    .unwrap()
+    .with_seen_keys(first.seen_keys().clone());
+    let failed = flaky.next_row().unwrap();
+    assert_eq!(errors(&failed)[0].code, "read_failed");
+    assert!(matches!(flaky.failure(), Some(FileError::Io(_))));
+    // The checkpoint did not move into the broken record.
+    assert_eq!(flaky.checkpoint(), at);
+    let retried = ImportReader::resume(&bytes[at.offset as usize..], &snapshot, at, &options)
+        .unwrap()
+        .with_seen_keys(flaky.seen_keys().clone());
+    rows.extend(retried);
+    assert_eq!(rows, whole);
+}
+
+const RESUME_FIXTURE: &str = "Customer Number,First Name,Last Name,Email,Notes\r\n\
+    1,Åsa,Öberg,asa@example.com,\"two\r\nlines\"\r\n\
+    \r\n\
+    2,Émile,Zola,not-an-email,\"quote \"\" and, comma\"\n\
+    3,Bo,Ek,bo@example.com,\"three\nline\nnote\"\r\n\
+    1,Dup,Licate,dup@example.com,\r\n\
+    4,Cy,Dahl,cy@example.com,\r\
+    5,Di,Fors,di@example.com,last";
+
+#[test]
+fn resume_with_quoted_newlines_and_crlf() {
+    assert_resume_gives_the_same_rows(RESUME_FIXTURE.as_bytes());
+}
+
+#[test]
+fn resume_with_bom() {
+    let bytes = [b"\xEF\xBB\xBF", RESUME_FIXTURE.as_bytes()].concat();
+    assert_resume_gives_the_same_rows(&bytes);
+}
+
+#[test]
+fn resume_with_windows_1252() {
+    let bytes = windows_1252(&RESUME_FIXTURE.replace(',', ";"));
+    assert_resume_gives_the_same_rows(&bytes);
+}
+
+#[test]
+fn resume_carries_the_duplicate_check_only_with_the_seen_keys() {
+    let bytes = RESUME_FIXTURE.as_bytes();
+    let options = options();
+    let mut first = ImportReader::new(bytes, &options).unwrap();
+    let _: Vec<Row> = (&mut first).take(2).collect();
+    let at = first.checkpoint();
+    let resume = || {
+        ImportReader::resume(
+            &bytes[at.offset as usize..],
+            &first.snapshot(),
+            at,
+            &options,
+        )
+        .unwrap()
+    };
+    let forgetful: Vec<Row> = resume().collect();
+    assert!(forgetful.iter().all(|row| row.is_ok()));
+    let careful: Vec<Row> = resume().with_seen_keys(first.seen_keys().clone()).collect();
+    assert_eq!(errors(&careful[1])[0].code, "duplicate_in_file");
+}
+
+#[test]
+fn snapshot_is_small() {
+    let reader = ImportReader::new(RESUME_FIXTURE.as_bytes(), &options()).unwrap();
+    let json = serde_json::to_string(&reader.snapshot()).unwrap();
+    assert!(json.len() < 400, "{json}");
+}
+
+// ---------------------------------------------------------------- organisation settings
+
+fn custom_field(key: &str, label: &str, kind: domain::CustomFieldType) -> domain::CustomFieldDef {
+    domain::CustomFieldDef {
+        key: key.into(),
+        label: label.into(),
+        kind,
+        required: false,
+        options: Vec::new(),
+        retired: false,
+    }
+}
+
+#[test]
+fn custom_field_columns() {
+    use domain::CustomFieldType;
+    let mut options = options();
+    options.validation.custom_fields = vec![
+        domain::CustomFieldDef {
+            options: vec!["Gold".into(), "Silver".into()],
+            ..custom_field("contract_level", "Contract level", CustomFieldType::Choice)
+        },
+        custom_field("has_dog", "Has dog", CustomFieldType::YesNo),
+        domain::CustomFieldDef {
+            required: true,
+            ..custom_field("area", "Area (m²)", CustomFieldType::Number)
+        },
+    ];
+    let text = "Customer Number,First Name,CONTRACT LEVEL,has_dog,Area (m²)\n\
+                1,Anna,gold,ja,\"1 234,5\"\n\
+                2,Bo,Bronze,maybe,\n";
+    let reader = ImportReader::new(text.as_bytes(), &options).unwrap();
+    assert!(reader.header().unused().is_empty());
+    assert_eq!(
+        reader.header().columns[3].custom_field.as_deref(),
+        Some("has_dog")
+    );
+    let rows: Vec<Row> = reader.collect();
+    let custom = &valid(&rows[..1])[0].fields.custom_fields;
+    assert_eq!(custom["contract_level"], serde_json::json!("Gold"));
+    assert_eq!(custom["has_dog"], serde_json::json!(true));
+    assert_eq!(custom["area"], serde_json::json!(1234.5));
+    let found: Vec<_> = errors(&rows[1])
+        .iter()
+        .map(|e| (e.column.as_deref(), e.code.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (Some("CONTRACT LEVEL"), "invalid_custom_value"),
+            (Some("has_dog"), "invalid_custom_value"),
+            (Some("Area (m²)"), "required_custom_field"),
+        ]
+    );
+}
+
+#[test]
+fn required_channels_name_their_column() {
+    let mut options = options();
+    options.validation.required_channels = vec![domain::Channel::Email];
+    let text = "Customer Number,First Name,E-post\n1,Anna,\n2,Bo,bo@example.com\n";
+    let rows = read_with(text.as_bytes(), &options);
+    let error = &errors(&rows[0])[0];
+    assert_eq!(
+        (error.column.as_deref(), error.code.as_str()),
+        (Some("E-post"), "required_channel")
+    );
+    assert!(rows[1].is_ok());
+}

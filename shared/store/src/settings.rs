@@ -1,0 +1,130 @@
+//! The organisation's settings item and the customer-number counter.
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, ReturnValue};
+use domain::Settings;
+use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
+
+use crate::customers::{CustomerStore, one};
+use crate::items::{self, Item, VERSION};
+use crate::keys::{self, ENTITY, TenantId};
+use crate::usage::Kind;
+use crate::{StoreError, capacity};
+
+/// Settings as stored, with the version their ETag is made of (0: never saved, defaults).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionedSettings {
+    pub settings: Settings,
+    pub version: u64,
+}
+
+impl CustomerStore {
+    /// The organisation's settings, or the defaults when it never saved any.
+    pub async fn settings(&self, tenant: &TenantId) -> Result<VersionedSettings, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(items::key_of(keys::settings(tenant))))
+            .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        let estimate = capacity::read_units(out.item(), true);
+        self.usage()
+            .record(Kind::Read, one(out.consumed_capacity()), estimate);
+        let Some(mut item) = out.item else {
+            return Ok(VersionedSettings {
+                settings: Settings::default(),
+                version: 0,
+            });
+        };
+        // The settings type refuses unknown members; key attributes are ours, not its.
+        for attribute in [keys::PK, keys::SK, ENTITY] {
+            item.remove(attribute);
+        }
+        let version = item
+            .remove(VERSION)
+            .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()))
+            .unwrap_or(0);
+        let settings = from_item(item).map_err(StoreError::Corrupt)?;
+        Ok(VersionedSettings { settings, version })
+    }
+
+    /// Saves settings over `expected_version` (0: none saved yet); a concurrent save wins
+    /// and this one answers VersionConflict.
+    pub async fn put_settings(
+        &self,
+        tenant: &TenantId,
+        settings: &Settings,
+        expected_version: u64,
+    ) -> Result<u64, StoreError> {
+        let version = expected_version + 1;
+        let mut item: Item = to_item(settings).expect("settings always serialise");
+        let key = keys::settings(tenant);
+        item.insert(keys::PK.into(), AttributeValue::S(key.pk));
+        item.insert(keys::SK.into(), AttributeValue::S(key.sk));
+        item.insert(ENTITY.into(), AttributeValue::S("CustomerSettings".into()));
+        item.insert(VERSION.into(), AttributeValue::N(version.to_string()));
+        let estimate = capacity::put_units(&item, false);
+        let mut request = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        request = if expected_version == 0 {
+            request.condition_expression("attribute_not_exists(PK)")
+        } else {
+            request
+                .condition_expression("#version = :expected")
+                .expression_attribute_names("#version", VERSION)
+                .expression_attribute_values(
+                    ":expected",
+                    AttributeValue::N(expected_version.to_string()),
+                )
+        };
+        match request.send().await {
+            Ok(out) => {
+                self.usage()
+                    .record(Kind::Write, one(out.consumed_capacity()), estimate);
+                Ok(version)
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                self.usage().record(Kind::Write, &[], 1.0);
+                Err(StoreError::VersionConflict)
+            }
+            Err(e) => Err(StoreError::sdk(e)),
+        }
+    }
+
+    /// The next value of the organisation's customer-number counter: an atomic ADD, so two
+    /// concurrent creates never get the same value (the number guard is the second line).
+    pub async fn next_customer_number(&self, tenant: &TenantId) -> Result<u64, StoreError> {
+        let out = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(items::key_of(keys::number_counter(tenant))))
+            .update_expression("ADD #next :one SET #entity = :entity")
+            .expression_attribute_names("#next", "next")
+            .expression_attribute_names("#entity", ENTITY)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":entity", AttributeValue::S("Counter".into()))
+            .return_values(ReturnValue::UpdatedNew)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        self.usage()
+            .record(Kind::Write, one(out.consumed_capacity()), 1.0);
+        out.attributes()
+            .and_then(|a| a.get("next"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .ok_or(StoreError::VersionConflict)
+    }
+}

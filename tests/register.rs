@@ -458,6 +458,11 @@ async fn lists_filter_and_sort_in_combination() {
     assert_eq!(firsts(admin.get("/customers?vip=true").await), ["Cia"]);
     assert_eq!(firsts(admin.get("/customers?onHold=true").await), ["Bo"]);
     assert_eq!(
+        firsts(admin.get("/customers?tag=N%C3%96RTH").await),
+        ["Bo", "Cia"],
+        "tags match like names: case and diacritics ignored"
+    );
+    assert_eq!(
         firsts(admin.get("/customers?tag=north&sort=number").await),
         ["Bo", "Cia"]
     );

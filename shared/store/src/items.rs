@@ -16,6 +16,7 @@ pub type Item = HashMap<String, AttributeValue>;
 
 pub const CUSTOMER_ID: &str = "customerId";
 pub const VERSION: &str = "version";
+pub const TAG_KEYS: &str = "tagKeys";
 
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
@@ -58,6 +59,14 @@ pub fn customer_item(tenant: &TenantId, customer: &Customer) -> Item {
     );
     item.insert(keys::GSI4PK.into(), s(keys::customers_by_name(tenant)));
     item.insert(keys::GSI4SK.into(), s(customer.id.0.clone()));
+    // Folded tags, so the tag filter ignores case and diacritics like the name search.
+    let tag_keys = customer
+        .fields
+        .tags
+        .iter()
+        .map(|t| s(domain::fold(t)))
+        .collect();
+    item.insert(TAG_KEYS.into(), AttributeValue::L(tag_keys));
     item
 }
 

@@ -129,9 +129,9 @@ pub fn plan(tenant: &TenantId, query: &ListQuery) -> Plan {
     }
     if let Some(tag) = &query.tag {
         filters.push(Condition {
-            expression: "contains(#tags, :tag)".into(),
-            names: vec![("#tags".into(), "tags".into())],
-            values: vec![(":tag".into(), AttributeValue::S(tag.clone()))],
+            expression: "contains(#tagKeys, :tag)".into(),
+            names: vec![("#tagKeys".into(), items::TAG_KEYS.into())],
+            values: vec![(":tag".into(), AttributeValue::S(domain::fold(tag)))],
         });
     }
     plan.filters = filters;
@@ -155,7 +155,12 @@ pub fn matches(query: &ListQuery, customer: &Customer) -> bool {
             .is_none_or(|t| fields.terms.payment_terms == t)
         && query.tier.is_none_or(|t| fields.tier == t)
         && query.on_hold.is_none_or(|h| fields.on_hold == h)
-        && query.tag.as_ref().is_none_or(|t| fields.tags.contains(t))
+        && query.tag.as_ref().is_none_or(|t| {
+            fields
+                .tags
+                .iter()
+                .any(|own| domain::fold(own) == domain::fold(t))
+        })
 }
 
 fn index_plan(index: &'static str, pk: &'static str, sk: &'static str, partition: String) -> Plan {
@@ -329,7 +334,7 @@ mod tests {
                 "#terms.#paymentTerms = :paymentTerms",
                 "#tier = :tier",
                 "#onHold = :onHold",
-                "contains(#tags, :tag)"
+                "contains(#tagKeys, :tag)"
             ]
         );
         assert_eq!(

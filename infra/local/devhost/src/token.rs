@@ -69,24 +69,29 @@ impl DevSecret {
         Ok(Self(bytes.try_into().expect("length checked")))
     }
 
+    /// Writes the secret to a private temporary file, then publishes it with a hard link,
+    /// which fails if the file exists: readers never see a half-written secret, and when two
+    /// processes race, both end up with the one that was published first.
     fn create(path: &Path) -> io::Result<Self> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)?;
         let secret = Self(random_bytes()?);
-        let mut file = match OpenOptions::new()
+        let temporary = dir.join(format!(".dev-jwt-secret.{}", ulid::Ulid::new()));
+        let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(path)
-        {
-            Ok(file) => file,
-            // Someone else created it in the meantime: theirs is the secret.
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Self::load(path),
-            Err(e) => return Err(e),
-        };
+            .open(&temporary)?;
         writeln!(file, "{}", encode_hex(&secret.0))?;
-        Ok(secret)
+        file.sync_all()?;
+        let published = std::fs::hard_link(&temporary, path);
+        std::fs::remove_file(&temporary)?;
+        match published {
+            Ok(()) => Ok(secret),
+            // Someone else published theirs in the meantime: theirs is the secret.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Self::load(path),
+            Err(e) => Err(e),
+        }
     }
 
     fn mac(&self) -> HmacSha256 {
@@ -342,6 +347,24 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&path).unwrap().trim().len(), 64);
         std::fs::write(&path, "not hex").unwrap();
         assert!(DevSecret::load_or_create(&path).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Seen in CI: test processes starting together on a fresh clone read a secret file
+    /// another one had created but not yet written.
+    #[test]
+    fn processes_racing_to_create_the_secret_all_get_the_same_one() {
+        let dir = std::env::temp_dir().join(format!("devhost-race-{}", ulid::Ulid::new()));
+        let path = dir.join("dev-jwt-secret");
+        let secrets: Vec<[u8; SECRET_LEN]> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..16)
+                .map(|_| scope.spawn(|| DevSecret::load_or_create(&path).unwrap().0))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(secrets.iter().all(|s| *s == secrets[0]));
+        let leftovers = std::fs::read_dir(&dir).unwrap().count();
+        assert_eq!(leftovers, 1, "no temporary files left behind");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -268,6 +268,8 @@ async fn search_ignores_case_and_diacritics_and_lookups_are_exact() {
     alice.post("/customers", &asa).await.expect(201);
     let mut bo = customer("B-2", "Bo", "Ek");
     bo["mobile"] = json!("+46 70 111 22 33");
+    bo["companyName"] = json!("Ek Entreprenad");
+    bo["contacts"] = json!([{"firstName": "Cia", "lastName": "Lund", "email": "cia@example.com"}]);
     alice.post("/customers", &bo).await.expect(201);
     alice
         .post(
@@ -296,6 +298,19 @@ async fn search_ignores_case_and_diacritics_and_lookups_are_exact() {
     assert_eq!(
         names(&alice.get("/customers?q=ANGEL").await),
         vec!["Ängel Bygg AB"]
+    );
+    // Also by company (of a person), by last name first, and by a contact's name.
+    for q in ["ek%20entre", "ek%20b", "lund", "cia"] {
+        assert_eq!(
+            names(&alice.get(&format!("/customers?q={q}")).await),
+            vec!["Bo Ek"],
+            "{q}"
+        );
+    }
+    assert_eq!(
+        names(&alice.get("/customers?q=o&status=active").await),
+        vec!["Åsa Öberg"],
+        "other conditions still apply to a name search (\"oberg asa\")"
     );
     assert_eq!(
         names(&alice.get("/customers").await),

@@ -72,6 +72,22 @@ impl CustomerFields {
             .collect()
     }
 
+    /// Every name the customer can be found by, folded: the display name, the company name,
+    /// "last first" of the person, and each contact's "first last" and "last first". So
+    /// "berg", "acme" and "cia" all find Anna Berg of Acme AB, whose contact is Cia.
+    pub fn search_names(&self) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        names.insert(self.sort_name());
+        names.extend(self.company_name.as_deref().map(fold));
+        names.extend(reversed_name(&self.first_name, &self.last_name));
+        for contact in &self.contacts {
+            names.insert(fold(&person_name(&contact.first_name, &contact.last_name)));
+            names.extend(reversed_name(&contact.first_name, &contact.last_name));
+        }
+        names.remove("");
+        names
+    }
+
     /// Every phone and mobile number on the card, in E.164.
     pub fn lookup_phones(&self) -> BTreeSet<String> {
         let contact_phones = self.contacts.iter().flat_map(|c| [&c.phone, &c.mobile]);
@@ -81,6 +97,14 @@ impl CustomerFields {
             .flatten()
             .cloned()
             .collect()
+    }
+}
+
+/// "last first", folded, when both are given (a lone name is already its own entry).
+fn reversed_name(first_name: &Option<String>, last_name: &Option<String>) -> Option<String> {
+    match (first_name, last_name) {
+        (Some(first), Some(last)) => Some(fold(&format!("{last} {first}"))),
+        _ => None,
     }
 }
 
@@ -199,5 +223,72 @@ mod tests {
         assert_eq!(emails, ["info@acme.se", "invoices@acme.se", "kim@acme.se"]);
         let phones: Vec<_> = fields.lookup_phones().into_iter().collect();
         assert_eq!(phones, ["+46701112233", "+46701234567", "+46812345678"]);
+    }
+
+    #[test]
+    fn customers_are_found_by_every_name_they_carry() {
+        let mut fields = crate::validate_customer(
+            crate::CustomerInput {
+                customer_number: Some("1".into()),
+                first_name: Some("Åsa".into()),
+                last_name: Some("Öberg".into()),
+                company_name: Some("Ängel Bygg AB".into()),
+                contacts: Some(vec![crate::ContactInput {
+                    first_name: Some("Cia".into()),
+                    last_name: Some("Lund".into()),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            },
+            &crate::ValidationContext::default(),
+        )
+        .unwrap();
+        let names: Vec<String> = fields.search_names().into_iter().collect();
+        assert_eq!(
+            names,
+            [
+                "angel bygg ab",
+                "asa oberg",
+                "cia lund",
+                "lund cia",
+                "oberg asa"
+            ]
+        );
+        fields.contacts.clear();
+        assert_eq!(fields.search_names().len(), 3);
+    }
+
+    /// The worst case must fit one DynamoDB transaction (100 items) with the customer, its
+    /// number guard, its history entry and an idempotency record.
+    #[test]
+    fn a_full_card_fits_one_transaction() {
+        let contact = |i: usize| crate::ContactInput {
+            first_name: Some(format!("First{i}")),
+            last_name: Some(format!("Last{i}")),
+            email: Some(format!("c{i}@example.com")),
+            phone: Some(format!("+468{:07}", 1_000_000 + i)),
+            mobile: Some(format!("+4670{:07}", 1_000_000 + i)),
+            ..Default::default()
+        };
+        let fields = crate::validate_customer(
+            crate::CustomerInput {
+                customer_number: Some("1".into()),
+                first_name: Some("Anna".into()),
+                last_name: Some("Berg".into()),
+                company_name: Some("Acme".into()),
+                email: Some("a@example.com".into()),
+                invoice_email: Some("i@example.com".into()),
+                phone: Some("+4681234567".into()),
+                mobile: Some("+46701234567".into()),
+                contacts: Some((0..crate::validation::CONTACTS_MAX).map(contact).collect()),
+                ..Default::default()
+            },
+            &crate::ValidationContext::default(),
+        )
+        .unwrap();
+        let entries = fields.lookup_emails().len()
+            + fields.lookup_phones().len()
+            + fields.search_names().len();
+        assert!(entries + 4 <= 100, "{entries} index entries");
     }
 }

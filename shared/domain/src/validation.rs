@@ -29,9 +29,10 @@ pub const ARTICLE_DESCRIPTION_MAX: usize = 200;
 pub const ARTICLE_UNIT_MAX: usize = 20;
 pub const EXTERNAL_REFS_MAX: usize = 10;
 pub const EXTERNAL_ID_MAX: usize = 100;
-/// Contacts live inside the customer item and their e-mails and phones get lookup entries
-/// written in one transaction (at most 100 items): 25 contacts keep that within bounds.
-pub const CONTACTS_MAX: usize = 25;
+/// Contacts live inside the customer item, and their e-mails, phones and names get index
+/// entries written in the customer's transaction (DynamoDB takes at most 100 items): with 15
+/// contacts the worst case is 2 + 45 lookup and 3 + 30 name entries plus 4 other items.
+pub const CONTACTS_MAX: usize = 15;
 /// Three decimals covers minutes as hours (0.017) and grams as kilograms; more is noise.
 pub const QUANTITY_DECIMALS_MAX: usize = 3;
 /// Keeps quantities far inside what an invoicing system's decimal type holds.

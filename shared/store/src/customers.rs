@@ -303,6 +303,39 @@ impl CustomerStore {
         })
     }
 
+    /// Customers with a name (display, company, person reversed, contact) that begins with
+    /// `prefix` (folded), in name order: one Query of the name entries and one BatchGetItem.
+    /// A customer matching by two names appears once per page.
+    pub async fn search_names(
+        &self,
+        tenant: &TenantId,
+        prefix: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Customer>, StoreError> {
+        let page = self
+            .query_partition(
+                keys::name_search_partition(tenant),
+                Some(prefix),
+                limit,
+                cursor,
+                true,
+            )
+            .await?;
+        let mut ids: Vec<CustomerId> = Vec::new();
+        for id in page.items.iter().filter_map(items::customer_id_of) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        let mut customers = self.get_many(tenant, &ids).await?;
+        customers.sort_by_key(|c| ids.iter().position(|id| *id == c.id));
+        Ok(Page {
+            items: customers,
+            next_cursor: page.next_cursor,
+        })
+    }
+
     /// Deletes a customer that has nothing but its card and its creation entry: no later
     /// history, no assignments, no linked records. Anything else answers `HasHistory`, and the
     /// way out is deactivation. The delete is conditional on the version, so a change that
@@ -712,17 +745,19 @@ enum TransactError {
 }
 use TransactError::{Cancelled, Failed};
 
+/// The index entries a customer has: exact lookups by e-mail and phone, and name search.
+/// They are written, and removed, in the same transaction as the customer.
 fn lookup_keys(tenant: &TenantId, customer: &Customer) -> BTreeSet<keys::Key> {
-    let emails = customer.fields.lookup_emails();
-    let phones = customer.fields.lookup_phones();
+    let fields = &customer.fields;
+    let id = &customer.id;
+    let emails = fields.lookup_emails();
+    let phones = fields.lookup_phones();
+    let names = fields.search_names();
     emails
         .iter()
-        .map(|e| keys::email_lookup(tenant, e, &customer.id))
-        .chain(
-            phones
-                .iter()
-                .map(|p| keys::phone_lookup(tenant, p, &customer.id)),
-        )
+        .map(|e| keys::email_lookup(tenant, e, id))
+        .chain(phones.iter().map(|p| keys::phone_lookup(tenant, p, id)))
+        .chain(names.iter().map(|n| keys::name_entry(tenant, n, id)))
         .collect()
 }
 

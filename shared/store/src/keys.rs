@@ -134,6 +134,18 @@ pub fn phone_lookup_partition(tenant: &TenantId, phone: &str) -> String {
     format!("{}PHONE#{}", tenant.prefix(), phone)
 }
 
+/// Name-search entries: one partition per tenant, one item per (folded name, customer).
+pub fn name_search_partition(tenant: &TenantId) -> String {
+    format!("{}NAMES", tenant.prefix())
+}
+
+pub fn name_entry(tenant: &TenantId, folded_name: &str, id: &CustomerId) -> Key {
+    Key {
+        pk: name_search_partition(tenant),
+        sk: format!("{folded_name}#{id}"),
+    }
+}
+
 pub fn idempotency(tenant: &TenantId, key: &str) -> Key {
     Key {
         pk: format!("{}IDEM#{}", tenant.prefix(), key),

@@ -47,8 +47,6 @@ pub struct Plan {
     pub partition_attr: &'static str,
     pub sort_attr: &'static str,
     pub partition: String,
-    /// `begins_with` on the index's sort key.
-    pub sort_prefix: Option<String>,
     /// Conditions no key serves, ANDed into a FilterExpression.
     pub filters: Vec<Condition>,
 }
@@ -67,11 +65,11 @@ impl Plan {
     }
 }
 
-/// Chooses the index: by name, status and name prefix are key conditions (GSI2 carries the
-/// status in its partition); by number (GSI3) or creation (GSI4), status and name prefix
-/// become filters. Payment type, terms, tier, on hold and tag are always filters.
+/// Chooses the index of a list without a name search: by name, the status is a key condition
+/// (GSI2 carries it in its partition); by number (GSI3) or creation (GSI4) it is a filter.
+/// Payment type, terms, tier, on hold and tag are always filters. (A name search reads the
+/// name entries instead: see [`CustomerStore::list`].)
 pub fn plan(tenant: &TenantId, query: &ListQuery) -> Plan {
-    let prefix = query.name_prefix.clone().filter(|p| !p.is_empty());
     let mut filters = Vec::new();
     let mut plan = match (query.sort, query.status) {
         (Sort::Name, Some(status)) => index_plan(
@@ -90,13 +88,6 @@ pub fn plan(tenant: &TenantId, query: &ListQuery) -> Plan {
             if let Some(status) = status {
                 filters.push(equals("status", AttributeValue::S(status.as_str().into())));
             }
-            if let Some(prefix) = &prefix {
-                filters.push(Condition {
-                    expression: "begins_with(#nameKey, :namePrefix)".into(),
-                    names: vec![("#nameKey".into(), keys::GSI1SK.into())],
-                    values: vec![(":namePrefix".into(), AttributeValue::S(prefix.clone()))],
-                });
-            }
             let (index, pk, sk) = match sort {
                 Sort::Number => (keys::GSI3, keys::GSI3PK, keys::GSI3SK),
                 _ => (keys::GSI4, keys::GSI4PK, keys::GSI4SK),
@@ -104,9 +95,6 @@ pub fn plan(tenant: &TenantId, query: &ListQuery) -> Plan {
             index_plan(index, pk, sk, keys::customers_by_name(tenant))
         }
     };
-    if query.sort == Sort::Name {
-        plan.sort_prefix = prefix;
-    }
     if let Some(payment_type) = query.payment_type {
         filters.push(nested_equals(
             "terms",
@@ -146,7 +134,7 @@ pub fn matches(query: &ListQuery, customer: &Customer) -> bool {
         && query
             .name_prefix
             .as_deref()
-            .is_none_or(|p| fields.sort_name().starts_with(p))
+            .is_none_or(|p| fields.search_names().iter().any(|n| n.starts_with(p)))
         && query
             .payment_type
             .is_none_or(|t| fields.terms.payment_type == t)
@@ -169,7 +157,6 @@ fn index_plan(index: &'static str, pk: &'static str, sk: &'static str, partition
         partition_attr: pk,
         sort_attr: sk,
         partition,
-        sort_prefix: None,
         filters: Vec::new(),
     }
 }
@@ -202,12 +189,22 @@ fn serde_name<T: serde::Serialize>(value: &T) -> String {
 }
 
 impl CustomerStore {
-    /// One page of a tenant's customers: always a single Query (see [`plan`]).
+    /// One page of a tenant's customers. Without a name search: a single Query (see
+    /// [`plan`]). With one: the name entries (a Query and a BatchGetItem, see
+    /// `search_names`), in name order, with the other conditions applied to that page.
     pub async fn list(
         &self,
         tenant: &TenantId,
         query: &ListQuery,
     ) -> Result<Page<Customer>, StoreError> {
+        if let Some(prefix) = query.name_prefix.as_deref().filter(|p| !p.is_empty()) {
+            let limit = query.limit.clamp(1, MAX_PAGE);
+            let mut page = self
+                .search_names(tenant, prefix, limit, query.cursor.as_deref())
+                .await?;
+            page.items.retain(|c| matches(query, c));
+            return Ok(page);
+        }
         let plan = plan(tenant, query);
         let start = query
             .cursor
@@ -225,14 +222,6 @@ impl CustomerStore {
             HashMap::from([("#pk".into(), plan.partition_attr.into())]);
         let mut values: HashMap<String, AttributeValue> =
             HashMap::from([(":pk".into(), AttributeValue::S(plan.partition.clone()))]);
-        let key_condition = match &plan.sort_prefix {
-            Some(prefix) => {
-                names.insert("#sk".into(), plan.sort_attr.into());
-                values.insert(":prefix".into(), AttributeValue::S(prefix.clone()));
-                "#pk = :pk AND begins_with(#sk, :prefix)"
-            }
-            None => "#pk = :pk",
-        };
         for condition in &plan.filters {
             names.extend(condition.names.iter().cloned());
             values.extend(condition.values.iter().cloned());
@@ -249,7 +238,7 @@ impl CustomerStore {
             .query()
             .table_name(self.table())
             .index_name(plan.index)
-            .key_condition_expression(key_condition)
+            .key_condition_expression("#pk = :pk")
             .set_filter_expression(filter)
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
@@ -286,31 +275,27 @@ mod tests {
     }
 
     #[test]
-    fn name_order_with_status_and_prefix_is_served_by_keys_alone() {
+    fn name_order_with_a_status_is_served_by_keys_alone() {
         let query = ListQuery {
             status: Some(CustomerStatus::Active),
-            name_prefix: Some("asa".into()),
             ..Default::default()
         };
         let plan = plan(&acme(), &query);
         assert_eq!(plan.index, keys::GSI2);
-        assert_eq!(plan.sort_prefix.as_deref(), Some("asa"));
         assert!(!plan.is_filtered());
     }
 
     #[test]
-    fn number_and_creation_order_filter_status_and_prefix() {
+    fn number_and_creation_order_filter_the_status() {
         for sort in [Sort::Number, Sort::Created] {
             let query = ListQuery {
                 sort,
                 status: Some(CustomerStatus::Inactive),
-                name_prefix: Some("b".into()),
                 ..Default::default()
             };
             let plan = plan(&acme(), &query);
             assert_ne!(plan.index, keys::GSI1);
-            assert_eq!(plan.sort_prefix, None);
-            assert_eq!(plan.filters.len(), 2);
+            assert_eq!(plan.filters.len(), 1);
         }
     }
 

@@ -96,7 +96,9 @@ fn diff_values(
     }
     match (before, after) {
         (Some(Value::Object(b)), Some(Value::Object(a))) => diff_objects(path, b, a, out),
-        (Some(Value::Array(b)), Some(Value::Array(a))) if keyed_by_id(b) && keyed_by_id(a) => {
+        (Some(Value::Array(b)), Some(Value::Array(a)))
+            if path == "/contacts" && keyed_by_id(b) && keyed_by_id(a) =>
+        {
             diff_objects(path, &by_id(b), &by_id(a), out)
         }
         _ => out.push(FieldChange {
@@ -249,5 +251,38 @@ mod tests {
         assert_eq!(entry.by, "bob");
         assert_eq!(entry.version, 2);
         assert_eq!(entry.changes[0].field, "/status");
+    }
+
+    /// Found in review: external references carry an `id` too, but are not keyed by it (two
+    /// systems may use the same id), so they are compared as a whole list.
+    #[test]
+    fn lists_other_than_contacts_are_compared_whole() {
+        use crate::{AccountingSystem, ExternalRef};
+        let mut before = customer();
+        before.fields.external_refs = vec![
+            ExternalRef {
+                system: AccountingSystem::Visma,
+                id: "77".into(),
+            },
+            ExternalRef {
+                system: AccountingSystem::Sage,
+                id: "77".into(),
+            },
+        ];
+        let mut after = before.clone();
+        after.fields.external_refs[0].id = "78".into();
+        let changes = diff(&before, &after);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].field, "/externalRefs");
+        assert_eq!(
+            changes[0]
+                .before
+                .as_ref()
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
     }
 }

@@ -297,7 +297,17 @@ pub fn check_custom_value(def: &CustomFieldDef, value: &Value) -> Result<(), Str
     match (def.kind, value) {
         (CustomFieldType::Text, Value::String(s)) if s.chars().count() <= 1000 => Ok(()),
         (CustomFieldType::Text, Value::String(_)) => Err("at most 1000 characters".into()),
-        (CustomFieldType::Number, Value::Number(_)) => Ok(()),
+        // DynamoDB numbers hold 38 significant digits and magnitudes up to 1e125.
+        (CustomFieldType::Number, Value::Number(n))
+            if n.as_f64()
+                .is_some_and(|f| f.abs() < 1e100 && (f == 0.0 || f.abs() > 1e-100))
+                && n.to_string().trim_start_matches('-').len() <= 38 =>
+        {
+            Ok(())
+        }
+        (CustomFieldType::Number, Value::Number(_)) => {
+            Err("a number of at most 38 digits between 1e-100 and 1e100".into())
+        }
         (CustomFieldType::YesNo, Value::Bool(_)) => Ok(()),
         (CustomFieldType::Date, Value::String(s))
             if chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() =>
@@ -402,6 +412,8 @@ mod tests {
         assert!(check_custom_value(&def("t", CustomFieldType::Text), &json!("x")).is_ok());
         assert!(check_custom_value(&def("n", CustomFieldType::Number), &json!(2.5)).is_ok());
         assert!(check_custom_value(&def("n", CustomFieldType::Number), &json!("2")).is_err());
+        assert!(check_custom_value(&def("n", CustomFieldType::Number), &json!(1e200)).is_err());
+        assert!(check_custom_value(&def("n", CustomFieldType::Number), &json!(-12)).is_ok());
         assert!(
             check_custom_value(&def("d", CustomFieldType::Date), &json!("2026-02-30")).is_err()
         );

@@ -25,6 +25,9 @@ use crate::{capacity, cursor};
 /// How often a transaction that lost a race (TransactionConflict) is tried again. The retry
 /// then sees the winner's committed items and fails on the right condition instead.
 const TRANSACTION_ATTEMPTS: u32 = 4;
+/// BatchGetItem rounds before giving up on unprocessed keys (throttling): the request then
+/// answers 503 instead of spinning until the function times out.
+const BATCH_ATTEMPTS: u32 = 5;
 /// Page sizes the list accepts; the default is what the API asks for when the caller does not.
 pub const MAX_PAGE: i32 = 100;
 
@@ -396,6 +399,14 @@ impl CustomerStore {
         let start = cursor
             .map(|c| cursor::decode(c, &[PK, SK], PK, &partition))
             .transpose()?;
+        // A cursor whose sort key lies outside the prefix would make DynamoDB refuse the
+        // query; it is not one this query issued.
+        let outside = |start: &Item| !sort_key(start).starts_with(prefix.unwrap_or(""));
+        if start.as_ref().is_some_and(outside) {
+            return Err(StoreError::InvalidCursor(
+                "the cursor belongs to another query",
+            ));
+        }
         let mut request = self
             .client
             .query()
@@ -562,6 +573,11 @@ impl CustomerStore {
                 .unwrap_or_default();
             if !pending.is_empty() {
                 attempt += 1;
+                if attempt >= BATCH_ATTEMPTS {
+                    return Err(StoreError::Unavailable(
+                        "BatchGetItem left keys unprocessed after every retry".into(),
+                    ));
+                }
                 backoff(attempt).await;
             }
         }

@@ -142,8 +142,24 @@ pub fn name_search_partition(tenant: &TenantId) -> String {
 pub fn name_entry(tenant: &TenantId, folded_name: &str, id: &CustomerId) -> Key {
     Key {
         pk: name_search_partition(tenant),
-        sk: format!("{folded_name}#{id}"),
+        sk: format!("{}#{id}", key_part(folded_name)),
     }
+}
+
+/// Sort keys stop at 1024 bytes, and folding can grow a name (NFKD expands some characters
+/// many times over). Names in keys are cut at 900 bytes on a character boundary: far past
+/// anything a prefix search types, and the id after it keeps the key unique.
+const NAME_KEY_BYTES: usize = 900;
+
+fn key_part(name: &str) -> &str {
+    if name.len() <= NAME_KEY_BYTES {
+        return name;
+    }
+    let mut end = NAME_KEY_BYTES;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
 }
 
 pub fn idempotency(tenant: &TenantId, key: &str) -> Key {
@@ -186,7 +202,7 @@ pub fn number_sort_key(number: &str, id: &CustomerId) -> String {
 
 /// Sort key within GSI2: folded name, then id so equal names keep a stable order.
 pub fn name_sort_key(sort_name: &str, id: &CustomerId) -> String {
-    format!("{sort_name}#{id}")
+    format!("{}#{id}", key_part(sort_name))
 }
 
 #[cfg(test)]
@@ -217,6 +233,17 @@ mod tests {
         ] {
             assert!(pk.starts_with("T#acme#"), "{pk}");
         }
+    }
+
+    #[test]
+    fn names_that_fold_into_long_keys_are_cut_on_a_character_boundary() {
+        let id = CustomerId("01J".into());
+        let long = "漢".repeat(400);
+        let key = name_sort_key(&long, &id);
+        assert!(key.len() <= NAME_KEY_BYTES + 1 + id.0.len());
+        assert!(key.ends_with("#01J"));
+        let t = TenantId::parse("acme").unwrap();
+        assert!(name_entry(&t, &long, &id).sk.len() < 1024);
     }
 
     #[test]

@@ -59,7 +59,11 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
                 .next_customer_number(&scope.tenant)
                 .await
                 .map_err(store_problem)?;
-            customer.fields.customer_number = settings.generated_number(n);
+            let number = settings.generated_number(n);
+            // The counter can outgrow numberMaxLength: say so rather than store a misfit.
+            customer.fields.customer_number =
+                domain::validate_customer_number(&number, &scope.rules().number_rules)
+                    .map_err(|e| Problem::validation(vec![e]))?;
         }
         let record = idempotency_key.clone().map(|key| IdempotencyRecord {
             fingerprint: fingerprint.clone(),
@@ -85,6 +89,9 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
             // A generated number someone chose by hand meanwhile: draw the next one.
             Err(StoreError::NumberTaken) if generate && attempt < NUMBER_ATTEMPTS => continue,
             Err(StoreError::NumberTaken) => return Err(number_taken()),
+            // A create has no version to be stale against: this is a transaction that kept
+            // losing races (or a replay record gone meanwhile). Nothing was written; retry.
+            Err(StoreError::VersionConflict) => return Err(Problem::unavailable()),
             Err(e) => return Err(store_problem(e)),
         }
     }
@@ -289,7 +296,10 @@ async fn assigned_page(
         .store
         .customers_assigned_to(&scope.tenant, user, query.limit, query.cursor.as_deref())
         .await?;
-    page.items.retain(|c| store::matches(query, c));
+    // The assignment index lags behind writes; the cards are read consistently, so the card
+    // decides whether this user is (still) assigned.
+    page.items
+        .retain(|c| c.assignees.iter().any(|a| a == user) && store::matches(query, c));
     Ok(page)
 }
 

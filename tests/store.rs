@@ -1,7 +1,7 @@
 //! The store against the emulator, each test on its own table made from the template.
 
 use chrono::Utc;
-use domain::{ChangeKind, HistoryEntry};
+use domain::ChangeKind;
 use domain::{Customer, CustomerInput, CustomerStatus, ValidationContext, fold, validate_customer};
 use store::{CustomerStore, IdempotencyRecord, ListQuery, StoreError, StoredResponse, TenantId};
 
@@ -39,7 +39,7 @@ async fn a_created_customer_reads_back_equal() {
     let acme = tenant("acme");
     let anna = new_customer("1", "Anna", "Berg", Some("anna@example.com"));
     store
-        .create(&acme, &anna, &entry(ChangeKind::Created), None)
+        .create(&acme, &anna, &e2e::history_entry(ChangeKind::Created), None)
         .await
         .unwrap();
     assert_eq!(
@@ -57,7 +57,7 @@ async fn numbers_are_unique_per_tenant_and_case_insensitive() {
         .create(
             &acme,
             &new_customer("ab-1", "A", "A", None),
-            &entry(ChangeKind::Created),
+            &e2e::history_entry(ChangeKind::Created),
             None,
         )
         .await
@@ -66,7 +66,7 @@ async fn numbers_are_unique_per_tenant_and_case_insensitive() {
         .create(
             &acme,
             &new_customer("AB-1", "B", "B", None),
-            &entry(ChangeKind::Created),
+            &e2e::history_entry(ChangeKind::Created),
             None,
         )
         .await
@@ -76,7 +76,7 @@ async fn numbers_are_unique_per_tenant_and_case_insensitive() {
         .create(
             &tenant("other"),
             &new_customer("AB-1", "C", "C", None),
-            &entry(ChangeKind::Created),
+            &e2e::history_entry(ChangeKind::Created),
             None,
         )
         .await
@@ -89,20 +89,32 @@ async fn a_replace_from_a_stale_version_is_refused() {
     let acme = tenant("acme");
     let anna = new_customer("1", "Anna", "Berg", None);
     store
-        .create(&acme, &anna, &entry(ChangeKind::Created), None)
+        .create(&acme, &anna, &e2e::history_entry(ChangeKind::Created), None)
         .await
         .unwrap();
     let mut first = next_version(&anna);
     first.fields.on_hold = true;
     store
-        .replace(&acme, &anna, &first, &entry(ChangeKind::Updated), None)
+        .replace(
+            &acme,
+            &anna,
+            &first,
+            &e2e::history_entry(ChangeKind::Updated),
+            None,
+        )
         .await
         .unwrap();
 
     let mut second = next_version(&anna);
     second.fields.description = Some("lost update".into());
     let err = store
-        .replace(&acme, &anna, &second, &entry(ChangeKind::Updated), None)
+        .replace(
+            &acme,
+            &anna,
+            &second,
+            &e2e::history_entry(ChangeKind::Updated),
+            None,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::VersionConflict), "{err}");
@@ -115,7 +127,7 @@ async fn lookups_follow_changed_emails_and_numbers() {
     let acme = tenant("acme");
     let anna = new_customer("1", "Anna", "Berg", Some("old@example.com"));
     store
-        .create(&acme, &anna, &entry(ChangeKind::Created), None)
+        .create(&acme, &anna, &e2e::history_entry(ChangeKind::Created), None)
         .await
         .unwrap();
     assert_eq!(
@@ -131,7 +143,13 @@ async fn lookups_follow_changed_emails_and_numbers() {
     after.fields.email = Some("new@example.com".into());
     after.fields.customer_number = "2".into();
     store
-        .replace(&acme, &anna, &after, &entry(ChangeKind::Updated), None)
+        .replace(
+            &acme,
+            &anna,
+            &after,
+            &e2e::history_entry(ChangeKind::Updated),
+            None,
+        )
         .await
         .unwrap();
 
@@ -160,7 +178,7 @@ async fn lookups_follow_changed_emails_and_numbers() {
         .create(
             &acme,
             &new_customer("1", "Bo", "Ek", None),
-            &entry(ChangeKind::Created),
+            &e2e::history_entry(ChangeKind::Created),
             None,
         )
         .await
@@ -181,7 +199,7 @@ async fn lists_sort_by_folded_name_filter_by_status_and_page() {
     for (i, (last, first)) in names.iter().enumerate() {
         let c = new_customer(&i.to_string(), first, last, None);
         store
-            .create(&acme, &c, &entry(ChangeKind::Created), None)
+            .create(&acme, &c, &e2e::history_entry(ChangeKind::Created), None)
             .await
             .unwrap();
         created.push(c);
@@ -193,7 +211,7 @@ async fn lists_sort_by_folded_name_filter_by_status_and_page() {
             &acme,
             &created[2],
             &inactive,
-            &entry(ChangeKind::Deactivated),
+            &e2e::history_entry(ChangeKind::Deactivated),
             None,
         )
         .await
@@ -295,13 +313,23 @@ async fn an_idempotency_record_commits_with_the_customer_and_replays() {
     };
     let anna = new_customer("1", "Anna", "Berg", None);
     store
-        .create(&acme, &anna, &entry(ChangeKind::Created), Some(&record))
+        .create(
+            &acme,
+            &anna,
+            &e2e::history_entry(ChangeKind::Created),
+            Some(&record),
+        )
         .await
         .unwrap();
 
     let retry = new_customer("1", "Anna", "Berg", None);
     match store
-        .create(&acme, &retry, &entry(ChangeKind::Created), Some(&record))
+        .create(
+            &acme,
+            &retry,
+            &e2e::history_entry(ChangeKind::Created),
+            Some(&record),
+        )
         .await
         .unwrap_err()
     {
@@ -323,7 +351,7 @@ async fn requests_and_capacity_are_counted() {
 
     store.usage().reset();
     store
-        .create(&acme, &anna, &entry(ChangeKind::Created), None)
+        .create(&acme, &anna, &e2e::history_entry(ChangeKind::Created), None)
         .await
         .unwrap();
     let create = store.usage().snapshot();
@@ -351,19 +379,6 @@ async fn requests_and_capacity_are_counted() {
         1,
         "a list page is one query"
     );
-}
-
-/// A history entry for store calls made outside the API (the entry's content is not what
-/// these figures are about).
-fn entry(kind: ChangeKind) -> HistoryEntry {
-    HistoryEntry {
-        id: ulid::Ulid::new().to_string(),
-        at: chrono::Utc::now(),
-        by: "test".into(),
-        kind,
-        version: 1,
-        changes: Vec::new(),
-    }
 }
 
 #[tokio::test]

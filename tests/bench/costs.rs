@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use domain::{ChangeKind, HistoryEntry};
+use domain::ChangeKind;
 use domain::{Customer, CustomerInput, ValidationContext};
 use store::{CustomerStore, ListQuery, TenantId, Usage};
 
@@ -54,7 +54,7 @@ async fn main() {
     store.usage().reset();
     for c in &customers {
         store
-            .create(&tenant, c, &entry(ChangeKind::Created), None)
+            .create(&tenant, c, &e2e::history_entry(ChangeKind::Created), None)
             .await
             .expect("create");
     }
@@ -77,7 +77,13 @@ async fn main() {
         after.version += 1;
         after.fields.on_hold = !after.fields.on_hold;
         store
-            .replace(&tenant, &before, &after, &entry(ChangeKind::Updated), None)
+            .replace(
+                &tenant,
+                &before,
+                &after,
+                &e2e::history_entry(ChangeKind::Updated),
+                None,
+            )
             .await
             .expect("replace");
     }
@@ -94,7 +100,13 @@ async fn main() {
         after.version += 1;
         after.fields.email = Some(format!("changed.{}@example.com", c.id).to_lowercase());
         store
-            .replace(&tenant, &before, &after, &entry(ChangeKind::Updated), None)
+            .replace(
+                &tenant,
+                &before,
+                &after,
+                &e2e::history_entry(ChangeKind::Updated),
+                None,
+            )
             .await
             .expect("replace");
     }
@@ -178,7 +190,7 @@ async fn main() {
             &tenant,
             &before,
             &after,
-            &entry(ChangeKind::Assigned),
+            &e2e::history_entry(ChangeKind::Assigned),
             Some(&assign),
         )
         .await
@@ -259,17 +271,4 @@ async fn report_binary() {
         "process start to ready (5 processes, ms, sorted): {}",
         ms.join(" ")
     );
-}
-
-/// A history entry for store calls made outside the API (the entry's content is not what
-/// these figures are about).
-fn entry(kind: ChangeKind) -> HistoryEntry {
-    HistoryEntry {
-        id: ulid::Ulid::new().to_string(),
-        at: chrono::Utc::now(),
-        by: "test".into(),
-        kind,
-        version: 1,
-        changes: Vec::new(),
-    }
 }

@@ -308,3 +308,16 @@ pub fn customer(number: &str, first: &str, last: &str) -> Value {
         "terms": { "paymentType": "account", "currency": "SEK", "creditLimit": 5_000_000, "paymentTerms": "net30" }
     })
 }
+
+/// A history entry for store calls made outside the API, in store tests and the benchmark
+/// (its content is not what they are about).
+pub fn history_entry(kind: domain::ChangeKind) -> domain::HistoryEntry {
+    domain::HistoryEntry {
+        id: ulid::Ulid::new().to_string(),
+        at: chrono::Utc::now(),
+        by: "test".into(),
+        kind,
+        version: 1,
+        changes: Vec::new(),
+    }
+}

@@ -111,6 +111,11 @@ impl CustomerFields {
         Ok(removed)
     }
 
+    /// The contact with this id, if the card has one.
+    pub fn contact(&self, id: &ContactId) -> Option<&Contact> {
+        self.contacts.iter().find(|c| &c.id == id)
+    }
+
     fn contact_index(&self, id: &ContactId) -> Result<usize, ContactError> {
         self.contacts
             .iter()

@@ -30,9 +30,7 @@ pub async fn add(app: &App, request: &Request) -> Result<Response<Body>, Problem
     .await?;
     let contact = customer
         .fields
-        .contacts
-        .iter()
-        .find(|c| c.id == contact_id)
+        .contact(&contact_id)
         .expect("the contact was just added");
     let response = json(StatusCode::CREATED, contact);
     let response = with_header(response, "etag", &etag(customer.version));
@@ -50,9 +48,7 @@ pub async fn change(app: &App, request: &Request) -> Result<Response<Body>, Prob
     let (customer, ()) = modify(app, &scope, &id, if_match(request.headers()), edit, |c| {
         let current = c
             .fields
-            .contacts
-            .iter()
-            .find(|contact| contact.id == contact_id)
+            .contact(&contact_id)
             .ok_or_else(|| Problem::not_found("contact"))?;
         let mut target =
             serde_json::to_value(current.to_input()).expect("a contact always serialises");
@@ -65,9 +61,7 @@ pub async fn change(app: &App, request: &Request) -> Result<Response<Body>, Prob
     .await?;
     let contact = customer
         .fields
-        .contacts
-        .iter()
-        .find(|c| c.id == contact_id)
+        .contact(&contact_id)
         .expect("the contact was just changed");
     Ok(with_header(
         json(StatusCode::OK, contact),

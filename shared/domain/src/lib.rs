@@ -4,6 +4,7 @@
 pub mod calloff;
 pub mod contacts;
 pub mod history;
+pub mod merge_patch;
 pub mod model;
 pub mod permissions;
 pub mod phone;

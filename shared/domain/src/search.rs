@@ -259,7 +259,9 @@ mod tests {
     }
 
     /// The worst case must fit one DynamoDB transaction (100 items) with the customer, its
-    /// number guard, its history entry and an idempotency record.
+    /// number guard, one guard per external reference (one per accounting system), its
+    /// history entry and an idempotency record, or, in an import, the import record and an
+    /// error-report chunk instead of the idempotency record.
     #[test]
     fn a_full_card_fits_one_transaction() {
         let contact = |i: usize| crate::ContactInput {
@@ -281,6 +283,20 @@ mod tests {
                 phone: Some("+4681234567".into()),
                 mobile: Some("+46701234567".into()),
                 contacts: Some((0..crate::validation::CONTACTS_MAX).map(contact).collect()),
+                external_refs: Some(
+                    [
+                        crate::AccountingSystem::Quickbooks,
+                        crate::AccountingSystem::Sage,
+                        crate::AccountingSystem::Visma,
+                        crate::AccountingSystem::Other,
+                    ]
+                    .into_iter()
+                    .map(|system| crate::ExternalRef {
+                        system,
+                        id: "A1".into(),
+                    })
+                    .collect(),
+                ),
                 ..Default::default()
             },
             &crate::ValidationContext::default(),
@@ -289,6 +305,8 @@ mod tests {
         let entries = fields.lookup_emails().len()
             + fields.lookup_phones().len()
             + fields.search_names().len();
-        assert!(entries + 4 <= 100, "{entries} index entries");
+        let guards = 1 + fields.external_refs.len();
+        assert_eq!(fields.external_refs.len(), 4);
+        assert!(entries + guards + 4 <= 100, "{entries} index entries");
     }
 }

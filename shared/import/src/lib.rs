@@ -137,6 +137,7 @@ mod output;
 mod reader;
 mod records;
 mod row;
+mod upsert;
 mod values;
 
 pub use columns::{Column, ExportShape, HeaderColumn, HeaderMap, normalise_header};
@@ -149,6 +150,7 @@ pub use reader::{
     RowKey, SeenKeys, ValidRow,
 };
 pub use records::{DELIMITERS, detect_delimiter};
+pub use upsert::update_from_row;
 pub use values::{
     AmountError, country_code, parse_amount, parse_payment_terms, parse_yes_no, split_full_name,
 };

@@ -40,6 +40,14 @@ impl<W: Write> ErrorReportWriter<W> {
         Ok(Self { csv })
     }
 
+    /// Writes rows only, for a piece of a report whose start (byte-order mark and header) was
+    /// written by [`ErrorReportWriter::new`] elsewhere: reports written in chunks.
+    pub fn continuing(out: W) -> Self {
+        Self {
+            csv: csv::Writer::from_writer(out),
+        }
+    }
+
     pub fn write(&mut self, error: &RowError) -> csv::Result<()> {
         let text =
             |value: &Option<String>| escape_formula(value.as_deref().unwrap_or("")).into_owned();

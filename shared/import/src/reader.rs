@@ -46,6 +46,11 @@ pub struct ImportOptions {
     /// The longest record accepted, in bytes. Bounds memory when a quote is never closed and
     /// the rest of the file would otherwise become one value.
     pub max_record_bytes: usize,
+    /// Report rows whose key repeats an earlier row's (`duplicate_in_file`) from a set of the
+    /// keys seen ([`SeenKeys`]), which grows with the file's distinct keys. A caller that finds
+    /// repeats another way (the import function asks the table whether this import already
+    /// wrote the customer) turns it off and reads any file in flat memory.
+    pub remember_keys: bool,
 }
 
 impl Default for ImportOptions {
@@ -54,6 +59,7 @@ impl Default for ImportOptions {
             validation: ValidationContext::default(),
             missing_number: MissingNumber::default(),
             max_record_bytes: 1024 * 1024,
+            remember_keys: true,
         }
     }
 }
@@ -271,6 +277,9 @@ pub struct ValidRow {
     /// 1-based physical line where the record starts.
     pub line: u64,
     pub fields: CustomerFields,
+    /// What the row gave, before validation filled in the organisation's defaults: an update
+    /// of an existing customer changes only these members (see [`crate::update_from_row`]).
+    pub given: CustomerInput,
     pub key: RowKey,
     /// The row had no customer number (only with [`MissingNumber::Defer`]); `fields` holds an
     /// empty one for the caller to fill in.
@@ -310,6 +319,7 @@ pub struct ImportReader<R: Read> {
     delimiter: u8,
     header: HeaderMap,
     missing_number: MissingNumber,
+    remember_keys: bool,
     default_country: Option<String>,
     context: ValidationContext,
     seen: SeenKeys,
@@ -386,6 +396,7 @@ impl<R: Read> ImportReader<R> {
                 columns: Vec::new(),
             },
             missing_number: options.missing_number,
+            remember_keys: options.remember_keys,
             default_country: options.validation.default_country.clone(),
             context: options.validation.clone(),
             seen: SeenKeys::default(),
@@ -578,7 +589,11 @@ impl<R: Read> ImportReader<R> {
             ));
         }
         let key = RowKey::of(&built.input);
-        if let Some(first) = self.seen.insert(&key, line) {
+        if let Some(first) = self
+            .remember_keys
+            .then(|| self.seen.insert(&key, line))
+            .flatten()
+        {
             let field = key.field();
             let message = format!(
                 "{} is also on line {first}; a customer may appear only once in a file.",
@@ -588,6 +603,7 @@ impl<R: Read> ImportReader<R> {
             errors.push(cell_error(column, field, "duplicate_in_file", message));
         }
         let mut input = std::mem::take(&mut built.input);
+        let given = input.clone();
         let needs_number =
             input.customer_number.is_none() && self.missing_number == MissingNumber::Defer;
         if needs_number {
@@ -607,6 +623,7 @@ impl<R: Read> ImportReader<R> {
                 Ok(ValidRow {
                     line,
                     fields,
+                    given,
                     key,
                     needs_number,
                 })
@@ -666,38 +683,74 @@ impl<R: Read> Iterator for ImportReader<R> {
     }
 }
 
+const HOMES: &[(&str, &[Column])] = &[
+    ("/customerNumber", &[Column::CustomerNumber]),
+    (
+        "/firstName",
+        &[Column::FirstName, Column::FullName, Column::LastName],
+    ),
+    ("/lastName", &[Column::LastName, Column::FullName]),
+    ("/companyName", &[Column::CompanyName, Column::DisplayName]),
+    // Channels the organisation requires.
+    ("/email", &[Column::Email]),
+    ("/phone", &[Column::Phone]),
+    ("/mobile", &[Column::Mobile]),
+    (
+        "/externalRefs",
+        &[
+            Column::ExternalId,
+            Column::CustomerNumber,
+            Column::DisplayName,
+        ],
+    ),
+];
+
 /// The file column behind a pointer: where the row's value came from, else the column that
 /// would have held it (a required number names the empty "Customer Number" cell). Only
 /// "required" errors are about empty cells, so only their fields need a home here.
 fn column_of(built: &BuiltRow, header: &HeaderMap, pointer: &str) -> Option<usize> {
-    const HOMES: &[(&str, &[Column])] = &[
-        ("/customerNumber", &[Column::CustomerNumber]),
-        (
-            "/firstName",
-            &[Column::FirstName, Column::FullName, Column::LastName],
-        ),
-        ("/lastName", &[Column::LastName, Column::FullName]),
-        ("/companyName", &[Column::CompanyName, Column::DisplayName]),
-        // Channels the organisation requires.
-        ("/email", &[Column::Email]),
-        ("/phone", &[Column::Phone]),
-        ("/mobile", &[Column::Mobile]),
-        (
-            "/externalRefs",
-            &[
-                Column::ExternalId,
-                Column::CustomerNumber,
-                Column::DisplayName,
-            ],
-        ),
-    ];
-    built.column_of(pointer).or_else(|| {
-        if let Some(key) = pointer.strip_prefix("/customFields/") {
-            return header.index_of_custom_field(key);
+    built
+        .column_of(pointer)
+        .or_else(|| home_column(header, pointer))
+}
+
+/// The column that would hold the value at `pointer`, judged from the header alone.
+fn home_column(header: &HeaderMap, pointer: &str) -> Option<usize> {
+    if let Some(key) = pointer.strip_prefix("/customFields/") {
+        return header.index_of_custom_field(key);
+    }
+    let (_, columns) = HOMES.iter().find(|(home, _)| is_within(pointer, home))?;
+    columns.iter().find_map(|&c| header.index_of(c))
+}
+
+impl RowError {
+    /// A domain error found when the row was applied to an existing customer (after the
+    /// reader gave it out), named with the column that holds the field where the header says.
+    pub fn of_field(line: u64, header: &HeaderMap, error: FieldError) -> RowError {
+        let column = home_column(header, &error.field)
+            .and_then(|i| header.name(i))
+            .map(str::to_owned);
+        RowError {
+            line,
+            column,
+            field: Some(error.field).filter(|f| !f.is_empty()),
+            code: error.code,
+            message: sentence(&error.message),
+            value: None,
         }
-        let (_, columns) = HOMES.iter().find(|(home, _)| is_within(pointer, home))?;
-        columns.iter().find_map(|&c| header.index_of(c))
-    })
+    }
+
+    /// A problem of the whole row that is not about one field.
+    pub fn of_row(line: u64, code: &str, message: impl Into<String>) -> RowError {
+        RowError {
+            line,
+            column: None,
+            field: None,
+            code: code.to_owned(),
+            message: message.into(),
+            value: None,
+        }
+    }
 }
 
 /// A number that passes the organisation's rules, so that a row without one is validated on

@@ -105,8 +105,9 @@ impl CustomerStore {
         &self.table
     }
 
-    /// Creates a customer. Uniqueness of the number is enforced by DynamoDB: the guard item is
-    /// put with `attribute_not_exists` in the same transaction as the customer.
+    /// Creates a customer. Uniqueness of the number and of external references is enforced by
+    /// DynamoDB: their guard items are put with `attribute_not_exists` in the same transaction
+    /// as the customer.
     pub async fn create(
         &self,
         tenant: &TenantId,
@@ -114,38 +115,61 @@ impl CustomerStore {
         history: &HistoryEntry,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<CreateOutcome, StoreError> {
-        let mut writes = vec![
+        let mut set = self.create_writes(tenant, customer, history);
+        if let Some(record) = idempotency {
+            set.push_conditional(
+                self.put_new(items::idempotency_item(tenant, record)),
+                Guarded::Idempotency,
+            );
+        }
+        match self.transact(set.writes.clone(), None).await {
+            Ok(()) => Ok(CreateOutcome::Created),
+            Err(Cancelled(failed)) => match (set.failed(&failed), idempotency) {
+                (Some(Guarded::Idempotency), Some(record)) => {
+                    Err(self.idempotency_replay(tenant, &record.key).await?)
+                }
+                (failure, _) => Err(Guarded::error(failure)),
+            },
+            Err(Failed(e)) => Err(e),
+        }
+    }
+
+    /// What a create writes: the customer, its number and external-reference guards, the
+    /// `created` history entry and the lookup entries.
+    pub(crate) fn create_writes(
+        &self,
+        tenant: &TenantId,
+        customer: &Customer,
+        history: &HistoryEntry,
+    ) -> WriteSet {
+        let mut set = WriteSet::default();
+        set.push_conditional(
             self.put_new(items::customer_item(tenant, customer)),
+            Guarded::Customer,
+        );
+        set.push_conditional(
             self.put_new(items::number_guard_item(
                 tenant,
                 &customer.fields.customer_number,
                 &customer.id,
             )),
-            self.put(items::history_item(tenant, &customer.id, history)),
-        ];
-        let guard_index = 1;
+            Guarded::Number,
+        );
+        for external in &customer.fields.external_refs {
+            set.push_conditional(
+                self.put_new(items::external_ref_guard_item(
+                    tenant,
+                    external,
+                    &customer.id,
+                )),
+                Guarded::ExternalRef,
+            );
+        }
+        set.push(self.put(items::history_item(tenant, &customer.id, history)));
         for key in lookup_keys(tenant, customer) {
-            writes.push(self.put(items::lookup_item(key, &customer.id)));
+            set.push(self.put(items::lookup_item(key, &customer.id)));
         }
-        let idempotency_index = idempotency.map(|record| {
-            writes.push(self.put_new(items::idempotency_item(tenant, record)));
-            writes.len() - 1
-        });
-        match self.transact(writes).await {
-            Ok(()) => Ok(CreateOutcome::Created),
-            Err(Cancelled(failed)) => {
-                if let (Some(i), Some(record)) = (idempotency_index, idempotency)
-                    && failed.contains(&i)
-                {
-                    return Err(self.idempotency_replay(tenant, &record.key).await?);
-                }
-                if failed.contains(&guard_index) {
-                    return Err(StoreError::NumberTaken);
-                }
-                Err(StoreError::VersionConflict)
-            }
-            Err(Failed(e)) => Err(e),
-        }
+        set
     }
 
     pub async fn get(
@@ -172,7 +196,7 @@ impl CustomerStore {
 
     /// Replaces `before` with `after` if nobody changed it meanwhile (`after.version` must be
     /// `before.version + 1`), in one transaction with its history entry, the lookup entries and
-    /// number guard that change with it, and an assignment change if there is one. There is no
+    /// guards that change with it, and an assignment change if there is one. There is no
     /// way to change a customer without a history entry.
     pub async fn replace(
         &self,
@@ -182,31 +206,7 @@ impl CustomerStore {
         history: &HistoryEntry,
         companion: Option<&Companion>,
     ) -> Result<(), StoreError> {
-        debug_assert_eq!(after.version, before.version + 1);
-        let mut writes = vec![
-            self.put_if_version(items::customer_item(tenant, after), before.version),
-            self.put(items::history_item(tenant, &after.id, history)),
-        ];
-        let mut new_guard_index = None;
-        if before.fields.customer_number.to_uppercase()
-            != after.fields.customer_number.to_uppercase()
-        {
-            writes.push(self.delete_guard(tenant, before));
-            writes.push(self.put_new(items::number_guard_item(
-                tenant,
-                &after.fields.customer_number,
-                &after.id,
-            )));
-            new_guard_index = Some(writes.len() - 1);
-        }
-        let old_lookups = lookup_keys(tenant, before);
-        let new_lookups = lookup_keys(tenant, after);
-        for key in old_lookups.difference(&new_lookups) {
-            writes.push(self.delete(key.clone()));
-        }
-        for key in new_lookups.difference(&old_lookups) {
-            writes.push(self.put(items::lookup_item(key.clone(), &after.id)));
-        }
+        let mut set = self.replace_writes(tenant, before, after, history);
         match companion {
             Some(Companion::Assign { user, by, at }) => {
                 let assignment = Assignment {
@@ -218,22 +218,75 @@ impl CustomerStore {
                     assigned_by: by.clone(),
                     assigned_at: *at,
                 };
-                writes.push(self.put(items::assignment_item(tenant, &assignment)));
+                set.push(self.put(items::assignment_item(tenant, &assignment)));
             }
             Some(Companion::Unassign(user)) => {
-                writes.push(self.delete(keys::assignment(tenant, &after.id, user)));
+                set.push(self.delete(keys::assignment(tenant, &after.id, user)));
             }
             None => {}
         }
-        match self.transact(writes).await {
+        match self.transact(set.writes.clone(), None).await {
             Ok(()) => Ok(()),
-            Err(Cancelled(failed)) if failed.contains(&0) => Err(StoreError::VersionConflict),
-            Err(Cancelled(failed)) if new_guard_index.is_some_and(|i| failed.contains(&i)) => {
-                Err(StoreError::NumberTaken)
-            }
-            Err(Cancelled(_)) => Err(StoreError::VersionConflict),
+            Err(Cancelled(failed)) => Err(Guarded::error(set.failed(&failed))),
             Err(Failed(e)) => Err(e),
         }
+    }
+
+    /// What a replace writes: the customer (conditional on the version it was read at), the
+    /// history entry, and the guards and lookup entries that differ between the two versions.
+    pub(crate) fn replace_writes(
+        &self,
+        tenant: &TenantId,
+        before: &Customer,
+        after: &Customer,
+        history: &HistoryEntry,
+    ) -> WriteSet {
+        debug_assert_eq!(after.version, before.version + 1);
+        let mut set = WriteSet::default();
+        set.push_conditional(
+            self.put_if_version(items::customer_item(tenant, after), before.version),
+            Guarded::Customer,
+        );
+        set.push(self.put(items::history_item(tenant, &after.id, history)));
+        if before.fields.customer_number.to_uppercase()
+            != after.fields.customer_number.to_uppercase()
+        {
+            set.push(self.delete_guard(
+                keys::customer_number_guard(tenant, &before.fields.customer_number),
+                &before.id,
+            ));
+            set.push_conditional(
+                self.put_new(items::number_guard_item(
+                    tenant,
+                    &after.fields.customer_number,
+                    &after.id,
+                )),
+                Guarded::Number,
+            );
+        }
+        let old_refs = external_ref_keys(tenant, before);
+        let new_refs = external_ref_keys(tenant, after);
+        for key in old_refs.difference(&new_refs) {
+            set.push(self.delete_guard(key.clone(), &before.id));
+        }
+        for external in &after.fields.external_refs {
+            let key = keys::external_ref_guard(tenant, external.system, &external.id);
+            if !old_refs.contains(&key) {
+                set.push_conditional(
+                    self.put_new(items::external_ref_guard_item(tenant, external, &after.id)),
+                    Guarded::ExternalRef,
+                );
+            }
+        }
+        let old_lookups = lookup_keys(tenant, before);
+        let new_lookups = lookup_keys(tenant, after);
+        for key in old_lookups.difference(&new_lookups) {
+            set.push(self.delete(key.clone()));
+        }
+        for key in new_lookups.difference(&old_lookups) {
+            set.push(self.put(items::lookup_item(key.clone(), &after.id)));
+        }
+        set
     }
 
     /// A customer's history, newest first, one Query per page.
@@ -367,7 +420,11 @@ impl CustomerStore {
             return Err(StoreError::HasHistory);
         }
         let mut writes = vec![self.delete_if_version(tenant, customer)];
-        writes.push(self.delete_guard(tenant, customer));
+        let number = keys::customer_number_guard(tenant, &customer.fields.customer_number);
+        writes.push(self.delete_guard(number, &customer.id));
+        for key in external_ref_keys(tenant, customer) {
+            writes.push(self.delete_guard(key, &customer.id));
+        }
         for item in &partition.items {
             let sk = sort_key(item);
             if sk.starts_with(keys::HISTORY_PREFIX) {
@@ -380,7 +437,7 @@ impl CustomerStore {
         for key in lookup_keys(tenant, customer) {
             writes.push(self.delete(key));
         }
-        match self.transact(writes).await {
+        match self.transact(writes, None).await {
             Ok(()) => Ok(()),
             Err(Cancelled(_)) => Err(StoreError::VersionConflict),
             Err(Failed(e)) => Err(e),
@@ -388,7 +445,7 @@ impl CustomerStore {
     }
 
     /// One page of the items of a partition whose sort key begins with `prefix`.
-    async fn query_partition(
+    pub(crate) async fn query_partition(
         &self,
         partition: String,
         prefix: Option<&str>,
@@ -529,7 +586,7 @@ impl CustomerStore {
     }
 
     /// BatchGetItem, retrying unprocessed keys; results sorted by folded name.
-    async fn get_many(
+    pub(crate) async fn get_many(
         &self,
         tenant: &TenantId,
         ids: &[CustomerId],
@@ -622,7 +679,7 @@ impl CustomerStore {
         }
     }
 
-    fn put(&self, item: Item) -> TransactWriteItem {
+    pub(crate) fn put(&self, item: Item) -> TransactWriteItem {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -631,7 +688,7 @@ impl CustomerStore {
         TransactWriteItem::builder().put(put).build()
     }
 
-    fn put_new(&self, item: Item) -> TransactWriteItem {
+    pub(crate) fn put_new(&self, item: Item) -> TransactWriteItem {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -641,7 +698,7 @@ impl CustomerStore {
         TransactWriteItem::builder().put(put).build()
     }
 
-    fn put_if_version(&self, item: Item, expected: u64) -> TransactWriteItem {
+    pub(crate) fn put_if_version(&self, item: Item, expected: u64) -> TransactWriteItem {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -653,7 +710,7 @@ impl CustomerStore {
         TransactWriteItem::builder().put(put).build()
     }
 
-    fn delete(&self, key: keys::Key) -> TransactWriteItem {
+    pub(crate) fn delete(&self, key: keys::Key) -> TransactWriteItem {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(items::key_of(key)))
@@ -677,23 +734,46 @@ impl CustomerStore {
         TransactWriteItem::builder().delete(delete).build()
     }
 
-    /// Frees the old number, but only if it still belongs to this customer.
-    fn delete_guard(&self, tenant: &TenantId, before: &Customer) -> TransactWriteItem {
-        let key = keys::customer_number_guard(tenant, &before.fields.customer_number);
+    /// Frees a guard (old number, old external reference), but only if it still belongs to
+    /// this customer.
+    fn delete_guard(&self, key: keys::Key, owner: &CustomerId) -> TransactWriteItem {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(items::key_of(key)))
             .condition_expression("#id = :id")
             .expression_attribute_names("#id", CUSTOMER_ID)
-            .expression_attribute_values(":id", AttributeValue::S(before.id.0.clone()))
+            .expression_attribute_values(":id", AttributeValue::S(owner.0.clone()))
             .build()
             .expect("table and key are set");
         TransactWriteItem::builder().delete(delete).build()
     }
 
+    /// One strongly consistent GetItem.
+    pub(crate) async fn get_item(&self, key: keys::Key) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(items::key_of(key)))
+            .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        let estimate = capacity::read_units(out.item(), true);
+        self.usage
+            .record(Kind::Read, one(out.consumed_capacity()), estimate);
+        Ok(out.item)
+    }
+
     /// Runs a transaction; a cancellation caused only by a concurrent transaction is retried
     /// so that the caller sees the condition that really decides (taken number, stale version).
-    async fn transact(&self, writes: Vec<TransactWriteItem>) -> Result<(), TransactError> {
+    /// With a `token`, DynamoDB applies a repeated request only once (for ten minutes).
+    pub(crate) async fn transact(
+        &self,
+        writes: Vec<TransactWriteItem>,
+        token: Option<String>,
+    ) -> Result<(), TransactError> {
         let estimate = capacity::transaction_units(&writes);
         let mut attempt = 0;
         loop {
@@ -702,6 +782,7 @@ impl CustomerStore {
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(writes.clone()))
+                .set_client_request_token(token.clone())
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await;
@@ -754,12 +835,84 @@ fn sort_key(item: &Item) -> &str {
         .map_or("", String::as_str)
 }
 
-enum TransactError {
+pub(crate) enum TransactError {
     /// Indexes of the items whose condition failed.
     Cancelled(Vec<usize>),
     Failed(StoreError),
 }
-use TransactError::{Cancelled, Failed};
+pub(crate) use TransactError::{Cancelled, Failed};
+
+/// The writes of one change, and what the failure of each conditional one means.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WriteSet {
+    pub writes: Vec<TransactWriteItem>,
+    guarded: Vec<(usize, Guarded)>,
+}
+
+/// What a failed condition of a [`WriteSet`] means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Guarded {
+    /// The customer item: it exists already (create) or changed since it was read (replace).
+    Customer,
+    Number,
+    ExternalRef,
+    Idempotency,
+}
+
+impl WriteSet {
+    pub fn push(&mut self, write: TransactWriteItem) {
+        self.writes.push(write);
+    }
+
+    fn push_conditional(&mut self, write: TransactWriteItem, guarded: Guarded) {
+        self.guarded.push((self.writes.len(), guarded));
+        self.writes.push(write);
+    }
+
+    pub fn len(&self) -> usize {
+        self.writes.len()
+    }
+
+    /// The decisive failure among the failed indexes (relative to this set): a taken number
+    /// or reference before a stale version, since retrying cannot cure the former.
+    pub fn failed(&self, failed: &[usize]) -> Option<Guarded> {
+        let hit = |wanted: Guarded| {
+            self.guarded
+                .iter()
+                .any(|(i, g)| *g == wanted && failed.contains(i))
+        };
+        [
+            Guarded::Idempotency,
+            Guarded::Number,
+            Guarded::ExternalRef,
+            Guarded::Customer,
+        ]
+        .into_iter()
+        .find(|g| hit(*g))
+    }
+}
+
+impl Guarded {
+    /// The store error a failed condition stands for; none recognised means a concurrent
+    /// change (an old guard freed meanwhile, say): re-read and try again.
+    pub fn error(failure: Option<Guarded>) -> StoreError {
+        match failure {
+            Some(Guarded::Number) => StoreError::NumberTaken,
+            Some(Guarded::ExternalRef) => StoreError::ExternalRefTaken,
+            _ => StoreError::VersionConflict,
+        }
+    }
+}
+
+/// The guards of a customer's external references.
+fn external_ref_keys(tenant: &TenantId, customer: &Customer) -> BTreeSet<keys::Key> {
+    customer
+        .fields
+        .external_refs
+        .iter()
+        .map(|r| keys::external_ref_guard(tenant, r.system, &r.id))
+        .collect()
+}
 
 /// The index entries a customer has: exact lookups by e-mail and phone, and name search.
 /// They are written, and removed, in the same transaction as the customer.
@@ -799,7 +952,7 @@ fn indexes_with(reasons: &[Option<String>], code: &str) -> Vec<usize> {
 }
 
 /// Exponential backoff with a little jitter from the clock, capped at ~1 s.
-async fn backoff(attempt: u32) {
+pub(crate) async fn backoff(attempt: u32) {
     let base = 25u64 << attempt.min(5);
     let jitter = u64::from(
         std::time::SystemTime::now()

@@ -7,6 +7,8 @@ use crate::customers::IdempotencyRecord;
 pub enum StoreError {
     #[error("the customer number is already taken in this organisation")]
     NumberTaken,
+    #[error("an external reference (accounting system id) already belongs to another customer")]
+    ExternalRefTaken,
     #[error("the item was changed by someone else (version conflict)")]
     VersionConflict,
     #[error("the customer has history or linked records")]

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use domain::{Customer, CustomerId};
+use domain::{Customer, CustomerId, ExternalRef};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
 use crate::StoreError;
@@ -22,7 +22,7 @@ fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-fn keyed(key: Key, entity: &str) -> Item {
+pub(crate) fn keyed(key: Key, entity: &str) -> Item {
     HashMap::from([
         (keys::PK.to_owned(), s(key.pk)),
         (keys::SK.to_owned(), s(key.sk)),
@@ -78,6 +78,15 @@ pub fn number_guard_item(tenant: &TenantId, number: &str, id: &CustomerId) -> It
     let mut item = keyed(
         keys::customer_number_guard(tenant, number),
         "CustomerNumber",
+    );
+    item.insert(CUSTOMER_ID.into(), s(id.0.clone()));
+    item
+}
+
+pub fn external_ref_guard_item(tenant: &TenantId, external: &ExternalRef, id: &CustomerId) -> Item {
+    let mut item = keyed(
+        keys::external_ref_guard(tenant, external.system, &external.id),
+        "CustomerExternalRef",
     );
     item.insert(CUSTOMER_ID.into(), s(id.0.clone()));
     item

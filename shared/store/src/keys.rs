@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use domain::{CustomerId, CustomerStatus};
+use domain::{AccountingSystem, CustomerId, CustomerStatus};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -28,6 +28,8 @@ pub const HISTORY_PREFIX: &str = "HISTORY#";
 pub const ASSIGNEE_PREFIX: &str = "ASSIGNEE#";
 const GUARD_SK: &str = "GUARD";
 const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
+const IMPORT_SK: &str = "IMPORT";
+pub const IMPORT_ERRORS_PREFIX: &str = "ERRORS#";
 
 /// An organisation id as it appears in keys. Only taken from verified identity.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -62,7 +64,7 @@ impl fmt::Display for TenantId {
 }
 
 /// A (PK, SK) pair.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Key {
     pub pk: String,
     pub sk: String,
@@ -107,6 +109,75 @@ pub fn customer_number_guard(tenant: &TenantId, number: &str) -> Key {
     Key {
         pk: format!("{}CUSTNO#{}", tenant.prefix(), number.to_uppercase()),
         sk: GUARD_SK.to_owned(),
+    }
+}
+
+/// The guard item that makes an accounting system's id unique within a tenant: the id is how
+/// an import from that system finds the customer again. Compared ignoring case, like numbers
+/// (QuickBooks display names are unique regardless of case). The id is the last key part, so
+/// a `#` in it cannot reach another key.
+pub fn external_ref_guard(tenant: &TenantId, system: AccountingSystem, id: &str) -> Key {
+    Key {
+        pk: format!(
+            "{}EXTREF#{}#{}",
+            tenant.prefix(),
+            system_name(system),
+            id.to_uppercase()
+        ),
+        sk: GUARD_SK.to_owned(),
+    }
+}
+
+fn system_name(system: AccountingSystem) -> &'static str {
+    match system {
+        AccountingSystem::Quickbooks => "QUICKBOOKS",
+        AccountingSystem::Sage => "SAGE",
+        AccountingSystem::Visma => "VISMA",
+        AccountingSystem::Other => "OTHER",
+    }
+}
+
+/// An import: its progress record, and beside it (same partition) the chunks of its error
+/// report. Import ids are ULIDs.
+pub fn import(tenant: &TenantId, import_id: &str) -> Key {
+    Key {
+        pk: import_partition(tenant, import_id),
+        sk: IMPORT_SK.to_owned(),
+    }
+}
+
+pub fn import_partition(tenant: &TenantId, import_id: &str) -> String {
+    format!("{}IMPORT#{import_id}", tenant.prefix())
+}
+
+/// One chunk of an import's row errors, sorted by the line the chunk starts at.
+pub fn import_errors(tenant: &TenantId, import_id: &str, first_line: u64) -> Key {
+    Key {
+        pk: import_partition(tenant, import_id),
+        sk: format!("{IMPORT_ERRORS_PREFIX}{first_line:012}"),
+    }
+}
+
+/// GSI1 partition of a tenant's imports, sorted by import id (ULIDs: by time).
+pub fn imports_of(tenant: &TenantId) -> String {
+    format!("{}IMPORTS", tenant.prefix())
+}
+
+/// The guard that makes one delivery of one S3 object start one import: `digest` identifies
+/// the object version (key, ETag and S3's sequencer).
+pub fn import_delivery(tenant: &TenantId, digest: &str) -> Key {
+    Key {
+        pk: format!("{}IMPORTOBJ#{digest}", tenant.prefix()),
+        sk: GUARD_SK.to_owned(),
+    }
+}
+
+/// Files that named no tenant (or an invalid one) are recorded here for operators, outside
+/// every tenant's keys: no API request can build a key without the `T#<tenant>#` prefix.
+pub fn rejected_import(day: &str, object_key: &str) -> Key {
+    Key {
+        pk: format!("SYSTEM#REJECTED_IMPORTS#{day}"),
+        sk: object_key.to_owned(),
     }
 }
 
@@ -228,6 +299,11 @@ mod tests {
             email_lookup(&t, "a@b.se", &id).pk,
             phone_lookup(&t, "+46701234567", &id).pk,
             idempotency(&t, "k").pk,
+            external_ref_guard(&t, AccountingSystem::Sage, "A#1").pk,
+            import(&t, "01J").pk,
+            import_errors(&t, "01J", 2).pk,
+            imports_of(&t),
+            import_delivery(&t, "ab").pk,
             customers_by_name(&t),
             customers_by_status(&t, CustomerStatus::Active),
         ] {

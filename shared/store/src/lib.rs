@@ -6,6 +6,7 @@ pub mod capacity;
 pub mod cursor;
 mod customers;
 mod error;
+mod imports;
 mod items;
 pub mod keys;
 pub mod listing;
@@ -17,6 +18,10 @@ pub use customers::{
     StoredResponse,
 };
 pub use error::StoreError;
+pub use imports::{
+    Begin, CHUNK_OVERHEAD, ChunkError, CustomerChange, ErrorChunk, ImportCheckpoint, ImportCounts,
+    ImportRecord, ImportSource, ImportStatus, PreparedChange, TRANSACTION_ITEMS, external_ref_key,
+};
 pub use keys::TenantId;
 pub use listing::{ListQuery, Sort, matches};
 pub use settings::VersionedSettings;

@@ -104,6 +104,16 @@ impl CustomerStore {
     /// The next value of the organisation's customer-number counter: an atomic ADD, so two
     /// concurrent creates never get the same value (the number guard is the second line).
     pub async fn next_customer_number(&self, tenant: &TenantId) -> Result<u64, StoreError> {
+        self.reserve_customer_numbers(tenant, 1).await
+    }
+
+    /// Draws `count` consecutive counter values at once (an import numbering many new
+    /// customers) and returns the last; the first is `last - count + 1`.
+    pub async fn reserve_customer_numbers(
+        &self,
+        tenant: &TenantId,
+        count: u64,
+    ) -> Result<u64, StoreError> {
         let out = self
             .client()
             .update_item()
@@ -112,7 +122,7 @@ impl CustomerStore {
             .update_expression("ADD #next :one SET #entity = :entity")
             .expression_attribute_names("#next", "next")
             .expression_attribute_names("#entity", ENTITY)
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":one", AttributeValue::N(count.to_string()))
             .expression_attribute_values(":entity", AttributeValue::S("Counter".into()))
             .return_values(ReturnValue::UpdatedNew)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)

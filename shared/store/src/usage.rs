@@ -8,6 +8,8 @@ use aws_sdk_dynamodb::types::ConsumedCapacity;
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Usage {
     pub requests: u32,
+    pub read_requests: u32,
+    pub write_requests: u32,
     /// As reported by the server (ReturnConsumedCapacity).
     pub read_units: f64,
     pub write_units: f64,
@@ -40,8 +42,14 @@ impl UsageMeter {
         let mut usage = self.0.lock().expect("usage lock");
         usage.requests += 1;
         match kind {
-            Kind::Read => usage.estimated_read_units += estimate,
-            Kind::Write => usage.estimated_write_units += estimate,
+            Kind::Read => {
+                usage.read_requests += 1;
+                usage.estimated_read_units += estimate;
+            }
+            Kind::Write => {
+                usage.write_requests += 1;
+                usage.estimated_write_units += estimate;
+            }
         }
         for c in capacity {
             // With ReturnConsumedCapacity=TOTAL only the total is filled in; the request

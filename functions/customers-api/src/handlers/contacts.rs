@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::{Edit, customer_id, modify, scope};
 use crate::App;
 use crate::http::{self, etag, if_match, json, path_param, with_header};
-use crate::merge_patch;
+use domain::merge_patch;
 
 const JSON: &[&str] = &["application/json"];
 const MERGE_PATCH: &[&str] = &["application/merge-patch+json", "application/json"];

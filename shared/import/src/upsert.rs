@@ -1,0 +1,149 @@
+//! What a valid row does to a customer that already exists: it changes the members the row
+//! gave and nothing else. The change is a JSON merge patch of the row's validated values
+//! (phone numbers already in E.164, amounts in minor units), restricted to the members the
+//! file filled in, applied to the card and validated like an API update
+//! (`domain::validate_change`). Defaults that validation fills in for new customers (currency,
+//! payment terms, tier) are never written over what a customer has.
+
+use domain::{CustomerFields, FieldError, ValidationContext, merge_patch, validate_change};
+use serde_json::Value;
+
+use crate::ValidRow;
+
+/// The card after the row, or `None` when the row changes nothing. The customer keeps its
+/// number (it is how the row found it, or the row had none) and its contacts, unless it has
+/// no contacts and the row names one. Errors are the domain's, for the caller to report.
+pub fn update_from_row(
+    existing: &CustomerFields,
+    row: &ValidRow,
+    ctx: &ValidationContext,
+) -> Result<Option<CustomerFields>, Vec<FieldError>> {
+    let validated = serde_json::to_value(row.fields.to_input()).expect("fields serialise");
+    let given = serde_json::to_value(&row.given).expect("an input serialises");
+    let mut patch = restrict(validated, &given);
+    if let Value::Object(members) = &mut patch {
+        members.remove("customerNumber");
+        members.remove("contacts");
+    }
+    let mut target = serde_json::to_value(existing.to_input()).expect("fields serialise");
+    merge_patch::apply(&mut target, &patch);
+    let input = serde_json::from_value(target).map_err(|e| {
+        vec![FieldError {
+            field: String::new(),
+            code: "invalid".into(),
+            message: e.to_string(),
+        }]
+    })?;
+    let mut after = validate_change(existing, input, ctx).map_err(|e| e.0)?;
+    after.contacts = if existing.contacts.is_empty() {
+        row.fields.contacts.clone()
+    } else {
+        existing.contacts.clone()
+    };
+    Ok((after != *existing).then_some(after))
+}
+
+/// `value` with only the object members that are also present in `given`; objects are
+/// restricted member by member, anything else is taken whole.
+fn restrict(value: Value, given: &Value) -> Value {
+    match (value, given) {
+        (Value::Object(members), Value::Object(given)) => Value::Object(
+            members
+                .into_iter()
+                .filter_map(|(name, v)| {
+                    let wanted = given.get(&name).filter(|g| !g.is_null())?;
+                    Some((name, restrict(v, wanted)))
+                })
+                .collect(),
+        ),
+        (value, _) => value,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::{CustomerInput, validate_customer};
+    use serde_json::json;
+
+    use super::*;
+    use crate::RowKey;
+
+    fn ctx() -> ValidationContext {
+        ValidationContext {
+            default_country: Some("SE".into()),
+            ..ValidationContext::default()
+        }
+    }
+
+    fn fields(input: Value) -> CustomerFields {
+        let input: CustomerInput = serde_json::from_value(input).unwrap();
+        validate_customer(input, &ctx()).unwrap()
+    }
+
+    fn row(given: Value) -> ValidRow {
+        let input: CustomerInput = serde_json::from_value(given).unwrap();
+        ValidRow {
+            line: 2,
+            fields: validate_customer(input.clone(), &ctx()).unwrap(),
+            given: input,
+            key: RowKey::Number("10".into()),
+            needs_number: false,
+        }
+    }
+
+    #[test]
+    fn only_the_members_the_row_gave_change() {
+        let existing = fields(json!({
+            "customerNumber": "10", "firstName": "Anna", "lastName": "Berg",
+            "email": "anna@example.com",
+            "terms": {"paymentType": "account", "currency": "SEK", "creditLimit": 500000,
+                      "paymentTerms": "net30"},
+            "visitingAddress": {"line1": "Storgatan 1", "postalCode": "11122", "city": "Stockholm"}
+        }));
+        let after = update_from_row(
+            &existing,
+            &row(json!({
+                "customerNumber": "10", "firstName": "Anna", "lastName": "Berg",
+                "mobile": "070-123 45 67",
+                "terms": {"creditLimit": 900000},
+                "visitingAddress": {"city": "Solna"}
+            })),
+            &ctx(),
+        )
+        .unwrap()
+        .expect("the row changes the card");
+        assert_eq!(after.mobile.as_deref(), Some("+46701234567"));
+        assert_eq!(after.email.as_deref(), Some("anna@example.com"));
+        let terms = serde_json::to_value(&after.terms).unwrap();
+        assert_eq!(terms["creditLimit"], 900000);
+        assert_eq!(terms["paymentTerms"], "net30", "{terms}");
+        let address = after.visiting_address.unwrap();
+        assert_eq!(address.city.as_deref(), Some("Solna"));
+        assert_eq!(address.postal_code.as_deref(), Some("11122"));
+    }
+
+    #[test]
+    fn a_row_that_repeats_the_card_changes_nothing() {
+        let given = json!({"customerNumber": "10", "companyName": "Berg AB",
+                           "phone": "08-123 456 78"});
+        let existing = fields(given.clone());
+        assert_eq!(update_from_row(&existing, &row(given), &ctx()), Ok(None));
+    }
+
+    #[test]
+    fn the_number_is_kept_whatever_its_case_in_the_file() {
+        let existing = fields(json!({"customerNumber": "ab-10", "companyName": "Berg AB"}));
+        let update = row(json!({"customerNumber": "AB-10", "companyName": "Berg AB"}));
+        assert_eq!(update_from_row(&existing, &update, &ctx()), Ok(None));
+    }
+
+    #[test]
+    fn an_invalid_merged_card_is_refused_with_the_domain_errors() {
+        let existing = fields(json!({"customerNumber": "10", "companyName": "Berg AB"}));
+        let mut update = row(json!({"customerNumber": "10", "companyName": "Berg AB"}));
+        update.given.email = Some("not an e-mail".into());
+        update.fields.email = Some("not an e-mail".into());
+        let errors = update_from_row(&existing, &update, &ctx()).unwrap_err();
+        assert_eq!(errors[0].field, "/email");
+    }
+}

@@ -1,9 +1,12 @@
-//! The local stand-in for what AWS runs around our functions: the DynamoDB tables of
-//! `infra/template.yaml` created in the emulator behind `AWS_ENDPOINT_URL` ([`resources`]), a
-//! Lambda Runtime API that runs the built function binaries ([`lambda_host`]), and an HTTP API
-//! (payload format 2.0) with the JWT authorizer played by a local HS256 secret ([`gateway`],
-//! [`token`]). Everything is read from the template, so local and deployed cannot drift apart.
+//! The local stand-in for what AWS runs around our functions: the DynamoDB tables, SQS queues
+//! and S3 buckets of `infra/template.yaml` created in the emulator behind `AWS_ENDPOINT_URL`
+//! ([`resources`]), a Lambda Runtime API that runs the built function binaries
+//! ([`lambda_host`]), an HTTP API (payload format 2.0) with the JWT authorizer played by a local
+//! HS256 secret ([`gateway`], [`token`]), and Lambda's SQS event source mappings
+//! ([`event_sources`]). Everything is read from the template, so local and deployed cannot
+//! drift apart.
 
+pub mod event_sources;
 pub mod gateway;
 pub mod lambda_host;
 pub mod resources;
@@ -16,11 +19,14 @@ use std::path::{Path, PathBuf};
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::config::{Credentials, Region};
 
+pub use event_sources::{PollerOptions, Pollers, SqsEventSource};
 pub use gateway::{Invoke, Route, serve};
 pub use lambda_host::{HostOptions, InvokeError, LambdaHost};
-pub use resources::{create_all, create_table, delete_table};
+pub use resources::{
+    LocalQueue, StackResources, create_all, create_stack, create_table, delete_table,
+};
 pub use stack::{RunningStack, StackOptions};
-pub use template::{FunctionDef, TableDef, Template};
+pub use template::{BucketDef, FunctionDef, QueueDef, SqsEventDef, TableDef, Template};
 pub use token::{DevSecret, issue, verify};
 
 /// Where the template lives, relative to the repository root; also how the root is recognised.
@@ -104,6 +110,48 @@ fn env_missing(name: &str) -> bool {
 /// The DynamoDB client for the emulator (see [`aws_config`]).
 pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(&aws_config().await)
+}
+
+/// The S3 client for the emulator (see [`aws_config`]).
+pub async fn s3_client() -> aws_sdk_s3::Client {
+    s3_client_for(&aws_config().await)
+}
+
+/// An S3 client with path-style addressing (`http://host:port/bucket/key`): the emulator's
+/// endpoint has no `bucket.host` names to resolve.
+pub fn s3_client_for(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let s3_config = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(s3_config)
+}
+
+/// The SQS client for the emulator (see [`aws_config`]).
+pub async fn sqs_client() -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(&aws_config().await)
+}
+
+/// A client for every service the template's resources live in.
+#[derive(Clone, Debug)]
+pub struct AwsClients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+impl AwsClients {
+    pub fn new(config: &SdkConfig) -> Self {
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
+            s3: s3_client_for(config),
+            sqs: aws_sdk_sqs::Client::new(config),
+        }
+    }
+
+    /// Clients for the emulator at `AWS_ENDPOINT_URL` (see [`try_aws_config`]).
+    pub async fn from_env() -> Result<Self> {
+        Ok(Self::new(&try_aws_config().await?))
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use devhost::stack::{self, StackOptions};
 use devhost::token::{self, DevSecret};
-use devhost::{Error, Template};
+use devhost::{AwsClients, Error, Template};
 
 const USAGE: &str = "\
 devhost: the local API Gateway + Lambda for infra/template.yaml
@@ -17,9 +17,11 @@ usage:
   devhost token --tenant T --user U [--roles a,b] [--ttl-hours N]
       print a bearer token the local gateway accepts (default: no roles, 12 hours)
   devhost create-resources [--stack NAME]
-      create the template's tables in the emulator at AWS_ENDPOINT_URL and print their names
+      create the template's tables, queues and buckets (with their notifications) in the
+      emulator at AWS_ENDPOINT_URL and print their names (queues: their URLs)
   devhost up [--port 3000] [--stack customers-local] [--bin-dir DIR] [--instances 2]
-      create the tables, start the built functions and serve the API on 127.0.0.1:PORT
+      create the resources, start the built functions, serve the API on 127.0.0.1:PORT and
+      deliver the queues' messages to the functions with SQS events, as Lambda does
       (binaries from DIR, default $CARGO_TARGET_DIR/debug or target/debug); Ctrl-C stops it
 ";
 
@@ -164,12 +166,23 @@ async fn run_create_resources(args: &[String]) -> Result<(), Failure> {
         .cloned()
         .unwrap_or_else(|| StackOptions::new(&root).stack_name);
     let template = Template::load(root.join(devhost::TEMPLATE_PATH))?;
-    let client = aws_sdk_dynamodb::Client::new(&devhost::try_aws_config().await?);
-    let names = devhost::create_all(&client, &template, &stack_name).await?;
-    let mut names: Vec<_> = names.into_iter().collect();
+    let clients = AwsClients::from_env().await?;
+    let parameters = StackOptions::new(&root).parameters;
+    let created = devhost::create_stack(&clients, &template, &stack_name, &parameters).await?;
+    let mut names: Vec<_> = created
+        .tables
+        .into_iter()
+        .chain(created.buckets)
+        .chain(
+            created
+                .queues
+                .into_iter()
+                .map(|(id, queue)| (id, queue.url)),
+        )
+        .collect();
     names.sort();
-    for (logical_id, physical_name) in names {
-        println!("{logical_id}\t{physical_name}");
+    for (logical_id, name_or_url) in names {
+        println!("{logical_id}\t{name_or_url}");
     }
     Ok(())
 }
@@ -185,10 +198,29 @@ async fn run_up(args: &[String]) -> Result<(), Failure> {
     if let Some(dir) = flags.get("bin-dir") {
         options.bin_dir = PathBuf::from(dir);
     }
-    let client = aws_sdk_dynamodb::Client::new(&devhost::try_aws_config().await?);
-    let running = stack::start(&options, &client).await?;
-    for (logical_id, table) in &running.tables {
+    let clients = AwsClients::from_env().await?;
+    let running = stack::start_with_clients(&options, &clients).await?;
+    for (logical_id, table) in sorted(&running.tables) {
         println!("devhost: table {logical_id} = {table}");
+    }
+    for (logical_id, bucket) in sorted(&running.buckets) {
+        println!("devhost: bucket {logical_id} = {bucket}");
+    }
+    for (logical_id, url) in sorted(&running.queues) {
+        println!("devhost: queue {logical_id} = {url}");
+    }
+    for source in &running.event_sources {
+        println!(
+            "devhost: {} <- SQS {} (batch size {}{})",
+            source.function,
+            source.queue_url,
+            source.batch_size,
+            if source.report_batch_item_failures {
+                ", partial batch responses"
+            } else {
+                ""
+            }
+        );
     }
     for (logical_id, times) in &running.startup_times {
         let times: Vec<String> = times
@@ -210,6 +242,12 @@ async fn run_up(args: &[String]) -> Result<(), Failure> {
     // Runtime API stops answering.
     running.serve_forever().await?;
     Ok(())
+}
+
+fn sorted(map: &HashMap<String, String>) -> Vec<(&String, &String)> {
+    let mut entries: Vec<_> = map.iter().collect();
+    entries.sort();
+    entries
 }
 
 #[cfg(test)]

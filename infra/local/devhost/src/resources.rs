@@ -1,8 +1,10 @@
-//! Creates the template's tables in the emulator, exactly as declared (keys, indexes, stream,
-//! TTL), so code tested locally meets the table it meets deployed. Tests use [`create_table`]
-//! for a fresh table each: the definition still comes only from the template.
+//! Creates the template's resources in the emulator, as declared: tables (keys, indexes,
+//! stream, TTL), queues (timeouts, retention, redrive policy) and buckets (name, versioning,
+//! CORS, notifications to the queues), so code tested locally meets what it meets deployed.
+//! Tests use [`create_table`] for a fresh table each: the definition still comes only from the
+//! template. [`create_stack`] creates everything of one stack; running it twice is harmless.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -13,8 +15,8 @@ use aws_sdk_dynamodb::types::{
     StreamViewType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
 };
 
-use crate::template::{IndexDef, KeyElement, TableDef, Template};
-use crate::{Error, Result};
+use crate::template::{BucketDef, Expr, IndexDef, KeyElement, QueueDef, TableDef, Template};
+use crate::{AwsClients, DEFAULT_REGION, Error, Result};
 
 /// Long enough for a slow emulator, short enough that a stuck one is reported.
 const ACTIVE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -23,6 +25,75 @@ const ACTIVE_POLL: Duration = Duration::from_millis(100);
 /// The local physical name of a table: one stack's tables side by side with another's.
 pub fn physical_name(stack_name: &str, logical_id: &str) -> String {
     format!("{stack_name}-{logical_id}")
+}
+
+/// One queue as created locally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalQueue {
+    pub name: String,
+    /// What `Ref` of the queue returns.
+    pub url: String,
+    /// What `!GetAtt Queue.Arn` returns: the emulator's own, read back after creating.
+    pub arn: String,
+}
+
+/// Everything [`create_stack`] made, by logical id.
+#[derive(Debug, Clone, Default)]
+pub struct StackResources {
+    /// Logical id -> table name.
+    pub tables: HashMap<String, String>,
+    /// Logical id -> bucket name.
+    pub buckets: HashMap<String, String>,
+    pub queues: HashMap<String, LocalQueue>,
+    /// What template expressions resolve against (see [`Template::environment`]): the given
+    /// parameters, `AWS::StackName`, `AWS::Region`, the `Ref` value of every resource above, and
+    /// `Queue.Arn` of every queue.
+    pub names: HashMap<String, String>,
+}
+
+impl StackResources {
+    /// Logical id -> URL of every queue.
+    pub fn queue_urls(&self) -> HashMap<String, String> {
+        self.queues
+            .iter()
+            .map(|(id, queue)| (id.clone(), queue.url.clone()))
+            .collect()
+    }
+}
+
+/// Creates the template's tables, queues and buckets for the stack `stack_name` and returns
+/// their names. `parameters` are template parameter values (the rest take their `Default`).
+/// Existing resources are kept and brought to the declared settings, so this is harmless to
+/// repeat.
+pub async fn create_stack(
+    clients: &AwsClients,
+    template: &Template,
+    stack_name: &str,
+    parameters: &HashMap<String, String>,
+) -> Result<StackResources> {
+    let region = clients
+        .sqs
+        .config()
+        .region()
+        .map_or(DEFAULT_REGION.to_owned(), |r| r.to_string());
+    let mut names = parameters.clone();
+    names.insert("AWS::StackName".into(), stack_name.to_owned());
+    names.insert("AWS::Region".into(), region);
+    let tables = create_all(&clients.dynamodb, template, stack_name).await?;
+    names.extend(tables.clone());
+    let queues = create_queues(&clients.sqs, template, stack_name, &names).await?;
+    for (logical_id, queue) in &queues {
+        names.insert(logical_id.clone(), queue.url.clone());
+        names.insert(format!("{logical_id}.Arn"), queue.arn.clone());
+    }
+    let buckets = create_buckets(&clients.s3, template, stack_name, &names).await?;
+    names.extend(buckets.clone());
+    Ok(StackResources {
+        tables,
+        buckets,
+        queues,
+        names,
+    })
 }
 
 /// Creates every table of the template as `{stack_name}-{LogicalId}` (existing ones are kept)
@@ -80,6 +151,494 @@ pub async fn delete_table(client: &Client, physical_name: &str) -> Result<()> {
         }
         Err(error) => Err(aws_error(&format!("deleting table {physical_name}"), error)),
     }
+}
+
+/// Creates every queue of the template, dead-letter queues before the queues whose
+/// `RedrivePolicy` names them, as `QueueName` or else `{stack_name}-{LogicalId}`. `names`
+/// resolves the template's expressions. An existing queue gets the declared attributes.
+pub async fn create_queues(
+    client: &aws_sdk_sqs::Client,
+    template: &Template,
+    stack_name: &str,
+    names: &HashMap<String, String>,
+) -> Result<HashMap<String, LocalQueue>> {
+    let mut names = names.clone();
+    let mut created = HashMap::new();
+    for queue in queue_creation_order(template)? {
+        let local = create_queue(client, template, queue, stack_name, &names).await?;
+        names.insert(queue.logical_id.clone(), local.url.clone());
+        names.insert(format!("{}.Arn", queue.logical_id), local.arn.clone());
+        created.insert(queue.logical_id.clone(), local);
+    }
+    Ok(created)
+}
+
+/// The template's queues with every dead-letter queue of the template before the queues
+/// redriving to it.
+pub fn queue_creation_order(template: &Template) -> Result<Vec<&QueueDef>> {
+    fn visit<'t>(
+        template: &'t Template,
+        queue: &'t QueueDef,
+        path: &mut Vec<&'t str>,
+        order: &mut Vec<&'t QueueDef>,
+    ) -> Result<()> {
+        if order.iter().any(|q| q.logical_id == queue.logical_id) {
+            return Ok(());
+        }
+        if path.contains(&queue.logical_id.as_str()) {
+            return Err(Error::Template(format!(
+                "queues redrive to each other: {} -> {}",
+                path.join(" -> "),
+                queue.logical_id
+            )));
+        }
+        path.push(&queue.logical_id);
+        if let Some(target) = queue
+            .redrive_policy
+            .as_ref()
+            .and_then(|p| template_queue_of(template, &p.dead_letter_target))
+        {
+            visit(template, target, path, order)?;
+        }
+        path.pop();
+        order.push(queue);
+        Ok(())
+    }
+    let mut order = Vec::new();
+    for queue in template.queues() {
+        visit(template, queue, &mut Vec::new(), &mut order)?;
+    }
+    Ok(order)
+}
+
+/// The template queue an ARN expression points at (`!GetAtt Q.Arn`, `${Q.Arn}`).
+fn template_queue_of<'t>(template: &'t Template, target: &Expr) -> Option<&'t QueueDef> {
+    let logical_id = match target {
+        Expr::GetAtt(resource, attribute) if attribute == "Arn" => resource.as_str(),
+        Expr::Sub(text, variables) if variables.is_empty() => text
+            .strip_prefix("${")
+            .and_then(|t| t.strip_suffix(".Arn}"))?,
+        _ => return None,
+    };
+    template.queue(logical_id)
+}
+
+/// The local name of a queue: its `QueueName`, else `{stack_name}-{LogicalId}`.
+pub fn queue_name(
+    template: &Template,
+    queue: &QueueDef,
+    stack_name: &str,
+    names: &HashMap<String, String>,
+) -> Result<String> {
+    let name = match &queue.queue_name {
+        Some(expr) => template
+            .resolve(expr, names)
+            .map_err(|e| Error::Template(format!("queue {}: QueueName: {e}", queue.logical_id)))?,
+        None => physical_name(stack_name, &queue.logical_id),
+    };
+    let valid = !name.is_empty()
+        && name.len() <= 80
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid {
+        return Err(Error::Template(format!(
+            "queue {}: {name:?} is not a valid queue name (1 to 80 letters, digits, - and _)",
+            queue.logical_id
+        )));
+    }
+    Ok(name)
+}
+
+/// The attributes CreateQueue gets for the declaration. `ReceiveMessageWaitTimeSeconds` is
+/// never set: a long poll would hold the one-request-at-a-time emulator.
+fn queue_attributes(
+    template: &Template,
+    queue: &QueueDef,
+    names: &HashMap<String, String>,
+) -> Result<HashMap<aws_sdk_sqs::types::QueueAttributeName, String>> {
+    use aws_sdk_sqs::types::QueueAttributeName as Name;
+    let mut attributes = HashMap::new();
+    let numbers = [
+        (Name::VisibilityTimeout, queue.visibility_timeout_seconds),
+        (
+            Name::MessageRetentionPeriod,
+            queue.message_retention_period_seconds,
+        ),
+        (Name::DelaySeconds, queue.delay_seconds),
+    ];
+    for (name, value) in numbers {
+        if let Some(value) = value {
+            attributes.insert(name, value.to_string());
+        }
+    }
+    if let Some(policy) = &queue.redrive_policy {
+        let target = template
+            .resolve(&policy.dead_letter_target, names)
+            .map_err(|e| {
+                Error::Template(format!(
+                    "queue {}: RedrivePolicy.deadLetterTargetArn: {e}",
+                    queue.logical_id
+                ))
+            })?;
+        let document = serde_json::json!({
+            "deadLetterTargetArn": target,
+            "maxReceiveCount": policy.max_receive_count,
+        });
+        attributes.insert(Name::RedrivePolicy, document.to_string());
+    }
+    Ok(attributes)
+}
+
+async fn create_queue(
+    client: &aws_sdk_sqs::Client,
+    template: &Template,
+    queue: &QueueDef,
+    stack_name: &str,
+    names: &HashMap<String, String>,
+) -> Result<LocalQueue> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let name = queue_name(template, queue, stack_name, names)?;
+    let attributes = queue_attributes(template, queue, names)?;
+    let created = client
+        .create_queue()
+        .queue_name(&name)
+        .set_attributes(non_empty_map(attributes.clone()))
+        .send()
+        .await;
+    let url = match created {
+        Ok(output) => output.queue_url.unwrap_or_default(),
+        // Same name, other attributes (an older template): bring it to the declared ones.
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_queue_name_exists()) =>
+        {
+            let url = client
+                .get_queue_url()
+                .queue_name(&name)
+                .send()
+                .await
+                .map_err(|e| aws_error(&format!("looking up queue {name}"), e))?
+                .queue_url
+                .unwrap_or_default();
+            client
+                .set_queue_attributes()
+                .queue_url(&url)
+                .set_attributes(Some(attributes))
+                .send()
+                .await
+                .map_err(|e| aws_error(&format!("updating queue {name}"), e))?;
+            url
+        }
+        Err(error) => return Err(aws_error(&format!("creating queue {name}"), error)),
+    };
+    if url.is_empty() {
+        return Err(Error::Aws(format!(
+            "creating queue {name}: no URL returned"
+        )));
+    }
+    let arn = client
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("reading the ARN of queue {name}"), e))?
+        .attributes
+        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+        .ok_or_else(|| Error::Aws(format!("queue {name}: no QueueArn attribute")))?;
+    Ok(LocalQueue { name, url, arn })
+}
+
+/// Creates every bucket of the template and applies its versioning, CORS rules and queue
+/// notifications (after the queues: the notifications name them). `names` resolves the
+/// template's expressions and must hold the queues' `Q.Arn`.
+pub async fn create_buckets(
+    client: &aws_sdk_s3::Client,
+    template: &Template,
+    stack_name: &str,
+    names: &HashMap<String, String>,
+) -> Result<HashMap<String, String>> {
+    let mut created = HashMap::new();
+    for bucket in template.buckets() {
+        let name = bucket_name(template, bucket, stack_name, names)?;
+        create_bucket(client, &name).await?;
+        configure_bucket(client, template, bucket, &name, names).await?;
+        created.insert(bucket.logical_id.clone(), name);
+    }
+    Ok(created)
+}
+
+/// The local name of a bucket: its `BucketName` resolved (with `AWS::StackName` the stack's
+/// name), else `{stack_name}-{logicalid}`; lower case either way, as S3 requires.
+pub fn bucket_name(
+    template: &Template,
+    bucket: &BucketDef,
+    stack_name: &str,
+    names: &HashMap<String, String>,
+) -> Result<String> {
+    let fail =
+        |message: String| Error::Template(format!("bucket {}: {message}", bucket.logical_id));
+    let name = match &bucket.bucket_name {
+        Some(expr) => template
+            .resolve(expr, names)
+            .map_err(|e| fail(format!("BucketName: {e}")))?,
+        None => physical_name(stack_name, &bucket.logical_id),
+    }
+    .to_ascii_lowercase();
+    let edges_ok = name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    let valid = (3..=63).contains(&name.len())
+        && edges_ok
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+    if !valid {
+        return Err(fail(format!(
+            "{name:?} is not a valid bucket name (3 to 63 lower-case letters, digits, - and .): \
+             choose a shorter stack name"
+        )));
+    }
+    Ok(name)
+}
+
+async fn create_bucket(client: &aws_sdk_s3::Client, name: &str) -> Result<()> {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    let region = client.config().region().map(|r| r.to_string());
+    let mut request = client.create_bucket().bucket(name);
+    // us-east-1 is the one region that takes no (and refuses an explicit) location.
+    if let Some(region) = region.filter(|r| r != "us-east-1") {
+        request = request.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region.as_str()))
+                .build(),
+        );
+    }
+    match request.send().await {
+        Ok(_) => Ok(()),
+        Err(error)
+            if error.as_service_error().is_some_and(|e| {
+                e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()
+            }) =>
+        {
+            // "Already exists" may be someone else's bucket on real S3; the emulator has one
+            // owner, but check that it answers for us before using it.
+            client
+                .head_bucket()
+                .bucket(name)
+                .send()
+                .await
+                .map_err(|e| aws_error(&format!("bucket {name} exists but is not ours"), e))?;
+            Ok(())
+        }
+        Err(error) => Err(aws_error(&format!("creating bucket {name}"), error)),
+    }
+}
+
+async fn configure_bucket(
+    client: &aws_sdk_s3::Client,
+    template: &Template,
+    bucket: &BucketDef,
+    name: &str,
+    names: &HashMap<String, String>,
+) -> Result<()> {
+    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+    if let Some(status) = &bucket.versioning {
+        client
+            .put_bucket_versioning()
+            .bucket(name)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::from(status.as_str()))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("setting versioning of bucket {name}"), e))?;
+    }
+    if !bucket.cors_rules.is_empty() {
+        client
+            .put_bucket_cors()
+            .bucket(name)
+            .cors_configuration(cors_configuration(template, bucket, names)?)
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("setting CORS of bucket {name}"), e))?;
+    }
+    ensure_notifications(client, template, bucket, name, names).await
+}
+
+fn cors_configuration(
+    template: &Template,
+    bucket: &BucketDef,
+    names: &HashMap<String, String>,
+) -> Result<aws_sdk_s3::types::CorsConfiguration> {
+    use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
+    let mut rules = Vec::new();
+    for rule in &bucket.cors_rules {
+        let origins = rule
+            .allowed_origins
+            .iter()
+            .map(|origin| template.resolve(origin, names))
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(|e| {
+                Error::Template(format!("bucket {}: AllowedOrigins: {e}", bucket.logical_id))
+            })?;
+        let built = CorsRule::builder()
+            .set_id(rule.id.clone())
+            .set_allowed_methods(Some(rule.allowed_methods.clone()))
+            .set_allowed_origins(Some(origins))
+            .set_allowed_headers(non_empty(rule.allowed_headers.clone()))
+            .set_expose_headers(non_empty(rule.exposed_headers.clone()))
+            .set_max_age_seconds(rule.max_age_seconds)
+            .build()
+            .map_err(invalid)?;
+        rules.push(built);
+    }
+    CorsConfiguration::builder()
+        .set_cors_rules(Some(rules))
+        .build()
+        .map_err(invalid)
+}
+
+/// A queue notification reduced to what decides delivery, for comparing the declared ones
+/// with the bucket's: (queue ARN, events, filter rules).
+type NotificationKey = (String, BTreeSet<String>, BTreeSet<(String, String)>);
+
+/// The declared queue notifications, with the queues' local ARNs.
+pub fn queue_notifications(
+    template: &Template,
+    bucket: &BucketDef,
+    names: &HashMap<String, String>,
+) -> Result<Vec<aws_sdk_s3::types::QueueConfiguration>> {
+    use aws_sdk_s3::types::{
+        Event, FilterRule, FilterRuleName, NotificationConfigurationFilter, QueueConfiguration,
+        S3KeyFilter,
+    };
+    bucket
+        .queue_notifications
+        .iter()
+        .map(|notification| {
+            let arn = template.resolve(&notification.queue, names).map_err(|e| {
+                Error::Template(format!(
+                    "bucket {}: notification queue: {e}",
+                    bucket.logical_id
+                ))
+            })?;
+            let mut builder = QueueConfiguration::builder()
+                .queue_arn(arn)
+                .events(Event::from(notification.event.as_str()));
+            if !notification.filter_rules.is_empty() {
+                let mut key = S3KeyFilter::builder();
+                for (name, value) in &notification.filter_rules {
+                    key = key.filter_rules(
+                        FilterRule::builder()
+                            .name(FilterRuleName::from(name.as_str()))
+                            .value(value)
+                            .build(),
+                    );
+                }
+                builder = builder.filter(
+                    NotificationConfigurationFilter::builder()
+                        .key(key.build())
+                        .build(),
+                );
+            }
+            builder.build().map_err(invalid)
+        })
+        .collect()
+}
+
+fn notification_keys(
+    configurations: &[aws_sdk_s3::types::QueueConfiguration],
+) -> BTreeSet<NotificationKey> {
+    configurations
+        .iter()
+        .map(|c| {
+            let events = c.events().iter().map(|e| e.as_str().to_owned()).collect();
+            let rules = c
+                .filter()
+                .and_then(|f| f.key())
+                .map(|k| k.filter_rules())
+                .unwrap_or_default()
+                .iter()
+                .map(|r| {
+                    let name = r.name().map(|n| n.as_str().to_ascii_lowercase());
+                    (
+                        name.unwrap_or_default(),
+                        r.value().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect();
+            (c.queue_arn().to_owned(), events, rules)
+        })
+        .collect()
+}
+
+/// Puts the declared queue notifications unless the bucket has exactly those already: S3 (and
+/// the emulator) sends an `s3:TestEvent` message to the queues on every put, which a second
+/// `create_stack` should not add.
+async fn ensure_notifications(
+    client: &aws_sdk_s3::Client,
+    template: &Template,
+    bucket: &BucketDef,
+    name: &str,
+    names: &HashMap<String, String>,
+) -> Result<()> {
+    use aws_sdk_s3::types::NotificationConfiguration;
+    let wanted = queue_notifications(template, bucket, names)?;
+    let current = match client
+        .get_bucket_notification_configuration()
+        .bucket(name)
+        .send()
+        .await
+    {
+        Ok(current) => Some(current),
+        // moto answers a bucket without notifications with an empty
+        // `<GetBucketNotificationResponse/>`, which the SDK cannot parse: nothing configured.
+        Err(error)
+            if error
+                .raw_response()
+                .is_some_and(|r| r.status().is_success()) =>
+        {
+            None
+        }
+        Err(error) => {
+            return Err(aws_error(
+                &format!("reading notifications of bucket {name}"),
+                error,
+            ));
+        }
+    };
+    let (current_queues, others) = match &current {
+        Some(current) => (
+            notification_keys(current.queue_configurations()),
+            !current.topic_configurations().is_empty()
+                || !current.lambda_function_configurations().is_empty()
+                || current.event_bridge_configuration().is_some(),
+        ),
+        None => (BTreeSet::new(), false),
+    };
+    if !others && current_queues == notification_keys(&wanted) {
+        return Ok(());
+    }
+    client
+        .put_bucket_notification_configuration()
+        .bucket(name)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .set_queue_configurations(Some(wanted))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("setting notifications of bucket {name}"), e))?;
+    Ok(())
+}
+
+fn non_empty_map<K, V>(map: HashMap<K, V>) -> Option<HashMap<K, V>> {
+    (!map.is_empty()).then_some(map)
 }
 
 fn is_already_there(
@@ -243,7 +802,7 @@ fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
 }
 
 fn invalid(error: aws_sdk_dynamodb::error::BuildError) -> Error {
-    Error::Template(format!("table definition incomplete: {error}"))
+    Error::Template(format!("resource definition incomplete: {error}"))
 }
 
 fn aws_error<E: std::error::Error + 'static>(doing: &str, error: E) -> Error {

@@ -1,6 +1,7 @@
-//! The whole local stack in one call: the template's tables in the emulator, a [`LambdaHost`]
-//! per function with its environment resolved to the local names, and the gateway in front.
-//! `devhost up` is this plus printing; end-to-end tests can start it in-process.
+//! The whole local stack in one call: the template's tables, queues and buckets in the
+//! emulator, a [`LambdaHost`] per function with its environment resolved to the local names,
+//! the gateway in front and a poller per SQS event source. `devhost up` is this plus printing;
+//! end-to-end tests can start it in-process.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -11,11 +12,13 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::event_sources::{PollerOptions, Pollers, SqsEventSource};
 use crate::gateway::{self, Route};
 use crate::lambda_host::{HostOptions, LambdaHost};
-use crate::template::Template;
+use crate::resources::StackResources;
+use crate::template::{FunctionDef, Template};
 use crate::token::{self, DevSecret};
-use crate::{Error, Result, TEMPLATE_PATH, resources};
+use crate::{AwsClients, Error, Result, TEMPLATE_PATH, resources};
 
 /// How long the functions may take to start before `start` gives up on them.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -36,6 +39,8 @@ pub struct StackOptions {
     pub parameters: HashMap<String, String>,
     /// Where the functions' output goes; the host's stderr when `None`.
     pub log_file: Option<PathBuf>,
+    /// How the SQS event sources poll and retry.
+    pub pollers: PollerOptions,
 }
 
 impl StackOptions {
@@ -52,6 +57,7 @@ impl StackOptions {
                 ("JwtAudience".to_owned(), token::AUDIENCE.to_owned()),
             ]),
             log_file: None,
+            pollers: PollerOptions::default(),
         }
     }
 }
@@ -64,23 +70,33 @@ pub fn default_bin_dir(root: &Path) -> PathBuf {
     }
 }
 
-/// A running stack; dropping it stops the gateway and the functions.
+/// A running stack; dropping it stops the gateway, the SQS pollers and the functions.
 pub struct RunningStack {
     /// `http://127.0.0.1:PORT`
     pub url: String,
     pub address: SocketAddr,
     /// Logical id -> physical name of every table.
     pub tables: HashMap<String, String>,
+    /// Logical id -> name of every bucket.
+    pub buckets: HashMap<String, String>,
+    /// Logical id -> URL of every queue (what `Ref` gives).
+    pub queues: HashMap<String, String>,
+    /// Logical id -> ARN of every queue.
+    pub queue_arns: HashMap<String, String>,
+    /// The SQS event sources being polled.
+    pub event_sources: Vec<SqsEventSource>,
     /// Logical id -> host of every function.
     pub functions: BTreeMap<String, Arc<LambdaHost>>,
     /// Logical id -> time from process start to ready, per instance.
     pub startup_times: BTreeMap<String, Vec<Duration>>,
     pub secret: DevSecret,
     server: JoinHandle<std::io::Result<()>>,
+    pollers: Pollers,
 }
 
 impl Drop for RunningStack {
     fn drop(&mut self) {
+        self.pollers.stop();
         self.server.abort();
     }
 }
@@ -95,23 +111,34 @@ impl RunningStack {
     }
 }
 
-/// Creates the tables, starts every function and waits until each instance is ready, then
-/// starts the gateway.
+/// Creates the tables, queues and buckets, starts every function and waits until each instance
+/// is ready, then starts the gateway and the SQS pollers. S3 and SQS clients come from the
+/// environment's configuration (see [`crate::try_aws_config`]).
 pub async fn start(
     options: &StackOptions,
     client: &aws_sdk_dynamodb::Client,
 ) -> Result<RunningStack> {
+    let mut clients = AwsClients::from_env().await?;
+    clients.dynamodb = client.clone();
+    start_with_clients(options, &clients).await
+}
+
+/// [`start`] with the given clients.
+pub async fn start_with_clients(
+    options: &StackOptions,
+    clients: &AwsClients,
+) -> Result<RunningStack> {
     let template = Template::load(options.root.join(TEMPLATE_PATH))?;
-    let tables = resources::create_all(client, &template, &options.stack_name).await?;
+    let created =
+        resources::create_stack(clients, &template, &options.stack_name, &options.parameters)
+            .await?;
     let secret = DevSecret::load_or_create(options.root.join(token::SECRET_PATH))?;
-    let mut names = options.parameters.clone();
-    names.extend(tables.clone());
-    names.insert("AWS::StackName".into(), options.stack_name.clone());
 
     let mut functions = BTreeMap::new();
     let mut routes: Vec<Route> = Vec::new();
+    let mut sources: Vec<(SqsEventSource, Arc<LambdaHost>)> = Vec::new();
     for function in template.functions() {
-        let env = template.environment(&function, &names)?;
+        let env = template.environment(&function, &created.names)?;
         let host_options = HostOptions {
             // The function's own timeout, as Lambda enforces it (API Gateway's 30 s is longer).
             timeout: Duration::from_secs(function.timeout_seconds.unwrap_or(30)),
@@ -123,7 +150,17 @@ pub async fn start(
         let host =
             LambdaHost::start_with(&binary, &name, env, options.instances, host_options).await?;
         let host = Arc::new(host);
+        // A function without HttpApi events (an SQS consumer) simply has no routes.
         routes.extend(gateway::routes_for(&function, host.clone()));
+        for source in sqs_event_sources(&template, &function, &created, options.instances)? {
+            sources.push((source, host.clone()));
+        }
+        for (event, kind) in &function.other_events {
+            tracing::warn!(
+                "{}: event {event} (Type: {kind}) is not delivered locally",
+                function.logical_id
+            );
+        }
         functions.insert(function.logical_id.clone(), host);
     }
 
@@ -135,13 +172,82 @@ pub async fn start(
     let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
     let address = listener.local_addr()?;
     let server = tokio::spawn(gateway::serve(listener, routes, secret.clone()));
+    let mut pollers = Pollers::new();
+    let mut event_sources = Vec::new();
+    for (source, host) in sources {
+        pollers.start(
+            clients.sqs.clone(),
+            source.clone(),
+            host,
+            options.pollers.clone(),
+        );
+        event_sources.push(source);
+    }
     Ok(RunningStack {
         url: format!("http://{address}"),
         address,
-        tables,
+        tables: created.tables.clone(),
+        buckets: created.buckets.clone(),
+        queues: created.queue_urls(),
+        queue_arns: created
+            .queues
+            .iter()
+            .map(|(id, queue)| (id.clone(), queue.arn.clone()))
+            .collect(),
+        event_sources,
         functions,
         startup_times,
         secret,
         server,
+        pollers,
     })
+}
+
+/// The function's enabled SQS events, each resolved to the template queue it reads. An event
+/// on a queue the template does not declare is an error: there would be nothing to poll.
+pub fn sqs_event_sources(
+    template: &Template,
+    function: &FunctionDef,
+    created: &StackResources,
+    instances: usize,
+) -> Result<Vec<SqsEventSource>> {
+    let mut sources = Vec::new();
+    for event in &function.sqs_events {
+        if !event.enabled {
+            tracing::info!(
+                "{}: SQS event {} is disabled (Enabled: false)",
+                function.logical_id,
+                event.name
+            );
+            continue;
+        }
+        let fail = |message: String| {
+            Error::Template(format!(
+                "{}: SQS event {}: {message}",
+                function.logical_id, event.name
+            ))
+        };
+        let queue_ref = template
+            .resolve(&event.queue, &created.names)
+            .map_err(|e| fail(format!("Queue: {e}")))?;
+        let queue = created
+            .queues
+            .values()
+            .find(|q| q.arn == queue_ref || q.url == queue_ref)
+            .ok_or_else(|| fail(format!("{queue_ref} is not a queue of the template")))?;
+        // Like Lambda's pollers, several batches at once, bounded by the instances there are
+        // to run them and by ScalingConfig.MaximumConcurrency.
+        let limit = event.maximum_concurrency.map_or(usize::MAX, |n| n as usize);
+        sources.push(SqsEventSource {
+            function: function.logical_id.clone(),
+            event: event.name.clone(),
+            queue_url: queue.url.clone(),
+            queue_arn: queue.arn.clone(),
+            batch_size: event.batch_size,
+            batching_window: Duration::from_secs(event.maximum_batching_window_seconds.into()),
+            report_batch_item_failures: event.reports_batch_item_failures(),
+            concurrency: instances.min(limit).max(1),
+        });
+    }
+    Ok(sources)
 }

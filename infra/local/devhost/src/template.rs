@@ -1,5 +1,5 @@
-//! Reads the SAM template (`infra/template.yaml`): the one description of the tables and the
-//! functions, for the deployment and for everything local alike.
+//! Reads the SAM template (`infra/template.yaml`): the one description of the tables, buckets,
+//! queues and functions, for the deployment and for everything local alike.
 //!
 //! Only what the local host needs is read. CloudFormation's short-form tags (`!Ref`, `!GetAtt`,
 //! `!Sub`, ...) parse as YAML tags; the long forms (`Ref:`, `Fn::GetAtt:`, `Fn::Sub:`) are
@@ -18,12 +18,21 @@ pub const LOCAL_ACCOUNT_ID: &str = "123456789012";
 
 const TABLE_TYPE: &str = "AWS::DynamoDB::Table";
 const FUNCTION_TYPE: &str = "AWS::Serverless::Function";
+const BUCKET_TYPE: &str = "AWS::S3::Bucket";
+const QUEUE_TYPE: &str = "AWS::SQS::Queue";
+
+/// What Lambda uses when an SQS event source names no `BatchSize`.
+pub const DEFAULT_SQS_BATCH_SIZE: u32 = 10;
+/// The one `FunctionResponseTypes` value there is.
+pub const REPORT_BATCH_ITEM_FAILURES: &str = "ReportBatchItemFailures";
 
 #[derive(Debug, Clone)]
 pub struct Template {
     resources: Vec<(String, Value)>,
     parameter_defaults: HashMap<String, String>,
     tables: Vec<TableDef>,
+    buckets: Vec<BucketDef>,
+    queues: Vec<QueueDef>,
     functions: Vec<FunctionDef>,
 }
 
@@ -90,6 +99,95 @@ pub struct TimeToLiveDef {
     pub enabled: bool,
 }
 
+/// One `AWS::S3::Bucket`: its name and what it takes to deliver its notifications locally.
+/// Encryption, public access block, ownership, lifecycle rules and the bucket policy are not
+/// applied locally (the emulator enforces none of them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketDef {
+    pub logical_id: String,
+    /// `BucketName`; CloudFormation generates one when it is absent (locally
+    /// `{stack}-{logicalid}`, see `resources::bucket_name`).
+    pub bucket_name: Option<Expr>,
+    /// `NotificationConfiguration.QueueConfigurations`, in template order.
+    pub queue_notifications: Vec<QueueNotificationDef>,
+    /// `CorsConfiguration.CorsRules`.
+    pub cors_rules: Vec<CorsRuleDef>,
+    /// `VersioningConfiguration.Status` (`Enabled` or `Suspended`).
+    pub versioning: Option<String>,
+}
+
+/// One entry of a bucket's `QueueConfigurations`: S3 sends `event` for keys passing `filter`
+/// to `queue` (an ARN expression, typically `!GetAtt Queue.Arn`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueNotificationDef {
+    /// e.g. `s3:ObjectCreated:*`
+    pub event: String,
+    pub queue: Expr,
+    /// `Filter.S3Key.Rules` as `(name, value)`, the name lower case (`prefix`, `suffix`).
+    pub filter_rules: Vec<(String, String)>,
+}
+
+/// One rule of a bucket's `CorsConfiguration`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorsRuleDef {
+    pub id: Option<String>,
+    pub allowed_methods: Vec<String>,
+    pub allowed_origins: Vec<Expr>,
+    pub allowed_headers: Vec<String>,
+    pub exposed_headers: Vec<String>,
+    pub max_age_seconds: Option<i32>,
+}
+
+/// One `AWS::SQS::Queue` (standard queues only: FIFO ones are refused at load).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueDef {
+    pub logical_id: String,
+    /// `QueueName`; locally `{stack}-{LogicalId}` when absent.
+    pub queue_name: Option<Expr>,
+    pub visibility_timeout_seconds: Option<u32>,
+    pub message_retention_period_seconds: Option<u32>,
+    pub delay_seconds: Option<u32>,
+    pub redrive_policy: Option<RedrivePolicyDef>,
+}
+
+/// A queue's `RedrivePolicy`: after `max_receive_count` receives a message moves to the
+/// dead-letter queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedrivePolicyDef {
+    /// `deadLetterTargetArn`, typically `!GetAtt DeadLetterQueue.Arn`.
+    pub dead_letter_target: Expr,
+    pub max_receive_count: u32,
+}
+
+/// One `Type: SQS` event of a function: Lambda's event source mapping polling `queue`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqsEventDef {
+    /// The event's name under `Events`.
+    pub name: String,
+    /// The queue's ARN expression, typically `!GetAtt Queue.Arn`.
+    pub queue: Expr,
+    /// Messages per invocation at most (default [`DEFAULT_SQS_BATCH_SIZE`]).
+    pub batch_size: u32,
+    /// How long to gather a batch before invoking (default 0: invoke with what one receive
+    /// returned).
+    pub maximum_batching_window_seconds: u32,
+    /// e.g. `["ReportBatchItemFailures"]`.
+    pub function_response_types: Vec<String>,
+    /// `Enabled` (default true): a disabled mapping polls nothing.
+    pub enabled: bool,
+    /// `ScalingConfig.MaximumConcurrency`: batches in flight at most.
+    pub maximum_concurrency: Option<u32>,
+}
+
+impl SqsEventDef {
+    /// Whether the function answers with `batchItemFailures` (partial batch responses).
+    pub fn reports_batch_item_failures(&self) -> bool {
+        self.function_response_types
+            .iter()
+            .any(|t| t == REPORT_BATCH_ITEM_FAILURES)
+    }
+}
+
 /// One `AWS::Serverless::Function`, as far as running it locally goes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FunctionDef {
@@ -102,6 +200,11 @@ pub struct FunctionDef {
     /// `(METHOD, path template)` of every `HttpApi` event, e.g. `("POST", "/customers")`.
     /// An event without Path and Method is API Gateway's catch-all: `("ANY", "$default")`.
     pub http_api_events: Vec<(String, String)>,
+    /// Every `SQS` event, in template order.
+    pub sqs_events: Vec<SqsEventDef>,
+    /// `(name, Type)` of the events that are neither `HttpApi` nor `SQS`: not delivered
+    /// locally.
+    pub other_events: Vec<(String, String)>,
     pub memory_size_mb: Option<u32>,
     pub timeout_seconds: Option<u64>,
 }
@@ -132,10 +235,14 @@ impl Template {
         let resources = mapping_entries(root.get("Resources"));
         let globals = root.get("Globals").and_then(|g| g.get("Function"));
         let mut tables = Vec::new();
+        let mut buckets = Vec::new();
+        let mut queues = Vec::new();
         let mut functions = Vec::new();
         for (logical_id, resource) in &resources {
             match resource_type(resource) {
                 Some(TABLE_TYPE) => tables.push(parse_table(logical_id, resource)?),
+                Some(BUCKET_TYPE) => buckets.push(parse_bucket(logical_id, resource)?),
+                Some(QUEUE_TYPE) => queues.push(parse_queue(logical_id, resource)?),
                 Some(FUNCTION_TYPE) => {
                     functions.push(parse_function(logical_id, resource, globals)?)
                 }
@@ -146,6 +253,8 @@ impl Template {
             parameter_defaults: parameter_defaults(root.get("Parameters")),
             resources,
             tables,
+            buckets,
+            queues,
             functions,
         })
     }
@@ -156,6 +265,22 @@ impl Template {
 
     pub fn table(&self, logical_id: &str) -> Option<&TableDef> {
         self.tables.iter().find(|t| t.logical_id == logical_id)
+    }
+
+    pub fn buckets(&self) -> &[BucketDef] {
+        &self.buckets
+    }
+
+    pub fn bucket(&self, logical_id: &str) -> Option<&BucketDef> {
+        self.buckets.iter().find(|b| b.logical_id == logical_id)
+    }
+
+    pub fn queues(&self) -> &[QueueDef] {
+        &self.queues
+    }
+
+    pub fn queue(&self, logical_id: &str) -> Option<&QueueDef> {
+        self.queues.iter().find(|q| q.logical_id == logical_id)
     }
 
     pub fn functions(&self) -> Vec<FunctionDef> {
@@ -172,9 +297,12 @@ impl Template {
     }
 
     /// The function's environment as the deployed function would see it. `names` maps logical
-    /// ids of resources to their local physical names and parameters to their values; a
-    /// parameter missing there falls back to its `Default`. Pseudo parameters (`AWS::Region`,
-    /// ...) may be given in `names` too and otherwise take local values.
+    /// ids of resources to what `Ref` returns for them locally (a table's or bucket's name, a
+    /// queue's URL) and parameters to their values; a parameter missing there falls back to its
+    /// `Default`. Pseudo parameters (`AWS::Region`, ...) may be given in `names` too and
+    /// otherwise take local values. An entry `Resource.Attribute` (e.g. `ImportsQueue.Arn`)
+    /// gives `!GetAtt Resource.Attribute` outright; otherwise it is built (see
+    /// [`Template::resolve`]).
     pub fn environment(
         &self,
         function: &FunctionDef,
@@ -196,6 +324,11 @@ impl Template {
     }
 
     /// Text of one expression; the error is a plain message for the caller to place.
+    ///
+    /// `Ref` of a table or bucket is its name, of a queue its URL (what CloudFormation returns).
+    /// `!GetAtt X.Arn` is built from that for tables (`arn:aws:dynamodb:R:A:table/NAME`),
+    /// buckets (`arn:aws:s3:::NAME`) and queues (`arn:aws:sqs:R:A:NAME`, the name being the
+    /// URL's last segment); `!GetAtt Q.QueueName` and `!GetAtt Q.QueueUrl` of queues too.
     pub fn resolve(&self, expr: &Expr, names: &HashMap<String, String>) -> Result<String, String> {
         match expr {
             Expr::Literal(text) => Ok(text.clone()),
@@ -221,23 +354,50 @@ impl Template {
         })
     }
 
-    /// Only table ARNs are built locally: the one attribute our functions are likely to be
-    /// handed. Anything else is refused rather than guessed.
+    /// The attributes our functions are likely to be handed are built locally; anything else is
+    /// refused rather than guessed.
     fn resolve_get_att(
         &self,
         resource: &str,
         attribute: &str,
         names: &HashMap<String, String>,
     ) -> Result<String, String> {
-        if attribute != "Arn" || self.table(resource).is_none() {
-            return Err(format!(
-                "!GetAtt {resource}.{attribute} is not supported locally"
+        if let Some(given) = names.get(&format!("{resource}.{attribute}")) {
+            return Ok(given.clone());
+        }
+        let unsupported = || format!("!GetAtt {resource}.{attribute} is not supported locally");
+        let region = || self.resolve_ref("AWS::Region", names);
+        let account = || self.resolve_ref("AWS::AccountId", names);
+        if self.table(resource).is_some() {
+            if attribute != "Arn" {
+                return Err(unsupported());
+            }
+            let table = self.resolve_ref(resource, names)?;
+            return Ok(format!(
+                "arn:aws:dynamodb:{}:{}:table/{table}",
+                region()?,
+                account()?
             ));
         }
-        let region = self.resolve_ref("AWS::Region", names)?;
-        let account = self.resolve_ref("AWS::AccountId", names)?;
-        let table = self.resolve_ref(resource, names)?;
-        Ok(format!("arn:aws:dynamodb:{region}:{account}:table/{table}"))
+        if self.bucket(resource).is_some() {
+            if attribute != "Arn" {
+                return Err(unsupported());
+            }
+            let bucket = self.resolve_ref(resource, names)?;
+            return Ok(format!("arn:aws:s3:::{bucket}"));
+        }
+        if self.queue(resource).is_some() {
+            let url = self.resolve_ref(resource, names)?;
+            let name = queue_name_of_url(&url)
+                .ok_or_else(|| format!("{resource}: {url:?} is not a queue URL"))?;
+            return match attribute {
+                "Arn" => Ok(format!("arn:aws:sqs:{}:{}:{name}", region()?, account()?)),
+                "QueueName" => Ok(name.to_owned()),
+                "QueueUrl" => Ok(url),
+                _ => Err(unsupported()),
+            };
+        }
+        Err(unsupported())
     }
 
     fn resolve_sub(
@@ -291,6 +451,14 @@ impl Template {
     }
 }
 
+/// A queue's name from its URL (`https://sqs.R.amazonaws.com/ACCOUNT/NAME`, or the emulator's
+/// `http://127.0.0.1:4566/ACCOUNT/NAME`): the last path segment.
+pub fn queue_name_of_url(url: &str) -> Option<&str> {
+    let path = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let (_, name) = path.trim_end_matches('/').rsplit_once('/')?;
+    (!name.is_empty()).then_some(name)
+}
+
 /// Local values of CloudFormation's pseudo parameters.
 fn pseudo_parameter(name: &str) -> Option<&'static str> {
     match name {
@@ -340,6 +508,8 @@ fn parse_function(
         binary: binary.to_owned(),
         environment,
         http_api_events: http_api_events(properties).map_err(&fail)?,
+        sqs_events: sqs_events(properties).map_err(&fail)?,
+        other_events: other_events(properties),
         memory_size_mb: function_setting(properties, globals, "MemorySize")
             .and_then(|v| u32::try_from(v).ok()),
         timeout_seconds: function_setting(properties, globals, "Timeout"),
@@ -392,6 +562,247 @@ fn http_api_events(properties: Option<&Value>) -> Result<Vec<(String, String)>, 
         }
     }
     Ok(routes)
+}
+
+fn sqs_events(properties: Option<&Value>) -> Result<Vec<SqsEventDef>, String> {
+    let events = mapping_entries(properties.and_then(|p| p.get("Events")));
+    let mut out = Vec::new();
+    for (name, event) in events {
+        if event.get("Type").and_then(Value::as_str) != Some("SQS") {
+            continue;
+        }
+        let fail = |message: String| format!("SQS event {name}: {message}");
+        let event_properties = event.get("Properties");
+        let get = |key: &str| event_properties.and_then(|p| p.get(key));
+        if get("FilterCriteria").is_some() {
+            return Err(fail(
+                "FilterCriteria is not supported locally (every message would be delivered)".into(),
+            ));
+        }
+        let queue = get("Queue").ok_or_else(|| fail("no Queue".into()))?;
+        let function_response_types = match get("FunctionResponseTypes") {
+            None => Vec::new(),
+            Some(value) => {
+                strings(value).map_err(|e| fail(format!("FunctionResponseTypes: {e}")))?
+            }
+        };
+        if let Some(unknown) = function_response_types
+            .iter()
+            .find(|t| *t != REPORT_BATCH_ITEM_FAILURES)
+        {
+            return Err(fail(format!(
+                "unknown FunctionResponseTypes entry {unknown:?}"
+            )));
+        }
+        let whole = |key: &str| {
+            get(key)
+                .map(|v| number(v).map_err(|e| fail(format!("{key}: {e}"))))
+                .transpose()
+        };
+        let batch_size = whole("BatchSize")?.unwrap_or(DEFAULT_SQS_BATCH_SIZE);
+        if batch_size == 0 {
+            return Err(fail("BatchSize must be at least 1".into()));
+        }
+        let maximum_concurrency = get("ScalingConfig")
+            .and_then(|c| c.get("MaximumConcurrency"))
+            .map(|v| number(v).map_err(|e| fail(format!("MaximumConcurrency: {e}"))))
+            .transpose()?;
+        out.push(SqsEventDef {
+            queue: expr(queue).map_err(|e| fail(format!("Queue: {e}")))?,
+            batch_size,
+            maximum_batching_window_seconds: whole("MaximumBatchingWindowInSeconds")?.unwrap_or(0),
+            function_response_types,
+            enabled: match get("Enabled") {
+                None => true,
+                Some(Value::Bool(enabled)) => *enabled,
+                Some(other) => {
+                    return Err(fail(format!(
+                        "Enabled: expected true or false, not {other:?}"
+                    )));
+                }
+            },
+            maximum_concurrency,
+            name,
+        });
+    }
+    Ok(out)
+}
+
+fn other_events(properties: Option<&Value>) -> Vec<(String, String)> {
+    mapping_entries(properties.and_then(|p| p.get("Events")))
+        .into_iter()
+        .filter_map(|(name, event)| {
+            let kind = event
+                .get("Type")
+                .and_then(Value::as_str)
+                .unwrap_or("(none)");
+            (!matches!(kind, "HttpApi" | "SQS")).then(|| (name, kind.to_owned()))
+        })
+        .collect()
+}
+
+fn parse_bucket(logical_id: &str, resource: &Value) -> Result<BucketDef> {
+    let fail = |message: String| Error::Template(format!("bucket {logical_id}: {message}"));
+    let properties = resource.get("Properties");
+    let get = |key: &str| properties.and_then(|p| p.get(key));
+    let bucket_name = get("BucketName")
+        .map(|v| expr(v).map_err(|e| fail(format!("BucketName: {e}"))))
+        .transpose()?;
+    let mut queue_notifications = Vec::new();
+    if let Some(notifications) = get("NotificationConfiguration") {
+        for (key, _) in mapping_entries(Some(notifications)) {
+            if key != "QueueConfigurations" {
+                return Err(fail(format!(
+                    "NotificationConfiguration.{key} is not supported locally (only \
+                     QueueConfigurations are delivered)"
+                )));
+            }
+        }
+        for (index, entry) in sequence(notifications.get("QueueConfigurations"))
+            .iter()
+            .enumerate()
+        {
+            let fail = |message: String| fail(format!("QueueConfigurations[{index}]: {message}"));
+            let event = entry
+                .get("Event")
+                .and_then(Value::as_str)
+                .ok_or_else(|| fail("no Event".into()))?;
+            let queue = entry.get("Queue").ok_or_else(|| fail("no Queue".into()))?;
+            let rules = entry
+                .get("Filter")
+                .and_then(|f| f.get("S3Key"))
+                .and_then(|k| k.get("Rules"));
+            let mut filter_rules = Vec::new();
+            for rule in sequence(rules) {
+                let name = rule.get("Name").and_then(Value::as_str);
+                let value = rule.get("Value").and_then(Value::as_str);
+                let (Some(name), Some(value)) = (name, value) else {
+                    return Err(fail("a filter rule needs Name and Value as text".into()));
+                };
+                let name = name.to_ascii_lowercase();
+                if name != "prefix" && name != "suffix" {
+                    return Err(fail(format!("unknown filter rule name {name:?}")));
+                }
+                filter_rules.push((name, value.to_owned()));
+            }
+            queue_notifications.push(QueueNotificationDef {
+                event: event.to_owned(),
+                queue: expr(queue).map_err(|e| fail(format!("Queue: {e}")))?,
+                filter_rules,
+            });
+        }
+    }
+    let mut cors_rules = Vec::new();
+    let rules = get("CorsConfiguration").and_then(|c| c.get("CorsRules"));
+    for (index, rule) in sequence(rules).iter().enumerate() {
+        let fail = |message: String| fail(format!("CorsRules[{index}]: {message}"));
+        let texts = |key: &str| {
+            rule.get(key)
+                .map_or(Ok(Vec::new()), strings)
+                .map_err(|e| fail(format!("{key}: {e}")))
+        };
+        let allowed_origins = sequence(rule.get("AllowedOrigins"))
+            .iter()
+            .map(|origin| expr(origin).map_err(|e| fail(format!("AllowedOrigins: {e}"))))
+            .collect::<Result<_>>()?;
+        cors_rules.push(CorsRuleDef {
+            id: rule.get("Id").and_then(Value::as_str).map(str::to_owned),
+            allowed_methods: texts("AllowedMethods")?,
+            allowed_origins,
+            allowed_headers: texts("AllowedHeaders")?,
+            exposed_headers: texts("ExposedHeaders")?,
+            max_age_seconds: rule
+                .get("MaxAge")
+                .map(|v| number(v).map_err(|e| fail(format!("MaxAge: {e}"))))
+                .transpose()?
+                .map(|age| i32::try_from(age).unwrap_or(i32::MAX)),
+        });
+    }
+    let versioning = get("VersioningConfiguration")
+        .and_then(|v| v.get("Status"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Ok(BucketDef {
+        logical_id: logical_id.to_owned(),
+        bucket_name,
+        queue_notifications,
+        cors_rules,
+        versioning,
+    })
+}
+
+fn parse_queue(logical_id: &str, resource: &Value) -> Result<QueueDef> {
+    let fail = |message: String| Error::Template(format!("queue {logical_id}: {message}"));
+    let properties = resource.get("Properties");
+    let get = |key: &str| properties.and_then(|p| p.get(key));
+    if get("FifoQueue").is_some_and(|v| v.as_bool() != Some(false)) {
+        return Err(fail("FIFO queues are not supported locally".into()));
+    }
+    let whole = |key: &str| {
+        get(key)
+            .map(|v| number(v).map_err(|e| fail(format!("{key}: {e}"))))
+            .transpose()
+    };
+    let redrive_policy = match get("RedrivePolicy") {
+        None => None,
+        Some(policy) => {
+            let target = policy
+                .get("deadLetterTargetArn")
+                .ok_or_else(|| fail("RedrivePolicy without deadLetterTargetArn".into()))?;
+            let count = policy
+                .get("maxReceiveCount")
+                .ok_or_else(|| fail("RedrivePolicy without maxReceiveCount".into()))?;
+            Some(RedrivePolicyDef {
+                dead_letter_target: expr(target)
+                    .map_err(|e| fail(format!("deadLetterTargetArn: {e}")))?,
+                max_receive_count: number(count)
+                    .map_err(|e| fail(format!("maxReceiveCount: {e}")))?,
+            })
+        }
+    };
+    Ok(QueueDef {
+        logical_id: logical_id.to_owned(),
+        queue_name: get("QueueName")
+            .map(|v| expr(v).map_err(|e| fail(format!("QueueName: {e}"))))
+            .transpose()?,
+        visibility_timeout_seconds: whole("VisibilityTimeout")?,
+        message_retention_period_seconds: whole("MessageRetentionPeriod")?,
+        delay_seconds: whole("DelaySeconds")?,
+        redrive_policy,
+    })
+}
+
+/// A whole number written as a number or as numeric text (CloudFormation accepts both).
+fn number(value: &Value) -> Result<u32, String> {
+    let parsed = match value {
+        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        Value::String(text) => text.trim().parse().ok(),
+        _ => None,
+    };
+    parsed.ok_or_else(|| format!("expected a whole number, not {value:?}"))
+}
+
+/// A list of plain strings.
+fn strings(value: &Value) -> Result<Vec<String>, String> {
+    let items = value
+        .as_sequence()
+        .ok_or_else(|| format!("expected a list, not {value:?}"))?;
+    items
+        .iter()
+        .map(|item| {
+            item.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| format!("expected text, not {item:?}"))
+        })
+        .collect()
+}
+
+/// The items of a sequence; anything else has none.
+fn sequence(value: Option<&Value>) -> Vec<Value> {
+    value
+        .and_then(Value::as_sequence)
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// A template value as an [`Expr`]: short-form tags and long-form intrinsic functions alike.
@@ -548,10 +959,7 @@ mod tests {
     #[test]
     fn the_customers_function_is_read_with_binary_settings_and_routes() {
         let template = real_template();
-        let functions = template.functions();
-        assert_eq!(functions.len(), 1);
-        let function = &functions[0];
-        assert_eq!(function.logical_id, "CustomersApiFunction");
+        let function = template.function("CustomersApiFunction").unwrap();
         assert_eq!(function.binary, "customers-api");
         assert_eq!(function.memory_size_mb, Some(256));
         assert_eq!(function.timeout_seconds, Some(10));
@@ -561,6 +969,7 @@ mod tests {
             .map(|(m, p)| (m.as_str(), p.as_str()))
             .collect();
         assert!(routes.len() >= 9, "{routes:?}");
+        assert!(function.sqs_events.is_empty());
         for expected in [
             ("POST", "/customers"),
             ("GET", "/customers"),
@@ -588,18 +997,20 @@ mod tests {
                 function,
                 &names(&[
                     ("CustomersTable", "local-CustomersTable"),
+                    ("ImportsBucket", "local-imports"),
                     ("LogLevel", "debug"),
                 ]),
             )
             .unwrap();
         assert_eq!(env["TABLE_NAME"], "local-CustomersTable");
+        assert_eq!(env["IMPORTS_BUCKET"], "local-imports");
         assert_eq!(env["TENANT_CLAIM"], "tenant_id", "parameter Default");
         assert_eq!(env["ROLES_CLAIM"], "roles");
         assert_eq!(
             env["RUST_LOG"], "debug",
             "Globals, with the given parameter value"
         );
-        assert_eq!(env.len(), 4);
+        assert_eq!(env.len(), 5);
     }
 
     #[test]
@@ -607,13 +1018,256 @@ mod tests {
         let template = real_template();
         let function = template.function("CustomersApiFunction").unwrap();
         let error = template
-            .environment(function, &HashMap::new())
+            .environment(function, &names(&[("ImportsBucket", "b")]))
             .unwrap_err()
             .to_string();
         assert!(
             error.contains("TABLE_NAME") && error.contains("CustomersTable"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn the_imports_bucket_is_read_with_its_name_notification_cors_and_versioning() {
+        let template = real_template();
+        assert_eq!(template.buckets().len(), 1);
+        let bucket = template.bucket("ImportsBucket").unwrap();
+        assert_eq!(
+            bucket.bucket_name,
+            Some(Expr::Sub(
+                "${AWS::StackName}-imports-${AWS::AccountId}-${AWS::Region}".into(),
+                BTreeMap::new()
+            ))
+        );
+        assert_eq!(
+            bucket.queue_notifications,
+            vec![QueueNotificationDef {
+                event: "s3:ObjectCreated:*".into(),
+                queue: Expr::GetAtt("ImportsQueue".into(), "Arn".into()),
+                filter_rules: vec![("prefix".into(), "imports/".into())],
+            }]
+        );
+        assert_eq!(
+            bucket.cors_rules,
+            vec![CorsRuleDef {
+                id: None,
+                allowed_methods: vec!["PUT".into(), "GET".into()],
+                allowed_origins: vec![Expr::Ref("UploadAllowedOrigin".into())],
+                allowed_headers: vec!["*".into()],
+                exposed_headers: vec![],
+                max_age_seconds: Some(3600),
+            }]
+        );
+        assert_eq!(bucket.versioning.as_deref(), Some("Enabled"));
+    }
+
+    #[test]
+    fn the_imports_queues_are_read_with_timeouts_and_the_redrive_policy() {
+        let template = real_template();
+        let ids: Vec<_> = template
+            .queues()
+            .iter()
+            .map(|q| q.logical_id.as_str())
+            .collect();
+        assert_eq!(ids, ["ImportsQueue", "ImportsDeadLetterQueue"]);
+        let queue = template.queue("ImportsQueue").unwrap();
+        assert_eq!(queue.queue_name, None);
+        assert_eq!(queue.visibility_timeout_seconds, Some(1800));
+        assert_eq!(queue.message_retention_period_seconds, Some(345_600));
+        assert_eq!(
+            queue.redrive_policy,
+            Some(RedrivePolicyDef {
+                dead_letter_target: Expr::GetAtt("ImportsDeadLetterQueue".into(), "Arn".into()),
+                max_receive_count: 5,
+            })
+        );
+        let dead_letters = template.queue("ImportsDeadLetterQueue").unwrap();
+        assert_eq!(dead_letters.visibility_timeout_seconds, None);
+        assert_eq!(
+            dead_letters.message_retention_period_seconds,
+            Some(1_209_600)
+        );
+        assert_eq!(dead_letters.redrive_policy, None);
+    }
+
+    #[test]
+    fn the_import_function_is_read_with_its_sqs_event_and_no_routes() {
+        let template = real_template();
+        let function = template.function("CustomersImportFunction").unwrap();
+        assert_eq!(function.binary, "customers-import");
+        assert_eq!(function.timeout_seconds, Some(300));
+        assert_eq!(function.memory_size_mb, Some(512));
+        assert!(function.http_api_events.is_empty());
+        assert!(function.other_events.is_empty());
+        let event = SqsEventDef {
+            name: "ImportFiles".into(),
+            queue: Expr::GetAtt("ImportsQueue".into(), "Arn".into()),
+            batch_size: 1,
+            maximum_batching_window_seconds: 0,
+            function_response_types: vec![REPORT_BATCH_ITEM_FAILURES.into()],
+            enabled: true,
+            maximum_concurrency: None,
+        };
+        assert_eq!(function.sqs_events, vec![event]);
+        assert!(function.sqs_events[0].reports_batch_item_failures());
+    }
+
+    #[test]
+    fn buckets_and_queues_resolve_to_names_urls_and_arns() {
+        let template = real_template();
+        let url = "http://127.0.0.1:4566/123456789012/s-ImportsQueue";
+        let given = names(&[
+            ("CustomersTable", "s-CustomersTable"),
+            ("ImportsBucket", "s-imports-123456789012-us-east-1"),
+            ("ImportsQueue", url),
+            ("AWS::StackName", "s"),
+        ]);
+        let env = template
+            .environment(
+                template.function("CustomersImportFunction").unwrap(),
+                &given,
+            )
+            .unwrap();
+        assert_eq!(env["IMPORTS_BUCKET"], "s-imports-123456789012-us-east-1");
+        assert_eq!(env["IMPORTS_QUEUE_URL"], url, "Ref of a queue is its URL");
+        assert_eq!(env["IMPORT_ROWS_PER_INVOCATION"], "0");
+        assert_eq!(env["TABLE_NAME"], "s-CustomersTable");
+
+        let resolve = |expr: &Expr| template.resolve(expr, &given).unwrap();
+        let bucket = template.bucket("ImportsBucket").unwrap();
+        assert_eq!(
+            resolve(bucket.bucket_name.as_ref().unwrap()),
+            "s-imports-123456789012-us-east-1"
+        );
+        assert_eq!(
+            resolve(&bucket.queue_notifications[0].queue),
+            "arn:aws:sqs:us-east-1:123456789012:s-ImportsQueue"
+        );
+        assert_eq!(
+            resolve(&Expr::Sub(
+                "${ImportsBucket.Arn}/imports/*".into(),
+                BTreeMap::new()
+            )),
+            "arn:aws:s3:::s-imports-123456789012-us-east-1/imports/*"
+        );
+        assert_eq!(
+            resolve(&Expr::GetAtt("ImportsQueue".into(), "QueueName".into())),
+            "s-ImportsQueue"
+        );
+        let mut with_arn = given.clone();
+        with_arn.insert(
+            "ImportsQueue.Arn".into(),
+            "arn:aws:sqs:eu-north-1:000000000000:s-ImportsQueue".into(),
+        );
+        assert_eq!(
+            template
+                .resolve(&bucket.queue_notifications[0].queue, &with_arn)
+                .unwrap(),
+            "arn:aws:sqs:eu-north-1:000000000000:s-ImportsQueue",
+            "a given attribute wins over the built one"
+        );
+        let domain = Expr::GetAtt("ImportsBucket".into(), "DomainName".into());
+        assert!(
+            template
+                .resolve(&domain, &given)
+                .unwrap_err()
+                .contains("not supported locally")
+        );
+    }
+
+    #[test]
+    fn queue_names_come_from_the_last_segment_of_the_url() {
+        assert_eq!(
+            queue_name_of_url("https://sqs.eu-north-1.amazonaws.com/123456789012/q-1"),
+            Some("q-1")
+        );
+        assert_eq!(
+            queue_name_of_url("http://127.0.0.1:4566/123456789012/q_2/"),
+            Some("q_2")
+        );
+        assert_eq!(queue_name_of_url("q"), None);
+    }
+
+    const QUEUES: &str = r#"
+Resources:
+  Work:
+    Type: AWS::SQS::Queue
+    Properties: { QueueName: !Sub "${AWS::StackName}-work", VisibilityTimeout: "60", DelaySeconds: 2 }
+  Worker:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildProperties: { Binary: worker } }
+    Properties:
+      Events:
+        Jobs:
+          Type: SQS
+          Properties: { Queue: !GetAtt Work.Arn, MaximumBatchingWindowInSeconds: 3, ScalingConfig: { MaximumConcurrency: 2 } }
+        Paused:
+          Type: SQS
+          Properties: { Queue: !GetAtt Work.Arn, BatchSize: 100, Enabled: false }
+        Nightly:
+          Type: Schedule
+          Properties: { Schedule: rate(1 day) }
+"#;
+
+    #[test]
+    fn sqs_events_take_lambdas_defaults_and_other_events_are_listed() {
+        let template = Template::parse(QUEUES).unwrap();
+        let queue = template.queue("Work").unwrap();
+        assert_eq!(queue.visibility_timeout_seconds, Some(60), "numeric text");
+        assert_eq!(queue.delay_seconds, Some(2));
+        assert_eq!(
+            template
+                .resolve(
+                    queue.queue_name.as_ref().unwrap(),
+                    &names(&[("AWS::StackName", "s")])
+                )
+                .unwrap(),
+            "s-work"
+        );
+        let worker = template.function("Worker").unwrap();
+        let [jobs, paused] = worker.sqs_events.as_slice() else {
+            panic!("{:?}", worker.sqs_events)
+        };
+        assert_eq!(jobs.batch_size, DEFAULT_SQS_BATCH_SIZE);
+        assert_eq!(jobs.maximum_batching_window_seconds, 3);
+        assert_eq!(jobs.maximum_concurrency, Some(2));
+        assert!(jobs.enabled && !jobs.reports_batch_item_failures());
+        assert_eq!(paused.batch_size, 100);
+        assert!(!paused.enabled);
+        assert_eq!(
+            worker.other_events,
+            vec![("Nightly".to_owned(), "Schedule".to_owned())]
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_delivered_locally_is_refused_at_load() {
+        let refused = |from: &str, to: &str, expected: &str| {
+            let text = QUEUES.replace(from, to);
+            assert_ne!(text, QUEUES, "{from} is in the template");
+            let error = Template::parse(&text).unwrap_err().to_string();
+            assert!(error.contains(expected), "{error}");
+        };
+        refused(
+            "MaximumConcurrency: 2 } }",
+            "MaximumConcurrency: 2 }, FilterCriteria: { Filters: [] } }",
+            "FilterCriteria",
+        );
+        refused("DelaySeconds: 2", "FifoQueue: true", "FIFO");
+        refused("BatchSize: 100", "BatchSize: 0", "BatchSize");
+        refused("BatchSize: 100", "BatchSize: many", "BatchSize");
+        refused(
+            "BatchSize: 100",
+            "FunctionResponseTypes: [Everything]",
+            "Everything",
+        );
+        refused("Enabled: false", "Enabled: sometimes", "Enabled");
+        let bucket = "  Files:\n    Type: AWS::S3::Bucket\n    Properties:\n      \
+                      NotificationConfiguration:\n        LambdaConfigurations: []\n";
+        let error = Template::parse(&format!("{QUEUES}{bucket}"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("LambdaConfigurations"), "{error}");
     }
 
     const SMALL: &str = r#"

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use kit::{ClaimNames, Problem};
 use store::{CustomerStore, TenantId, VersionedSettings};
 
+use crate::bucket::ImportsBucket;
 use crate::handlers::store_problem;
 
 /// How long a function instance keeps an organisation's settings before reading them again.
@@ -16,6 +17,8 @@ const SETTINGS_TTL: Duration = Duration::from_secs(10);
 /// What every request needs, built once per cold start.
 pub struct App {
     pub store: CustomerStore,
+    /// Presigns import uploads and error-report downloads.
+    pub imports: ImportsBucket,
     pub claims: ClaimNames,
     settings: Mutex<HashMap<TenantId, (Instant, Arc<VersionedSettings>)>>,
 }
@@ -24,15 +27,17 @@ impl App {
     pub async fn from_env() -> Result<Self, String> {
         let config = kit::aws::sdk_config().await;
         let table = kit::aws::required_env("TABLE_NAME")?;
-        Ok(Self::new(CustomerStore::new(
-            kit::aws::dynamodb(&config),
-            table,
-        )))
+        let bucket = kit::aws::required_env("IMPORTS_BUCKET")?;
+        Ok(Self::new(
+            CustomerStore::new(kit::aws::dynamodb(&config), table),
+            ImportsBucket::new(kit::aws::s3_client(&config), bucket),
+        ))
     }
 
-    pub fn new(store: CustomerStore) -> Self {
+    pub fn new(store: CustomerStore, imports: ImportsBucket) -> Self {
         Self {
             store,
+            imports,
             claims: ClaimNames::from_env(),
             settings: Mutex::new(HashMap::new()),
         }

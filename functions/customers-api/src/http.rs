@@ -41,6 +41,24 @@ pub fn body_bytes<'a>(request: &'a Request, accepted: &[&str]) -> Result<&'a [u8
     }
 }
 
+/// The body of a route whose body is optional: `None` when there is none (whatever the
+/// content type says), else the bytes after the same checks as [`body_bytes`].
+pub fn optional_body<'a>(
+    request: &'a Request,
+    accepted: &[&str],
+) -> Result<Option<&'a [u8]>, Problem> {
+    let empty = match request.body() {
+        Body::Empty => true,
+        Body::Text(text) => text.trim().is_empty(),
+        Body::Binary(bytes) => bytes.iter().all(u8::is_ascii_whitespace),
+        _ => true,
+    };
+    if empty {
+        return Ok(None);
+    }
+    body_bytes(request, accepted).map(Some)
+}
+
 /// Parses JSON into `T`. Broken JSON is a 400; JSON of the wrong shape (a wrong type, an
 /// unknown field) is a 422 that names the field, like any other validation failure.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
@@ -147,6 +165,19 @@ pub fn with_header(
     response
 }
 
+/// A file to download: `content_type`, saved as `file_name` by browsers.
+pub fn attachment(content_type: &str, file_name: &str, body: String) -> Response<Body> {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, content_type)
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file_name}\""),
+        )
+        .body(Body::Text(body))
+        .expect("a valid status and headers")
+}
+
 pub fn no_content() -> Response<Body> {
     Response::builder()
         .status(StatusCode::NO_CONTENT)
@@ -176,6 +207,14 @@ pub fn query_params(request: &Request, known: &[&str]) -> Result<Vec<(String, St
 
 /// `limit` (default 50) and `cursor` of a paginated route that takes no other parameters.
 pub fn page_params(request: &Request) -> Result<(i32, Option<String>), Problem> {
+    page_params_with(request, 50)
+}
+
+/// [`page_params`] with another default page size.
+pub fn page_params_with(
+    request: &Request,
+    default_limit: i32,
+) -> Result<(i32, Option<String>), Problem> {
     let params = query_params(request, &["limit", "cursor"])?;
     let param = |name: &str| {
         params
@@ -186,7 +225,7 @@ pub fn page_params(request: &Request) -> Result<(i32, Option<String>), Problem> 
     let limit = param("limit")
         .map(|l| parse_limit(&l))
         .transpose()?
-        .unwrap_or(50);
+        .unwrap_or(default_limit);
     Ok((limit, param("cursor")))
 }
 

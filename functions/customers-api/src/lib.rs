@@ -2,21 +2,24 @@
 //! documents out. Handlers are thin: parse, call the domain, call the store, shape a response.
 
 mod app;
+pub mod bucket;
 mod duplicates;
 mod handlers;
 mod http;
-pub mod merge_patch;
 pub mod routes;
 mod view;
 
 pub use app::App;
 
-use lambda_http::{Body, Error, Request, RequestExt, Response};
+use std::future::{Future, ready};
+use std::pin::Pin;
+
+use lambda_http::{Body, Error, IntoResponse, Request, RequestExt, Response};
 
 /// The Lambda entry point. Every failure becomes a problem document; nothing escapes as a
 /// Lambda error, so API Gateway never answers a bare 500 of its own. One log line per request,
 /// with no personal data in it (no bodies, no query strings).
-pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Error> {
+pub async fn handle(app: &App, request: Request) -> Result<Verbatim, Error> {
     let started = std::time::Instant::now();
     let request_id = request
         .lambda_context_ref()
@@ -34,5 +37,17 @@ pub async fn handle(app: &App, request: Request) -> Result<Response<Body>, Error
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
         "request"
     );
-    Ok(response)
+    Ok(Verbatim(response))
+}
+
+/// A response sent exactly as the handler built it. lambda_http's `IntoResponse` for
+/// `Response<B>` decodes every text body again by its charset, with encoding_rs, which drops a
+/// leading byte-order mark: the one the CSV template carries so that Excel reads it as UTF-8.
+/// Our bodies are already `Body::Text` (or `Body::Empty`), so there is nothing to convert.
+pub struct Verbatim(pub Response<Body>);
+
+impl IntoResponse for Verbatim {
+    fn into_response(self) -> Pin<Box<dyn Future<Output = Response<Body>> + Send>> {
+        Box::pin(ready(self.0))
+    }
 }

@@ -8,7 +8,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::App;
-use crate::handlers::{assignments, contacts, customers, history, settings};
+use crate::handlers::{assignments, contacts, customers, history, imports, settings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
@@ -30,10 +30,15 @@ pub enum Route {
     ChangeNumber,
     GetSettings,
     PutSettings,
+    RequestImport,
+    ListImports,
+    ImportTemplate,
+    GetImport,
+    ImportErrors,
 }
 
 impl Route {
-    pub const ALL: [Route; 18] = [
+    pub const ALL: [Route; 23] = [
         Route::CreateCustomer,
         Route::ListCustomers,
         Route::GetCustomer,
@@ -52,6 +57,11 @@ impl Route {
         Route::ChangeNumber,
         Route::GetSettings,
         Route::PutSettings,
+        Route::RequestImport,
+        Route::ListImports,
+        Route::ImportTemplate,
+        Route::GetImport,
+        Route::ImportErrors,
     ];
 
     /// API Gateway's route key: "METHOD /path/{param}".
@@ -75,6 +85,11 @@ impl Route {
             Route::ChangeNumber => "POST /customers/{customerId}/number",
             Route::GetSettings => "GET /settings",
             Route::PutSettings => "PUT /settings",
+            Route::RequestImport => "POST /imports",
+            Route::ListImports => "GET /imports",
+            Route::ImportTemplate => "GET /imports/template",
+            Route::GetImport => "GET /imports/{importId}",
+            Route::ImportErrors => "GET /imports/{importId}/errors",
         }
     }
 
@@ -111,6 +126,11 @@ pub async fn dispatch(app: &App, request: Request) -> Result<Response<Body>, Pro
         Route::ChangeNumber => customers::change_number(app, request).await,
         Route::GetSettings => settings::get(app, request).await,
         Route::PutSettings => settings::put(app, request).await,
+        Route::RequestImport => imports::request(app, request).await,
+        Route::ListImports => imports::list(app, request).await,
+        Route::ImportTemplate => imports::template(app, request).await,
+        Route::GetImport => imports::get(app, request).await,
+        Route::ImportErrors => imports::errors(app, request).await,
     }
 }
 

@@ -1,8 +1,11 @@
 //! What clients see of a customer: the stored card plus what they would otherwise compute
-//! themselves and get wrong (display name, whether new work may be called off and why not).
+//! themselves and get wrong (display name, whether new work may be called off and why not);
+//! and what they see of an import.
 
+use chrono::{DateTime, Utc};
 use domain::{CallOffRefusal, Customer};
 use serde::Serialize;
+use store::{ImportRecord, ImportSource, ImportStatus};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -58,6 +61,86 @@ pub fn page(
             .iter()
             .map(|c| CustomerView::of(c, number_in_name))
             .collect(),
+        next_cursor,
+    }
+}
+
+/// What clients see of an import: its progress and outcome. The object key, the ETag of the
+/// file, the checkpoint and the record's version are the import function's business.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportView<'a> {
+    id: &'a str,
+    status: ImportStatus,
+    source: ImportSource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    requested_by: Option<&'a str>,
+    created_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    started_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finished_at: Option<DateTime<Utc>>,
+    counts: ImportCountsView,
+    invocations: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<&'a str>,
+    /// The route that hands out the error report, once there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_report: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ImportCountsView {
+    rows_read: u64,
+    created: u64,
+    updated: u64,
+    unchanged: u64,
+    failed: u64,
+}
+
+impl<'a> ImportView<'a> {
+    pub fn of(record: &'a ImportRecord) -> Self {
+        let counts = &record.counts;
+        Self {
+            id: &record.id,
+            status: record.status,
+            source: record.source,
+            file_name: record.file_name.as_deref(),
+            requested_by: record.requested_by.as_deref(),
+            created_at: record.created_at,
+            started_at: record.started_at,
+            finished_at: record.finished_at,
+            counts: ImportCountsView {
+                rows_read: counts.rows_read,
+                created: counts.created,
+                updated: counts.updated,
+                unchanged: counts.unchanged,
+                failed: counts.failed,
+            },
+            invocations: record.invocations,
+            failure: record.failure.as_deref(),
+            error_report: record
+                .error_report_key
+                .as_ref()
+                .map(|_| format!("/imports/{}/errors", record.id)),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportPage<'a> {
+    pub items: Vec<ImportView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+pub fn import_page(records: &[ImportRecord], next_cursor: Option<String>) -> ImportPage<'_> {
+    ImportPage {
+        items: records.iter().map(ImportView::of).collect(),
         next_cursor,
     }
 }

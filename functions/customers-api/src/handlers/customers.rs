@@ -19,8 +19,8 @@ use super::{Edit, Scope, customer_id, modify, number_taken, read_visible, scope,
 use crate::App;
 use crate::duplicates;
 use crate::http::{self, etag, if_match, json, with_header};
-use crate::merge_patch;
 use crate::view::{self, CustomerView};
+use domain::merge_patch;
 
 const JSON: &[&str] = &["application/json"];
 const MERGE_PATCH: &[&str] = &["application/merge-patch+json", "application/json"];

@@ -4,6 +4,7 @@ pub mod assignments;
 pub mod contacts;
 pub mod customers;
 pub mod history;
+pub mod imports;
 pub mod settings;
 
 use std::sync::Arc;
@@ -118,6 +119,12 @@ pub fn store_problem(error: StoreError) -> Problem {
         StoreError::NotFound => Problem::not_found("customer"),
         StoreError::InvalidCursor(why) => Problem::bad_parameter("cursor", why),
         StoreError::NumberTaken => number_taken(),
+        StoreError::ExternalRefTaken => Problem::conflict(
+            "external-reference-taken",
+            "The external reference is already in use",
+            "Another customer of your organisation has this id in the same accounting system \
+             (externalRefs). One accounting record belongs to one customer.",
+        ),
         StoreError::VersionConflict => Problem::stale(None),
         StoreError::HasHistory => Problem::conflict(
             "customer-in-use",

@@ -19,6 +19,8 @@ use serde_json::Value;
 
 pub use devhost::token;
 
+pub mod imports;
+
 /// The repository root, found from this crate's manifest.
 pub fn repo_root() -> PathBuf {
     devhost::find_repo_root(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
@@ -69,6 +71,11 @@ impl Suite {
 
     /// `instances` function processes serve requests at the same time.
     pub async fn start_with(instances: usize) -> Self {
+        Self::start_with_parameters(instances, &[]).await
+    }
+
+    /// A stack with some template parameters set (e.g. a small `ImportRowsPerInvocation`).
+    pub async fn start_with_parameters(instances: usize, parameters: &[(&str, &str)]) -> Self {
         let root = repo_root();
         let stack_name = unique_name("t");
         let logs = root.join(".local/test-logs");
@@ -78,6 +85,11 @@ impl Suite {
         options.instances = instances;
         options.bin_dir = bin_dir();
         options.log_file = Some(logs.join(format!("{stack_name}.log")));
+        for (name, value) in parameters {
+            options
+                .parameters
+                .insert((*name).to_owned(), (*value).to_owned());
+        }
         assert!(
             options.bin_dir.join("customers-api").is_file(),
             "the customers-api binary is missing in {}: run `cargo build --workspace --bins` \
@@ -123,6 +135,40 @@ impl Suite {
 
     fn session(&self, token: Option<String>) -> Session<'_> {
         Session { suite: self, token }
+    }
+}
+
+impl Suite {
+    /// A request to an absolute URL with exactly these headers and no token: a presigned S3
+    /// URL on the emulator, as a browser or a spreadsheet app sends it.
+    pub async fn send_to_url(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body)))
+            .expect("a valid request");
+        let response = self.http.request(request).await.expect("the URL answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("the body arrives")
+            .to_bytes();
+        Reply {
+            status,
+            headers,
+            body: Value::String(String::from_utf8_lossy(&bytes).into_owned()),
+        }
     }
 }
 

@@ -1,0 +1,793 @@
+//! One invocation's work on one import: read the file from its checkpoint, resolve each
+//! batch of rows against the table, write them a transaction at a time with the checkpoint,
+//! and at the end write the error report. Runs on a blocking thread: the CSV reader reads
+//! synchronously from the S3 body stream, and the store calls are awaited one after another.
+//!
+//! Why rows are written in order, one transaction after another: the checkpoint after a
+//! transaction must mean "every row before this offset is done", so a later transaction may
+//! not commit before an earlier one.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use domain::{ChangeKind, Customer, CustomerId, HistoryEntry, Settings, ValidationContext};
+use import::{
+    Checkpoint, ErrorReportWriter, FileError, HeaderMap, HeaderSnapshot, ImportOptions,
+    ImportReader, MissingNumber, RowError, RowKey, ValidRow, update_from_row,
+};
+use sha2::{Digest, Sha256};
+use store::{
+    CHUNK_OVERHEAD, ChunkError, CustomerChange, ErrorChunk, ImportCheckpoint, ImportRecord,
+    ImportStatus, PreparedChange, StoreError, TRANSACTION_ITEMS, TenantId,
+};
+use tokio::runtime::Handle;
+use tokio_util::io::SyncIoBridge;
+
+use crate::App;
+use crate::messages::{Continuation, continuation_body};
+
+/// Rows read and resolved together: one BatchGetItem of their keys (at most 100), one of
+/// their cards.
+const BATCH_ROWS: usize = 100;
+/// An error chunk is one item; DynamoDB items stop at 400 KB.
+const ERROR_CHUNK_BYTES: usize = 256 * 1024;
+/// Time left for handing over: saving what was seen and queueing the continuation.
+const HANDOVER_TIME: Duration = Duration::from_secs(20);
+/// Tries of a batch whose rows keep meeting concurrent changes before those rows fail.
+const CONFLICT_ATTEMPTS: usize = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Throttling, a timeout, an unreachable service: the message comes again and the import
+    /// resumes from its last checkpoint.
+    #[error("retry later: {0}")]
+    Retry(String),
+    #[error("{0}")]
+    Unrecognised(String),
+}
+
+impl From<StoreError> for ImportError {
+    fn from(error: StoreError) -> Self {
+        ImportError::Retry(error.to_string())
+    }
+}
+
+/// Works on `record` until the file ends or the invocation's budget does.
+pub async fn run(
+    app: &App,
+    tenant: TenantId,
+    record: ImportRecord,
+    deadline: Instant,
+) -> Result<(), ImportError> {
+    let importer = Importer {
+        app: app.clone(),
+        tenant,
+        record,
+        deadline,
+        rows_this_invocation: 0,
+        runtime: Handle::current(),
+        by: String::new(),
+    };
+    tokio::task::spawn_blocking(move || importer.run())
+        .await
+        .map_err(|e| ImportError::Retry(format!("the import thread ended: {e}")))?
+}
+
+struct Importer {
+    app: App,
+    tenant: TenantId,
+    record: ImportRecord,
+    deadline: Instant,
+    rows_this_invocation: u64,
+    runtime: Handle,
+    /// Who the history says made the changes: `import:<import id>`.
+    by: String,
+}
+
+/// A row read, with where the file continues after it.
+type Read1 = (Result<ValidRow, Vec<RowError>>, Checkpoint);
+
+/// What a row comes to once resolved against the table.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a batch holds at most a hundred, briefly; boxing would only add noise"
+)]
+enum Outcome {
+    Create(Customer),
+    Update { before: Customer, after: Customer },
+    Unchanged,
+    Failed(Vec<RowError>),
+}
+
+/// Rows that commit together.
+#[derive(Default)]
+struct Transaction {
+    /// Index of the first row (into the batch) and one past the last.
+    rows: std::ops::Range<usize>,
+    changes: Vec<PreparedChange>,
+    /// Batch index of each change's row.
+    change_rows: Vec<usize>,
+    items: usize,
+    created: u64,
+    updated: u64,
+    unchanged: u64,
+    failed: u64,
+    errors: Vec<RowError>,
+    error_bytes: usize,
+    after: Option<Checkpoint>,
+}
+
+enum Committed {
+    All,
+    /// Another invocation owns the import now.
+    Moved,
+    /// A change was refused; rows from `from` on were not written.
+    Refused {
+        from: usize,
+        rows: Vec<(usize, StoreError)>,
+    },
+}
+
+impl Importer {
+    fn block<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    fn run(mut self) -> Result<(), ImportError> {
+        self.by = format!("import:{}", self.record.id);
+        let settings = self.block(self.app.store.settings(&self.tenant))?.settings;
+        let options = import_options(&settings);
+        let body = match self.open()? {
+            Ok(body) => body,
+            Err(gone) => return self.fail(gone),
+        };
+        let reader = match &self.record.checkpoint {
+            None => ImportReader::new(body, &options),
+            Some(at) => {
+                let header: HeaderSnapshot = serde_json::from_str(&at.header)
+                    .map_err(|e| ImportError::Unrecognised(format!("checkpoint header: {e}")))?;
+                let resume_at = Checkpoint {
+                    offset: at.offset,
+                    line: at.line,
+                };
+                ImportReader::resume(body, &header, resume_at, &options)
+            }
+        };
+        let mut reader = match reader {
+            Ok(reader) => reader,
+            Err(FileError::Io(e)) => return Err(ImportError::Retry(e.to_string())),
+            Err(unreadable) => return self.fail(unreadable.to_string()),
+        };
+        self.record.invocations += 1;
+        let context = settings.context();
+        loop {
+            if self.out_of_budget() {
+                return self.hand_over();
+            }
+            let batch = read_batch(&mut reader, self.batch_rows());
+            if let Some(FileError::Io(e)) = reader.failure() {
+                return Err(ImportError::Retry(format!("reading the file: {e}")));
+            }
+            if batch.is_empty() {
+                return self.finish();
+            }
+            let header = serde_json::to_string(&reader.snapshot()).expect("a snapshot serialises");
+            if !self.apply(&batch, reader.header(), &header, &context, &settings)? {
+                tracing::info!(import_id = %self.record.id, "another invocation took over");
+                return Ok(());
+            }
+            self.rows_this_invocation += batch.len() as u64;
+        }
+    }
+
+    /// Rows to read next: a batch, but never past the invocation's row budget.
+    fn batch_rows(&self) -> usize {
+        let left = self.app.rows_per_invocation.map_or(u64::MAX, |limit| {
+            limit.saturating_sub(self.rows_this_invocation)
+        });
+        BATCH_ROWS.min(usize::try_from(left).unwrap_or(usize::MAX))
+    }
+
+    fn out_of_budget(&self) -> bool {
+        let rows_spent = self
+            .app
+            .rows_per_invocation
+            .is_some_and(|limit| self.rows_this_invocation >= limit);
+        rows_spent || Instant::now() + HANDOVER_TIME >= self.deadline
+    }
+
+    /// The file from the checkpoint on, as a blocking reader. `Ok(Err(reason))`: the file is
+    /// gone or was replaced, which no retry cures.
+    fn open(&self) -> Result<Result<Box<dyn Read + Send>, String>, ImportError> {
+        let offset = self.record.checkpoint.as_ref().map_or(0, |c| c.offset);
+        let mut request = self
+            .app
+            .s3
+            .get_object()
+            .bucket(&self.app.bucket)
+            .key(&self.record.object_key);
+        // The same bytes on every invocation: a file replaced mid-import is refused rather
+        // than continued at an offset into different content.
+        if let Some(etag) = &self.record.etag
+            && !etag.is_empty()
+        {
+            request = request.if_match(format!("\"{etag}\""));
+        }
+        if offset > 0 {
+            request = request.range(format!("bytes={offset}-"));
+        }
+        match self.block(request.send()) {
+            Ok(out) => {
+                let stream = out.body.into_async_read();
+                let bridge = SyncIoBridge::new_with_handle(stream, self.runtime.clone());
+                Ok(Ok(Box::new(bridge)))
+            }
+            Err(error) => {
+                let service = error.as_service_error();
+                if service.is_some_and(|e| e.is_no_such_key()) {
+                    return Ok(Err("the file was deleted before it was imported".into()));
+                }
+                let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&error);
+                // A checkpoint at the very end of the file: nothing is left to read.
+                if code == Some("InvalidRange") {
+                    return Ok(Ok(Box::new(std::io::empty())));
+                }
+                if code == Some("PreconditionFailed") {
+                    return Ok(Err("the file was replaced while it was imported; \
+                                   upload it again to import the new one"
+                        .into()));
+                }
+                Err(ImportError::Retry(format!(
+                    "reading s3://{}/{}: {}",
+                    self.app.bucket,
+                    self.record.object_key,
+                    aws_sdk_s3::error::DisplayErrorContext(&error)
+                )))
+            }
+        }
+    }
+
+    /// Writes a batch, a transaction at a time. False when another invocation owns the import.
+    fn apply(
+        &mut self,
+        batch: &[Read1],
+        header: &HeaderMap,
+        snapshot: &str,
+        context: &ValidationContext,
+        settings: &Settings,
+    ) -> Result<bool, ImportError> {
+        let mut from = 0;
+        let mut forced: HashMap<usize, RowError> = HashMap::new();
+        let mut attempts = 0;
+        while from < batch.len() {
+            let rows = &batch[from..];
+            let outcomes = self.resolve(rows, header, context, settings, &forced, from)?;
+            let transactions = self.pack(outcomes, rows);
+            match self.commit_all(transactions, from, snapshot)? {
+                Committed::All => return Ok(true),
+                Committed::Moved => return Ok(false),
+                Committed::Refused { from: at, rows } => {
+                    attempts += 1;
+                    for (row, error) in rows {
+                        let line = batch[row].0.as_ref().map_or(0, |r| r.line);
+                        let give_up = attempts >= CONFLICT_ATTEMPTS;
+                        if let Some(failure) = refusal(line, &error, give_up) {
+                            forced.insert(row, failure);
+                        }
+                    }
+                    from = at;
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// What each row comes to: two BatchGetItems find the customers the rows name.
+    fn resolve(
+        &self,
+        rows: &[Read1],
+        header: &HeaderMap,
+        context: &ValidationContext,
+        settings: &Settings,
+        forced: &HashMap<usize, RowError>,
+        offset: usize,
+    ) -> Result<Vec<Outcome>, ImportError> {
+        let existing = self.existing_customers(rows)?;
+        let mut numbers = self.new_numbers(rows, &existing, settings)?;
+        // Guards (numbers, external references) and cards this batch writes: a second row
+        // reaching one of them repeats an earlier row, and one transaction may not write an
+        // item twice.
+        let mut claimed: HashSet<String> = HashSet::new();
+        let now = Utc::now();
+        let mut outcomes = Vec::with_capacity(rows.len());
+        for (i, (read, _)) in rows.iter().enumerate() {
+            if let Some(failure) = forced.get(&(offset + i)) {
+                outcomes.push(Outcome::Failed(vec![failure.clone()]));
+                continue;
+            }
+            let row = match read {
+                Ok(row) => row,
+                Err(errors) => {
+                    outcomes.push(Outcome::Failed(errors.clone()));
+                    continue;
+                }
+            };
+            let found = existing.get(&key_name(&row.key));
+            // This import wrote the customer already: an earlier row of the file (committed
+            // in this invocation or an earlier one) was for it.
+            let repeated = found.is_some_and(|c| c.updated_by == self.by);
+            let outcome = match found {
+                _ if repeated => repeat(row, header),
+                Some(before) => self.update(before, row, header, context, now),
+                None => self.create(row, &mut numbers, settings, now),
+            };
+            let outcome = match claims(&outcome, found) {
+                Some(names) if names.iter().any(|n| claimed.contains(n)) => repeat(row, header),
+                Some(names) => {
+                    claimed.extend(names);
+                    outcome
+                }
+                None => outcome,
+            };
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
+
+    fn update(
+        &self,
+        before: &Customer,
+        row: &ValidRow,
+        header: &HeaderMap,
+        context: &ValidationContext,
+        now: DateTime<Utc>,
+    ) -> Outcome {
+        match update_from_row(&before.fields, row, context) {
+            Ok(None) => Outcome::Unchanged,
+            Ok(Some(fields)) => {
+                let mut after = before.clone();
+                after.fields = fields;
+                after.version = before.version + 1;
+                after.updated_at = now;
+                after.updated_by = self.by.clone();
+                Outcome::Update {
+                    before: before.clone(),
+                    after,
+                }
+            }
+            Err(errors) => Outcome::Failed(
+                errors
+                    .into_iter()
+                    .map(|e| RowError::of_field(row.line, header, e))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn create(
+        &self,
+        row: &ValidRow,
+        numbers: &mut impl Iterator<Item = u64>,
+        settings: &Settings,
+        now: DateTime<Utc>,
+    ) -> Outcome {
+        let mut fields = row.fields.clone();
+        if row.needs_number {
+            let drawn = numbers.next().map(|n| settings.generated_number(n));
+            let checked = drawn
+                .ok_or_else(|| "no number was drawn".to_owned())
+                .and_then(|n| {
+                    domain::validate_customer_number(&n, &settings.context().number_rules)
+                        .map_err(|e| e.message)
+                });
+            match checked {
+                Ok(number) => fields.customer_number = number,
+                Err(message) => {
+                    return Outcome::Failed(vec![RowError::of_row(
+                        row.line,
+                        "number_unavailable",
+                        format!("No customer number could be generated: {message}"),
+                    )]);
+                }
+            }
+        }
+        Outcome::Create(Customer::new(fields, &self.by, now))
+    }
+
+    /// The customers the rows name, by [`key_name`].
+    fn existing_customers(&self, rows: &[Read1]) -> Result<HashMap<String, Customer>, ImportError> {
+        let mut numbers = Vec::new();
+        let mut refs = Vec::new();
+        for (read, _) in rows {
+            match read.as_ref().map(|r| &r.key) {
+                Ok(RowKey::Number(n)) => numbers.push(n.clone()),
+                Ok(RowKey::External(r)) => refs.push(r.clone()),
+                _ => {}
+            }
+        }
+        let store = &self.app.store;
+        let mut ids = self.block(store.ids_by_number(&self.tenant, &numbers))?;
+        ids.extend(
+            self.block(store.ids_by_external_ref(&self.tenant, &refs))?
+                .into_iter()
+                .map(|(name, id)| (format!("ref:{name}"), id)),
+        );
+        let wanted: Vec<CustomerId> = ids
+            .values()
+            .cloned()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let cards: HashMap<CustomerId, Customer> = self
+            .block(store.customers(&self.tenant, &wanted))?
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect();
+        Ok(ids
+            .into_iter()
+            .filter_map(|(name, id)| Some((name, cards.get(&id)?.clone())))
+            .collect())
+    }
+
+    /// Generated numbers for the new rows that need one, drawn in one counter update.
+    fn new_numbers(
+        &self,
+        rows: &[Read1],
+        existing: &HashMap<String, Customer>,
+        settings: &Settings,
+    ) -> Result<std::ops::Range<u64>, ImportError> {
+        let wanted = rows
+            .iter()
+            .filter_map(|(read, _)| read.as_ref().ok())
+            .filter(|row| row.needs_number && !existing.contains_key(&key_name(&row.key)))
+            .count() as u64;
+        if wanted == 0 || !settings.auto_number {
+            return Ok(0..0);
+        }
+        let last = self.block(
+            self.app
+                .store
+                .reserve_customer_numbers(&self.tenant, wanted),
+        )?;
+        Ok(last + 1 - wanted..last + 1)
+    }
+
+    /// Packs the outcomes, in order, into transactions of at most 100 items.
+    fn pack(&self, outcomes: Vec<Outcome>, rows: &[Read1]) -> Vec<Transaction> {
+        let budget = TRANSACTION_ITEMS - CHUNK_OVERHEAD;
+        let mut done = Vec::new();
+        let mut current = Transaction::default();
+        for (i, outcome) in outcomes.into_iter().enumerate() {
+            let prepared = match outcome {
+                Outcome::Create(customer) => {
+                    let history = HistoryEntry::of(ChangeKind::Created, None, &customer);
+                    Some((true, CustomerChange::Create { customer, history }))
+                }
+                Outcome::Update { before, after } => {
+                    let history = HistoryEntry::of(ChangeKind::Updated, Some(&before), &after);
+                    Some((
+                        false,
+                        CustomerChange::Replace {
+                            before,
+                            after,
+                            history,
+                        },
+                    ))
+                }
+                Outcome::Unchanged => {
+                    current.unchanged += 1;
+                    None
+                }
+                Outcome::Failed(errors) => {
+                    current.failed += 1;
+                    current.error_bytes += errors.iter().map(error_size).sum::<usize>();
+                    current.errors.extend(errors);
+                    None
+                }
+            };
+            if let Some((created, change)) = prepared {
+                let change = self.app.store.prepare(&self.tenant, change);
+                if current.items + change.items() > budget && !current.changes.is_empty() {
+                    let next_start = i;
+                    done.push(std::mem::take(&mut current));
+                    current.rows = next_start..next_start;
+                }
+                current.items += change.items();
+                current.changes.push(change);
+                current.change_rows.push(i);
+                if created {
+                    current.created += 1;
+                } else {
+                    current.updated += 1;
+                }
+            }
+            current.rows.end = i + 1;
+            current.after = Some(rows[i].1);
+            if current.error_bytes >= ERROR_CHUNK_BYTES {
+                done.push(std::mem::take(&mut current));
+                current.rows = i + 1..i + 1;
+            }
+        }
+        if !current.rows.is_empty() {
+            done.push(current);
+        }
+        done
+    }
+
+    /// Commits the transactions in order; `base` is the batch index of the first row.
+    fn commit_all(
+        &mut self,
+        transactions: Vec<Transaction>,
+        base: usize,
+        snapshot: &str,
+    ) -> Result<Committed, ImportError> {
+        for transaction in transactions {
+            let mut after = self.record.clone();
+            let counts = &mut after.counts;
+            counts.rows_read += transaction.rows.len() as u64;
+            counts.created += transaction.created;
+            counts.updated += transaction.updated;
+            counts.unchanged += transaction.unchanged;
+            counts.failed += transaction.failed;
+            let at = transaction.after.expect("a transaction has rows");
+            after.checkpoint = Some(ImportCheckpoint {
+                offset: at.offset,
+                line: at.line,
+                header: snapshot.to_owned(),
+            });
+            after.version += 1;
+            let errors = error_chunk(&transaction.errors, transaction.failed);
+            let token = request_token(&self.record.id, after.version);
+            let result = self.block(self.app.store.commit_import_chunk(
+                &self.tenant,
+                &after,
+                self.record.version,
+                &transaction.changes,
+                errors.as_ref(),
+                &token,
+            ));
+            match result {
+                Ok(()) => self.record = after,
+                Err(ChunkError::ImportMoved) => return Ok(Committed::Moved),
+                Err(ChunkError::Refused(refused)) => {
+                    let rows = refused
+                        .into_iter()
+                        .map(|(change, error)| (base + transaction.change_rows[change], error))
+                        .collect();
+                    return Ok(Committed::Refused {
+                        from: base + transaction.rows.start,
+                        rows,
+                    });
+                }
+                Err(ChunkError::Store(error)) => return Err(error.into()),
+            }
+        }
+        Ok(Committed::All)
+    }
+
+    /// Queues the rest of the file for a fresh invocation (the checkpoint is committed).
+    fn hand_over(&self) -> Result<(), ImportError> {
+        let continuation = Continuation {
+            tenant: self.tenant.as_str().to_owned(),
+            import_id: self.record.id.clone(),
+            version: self.record.version,
+        };
+        self.block(
+            self.app
+                .sqs
+                .send_message()
+                .queue_url(&self.app.queue_url)
+                .message_body(continuation_body(&continuation))
+                .send(),
+        )
+        .map_err(|e| ImportError::Retry(format!("queueing the continuation: {e}")))?;
+        tracing::info!(
+            import_id = %self.record.id,
+            rows = self.record.counts.rows_read,
+            "handed over to the next invocation"
+        );
+        Ok(())
+    }
+
+    /// Writes the error report (header and every chunk, in line order) and completes.
+    fn finish(mut self) -> Result<(), ImportError> {
+        let mut report = ErrorReportWriter::new(Vec::new())
+            .ok()
+            .and_then(|header| header.into_inner().ok())
+            .expect("writing CSV to memory cannot fail");
+        let mut cursor = None;
+        loop {
+            let page = self.block(self.app.store.import_errors(
+                &self.tenant,
+                &self.record.id,
+                cursor.as_deref(),
+            ))?;
+            for chunk in page.items {
+                report.extend_from_slice(chunk.as_bytes());
+            }
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        let key = format!("reports/{}/{}.csv", self.tenant, self.record.id);
+        self.block(
+            self.app
+                .s3
+                .put_object()
+                .bucket(&self.app.bucket)
+                .key(&key)
+                .content_type("text/csv; charset=utf-8")
+                .body(report.into())
+                .send(),
+        )
+        .map_err(|e| ImportError::Retry(format!("writing the error report: {e}")))?;
+        let expected = self.record.version;
+        self.record.status = ImportStatus::Completed;
+        self.record.finished_at = Some(Utc::now());
+        self.record.error_report_key = Some(key);
+        self.record.version += 1;
+        self.save(expected)?;
+        let counts = self.record.counts;
+        tracing::info!(
+            import_id = %self.record.id,
+            rows = counts.rows_read, created = counts.created, updated = counts.updated,
+            unchanged = counts.unchanged, failed = counts.failed,
+            "import completed"
+        );
+        Ok(())
+    }
+
+    /// The file as a whole cannot be imported: say why on the record.
+    fn fail(mut self, reason: String) -> Result<(), ImportError> {
+        tracing::warn!(import_id = %self.record.id, reason = %reason, "import failed");
+        let expected = self.record.version;
+        self.record.status = ImportStatus::Failed;
+        self.record.failure = Some(reason);
+        self.record.finished_at = Some(Utc::now());
+        self.record.version += 1;
+        self.save(expected)
+    }
+
+    fn save(&self, expected: u64) -> Result<(), ImportError> {
+        match self.block(
+            self.app
+                .store
+                .save_import(&self.tenant, &self.record, expected),
+        ) {
+            Ok(()) => Ok(()),
+            // Someone else finished it meanwhile (a redelivery): theirs stands.
+            Err(StoreError::VersionConflict) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn import_options(settings: &Settings) -> ImportOptions {
+    ImportOptions {
+        validation: settings.context(),
+        // Organisations that number customers automatically number imported ones too.
+        missing_number: if settings.auto_number {
+            MissingNumber::Defer
+        } else {
+            MissingNumber::Refuse
+        },
+        // Repeats are found in the table instead (see `Importer::resolve`): flat memory for
+        // any file, and across hand-overs and crashes alike.
+        remember_keys: false,
+        ..ImportOptions::default()
+    }
+}
+
+fn read_batch<R: Read>(reader: &mut ImportReader<R>, rows: usize) -> Vec<Read1> {
+    let mut batch = Vec::with_capacity(rows);
+    while batch.len() < rows {
+        let Some(row) = reader.next_row() else { break };
+        batch.push((row, reader.checkpoint()));
+    }
+    batch
+}
+
+/// How the existing customers of a batch are named: numbers upper-cased as the store's
+/// `ids_by_number` names them, references as `ref:` plus `ids_by_external_ref`'s name.
+fn key_name(key: &RowKey) -> String {
+    match key {
+        RowKey::Number(number) => number.to_uppercase(),
+        RowKey::External(external) => format!("ref:{}", store::external_ref_key(external)),
+        RowKey::None => String::new(),
+    }
+}
+
+/// What a refused change means for its row: a reference that belongs to another customer is
+/// the row's error; a number taken or a card changed meanwhile is resolved again, until
+/// `give_up`.
+fn refusal(line: u64, error: &StoreError, give_up: bool) -> Option<RowError> {
+    match error {
+        StoreError::ExternalRefTaken => Some(RowError::of_row(
+            line,
+            "external_ref_taken",
+            "The external id belongs to another customer of the organisation.",
+        )),
+        _ if give_up => Some(RowError::of_row(
+            line,
+            "concurrent_change",
+            "The customer was changed by someone else while the file was imported; import \
+             this row again.",
+        )),
+        _ => None,
+    }
+}
+
+/// The row repeats an earlier row of the file: reported at the row's key column.
+fn repeat(row: &ValidRow, header: &HeaderMap) -> Outcome {
+    let (field, what) = match &row.key {
+        RowKey::External(external) => (
+            "/externalRefs/0/id",
+            format!("external id {:?}", external.id),
+        ),
+        RowKey::Number(number) => ("/customerNumber", format!("customer number {number:?}")),
+        RowKey::None => ("", "the same customer".to_owned()),
+    };
+    let error = domain::FieldError {
+        field: field.to_owned(),
+        code: "duplicate_in_file".into(),
+        message: format!(
+            "an earlier row of this file is for {what}; a customer may appear only once in a file"
+        ),
+    };
+    Outcome::Failed(vec![RowError::of_field(row.line, header, error)])
+}
+
+/// The names of what a row claims: the card it writes (or leaves as it is), its number and
+/// its external references.
+fn claims(outcome: &Outcome, found: Option<&Customer>) -> Option<Vec<String>> {
+    let customer = match outcome {
+        Outcome::Create(customer) => customer,
+        Outcome::Update { after, .. } => after,
+        Outcome::Unchanged => found?,
+        Outcome::Failed(_) => return None,
+    };
+    let fields = &customer.fields;
+    let mut names = vec![
+        format!("card:{}", customer.id),
+        format!("number:{}", fields.customer_number.to_uppercase()),
+    ];
+    names.extend(
+        fields
+            .external_refs
+            .iter()
+            .map(|r| format!("ref:{}", store::external_ref_key(r))),
+    );
+    Some(names)
+}
+
+fn error_chunk(errors: &[RowError], rows: u64) -> Option<ErrorChunk> {
+    let first = errors.first()?;
+    let mut writer = ErrorReportWriter::continuing(Vec::new());
+    writer
+        .write_all(errors)
+        .expect("writing CSV to memory cannot fail");
+    let bytes = writer
+        .into_inner()
+        .expect("writing CSV to memory cannot fail");
+    Some(ErrorChunk {
+        first_line: first.line,
+        rows,
+        csv: String::from_utf8(bytes).expect("the report is UTF-8"),
+    })
+}
+
+fn error_size(error: &RowError) -> usize {
+    64 + error.message.len()
+        + error.value.as_ref().map_or(0, String::len)
+        + error.column.as_ref().map_or(0, String::len)
+}
+
+/// DynamoDB's ClientRequestToken (at most 36 characters): one per import record version, so
+/// a retried chunk is the same request and a new chunk a new one.
+fn request_token(import_id: &str, version: u64) -> String {
+    let digest = Sha256::digest(format!("{import_id}#{version}"));
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,85 @@
+//! The import function: S3 tells the imports queue about a new file, SQS invokes this
+//! function, and it streams the file through the CSV reader (`shared/import`) into the table,
+//! a chunk of rows per transaction with the checkpoint that follows it. A file that does not
+//! fit in one invocation is handed to the next through the same queue. See docs/imports.md.
+
+mod importer;
+pub mod location;
+pub mod messages;
+mod start;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Error, LambdaEvent};
+use store::CustomerStore;
+
+pub use importer::ImportError;
+pub use start::process;
+
+/// What every invocation needs, built once per cold start.
+#[derive(Clone)]
+pub struct App {
+    pub store: CustomerStore,
+    pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub bucket: String,
+    pub queue_url: String,
+    /// Rows one invocation handles before handing over (`IMPORT_ROWS_PER_INVOCATION`; none:
+    /// as many as the time allows).
+    pub rows_per_invocation: Option<u64>,
+}
+
+impl App {
+    pub async fn from_env() -> Result<Self, String> {
+        let config = kit::aws::sdk_config().await;
+        let rows = kit::aws::required_env("IMPORT_ROWS_PER_INVOCATION")
+            .ok()
+            .map(|v| {
+                v.parse::<u64>()
+                    .map_err(|_| format!("IMPORT_ROWS_PER_INVOCATION is not a number: {v:?}"))
+            })
+            .transpose()?
+            .filter(|rows| *rows > 0);
+        Ok(Self {
+            store: CustomerStore::new(
+                kit::aws::dynamodb(&config),
+                kit::aws::required_env("TABLE_NAME")?,
+            ),
+            s3: kit::aws::s3_client(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
+            bucket: kit::aws::required_env("IMPORTS_BUCKET")?,
+            queue_url: kit::aws::required_env("IMPORTS_QUEUE_URL")?,
+            rows_per_invocation: rows,
+        })
+    }
+}
+
+/// One SQS batch. A message whose work failed in a way a retry can cure is reported back
+/// (partial batch response) and comes again; SQS moves it to the dead-letter queue after
+/// five receives. Everything else is done, or recorded, and deleted.
+pub async fn handle(app: &App, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
+    let deadline = deadline_of(&event.context);
+    let mut response = SqsBatchResponse::default();
+    for message in event.payload.records {
+        let id = message.message_id.unwrap_or_default();
+        let body = message.body.unwrap_or_default();
+        if let Err(error) = start::process(app, &body, deadline).await {
+            tracing::error!(message_id = %id, error = %error, "import message failed; SQS delivers it again");
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    Ok(response)
+}
+
+/// When the invocation must have answered, as an `Instant`.
+fn deadline_of(context: &lambda_runtime::Context) -> std::time::Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let left = context.deadline.saturating_sub(now_ms);
+    std::time::Instant::now() + Duration::from_millis(left)
+}

@@ -1,0 +1,297 @@
+//! Bulk imports end to end: files go into the emulator's bucket (through the presigned URL, or
+//! dropped straight in), S3 notifies the queue, devhost delivers the messages to the built
+//! import function, and the API shows the import and the customers. The parsing cases
+//! themselves are unit-tested in `shared/import`.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use e2e::imports::fetch;
+use e2e::{Suite, customer};
+use serde_json::{Value, json};
+
+const COORDINATOR: &[&str] = &["coordinator"];
+
+/// A Visma-shaped, semicolon-separated file as Excel saves it: two good rows, an invalid
+/// e-mail, a repeated customer number, and a number that is a formula.
+const MIXED: &str = "Kundnummer;Förnamn;Efternamn;Företag;E-post;Mobil;Ort;Land;Kreditgräns\r\n\
+1001;Åsa;Öberg;;asa@example.com;070-123 45 67;Malmö;SE;\"5 000,50\"\r\n\
+1002;;;\"Berg; Söner AB\";info@berg.se;;Lund;SE;\r\n\
+1003;Bo;Ek;;not-an-email;;Umeå;SE;\r\n\
+1001;Dup;Row;;dup@example.com;;;SE;\r\n\
+=1+2;Eve;Lind;;eve@example.com;;;SE;\r\n";
+
+fn csv_rows(count: usize, first_number: usize) -> String {
+    let mut csv = String::from("Customer Number,First Name,Last Name,Email,City\n");
+    for i in 0..count {
+        let n = first_number + i;
+        csv.push_str(&format!("{n},First{n},Last{n},c{n}@example.com,Town\n"));
+    }
+    csv
+}
+
+fn count(view: &Value, name: &str) -> u64 {
+    view["counts"][name].as_u64().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_uploaded_file_is_imported_with_a_report_of_every_bad_row() {
+    let suite = Suite::start().await;
+    let office = suite.user("acme", "olga", COORDINATOR);
+    let requested = office
+        .post("/imports", &json!({"fileName": "kunder.csv"}))
+        .await;
+    requested.expect(201);
+    let id = requested.body["id"].as_str().unwrap().to_owned();
+    let url = requested.body["upload"]["url"].as_str().unwrap().to_owned();
+    let (status, _) = fetch(http::Method::PUT, &url, MIXED.as_bytes().to_vec()).await;
+    assert_eq!(status, 200, "the presigned URL takes the file");
+
+    let done = office.finished_import(&id).await;
+    assert_eq!(done.body["status"], "completed", "{}", done.body);
+    assert_eq!(count(&done.body, "rowsRead"), 5);
+    assert_eq!(count(&done.body, "created"), 2);
+    assert_eq!(count(&done.body, "failed"), 3);
+
+    let asa = office.get("/customers?number=1001").await;
+    let asa = &asa.body["items"][0];
+    assert_eq!(asa["firstName"], "Åsa");
+    assert_eq!(
+        asa["mobile"], "+46701234567",
+        "national number read as Swedish"
+    );
+    assert_eq!(
+        asa["terms"]["creditLimit"], 500050,
+        "decimal comma, minor units"
+    );
+    let berg = office.get("/customers?number=1002").await;
+    assert_eq!(berg.body["items"][0]["companyName"], "Berg; Söner AB");
+    assert_eq!(berg.body["items"][0]["kind"], "company");
+
+    let report = office.get(&format!("/imports/{id}/errors")).await;
+    report.expect(303);
+    let (status, bytes) = fetch(
+        http::Method::GET,
+        report.header("location").unwrap(),
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let text = String::from_utf8(bytes).unwrap();
+    let rows: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(rows[0], "line,column,field,code,message,value");
+    assert!(
+        rows[1].starts_with("4,E-post,/email,invalid_email"),
+        "{text}"
+    );
+    assert!(
+        rows[2].starts_with("5,Kundnummer,/customerNumber,duplicate_in_file"),
+        "{text}"
+    );
+    assert!(
+        rows[3].starts_with("6,Kundnummer,/customerNumber,"),
+        "{text}"
+    );
+    assert!(rows[3].ends_with(",'=1+2"), "formula escaped: {text}");
+    assert!(!text.contains(",=1+2"), "{text}");
+}
+
+#[tokio::test]
+async fn a_dropped_file_imports_once_per_delivery_and_again_as_unchanged() {
+    let suite = Suite::start().await;
+    let office = suite.user("acme", "olga", COORDINATOR);
+    let key = "imports/acme/erp/customers.csv";
+    suite.drop_file(key, csv_rows(3, 2001)).await;
+    let first = office.finished_imports(1).await;
+    assert_eq!(count(&first[0], "created"), 3, "{}", first[0]);
+    assert_eq!(first[0]["source"], "bucket");
+    assert_eq!(first[0]["fileName"], "customers.csv");
+
+    // The same notification delivered twice (SQS delivers at least once): one import.
+    let head = suite
+        .s3()
+        .await
+        .head_object()
+        .bucket(suite.bucket())
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    let notification = json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+        "eventTime": "2026-12-01T10:00:00.000Z",
+        "s3": {"bucket": {"name": suite.bucket()},
+               "object": {"key": "imports/acme/erp/customers.csv", "size": 10,
+                          "eTag": head.e_tag().unwrap().trim_matches('"'),
+                          "sequencer": "00REDELIVERED"}}}]})
+    .to_string();
+    let sqs = suite.sqs().await;
+    let queue = &suite.stack.queues["ImportsQueue"];
+    for _ in 0..2 {
+        sqs.send_message()
+            .queue_url(queue)
+            .message_body(&notification)
+            .send()
+            .await
+            .unwrap();
+    }
+    let after = office.finished_imports(2).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let all = office.get("/imports?limit=100").await;
+    assert_eq!(
+        all.body["items"].as_array().unwrap().len(),
+        2,
+        "{}",
+        all.body
+    );
+    let again = &after[0];
+    assert_eq!(count(again, "unchanged"), 3, "{again}");
+    assert_eq!(count(again, "created"), 0);
+
+    // The same file uploaded again later: a new import, nothing changes.
+    suite.drop_file(key, csv_rows(3, 2001)).await;
+    let third = office.finished_imports(3).await;
+    assert_eq!(count(&third[0], "unchanged"), 3, "{}", third[0]);
+    let list = office.get("/customers?limit=100").await;
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_long_file_checkpoints_and_resumes_without_losing_or_repeating_a_row() {
+    // Seven rows per invocation: forty rows take six hand-overs.
+    let suite = Suite::start_with_parameters(2, &[("ImportRowsPerInvocation", "7")]).await;
+    let office = suite.user("acme", "olga", COORDINATOR);
+    let mut csv = csv_rows(40, 3001);
+    // Line 32 repeats the customer of line 3, across several hand-overs.
+    csv = csv.replace("3031,First3031", "3002,Again3002");
+    suite.drop_file("imports/acme/big.csv", csv).await;
+    let done = &office.finished_imports(1).await[0];
+    assert_eq!(count(done, "rowsRead"), 40, "{done}");
+    assert_eq!(count(done, "created"), 39);
+    assert_eq!(count(done, "failed"), 1);
+    assert!(done["invocations"].as_u64().unwrap() >= 6, "{done}");
+    let mut numbers = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/customers?sort=number&limit=100&cursor={c}"),
+            None => "/customers?sort=number&limit=100".to_owned(),
+        };
+        let page = office.get(&path).await;
+        for item in page.body["items"].as_array().unwrap() {
+            numbers.push(item["customerNumber"].as_str().unwrap().to_owned());
+        }
+        cursor = page.body["nextCursor"].as_str().map(str::to_owned);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    let expected: Vec<String> = (3001..=3040)
+        .filter(|n| *n != 3031)
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(numbers, expected);
+    let again = office.get("/customers?number=3002").await;
+    assert_eq!(again.body["items"][0]["firstName"], "First3002");
+}
+
+#[tokio::test]
+async fn an_import_updates_what_the_file_changes_and_says_so_in_the_history() {
+    let suite = Suite::start().await;
+    let office = suite.user("acme", "olga", COORDINATOR);
+    let created = office
+        .post("/customers", &customer("4001", "Anna", "Berg"))
+        .await;
+    created.expect(201);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let csv = "Customer Number,First Name,Last Name,City,Credit Limit\n\
+               4001,Anna,Berg,Uppsala,\"7,000.00\"\n";
+    suite.drop_file("imports/acme/update.csv", csv).await;
+    let done = &office.finished_imports(1).await[0];
+    assert_eq!(count(done, "updated"), 1, "{done}");
+    let card = office.get(&format!("/customers/{id}")).await;
+    assert_eq!(card.body["visitingAddress"]["city"], "Uppsala");
+    assert_eq!(card.body["terms"]["creditLimit"], 700000);
+    assert_eq!(card.body["terms"]["paymentTerms"], "net30", "kept");
+    assert_eq!(card.body["email"], "customer.4001@example.com", "kept");
+    let history = office.get(&format!("/customers/{id}/history")).await;
+    let latest = &history.body["items"][0];
+    assert_eq!(latest["kind"], "updated");
+    assert_eq!(
+        latest["by"],
+        format!("import:{}", done["id"].as_str().unwrap())
+    );
+}
+
+#[tokio::test]
+async fn files_outside_a_tenant_prefix_are_rejected_and_recorded() {
+    let suite = Suite::start().await;
+    let acme = suite.user("acme", "olga", COORDINATOR);
+    let globex = suite.user("globex", "gil", COORDINATOR);
+    let rows = csv_rows(1, 5001);
+    // A key with ".." parts, as S3 would notify it (HTTP clients collapse such paths, so it
+    // is sent as the notification S3 would send).
+    let sneaky = json!({"Records": [{
+        "eventName": "ObjectCreated:Put", "eventTime": "2026-12-01T10:00:00.000Z",
+        "s3": {"bucket": {"name": suite.bucket()},
+               "object": {"key": "imports/acme/%2E%2E/globex/sneaky.csv", "eTag": "e",
+                          "sequencer": "01"}}}]});
+    suite
+        .sqs()
+        .await
+        .send_message()
+        .queue_url(&suite.stack.queues["ImportsQueue"])
+        .message_body(sneaky.to_string())
+        .send()
+        .await
+        .unwrap();
+    suite.drop_file("imports/nobody.csv", rows).await;
+    // A good file afterwards: once it is done, the queue has passed the bad ones.
+    suite
+        .drop_file("imports/acme/fine.csv", csv_rows(1, 5002))
+        .await;
+    acme.finished_imports(1).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    assert_eq!(
+        globex.get("/imports").await.body["items"],
+        json!([]),
+        "nothing reached the other tenant"
+    );
+    assert_eq!(globex.get("/customers").await.body["items"], json!([]));
+    assert_eq!(
+        acme.get("/imports").await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        acme.get("/customers?number=5001").await.body["items"],
+        json!([])
+    );
+
+    let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let rejected = suite
+        .dynamodb
+        .query()
+        .table_name(suite.table())
+        .key_condition_expression("PK = :pk")
+        .expression_attribute_values(
+            ":pk",
+            AttributeValue::S(format!("SYSTEM#REJECTED_IMPORTS#{day}")),
+        )
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<String> = rejected
+        .items()
+        .iter()
+        .map(|item| item["SK"].as_s().unwrap().clone())
+        .collect();
+    assert!(
+        keys.contains(&"imports/acme/../globex/sneaky.csv".to_owned()),
+        "{keys:?}"
+    );
+    assert!(keys.contains(&"imports/nobody.csv".to_owned()), "{keys:?}");
+}

@@ -1,0 +1,128 @@
+//! Helpers for import tests: the stack's bucket, putting files into it as a back office
+//! would, and waiting for an import to finish.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::{Reply, Session, Suite};
+
+/// How long an import of a test file may take against the emulator (it serves one request
+/// at a time, so this is mostly its speed).
+const IMPORT_WAIT: Duration = Duration::from_secs(120);
+
+impl Suite {
+    pub fn bucket(&self) -> &str {
+        &self.stack.buckets["ImportsBucket"]
+    }
+
+    pub async fn s3(&self) -> aws_sdk_s3::Client {
+        let config = devhost::aws_config().await;
+        let s3 = aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(s3)
+    }
+
+    pub async fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&devhost::aws_config().await)
+    }
+
+    /// Puts `bytes` at `key`, as `aws s3 cp` does.
+    pub async fn drop_file(&self, key: &str, bytes: impl Into<Vec<u8>>) {
+        self.s3()
+            .await
+            .put_object()
+            .bucket(self.bucket())
+            .key(key)
+            .body(bytes.into().into())
+            .send()
+            .await
+            .expect("the emulator stores the file");
+    }
+
+    /// The text of an object (an error report).
+    pub async fn object_text(&self, key: &str) -> String {
+        let out = self
+            .s3()
+            .await
+            .get_object()
+            .bucket(self.bucket())
+            .key(key)
+            .send()
+            .await
+            .expect("the object exists");
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .expect("the body arrives")
+            .into_bytes();
+        String::from_utf8(bytes.to_vec()).expect("UTF-8")
+    }
+}
+
+impl Session<'_> {
+    /// Polls `GET /imports/{id}` until the import is completed or failed.
+    pub async fn finished_import(&self, id: &str) -> Reply {
+        let started = Instant::now();
+        loop {
+            let reply = self.get(&format!("/imports/{id}")).await;
+            let status = reply.body["status"].as_str().unwrap_or_default().to_owned();
+            if status == "completed" || status == "failed" {
+                return reply;
+            }
+            assert!(
+                started.elapsed() < IMPORT_WAIT,
+                "import {id} did not finish: {}",
+                reply.body
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    /// Waits for the tenant's imports list to hold `count` finished imports; returns them.
+    pub async fn finished_imports(&self, count: usize) -> Vec<Value> {
+        let started = Instant::now();
+        loop {
+            let reply = self.get("/imports?limit=100").await;
+            let items = reply.body["items"].as_array().cloned().unwrap_or_default();
+            let finished: Vec<Value> = items
+                .into_iter()
+                .filter(|i| matches!(i["status"].as_str(), Some("completed" | "failed")))
+                .collect();
+            if finished.len() >= count {
+                return finished;
+            }
+            assert!(
+                started.elapsed() < IMPORT_WAIT,
+                "{count} imports did not finish: {}",
+                reply.body
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+}
+
+/// A request to an absolute URL (a presigned S3 URL on the emulator), as a browser or `curl`
+/// would send it: status and body.
+pub async fn fetch(method: http::Method, url: &str, body: Vec<u8>) -> (u16, Vec<u8>) {
+    use http_body_util::{BodyExt, Full};
+    let client: hyper_util::client::legacy::Client<_, Full<bytes::Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http();
+    let request = http::Request::builder()
+        .method(method)
+        .uri(url)
+        .body(Full::new(bytes::Bytes::from(body)))
+        .expect("a valid request");
+    let response = client.request(request).await.expect("the emulator answers");
+    let status = response.status().as_u16();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("the body arrives")
+        .to_bytes();
+    (status, bytes.to_vec())
+}

@@ -196,6 +196,45 @@ async fn a_long_file_checkpoints_and_resumes_without_losing_or_repeating_a_row()
 }
 
 #[tokio::test]
+async fn a_file_of_several_batches_is_written_whole_in_full_transactions() {
+    let suite = Suite::start().await;
+    let office = suite.user("acme", "olga", COORDINATOR);
+    // 230 rows: three batches of reading, each ending in a transaction that waits for the
+    // next batch's rows; line 202 repeats line 12 and is reported.
+    let csv = csv_rows(230, 6001).replace("6201,First6201", "6011,Again6011");
+    suite.drop_file("imports/acme/many.csv", csv).await;
+    let done = &office.finished_imports(1).await[0];
+    assert_eq!(count(done, "rowsRead"), 230, "{done}");
+    assert_eq!(count(done, "created"), 229);
+    assert_eq!(count(done, "failed"), 1);
+    let mut seen = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/customers?sort=number&limit=100&cursor={c}"),
+            None => "/customers?sort=number&limit=100".to_owned(),
+        };
+        let page = office.get(&path).await;
+        seen += page.body["items"].as_array().unwrap().len();
+        cursor = page.body["nextCursor"].as_str().map(str::to_owned);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, 229);
+    let report = suite
+        .object_text(&format!(
+            "reports/acme/{}.csv",
+            done["id"].as_str().unwrap()
+        ))
+        .await;
+    assert!(
+        report.contains("\n202,Customer Number,/customerNumber,duplicate_in_file"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
 async fn an_import_updates_what_the_file_changes_and_says_so_in_the_history() {
     let suite = Suite::start().await;
     let office = suite.user("acme", "olga", COORDINATOR);

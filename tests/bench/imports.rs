@@ -109,6 +109,10 @@ async fn main() {
         .await
         .expect("the import runs");
         let elapsed = started.elapsed();
+        let imports = app.store.imports(&tenant, 1, None).await.expect("imports");
+        let counts = imports.items[0].counts;
+        assert_eq!(counts.rows_read, ROWS as u64, "{counts:?}");
+        assert_eq!(counts.failed, 0, "{counts:?}");
         report(what, app.store.usage().snapshot());
         eprintln!(
             "  ({what}: {:.1} s against the emulator)",

@@ -119,6 +119,15 @@ struct Transaction {
     after: Option<Checkpoint>,
 }
 
+impl Transaction {
+    /// Fewer than ten items left (a new person with an e-mail and a mobile takes seven), or
+    /// the error chunk is as large as it may be.
+    fn is_full(&self) -> bool {
+        self.items + 10 > TRANSACTION_ITEMS - CHUNK_OVERHEAD
+            || self.error_bytes >= ERROR_CHUNK_BYTES
+    }
+}
+
 enum Committed {
     All,
     /// Another invocation owns the import now.
@@ -162,27 +171,42 @@ impl Importer {
         };
         self.record.invocations += 1;
         let context = settings.context();
+        // Rows read but not written yet: the last, partly filled transaction of a batch waits
+        // for the next batch's rows, so transactions are packed full across batches.
+        let mut carried: Vec<Read1> = Vec::new();
         loop {
-            if self.out_of_budget() {
-                return self.hand_over();
-            }
-            let batch = read_batch(&mut reader, self.batch_rows());
+            let wanted = self.batch_rows().saturating_sub(carried.len());
+            let fresh = read_batch(&mut reader, wanted);
             if let Some(FileError::Io(e)) = reader.failure() {
                 return Err(ImportError::Retry(format!("reading the file: {e}")));
             }
-            if batch.is_empty() {
+            let out_of_budget = wanted == 0 || self.out_of_budget();
+            let at_end = fresh.len() < wanted;
+            self.rows_this_invocation += fresh.len() as u64;
+            let mut batch = std::mem::take(&mut carried);
+            batch.extend(fresh);
+            if !batch.is_empty() {
+                let header =
+                    serde_json::to_string(&reader.snapshot()).expect("a snapshot serialises");
+                let last = at_end || out_of_budget;
+                match self.apply(&batch, reader.header(), &header, &context, &settings, last)? {
+                    Some(rest) => carried = rest,
+                    None => {
+                        tracing::info!(import_id = %self.record.id, "another invocation took over");
+                        return Ok(());
+                    }
+                }
+            }
+            if carried.is_empty() && at_end {
                 return self.finish();
             }
-            let header = serde_json::to_string(&reader.snapshot()).expect("a snapshot serialises");
-            if !self.apply(&batch, reader.header(), &header, &context, &settings)? {
-                tracing::info!(import_id = %self.record.id, "another invocation took over");
-                return Ok(());
+            if carried.is_empty() && out_of_budget {
+                return self.hand_over();
             }
-            self.rows_this_invocation += batch.len() as u64;
         }
     }
 
-    /// Rows to read next: a batch, but never past the invocation's row budget.
+    /// Rows to hold at once: a batch, but never past the invocation's row budget.
     fn batch_rows(&self) -> usize {
         let left = self.app.rows_per_invocation.map_or(u64::MAX, |limit| {
             limit.saturating_sub(self.rows_this_invocation)
@@ -249,7 +273,9 @@ impl Importer {
         }
     }
 
-    /// Writes a batch, a transaction at a time. False when another invocation owns the import.
+    /// Writes a batch, a transaction at a time, and hands back the rows of its last
+    /// transaction when that one is not full and more rows follow (`last` is false): they are
+    /// written with the next batch. `None` when another invocation owns the import.
     fn apply(
         &mut self,
         batch: &[Read1],
@@ -257,17 +283,26 @@ impl Importer {
         snapshot: &str,
         context: &ValidationContext,
         settings: &Settings,
-    ) -> Result<bool, ImportError> {
+        last: bool,
+    ) -> Result<Option<Vec<Read1>>, ImportError> {
         let mut from = 0;
         let mut forced: HashMap<usize, RowError> = HashMap::new();
         let mut attempts = 0;
         while from < batch.len() {
             let rows = &batch[from..];
             let outcomes = self.resolve(rows, header, context, settings, &forced, from)?;
-            let transactions = self.pack(outcomes, rows);
+            let mut transactions = self.pack(outcomes, rows);
+            let held = match transactions.last() {
+                Some(tail) if !last && transactions.len() > 1 && !tail.is_full() => {
+                    let start = from + tail.rows.start;
+                    transactions.pop();
+                    start
+                }
+                _ => batch.len(),
+            };
             match self.commit_all(transactions, from, snapshot)? {
-                Committed::All => return Ok(true),
-                Committed::Moved => return Ok(false),
+                Committed::All => return Ok(Some(batch[held..].to_vec())),
+                Committed::Moved => return Ok(None),
                 Committed::Refused { from: at, rows } => {
                     attempts += 1;
                     for (row, error) in rows {
@@ -281,7 +316,7 @@ impl Importer {
                 }
             }
         }
-        Ok(true)
+        Ok(Some(Vec::new()))
     }
 
     /// What each row comes to: two BatchGetItems find the customers the rows name.

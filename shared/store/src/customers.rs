@@ -177,21 +177,10 @@ impl CustomerStore {
         tenant: &TenantId,
         id: &CustomerId,
     ) -> Result<Option<Customer>, StoreError> {
-        let key = keys::customer(tenant, id);
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(items::key_of(key)))
-            .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        let estimate = capacity::read_units(out.item(), true);
-        self.usage
-            .record(Kind::Read, one(out.consumed_capacity()), estimate);
-        out.item.map(items::customer_from_item).transpose()
+        self.get_item(keys::customer(tenant, id))
+            .await?
+            .map(items::customer_from_item)
+            .transpose()
     }
 
     /// Replaces `before` with `after` if nobody changed it meanwhile (`after.version` must be
@@ -502,21 +491,9 @@ impl CustomerStore {
         number: &str,
     ) -> Result<Option<Customer>, StoreError> {
         let guard = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(items::key_of(keys::customer_number_guard(
-                tenant, number,
-            ))))
-            .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        let estimate = capacity::read_units(guard.item(), true);
-        self.usage
-            .record(Kind::Read, one(guard.consumed_capacity()), estimate);
-        match guard.item.as_ref().and_then(items::customer_id_of) {
+            .get_item(keys::customer_number_guard(tenant, number))
+            .await?;
+        match guard.as_ref().and_then(items::customer_id_of) {
             Some(id) => self.get(tenant, &id).await,
             None => Ok(None),
         }
@@ -585,20 +562,31 @@ impl CustomerStore {
         Ok((ids, out.last_evaluated_key))
     }
 
-    /// BatchGetItem, retrying unprocessed keys; results sorted by folded name.
+    /// Cards by id (at most 100, one BatchGetItem), sorted by folded name.
     pub(crate) async fn get_many(
         &self,
         tenant: &TenantId,
         ids: &[CustomerId],
     ) -> Result<Vec<Customer>, StoreError> {
-        let mut found = Vec::with_capacity(ids.len());
-        let mut pending: Vec<Item> = ids
-            .iter()
-            .map(|id| items::key_of(keys::customer(tenant, id)))
-            .collect();
+        let keys: Vec<keys::Key> = ids.iter().map(|id| keys::customer(tenant, id)).collect();
+        let mut found = self
+            .batch_get(&keys)
+            .await?
+            .into_iter()
+            .map(items::customer_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        found.sort_by_key(|c| (c.fields.sort_name(), c.id.clone()));
+        Ok(found)
+    }
+
+    /// BatchGetItem of up to 100 keys, strongly consistent, retrying unprocessed keys; gives
+    /// up with Unavailable (the request answers 503) rather than spin until the timeout.
+    pub(crate) async fn batch_get(&self, wanted: &[keys::Key]) -> Result<Vec<Item>, StoreError> {
+        let mut pending: Vec<Item> = wanted.iter().cloned().map(items::key_of).collect();
+        let mut found = Vec::new();
         let mut attempt = 0;
         while !pending.is_empty() {
-            let keys = KeysAndAttributes::builder()
+            let request = KeysAndAttributes::builder()
                 .set_keys(Some(std::mem::take(&mut pending)))
                 .consistent_read(true)
                 .build()
@@ -606,12 +594,11 @@ impl CustomerStore {
             let out = self
                 .client
                 .batch_get_item()
-                .request_items(&self.table, keys)
+                .request_items(&self.table, request)
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await
                 .map_err(StoreError::sdk)?;
-            let consumed = out.consumed_capacity.clone().unwrap_or_default();
             let mut responses = out.responses.unwrap_or_default();
             let returned = responses.remove(&self.table).unwrap_or_default();
             // BatchGetItem charges every item as its own consistent read.
@@ -619,10 +606,12 @@ impl CustomerStore {
                 .iter()
                 .map(|item| capacity::read_units([item], true))
                 .sum();
-            self.usage.record(Kind::Read, &consumed, estimate);
-            for item in returned {
-                found.push(items::customer_from_item(item)?);
-            }
+            self.usage.record(
+                Kind::Read,
+                &out.consumed_capacity.unwrap_or_default(),
+                estimate,
+            );
+            found.extend(returned);
             pending = out
                 .unprocessed_keys
                 .and_then(|mut u| u.remove(&self.table))
@@ -638,7 +627,6 @@ impl CustomerStore {
                 backoff(attempt).await;
             }
         }
-        found.sort_by_key(|c| (c.fields.sort_name(), c.id.clone()));
         Ok(found)
     }
 
@@ -647,20 +635,10 @@ impl CustomerStore {
         tenant: &TenantId,
         key: &str,
     ) -> Result<StoreError, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(items::key_of(keys::idempotency(tenant, key))))
-            .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        let estimate = capacity::read_units(out.item(), true);
-        self.usage
-            .record(Kind::Read, one(out.consumed_capacity()), estimate);
-        let item = out.item.ok_or(StoreError::VersionConflict)?;
+        let item = self
+            .get_item(keys::idempotency(tenant, key))
+            .await?
+            .ok_or(StoreError::VersionConflict)?;
         Ok(StoreError::IdempotencyKeyUsed(Box::new(
             items::idempotency_from_item(item)?,
         )))

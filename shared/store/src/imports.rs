@@ -10,13 +10,13 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use chrono::{DateTime, Utc};
 use domain::{Customer, CustomerId, ExternalRef, HistoryEntry};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
-use crate::customers::{Cancelled, Failed, Guarded, WriteSet, backoff, one};
+use crate::customers::{Cancelled, Failed, Guarded, WriteSet, one};
 use crate::items::{self, Item};
 use crate::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK, TenantId};
 use crate::usage::Kind;
@@ -31,7 +31,6 @@ pub const CHUNK_OVERHEAD: usize = 2;
 const AWAITING_UPLOAD_TTL_SECONDS: i64 = 24 * 3600;
 /// BatchGetItem takes at most 100 keys.
 const BATCH_GET_KEYS: usize = 100;
-const BATCH_ATTEMPTS: u32 = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -190,21 +189,11 @@ impl CustomerStore {
         tenant: &TenantId,
         record: &ImportRecord,
     ) -> Result<(), StoreError> {
-        let item = import_item(tenant, record);
-        let estimate = capacity::put_units(&item, false);
-        let out = self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        self.usage()
-            .record(Kind::Write, one(out.consumed_capacity()), estimate);
-        Ok(())
+        self.put_item(
+            import_item(tenant, record),
+            Some("attribute_not_exists(PK)"),
+        )
+        .await
     }
 
     pub async fn import(
@@ -419,12 +408,18 @@ impl CustomerStore {
         let mut item = items::keyed(keys::rejected_import(&day, object_key), "RejectedImport");
         item.insert("reason".into(), AttributeValue::S(reason.to_owned()));
         item.insert("at".into(), AttributeValue::S(at.to_rfc3339()));
+        self.put_item(item, None).await
+    }
+
+    /// One PutItem outside a transaction, metered.
+    async fn put_item(&self, item: Item, condition: Option<&str>) -> Result<(), StoreError> {
         let estimate = capacity::put_units(&item, false);
         let out = self
             .client()
             .put_item()
             .table_name(self.table())
             .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
@@ -495,55 +490,6 @@ impl CustomerStore {
             }
         }
         Ok(owners)
-    }
-
-    /// BatchGetItem of up to 100 keys, strongly consistent, retrying unprocessed keys.
-    async fn batch_get(&self, wanted: &[keys::Key]) -> Result<Vec<Item>, StoreError> {
-        let mut pending: Vec<Item> = wanted.iter().cloned().map(items::key_of).collect();
-        let mut found = Vec::new();
-        let mut attempt = 0;
-        while !pending.is_empty() {
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut pending)))
-                .consistent_read(true)
-                .build()
-                .map_err(StoreError::backend)?;
-            let out = self
-                .client()
-                .batch_get_item()
-                .request_items(self.table(), request)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(StoreError::sdk)?;
-            let mut responses = out.responses.unwrap_or_default();
-            let returned = responses.remove(self.table()).unwrap_or_default();
-            let estimate: f64 = returned
-                .iter()
-                .map(|item| capacity::read_units([item], true))
-                .sum();
-            self.usage().record(
-                Kind::Read,
-                &out.consumed_capacity.unwrap_or_default(),
-                estimate,
-            );
-            found.extend(returned);
-            pending = out
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(self.table()))
-                .map(|k| k.keys)
-                .unwrap_or_default();
-            if !pending.is_empty() {
-                attempt += 1;
-                if attempt >= BATCH_ATTEMPTS {
-                    return Err(StoreError::Unavailable(
-                        "BatchGetItem left keys unprocessed after every retry".into(),
-                    ));
-                }
-                backoff(attempt).await;
-            }
-        }
-        Ok(found)
     }
 }
 

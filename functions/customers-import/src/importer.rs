@@ -305,6 +305,13 @@ impl Importer {
                 Committed::Moved => return Ok(None),
                 Committed::Refused { from: at, rows } => {
                     attempts += 1;
+                    // Cancelled by concurrent transactions alone, again and again: let the
+                    // message come back later rather than spin.
+                    if rows.is_empty() && attempts >= CONFLICT_ATTEMPTS {
+                        return Err(ImportError::Retry(
+                            "transactions kept conflicting with concurrent writes".into(),
+                        ));
+                    }
                     for (row, error) in rows {
                         let line = batch[row].0.as_ref().map_or(0, |r| r.line);
                         let give_up = attempts >= CONFLICT_ATTEMPTS;

@@ -64,6 +64,13 @@ async fn an_uploaded_file_is_imported_with_a_report_of_every_bad_row() {
         asa["terms"]["creditLimit"], 500050,
         "decimal comma, minor units"
     );
+    let asa_id = asa["id"].as_str().unwrap();
+    // Linked to the import: deactivate, never delete.
+    let admin = suite.user("acme", "ada", &["administrator"]);
+    admin
+        .delete(&format!("/customers/{asa_id}"))
+        .await
+        .expect_problem(409, "customer-in-use");
     let berg = office.get("/customers?number=1002").await;
     assert_eq!(berg.body["items"][0]["companyName"], "Berg; Söner AB");
     assert_eq!(berg.body["items"][0]["kind"], "company");

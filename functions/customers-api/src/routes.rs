@@ -8,7 +8,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::App;
-use crate::handlers::{assignments, contacts, customers, history, imports, settings};
+use crate::handlers::{assignments, contacts, customers, history, imports, settings, sites};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
@@ -35,10 +35,15 @@ pub enum Route {
     ImportTemplate,
     GetImport,
     ImportErrors,
+    CreateSite,
+    ListSites,
+    GetSite,
+    UpdateSite,
+    UnlinkSite,
 }
 
 impl Route {
-    pub const ALL: [Route; 23] = [
+    pub const ALL: [Route; 28] = [
         Route::CreateCustomer,
         Route::ListCustomers,
         Route::GetCustomer,
@@ -62,6 +67,11 @@ impl Route {
         Route::ImportTemplate,
         Route::GetImport,
         Route::ImportErrors,
+        Route::CreateSite,
+        Route::ListSites,
+        Route::GetSite,
+        Route::UpdateSite,
+        Route::UnlinkSite,
     ];
 
     /// API Gateway's route key: "METHOD /path/{param}".
@@ -90,6 +100,11 @@ impl Route {
             Route::ImportTemplate => "GET /imports/template",
             Route::GetImport => "GET /imports/{importId}",
             Route::ImportErrors => "GET /imports/{importId}/errors",
+            Route::CreateSite => "POST /customers/{customerId}/sites",
+            Route::ListSites => "GET /customers/{customerId}/sites",
+            Route::GetSite => "GET /customers/{customerId}/sites/{siteId}",
+            Route::UpdateSite => "PATCH /customers/{customerId}/sites/{siteId}",
+            Route::UnlinkSite => "DELETE /customers/{customerId}/sites/{siteId}",
         }
     }
 
@@ -131,6 +146,11 @@ pub async fn dispatch(app: &App, request: Request) -> Result<Response<Body>, Pro
         Route::ImportTemplate => imports::template(app, request).await,
         Route::GetImport => imports::get(app, request).await,
         Route::ImportErrors => imports::errors(app, request).await,
+        Route::CreateSite => sites::create(app, request).await,
+        Route::ListSites => sites::list(app, request).await,
+        Route::GetSite => sites::get(app, request).await,
+        Route::UpdateSite => sites::update(app, request).await,
+        Route::UnlinkSite => sites::unlink(app, request).await,
     }
 }
 

@@ -145,7 +145,7 @@ impl Importer {
     }
 
     fn run(mut self) -> Result<(), ImportError> {
-        self.by = format!("import:{}", self.record.id);
+        self.by = domain::import_actor(&self.record.id);
         let settings = self.block(self.app.store.settings(&self.tenant))?.settings;
         let options = import_options(&settings);
         let body = match self.open()? {

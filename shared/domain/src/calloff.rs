@@ -102,6 +102,7 @@ mod tests {
     ) -> Customer {
         Customer {
             assignees: Vec::new(),
+            sites_count: 0,
             id: CustomerId::new(),
             status: CustomerStatus::Active,
             version: 1,

@@ -21,6 +21,8 @@ pub enum ChangeKind {
     Assigned,
     Unassigned,
     NumberChanged,
+    SiteLinked,
+    SiteUnlinked,
 }
 
 /// One field's value before and after; `None` means absent.
@@ -65,6 +67,19 @@ impl HistoryEntry {
         }
     }
 }
+
+/// Who the history names for changes made by an import: `import:<import id>`. A customer an
+/// import created is linked to that import (it cannot be deleted, only deactivated), and a
+/// customer the running import already wrote was named by an earlier row of its file.
+pub fn import_actor(import_id: &str) -> String {
+    format!("{IMPORT_ACTOR_PREFIX}{import_id}")
+}
+
+pub fn is_import_actor(by: &str) -> bool {
+    by.starts_with(IMPORT_ACTOR_PREFIX)
+}
+
+const IMPORT_ACTOR_PREFIX: &str = "import:";
 
 /// Bookkeeping members that change with every write and say nothing about the card.
 const IGNORED: &[&str] = &["version", "updatedAt", "updatedBy"];
@@ -177,6 +192,7 @@ mod tests {
             updated_at: now,
             updated_by: "alice".into(),
             assignees: Vec::new(),
+            sites_count: 0,
             fields: validate_customer(input, &ValidationContext::default()).unwrap(),
         }
     }

@@ -11,18 +11,20 @@ pub mod phone;
 pub mod reference;
 pub mod search;
 pub mod settings;
+pub mod sites;
 pub mod validation;
 
 pub use calloff::CallOffRefusal;
 pub use contacts::ContactError;
-pub use history::{ChangeKind, FieldChange, HistoryEntry};
+pub use history::{ChangeKind, FieldChange, HistoryEntry, import_actor, is_import_actor};
 pub use model::*;
 pub use permissions::{Grants, Permission, Reach};
 pub use phone::{PhoneError, is_valid_country, normalise_mobile, normalise_phone};
 pub use reference::{is_country, is_currency, is_language};
 pub use search::fold;
 pub use settings::{Channel, CustomFieldDef, CustomFieldType, OrderNumberUse, Settings};
+pub use sites::{Site, SiteFields, SiteInput, SiteStatus, contact_from_customer};
 pub use validation::{
     FieldError, NumberRules, ValidationContext, ValidationErrors, validate_change,
-    validate_contact, validate_customer, validate_customer_number,
+    validate_contact, validate_customer, validate_customer_number, validate_site,
 };

@@ -452,6 +452,10 @@ pub struct Customer {
     /// Users responsible for this customer (technicians), by user id; see `assignments`.
     #[serde(default)]
     pub assignees: Vec<String>,
+    /// Sites linked to this customer; kept by the site routes in the transaction that links or
+    /// unlinks one, so every list row can show it without counting.
+    #[serde(default)]
+    pub sites_count: u32,
     #[serde(flatten)]
     pub fields: CustomerFields,
 }
@@ -468,6 +472,7 @@ impl Customer {
             updated_at: now,
             updated_by: user.to_owned(),
             assignees: Vec::new(),
+            sites_count: 0,
             fields,
         }
     }

@@ -12,6 +12,7 @@ use crate::model::*;
 use crate::phone::{PhoneError, normalise_mobile, normalise_phone};
 use crate::reference::{is_country, is_currency, is_language};
 use crate::settings::{Channel, CustomFieldDef, check_custom_value};
+use crate::sites::{SITE_NAME_MAX, SiteFields, SiteInput};
 
 pub const NAME_MAX: usize = 200;
 pub const DESCRIPTION_MAX: usize = 4000;
@@ -344,6 +345,48 @@ fn has_channel(fields: &CustomerFields, channel: Channel) -> bool {
         Channel::Phone => fields.phone.is_some(),
         Channel::Mobile => fields.mobile.is_some(),
     }
+}
+
+/// Validates a site: a name, an address like a customer's, and a contact like a customer's
+/// contacts (pointers under `/contact`). `contact` is the contact to keep when the input names
+/// none (pre-filled from the customer on create, the stored one on change).
+pub fn validate_site(
+    input: SiteInput,
+    contact: Option<Contact>,
+    ctx: &ValidationContext,
+) -> Result<SiteFields, ValidationErrors> {
+    let mut v = Validator::new(ctx);
+    let name = v.text("/name", input.name, SITE_NAME_MAX);
+    if name.is_none() {
+        v.push(FieldError::required("/name"));
+    }
+    let address = v.address("/address", input.address);
+    let contact = match input.contact {
+        Some(given) => {
+            let id = contact.map_or_else(ContactId::new, |c| c.id);
+            match validate_contact(given, id, ctx) {
+                Ok(contact) => Some(Contact {
+                    primary: true,
+                    ..contact
+                }),
+                Err(errors) => {
+                    for error in errors.prefixed("/contact").0 {
+                        v.push(error);
+                    }
+                    None
+                }
+            }
+        }
+        None => contact,
+    };
+    let fields = SiteFields {
+        name: name.unwrap_or_default(),
+        address,
+        contact,
+        customer_owned: input.customer_owned.unwrap_or(false),
+        status: input.status.unwrap_or_default(),
+    };
+    v.finish(fields)
 }
 
 /// Validates one contact; pointers are relative to the contact ("/email").

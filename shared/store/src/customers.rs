@@ -212,6 +212,15 @@ impl CustomerStore {
             Some(Companion::Unassign(user)) => {
                 set.push(self.delete(keys::assignment(tenant, &after.id, user)));
             }
+            Some(Companion::LinkSite(site)) => {
+                set.push_conditional(self.put_new(items::site_item(tenant, site)), Guarded::Site);
+            }
+            Some(Companion::UnlinkSite(site_id)) => {
+                set.push_conditional(
+                    self.delete_existing(keys::site(tenant, &after.id, site_id)),
+                    Guarded::Site,
+                );
+            }
             None => {}
         }
         match self.transact(set.writes.clone(), None).await {
@@ -405,7 +414,10 @@ impl CustomerStore {
             .filter(|item| sort_key(item).starts_with(keys::HISTORY_PREFIX))
             .count();
         let others = partition.items.len() - history_entries;
-        if history_entries > 1 || others > 1 || partition.next_cursor.is_some() {
+        // A customer an import created is linked to that import: the next import of the same
+        // file would create it again, and its history says where it came from.
+        let imported = domain::is_import_actor(&customer.created_by);
+        if imported || history_entries > 1 || others > 1 || partition.next_cursor.is_some() {
             return Err(StoreError::HasHistory);
         }
         let mut writes = vec![self.delete_if_version(tenant, customer)];
@@ -688,6 +700,17 @@ impl CustomerStore {
         TransactWriteItem::builder().put(put).build()
     }
 
+    /// Deletes an item that must still be there (a concurrent delete loses).
+    fn delete_existing(&self, key: keys::Key) -> TransactWriteItem {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(items::key_of(key)))
+            .condition_expression("attribute_exists(PK)")
+            .build()
+            .expect("table and key are set");
+        TransactWriteItem::builder().delete(delete).build()
+    }
+
     pub(crate) fn delete(&self, key: keys::Key) -> TransactWriteItem {
         let delete = Delete::builder()
             .table_name(&self.table)
@@ -805,6 +828,10 @@ pub enum Companion {
     },
     /// The user id whose assignment ends.
     Unassign(String),
+    /// A new site of the customer (the card's `sites_count` goes up with it).
+    LinkSite(Box<domain::Site>),
+    /// The id of a site the customer lets go (`sites_count` goes down).
+    UnlinkSite(String),
 }
 
 fn sort_key(item: &Item) -> &str {
@@ -835,6 +862,8 @@ pub(crate) enum Guarded {
     Number,
     ExternalRef,
     Idempotency,
+    /// A site to link exists already, or one to unlink is gone.
+    Site,
 }
 
 impl WriteSet {
@@ -863,6 +892,7 @@ impl WriteSet {
             Guarded::Idempotency,
             Guarded::Number,
             Guarded::ExternalRef,
+            Guarded::Site,
             Guarded::Customer,
         ]
         .into_iter()
@@ -877,6 +907,7 @@ impl Guarded {
         match failure {
             Some(Guarded::Number) => StoreError::NumberTaken,
             Some(Guarded::ExternalRef) => StoreError::ExternalRefTaken,
+            Some(Guarded::Site) => StoreError::NotFound,
             _ => StoreError::VersionConflict,
         }
     }

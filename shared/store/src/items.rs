@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use domain::{Customer, CustomerId, ExternalRef};
+use domain::{Customer, CustomerId, ExternalRef, Site};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
 use crate::StoreError;
@@ -147,6 +147,19 @@ pub fn assignment_item(tenant: &TenantId, assignment: &Assignment) -> Item {
     );
     item.insert(keys::GSI1SK.into(), s(assignment.customer_id.0.clone()));
     item
+}
+
+pub fn site_item(tenant: &TenantId, site: &Site) -> Item {
+    let mut item: Item = to_item(site).expect("a site always serialises");
+    item.extend(keyed(
+        keys::site(tenant, &site.customer_id, &site.id),
+        "Site",
+    ));
+    item
+}
+
+pub fn site_from_item(item: Item) -> Result<Site, StoreError> {
+    from_item(item).map_err(StoreError::Corrupt)
 }
 
 pub fn assignment_from_item(item: Item) -> Result<Assignment, StoreError> {

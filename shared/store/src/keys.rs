@@ -26,6 +26,7 @@ const CUSTOMER_SK: &str = "CUSTOMER";
 /// Sort-key prefixes of the items that live in a customer's partition.
 pub const HISTORY_PREFIX: &str = "HISTORY#";
 pub const ASSIGNEE_PREFIX: &str = "ASSIGNEE#";
+pub const SITE_PREFIX: &str = "SITE#";
 const GUARD_SK: &str = "GUARD";
 const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 const IMPORT_SK: &str = "IMPORT";
@@ -95,6 +96,14 @@ pub fn assignment(tenant: &TenantId, id: &CustomerId, user: &str) -> Key {
     Key {
         pk: customer_partition(tenant, id),
         sk: format!("{ASSIGNEE_PREFIX}{user}"),
+    }
+}
+
+/// A site of a customer, in the customer's partition; ULID site ids sort by creation.
+pub fn site(tenant: &TenantId, id: &CustomerId, site_id: &str) -> Key {
+    Key {
+        pk: customer_partition(tenant, id),
+        sk: format!("{SITE_PREFIX}{site_id}"),
     }
 }
 
@@ -301,6 +310,7 @@ mod tests {
             idempotency(&t, "k").pk,
             external_ref_guard(&t, AccountingSystem::Sage, "A#1").pk,
             import(&t, "01J").pk,
+            site(&t, &id, "01S").pk,
             import_errors(&t, "01J", 2).pk,
             imports_of(&t),
             import_delivery(&t, "ab").pk,

@@ -11,6 +11,7 @@ mod items;
 pub mod keys;
 pub mod listing;
 mod settings;
+mod sites;
 mod usage;
 
 pub use customers::{

@@ -6,6 +6,7 @@ pub mod customers;
 pub mod history;
 pub mod imports;
 pub mod settings;
+pub mod sites;
 
 use std::sync::Arc;
 

@@ -219,6 +219,11 @@ impl LambdaHost {
         &self.shared.function_name
     }
 
+    /// The function's ARN as the functions see it (`invoked_function_arn`), built locally.
+    pub fn function_arn(&self) -> &str {
+        &self.shared.function_arn
+    }
+
     /// Runs one event through the next free instance and returns the function's response.
     pub async fn invoke(&self, payload: Value) -> Result<Value, InvokeError> {
         self.shared.ensure_some_instance_alive()?;

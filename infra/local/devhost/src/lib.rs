@@ -2,15 +2,17 @@
 //! and S3 buckets of `infra/template.yaml` created in the emulator behind `AWS_ENDPOINT_URL`
 //! ([`resources`]), a Lambda Runtime API that runs the built function binaries
 //! ([`lambda_host`]), an HTTP API (payload format 2.0) with the JWT authorizer played by a local
-//! HS256 secret ([`gateway`], [`token`]), and Lambda's SQS event source mappings
-//! ([`event_sources`]). Everything is read from the template, so local and deployed cannot
-//! drift apart.
+//! HS256 secret ([`gateway`], [`token`]), and Lambda's event source mappings for SQS queues
+//! ([`event_sources`]) and DynamoDB streams ([`stream_sources`], with the event filtering of
+//! [`filter`]). Everything is read from the template, so local and deployed cannot drift apart.
 
 pub mod event_sources;
+pub mod filter;
 pub mod gateway;
 pub mod lambda_host;
 pub mod resources;
 pub mod stack;
+pub mod stream_sources;
 pub mod template;
 pub mod token;
 
@@ -20,13 +22,18 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::config::{Credentials, Region};
 
 pub use event_sources::{PollerOptions, Pollers, SqsEventSource};
+pub use filter::FilterPattern;
 pub use gateway::{Invoke, Route, serve};
 pub use lambda_host::{HostOptions, InvokeError, LambdaHost};
 pub use resources::{
     LocalQueue, StackResources, create_all, create_stack, create_table, delete_table,
 };
 pub use stack::{RunningStack, StackOptions};
-pub use template::{BucketDef, FunctionDef, QueueDef, SqsEventDef, TableDef, Template};
+pub use stream_sources::{DynamoDbEventSource, StreamOptions, StreamPollers};
+pub use template::{
+    BucketDef, DynamoDbEventDef, FunctionDef, QueueDef, SqsEventDef, StartingPosition, TableDef,
+    Template,
+};
 pub use token::{DevSecret, issue, verify};
 
 /// Where the template lives, relative to the repository root; also how the root is recognised.
@@ -131,10 +138,17 @@ pub async fn sqs_client() -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(&aws_config().await)
 }
 
+/// The DynamoDB Streams client for the emulator (see [`aws_config`]).
+pub async fn dynamodb_streams_client() -> aws_sdk_dynamodbstreams::Client {
+    aws_sdk_dynamodbstreams::Client::new(&aws_config().await)
+}
+
 /// A client for every service the template's resources live in.
 #[derive(Clone, Debug)]
 pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// Reads the tables' streams (the DynamoDB event sources).
+    pub dynamodb_streams: aws_sdk_dynamodbstreams::Client,
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
 }
@@ -143,6 +157,7 @@ impl AwsClients {
     pub fn new(config: &SdkConfig) -> Self {
         Self {
             dynamodb: aws_sdk_dynamodb::Client::new(config),
+            dynamodb_streams: aws_sdk_dynamodbstreams::Client::new(config),
             s3: s3_client_for(config),
             sqs: aws_sdk_sqs::Client::new(config),
         }

@@ -20,9 +20,12 @@ usage:
       create the template's tables, queues and buckets (with their notifications) in the
       emulator at AWS_ENDPOINT_URL and print their names (queues: their URLs)
   devhost up [--port 3000] [--stack customers-local] [--bin-dir DIR] [--instances 2]
-      create the resources, start the built functions, serve the API on 127.0.0.1:PORT and
-      deliver the queues' messages to the functions with SQS events, as Lambda does
-      (binaries from DIR, default $CARGO_TARGET_DIR/debug or target/debug); Ctrl-C stops it
+      create the resources, start the built functions, serve the API on 127.0.0.1:PORT, and
+      deliver the queues' messages to the functions with SQS events and the tables' stream
+      records to those with DynamoDB events (filter criteria, partial batch responses,
+      retries, on-failure queue), as Lambda does; retries are quicker than Lambda's (1 s) and
+      MaximumRetryAttempts -1 stops after 20 (binaries from DIR, default
+      $CARGO_TARGET_DIR/debug or target/debug); Ctrl-C stops it
 ";
 
 #[tokio::main]
@@ -220,6 +223,35 @@ async fn run_up(args: &[String]) -> Result<(), Failure> {
             } else {
                 ""
             }
+        );
+    }
+    for source in &running.stream_sources {
+        let retries = source
+            .maximum_retry_attempts
+            .map_or_else(|| "until expiry".to_owned(), |n| n.to_string());
+        println!(
+            "devhost: {} <- DynamoDB stream {} ({}: batch size {}, {} filter(s), retries {}{}{}{})",
+            source.function,
+            source.stream_arn,
+            source.event,
+            source.batch_size,
+            source.filters.len(),
+            retries,
+            if source.bisect_batch_on_function_error {
+                ", bisect on error"
+            } else {
+                ""
+            },
+            if source.report_batch_item_failures {
+                ", partial batch responses"
+            } else {
+                ""
+            },
+            source
+                .on_failure_queue_url
+                .as_deref()
+                .map(|url| format!(", on failure -> {url}"))
+                .unwrap_or_default(),
         );
     }
     for (logical_id, times) in &running.startup_times {

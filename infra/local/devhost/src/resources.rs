@@ -45,9 +45,11 @@ pub struct StackResources {
     /// Logical id -> bucket name.
     pub buckets: HashMap<String, String>,
     pub queues: HashMap<String, LocalQueue>,
+    /// Logical id -> the table's `LatestStreamArn`, for every table with a stream.
+    pub streams: HashMap<String, String>,
     /// What template expressions resolve against (see [`Template::environment`]): the given
-    /// parameters, `AWS::StackName`, `AWS::Region`, the `Ref` value of every resource above, and
-    /// `Queue.Arn` of every queue.
+    /// parameters, `AWS::StackName`, `AWS::Region`, the `Ref` value of every resource above,
+    /// `Queue.Arn` of every queue and `Table.StreamArn` of every table with a stream.
     pub names: HashMap<String, String>,
 }
 
@@ -81,6 +83,10 @@ pub async fn create_stack(
     names.insert("AWS::Region".into(), region);
     let tables = create_all(&clients.dynamodb, template, stack_name).await?;
     names.extend(tables.clone());
+    let streams = stream_arns(&clients.dynamodb, &tables).await?;
+    for (logical_id, arn) in &streams {
+        names.insert(format!("{logical_id}.StreamArn"), arn.clone());
+    }
     let queues = create_queues(&clients.sqs, template, stack_name, &names).await?;
     for (logical_id, queue) in &queues {
         names.insert(logical_id.clone(), queue.url.clone());
@@ -92,8 +98,31 @@ pub async fn create_stack(
         tables,
         buckets,
         queues,
+        streams,
         names,
     })
+}
+
+/// The `LatestStreamArn` of every table (logical id -> physical name) that has a stream: what
+/// `!GetAtt Table.StreamArn` returns. The emulator makes the ARN up when the table is created
+/// (it ends in the creation time), so it is read back rather than built.
+pub async fn stream_arns(
+    client: &Client,
+    tables: &HashMap<String, String>,
+) -> Result<HashMap<String, String>> {
+    let mut streams = HashMap::new();
+    for (logical_id, name) in tables {
+        let described = client
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("describing table {name}"), e))?;
+        if let Some(arn) = described.table().and_then(|t| t.latest_stream_arn()) {
+            streams.insert(logical_id.clone(), arn.to_owned());
+        }
+    }
+    Ok(streams)
 }
 
 /// Creates every table of the template as `{stack_name}-{LogicalId}` (existing ones are kept)

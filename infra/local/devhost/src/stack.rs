@@ -1,6 +1,6 @@
 //! The whole local stack in one call: the template's tables, queues and buckets in the
 //! emulator, a [`LambdaHost`] per function with its environment resolved to the local names,
-//! the gateway in front and a poller per SQS event source. `devhost up` is this plus printing;
+//! the gateway in front, a poller per SQS event source and one per DynamoDB stream event source. `devhost up` is this plus printing;
 //! end-to-end tests can start it in-process.
 
 use std::collections::{BTreeMap, HashMap};
@@ -16,6 +16,7 @@ use crate::event_sources::{PollerOptions, Pollers, SqsEventSource};
 use crate::gateway::{self, Route};
 use crate::lambda_host::{HostOptions, LambdaHost};
 use crate::resources::StackResources;
+use crate::stream_sources::{DynamoDbEventSource, StreamOptions, StreamPollers};
 use crate::template::{FunctionDef, Template};
 use crate::token::{self, DevSecret};
 use crate::{AwsClients, Error, Result, TEMPLATE_PATH, resources};
@@ -41,6 +42,8 @@ pub struct StackOptions {
     pub log_file: Option<PathBuf>,
     /// How the SQS event sources poll and retry.
     pub pollers: PollerOptions,
+    /// How the DynamoDB stream event sources poll and retry.
+    pub streams: StreamOptions,
 }
 
 impl StackOptions {
@@ -58,6 +61,7 @@ impl StackOptions {
             ]),
             log_file: None,
             pollers: PollerOptions::default(),
+            streams: StreamOptions::default(),
         }
     }
 }
@@ -70,7 +74,7 @@ pub fn default_bin_dir(root: &Path) -> PathBuf {
     }
 }
 
-/// A running stack; dropping it stops the gateway, the SQS pollers and the functions.
+/// A running stack; dropping it stops the gateway, the SQS and stream pollers and the functions.
 pub struct RunningStack {
     /// `http://127.0.0.1:PORT`
     pub url: String,
@@ -85,6 +89,10 @@ pub struct RunningStack {
     pub queue_arns: HashMap<String, String>,
     /// The SQS event sources being polled.
     pub event_sources: Vec<SqsEventSource>,
+    /// Logical id -> stream ARN of every table with a stream.
+    pub streams: HashMap<String, String>,
+    /// The DynamoDB stream event sources being read.
+    pub stream_sources: Vec<DynamoDbEventSource>,
     /// Logical id -> host of every function.
     pub functions: BTreeMap<String, Arc<LambdaHost>>,
     /// Logical id -> time from process start to ready, per instance.
@@ -92,11 +100,13 @@ pub struct RunningStack {
     pub secret: DevSecret,
     server: JoinHandle<std::io::Result<()>>,
     pollers: Pollers,
+    stream_pollers: StreamPollers,
 }
 
 impl Drop for RunningStack {
     fn drop(&mut self) {
         self.pollers.stop();
+        self.stream_pollers.stop();
         self.server.abort();
     }
 }
@@ -112,7 +122,7 @@ impl RunningStack {
 }
 
 /// Creates the tables, queues and buckets, starts every function and waits until each instance
-/// is ready, then starts the gateway and the SQS pollers. S3 and SQS clients come from the
+/// is ready, then starts the gateway, the SQS pollers and the stream pollers. S3 and SQS clients come from the
 /// environment's configuration (see [`crate::try_aws_config`]).
 pub async fn start(
     options: &StackOptions,
@@ -137,6 +147,7 @@ pub async fn start_with_clients(
     let mut functions = BTreeMap::new();
     let mut routes: Vec<Route> = Vec::new();
     let mut sources: Vec<(SqsEventSource, Arc<LambdaHost>)> = Vec::new();
+    let mut stream_sources: Vec<(DynamoDbEventSource, Arc<LambdaHost>)> = Vec::new();
     for function in template.functions() {
         let env = template.environment(&function, &created.names)?;
         let host_options = HostOptions {
@@ -154,6 +165,9 @@ pub async fn start_with_clients(
         routes.extend(gateway::routes_for(&function, host.clone()));
         for source in sqs_event_sources(&template, &function, &created, options.instances)? {
             sources.push((source, host.clone()));
+        }
+        for source in dynamodb_event_sources(&template, &function, &created, host.function_arn())? {
+            stream_sources.push((source, host.clone()));
         }
         for (event, kind) in &function.other_events {
             tracing::warn!(
@@ -183,6 +197,18 @@ pub async fn start_with_clients(
         );
         event_sources.push(source);
     }
+    let mut stream_pollers = StreamPollers::new();
+    let mut started_streams = Vec::new();
+    for (source, host) in stream_sources {
+        stream_pollers.start(
+            clients.dynamodb_streams.clone(),
+            clients.sqs.clone(),
+            source.clone(),
+            host,
+            options.streams.clone(),
+        );
+        started_streams.push(source);
+    }
     Ok(RunningStack {
         url: format!("http://{address}"),
         address,
@@ -195,11 +221,14 @@ pub async fn start_with_clients(
             .map(|(id, queue)| (id.clone(), queue.arn.clone()))
             .collect(),
         event_sources,
+        streams: created.streams.clone(),
+        stream_sources: started_streams,
         functions,
         startup_times,
         secret,
         server,
         pollers,
+        stream_pollers,
     })
 }
 
@@ -247,6 +276,75 @@ pub fn sqs_event_sources(
             batching_window: Duration::from_secs(event.maximum_batching_window_seconds.into()),
             report_batch_item_failures: event.reports_batch_item_failures(),
             concurrency: instances.min(limit).max(1),
+        });
+    }
+    Ok(sources)
+}
+
+/// The function's enabled DynamoDB events, each resolved to the local stream of a template
+/// table and to its on-failure queue. An event on a stream the template's tables do not have,
+/// or with an on-failure destination that is not a template queue, is an error.
+/// `function_arn` goes into the on-failure records.
+pub fn dynamodb_event_sources(
+    template: &Template,
+    function: &FunctionDef,
+    created: &StackResources,
+    function_arn: &str,
+) -> Result<Vec<DynamoDbEventSource>> {
+    let mut sources = Vec::new();
+    for event in &function.dynamodb_events {
+        if !event.enabled {
+            tracing::info!(
+                "{}: DynamoDB event {} is disabled (Enabled: false)",
+                function.logical_id,
+                event.name
+            );
+            continue;
+        }
+        let fail = |message: String| {
+            Error::Template(format!(
+                "{}: DynamoDB event {}: {message}",
+                function.logical_id, event.name
+            ))
+        };
+        let stream_arn = template
+            .resolve(&event.stream, &created.names)
+            .map_err(|e| fail(format!("Stream: {e}")))?;
+        if !created.streams.values().any(|arn| *arn == stream_arn) {
+            return Err(fail(format!(
+                "{stream_arn} is not the stream of a template table"
+            )));
+        }
+        let on_failure_queue_url =
+            match &event.on_failure {
+                None => None,
+                Some(destination) => {
+                    let arn = template
+                        .resolve(destination, &created.names)
+                        .map_err(|e| fail(format!("DestinationConfig.OnFailure: {e}")))?;
+                    let queue = created.queues.values().find(|q| q.arn == arn).ok_or_else(
+                        || {
+                            fail(format!(
+                                "DestinationConfig.OnFailure: {arn} is not a queue of the template"
+                            ))
+                        },
+                    )?;
+                    Some(queue.url.clone())
+                }
+            };
+        sources.push(DynamoDbEventSource {
+            function: function.logical_id.clone(),
+            event: event.name.clone(),
+            function_arn: function_arn.to_owned(),
+            stream_arn,
+            starting_position: event.starting_position,
+            batch_size: event.batch_size,
+            batching_window: Duration::from_secs(event.maximum_batching_window_seconds.into()),
+            maximum_retry_attempts: event.maximum_retry_attempts,
+            bisect_batch_on_function_error: event.bisect_batch_on_function_error,
+            report_batch_item_failures: event.reports_batch_item_failures(),
+            on_failure_queue_url,
+            filters: event.filters.clone(),
         });
     }
     Ok(sources)

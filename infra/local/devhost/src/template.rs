@@ -11,6 +11,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_norway::{Mapping, Value};
 
+use crate::filter::FilterPattern;
 use crate::{DEFAULT_REGION, Error, Result};
 
 /// The account id moto uses unless told otherwise; ARNs built locally use it too.
@@ -23,6 +24,12 @@ const QUEUE_TYPE: &str = "AWS::SQS::Queue";
 
 /// What Lambda uses when an SQS event source names no `BatchSize`.
 pub const DEFAULT_SQS_BATCH_SIZE: u32 = 10;
+/// What Lambda uses when a DynamoDB event source names no `BatchSize`.
+pub const DEFAULT_STREAM_BATCH_SIZE: u32 = 100;
+/// Lambda's limit on a DynamoDB event source's `BatchSize`.
+pub const MAX_STREAM_BATCH_SIZE: u32 = 10_000;
+/// Lambda's limit on `MaximumRetryAttempts`.
+pub const MAX_STREAM_RETRY_ATTEMPTS: u32 = 10_000;
 /// The one `FunctionResponseTypes` value there is.
 pub const REPORT_BATCH_ITEM_FAILURES: &str = "ReportBatchItemFailures";
 
@@ -188,6 +195,51 @@ impl SqsEventDef {
     }
 }
 
+/// Where a DynamoDB event source starts reading a shard it has not read before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartingPosition {
+    /// The oldest record the stream still has (24 hours back on AWS).
+    TrimHorizon,
+    /// Only records written after the mapping started.
+    Latest,
+}
+
+/// One `Type: DynamoDB` event of a function: Lambda's event source mapping reading a table's
+/// stream (see `stream_sources`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DynamoDbEventDef {
+    /// The event's name under `Events`.
+    pub name: String,
+    /// The stream's ARN expression, typically `!GetAtt Table.StreamArn`.
+    pub stream: Expr,
+    pub starting_position: StartingPosition,
+    /// Records per invocation at most (default [`DEFAULT_STREAM_BATCH_SIZE`]).
+    pub batch_size: u32,
+    /// How long to gather records before invoking (default 0).
+    pub maximum_batching_window_seconds: u32,
+    /// `MaximumRetryAttempts`: `None` is Lambda's default -1, "until the record expires"
+    /// (locally capped: see `StreamOptions::unlimited_retries`).
+    pub maximum_retry_attempts: Option<u32>,
+    pub bisect_batch_on_function_error: bool,
+    /// e.g. `["ReportBatchItemFailures"]`.
+    pub function_response_types: Vec<String>,
+    /// `DestinationConfig.OnFailure.Destination`: an SQS queue's ARN expression.
+    pub on_failure: Option<Expr>,
+    /// `FilterCriteria.Filters[].Pattern`, parsed; empty: every record is delivered.
+    pub filters: Vec<FilterPattern>,
+    /// `Enabled` (default true).
+    pub enabled: bool,
+}
+
+impl DynamoDbEventDef {
+    /// Whether the function answers with `batchItemFailures` (partial batch responses).
+    pub fn reports_batch_item_failures(&self) -> bool {
+        self.function_response_types
+            .iter()
+            .any(|t| t == REPORT_BATCH_ITEM_FAILURES)
+    }
+}
+
 /// One `AWS::Serverless::Function`, as far as running it locally goes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FunctionDef {
@@ -202,8 +254,10 @@ pub struct FunctionDef {
     pub http_api_events: Vec<(String, String)>,
     /// Every `SQS` event, in template order.
     pub sqs_events: Vec<SqsEventDef>,
-    /// `(name, Type)` of the events that are neither `HttpApi` nor `SQS`: not delivered
-    /// locally.
+    /// Every `DynamoDB` (stream) event, in template order.
+    pub dynamodb_events: Vec<DynamoDbEventDef>,
+    /// `(name, Type)` of the events that are neither `HttpApi`, `SQS` nor `DynamoDB`: not
+    /// delivered locally.
     pub other_events: Vec<(String, String)>,
     pub memory_size_mb: Option<u32>,
     pub timeout_seconds: Option<u64>,
@@ -369,6 +423,12 @@ impl Template {
         let region = || self.resolve_ref("AWS::Region", names);
         let account = || self.resolve_ref("AWS::AccountId", names);
         if self.table(resource).is_some() {
+            if attribute == "StreamArn" {
+                return Err(format!(
+                    "!GetAtt {resource}.StreamArn: the table's stream ARN is only known once the \
+                     table exists locally (none given; has the table a StreamSpecification?)"
+                ));
+            }
             if attribute != "Arn" {
                 return Err(unsupported());
             }
@@ -509,6 +569,7 @@ fn parse_function(
         environment,
         http_api_events: http_api_events(properties).map_err(&fail)?,
         sqs_events: sqs_events(properties).map_err(&fail)?,
+        dynamodb_events: dynamodb_events(properties).map_err(&fail)?,
         other_events: other_events(properties),
         memory_size_mb: function_setting(properties, globals, "MemorySize")
             .and_then(|v| u32::try_from(v).ok()),
@@ -628,6 +689,174 @@ fn sqs_events(properties: Option<&Value>) -> Result<Vec<SqsEventDef>, String> {
     Ok(out)
 }
 
+/// The properties of a `Type: DynamoDB` event that are delivered locally; any other is refused.
+const DYNAMODB_EVENT_PROPERTIES: &[&str] = &[
+    "Stream",
+    "StartingPosition",
+    "BatchSize",
+    "MaximumBatchingWindowInSeconds",
+    "MaximumRetryAttempts",
+    "BisectBatchOnFunctionError",
+    "FunctionResponseTypes",
+    "DestinationConfig",
+    "FilterCriteria",
+    "Enabled",
+];
+
+fn dynamodb_events(properties: Option<&Value>) -> Result<Vec<DynamoDbEventDef>, String> {
+    let events = mapping_entries(properties.and_then(|p| p.get("Events")));
+    let mut out = Vec::new();
+    for (name, event) in events {
+        if event.get("Type").and_then(Value::as_str) != Some("DynamoDB") {
+            continue;
+        }
+        let fail = |message: String| format!("DynamoDB event {name}: {message}");
+        let event_properties = event.get("Properties");
+        for (key, _) in mapping_entries(event_properties) {
+            if !DYNAMODB_EVENT_PROPERTIES.contains(&key.as_str()) {
+                return Err(fail(format!(
+                    "{key} is not supported locally (supported: {})",
+                    DYNAMODB_EVENT_PROPERTIES.join(", ")
+                )));
+            }
+        }
+        let get = |key: &str| event_properties.and_then(|p| p.get(key));
+        let stream = get("Stream").ok_or_else(|| fail("no Stream".into()))?;
+        let starting_position = match get("StartingPosition").and_then(Value::as_str) {
+            Some("TRIM_HORIZON") => StartingPosition::TrimHorizon,
+            Some("LATEST") => StartingPosition::Latest,
+            Some(other) => {
+                return Err(fail(format!(
+                    "StartingPosition {other:?} is not supported locally (TRIM_HORIZON or LATEST)"
+                )));
+            }
+            None => {
+                return Err(fail(
+                    "StartingPosition is required (TRIM_HORIZON or LATEST)".into(),
+                ));
+            }
+        };
+        let whole = |key: &str| {
+            get(key)
+                .map(|v| number(v).map_err(|e| fail(format!("{key}: {e}"))))
+                .transpose()
+        };
+        let batch_size = whole("BatchSize")?.unwrap_or(DEFAULT_STREAM_BATCH_SIZE);
+        if !(1..=MAX_STREAM_BATCH_SIZE).contains(&batch_size) {
+            return Err(fail(format!(
+                "BatchSize must be 1 to {MAX_STREAM_BATCH_SIZE}, not {batch_size}"
+            )));
+        }
+        let maximum_retry_attempts = match get("MaximumRetryAttempts") {
+            None => None,
+            Some(value) if integer(value) == Some(-1) => None,
+            Some(value) => match integer(value) {
+                Some(n) if (0..=i64::from(MAX_STREAM_RETRY_ATTEMPTS)).contains(&n) => {
+                    Some(n as u32)
+                }
+                _ => {
+                    return Err(fail(format!(
+                        "MaximumRetryAttempts must be -1 or 0 to {MAX_STREAM_RETRY_ATTEMPTS}, not \
+                         {value:?}"
+                    )));
+                }
+            },
+        };
+        let flag = |key: &str, default: bool| match get(key) {
+            None => Ok(default),
+            Some(Value::Bool(value)) => Ok(*value),
+            Some(other) => Err(fail(format!(
+                "{key}: expected true or false, not {other:?}"
+            ))),
+        };
+        let function_response_types = match get("FunctionResponseTypes") {
+            None => Vec::new(),
+            Some(value) => {
+                strings(value).map_err(|e| fail(format!("FunctionResponseTypes: {e}")))?
+            }
+        };
+        if let Some(unknown) = function_response_types
+            .iter()
+            .find(|t| *t != REPORT_BATCH_ITEM_FAILURES)
+        {
+            return Err(fail(format!(
+                "unknown FunctionResponseTypes entry {unknown:?}"
+            )));
+        }
+        let on_failure = match get("DestinationConfig") {
+            None => None,
+            Some(config) => {
+                for (key, _) in mapping_entries(Some(config)) {
+                    if key != "OnFailure" {
+                        return Err(fail(format!("DestinationConfig.{key} is not supported")));
+                    }
+                }
+                match config.get("OnFailure") {
+                    None => None,
+                    Some(on_failure) => {
+                        match on_failure.get("Type").and_then(Value::as_str) {
+                            None | Some("SQS") => {}
+                            Some(other) => {
+                                return Err(fail(format!(
+                                    "DestinationConfig.OnFailure.Type {other:?} is not \
+                                     supported locally (only SQS)"
+                                )));
+                            }
+                        }
+                        let destination = on_failure.get("Destination").ok_or_else(|| {
+                            fail("DestinationConfig.OnFailure without Destination".into())
+                        })?;
+                        Some(expr(destination).map_err(|e| {
+                            fail(format!("DestinationConfig.OnFailure.Destination: {e}"))
+                        })?)
+                    }
+                }
+            }
+        };
+        let mut filters = Vec::new();
+        if let Some(criteria) = get("FilterCriteria") {
+            for (index, filter) in sequence(criteria.get("Filters")).iter().enumerate() {
+                let text = filter
+                    .get("Pattern")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| {
+                        fail(format!(
+                            "FilterCriteria.Filters[{index}]: Pattern must be a JSON string"
+                        ))
+                    })?;
+                filters.push(
+                    FilterPattern::parse(text).map_err(|e| {
+                        fail(format!("FilterCriteria.Filters[{index}].Pattern: {e}"))
+                    })?,
+                );
+            }
+        }
+        out.push(DynamoDbEventDef {
+            stream: expr(stream).map_err(|e| fail(format!("Stream: {e}")))?,
+            starting_position,
+            batch_size,
+            maximum_batching_window_seconds: whole("MaximumBatchingWindowInSeconds")?.unwrap_or(0),
+            maximum_retry_attempts,
+            bisect_batch_on_function_error: flag("BisectBatchOnFunctionError", false)?,
+            function_response_types,
+            on_failure,
+            filters,
+            enabled: flag("Enabled", true)?,
+            name,
+        });
+    }
+    Ok(out)
+}
+
+/// A whole number, possibly negative, written as a number or as numeric text.
+fn integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(text) => text.trim().parse().ok(),
+        _ => None,
+    }
+}
+
 fn other_events(properties: Option<&Value>) -> Vec<(String, String)> {
     mapping_entries(properties.and_then(|p| p.get("Events")))
         .into_iter()
@@ -636,7 +865,7 @@ fn other_events(properties: Option<&Value>) -> Vec<(String, String)> {
                 .get("Type")
                 .and_then(Value::as_str)
                 .unwrap_or("(none)");
-            (!matches!(kind, "HttpApi" | "SQS")).then(|| (name, kind.to_owned()))
+            (!matches!(kind, "HttpApi" | "SQS" | "DynamoDB")).then(|| (name, kind.to_owned()))
         })
         .collect()
 }
@@ -1069,7 +1298,15 @@ mod tests {
             .iter()
             .map(|q| q.logical_id.as_str())
             .collect();
-        assert_eq!(ids, ["ImportsQueue", "ImportsDeadLetterQueue"]);
+        assert_eq!(
+            ids,
+            [
+                "ImportsQueue",
+                "ImportsDeadLetterQueue",
+                "CascadeQueue",
+                "CascadeDeadLetterQueue"
+            ]
+        );
         let queue = template.queue("ImportsQueue").unwrap();
         assert_eq!(queue.queue_name, None);
         assert_eq!(queue.visibility_timeout_seconds, Some(1800));
@@ -1110,6 +1347,177 @@ mod tests {
         };
         assert_eq!(function.sqs_events, vec![event]);
         assert!(function.sqs_events[0].reports_batch_item_failures());
+    }
+
+    #[test]
+    fn the_cascade_function_reads_the_table_stream_with_its_filter_and_destination() {
+        let template = real_template();
+        let function = template.function("CustomersCascadeFunction").unwrap();
+        assert_eq!(function.binary, "customers-cascade");
+        assert!(
+            function.other_events.is_empty(),
+            "{:?}",
+            function.other_events
+        );
+        assert_eq!(function.sqs_events.len(), 1);
+        let [event] = function.dynamodb_events.as_slice() else {
+            panic!("{:?}", function.dynamodb_events)
+        };
+        assert_eq!(event.name, "CustomerDeactivated");
+        assert_eq!(
+            event.stream,
+            Expr::GetAtt("CustomersTable".into(), "StreamArn".into())
+        );
+        assert_eq!(event.starting_position, StartingPosition::TrimHorizon);
+        assert_eq!(event.batch_size, 10);
+        assert_eq!(event.maximum_batching_window_seconds, 0);
+        assert_eq!(event.maximum_retry_attempts, Some(5));
+        assert!(event.bisect_batch_on_function_error);
+        assert!(event.reports_batch_item_failures());
+        assert!(event.enabled);
+        assert_eq!(
+            event.on_failure,
+            Some(Expr::GetAtt("CascadeDeadLetterQueue".into(), "Arn".into()))
+        );
+        let [filter] = event.filters.as_slice() else {
+            panic!("{:?}", event.filters)
+        };
+        let image = |status: &str| serde_json::json!({"entity": {"S": "Customer"}, "status": {"S": status}});
+        let record = serde_json::json!({
+            "eventName": "MODIFY",
+            "dynamodb": {"OldImage": image("active"), "NewImage": image("inactive")},
+        });
+        assert!(filter.matches(&record));
+
+        let stream_arn = Expr::GetAtt("CustomersTable".into(), "StreamArn".into());
+        let error = template.resolve(&stream_arn, &names(&[("CustomersTable", "s-T")]));
+        assert!(
+            error
+                .unwrap_err()
+                .contains("only known once the table exists")
+        );
+        let arn =
+            "arn:aws:dynamodb:us-east-1:123456789012:table/s-T/stream/2026-01-01T00:00:00.000";
+        let given = names(&[("CustomersTable", "s-T"), ("CustomersTable.StreamArn", arn)]);
+        assert_eq!(template.resolve(&stream_arn, &given).unwrap(), arn);
+    }
+
+    const STREAMS: &str = r#"
+Resources:
+  Things:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions: [{ AttributeName: id, AttributeType: S }]
+      KeySchema: [{ AttributeName: id, KeyType: HASH }]
+      StreamSpecification: { StreamViewType: NEW_IMAGE }
+  Worker:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildProperties: { Binary: worker } }
+    Properties:
+      Events:
+        Changes:
+          Type: DynamoDB
+          Properties: { Stream: !GetAtt Things.StreamArn, StartingPosition: LATEST }
+        Tuned:
+          Type: DynamoDB
+          Properties:
+            Stream: { "Fn::GetAtt": [Things, StreamArn] }
+            StartingPosition: TRIM_HORIZON
+            BatchSize: 3
+            MaximumBatchingWindowInSeconds: 2
+            MaximumRetryAttempts: -1
+            Enabled: false
+            FilterCriteria:
+              Filters:
+                - Pattern: '{"eventName": ["INSERT"]}'
+                - Pattern: '{"eventName": ["REMOVE"]}'
+"#;
+
+    #[test]
+    fn dynamodb_events_take_lambdas_defaults() {
+        let template = Template::parse(STREAMS).unwrap();
+        let worker = template.function("Worker").unwrap();
+        let [changes, tuned] = worker.dynamodb_events.as_slice() else {
+            panic!("{:?}", worker.dynamodb_events)
+        };
+        assert_eq!(changes.starting_position, StartingPosition::Latest);
+        assert_eq!(changes.batch_size, DEFAULT_STREAM_BATCH_SIZE);
+        assert_eq!(changes.maximum_retry_attempts, None, "-1 by default");
+        assert!(!changes.bisect_batch_on_function_error);
+        assert!(!changes.reports_batch_item_failures());
+        assert_eq!(changes.on_failure, None);
+        assert!(changes.filters.is_empty() && changes.enabled);
+        assert_eq!(
+            tuned.stream,
+            Expr::GetAtt("Things".into(), "StreamArn".into())
+        );
+        assert_eq!(tuned.batch_size, 3);
+        assert_eq!(tuned.maximum_batching_window_seconds, 2);
+        assert_eq!(tuned.maximum_retry_attempts, None, "-1 written out");
+        assert_eq!(tuned.filters.len(), 2);
+        assert!(!tuned.enabled);
+    }
+
+    #[test]
+    fn what_a_stream_mapping_cannot_do_locally_is_refused_at_load() {
+        let refused = |from: &str, to: &str, expected: &str| {
+            let text = STREAMS.replace(from, to);
+            assert_ne!(text, STREAMS, "{from} is in the template");
+            let error = Template::parse(&text).unwrap_err().to_string();
+            assert!(error.contains(expected), "{error}");
+            assert!(error.contains("DynamoDB event"), "{error}");
+        };
+        refused(
+            "StartingPosition: LATEST",
+            "StartingPosition: AT_TIMESTAMP",
+            "AT_TIMESTAMP",
+        );
+        refused(
+            "StartingPosition: LATEST",
+            "BatchSize: 5",
+            "StartingPosition is required",
+        );
+        refused(
+            "BatchSize: 3",
+            "BatchSize: 0",
+            "BatchSize must be 1 to 10000",
+        );
+        refused(
+            "BatchSize: 3",
+            "ParallelizationFactor: 2",
+            "ParallelizationFactor is not supported",
+        );
+        refused(
+            "MaximumRetryAttempts: -1",
+            "MaximumRetryAttempts: -2",
+            "MaximumRetryAttempts",
+        );
+        refused(
+            "Enabled: false",
+            "BisectBatchOnFunctionError: yes",
+            "BisectBatchOnFunctionError",
+        );
+        refused(
+            r#"'{"eventName": ["INSERT"]}'"#,
+            r#"'{"eventName": "INSERT"}'"#,
+            "Filters[0].Pattern: eventName: a value to match must be in an array",
+        );
+        refused(
+            r#"'{"eventName": ["REMOVE"]}'"#,
+            r#"'{"eventName": '"#,
+            "Filters[1].Pattern: pattern is not JSON",
+        );
+        refused(
+            "Enabled: false",
+            "DestinationConfig: { OnFailure: { Type: SNS, Destination: arn } }",
+            "only SQS",
+        );
+        refused(
+            "Enabled: false",
+            "DestinationConfig: { OnFailure: { Type: SQS } }",
+            "without Destination",
+        );
+        refused("Enabled: false", "FunctionResponseTypes: [All]", "\"All\"");
     }
 
     #[test]

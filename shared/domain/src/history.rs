@@ -23,6 +23,9 @@ pub enum ChangeKind {
     NumberChanged,
     SiteLinked,
     SiteUnlinked,
+    /// The deactivation cascade deactivated some of the customer's sites (`changes` names
+    /// them: `/sites/<id>/status`).
+    SitesDeactivated,
 }
 
 /// One field's value before and after; `None` means absent.
@@ -80,6 +83,9 @@ pub fn is_import_actor(by: &str) -> bool {
 }
 
 const IMPORT_ACTOR_PREFIX: &str = "import:";
+
+/// Who the history names for what the deactivation cascade changes: the cause, not a user.
+pub const CASCADE_ACTOR: &str = "cascade:deactivation";
 
 /// Bookkeeping members that change with every write and say nothing about the card.
 const IGNORED: &[&str] = &["version", "updatedAt", "updatedBy"];

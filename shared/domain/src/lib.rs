@@ -16,7 +16,9 @@ pub mod validation;
 
 pub use calloff::CallOffRefusal;
 pub use contacts::ContactError;
-pub use history::{ChangeKind, FieldChange, HistoryEntry, import_actor, is_import_actor};
+pub use history::{
+    CASCADE_ACTOR, ChangeKind, FieldChange, HistoryEntry, import_actor, is_import_actor,
+};
 pub use model::*;
 pub use permissions::{Grants, Permission, Reach};
 pub use phone::{PhoneError, is_valid_country, normalise_mobile, normalise_phone};

@@ -78,6 +78,15 @@ pub fn customer(tenant: &TenantId, id: &CustomerId) -> Key {
     }
 }
 
+/// The tenant and customer of a customer item's partition key (as a stream record carries
+/// it); `None` for any other key.
+pub fn parse_customer_partition(pk: &str) -> Option<(TenantId, CustomerId)> {
+    let rest = pk.strip_prefix("T#")?;
+    let (tenant, id) = rest.split_once("#C#")?;
+    let tenant = TenantId::parse(tenant)?;
+    (!id.is_empty() && !id.contains('#')).then(|| (tenant, CustomerId(id.to_owned())))
+}
+
 /// The partition of a customer: the card, its history and its assignments.
 pub fn customer_partition(tenant: &TenantId, id: &CustomerId) -> String {
     customer(tenant, id).pk
@@ -330,6 +339,17 @@ mod tests {
         assert!(key.ends_with("#01J"));
         let t = TenantId::parse("acme").unwrap();
         assert!(name_entry(&t, &long, &id).sk.len() < 1024);
+    }
+
+    #[test]
+    fn a_customer_partition_reads_back_as_tenant_and_id() {
+        let t = TenantId::parse("acme").unwrap();
+        let id = CustomerId("01J".into());
+        let (tenant, customer) = parse_customer_partition(&customer_partition(&t, &id)).unwrap();
+        assert_eq!((tenant, customer), (t.clone(), id));
+        assert!(parse_customer_partition(&customers_by_name(&t)).is_none());
+        assert!(parse_customer_partition("T#acme#IMPORT#01J").is_none());
+        assert!(parse_customer_partition("T#ac me#C#01J").is_none());
     }
 
     #[test]

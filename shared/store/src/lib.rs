@@ -26,4 +26,5 @@ pub use imports::{
 pub use keys::TenantId;
 pub use listing::{ListQuery, Sort, matches};
 pub use settings::VersionedSettings;
+pub use sites::CascadeError;
 pub use usage::{Usage, UsageMeter};

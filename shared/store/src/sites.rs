@@ -3,13 +3,26 @@
 //! unlinking change the customer's card too and go through `replace` with a
 //! [`crate::Companion`].
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
-use domain::{CustomerId, Site};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, ReturnConsumedCapacity, TransactWriteItem,
+};
+use domain::{CustomerId, HistoryEntry, Site};
 
+use crate::customers::{Cancelled, Failed, one};
 use crate::items::{self, VERSION};
 use crate::keys::{self, TenantId};
 use crate::usage::Kind;
-use crate::{CustomerStore, Page, StoreError, capacity, customers::one};
+use crate::{CustomerStore, Page, StoreError, capacity};
+
+/// What stopped a cascade write.
+#[derive(Debug)]
+pub enum CascadeError {
+    /// The customer is active again: the cascade has nothing more to do.
+    CustomerActive,
+    /// A site changed since it was read: read the page again.
+    Changed,
+    Store(StoreError),
+}
 
 impl CustomerStore {
     pub async fn site(
@@ -91,6 +104,37 @@ impl CustomerStore {
                 Err(StoreError::VersionConflict)
             }
             Err(error) => Err(StoreError::sdk(error)),
+        }
+    }
+
+    /// Writes sites changed by the deactivation cascade (each conditional on the version it
+    /// was read at) with one history entry in the customer's partition that names them all,
+    /// on condition that the customer is still inactive. One transaction: at most 98 sites.
+    pub async fn cascade_sites(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        changed: &[(u64, Site)],
+        history: &HistoryEntry,
+    ) -> Result<(), CascadeError> {
+        let check = ConditionCheck::builder()
+            .table_name(self.table())
+            .set_key(Some(items::key_of(keys::customer(tenant, customer))))
+            .condition_expression("#status = :inactive")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":inactive", AttributeValue::S("inactive".into()))
+            .build()
+            .expect("table, key and condition are set");
+        let mut writes = vec![TransactWriteItem::builder().condition_check(check).build()];
+        writes.push(self.put(items::history_item(tenant, customer, history)));
+        for (expected, site) in changed {
+            writes.push(self.put_if_version(items::site_item(tenant, site), *expected));
+        }
+        match self.transact(writes, None).await {
+            Ok(()) => Ok(()),
+            Err(Cancelled(failed)) if failed.contains(&0) => Err(CascadeError::CustomerActive),
+            Err(Cancelled(_)) => Err(CascadeError::Changed),
+            Err(Failed(e)) => Err(CascadeError::Store(e)),
         }
     }
 }

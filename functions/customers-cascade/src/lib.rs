@@ -1,0 +1,230 @@
+//! The deactivation cascade. The table's stream, filtered by the event source mapping to
+//! customers whose status went from active to inactive, invokes this function; it deactivates
+//! every active site of the customer, a page at a time, each page in one transaction with a
+//! history entry that names the sites and the cascade as the cause, on condition that the
+//! customer is still inactive. Completed or untouched records are not written. A customer with
+//! more sites than one invocation should handle continues through the cascade queue.
+//!
+//! Idempotent: a redelivered record finds the sites inactive already and writes nothing.
+//! Reactivation does not undo the cascade; sites are reactivated one by one.
+
+pub mod event;
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use chrono::Utc;
+use domain::{CASCADE_ACTOR, ChangeKind, FieldChange, HistoryEntry, Site, SiteStatus};
+use lambda_runtime::{Error, LambdaEvent};
+use serde_json::{Value, json};
+use store::{CascadeError, CustomerStore, StoreError};
+
+use crate::event::{Continuation, Work};
+
+/// Sites read and written together: one Query page and one transaction (with the condition
+/// on the customer and the history entry, within DynamoDB's 100 items).
+const DEFAULT_PAGE_SIZE: i32 = 50;
+/// Left for handing the rest to the queue before the invocation's deadline.
+const HANDOVER_TIME: Duration = Duration::from_secs(10);
+/// A page whose sites keep changing under the cascade is read again this often.
+const PAGE_ATTEMPTS: usize = 5;
+
+#[derive(Clone)]
+pub struct App {
+    pub store: CustomerStore,
+    pub sqs: aws_sdk_sqs::Client,
+    pub queue_url: String,
+    pub page_size: i32,
+    /// Pages one invocation handles before handing over (`CASCADE_PAGES_PER_INVOCATION`;
+    /// none: as many as the time allows).
+    pub pages_per_invocation: Option<u32>,
+}
+
+impl App {
+    pub async fn from_env() -> Result<Self, String> {
+        let config = kit::aws::sdk_config().await;
+        let number = |name: &str| -> Result<Option<u32>, String> {
+            match std::env::var(name) {
+                Ok(v) if !v.is_empty() => v
+                    .parse::<u32>()
+                    .map(|n| (n > 0).then_some(n))
+                    .map_err(|_| format!("{name} is not a number: {v:?}")),
+                _ => Ok(None),
+            }
+        };
+        let page_size = number("CASCADE_PAGE_SIZE")?
+            .and_then(|n| i32::try_from(n).ok())
+            .unwrap_or(DEFAULT_PAGE_SIZE)
+            .clamp(1, DEFAULT_PAGE_SIZE);
+        Ok(Self {
+            store: CustomerStore::new(
+                kit::aws::dynamodb(&config),
+                kit::aws::required_env("TABLE_NAME")?,
+            ),
+            sqs: aws_sdk_sqs::Client::new(&config),
+            queue_url: kit::aws::required_env("CASCADE_QUEUE_URL")?,
+            page_size,
+            pages_per_invocation: number("CASCADE_PAGES_PER_INVOCATION")?,
+        })
+    }
+}
+
+/// A batch of stream records or of continuation messages. Each record that fails in a way a
+/// retry may cure is reported (partial batch response); the mapping retries it and, when
+/// retries are exhausted, sends it to the dead-letter destination.
+pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let deadline = deadline_of(&event.context);
+    let mut failures = Vec::new();
+    for item in event::work_items(&event.payload) {
+        let outcome = match &item.work {
+            Ok(work) => cascade(app, work, deadline).await,
+            Err(why) => {
+                // Never going to be understood: not retried, logged for operators.
+                tracing::warn!(id = %item.id, why = %why, "record ignored");
+                Ok(())
+            }
+        };
+        if let Err(error) = outcome {
+            tracing::error!(id = %item.id, error = %error, "cascade failed; the record comes again");
+            failures.push(json!({"itemIdentifier": item.id}));
+            // Stream records after a failed one must wait for it (order per customer).
+            if item.ordered {
+                break;
+            }
+        }
+    }
+    Ok(json!({"batchItemFailures": failures}))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CascadeFailure {
+    #[error("retry later: {0}")]
+    Retry(String),
+}
+
+impl From<StoreError> for CascadeFailure {
+    fn from(error: StoreError) -> Self {
+        CascadeFailure::Retry(error.to_string())
+    }
+}
+
+/// Deactivates the customer's active sites from `work.cursor` on.
+async fn cascade(app: &App, work: &Work, deadline: Instant) -> Result<(), CascadeFailure> {
+    let mut cursor = work.cursor.clone();
+    let mut pages = 0;
+    loop {
+        let out_of_pages = app.pages_per_invocation.is_some_and(|n| pages >= n);
+        if out_of_pages || Instant::now() + HANDOVER_TIME >= deadline {
+            return hand_over(app, work, cursor).await;
+        }
+        let Some(next) = deactivate_page(app, work, cursor.as_deref()).await? else {
+            tracing::info!(customer = %work.customer, "customer active again; cascade stops");
+            return Ok(());
+        };
+        pages += 1;
+        match next {
+            Some(next) => cursor = Some(next),
+            None => {
+                tracing::info!(customer = %work.customer, "cascade complete");
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// One page: the active sites on it deactivated in one transaction. `None` when the customer
+/// is active again; else the cursor of the next page, if any.
+async fn deactivate_page(
+    app: &App,
+    work: &Work,
+    cursor: Option<&str>,
+) -> Result<Option<Option<String>>, CascadeFailure> {
+    let (tenant, customer, version) = (&work.tenant, &work.customer, work.version);
+    for _ in 0..PAGE_ATTEMPTS {
+        let page = app
+            .store
+            .sites(tenant, customer, app.page_size, cursor, true)
+            .await?;
+        let changed = deactivated(&page.items);
+        if changed.is_empty() {
+            return Ok(Some(page.next_cursor));
+        }
+        let history = history_of(version, &changed);
+        match app
+            .store
+            .cascade_sites(tenant, customer, &changed, &history)
+            .await
+        {
+            Ok(()) => return Ok(Some(page.next_cursor)),
+            Err(CascadeError::CustomerActive) => return Ok(None),
+            // A site changed meanwhile (reactivated, renamed): read the page again.
+            Err(CascadeError::Changed) => continue,
+            Err(CascadeError::Store(e)) => return Err(e.into()),
+        }
+    }
+    Err(CascadeFailure::Retry(
+        "the customer's sites kept changing during the cascade".into(),
+    ))
+}
+
+/// The active sites of a page as the cascade leaves them, with the version each was read at.
+pub fn deactivated(sites: &[Site]) -> Vec<(u64, Site)> {
+    let now = Utc::now();
+    sites
+        .iter()
+        .filter(|site| site.fields.status == SiteStatus::Active)
+        .map(|site| {
+            let mut after = site.clone();
+            after.fields.status = SiteStatus::Inactive;
+            after.version = site.version + 1;
+            after.updated_at = now;
+            after.updated_by = CASCADE_ACTOR.to_owned();
+            (site.version, after)
+        })
+        .collect()
+}
+
+/// The history entry of one page: which sites the cascade deactivated, and why. `version` is
+/// the card's version that turned inactive (the card itself does not change).
+pub fn history_of(version: u64, changed: &[(u64, Site)]) -> HistoryEntry {
+    HistoryEntry {
+        id: ulid::Ulid::new().to_string(),
+        at: Utc::now(),
+        by: CASCADE_ACTOR.to_owned(),
+        kind: ChangeKind::SitesDeactivated,
+        version,
+        changes: changed
+            .iter()
+            .map(|(_, site)| FieldChange {
+                field: format!("/sites/{}/status", site.id),
+                before: Some(json!("active")),
+                after: Some(json!("inactive")),
+            })
+            .collect(),
+    }
+}
+
+async fn hand_over(app: &App, work: &Work, cursor: Option<String>) -> Result<(), CascadeFailure> {
+    let continuation = Continuation {
+        tenant: work.tenant.as_str().to_owned(),
+        customer_id: work.customer.0.clone(),
+        version: work.version,
+        cursor,
+    };
+    app.sqs
+        .send_message()
+        .queue_url(&app.queue_url)
+        .message_body(event::continuation_body(&continuation))
+        .send()
+        .await
+        .map_err(|e| CascadeFailure::Retry(format!("queueing the continuation: {e}")))?;
+    tracing::info!(customer = %work.customer, "cascade continues in a new invocation");
+    Ok(())
+}
+
+fn deadline_of(context: &lambda_runtime::Context) -> Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    Instant::now() + Duration::from_millis(context.deadline.saturating_sub(now_ms))
+}

@@ -1,0 +1,210 @@
+//! The deactivation cascade end to end: a customer deactivated through the API -> the table's
+//! stream -> devhost's stream mapping with the template's filter -> the built cascade function
+//! -> its sites inactive, with the cascade in the history. Redelivery changes nothing.
+
+use std::time::{Duration, Instant};
+
+use e2e::{Reply, Session, Suite, customer};
+use serde_json::{Value, json};
+
+const ADMIN: &[&str] = &["administrator"];
+const WAIT: Duration = Duration::from_secs(60);
+
+fn id_of(reply: &Reply) -> String {
+    reply.body["id"].as_str().expect("an id").to_owned()
+}
+
+async fn customer_with_sites(
+    office: &Session<'_>,
+    number: &str,
+    sites: usize,
+) -> (String, Vec<String>) {
+    let id = id_of(
+        &office
+            .post("/customers", &customer(number, "Anna", "Berg"))
+            .await,
+    );
+    let mut site_ids = Vec::new();
+    for i in 0..sites {
+        let site = office
+            .post(
+                &format!("/customers/{id}/sites"),
+                &json!({"name": format!("Site {i}")}),
+            )
+            .await;
+        site.expect(201);
+        site_ids.push(id_of(&site));
+    }
+    (id, site_ids)
+}
+
+async fn sites(office: &Session<'_>, id: &str) -> Vec<Value> {
+    office
+        .get(&format!("/customers/{id}/sites?limit=100"))
+        .await
+        .body["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Waits until no site of the customer is active.
+async fn all_inactive(office: &Session<'_>, id: &str) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let sites = sites(office, id).await;
+        if sites.iter().all(|s| s["status"] == "inactive") {
+            return sites;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "the cascade did not run: {sites:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+async fn history_kinds(office: &Session<'_>, id: &str) -> Vec<String> {
+    office
+        .get(&format!("/customers/{id}/history?limit=100"))
+        .await
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The stream record the mapping delivers for this customer turning inactive at `version`.
+fn deactivation_record(tenant: &str, id: &str, version: u64) -> Value {
+    json!({"Records": [{
+        "eventID": "redelivered", "eventName": "MODIFY", "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+        "dynamodb": {
+            "SequenceNumber": "999",
+            "Keys": {"PK": {"S": format!("T#{tenant}#C#{id}")}, "SK": {"S": "CUSTOMER"}},
+            "NewImage": {"entity": {"S": "Customer"}, "status": {"S": "inactive"},
+                         "version": {"N": version.to_string()}},
+            "OldImage": {"entity": {"S": "Customer"}, "status": {"S": "active"}},
+            "StreamViewType": "NEW_AND_OLD_IMAGES"}}]})
+}
+
+#[tokio::test]
+async fn deactivating_a_customer_deactivates_its_sites_once_and_says_why() {
+    let suite = Suite::start().await;
+    let office = suite.user("acme", "ada", ADMIN);
+    let (id, site_ids) = customer_with_sites(&office, "8001", 3).await;
+    // One site is inactive already: the cascade leaves it as it is.
+    let path = format!("/customers/{id}/sites/{}", site_ids[2]);
+    let etag = office.get(&path).await.etag();
+    let untouched = office
+        .patch(&path, &etag, &json!({"status": "inactive"}))
+        .await;
+    untouched.expect(200);
+
+    let deactivated = office
+        .post(&format!("/customers/{id}/deactivate"), &json!({}))
+        .await;
+    deactivated.expect(200);
+    let sites = all_inactive(&office, &id).await;
+    let by_cascade = sites
+        .iter()
+        .filter(|s| s["updatedBy"] == "cascade:deactivation")
+        .count();
+    assert_eq!(by_cascade, 2, "{sites:?}");
+    let kept = sites
+        .iter()
+        .find(|s| s["id"] == site_ids[2].as_str())
+        .unwrap();
+    assert_eq!(kept["version"], untouched.body["version"], "untouched");
+
+    let history = office.get(&format!("/customers/{id}/history")).await;
+    let entry = &history.body["items"][0];
+    assert_eq!(entry["kind"], "sitesDeactivated");
+    assert_eq!(entry["by"], "cascade:deactivation");
+    assert_eq!(entry["changes"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        entry["changes"][0]["field"],
+        format!("/sites/{}/status", site_ids[0])
+    );
+
+    // The same record delivered again: nothing more happens.
+    let version: u64 = deactivated.etag().trim_matches('"').parse().unwrap();
+    let before = history_kinds(&office, &id).await;
+    let cascade = &suite.stack.functions["CustomersCascadeFunction"];
+    let response = cascade
+        .invoke(deactivation_record("acme", &id, version))
+        .await
+        .expect("the cascade answers");
+    assert_eq!(response["batchItemFailures"], json!([]));
+    assert_eq!(history_kinds(&office, &id).await, before);
+
+    // Reactivation does not bring the sites back; a site is reactivated on its own.
+    office
+        .post(&format!("/customers/{id}/reactivate"), &json!({}))
+        .await
+        .expect(200);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(sites_now_inactive(&office, &id).await);
+    let site = format!("/customers/{id}/sites/{}", site_ids[0]);
+    let etag = office.get(&site).await.etag();
+    let back = office
+        .patch(&site, &etag, &json!({"status": "active"}))
+        .await;
+    assert_eq!(back.body["status"], "active");
+}
+
+async fn sites_now_inactive(office: &Session<'_>, id: &str) -> bool {
+    sites(office, id)
+        .await
+        .iter()
+        .all(|s| s["status"] == "inactive")
+}
+
+#[tokio::test]
+async fn a_cascade_pages_through_the_sites_and_continues_in_new_invocations() {
+    // One site per page, one page per invocation: three sites take three invocations, the
+    // second and third through the cascade queue.
+    let suite = Suite::start_with_parameters(
+        2,
+        &[("CascadePageSize", "1"), ("CascadePagesPerInvocation", "1")],
+    )
+    .await;
+    let office = suite.user("acme", "ada", ADMIN);
+    let (id, _) = customer_with_sites(&office, "8101", 3).await;
+    office
+        .post(&format!("/customers/{id}/deactivate"), &json!({}))
+        .await
+        .expect(200);
+    all_inactive(&office, &id).await;
+    let kinds = history_kinds(&office, &id).await;
+    let pages = kinds.iter().filter(|k| *k == "sitesDeactivated").count();
+    assert_eq!(pages, 3, "{kinds:?}");
+}
+
+#[tokio::test]
+async fn a_customer_active_again_stops_the_cascade() {
+    let suite = Suite::start().await;
+    let office = suite.user("acme", "ada", ADMIN);
+    let (id, _) = customer_with_sites(&office, "8201", 2).await;
+    // A record for a customer that is active (it was reactivated before its cascade ran).
+    let cascade = &suite.stack.functions["CustomersCascadeFunction"];
+    let response = cascade
+        .invoke(deactivation_record("acme", &id, 3))
+        .await
+        .expect("the cascade answers");
+    assert_eq!(response["batchItemFailures"], json!([]));
+    assert!(
+        sites(&office, &id)
+            .await
+            .iter()
+            .all(|s| s["status"] == "active")
+    );
+    // Records that name no customer are not retried.
+    let junk = json!({"Records": [{"eventSource": "aws:sqs", "messageId": "m1", "body": "junk"}]});
+    assert_eq!(
+        cascade.invoke(junk).await.expect("answers")["batchItemFailures"],
+        json!([])
+    );
+}

@@ -1,0 +1,160 @@
+//! What the deactivation cascade costs per cascaded site: DynamoDB requests and write units
+//! (counted by the store's meter; units estimated by DynamoDB's rules since the emulator reports
+//! none for transactions), and the CPU time of the cascade's own process (our code and the SDK
+//! client, not the emulator, which is another process) per 1 000 sites. Run with
+//! `infra/local/bench`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use chrono::Utc;
+use customers_cascade::App;
+use domain::{ChangeKind, Customer, CustomerInput, CustomerStatus, HistoryEntry, Site};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::json;
+use store::{Companion, CustomerStore, TenantId, Usage};
+
+const SITES: usize = 500;
+/// Of which the cascade finds this many inactive already and must not write.
+const ALREADY_INACTIVE: usize = 50;
+
+/// User plus system CPU time of this process so far (Linux, clock ticks of 10 ms).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // After the command name: state is field 0, utime field 11, stime field 12.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+fn customer() -> Customer {
+    let json = e2e::customer("C00001", "Bench", "Cascade");
+    let input: CustomerInput = serde_json::from_value(json).expect("valid input");
+    let fields = domain::validate_customer(input, &Default::default()).expect("valid");
+    Customer::new(fields, "bench", Utc::now())
+}
+
+async fn link_sites(store: &CustomerStore, tenant: &TenantId, mut card: Customer) -> Customer {
+    for i in 0..SITES {
+        let input = serde_json::from_value(json!({"name": format!("Site {i}"),
+            "address": {"line1": format!("Hamnvägen {i}"), "city": "Gävle", "country": "SE"}}))
+        .expect("valid site");
+        let mut fields = domain::validate_site(input, None, &Default::default()).expect("valid");
+        if i < ALREADY_INACTIVE {
+            fields.status = domain::SiteStatus::Inactive;
+        }
+        let site = Site::new(card.id.clone(), fields, "bench", Utc::now());
+        let mut after = card.clone();
+        after.sites_count += 1;
+        after.version += 1;
+        let entry = HistoryEntry::of(ChangeKind::SiteLinked, Some(&card), &after);
+        store
+            .replace(
+                tenant,
+                &card,
+                &after,
+                &entry,
+                Some(&Companion::LinkSite(Box::new(site))),
+            )
+            .await
+            .expect("site linked");
+        card = after;
+    }
+    card
+}
+
+fn per_thousand(usage: Usage, changed: usize) -> String {
+    let per = 1_000.0 / changed as f64;
+    format!(
+        "{:>8.1} {:>8.1} {:>10.1} {:>10.1}",
+        f64::from(usage.write_requests) * per,
+        f64::from(usage.read_requests) * per,
+        usage.estimated_write_units * per,
+        usage.estimated_read_units * per,
+    )
+}
+
+#[tokio::main]
+async fn main() {
+    let (client, table) = e2e::fresh_table().await;
+    let config = devhost::aws_config().await;
+    let store = CustomerStore::new(client, table);
+    let tenant = TenantId::parse("bench").unwrap();
+    let card = customer();
+    store
+        .create(
+            &tenant,
+            &card,
+            &e2e::history_entry(ChangeKind::Created),
+            None,
+        )
+        .await
+        .expect("customer");
+    let card = link_sites(&store, &tenant, card).await;
+    let mut inactive = card.clone();
+    inactive.status = CustomerStatus::Inactive;
+    inactive.version += 1;
+    let entry = HistoryEntry::of(ChangeKind::Deactivated, Some(&card), &inactive);
+    store
+        .replace(&tenant, &card, &inactive, &entry, None)
+        .await
+        .expect("deactivated");
+
+    let app = App {
+        store: store.clone(),
+        sqs: aws_sdk_sqs::Client::new(&config),
+        queue_url: String::new(),
+        page_size: 50,
+        pages_per_invocation: None,
+    };
+    let record = json!({"Records": [{
+        "eventID": "1", "eventName": "MODIFY", "eventSource": "aws:dynamodb",
+        "dynamodb": {"SequenceNumber": "1",
+            "Keys": {"PK": {"S": format!("T#bench#C#{}", inactive.id)}, "SK": {"S": "CUSTOMER"}},
+            "NewImage": {"status": {"S": "inactive"}, "version": {"N": inactive.version.to_string()}}}}]});
+    let mut context = Context::default();
+    context.deadline = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64 + 3_600_000)
+        .unwrap_or(u64::MAX);
+    let changed = SITES - ALREADY_INACTIVE;
+
+    println!(
+        "Deactivation cascade, per 1 000 sites changed ({SITES} sites, {ALREADY_INACTIVE} inactive already)"
+    );
+    println!(
+        "{:<28} {:>8} {:>8} {:>10} {:>10} {:>12}",
+        "delivery", "writes", "reads", "WCU est", "RCU est", "CPU ms"
+    );
+    for delivery in ["first", "again (redelivered)"] {
+        store.usage().reset();
+        let cpu = cpu_time();
+        let response =
+            customers_cascade::handle(&app, LambdaEvent::new(record.clone(), context.clone()))
+                .await
+                .expect("the cascade runs");
+        let spent = cpu_time().saturating_sub(cpu);
+        assert_eq!(response["batchItemFailures"], json!([]));
+        println!(
+            "{delivery:<28} {} {:>12.0}",
+            per_thousand(store.usage().snapshot(), changed),
+            spent.as_secs_f64() * 1000.0 * 1_000.0 / changed as f64
+        );
+    }
+    let page = store
+        .sites(&tenant, &inactive.id, 100, None, true)
+        .await
+        .expect("sites");
+    assert!(
+        page.items
+            .iter()
+            .all(|s| s.fields.status == domain::SiteStatus::Inactive)
+    );
+}

@@ -103,14 +103,25 @@ pub fn customer_id(request: &Request) -> Result<CustomerId, Problem> {
 /// Reads a customer the caller may see: 404 when it does not exist in their organisation,
 /// 403 when they may see only assigned customers and this is not one.
 pub async fn read_visible(app: &App, scope: &Scope, id: &CustomerId) -> Result<Customer, Problem> {
-    let reach = scope.view_reach()?;
+    read_reachable(app, scope, id, scope.view_reach()?, Permission::View).await
+}
+
+/// Reads a customer within `reach`: 404 when it does not exist in the caller's organisation,
+/// 403 naming `all` (the permission that reaches every customer) when it is out of reach.
+pub async fn read_reachable(
+    app: &App,
+    scope: &Scope,
+    id: &CustomerId,
+    reach: Reach,
+    all: Permission,
+) -> Result<Customer, Problem> {
     let customer = app
         .store
         .get(&scope.tenant, id)
         .await
         .map_err(store_problem)?
         .ok_or_else(|| Problem::not_found("customer"))?;
-    scope.may_reach(reach, &customer, Permission::View)?;
+    scope.may_reach(reach, &customer, all)?;
     Ok(customer)
 }
 

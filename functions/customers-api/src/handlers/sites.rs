@@ -13,7 +13,7 @@ use serde_json::Value;
 use store::{Companion, StoreError};
 use ulid::Ulid;
 
-use super::{Edit, Scope, customer_id, modify, read_visible, scope, store_problem};
+use super::{Edit, Scope, customer_id, modify, read_reachable, read_visible, scope, store_problem};
 use crate::App;
 use crate::http::{self, etag, if_match, json, path_param, with_header};
 
@@ -43,7 +43,7 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
             "A new site is active; change its status afterwards with PATCH.",
         )]));
     }
-    let customer = read_editable(app, &scope, &id, reach).await?;
+    let customer = read_reachable(app, &scope, &id, reach, Permission::Edit).await?;
     let prefilled = domain::contact_from_customer(&customer.fields);
     let fields = domain::validate_site(input, prefilled, &scope.rules())
         .map_err(|e| Problem::validation(e.0))?;
@@ -122,7 +122,7 @@ pub async fn update(app: &App, request: &Request) -> Result<Response<Body>, Prob
         // Removing the status would silently make the site active again.
         return Err(Problem::validation(vec![FieldError::required("/status")]));
     }
-    read_editable(app, &scope, &id, reach).await?;
+    read_reachable(app, &scope, &id, reach, Permission::Edit).await?;
     let before = existing_site(app, &scope, &id, &site_id(request)?).await?;
     if expected.is_some_and(|version| version != before.version) {
         return Err(Problem::stale(Some(&etag(before.version))));
@@ -173,24 +173,6 @@ pub async fn unlink(app: &App, request: &Request) -> Result<Response<Body>, Prob
     })
     .await?;
     Ok(http::no_content())
-}
-
-/// The customer, if the caller may change it (403 names `edit` for "only assigned" callers
-/// who are not assigned).
-async fn read_editable(
-    app: &App,
-    scope: &Scope,
-    id: &CustomerId,
-    reach: domain::Reach,
-) -> Result<Customer, Problem> {
-    let customer = app
-        .store
-        .get(&scope.tenant, id)
-        .await
-        .map_err(store_problem)?
-        .ok_or_else(|| Problem::not_found("customer"))?;
-    scope.may_reach(reach, &customer, Permission::Edit)?;
-    Ok(customer)
 }
 
 async fn existing_site(

@@ -103,11 +103,52 @@ async fn deactivating_a_customer_deactivates_its_sites_once_and_says_why() {
         .await;
     untouched.expect(200);
 
+    // Contracts: an active one is cancelled, an expired one left as it is.
+    let contracts = format!("/customers/{id}/contracts");
+    let active = office
+        .post(
+            &contracts,
+            &json!({"name": "Service", "period": {"start": "2026-01-01"},
+                                  "siteIds": [site_ids[0]]}),
+        )
+        .await;
+    active.expect(201);
+    let expired = office
+        .post(
+            &contracts,
+            &json!({"name": "Old", "period": {"start": "2020-01-01",
+                                                           "end": "2020-12-31"}}),
+        )
+        .await;
+    let expired_path = format!("{contracts}/{}", id_of(&expired));
+    let expired = office
+        .patch(
+            &expired_path,
+            &expired.etag(),
+            &json!({"status": "expired"}),
+        )
+        .await;
+    expired.expect(200);
+
     let deactivated = office
         .post(&format!("/customers/{id}/deactivate"), &json!({}))
         .await;
     deactivated.expect(200);
     let sites = all_inactive(&office, &id).await;
+    let started = Instant::now();
+    let contract_path = format!("{contracts}/{}", id_of(&active));
+    loop {
+        let contract = office.get(&contract_path).await;
+        if contract.body["status"] == "cancelled" {
+            assert_eq!(contract.body["updatedBy"], "cascade:deactivation");
+            break;
+        }
+        assert!(started.elapsed() < WAIT, "not cancelled: {}", contract.body);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let old = office.get(&expired_path).await;
+    assert_eq!(old.body["status"], "expired");
+    assert_eq!(old.body["version"], expired.body["version"], "untouched");
     let by_cascade = sites
         .iter()
         .filter(|s| s["updatedBy"] == "cascade:deactivation")
@@ -120,7 +161,14 @@ async fn deactivating_a_customer_deactivates_its_sites_once_and_says_why() {
     assert_eq!(kept["version"], untouched.body["version"], "untouched");
 
     let history = office.get(&format!("/customers/{id}/history")).await;
-    let entry = &history.body["items"][0];
+    let cancelled = &history.body["items"][0];
+    assert_eq!(cancelled["kind"], "contractsCancelled");
+    assert_eq!(
+        cancelled["changes"],
+        json!([{"field": format!("/contracts/{}/status", id_of(&active)),
+                "before": "active", "after": "cancelled"}])
+    );
+    let entry = &history.body["items"][1];
     assert_eq!(entry["kind"], "sitesDeactivated");
     assert_eq!(entry["by"], "cascade:deactivation");
     assert_eq!(entry["changes"].as_array().unwrap().len(), 2);

@@ -229,6 +229,36 @@ pub fn page_params_with(
     Ok((limit, param("cursor")))
 }
 
+/// `limit`, `cursor` and `order` (`asc`, the default, or `desc`) of a customer's sub-list
+/// (sites, contracts): ascending is oldest first.
+pub fn ordered_page_params(
+    request: &Request,
+    default_limit: i32,
+) -> Result<(i32, Option<String>, bool), Problem> {
+    let params = query_params(request, &["limit", "cursor", "order"])?;
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    let limit = param("limit")
+        .map(|l| parse_limit(&l))
+        .transpose()?
+        .unwrap_or(default_limit);
+    let ascending = match param("order").as_deref() {
+        None | Some("asc") => true,
+        Some("desc") => false,
+        Some(_) => {
+            return Err(Problem::bad_parameter(
+                "order",
+                "order is asc (oldest first) or desc (newest first).",
+            ));
+        }
+    };
+    Ok((limit, param("cursor"), ascending))
+}
+
 /// The `limit` query parameter of every paginated route.
 pub fn parse_limit(raw: &str) -> Result<i32, Problem> {
     raw.parse::<i32>()

@@ -8,7 +8,9 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::App;
-use crate::handlers::{assignments, contacts, customers, history, imports, settings, sites};
+use crate::handlers::{
+    assignments, contacts, contracts, customers, history, imports, settings, sites,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
@@ -40,10 +42,14 @@ pub enum Route {
     GetSite,
     UpdateSite,
     UnlinkSite,
+    CreateContract,
+    ListContracts,
+    GetContract,
+    UpdateContract,
 }
 
 impl Route {
-    pub const ALL: [Route; 28] = [
+    pub const ALL: [Route; 32] = [
         Route::CreateCustomer,
         Route::ListCustomers,
         Route::GetCustomer,
@@ -72,6 +78,10 @@ impl Route {
         Route::GetSite,
         Route::UpdateSite,
         Route::UnlinkSite,
+        Route::CreateContract,
+        Route::ListContracts,
+        Route::GetContract,
+        Route::UpdateContract,
     ];
 
     /// API Gateway's route key: "METHOD /path/{param}".
@@ -105,6 +115,10 @@ impl Route {
             Route::GetSite => "GET /customers/{customerId}/sites/{siteId}",
             Route::UpdateSite => "PATCH /customers/{customerId}/sites/{siteId}",
             Route::UnlinkSite => "DELETE /customers/{customerId}/sites/{siteId}",
+            Route::CreateContract => "POST /customers/{customerId}/contracts",
+            Route::ListContracts => "GET /customers/{customerId}/contracts",
+            Route::GetContract => "GET /customers/{customerId}/contracts/{contractId}",
+            Route::UpdateContract => "PATCH /customers/{customerId}/contracts/{contractId}",
         }
     }
 
@@ -151,6 +165,10 @@ pub async fn dispatch(app: &App, request: Request) -> Result<Response<Body>, Pro
         Route::GetSite => sites::get(app, request).await,
         Route::UpdateSite => sites::update(app, request).await,
         Route::UnlinkSite => sites::unlink(app, request).await,
+        Route::CreateContract => contracts::create(app, request).await,
+        Route::ListContracts => contracts::list(app, request).await,
+        Route::GetContract => contracts::get(app, request).await,
+        Route::UpdateContract => contracts::update(app, request).await,
     }
 }
 

@@ -6,13 +6,23 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use store::TenantId;
 
-/// One customer's cascade, from `cursor` (the next page of its sites) on.
+/// What the cascade goes through, in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Phase {
+    #[default]
+    Sites,
+    Contracts,
+}
+
+/// One customer's cascade, from `cursor` (the next page of the `phase`'s records) on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Work {
     pub tenant: TenantId,
     pub customer: CustomerId,
     /// The card's version that turned inactive.
     pub version: u64,
+    pub phase: Phase,
     pub cursor: Option<String>,
 }
 
@@ -32,6 +42,8 @@ pub struct Continuation {
     pub tenant: String,
     pub customer_id: String,
     pub version: u64,
+    #[serde(default)]
+    pub phase: Phase,
     pub cursor: Option<String>,
 }
 
@@ -86,6 +98,7 @@ fn stream_work(change: &Value) -> Result<Work, String> {
         tenant,
         customer,
         version,
+        phase: Phase::Sites,
         cursor: None,
     })
 }
@@ -98,6 +111,7 @@ fn continuation_work(body: &str) -> Result<Work, String> {
         tenant: TenantId::parse(&c.tenant).ok_or("a continuation without a valid tenant")?,
         customer: CustomerId(c.customer_id),
         version: c.version,
+        phase: c.phase,
         cursor: c.cursor,
     })
 }
@@ -131,6 +145,7 @@ mod tests {
             tenant: "acme".into(),
             customer_id: "01J".into(),
             version: 3,
+            phase: Phase::Contracts,
             cursor: Some("abc".into()),
         };
         let payload = json!({"Records": [{"messageId": "m1", "eventSource": "aws:sqs",

@@ -1,24 +1,28 @@
 //! The deactivation cascade. The table's stream, filtered by the event source mapping to
 //! customers whose status went from active to inactive, invokes this function; it deactivates
-//! every active site of the customer, a page at a time, each page in one transaction with a
-//! history entry that names the sites and the cascade as the cause, on condition that the
-//! customer is still inactive. Completed or untouched records are not written. A customer with
+//! every active site of the customer and then cancels every active contract, a page at a time,
+//! each page in one transaction with a history entry that names the records and the cascade as
+//! the cause, on condition that the customer is still inactive. Completed or untouched records are not written. A customer with
 //! more sites than one invocation should handle continues through the cascade queue.
 //!
 //! Idempotent: a redelivered record finds the sites inactive already and writes nothing.
-//! Reactivation does not undo the cascade; sites are reactivated one by one.
+//! Reactivation does not undo the cascade: sites are reactivated one by one, and cancelled
+//! contracts stay cancelled.
 
 pub mod event;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::Utc;
-use domain::{CASCADE_ACTOR, ChangeKind, FieldChange, HistoryEntry, Site, SiteStatus};
+use domain::{
+    CASCADE_ACTOR, ChangeKind, Contract, ContractStatus, FieldChange, HistoryEntry, Site,
+    SiteStatus,
+};
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::{Value, json};
 use store::{CascadeError, CustomerStore, StoreError};
 
-use crate::event::{Continuation, Work};
+use crate::event::{Continuation, Phase, Work};
 
 /// Sites read and written together: one Query page and one transaction (with the condition
 /// on the customer and the history entry, within DynamoDB's 100 items).
@@ -107,23 +111,29 @@ impl From<StoreError> for CascadeFailure {
     }
 }
 
-/// Deactivates the customer's active sites from `work.cursor` on.
+/// Deactivates the customer's active sites, then cancels its active contracts, from where
+/// `work` says on.
 async fn cascade(app: &App, work: &Work, deadline: Instant) -> Result<(), CascadeFailure> {
+    let mut phase = work.phase;
     let mut cursor = work.cursor.clone();
     let mut pages = 0;
     loop {
         let out_of_pages = app.pages_per_invocation.is_some_and(|n| pages >= n);
         if out_of_pages || Instant::now() + HANDOVER_TIME >= deadline {
-            return hand_over(app, work, cursor).await;
+            return hand_over(app, work, phase, cursor).await;
         }
-        let Some(next) = deactivate_page(app, work, cursor.as_deref()).await? else {
+        let Some(next) = cascade_page(app, work, phase, cursor.as_deref()).await? else {
             tracing::info!(customer = %work.customer, "customer active again; cascade stops");
             return Ok(());
         };
         pages += 1;
-        match next {
-            Some(next) => cursor = Some(next),
-            None => {
+        match (next, phase) {
+            (Some(next), _) => cursor = Some(next),
+            (None, Phase::Sites) => {
+                phase = Phase::Contracts;
+                cursor = None;
+            }
+            (None, Phase::Contracts) => {
                 tracing::info!(customer = %work.customer, "cascade complete");
                 return Ok(());
             }
@@ -131,38 +141,59 @@ async fn cascade(app: &App, work: &Work, deadline: Instant) -> Result<(), Cascad
     }
 }
 
-/// One page: the active sites on it deactivated in one transaction. `None` when the customer
-/// is active again; else the cursor of the next page, if any.
-async fn deactivate_page(
+/// One page of sites or contracts: the open ones on it closed in one transaction. `None` when
+/// the customer is active again; else the cursor of the next page, if any.
+async fn cascade_page(
     app: &App,
     work: &Work,
+    phase: Phase,
     cursor: Option<&str>,
 ) -> Result<Option<Option<String>>, CascadeFailure> {
     let (tenant, customer, version) = (&work.tenant, &work.customer, work.version);
+    let store = &app.store;
     for _ in 0..PAGE_ATTEMPTS {
-        let page = app
-            .store
-            .sites(tenant, customer, app.page_size, cursor, true)
-            .await?;
-        let changed = deactivated(&page.items);
-        if changed.is_empty() {
-            return Ok(Some(page.next_cursor));
-        }
-        let history = history_of(version, &changed);
-        match app
-            .store
-            .cascade_sites(tenant, customer, &changed, &history)
-            .await
-        {
-            Ok(()) => return Ok(Some(page.next_cursor)),
+        let (next, result) = match phase {
+            Phase::Sites => {
+                let page = store
+                    .sites(tenant, customer, app.page_size, cursor, true)
+                    .await?;
+                let changed = deactivated(&page.items);
+                if changed.is_empty() {
+                    return Ok(Some(page.next_cursor));
+                }
+                let ids = changed.iter().map(|(_, s)| s.id.as_str());
+                let history = history_of(version, Phase::Sites, ids);
+                let result = store
+                    .cascade_sites(tenant, customer, &changed, &history)
+                    .await;
+                (page.next_cursor, result)
+            }
+            Phase::Contracts => {
+                let page = store
+                    .contracts(tenant, customer, app.page_size, cursor, true)
+                    .await?;
+                let changed = cancelled(&page.items);
+                if changed.is_empty() {
+                    return Ok(Some(page.next_cursor));
+                }
+                let ids = changed.iter().map(|(_, c)| c.id.as_str());
+                let history = history_of(version, Phase::Contracts, ids);
+                let result = store
+                    .cascade_contracts(tenant, customer, &changed, &history)
+                    .await;
+                (page.next_cursor, result)
+            }
+        };
+        match result {
+            Ok(()) => return Ok(Some(next)),
             Err(CascadeError::CustomerActive) => return Ok(None),
-            // A site changed meanwhile (reactivated, renamed): read the page again.
+            // Something on the page changed meanwhile (reactivated, completed): read it again.
             Err(CascadeError::Changed) => continue,
             Err(CascadeError::Store(e)) => return Err(e.into()),
         }
     }
     Err(CascadeFailure::Retry(
-        "the customer's sites kept changing during the cascade".into(),
+        "the customer's records kept changing during the cascade".into(),
     ))
 }
 
@@ -183,31 +214,66 @@ pub fn deactivated(sites: &[Site]) -> Vec<(u64, Site)> {
         .collect()
 }
 
-/// The history entry of one page: which sites the cascade deactivated, and why. `version` is
+/// The active contracts of a page, cancelled; expired and cancelled ones are left alone.
+pub fn cancelled(contracts: &[Contract]) -> Vec<(u64, Contract)> {
+    let now = Utc::now();
+    contracts
+        .iter()
+        .filter(|contract| contract.fields.status == ContractStatus::Active)
+        .map(|contract| {
+            let mut after = contract.clone();
+            after.fields.status = ContractStatus::Cancelled;
+            after.version = contract.version + 1;
+            after.updated_at = now;
+            after.updated_by = CASCADE_ACTOR.to_owned();
+            (contract.version, after)
+        })
+        .collect()
+}
+
+/// The history entry of one page: which records the cascade closed, and why. `version` is
 /// the card's version that turned inactive (the card itself does not change).
-pub fn history_of(version: u64, changed: &[(u64, Site)]) -> HistoryEntry {
+pub fn history_of<'a>(
+    version: u64,
+    phase: Phase,
+    ids: impl Iterator<Item = &'a str>,
+) -> HistoryEntry {
+    let (kind, collection, before, after) = match phase {
+        Phase::Sites => (ChangeKind::SitesDeactivated, "sites", "active", "inactive"),
+        Phase::Contracts => (
+            ChangeKind::ContractsCancelled,
+            "contracts",
+            "active",
+            "cancelled",
+        ),
+    };
     HistoryEntry {
         id: ulid::Ulid::new().to_string(),
         at: Utc::now(),
         by: CASCADE_ACTOR.to_owned(),
-        kind: ChangeKind::SitesDeactivated,
+        kind,
         version,
-        changes: changed
-            .iter()
-            .map(|(_, site)| FieldChange {
-                field: format!("/sites/{}/status", site.id),
-                before: Some(json!("active")),
-                after: Some(json!("inactive")),
+        changes: ids
+            .map(|id| FieldChange {
+                field: format!("/{collection}/{id}/status"),
+                before: Some(json!(before)),
+                after: Some(json!(after)),
             })
             .collect(),
     }
 }
 
-async fn hand_over(app: &App, work: &Work, cursor: Option<String>) -> Result<(), CascadeFailure> {
+async fn hand_over(
+    app: &App,
+    work: &Work,
+    phase: Phase,
+    cursor: Option<String>,
+) -> Result<(), CascadeFailure> {
     let continuation = Continuation {
         tenant: work.tenant.as_str().to_owned(),
         customer_id: work.customer.0.clone(),
         version: work.version,
+        phase,
         cursor,
     };
     app.sqs

@@ -26,6 +26,9 @@ pub enum ChangeKind {
     /// The deactivation cascade deactivated some of the customer's sites (`changes` names
     /// them: `/sites/<id>/status`).
     SitesDeactivated,
+    /// The deactivation cascade cancelled some of the customer's contracts
+    /// (`/contracts/<id>/status`).
+    ContractsCancelled,
 }
 
 /// One field's value before and after; `None` means absent.

@@ -3,6 +3,7 @@
 
 pub mod calloff;
 pub mod contacts;
+pub mod contracts;
 pub mod history;
 pub mod merge_patch;
 pub mod model;
@@ -16,6 +17,9 @@ pub mod validation;
 
 pub use calloff::CallOffRefusal;
 pub use contacts::ContactError;
+pub use contracts::{
+    Contract, ContractFields, ContractInput, ContractStatus, Period, validate_contract,
+};
 pub use history::{
     CASCADE_ACTOR, ChangeKind, FieldChange, HistoryEntry, import_actor, is_import_actor,
 };

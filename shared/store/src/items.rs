@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use domain::{Customer, CustomerId, ExternalRef, Site};
+use domain::{Contract, Customer, CustomerId, ExternalRef, Site};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
 use crate::StoreError;
@@ -156,6 +156,19 @@ pub fn site_item(tenant: &TenantId, site: &Site) -> Item {
         "Site",
     ));
     item
+}
+
+pub fn contract_item(tenant: &TenantId, contract: &Contract) -> Item {
+    let mut item: Item = to_item(contract).expect("a contract always serialises");
+    item.extend(keyed(
+        keys::contract(tenant, &contract.customer_id, &contract.id),
+        "Contract",
+    ));
+    item
+}
+
+pub fn contract_from_item(item: Item) -> Result<Contract, StoreError> {
+    from_item(item).map_err(StoreError::Corrupt)
 }
 
 pub fn site_from_item(item: Item) -> Result<Site, StoreError> {

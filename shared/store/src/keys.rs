@@ -27,6 +27,7 @@ const CUSTOMER_SK: &str = "CUSTOMER";
 pub const HISTORY_PREFIX: &str = "HISTORY#";
 pub const ASSIGNEE_PREFIX: &str = "ASSIGNEE#";
 pub const SITE_PREFIX: &str = "SITE#";
+pub const CONTRACT_PREFIX: &str = "CONTRACT#";
 const GUARD_SK: &str = "GUARD";
 const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 const IMPORT_SK: &str = "IMPORT";
@@ -113,6 +114,14 @@ pub fn site(tenant: &TenantId, id: &CustomerId, site_id: &str) -> Key {
     Key {
         pk: customer_partition(tenant, id),
         sk: format!("{SITE_PREFIX}{site_id}"),
+    }
+}
+
+/// A contract of a customer, in the customer's partition; ULID ids sort by creation.
+pub fn contract(tenant: &TenantId, id: &CustomerId, contract_id: &str) -> Key {
+    Key {
+        pk: customer_partition(tenant, id),
+        sk: format!("{CONTRACT_PREFIX}{contract_id}"),
     }
 }
 
@@ -320,6 +329,7 @@ mod tests {
             external_ref_guard(&t, AccountingSystem::Sage, "A#1").pk,
             import(&t, "01J").pk,
             site(&t, &id, "01S").pk,
+            contract(&t, &id, "01K").pk,
             import_errors(&t, "01J", 2).pk,
             imports_of(&t),
             import_delivery(&t, "ab").pk,

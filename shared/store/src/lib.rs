@@ -3,6 +3,7 @@
 //! `docs/data-model.md`.
 
 pub mod capacity;
+mod contracts;
 pub mod cursor;
 mod customers;
 mod error;

@@ -3,16 +3,13 @@
 //! unlinking change the customer's card too and go through `replace` with a
 //! [`crate::Companion`].
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, ReturnConsumedCapacity, TransactWriteItem,
-};
-use domain::{CustomerId, HistoryEntry, Site};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem};
+use domain::{Contract, CustomerId, HistoryEntry, Site};
 
-use crate::customers::{Cancelled, Failed, one};
-use crate::items::{self, VERSION};
+use crate::customers::{Cancelled, Failed};
+use crate::items::{self, Item};
 use crate::keys::{self, TenantId};
-use crate::usage::Kind;
-use crate::{CustomerStore, Page, StoreError, capacity};
+use crate::{CustomerStore, Page, StoreError};
 
 /// What stopped a cascade write.
 #[derive(Debug)]
@@ -65,8 +62,8 @@ impl CustomerStore {
         })
     }
 
-    /// Saves `after` if the site is still at `expected_version` (else VersionConflict, or
-    /// NotFound when it was unlinked meanwhile). The customer's card does not change.
+    /// Saves `after` if the site is still at `expected_version` (else VersionConflict, also
+    /// when it was unlinked meanwhile: it is never written back). The card does not change.
     pub async fn replace_site(
         &self,
         tenant: &TenantId,
@@ -74,37 +71,8 @@ impl CustomerStore {
         expected_version: u64,
     ) -> Result<(), StoreError> {
         let item = items::site_item(tenant, after);
-        let estimate = capacity::put_units(&item, false);
-        let result = self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("#version = :expected")
-            .expression_attribute_names("#version", VERSION)
-            .expression_attribute_values(
-                ":expected",
-                AttributeValue::N(expected_version.to_string()),
-            )
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                self.usage()
-                    .record(Kind::Write, one(out.consumed_capacity()), estimate);
-                Ok(())
-            }
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                self.usage().record(Kind::Write, &[], 0.0);
-                Err(StoreError::VersionConflict)
-            }
-            Err(error) => Err(StoreError::sdk(error)),
-        }
+        self.put_conditionally(item, "#version = :expected", Some(expected_version))
+            .await
     }
 
     /// Writes sites changed by the deactivation cascade (each conditional on the version it
@@ -117,6 +85,35 @@ impl CustomerStore {
         changed: &[(u64, Site)],
         history: &HistoryEntry,
     ) -> Result<(), CascadeError> {
+        let items = changed
+            .iter()
+            .map(|(expected, site)| (*expected, items::site_item(tenant, site)))
+            .collect();
+        self.cascade(tenant, customer, items, history).await
+    }
+
+    /// [`CustomerStore::cascade_sites`] for contracts.
+    pub async fn cascade_contracts(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        changed: &[(u64, Contract)],
+        history: &HistoryEntry,
+    ) -> Result<(), CascadeError> {
+        let items = changed
+            .iter()
+            .map(|(expected, contract)| (*expected, items::contract_item(tenant, contract)))
+            .collect();
+        self.cascade(tenant, customer, items, history).await
+    }
+
+    async fn cascade(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        changed: Vec<(u64, Item)>,
+        history: &HistoryEntry,
+    ) -> Result<(), CascadeError> {
         let check = ConditionCheck::builder()
             .table_name(self.table())
             .set_key(Some(items::key_of(keys::customer(tenant, customer))))
@@ -127,8 +124,8 @@ impl CustomerStore {
             .expect("table, key and condition are set");
         let mut writes = vec![TransactWriteItem::builder().condition_check(check).build()];
         writes.push(self.put(items::history_item(tenant, customer, history)));
-        for (expected, site) in changed {
-            writes.push(self.put_if_version(items::site_item(tenant, site), *expected));
+        for (expected, item) in changed {
+            writes.push(self.put_if_version(item, expected));
         }
         match self.transact(writes, None).await {
             Ok(()) => Ok(()),

@@ -2,6 +2,7 @@
 
 pub mod assignments;
 pub mod contacts;
+pub mod contracts;
 pub mod customers;
 pub mod history;
 pub mod imports;

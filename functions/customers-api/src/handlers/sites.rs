@@ -66,31 +66,11 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
 pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
-    let params = http::query_params(request, &["limit", "cursor", "order"])?;
-    let param = |name: &str| {
-        params
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let limit = param("limit")
-        .map(http::parse_limit)
-        .transpose()?
-        .unwrap_or(DEFAULT_PAGE);
-    let ascending = match param("order") {
-        None | Some("asc") => true,
-        Some("desc") => false,
-        Some(_) => {
-            return Err(Problem::bad_parameter(
-                "order",
-                "order is asc (oldest first) or desc (newest first).",
-            ));
-        }
-    };
+    let (limit, cursor, ascending) = http::ordered_page_params(request, DEFAULT_PAGE)?;
     read_visible(app, &scope, &id).await?;
     let page = app
         .store
-        .sites(&scope.tenant, &id, limit, param("cursor"), ascending)
+        .sites(&scope.tenant, &id, limit, cursor.as_deref(), ascending)
         .await
         .map_err(store_problem)?;
     Ok(json(

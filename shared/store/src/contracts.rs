@@ -1,0 +1,133 @@
+//! A customer's contracts, in the customer's partition (`CONTRACT#<contract id>`): create, read
+//! one, list them in creation order (one Query per page), change one with optimistic
+//! concurrency. Contracts do not change the customer's card.
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use domain::{Contract, CustomerId};
+
+use crate::customers::one;
+use crate::items::{self, Item, VERSION};
+use crate::keys::{self, TenantId};
+use crate::usage::Kind;
+use crate::{CustomerStore, Page, StoreError, capacity};
+
+impl CustomerStore {
+    pub async fn create_contract(
+        &self,
+        tenant: &TenantId,
+        contract: &Contract,
+    ) -> Result<(), StoreError> {
+        let item = items::contract_item(tenant, contract);
+        self.put_conditionally(item, "attribute_not_exists(PK)", None)
+            .await
+    }
+
+    pub async fn contract(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        contract_id: &str,
+    ) -> Result<Option<Contract>, StoreError> {
+        self.get_item(keys::contract(tenant, customer, contract_id))
+            .await?
+            .map(items::contract_from_item)
+            .transpose()
+    }
+
+    pub async fn contracts(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        limit: i32,
+        cursor: Option<&str>,
+        ascending: bool,
+    ) -> Result<Page<Contract>, StoreError> {
+        let page = self
+            .query_partition(
+                keys::customer_partition(tenant, customer),
+                Some(keys::CONTRACT_PREFIX),
+                limit,
+                cursor,
+                ascending,
+            )
+            .await?;
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(items::contract_from_item)
+                .collect::<Result<_, _>>()?,
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    /// Saves `after` if the contract is still at `expected_version` (else VersionConflict).
+    pub async fn replace_contract(
+        &self,
+        tenant: &TenantId,
+        after: &Contract,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
+        let item = items::contract_item(tenant, after);
+        self.put_conditionally(item, "#version = :expected", Some(expected_version))
+            .await
+    }
+
+    /// Which of `site_ids` are sites of the customer (one BatchGetItem per 100).
+    pub async fn existing_sites(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        site_ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in site_ids.chunks(100) {
+            let keys: Vec<keys::Key> = chunk
+                .iter()
+                .map(|id| keys::site(tenant, customer, id))
+                .collect();
+            for item in self.batch_get(&keys).await? {
+                found.push(items::site_from_item(item)?.id);
+            }
+        }
+        Ok(found)
+    }
+
+    /// A PutItem under a condition; a failed condition is VersionConflict.
+    pub(crate) async fn put_conditionally(
+        &self,
+        item: Item,
+        condition: &str,
+        expected_version: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let estimate = capacity::put_units(&item, false);
+        let mut request = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        if let Some(version) = expected_version {
+            request = request
+                .expression_attribute_names("#version", VERSION)
+                .expression_attribute_values(":expected", AttributeValue::N(version.to_string()));
+        }
+        match request.send().await {
+            Ok(out) => {
+                self.usage()
+                    .record(Kind::Write, one(out.consumed_capacity()), estimate);
+                Ok(())
+            }
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                self.usage().record(Kind::Write, &[], 0.0);
+                Err(StoreError::VersionConflict)
+            }
+            Err(error) => Err(StoreError::sdk(error)),
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! Customer contracts end to end: created over a period and some of the customer's sites,
+//! listed, changed with If-Match, cancelled for good; only the customer's own sites.
+
+use e2e::{Reply, Suite, customer};
+use serde_json::json;
+
+const ADMIN: &[&str] = &["administrator"];
+
+fn id_of(reply: &Reply) -> String {
+    reply.body["id"].as_str().expect("an id").to_owned()
+}
+
+#[tokio::test]
+async fn a_contract_covers_the_customer_s_sites_over_a_period_and_ends_when_cancelled() {
+    let suite = Suite::start().await;
+    let office = suite.user("acme", "ada", ADMIN);
+    let id = id_of(
+        &office
+            .post("/customers", &customer("9001", "Anna", "Berg"))
+            .await,
+    );
+    let other = id_of(
+        &office
+            .post("/customers", &customer("9002", "Bo", "Ek"))
+            .await,
+    );
+    let site = id_of(
+        &office
+            .post(&format!("/customers/{id}/sites"), &json!({"name": "Yard"}))
+            .await,
+    );
+    let foreign_site = id_of(
+        &office
+            .post(
+                &format!("/customers/{other}/sites"),
+                &json!({"name": "Elsewhere"}),
+            )
+            .await,
+    );
+    let contracts = format!("/customers/{id}/contracts");
+
+    let refused = office
+        .post(
+            &contracts,
+            &json!({"name": "Service", "period": {"start": "2026-01-01"},
+                    "siteIds": [site, foreign_site]}),
+        )
+        .await;
+    refused.expect_problem(422, "validation-failed");
+    assert_eq!(
+        refused.field_errors(),
+        vec![("/siteIds/1".into(), "unknown_site".into())]
+    );
+    let refused = office
+        .post(
+            &contracts,
+            &json!({"name": "S", "period": {"start": "2026-05-01", "end": "2026-04-01"}}),
+        )
+        .await;
+    assert_eq!(
+        refused.field_errors(),
+        vec![("/period/end".into(), "before_start".into())]
+    );
+
+    let created = office
+        .post(
+            &contracts,
+            &json!({"name": "Service 2026", "reference": "K-17",
+                    "period": {"start": "2026-01-01", "end": "2026-12-31"}, "siteIds": [site]}),
+        )
+        .await;
+    created.expect(201);
+    let contract = id_of(&created);
+    assert_eq!(created.body["status"], "active");
+    assert_eq!(created.body["period"]["end"], "2026-12-31");
+    let path = format!("{contracts}/{contract}");
+    assert_eq!(created.header("location"), Some(path.as_str()));
+    let card = office.get(&format!("/customers/{id}")).await;
+    assert_eq!(card.body["version"], 2, "only the site changed the card");
+
+    let list = office.get(&contracts).await;
+    assert_eq!(list.body["items"][0]["name"], "Service 2026");
+    let etag = office.get(&path).await.etag();
+    let changed = office
+        .patch(&path, &etag, &json!({"period": {"end": "2027-06-30"}}))
+        .await;
+    changed.expect(200);
+    assert_eq!(changed.body["period"]["start"], "2026-01-01", "kept");
+    assert_eq!(changed.body["period"]["end"], "2027-06-30");
+    let cancelled = office
+        .patch(&path, &changed.etag(), &json!({"status": "cancelled"}))
+        .await;
+    assert_eq!(cancelled.body["status"], "cancelled");
+    office
+        .patch(&path, &cancelled.etag(), &json!({"status": "active"}))
+        .await
+        .expect_problem(409, "contract-cancelled");
+
+    // A site unlinked later stays named; the contract can still change.
+    let spare = id_of(
+        &office
+            .post(
+                &format!("/customers/{other}/sites"),
+                &json!({"name": "Spare"}),
+            )
+            .await,
+    );
+    let second = office
+        .post(
+            &format!("/customers/{other}/contracts"),
+            &json!({"name": "S", "period": {"start": "2026-01-01"}, "siteIds": [spare]}),
+        )
+        .await;
+    second.expect(201);
+    office
+        .delete(&format!("/customers/{other}/sites/{spare}"))
+        .await
+        .expect(204);
+    let second_path = format!("/customers/{other}/contracts/{}", id_of(&second));
+    office
+        .patch(&second_path, &second.etag(), &json!({"name": "Renamed"}))
+        .await
+        .expect(200);
+
+    // No contracts for an inactive customer; one with contracts is not deleted.
+    let lone = id_of(
+        &office
+            .post("/customers", &customer("9003", "Cy", "Ro"))
+            .await,
+    );
+    office
+        .post(
+            &format!("/customers/{lone}/contracts"),
+            &json!({"name": "S", "period": {"start": "2026-01-01"}}),
+        )
+        .await
+        .expect(201);
+    office
+        .delete(&format!("/customers/{lone}"))
+        .await
+        .expect_problem(409, "customer-in-use");
+    office
+        .post(&format!("/customers/{lone}/deactivate"), &json!({}))
+        .await
+        .expect(200);
+    office
+        .post(
+            &format!("/customers/{lone}/contracts"),
+            &json!({"name": "S", "period": {"start": "2026-01-01"}}),
+        )
+        .await
+        .expect_problem(409, "customer-inactive");
+
+    let tech = suite.user("acme", "tess", &["technician"]);
+    let forbidden = tech
+        .post(
+            &contracts,
+            &json!({"name": "S", "period": {"start": "2026-01-01"}}),
+        )
+        .await;
+    forbidden.expect_problem(403, "forbidden");
+    assert_eq!(forbidden.body["missingPermission"], "edit");
+    let globex = suite.user("globex", "gil", ADMIN);
+    globex.get(&path).await.expect_problem(404, "not-found");
+    office
+        .get(&format!("{contracts}/not-a-contract"))
+        .await
+        .expect_problem(404, "not-found");
+}

@@ -28,10 +28,8 @@ impl CustomerStore {
         customer: &CustomerId,
         contract_id: &str,
     ) -> Result<Option<Contract>, StoreError> {
-        self.get_item(keys::contract(tenant, customer, contract_id))
-            .await?
-            .map(items::contract_from_item)
-            .transpose()
+        self.child(keys::contract(tenant, customer, contract_id))
+            .await
     }
 
     pub async fn contracts(
@@ -42,23 +40,15 @@ impl CustomerStore {
         cursor: Option<&str>,
         ascending: bool,
     ) -> Result<Page<Contract>, StoreError> {
-        let page = self
-            .query_partition(
-                keys::customer_partition(tenant, customer),
-                Some(keys::CONTRACT_PREFIX),
-                limit,
-                cursor,
-                ascending,
-            )
-            .await?;
-        Ok(Page {
-            items: page
-                .items
-                .into_iter()
-                .map(items::contract_from_item)
-                .collect::<Result<_, _>>()?,
-            next_cursor: page.next_cursor,
-        })
+        self.children(
+            tenant,
+            customer,
+            keys::CONTRACT_PREFIX,
+            limit,
+            cursor,
+            ascending,
+        )
+        .await
     }
 
     /// Saves `after` if the contract is still at `expected_version` (else VersionConflict).
@@ -87,7 +77,7 @@ impl CustomerStore {
                 .map(|id| keys::site(tenant, customer, id))
                 .collect();
             for item in self.batch_get(&keys).await? {
-                found.push(items::site_from_item(item)?.id);
+                found.push(items::record_from_item::<domain::Site>(item)?.id);
             }
         }
         Ok(found)

@@ -70,9 +70,12 @@ pub enum CreateOutcome {
     Created,
 }
 
-#[derive(Debug, Clone)]
+/// One page of a list, as the API answers it: `{"items": [...], "nextCursor": "..."}`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     pub items: Vec<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
 
@@ -747,6 +750,47 @@ impl CustomerStore {
             .build()
             .expect("table and key are set");
         TransactWriteItem::builder().delete(delete).build()
+    }
+
+    /// A record of a customer's partition (a site, a contract) by its key.
+    pub(crate) async fn child<T: serde::de::DeserializeOwned>(
+        &self,
+        key: keys::Key,
+    ) -> Result<Option<T>, StoreError> {
+        self.get_item(key)
+            .await?
+            .map(items::record_from_item)
+            .transpose()
+    }
+
+    /// One page of the records of a customer's partition whose sort keys start with
+    /// `prefix`, in creation order (ULID ids) or the reverse.
+    pub(crate) async fn children<T: serde::de::DeserializeOwned>(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        prefix: &str,
+        limit: i32,
+        cursor: Option<&str>,
+        ascending: bool,
+    ) -> Result<Page<T>, StoreError> {
+        let page = self
+            .query_partition(
+                keys::customer_partition(tenant, customer),
+                Some(prefix),
+                limit,
+                cursor,
+                ascending,
+            )
+            .await?;
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(items::record_from_item)
+                .collect::<Result<_, _>>()?,
+            next_cursor: page.next_cursor,
+        })
     }
 
     /// One strongly consistent GetItem.

@@ -167,11 +167,8 @@ pub fn contract_item(tenant: &TenantId, contract: &Contract) -> Item {
     item
 }
 
-pub fn contract_from_item(item: Item) -> Result<Contract, StoreError> {
-    from_item(item).map_err(StoreError::Corrupt)
-}
-
-pub fn site_from_item(item: Item) -> Result<Site, StoreError> {
+/// A stored record back as its type (sites, contracts: the key attributes are ignored).
+pub fn record_from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     from_item(item).map_err(StoreError::Corrupt)
 }
 

@@ -28,10 +28,7 @@ impl CustomerStore {
         customer: &CustomerId,
         site_id: &str,
     ) -> Result<Option<Site>, StoreError> {
-        self.get_item(keys::site(tenant, customer, site_id))
-            .await?
-            .map(items::site_from_item)
-            .transpose()
+        self.child(keys::site(tenant, customer, site_id)).await
     }
 
     /// One page of the customer's sites, oldest first (or newest first).
@@ -43,23 +40,15 @@ impl CustomerStore {
         cursor: Option<&str>,
         ascending: bool,
     ) -> Result<Page<Site>, StoreError> {
-        let page = self
-            .query_partition(
-                keys::customer_partition(tenant, customer),
-                Some(keys::SITE_PREFIX),
-                limit,
-                cursor,
-                ascending,
-            )
-            .await?;
-        Ok(Page {
-            items: page
-                .items
-                .into_iter()
-                .map(items::site_from_item)
-                .collect::<Result<_, _>>()?,
-            next_cursor: page.next_cursor,
-        })
+        self.children(
+            tenant,
+            customer,
+            keys::SITE_PREFIX,
+            limit,
+            cursor,
+            ascending,
+        )
+        .await
     }
 
     /// Saves `after` if the site is still at `expected_version` (else VersionConflict, also

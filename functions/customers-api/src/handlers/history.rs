@@ -3,19 +3,10 @@
 use kit::Problem;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde::Serialize;
 
 use super::{customer_id, read_visible, scope, store_problem};
 use crate::App;
 use crate::http::{self, json};
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct HistoryPage {
-    items: Vec<domain::HistoryEntry>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_cursor: Option<String>,
-}
 
 pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
@@ -27,11 +18,5 @@ pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Proble
         .history(&scope.tenant, &id, limit, cursor.as_deref())
         .await
         .map_err(store_problem)?;
-    Ok(json(
-        StatusCode::OK,
-        &HistoryPage {
-            items: page.items,
-            next_cursor: page.next_cursor,
-        },
-    ))
+    Ok(json(StatusCode::OK, &page))
 }

@@ -8,7 +8,6 @@ use domain::{
 use kit::Problem;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde::Serialize;
 use serde_json::Value;
 use store::{Companion, StoreError};
 use ulid::Ulid;
@@ -20,14 +19,6 @@ use crate::http::{self, etag, if_match, json, path_param, with_header};
 const JSON: &[&str] = &["application/json"];
 const MERGE_PATCH: &[&str] = &["application/merge-patch+json", "application/json"];
 const DEFAULT_PAGE: i32 = 50;
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SitePage {
-    items: Vec<Site>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_cursor: Option<String>,
-}
 
 /// Links a new site; its contact is the caller's, else the customer's primary contact.
 pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
@@ -73,13 +64,7 @@ pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Proble
         .sites(&scope.tenant, &id, limit, cursor.as_deref(), ascending)
         .await
         .map_err(store_problem)?;
-    Ok(json(
-        StatusCode::OK,
-        &SitePage {
-            items: page.items,
-            next_cursor: page.next_cursor,
-        },
-    ))
+    Ok(json(StatusCode::OK, &page))
 }
 
 pub async fn get(app: &App, request: &Request) -> Result<Response<Body>, Problem> {

@@ -298,23 +298,9 @@ impl CustomerStore {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<HistoryEntry>, StoreError> {
-        let page = self
-            .query_partition(
-                keys::customer_partition(tenant, id),
-                Some(keys::HISTORY_PREFIX),
-                limit,
-                cursor,
-                false,
-            )
-            .await?;
-        Ok(Page {
-            items: page
-                .items
-                .into_iter()
-                .map(items::history_from_item)
-                .collect::<Result<_, _>>()?,
-            next_cursor: page.next_cursor,
-        })
+        // ULID entry ids: newest first is the partition's order reversed.
+        self.children(tenant, id, keys::HISTORY_PREFIX, limit, cursor, false)
+            .await
     }
 
     /// The users assigned to a customer (one Query; a customer has few).

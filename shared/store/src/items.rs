@@ -131,10 +131,6 @@ pub fn history_item(tenant: &TenantId, id: &CustomerId, entry: &HistoryEntry) ->
     item
 }
 
-pub fn history_from_item(item: Item) -> Result<HistoryEntry, StoreError> {
-    from_item(item).map_err(StoreError::Corrupt)
-}
-
 /// In the customer's partition (a profile read sees it) and in GSI1 under the user, so "my
 /// customers" is one Query.
 pub fn assignment_item(tenant: &TenantId, assignment: &Assignment) -> Item {

@@ -411,3 +411,91 @@ async fn the_number_counter_counts_per_tenant() {
     assert_eq!(store.next_customer_number(&acme).await.unwrap(), 2);
     assert_eq!(store.next_customer_number(&other).await.unwrap(), 1);
 }
+
+/// The emulator's transactions (infra/local/emulator.py keeps a journal instead of copying
+/// tables): a cancelled transaction leaves neither its writes nor their stream records.
+#[tokio::test]
+async fn a_cancelled_transaction_leaves_no_item_and_no_stream_record() {
+    use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
+    let (client, table) = e2e::fresh_table().await;
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    let key = |pk: &str| [("PK".to_owned(), s(pk)), ("SK".to_owned(), s("X"))];
+    client
+        .put_item()
+        .table_name(&table)
+        .set_item(Some(key("kept").into_iter().collect()))
+        .send()
+        .await
+        .unwrap();
+    let put = Put::builder()
+        .table_name(&table)
+        .set_item(Some(key("written-then-undone").into_iter().collect()))
+        .build()
+        .unwrap();
+    let check = ConditionCheck::builder()
+        .table_name(&table)
+        .set_key(Some(key("kept").into_iter().collect()))
+        .condition_expression("attribute_not_exists(PK)")
+        .build()
+        .unwrap();
+    let cancelled = client
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().put(put).build())
+        .transact_items(TransactWriteItem::builder().condition_check(check).build())
+        .send()
+        .await;
+    assert!(cancelled.is_err(), "the condition fails");
+    let undone = client
+        .get_item()
+        .table_name(&table)
+        .set_key(Some(key("written-then-undone").into_iter().collect()))
+        .send()
+        .await
+        .unwrap();
+    assert!(undone.item.is_none(), "the put was rolled back");
+
+    let stream_arn = client
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap()
+        .table
+        .and_then(|t| t.latest_stream_arn)
+        .expect("the table has a stream");
+    let streams = aws_sdk_dynamodbstreams::Client::new(&devhost::aws_config().await);
+    let shard = streams
+        .describe_stream()
+        .stream_arn(&stream_arn)
+        .send()
+        .await
+        .unwrap()
+        .stream_description
+        .and_then(|d| d.shards)
+        .and_then(|mut shards| shards.pop())
+        .and_then(|shard| shard.shard_id)
+        .expect("a shard");
+    let iterator = streams
+        .get_shard_iterator()
+        .stream_arn(&stream_arn)
+        .shard_id(shard)
+        .shard_iterator_type(aws_sdk_dynamodbstreams::types::ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .unwrap()
+        .shard_iterator
+        .unwrap();
+    let records = streams
+        .get_records()
+        .shard_iterator(iterator)
+        .send()
+        .await
+        .unwrap()
+        .records
+        .unwrap_or_default();
+    assert_eq!(
+        records.len(),
+        1,
+        "only the first put is in the stream: {records:?}"
+    );
+}

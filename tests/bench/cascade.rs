@@ -1,14 +1,18 @@
-//! What the deactivation cascade costs per cascaded site: DynamoDB requests and write units
-//! (counted by the store's meter; units estimated by DynamoDB's rules since the emulator reports
-//! none for transactions), and the CPU time of the cascade's own process (our code and the SDK
-//! client, not the emulator, which is another process) per 1 000 sites. Run with
-//! `infra/local/bench`.
+//! What the deactivation cascade costs per cascaded record (sites, work orders with their
+//! tasks, jobs): DynamoDB requests and write units (counted by the store's meter; units
+//! estimated by DynamoDB's rules since the emulator reports none for transactions), and the CPU
+//! time of the cascade's own process (our code and the SDK client, not the emulator, which is
+//! another process) per 1 000 records changed. Closed records (inactive sites, completed work)
+//! are mixed in: they must cost reads only. Run with `infra/local/bench`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::Utc;
 use customers_cascade::App;
-use domain::{ChangeKind, Customer, CustomerInput, CustomerStatus, HistoryEntry, Site};
+use domain::{
+    ChangeKind, Customer, CustomerInput, CustomerStatus, HistoryEntry, Job, Site, WorkOrder,
+    WorkStatus,
+};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
 use store::{Companion, CustomerStore, TenantId, Usage};
@@ -16,6 +20,10 @@ use store::{Companion, CustomerStore, TenantId, Usage};
 const SITES: usize = 500;
 /// Of which the cascade finds this many inactive already and must not write.
 const ALREADY_INACTIVE: usize = 50;
+/// Work orders with three tasks each, of which every fifth is completed (not written).
+const WORK_ORDERS: usize = 500;
+/// One visit for every other work order, of which every fourth is completed.
+const JOBS_EVERY: usize = 2;
 
 /// User plus system CPU time of this process so far (Linux, clock ticks of 10 ms).
 fn cpu_time() -> Duration {
@@ -70,6 +78,59 @@ async fn link_sites(store: &CustomerStore, tenant: &TenantId, mut card: Customer
     card
 }
 
+/// Work orders in every status (every fifth completed) and their visits, written through the
+/// store as the API writes them. Returns how many of each the cascade must cancel.
+async fn add_work(store: &CustomerStore, tenant: &TenantId, card: &Customer) -> (usize, usize) {
+    let statuses = [
+        WorkStatus::Planned,
+        WorkStatus::Scheduled,
+        WorkStatus::EnRoute,
+        WorkStatus::InProgress,
+        WorkStatus::Completed,
+    ];
+    let site = store
+        .sites(tenant, &card.id, 1, None, false)
+        .await
+        .expect("sites")
+        .items
+        .remove(0);
+    let (mut open_orders, mut open_jobs) = (0, 0);
+    for i in 0..WORK_ORDERS {
+        let status = statuses[i % statuses.len()];
+        let input = serde_json::from_value(json!({"kind": "order", "title": format!("Service {i}"),
+            "siteId": site.id, "status": status, "technician": "tech-1",
+            "window": {"start": "2026-12-02T08:00:00Z", "end": "2026-12-02T10:00:00Z"},
+            "tasks": [{"title": "Inspect", "status": "done"}, {"title": "Clean"}, {"title": "Test"}]}))
+        .expect("valid work order");
+        let fields = domain::validate_work_order(input).expect("valid");
+        let order = WorkOrder::new(card.id.clone(), fields, "bench", Utc::now());
+        store
+            .create_work_order(tenant, &order, card.version)
+            .await
+            .expect("work order");
+        open_orders += usize::from(status.is_open());
+        if i % JOBS_EVERY == 0 {
+            let done = (i / JOBS_EVERY) % 4 == 3;
+            let input = serde_json::from_value(json!({"technicians": ["tech-1", "tech-2"],
+                "status": if done { "completed" } else { "scheduled" },
+                "window": {"start": "2026-12-02T08:00:00Z", "end": "2026-12-02T10:00:00Z"}}))
+            .expect("valid job");
+            let job = Job::new(
+                &order,
+                domain::validate_job(input).expect("valid"),
+                "bench",
+                Utc::now(),
+            );
+            store
+                .create_job(tenant, &job, order.version)
+                .await
+                .expect("job");
+            open_jobs += usize::from(!done);
+        }
+    }
+    (open_orders, open_jobs)
+}
+
 fn per_thousand(usage: Usage, changed: usize) -> String {
     let per = 1_000.0 / changed as f64;
     format!(
@@ -98,6 +159,7 @@ async fn main() {
         .await
         .expect("customer");
     let card = link_sites(&store, &tenant, card).await;
+    let (open_orders, open_jobs) = add_work(&store, &tenant, &card).await;
     let mut inactive = card.clone();
     inactive.status = CustomerStatus::Inactive;
     inactive.version += 1;
@@ -124,10 +186,13 @@ async fn main() {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64 + 3_600_000)
         .unwrap_or(u64::MAX);
-    let changed = SITES - ALREADY_INACTIVE;
+    let changed = SITES - ALREADY_INACTIVE + open_orders + open_jobs;
 
     println!(
-        "Deactivation cascade, per 1 000 sites changed ({SITES} sites, {ALREADY_INACTIVE} inactive already)"
+        "Deactivation cascade, per 1 000 records changed: {} of {SITES} sites, {open_orders} of \
+         {WORK_ORDERS} work orders (3 tasks each), {open_jobs} of {} jobs",
+        SITES - ALREADY_INACTIVE,
+        WORK_ORDERS / JOBS_EVERY
     );
     println!(
         "{:<28} {:>8} {:>8} {:>10} {:>10} {:>12}",
@@ -157,4 +222,9 @@ async fn main() {
             .iter()
             .all(|s| s.fields.status == domain::SiteStatus::Inactive)
     );
+    let orders = store
+        .work_orders(&tenant, &inactive.id, &Default::default(), 100, None, true)
+        .await
+        .expect("work orders");
+    assert!(orders.items.iter().all(|w| !w.fields.status.is_open()));
 }

@@ -20,6 +20,7 @@ use serde_json::Value;
 pub use devhost::token;
 
 pub mod imports;
+pub mod work;
 
 /// The repository root, found from this crate's manifest.
 pub fn repo_root() -> PathBuf {

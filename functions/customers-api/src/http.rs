@@ -229,13 +229,45 @@ pub fn page_params_with(
     Ok((limit, param("cursor")))
 }
 
-/// `limit`, `cursor` and `order` (`asc`, the default, or `desc`) of a customer's sub-list
-/// (sites, contracts): ascending is oldest first.
-pub fn ordered_page_params(
+/// The query of a customer's sub-list (sites, contracts, work orders, jobs, tickets): `limit`,
+/// `cursor`, `order` (`asc`, the default, or `desc`) and the list's own filters.
+pub struct ListParams {
+    pub limit: i32,
+    pub cursor: Option<String>,
+    /// Oldest (or earliest) first.
+    pub ascending: bool,
+    params: Vec<(String, String)>,
+}
+
+impl ListParams {
+    /// A filter's value, if given.
+    pub fn filter(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A filter that names an enum value (`status=scheduled`): 400 for an unknown value.
+    pub fn enum_filter<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, Problem> {
+        self.filter(name)
+            .map(|raw| {
+                serde_json::from_value(Value::String(raw.to_owned())).map_err(|_| {
+                    Problem::bad_parameter(name, format!("{raw:?} is not a known {name}."))
+                })
+            })
+            .transpose()
+    }
+}
+
+pub fn list_params(
     request: &Request,
     default_limit: i32,
-) -> Result<(i32, Option<String>, bool), Problem> {
-    let params = query_params(request, &["limit", "cursor", "order"])?;
+    filters: &[&str],
+) -> Result<ListParams, Problem> {
+    let mut known = vec!["limit", "cursor", "order"];
+    known.extend_from_slice(filters);
+    let params = query_params(request, &known)?;
     let param = |name: &str| {
         params
             .iter()
@@ -256,7 +288,21 @@ pub fn ordered_page_params(
             ));
         }
     };
-    Ok((limit, param("cursor"), ascending))
+    Ok(ListParams {
+        limit,
+        cursor: param("cursor"),
+        ascending,
+        params,
+    })
+}
+
+/// [`list_params`] of a list without filters, as (limit, cursor, ascending).
+pub fn ordered_page_params(
+    request: &Request,
+    default_limit: i32,
+) -> Result<(i32, Option<String>, bool), Problem> {
+    let params = list_params(request, default_limit, &[])?;
+    Ok((params.limit, params.cursor, params.ascending))
 }
 
 /// The `limit` query parameter of every paginated route.

@@ -9,7 +9,8 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::App;
 use crate::handlers::{
-    assignments, contacts, contracts, customers, history, imports, settings, sites,
+    assignments, contacts, contracts, customers, history, imports, jobs, profile, settings, sites,
+    tickets, work_orders,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,10 +47,24 @@ pub enum Route {
     ListContracts,
     GetContract,
     UpdateContract,
+    CreateWorkOrder,
+    ListWorkOrders,
+    GetWorkOrder,
+    UpdateWorkOrder,
+    CreateJob,
+    ListJobs,
+    GetJob,
+    UpdateJob,
+    CreateTicket,
+    ListTickets,
+    GetTicket,
+    Inventory,
+    ExportInventory,
+    Balance,
 }
 
 impl Route {
-    pub const ALL: [Route; 32] = [
+    pub const ALL: [Route; 46] = [
         Route::CreateCustomer,
         Route::ListCustomers,
         Route::GetCustomer,
@@ -82,6 +97,20 @@ impl Route {
         Route::ListContracts,
         Route::GetContract,
         Route::UpdateContract,
+        Route::CreateWorkOrder,
+        Route::ListWorkOrders,
+        Route::GetWorkOrder,
+        Route::UpdateWorkOrder,
+        Route::CreateJob,
+        Route::ListJobs,
+        Route::GetJob,
+        Route::UpdateJob,
+        Route::CreateTicket,
+        Route::ListTickets,
+        Route::GetTicket,
+        Route::Inventory,
+        Route::ExportInventory,
+        Route::Balance,
     ];
 
     /// API Gateway's route key: "METHOD /path/{param}".
@@ -119,6 +148,20 @@ impl Route {
             Route::ListContracts => "GET /customers/{customerId}/contracts",
             Route::GetContract => "GET /customers/{customerId}/contracts/{contractId}",
             Route::UpdateContract => "PATCH /customers/{customerId}/contracts/{contractId}",
+            Route::CreateWorkOrder => "POST /customers/{customerId}/work-orders",
+            Route::ListWorkOrders => "GET /customers/{customerId}/work-orders",
+            Route::GetWorkOrder => "GET /customers/{customerId}/work-orders/{workOrderId}",
+            Route::UpdateWorkOrder => "PATCH /customers/{customerId}/work-orders/{workOrderId}",
+            Route::CreateJob => "POST /customers/{customerId}/work-orders/{workOrderId}/jobs",
+            Route::ListJobs => "GET /customers/{customerId}/jobs",
+            Route::GetJob => "GET /customers/{customerId}/jobs/{jobId}",
+            Route::UpdateJob => "PATCH /customers/{customerId}/jobs/{jobId}",
+            Route::CreateTicket => "POST /customers/{customerId}/tickets",
+            Route::ListTickets => "GET /customers/{customerId}/tickets",
+            Route::GetTicket => "GET /customers/{customerId}/tickets/{ticketId}",
+            Route::Inventory => "GET /customers/{customerId}/inventory",
+            Route::ExportInventory => "GET /customers/{customerId}/inventory/export",
+            Route::Balance => "GET /customers/{customerId}/balance",
         }
     }
 
@@ -169,6 +212,20 @@ pub async fn dispatch(app: &App, request: Request) -> Result<Response<Body>, Pro
         Route::ListContracts => contracts::list(app, request).await,
         Route::GetContract => contracts::get(app, request).await,
         Route::UpdateContract => contracts::update(app, request).await,
+        Route::CreateWorkOrder => work_orders::create(app, request).await,
+        Route::ListWorkOrders => work_orders::list(app, request).await,
+        Route::GetWorkOrder => work_orders::get(app, request).await,
+        Route::UpdateWorkOrder => work_orders::update(app, request).await,
+        Route::CreateJob => jobs::create(app, request).await,
+        Route::ListJobs => jobs::list(app, request).await,
+        Route::GetJob => jobs::get(app, request).await,
+        Route::UpdateJob => jobs::update(app, request).await,
+        Route::CreateTicket => tickets::create(app, request).await,
+        Route::ListTickets => tickets::list(app, request).await,
+        Route::GetTicket => tickets::get(app, request).await,
+        Route::Inventory => profile::inventory(app, request).await,
+        Route::ExportInventory => profile::export(app, request).await,
+        Route::Balance => profile::balance(app, request).await,
     }
 }
 

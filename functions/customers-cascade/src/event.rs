@@ -13,6 +13,20 @@ pub enum Phase {
     #[default]
     Sites,
     Contracts,
+    WorkOrders,
+    Jobs,
+}
+
+impl Phase {
+    /// The phases in the order the cascade runs them; `None` after the last.
+    pub fn next(self) -> Option<Phase> {
+        match self {
+            Phase::Sites => Some(Phase::Contracts),
+            Phase::Contracts => Some(Phase::WorkOrders),
+            Phase::WorkOrders => Some(Phase::Jobs),
+            Phase::Jobs => None,
+        }
+    }
 }
 
 /// One customer's cascade, from `cursor` (the next page of the `phase`'s records) on.

@@ -1,13 +1,17 @@
 //! The deactivation cascade. The table's stream, filtered by the event source mapping to
 //! customers whose status went from active to inactive, invokes this function; it deactivates
-//! every active site of the customer and then cancels every active contract, a page at a time,
-//! each page in one transaction with a history entry that names the records and the cascade as
-//! the cause, on condition that the customer is still inactive. Completed or untouched records are not written. A customer with
-//! more sites than one invocation should handle continues through the cascade queue.
+//! every active site of the customer, then cancels every active contract, every open work
+//! order (with its open tasks) and every open job, a page at a time, each page in one
+//! transaction with a history entry that names the records and the cascade as the cause, on
+//! condition that the customer is still inactive. Each record is written on condition of the
+//! version it was read at: a technician completing a work order meanwhile makes the page be
+//! read again, and the completed work order is then left alone. Closed or untouched records
+//! are not written. A customer with more records than one invocation should handle continues
+//! through the cascade queue.
 //!
-//! Idempotent: a redelivered record finds the sites inactive already and writes nothing.
-//! Reactivation does not undo the cascade: sites are reactivated one by one, and cancelled
-//! contracts stay cancelled.
+//! Idempotent: a redelivered record finds everything closed already and writes nothing.
+//! Reactivation does not undo the cascade: sites are reactivated one by one; cancelled
+//! contracts, work orders, tasks and jobs stay cancelled.
 
 pub mod event;
 
@@ -15,8 +19,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::Utc;
 use domain::{
-    CASCADE_ACTOR, ChangeKind, Contract, ContractStatus, FieldChange, HistoryEntry, Site,
-    SiteStatus,
+    CASCADE_ACTOR, ChangeKind, Contract, ContractStatus, FieldChange, HistoryEntry, Job, Site,
+    SiteStatus, WorkOrder,
 };
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::{Value, json};
@@ -127,13 +131,13 @@ async fn cascade(app: &App, work: &Work, deadline: Instant) -> Result<(), Cascad
             return Ok(());
         };
         pages += 1;
-        match (next, phase) {
+        match (next, phase.next()) {
             (Some(next), _) => cursor = Some(next),
-            (None, Phase::Sites) => {
-                phase = Phase::Contracts;
+            (None, Some(following)) => {
+                phase = following;
                 cursor = None;
             }
-            (None, Phase::Contracts) => {
+            (None, None) => {
                 tracing::info!(customer = %work.customer, "cascade complete");
                 return Ok(());
             }
@@ -141,7 +145,7 @@ async fn cascade(app: &App, work: &Work, deadline: Instant) -> Result<(), Cascad
     }
 }
 
-/// One page of sites or contracts: the open ones on it closed in one transaction. `None` when
+/// One page of the phase's records: the open ones on it closed in one transaction. `None` when
 /// the customer is active again; else the cursor of the next page, if any.
 async fn cascade_page(
     app: &App,
@@ -150,38 +154,61 @@ async fn cascade_page(
     cursor: Option<&str>,
 ) -> Result<Option<Option<String>>, CascadeFailure> {
     let (tenant, customer, version) = (&work.tenant, &work.customer, work.version);
-    let store = &app.store;
+    let (store, size) = (&app.store, app.page_size);
     for _ in 0..PAGE_ATTEMPTS {
+        // Each arm reads a page, closes its open records and writes them: (next page, ids and
+        // statuses before, what the write said; `None` when there was nothing to write).
         let (next, result) = match phase {
             Phase::Sites => {
-                let page = store
-                    .sites(tenant, customer, app.page_size, cursor, true)
-                    .await?;
+                let page = store.sites(tenant, customer, size, cursor, true).await?;
                 let changed = deactivated(&page.items);
-                if changed.is_empty() {
-                    return Ok(Some(page.next_cursor));
-                }
-                let ids = changed.iter().map(|(_, s)| s.id.as_str());
-                let history = history_of(version, Phase::Sites, ids);
-                let result = store
-                    .cascade_sites(tenant, customer, &changed, &history)
-                    .await;
-                (page.next_cursor, result)
+                let before = changed.iter().map(|(_, s)| (s.id.as_str(), "active"));
+                let history = history_of(version, phase, before);
+                let written = (!changed.is_empty())
+                    .then(|| store.cascade_sites(tenant, customer, &changed, &history));
+                (page.next_cursor, settle(written).await)
             }
             Phase::Contracts => {
                 let page = store
-                    .contracts(tenant, customer, app.page_size, cursor, true)
+                    .contracts(tenant, customer, size, cursor, true)
                     .await?;
                 let changed = cancelled(&page.items);
-                if changed.is_empty() {
-                    return Ok(Some(page.next_cursor));
-                }
-                let ids = changed.iter().map(|(_, c)| c.id.as_str());
-                let history = history_of(version, Phase::Contracts, ids);
-                let result = store
-                    .cascade_contracts(tenant, customer, &changed, &history)
-                    .await;
-                (page.next_cursor, result)
+                let before = changed.iter().map(|(_, c)| (c.id.as_str(), "active"));
+                let history = history_of(version, phase, before);
+                let written = (!changed.is_empty())
+                    .then(|| store.cascade_contracts(tenant, customer, &changed, &history));
+                (page.next_cursor, settle(written).await)
+            }
+            Phase::WorkOrders => {
+                let filter = store::WorkOrderFilter::default();
+                let page = store
+                    .work_orders(tenant, customer, &filter, size, cursor, true)
+                    .await?;
+                let changed = work_orders_cancelled(&page.items);
+                let before = page.items.iter().filter(|w| w.fields.status.is_open());
+                let before = before.map(|w| (w.id.as_str(), w.fields.status.as_str()));
+                let history = history_of(version, phase, before);
+                let written = (!changed.is_empty())
+                    .then(|| store.cascade_work_orders(tenant, customer, &changed, &history));
+                (page.next_cursor, settle(written).await)
+            }
+            Phase::Jobs => {
+                let filter = store::JobFilter::default();
+                let page = store
+                    .jobs_in_partition(tenant, customer, &filter, size, cursor)
+                    .await?;
+                let changed = jobs_cancelled(&page.items);
+                let before = changed.iter().map(|(_, job)| {
+                    let read = page.items.iter().find(|j| j.id == job.id);
+                    (
+                        job.id.as_str(),
+                        read.map_or("", |j| j.fields.status.as_str()),
+                    )
+                });
+                let history = history_of(version, phase, before);
+                let written = (!changed.is_empty())
+                    .then(|| store.cascade_jobs(tenant, customer, &changed, &history));
+                (page.next_cursor, settle(written).await)
             }
         };
         match result {
@@ -197,55 +224,102 @@ async fn cascade_page(
     ))
 }
 
-/// The active sites of a page as the cascade leaves them, with the version each was read at.
+/// A page's write, or nothing to write.
+async fn settle(
+    write: Option<impl std::future::Future<Output = Result<(), CascadeError>>>,
+) -> Result<(), CascadeError> {
+    match write {
+        Some(write) => write.await,
+        None => Ok(()),
+    }
+}
+
+/// The records of a page that are open, closed as the cascade closes them, each with the
+/// version it was read at (the condition of its write).
+fn closed<T>(
+    records: &[T],
+    is_open: impl Fn(&T) -> bool,
+    close: impl Fn(&T) -> T,
+    version: impl Fn(&T) -> u64,
+) -> Vec<(u64, T)> {
+    records
+        .iter()
+        .filter(|record| is_open(record))
+        .map(|record| (version(record), close(record)))
+        .collect()
+}
+
+/// The active sites of a page as the cascade leaves them.
 pub fn deactivated(sites: &[Site]) -> Vec<(u64, Site)> {
     let now = Utc::now();
-    sites
-        .iter()
-        .filter(|site| site.fields.status == SiteStatus::Active)
-        .map(|site| {
+    closed(
+        sites,
+        |site| site.fields.status == SiteStatus::Active,
+        |site| {
             let mut after = site.clone();
             after.fields.status = SiteStatus::Inactive;
             after.version = site.version + 1;
             after.updated_at = now;
             after.updated_by = CASCADE_ACTOR.to_owned();
-            (site.version, after)
-        })
-        .collect()
+            after
+        },
+        |site| site.version,
+    )
 }
 
 /// The active contracts of a page, cancelled; expired and cancelled ones are left alone.
 pub fn cancelled(contracts: &[Contract]) -> Vec<(u64, Contract)> {
     let now = Utc::now();
-    contracts
-        .iter()
-        .filter(|contract| contract.fields.status == ContractStatus::Active)
-        .map(|contract| {
+    closed(
+        contracts,
+        |contract| contract.fields.status == ContractStatus::Active,
+        |contract| {
             let mut after = contract.clone();
             after.fields.status = ContractStatus::Cancelled;
             after.version = contract.version + 1;
             after.updated_at = now;
             after.updated_by = CASCADE_ACTOR.to_owned();
-            (contract.version, after)
-        })
-        .collect()
+            after
+        },
+        |contract| contract.version,
+    )
 }
 
-/// The history entry of one page: which records the cascade closed, and why. `version` is
-/// the card's version that turned inactive (the card itself does not change).
+/// The open work orders of a page, cancelled with their open tasks; completed and cancelled
+/// ones are left alone.
+pub fn work_orders_cancelled(work_orders: &[WorkOrder]) -> Vec<(u64, WorkOrder)> {
+    let now = Utc::now();
+    closed(
+        work_orders,
+        |w| w.fields.status.is_open(),
+        |w| w.cancel(CASCADE_ACTOR, now),
+        |w| w.version,
+    )
+}
+
+/// The open jobs of a page, cancelled.
+pub fn jobs_cancelled(jobs: &[Job]) -> Vec<(u64, Job)> {
+    let now = Utc::now();
+    closed(
+        jobs,
+        |job| job.fields.status.is_open(),
+        |job| job.cancel(CASCADE_ACTOR, now),
+        |job| job.version,
+    )
+}
+
+/// The history entry of one page: which records the cascade closed, from which status, and
+/// why. `version` is the card's version that turned inactive (the card itself does not change).
 pub fn history_of<'a>(
     version: u64,
     phase: Phase,
-    ids: impl Iterator<Item = &'a str>,
+    closed: impl Iterator<Item = (&'a str, &'static str)>,
 ) -> HistoryEntry {
-    let (kind, collection, before, after) = match phase {
-        Phase::Sites => (ChangeKind::SitesDeactivated, "sites", "active", "inactive"),
-        Phase::Contracts => (
-            ChangeKind::ContractsCancelled,
-            "contracts",
-            "active",
-            "cancelled",
-        ),
+    let (kind, collection, after) = match phase {
+        Phase::Sites => (ChangeKind::SitesDeactivated, "sites", "inactive"),
+        Phase::Contracts => (ChangeKind::ContractsCancelled, "contracts", "cancelled"),
+        Phase::WorkOrders => (ChangeKind::WorkOrdersCancelled, "workOrders", "cancelled"),
+        Phase::Jobs => (ChangeKind::JobsCancelled, "jobs", "cancelled"),
     };
     HistoryEntry {
         id: ulid::Ulid::new().to_string(),
@@ -253,8 +327,8 @@ pub fn history_of<'a>(
         by: CASCADE_ACTOR.to_owned(),
         kind,
         version,
-        changes: ids
-            .map(|id| FieldChange {
+        changes: closed
+            .map(|(id, before)| FieldChange {
                 field: format!("/{collection}/{id}/status"),
                 before: Some(json!(before)),
                 after: Some(json!(after)),

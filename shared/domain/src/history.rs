@@ -29,6 +29,11 @@ pub enum ChangeKind {
     /// The deactivation cascade cancelled some of the customer's contracts
     /// (`/contracts/<id>/status`).
     ContractsCancelled,
+    /// The deactivation cascade cancelled some open work orders with their open tasks
+    /// (`/workOrders/<id>/status`).
+    WorkOrdersCancelled,
+    /// The deactivation cascade cancelled some open jobs (`/jobs/<id>/status`).
+    JobsCancelled,
 }
 
 /// One field's value before and after; `None` means absent.

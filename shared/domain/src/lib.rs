@@ -13,7 +13,9 @@ pub mod reference;
 pub mod search;
 pub mod settings;
 pub mod sites;
+pub mod tickets;
 pub mod validation;
+pub mod work;
 
 pub use calloff::CallOffRefusal;
 pub use contacts::ContactError;
@@ -30,7 +32,15 @@ pub use reference::{is_country, is_currency, is_language};
 pub use search::fold;
 pub use settings::{Channel, CustomFieldDef, CustomFieldType, OrderNumberUse, Settings};
 pub use sites::{Site, SiteFields, SiteInput, SiteStatus, contact_from_customer};
+pub use tickets::{
+    Quantity, StockKey, StockLine, Ticket, TicketFields, TicketInput, validate_ticket,
+};
 pub use validation::{
     FieldError, NumberRules, ValidationContext, ValidationErrors, validate_change,
     validate_contact, validate_customer, validate_customer_number, validate_site,
+};
+pub use work::{
+    IllegalTransition, Job, JobFields, JobInput, Task, TaskStatus, Window, WorkConflict, WorkOrder,
+    WorkOrderFields, WorkOrderInput, WorkOrderKind, WorkStatus, check_change, is_user_id,
+    validate_job, validate_work_order,
 };

@@ -144,7 +144,7 @@ pub use columns::{Column, ExportShape, HeaderColumn, HeaderMap, normalise_header
 pub use encoding::{
     DetectedEncoding, SAMPLE_LEN, TextEncoding, UnsupportedEncoding, detect_encoding,
 };
-pub use output::{ErrorReportWriter, escape_formula, template_csv};
+pub use output::{ErrorReportWriter, escape_formula, spreadsheet_csv, template_csv};
 pub use reader::{
     Checkpoint, FileError, HeaderSnapshot, ImportOptions, ImportReader, MissingNumber, RowError,
     RowKey, SeenKeys, ValidRow,

@@ -10,20 +10,52 @@ use crate::reader::RowError;
 const FORMULA_TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
 /// Prefixes a single quote to a cell that a spreadsheet would take for a formula, as OWASP
-/// recommends. Spreadsheets show the quote-prefixed cell as the plain text; the price is that
-/// a negative number such as "-5" also comes back as text "'-5", which is fine in a report
-/// meant for reading.
+/// recommends. Spreadsheets show the quote-prefixed cell as the plain text. A plain negative
+/// decimal ("-5", "-0.75") is left as it is: it is a number, never a formula, and escaping it
+/// would make spreadsheets skip it in sums (an inventory's corrections).
 pub fn escape_formula(cell: &str) -> Cow<'_, str> {
-    if cell.starts_with(FORMULA_TRIGGERS) {
+    if cell.starts_with(FORMULA_TRIGGERS) && !is_plain_negative_number(cell) {
         Cow::Owned(format!("'{cell}"))
     } else {
         Cow::Borrowed(cell)
     }
 }
 
+/// `-` then digits with at most one decimal point between digits: nothing a spreadsheet could
+/// evaluate as anything but that number.
+fn is_plain_negative_number(cell: &str) -> bool {
+    let Some(digits) = cell.strip_prefix('-') else {
+        return false;
+    };
+    let (integer, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    all_digits(integer) && all_digits(fraction)
+}
+
 /// Excel reads a CSV file without a byte-order mark in the local "ANSI" code page, which
 /// garbles every å, ä, ö in the messages and values.
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// A table as CSV for a spreadsheet: byte-order mark, header, rows, every cell escaped with
+/// [`escape_formula`].
+pub fn spreadsheet_csv(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut out = UTF8_BOM.to_vec();
+    {
+        let mut csv = csv::Writer::from_writer(&mut out);
+        let escaped = |row: &[String]| -> Vec<String> {
+            row.iter().map(|c| escape_formula(c).into_owned()).collect()
+        };
+        let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+        csv.write_record(escaped(&header))
+            .expect("writing to memory cannot fail");
+        for row in rows {
+            csv.write_record(escaped(&row))
+                .expect("writing to memory cannot fail");
+        }
+        csv.flush().expect("writing to memory cannot fail");
+    }
+    String::from_utf8(out).expect("CSV of strings is UTF-8")
+}
 
 /// Writes [`RowError`]s as CSV: `line,column,field,code,message,value`, every text cell
 /// escaped with [`escape_formula`].
@@ -116,17 +148,9 @@ const TEMPLATE: &[(&str, &str)] = &[
 /// The header row of the columns we accept in our own template, and one example row, as CSV
 /// (comma-separated, UTF-8 with a byte-order mark so that Excel shows å, ä, ö).
 pub fn template_csv() -> String {
-    let mut csv = csv::Writer::from_writer(Vec::from(UTF8_BOM));
-    let row = |pick: fn(&(&'static str, &'static str)) -> &'static str| {
-        TEMPLATE.iter().map(move |cell| escape_formula(pick(cell)))
-    };
-    let written = csv
-        .write_record(row(|(name, _)| name).map(|c| c.into_owned()))
-        .and_then(|()| csv.write_record(row(|(_, example)| example).map(|c| c.into_owned())));
-    // Writing to a Vec cannot fail, and the text is UTF-8 because every cell is.
-    written.expect("writing to memory");
-    let bytes = csv.into_inner().expect("writing to memory");
-    String::from_utf8(bytes).expect("the template is UTF-8")
+    let names: Vec<&str> = TEMPLATE.iter().map(|(name, _)| *name).collect();
+    let example: Vec<String> = TEMPLATE.iter().map(|(_, e)| (*e).to_owned()).collect();
+    spreadsheet_csv(&names, [example])
 }
 
 #[cfg(test)]

@@ -63,13 +63,24 @@ impl CustomerStore {
             .await
     }
 
-    /// Which of `site_ids` are sites of the customer (one BatchGetItem per 100).
+    /// Which of `site_ids` are sites of the customer.
     pub async fn existing_sites(
         &self,
         tenant: &TenantId,
         customer: &CustomerId,
         site_ids: &[String],
     ) -> Result<Vec<String>, StoreError> {
+        let sites = self.sites_by_id(tenant, customer, site_ids).await?;
+        Ok(sites.into_iter().map(|site| site.id).collect())
+    }
+
+    /// The customer's sites among `site_ids` (one BatchGetItem per 100; unknown ids left out).
+    pub async fn sites_by_id(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        site_ids: &[String],
+    ) -> Result<Vec<domain::Site>, StoreError> {
         let mut found = Vec::new();
         for chunk in site_ids.chunks(100) {
             let keys: Vec<keys::Key> = chunk
@@ -77,7 +88,7 @@ impl CustomerStore {
                 .map(|id| keys::site(tenant, customer, id))
                 .collect();
             for item in self.batch_get(&keys).await? {
-                found.push(items::record_from_item::<domain::Site>(item)?.id);
+                found.push(items::record_from_item::<domain::Site>(item)?);
             }
         }
         Ok(found)

@@ -400,7 +400,7 @@ impl CustomerStore {
         let history_entries = partition
             .items
             .iter()
-            .filter(|item| sort_key(item).starts_with(keys::HISTORY_PREFIX))
+            .filter(|item| attribute(item, SK).starts_with(keys::HISTORY_PREFIX))
             .count();
         let others = partition.items.len() - history_entries;
         // A customer an import created is linked to that import: the next import of the same
@@ -416,7 +416,7 @@ impl CustomerStore {
             writes.push(self.delete_guard(key, &customer.id));
         }
         for item in &partition.items {
-            let sk = sort_key(item);
+            let sk = attribute(item, SK);
             if sk.starts_with(keys::HISTORY_PREFIX) {
                 writes.push(self.delete(keys::Key {
                     pk: keys::customer_partition(tenant, &customer.id),
@@ -443,12 +443,36 @@ impl CustomerStore {
         cursor: Option<&str>,
         ascending: bool,
     ) -> Result<Page<Item>, StoreError> {
-        let start = cursor
-            .map(|c| cursor::decode(c, &[PK, SK], PK, &partition))
+        self.query_records(RecordQuery {
+            prefix,
+            limit,
+            cursor,
+            ascending,
+            ..RecordQuery::partition(partition)
+        })
+        .await
+    }
+
+    /// One page of a Query on the table (strongly consistent) or on an index, with optional
+    /// filters; read units are estimated for every item DynamoDB examined.
+    pub(crate) async fn query_records(
+        &self,
+        query: RecordQuery<'_>,
+    ) -> Result<Page<Item>, StoreError> {
+        let (pk, sk) = (query.partition_attr, query.sort_attr);
+        let key_attrs: Vec<&str> = if query.index.is_some() {
+            vec![PK, SK, pk, sk]
+        } else {
+            vec![PK, SK]
+        };
+        let start = query
+            .cursor
+            .map(|c| cursor::decode(c, &key_attrs, pk, &query.partition))
             .transpose()?;
         // A cursor whose sort key lies outside the prefix would make DynamoDB refuse the
         // query; it is not one this query issued.
-        let outside = |start: &Item| !sort_key(start).starts_with(prefix.unwrap_or(""));
+        let prefix = query.prefix.unwrap_or("");
+        let outside = |start: &Item| !attribute(start, sk).starts_with(prefix);
         if start.as_ref().is_some_and(outside) {
             return Err(StoreError::InvalidCursor(
                 "the cursor belongs to another query",
@@ -458,25 +482,50 @@ impl CustomerStore {
             .client
             .query()
             .table_name(&self.table)
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", AttributeValue::S(partition));
-        request = match prefix {
+            .set_index_name(query.index.map(str::to_owned))
+            .expression_attribute_names("#pk", pk)
+            .expression_attribute_values(":pk", AttributeValue::S(query.partition.clone()));
+        request = match query.prefix {
             Some(prefix) => request
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#sk", SK)
+                .expression_attribute_names("#sk", sk)
                 .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned())),
             None => request.key_condition_expression("#pk = :pk"),
         };
+        for condition in &query.filters {
+            for (name, attr) in &condition.names {
+                request = request.expression_attribute_names(name, attr);
+            }
+            for (name, value) in &condition.values {
+                request = request.expression_attribute_values(name, value.clone());
+            }
+        }
+        let filter = (!query.filters.is_empty()).then(|| {
+            query
+                .filters
+                .iter()
+                .map(|c| c.expression.as_str())
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        });
+        let consistent = query.index.is_none();
         let out = request
-            .scan_index_forward(ascending)
-            .consistent_read(true)
-            .limit(limit.clamp(1, MAX_PAGE))
+            .set_filter_expression(filter)
+            .scan_index_forward(query.ascending)
+            .consistent_read(consistent)
+            .limit(query.limit.clamp(1, MAX_PAGE))
             .set_exclusive_start_key(start)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await
             .map_err(StoreError::sdk)?;
-        let estimate = capacity::read_units(out.items(), true);
+        let estimate = if query.filters.is_empty() {
+            capacity::read_units(out.items(), consistent)
+        } else {
+            let examined = out.scanned_count().max(0) as usize;
+            let eventual = capacity::filtered_read_units(out.items(), examined);
+            if consistent { eventual * 2.0 } else { eventual }
+        };
         self.usage
             .record(Kind::Read, one(out.consumed_capacity()), estimate);
         Ok(Page {
@@ -864,10 +913,41 @@ pub enum Companion {
     UnlinkSite(String),
 }
 
-fn sort_key(item: &Item) -> &str {
-    item.get(SK)
+fn attribute<'a>(item: &'a Item, name: &str) -> &'a str {
+    item.get(name)
         .and_then(|v| v.as_s().ok())
         .map_or("", String::as_str)
+}
+
+/// What [`CustomerStore::query_records`] reads: a partition of the table or of an index, the
+/// records whose sort key starts with `prefix`, those that pass every filter.
+pub(crate) struct RecordQuery<'a> {
+    pub index: Option<&'static str>,
+    pub partition_attr: &'static str,
+    pub sort_attr: &'static str,
+    pub partition: String,
+    pub prefix: Option<&'a str>,
+    pub filters: Vec<crate::listing::Condition>,
+    pub limit: i32,
+    pub cursor: Option<&'a str>,
+    pub ascending: bool,
+}
+
+impl RecordQuery<'_> {
+    /// A partition of the table, everything in it, oldest first.
+    pub fn partition(partition: String) -> Self {
+        Self {
+            index: None,
+            partition_attr: PK,
+            sort_attr: SK,
+            partition,
+            prefix: None,
+            filters: Vec::new(),
+            limit: MAX_PAGE,
+            cursor: None,
+            ascending: true,
+        }
+    }
 }
 
 pub(crate) enum TransactError {

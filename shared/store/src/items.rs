@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use domain::{Contract, Customer, CustomerId, ExternalRef, Site};
+use domain::{Contract, Customer, CustomerId, ExternalRef, Job, Site, Ticket, WorkOrder};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
 use crate::StoreError;
@@ -159,6 +159,38 @@ pub fn contract_item(tenant: &TenantId, contract: &Contract) -> Item {
     item.extend(keyed(
         keys::contract(tenant, &contract.customer_id, &contract.id),
         "Contract",
+    ));
+    item
+}
+
+pub fn work_order_item(tenant: &TenantId, work_order: &WorkOrder) -> Item {
+    let mut item: Item = to_item(work_order).expect("a work order always serialises");
+    item.extend(keyed(
+        keys::work_order(tenant, &work_order.customer_id, &work_order.id),
+        "WorkOrder",
+    ));
+    item
+}
+
+pub fn job_item(tenant: &TenantId, job: &Job) -> Item {
+    let mut item: Item = to_item(job).expect("a job always serialises");
+    item.extend(keyed(keys::job(tenant, &job.customer_id, &job.id), "Job"));
+    item.insert(
+        keys::GSI4PK.into(),
+        s(keys::jobs_by_start(tenant, &job.customer_id)),
+    );
+    item.insert(
+        keys::GSI4SK.into(),
+        s(keys::job_start_sort_key(&job.fields.window.start, &job.id)),
+    );
+    item
+}
+
+pub fn ticket_item(tenant: &TenantId, ticket: &Ticket) -> Item {
+    let mut item: Item = to_item(ticket).expect("a ticket always serialises");
+    item.extend(keyed(
+        keys::ticket(tenant, &ticket.customer_id, &ticket.id),
+        "Ticket",
     ));
     item
 }

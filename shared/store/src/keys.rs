@@ -28,6 +28,10 @@ pub const HISTORY_PREFIX: &str = "HISTORY#";
 pub const ASSIGNEE_PREFIX: &str = "ASSIGNEE#";
 pub const SITE_PREFIX: &str = "SITE#";
 pub const CONTRACT_PREFIX: &str = "CONTRACT#";
+pub const WORK_ORDER_PREFIX: &str = "WORKORDER#";
+pub const JOB_PREFIX: &str = "JOB#";
+pub const TICKET_PREFIX: &str = "TICKET#";
+pub const STOCK_PREFIX: &str = "STOCK#";
 const GUARD_SK: &str = "GUARD";
 const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 const IMPORT_SK: &str = "IMPORT";
@@ -122,6 +126,53 @@ pub fn contract(tenant: &TenantId, id: &CustomerId, contract_id: &str) -> Key {
     Key {
         pk: customer_partition(tenant, id),
         sk: format!("{CONTRACT_PREFIX}{contract_id}"),
+    }
+}
+
+/// A work order of a customer; ULID ids sort by creation.
+pub fn work_order(tenant: &TenantId, id: &CustomerId, work_order_id: &str) -> Key {
+    Key {
+        pk: customer_partition(tenant, id),
+        sk: format!("{WORK_ORDER_PREFIX}{work_order_id}"),
+    }
+}
+
+/// A job (a visit) of a customer; listed by scheduled start through GSI4 ([`jobs_by_start`]).
+pub fn job(tenant: &TenantId, id: &CustomerId, job_id: &str) -> Key {
+    Key {
+        pk: customer_partition(tenant, id),
+        sk: format!("{JOB_PREFIX}{job_id}"),
+    }
+}
+
+/// GSI4 partition of one customer's jobs; the sort key is [`job_start_sort_key`].
+pub fn jobs_by_start(tenant: &TenantId, id: &CustomerId) -> String {
+    format!("{}#JOBS", customer_partition(tenant, id))
+}
+
+/// Fixed-width UTC start, then the job id: jobs sort by when they are scheduled, and a
+/// reschedule moves the job in the list (only the index entry changes).
+pub fn job_start_sort_key(start: &chrono::DateTime<chrono::Utc>, job_id: &str) -> String {
+    format!("{}#{job_id}", start.format("%Y-%m-%dT%H:%M:%SZ"))
+}
+
+/// A ticket of a customer; its ULID carries the ticket's time, so tickets sort by it.
+pub fn ticket(tenant: &TenantId, id: &CustomerId, ticket_id: &str) -> Key {
+    Key {
+        pk: customer_partition(tenant, id),
+        sk: format!("{TICKET_PREFIX}{ticket_id}"),
+    }
+}
+
+/// One line of a customer's inventory: site, unit, then the material last (it may hold any
+/// character; site ids and units hold no `#`).
+pub fn stock_line(tenant: &TenantId, id: &CustomerId, line: &domain::StockKey) -> Key {
+    Key {
+        pk: customer_partition(tenant, id),
+        sk: format!(
+            "{STOCK_PREFIX}{}#{}#{}",
+            line.site_id, line.unit, line.material
+        ),
     }
 }
 

@@ -14,6 +14,7 @@ pub mod listing;
 mod settings;
 mod sites;
 mod usage;
+mod work;
 
 pub use customers::{
     Assignment, Companion, CreateOutcome, CustomerStore, IdempotencyRecord, MAX_PAGE, Page,
@@ -29,3 +30,4 @@ pub use listing::{ListQuery, Sort, matches};
 pub use settings::VersionedSettings;
 pub use sites::CascadeError;
 pub use usage::{Usage, UsageMeter};
+pub use work::{JobFilter, WorkOrderFilter};

@@ -161,7 +161,7 @@ fn index_plan(index: &'static str, pk: &'static str, sk: &'static str, partition
     }
 }
 
-fn equals(attribute: &str, value: AttributeValue) -> Condition {
+pub(crate) fn equals(attribute: &str, value: AttributeValue) -> Condition {
     Condition {
         expression: format!("#{attribute} = :{attribute}"),
         names: vec![(format!("#{attribute}"), attribute.into())],

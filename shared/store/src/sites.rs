@@ -96,7 +96,7 @@ impl CustomerStore {
         self.cascade(tenant, customer, items, history).await
     }
 
-    async fn cascade(
+    pub(crate) async fn cascade(
         &self,
         tenant: &TenantId,
         customer: &CustomerId,

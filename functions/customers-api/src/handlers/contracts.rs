@@ -4,18 +4,20 @@
 use chrono::Utc;
 use domain::{
     Contract, ContractFields, ContractInput, ContractStatus, CustomerId, CustomerStatus,
-    FieldError, Permission, merge_patch,
+    FieldError, Permission,
 };
 use kit::Problem;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use store::StoreError;
-use ulid::Ulid;
 
-use super::{Scope, customer_id, read_reachable, read_visible, scope, store_problem};
+use super::{
+    Scope, customer_id, found, patched, read_reachable, read_visible, record_id,
+    refuse_null_status, scope, store_problem,
+};
 use crate::App;
-use crate::http::{self, etag, if_match, json, path_param, with_header};
+use crate::http::{self, etag, if_match, json, with_header};
 
 const JSON: &[&str] = &["application/json"];
 const MERGE_PATCH: &[&str] = &["application/merge-patch+json", "application/json"];
@@ -83,9 +85,7 @@ pub async fn update(app: &App, request: &Request) -> Result<Response<Body>, Prob
     let reach = scope.edit_reach()?;
     let expected = if_match(request.headers()).ok_or_else(Problem::precondition_required)?;
     let patch: Value = http::parse_json(http::body_bytes(request, MERGE_PATCH)?)?;
-    if patch.get("status").is_some_and(Value::is_null) {
-        return Err(Problem::validation(vec![FieldError::required("/status")]));
-    }
+    refuse_null_status(&patch)?;
     read_reachable(app, &scope, &id, reach, Permission::Edit).await?;
     let before = existing(app, &scope, &id, request).await?;
     if expected.is_some_and(|version| version != before.version) {
@@ -98,9 +98,7 @@ pub async fn update(app: &App, request: &Request) -> Result<Response<Body>, Prob
             "A cancelled contract stays as it is; make a new contract instead.",
         ));
     }
-    let mut target = serde_json::to_value(before.fields.to_input()).expect("a contract serialises");
-    merge_patch::apply(&mut target, &patch);
-    let input: ContractInput = http::from_value(target)?;
+    let input = patched(&before.fields.to_input(), &patch)?;
     let fields = validated(app, &scope, &id, input, &before.fields.site_ids).await?;
     if fields == before.fields {
         return Ok(contract_response(StatusCode::OK, &before));
@@ -173,15 +171,11 @@ async fn existing(
     customer: &CustomerId,
     request: &Request,
 ) -> Result<Contract, Problem> {
-    let raw = path_param(request, "contractId")?;
-    let Ok(id) = Ulid::from_string(&raw) else {
-        return Err(Problem::not_found("contract"));
-    };
-    app.store
-        .contract(&scope.tenant, customer, &id.to_string())
-        .await
-        .map_err(store_problem)?
-        .ok_or_else(|| Problem::not_found("contract"))
+    let id = record_id(request, "contractId", "contract")?;
+    found(
+        app.store.contract(&scope.tenant, customer, &id).await,
+        "contract",
+    )
 }
 
 fn contract_response(status: StatusCode, contract: &Contract) -> Response<Body> {

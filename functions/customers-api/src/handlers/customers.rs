@@ -337,18 +337,35 @@ pub async fn deactivate(app: &App, request: &Request) -> Result<Response<Body>, 
     .await
 }
 
+/// Reactivation makes the customer usable again; it does not undo the deactivation cascade,
+/// and the answer says so, so that no client assumes its work came back.
 pub async fn reactivate(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
-    set_status(
+    let scope = scope(app, request).await?;
+    let customer = changed_status(
         app,
+        &scope,
         request,
         CustomerStatus::Active,
         ChangeKind::Reactivated,
     )
-    .await
+    .await?;
+    let mut body = serde_json::to_value(CustomerView::of(&customer, scope.number_in_name()))
+        .expect("a customer view serialises");
+    body["reactivation"] = serde_json::json!({
+        "restoresCancelledWork": false,
+        "note": REACTIVATION_NOTE,
+    });
+    Ok(with_header(
+        json(StatusCode::OK, &body),
+        "etag",
+        &etag(customer.version),
+    ))
 }
 
-/// Deactivating an inactive customer (or reactivating an active one) is a no-op that answers
-/// 200, so retries are harmless.
+const REACTIVATION_NOTE: &str = "Reactivation does not undo the deactivation cascade: sites stay \
+    inactive until reactivated one by one, and cancelled contracts, work orders, tasks and jobs \
+    stay cancelled.";
+
 async fn set_status(
     app: &App,
     request: &Request,
@@ -356,11 +373,24 @@ async fn set_status(
     kind: ChangeKind,
 ) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
+    let customer = changed_status(app, &scope, request, status, kind).await?;
+    Ok(customer_response(&scope, StatusCode::OK, &customer))
+}
+
+/// Deactivating an inactive customer (or reactivating an active one) is a no-op that answers
+/// 200, so retries are harmless.
+async fn changed_status(
+    app: &App,
+    scope: &Scope,
+    request: &Request,
+    status: CustomerStatus,
+    kind: ChangeKind,
+) -> Result<Customer, Problem> {
     let id = customer_id(request)?;
     let edit = Edit::new(kind, scope.edit_reach()?);
     let (customer, ()) = modify(
         app,
-        &scope,
+        scope,
         &id,
         if_match(request.headers()),
         edit,
@@ -370,7 +400,7 @@ async fn set_status(
         },
     )
     .await?;
-    Ok(customer_response(&scope, StatusCode::OK, &customer))
+    Ok(customer)
 }
 
 /// `customerNumber` changes are an administrator's action with their own route; contacts
@@ -462,7 +492,7 @@ fn parse_status(raw: &str) -> Result<CustomerStatus, Problem> {
     }
 }
 
-fn idempotency_key(request: &Request) -> Result<Option<String>, Problem> {
+pub(crate) fn idempotency_key(request: &Request) -> Result<Option<String>, Problem> {
     let Some(raw) = request.headers().get("idempotency-key") else {
         return Ok(None);
     };
@@ -489,6 +519,16 @@ fn fingerprint(request: &Request, body: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(hash.finalize())
 }
 
+/// The Idempotency-Key of a request reused for a different one.
+pub(crate) fn idempotency_key_reused() -> Problem {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency-key-reused",
+        "The Idempotency-Key was already used for another request",
+    )
+    .detail("Use a new key for a new request.")
+}
+
 fn replay(
     first: IdempotencyRecord,
     ours: Option<&IdempotencyRecord>,
@@ -497,12 +537,7 @@ fn replay(
         Some(ours) if ours.fingerprint == first.fingerprint => {
             Ok(to_response(first.response, true))
         }
-        _ => Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency-key-reused",
-            "The Idempotency-Key was already used for another request",
-        )
-        .detail("Use a new key for a new request.")),
+        _ => Err(idempotency_key_reused()),
     }
 }
 

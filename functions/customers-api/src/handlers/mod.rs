@@ -6,8 +6,12 @@ pub mod contracts;
 pub mod customers;
 pub mod history;
 pub mod imports;
+pub mod jobs;
+pub mod profile;
 pub mod settings;
 pub mod sites;
+pub mod tickets;
+pub mod work_orders;
 
 use std::sync::Arc;
 
@@ -99,6 +103,43 @@ pub async fn scope(app: &App, request: &Request) -> Result<Scope, Problem> {
 
 pub fn customer_id(request: &Request) -> Result<CustomerId, Problem> {
     path_param(request, "customerId").map(CustomerId)
+}
+
+/// The ULID id of a customer's record (a contract, a work order, a job, a ticket) from the
+/// path, in canonical form; anything else cannot name a record and answers 404 like an
+/// unknown id.
+pub fn record_id(request: &Request, param: &str, what: &str) -> Result<String, Problem> {
+    let raw = path_param(request, param)?;
+    ulid::Ulid::from_string(&raw)
+        .map(|id| id.to_string())
+        .map_err(|_| Problem::not_found(what))
+}
+
+/// A record read by id: 404 naming `what` when it is not there.
+pub fn found<T>(read: Result<Option<T>, StoreError>, what: &str) -> Result<T, Problem> {
+    read.map_err(store_problem)?
+        .ok_or_else(|| Problem::not_found(what))
+}
+
+/// A record's input with a merge patch applied (RFC 7396), read back as the input type so
+/// that unknown members and wrong types are refused with pointers.
+pub fn patched<I: serde::Serialize + serde::de::DeserializeOwned>(
+    input: &I,
+    patch: &serde_json::Value,
+) -> Result<I, Problem> {
+    let mut target = serde_json::to_value(input).expect("an input serialises");
+    domain::merge_patch::apply(&mut target, patch);
+    crate::http::from_value(target)
+}
+
+/// `status: null` in a patch: a record's status can be changed but never removed.
+pub fn refuse_null_status(patch: &serde_json::Value) -> Result<(), Problem> {
+    if patch.get("status").is_some_and(serde_json::Value::is_null) {
+        return Err(Problem::validation(vec![domain::FieldError::required(
+            "/status",
+        )]));
+    }
+    Ok(())
 }
 
 /// Reads a customer the caller may see: 404 when it does not exist in their organisation,

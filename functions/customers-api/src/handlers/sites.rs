@@ -10,11 +10,13 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use store::{Companion, StoreError};
-use ulid::Ulid;
 
-use super::{Edit, Scope, customer_id, modify, read_reachable, read_visible, scope, store_problem};
+use super::{
+    Edit, Scope, customer_id, found, modify, read_reachable, read_visible, record_id, scope,
+    store_problem,
+};
 use crate::App;
-use crate::http::{self, etag, if_match, json, path_param, with_header};
+use crate::http::{self, etag, if_match, json, with_header};
 
 const JSON: &[&str] = &["application/json"];
 const MERGE_PATCH: &[&str] = &["application/merge-patch+json", "application/json"];
@@ -146,19 +148,15 @@ async fn existing_site(
     customer: &CustomerId,
     site_id: &str,
 ) -> Result<Site, Problem> {
-    app.store
-        .site(&scope.tenant, customer, site_id)
-        .await
-        .map_err(store_problem)?
-        .ok_or_else(|| Problem::not_found("site"))
+    found(
+        app.store.site(&scope.tenant, customer, site_id).await,
+        "site",
+    )
 }
 
 /// Site ids are ULIDs; anything else names no site.
 fn site_id(request: &Request) -> Result<String, Problem> {
-    let raw = path_param(request, "siteId")?;
-    Ulid::from_string(&raw)
-        .map(|id| id.to_string())
-        .map_err(|_| Problem::not_found("site"))
+    record_id(request, "siteId", "site")
 }
 
 fn site_response(status: StatusCode, site: &Site) -> Response<Body> {

@@ -4,7 +4,7 @@
 //! a customer with 5 000 linked records completes.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use customers_cascade::App;
@@ -13,7 +13,7 @@ use domain::{
 };
 use e2e::work::{customer_with_site, id_of, job, move_through, work_order};
 use e2e::{Session, Suite};
-use lambda_runtime::{Context, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
 use store::{CascadeError, CustomerStore, StoreError, TenantId, WorkOrderFilter};
 
@@ -305,15 +305,6 @@ async fn customer_with_work_in_progress(
     (linked, orders)
 }
 
-fn far_deadline() -> Context {
-    let mut context = Context::default();
-    context.deadline = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64 + 600_000)
-        .unwrap_or(u64::MAX);
-    context
-}
-
 #[tokio::test]
 async fn a_work_order_completed_while_the_cascade_runs_is_completed_and_never_half_cancelled() {
     let (client, table) = e2e::fresh_table().await;
@@ -381,7 +372,7 @@ async fn a_work_order_completed_while_the_cascade_runs_is_completed_and_never_ha
         pages_per_invocation: None,
     };
     let record = deactivation_record("acme", &card.id.0, inactive.version);
-    let response = customers_cascade::handle(&app, LambdaEvent::new(record, far_deadline()))
+    let response = customers_cascade::handle(&app, LambdaEvent::new(record, e2e::far_deadline()))
         .await
         .expect("the cascade runs");
     assert_eq!(response["batchItemFailures"], json!([]));

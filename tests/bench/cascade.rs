@@ -5,15 +5,13 @@
 //! another process) per 1 000 records changed. Closed records (inactive sites, completed work)
 //! are mixed in: they must cost reads only. Run with `infra/local/bench`.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use chrono::Utc;
 use customers_cascade::App;
 use domain::{
     ChangeKind, Customer, CustomerInput, CustomerStatus, HistoryEntry, Job, Site, WorkOrder,
     WorkStatus,
 };
-use lambda_runtime::{Context, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use serde_json::json;
 use store::{Companion, CustomerStore, TenantId, Usage};
 
@@ -24,23 +22,6 @@ const ALREADY_INACTIVE: usize = 50;
 const WORK_ORDERS: usize = 500;
 /// One visit for every other work order, of which every fourth is completed.
 const JOBS_EVERY: usize = 2;
-
-/// User plus system CPU time of this process so far (Linux, clock ticks of 10 ms).
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // After the command name: state is field 0, utime field 11, stime field 12.
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
-}
 
 fn customer() -> Customer {
     let json = e2e::customer("C00001", "Bench", "Cascade");
@@ -181,11 +162,7 @@ async fn main() {
         "dynamodb": {"SequenceNumber": "1",
             "Keys": {"PK": {"S": format!("T#bench#C#{}", inactive.id)}, "SK": {"S": "CUSTOMER"}},
             "NewImage": {"status": {"S": "inactive"}, "version": {"N": inactive.version.to_string()}}}}]});
-    let mut context = Context::default();
-    context.deadline = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64 + 3_600_000)
-        .unwrap_or(u64::MAX);
+    let context = e2e::far_deadline();
     let changed = SITES - ALREADY_INACTIVE + open_orders + open_jobs;
 
     println!(
@@ -200,12 +177,12 @@ async fn main() {
     );
     for delivery in ["first", "again (redelivered)"] {
         store.usage().reset();
-        let cpu = cpu_time();
+        let cpu = e2e::cpu_time();
         let response =
             customers_cascade::handle(&app, LambdaEvent::new(record.clone(), context.clone()))
                 .await
                 .expect("the cascade runs");
-        let spent = cpu_time().saturating_sub(cpu);
+        let spent = e2e::cpu_time().saturating_sub(cpu);
         assert_eq!(response["batchItemFailures"], json!([]));
         println!(
             "{delivery:<28} {} {:>12.0}",

@@ -61,10 +61,11 @@ pub enum Route {
     Inventory,
     ExportInventory,
     Balance,
+    WorkOrderTexts,
 }
 
 impl Route {
-    pub const ALL: [Route; 46] = [
+    pub const ALL: [Route; 47] = [
         Route::CreateCustomer,
         Route::ListCustomers,
         Route::GetCustomer,
@@ -111,6 +112,7 @@ impl Route {
         Route::Inventory,
         Route::ExportInventory,
         Route::Balance,
+        Route::WorkOrderTexts,
     ];
 
     /// API Gateway's route key: "METHOD /path/{param}".
@@ -162,6 +164,7 @@ impl Route {
             Route::Inventory => "GET /customers/{customerId}/inventory",
             Route::ExportInventory => "GET /customers/{customerId}/inventory/export",
             Route::Balance => "GET /customers/{customerId}/balance",
+            Route::WorkOrderTexts => "GET /customers/{customerId}/work-orders/{workOrderId}/texts",
         }
     }
 
@@ -226,6 +229,7 @@ pub async fn dispatch(app: &App, request: Request) -> Result<Response<Body>, Pro
         Route::Inventory => profile::inventory(app, request).await,
         Route::ExportInventory => profile::export(app, request).await,
         Route::Balance => profile::balance(app, request).await,
+        Route::WorkOrderTexts => work_orders::texts(app, request).await,
     }
 }
 

@@ -35,6 +35,7 @@ impl Contact {
             primary: Some(self.primary),
             send_service_protocols: Some(self.send_service_protocols),
             send_work_orders: Some(self.send_work_orders),
+            sms_opt_out: Some(self.sms_opt_out),
         }
     }
 }
@@ -371,6 +372,7 @@ mod tests {
             primary: Some(true),
             send_service_protocols: Some(true),
             send_work_orders: Some(false),
+            sms_opt_out: Some(true),
         };
         let contact = validate_contact(input.clone(), ContactId::new(), &ctx()).unwrap();
         assert_eq!(contact.to_input(), input);

@@ -13,6 +13,7 @@ pub mod reference;
 pub mod search;
 pub mod settings;
 pub mod sites;
+pub mod texts;
 pub mod tickets;
 pub mod validation;
 pub mod work;
@@ -32,6 +33,10 @@ pub use reference::{is_country, is_currency, is_language};
 pub use search::fold;
 pub use settings::{Channel, CustomFieldDef, CustomFieldType, OrderNumberUse, Settings};
 pub use sites::{Site, SiteFields, SiteInput, SiteStatus, contact_from_customer};
+pub use texts::{
+    ComposedText, Recipient, SmsEncoding, Suppression, TextContext, TextRecord, TextState,
+    TextTrigger, compose, recipient, sms_segments, text_key, text_trigger,
+};
 pub use tickets::{
     Quantity, StockKey, StockLine, Ticket, TicketFields, TicketInput, validate_ticket,
 };

@@ -242,6 +242,9 @@ pub struct ContactInput {
     /// Send work orders to this contact's e-mail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_work_orders: Option<bool>,
+    /// The contact asked not to get texts (SMS) about visits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms_opt_out: Option<bool>,
 }
 
 /// A validated contact.
@@ -266,6 +269,9 @@ pub struct Contact {
     pub primary: bool,
     pub send_service_protocols: bool,
     pub send_work_orders: bool,
+    /// No texts about visits to this contact: asked for, or reported by SNS's opt-out list.
+    #[serde(default)]
+    pub sms_opt_out: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

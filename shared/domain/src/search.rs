@@ -173,6 +173,7 @@ mod tests {
             primary: false,
             send_service_protocols: false,
             send_work_orders: false,
+            sms_opt_out: false,
         }
     }
 

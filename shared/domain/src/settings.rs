@@ -88,6 +88,12 @@ pub struct Settings {
     pub default_currency: String,
     #[serde(default)]
     pub custom_fields: Vec<CustomFieldDef>,
+    /// How texts to customers sign ("Rörmokarna AB: ..."); none: they are not signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation_name: Option<String>,
+    /// IANA time zone the times in texts to customers are written in; none: UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 impl Default for Settings {
@@ -107,9 +113,14 @@ impl Default for Settings {
             default_payment_terms: PaymentTerms::DueOnReceipt,
             default_currency: "EUR".into(),
             custom_fields: Vec::new(),
+            organisation_name: None,
+            time_zone: None,
         }
     }
 }
+
+/// Longest organisation name a text carries: keeps every text within one SMS segment.
+pub const ORGANISATION_NAME_MAX: usize = 30;
 
 const CUSTOM_FIELDS_MAX: usize = 50;
 
@@ -178,6 +189,36 @@ impl Settings {
                 "/defaultLanguage",
                 "unknown_language",
                 format!("{language:?} is not ISO 639-1."),
+            );
+        }
+        self.organisation_name = self
+            .organisation_name
+            .take()
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty());
+        if self
+            .organisation_name
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > ORGANISATION_NAME_MAX)
+        {
+            fail(
+                "/organisationName",
+                "too_long",
+                format!("At most {ORGANISATION_NAME_MAX} characters: it signs every text."),
+            );
+        }
+        self.time_zone = self
+            .time_zone
+            .take()
+            .map(|z| z.trim().to_owned())
+            .filter(|z| !z.is_empty());
+        if let Some(zone) = &self.time_zone
+            && zone.parse::<chrono_tz::Tz>().is_err()
+        {
+            fail(
+                "/timeZone",
+                "unknown_time_zone",
+                format!("{zone:?} is not an IANA time zone such as Europe/Stockholm."),
             );
         }
         self.default_currency = self.default_currency.to_ascii_uppercase();

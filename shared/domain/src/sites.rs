@@ -119,6 +119,7 @@ pub fn contact_from_customer(customer: &CustomerFields) -> Option<Contact> {
         primary: true,
         send_service_protocols: false,
         send_work_orders: false,
+        sms_opt_out: false,
     };
     let reachable = contact.first_name.is_some()
         || contact.last_name.is_some()

@@ -424,6 +424,7 @@ pub fn validate_contact(
         primary: input.primary.unwrap_or(false),
         send_service_protocols: input.send_service_protocols.unwrap_or(false),
         send_work_orders: input.send_work_orders.unwrap_or(false),
+        sms_opt_out: input.sms_opt_out.unwrap_or(false),
     };
     v.finish(contact)
 }

@@ -448,6 +448,8 @@ pub struct JobInput {
     pub status: Option<WorkStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_technician_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -456,6 +458,10 @@ pub struct JobFields {
     pub window: Window,
     /// User ids of the technicians on the visit; the first leads it.
     pub technicians: Vec<String>,
+    /// The first name the customer's texts give for the technician leading the visit (user
+    /// ids are not names, and the register keeps no user directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_technician_name: Option<String>,
     pub status: WorkStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -468,6 +474,7 @@ impl JobFields {
             technicians: Some(self.technicians.clone()),
             status: Some(self.status),
             note: self.note.clone(),
+            lead_technician_name: self.lead_technician_name.clone(),
         }
     }
 }
@@ -562,12 +569,19 @@ pub fn validate_job(input: JobInput) -> Result<JobFields, ValidationErrors> {
         ));
     }
     let note = optional_text("/note", input.note, JOB_NOTE_MAX, &mut errors);
+    let lead_technician_name = optional_text(
+        "/leadTechnicianName",
+        input.lead_technician_name,
+        crate::texts::TECHNICIAN_NAME_MAX,
+        &mut errors,
+    );
     if !errors.is_empty() {
         return Err(ValidationErrors(errors));
     }
     Ok(JobFields {
         window: window.expect("checked above"),
         technicians,
+        lead_technician_name,
         status,
         note,
     })

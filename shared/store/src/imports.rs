@@ -412,7 +412,11 @@ impl CustomerStore {
     }
 
     /// One PutItem outside a transaction, metered.
-    async fn put_item(&self, item: Item, condition: Option<&str>) -> Result<(), StoreError> {
+    pub(crate) async fn put_item(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+    ) -> Result<(), StoreError> {
         let estimate = capacity::put_units(&item, false);
         let out = self
             .client()

@@ -195,6 +195,15 @@ pub fn ticket_item(tenant: &TenantId, ticket: &Ticket) -> Item {
     item
 }
 
+pub fn text_item(tenant: &TenantId, customer: &CustomerId, text: &domain::TextRecord) -> Item {
+    let mut item: Item = to_item(text).expect("a text record always serialises");
+    item.extend(keyed(
+        keys::text(tenant, customer, &text.work_order_id, &text.id),
+        "Text",
+    ));
+    item
+}
+
 /// A stored record back as its type (sites, contracts: the key attributes are ignored).
 pub fn record_from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     from_item(item).map_err(StoreError::Corrupt)

@@ -32,6 +32,8 @@ pub const WORK_ORDER_PREFIX: &str = "WORKORDER#";
 pub const JOB_PREFIX: &str = "JOB#";
 pub const TICKET_PREFIX: &str = "TICKET#";
 pub const STOCK_PREFIX: &str = "STOCK#";
+pub const TEXT_PREFIX: &str = "TEXT#";
+pub const NOTICE_PREFIX: &str = "NOTICE#";
 const GUARD_SK: &str = "GUARD";
 const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 const IMPORT_SK: &str = "IMPORT";
@@ -173,6 +175,28 @@ pub fn stock_line(tenant: &TenantId, id: &CustomerId, line: &domain::StockKey) -
             "{STOCK_PREFIX}{}#{}#{}",
             line.site_id, line.unit, line.material
         ),
+    }
+}
+
+/// The record of one text to the customer about a work order's visit; `text_key` is
+/// `domain::text_key`. A work order's texts are the prefix `TEXT#<work order id>#`.
+pub fn text(tenant: &TenantId, id: &CustomerId, work_order_id: &str, text_key: &str) -> Key {
+    Key {
+        pk: customer_partition(tenant, id),
+        sk: format!("{}{text_key}", texts_of(work_order_id)),
+    }
+}
+
+pub fn texts_of(work_order_id: &str) -> String {
+    format!("{TEXT_PREFIX}{work_order_id}#")
+}
+
+/// The record that one notification to a technician was published: the stream record's
+/// sequence number and the technician.
+pub fn notice(tenant: &TenantId, id: &CustomerId, sequence: &str, user: &str) -> Key {
+    Key {
+        pk: customer_partition(tenant, id),
+        sk: format!("{NOTICE_PREFIX}{sequence}#{user}"),
     }
 }
 

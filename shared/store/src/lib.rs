@@ -11,8 +11,10 @@ mod imports;
 mod items;
 pub mod keys;
 pub mod listing;
+mod notices;
 mod settings;
 mod sites;
+pub mod stream;
 mod usage;
 mod work;
 
@@ -27,6 +29,7 @@ pub use imports::{
 };
 pub use keys::TenantId;
 pub use listing::{ListQuery, Sort, matches};
+pub use notices::Claim;
 pub use settings::VersionedSettings;
 pub use sites::CascadeError;
 pub use usage::{Usage, UsageMeter};

@@ -100,6 +100,22 @@ pub async fn get(app: &App, request: &Request) -> Result<Response<Body>, Problem
     Ok(work_order_response(StatusCode::OK, &work_order))
 }
 
+/// The texts to the customer about the work order's visits: sent, suppressed (and why), or
+/// still pending, so a dispatcher can answer "did the customer get the text?".
+pub async fn texts(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
+    let scope = scope(app, request).await?;
+    let id = customer_id(request)?;
+    let (limit, cursor) = http::page_params_with(request, DEFAULT_PAGE)?;
+    read_visible(app, &scope, &id).await?;
+    let work_order = existing(app, &scope, &id, request).await?;
+    let page = app
+        .store
+        .texts(&scope.tenant, &id, &work_order.id, limit, cursor.as_deref())
+        .await
+        .map_err(store_problem)?;
+    Ok(json(StatusCode::OK, &page))
+}
+
 /// Changes a work order by merge patch (If-Match its ETag). A status change follows the state
 /// machine; cancelling cancels its open tasks and open jobs in the same transaction.
 pub async fn update(app: &App, request: &Request) -> Result<Response<Body>, Problem> {

@@ -1,10 +1,10 @@
-//! The local stand-in for what AWS runs around our functions: the DynamoDB tables, SQS queues
-//! and S3 buckets of `infra/template.yaml` created in the emulator behind `AWS_ENDPOINT_URL`
-//! ([`resources`]), a Lambda Runtime API that runs the built function binaries
-//! ([`lambda_host`]), an HTTP API (payload format 2.0) with the JWT authorizer played by a local
-//! HS256 secret ([`gateway`], [`token`]), and Lambda's event source mappings for SQS queues
-//! ([`event_sources`]) and DynamoDB streams ([`stream_sources`], with the event filtering of
-//! [`filter`]). Everything is read from the template, so local and deployed cannot drift apart.
+//! The local stand-in for what AWS runs around our functions: the DynamoDB tables, SNS topics,
+//! SQS queues and S3 buckets of `infra/template.yaml` created in the emulator behind
+//! `AWS_ENDPOINT_URL` ([`resources`]), a Lambda Runtime API that runs the built function
+//! binaries ([`lambda_host`]), an HTTP API (payload format 2.0) with the JWT authorizer played
+//! by a local HS256 secret ([`gateway`], [`token`]), and Lambda's event source mappings for SQS
+//! queues ([`event_sources`]) and DynamoDB streams ([`stream_sources`], with the event filtering
+//! of [`filter`]). Everything is read from the template, so local and deployed cannot drift apart.
 
 pub mod event_sources;
 pub mod filter;
@@ -26,13 +26,13 @@ pub use filter::FilterPattern;
 pub use gateway::{Invoke, Route, serve};
 pub use lambda_host::{HostOptions, InvokeError, LambdaHost};
 pub use resources::{
-    LocalQueue, StackResources, create_all, create_stack, create_table, delete_table,
+    LocalQueue, LocalTopic, StackResources, create_all, create_stack, create_table, delete_table,
 };
 pub use stack::{RunningStack, StackOptions};
 pub use stream_sources::{DynamoDbEventSource, StreamOptions, StreamPollers};
 pub use template::{
     BucketDef, DynamoDbEventDef, FunctionDef, QueueDef, SqsEventDef, StartingPosition, TableDef,
-    Template,
+    Template, TopicDef,
 };
 pub use token::{DevSecret, issue, verify};
 
@@ -138,6 +138,11 @@ pub async fn sqs_client() -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(&aws_config().await)
 }
 
+/// The SNS client for the emulator (see [`aws_config`]).
+pub async fn sns_client() -> aws_sdk_sns::Client {
+    aws_sdk_sns::Client::new(&aws_config().await)
+}
+
 /// The DynamoDB Streams client for the emulator (see [`aws_config`]).
 pub async fn dynamodb_streams_client() -> aws_sdk_dynamodbstreams::Client {
     aws_sdk_dynamodbstreams::Client::new(&aws_config().await)
@@ -151,6 +156,8 @@ pub struct AwsClients {
     pub dynamodb_streams: aws_sdk_dynamodbstreams::Client,
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
+    /// Creates the topics (the functions publish with their own clients).
+    pub sns: aws_sdk_sns::Client,
 }
 
 impl AwsClients {
@@ -160,6 +167,7 @@ impl AwsClients {
             dynamodb_streams: aws_sdk_dynamodbstreams::Client::new(config),
             s3: s3_client_for(config),
             sqs: aws_sdk_sqs::Client::new(config),
+            sns: aws_sdk_sns::Client::new(config),
         }
     }
 

@@ -17,8 +17,9 @@ usage:
   devhost token --tenant T --user U [--roles a,b] [--ttl-hours N]
       print a bearer token the local gateway accepts (default: no roles, 12 hours)
   devhost create-resources [--stack NAME]
-      create the template's tables, queues and buckets (with their notifications) in the
-      emulator at AWS_ENDPOINT_URL and print their names (queues: their URLs)
+      create the template's tables, topics, queues and buckets (with their notifications) in
+      the emulator at AWS_ENDPOINT_URL and print their names (queues: their URLs; topics:
+      their ARNs)
   devhost up [--port 3000] [--stack customers-local] [--bin-dir DIR] [--instances 2]
       create the resources, start the built functions, serve the API on 127.0.0.1:PORT, and
       deliver the queues' messages to the functions with SQS events and the tables' stream
@@ -182,6 +183,12 @@ async fn run_create_resources(args: &[String]) -> Result<(), Failure> {
                 .into_iter()
                 .map(|(id, queue)| (id, queue.url)),
         )
+        .chain(
+            created
+                .topics
+                .into_iter()
+                .map(|(id, topic)| (id, topic.arn)),
+        )
         .collect();
     names.sort();
     for (logical_id, name_or_url) in names {
@@ -211,6 +218,9 @@ async fn run_up(args: &[String]) -> Result<(), Failure> {
     }
     for (logical_id, url) in sorted(&running.queues) {
         println!("devhost: queue {logical_id} = {url}");
+    }
+    for (logical_id, arn) in sorted(&running.topics) {
+        println!("devhost: topic {logical_id} = {arn}");
     }
     for source in &running.event_sources {
         println!(

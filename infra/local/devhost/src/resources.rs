@@ -1,6 +1,7 @@
 //! Creates the template's resources in the emulator, as declared: tables (keys, indexes,
-//! stream, TTL), queues (timeouts, retention, redrive policy) and buckets (name, versioning,
-//! CORS, notifications to the queues), so code tested locally meets what it meets deployed.
+//! stream, TTL), topics (name), queues (timeouts, retention, redrive policy) and buckets (name,
+//! versioning, CORS, notifications to the queues), so code tested locally meets what it meets
+//! deployed.
 //! Tests use [`create_table`] for a fresh table each: the definition still comes only from the
 //! template. [`create_stack`] creates everything of one stack; running it twice is harmless.
 
@@ -15,7 +16,9 @@ use aws_sdk_dynamodb::types::{
     StreamViewType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
 };
 
-use crate::template::{BucketDef, Expr, IndexDef, KeyElement, QueueDef, TableDef, Template};
+use crate::template::{
+    BucketDef, Expr, IndexDef, KeyElement, QueueDef, TableDef, Template, TopicDef,
+};
 use crate::{AwsClients, DEFAULT_REGION, Error, Result};
 
 /// Long enough for a slow emulator, short enough that a stuck one is reported.
@@ -37,6 +40,14 @@ pub struct LocalQueue {
     pub arn: String,
 }
 
+/// One topic as created locally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalTopic {
+    pub name: String,
+    /// What `Ref` of the topic returns: the emulator's own ARN, as CreateTopic answered.
+    pub arn: String,
+}
+
 /// Everything [`create_stack`] made, by logical id.
 #[derive(Debug, Clone, Default)]
 pub struct StackResources {
@@ -45,11 +56,13 @@ pub struct StackResources {
     /// Logical id -> bucket name.
     pub buckets: HashMap<String, String>,
     pub queues: HashMap<String, LocalQueue>,
+    pub topics: HashMap<String, LocalTopic>,
     /// Logical id -> the table's `LatestStreamArn`, for every table with a stream.
     pub streams: HashMap<String, String>,
     /// What template expressions resolve against (see [`Template::environment`]): the given
-    /// parameters, `AWS::StackName`, `AWS::Region`, the `Ref` value of every resource above,
-    /// `Queue.Arn` of every queue and `Table.StreamArn` of every table with a stream.
+    /// parameters, `AWS::StackName`, `AWS::Region`, the `Ref` value of every resource above (a
+    /// topic's is its ARN), `Queue.Arn` of every queue and `Table.StreamArn` of every table with
+    /// a stream.
     pub names: HashMap<String, String>,
 }
 
@@ -61,12 +74,20 @@ impl StackResources {
             .map(|(id, queue)| (id.clone(), queue.url.clone()))
             .collect()
     }
+
+    /// Logical id -> ARN of every topic.
+    pub fn topic_arns(&self) -> HashMap<String, String> {
+        self.topics
+            .iter()
+            .map(|(id, topic)| (id.clone(), topic.arn.clone()))
+            .collect()
+    }
 }
 
-/// Creates the template's tables, queues and buckets for the stack `stack_name` and returns
-/// their names. `parameters` are template parameter values (the rest take their `Default`).
-/// Existing resources are kept and brought to the declared settings, so this is harmless to
-/// repeat.
+/// Creates the template's tables, topics, queues and buckets for the stack `stack_name` and
+/// returns their names. `parameters` are template parameter values (the rest take their
+/// `Default`). Existing resources are kept and brought to the declared settings, so this is
+/// harmless to repeat.
 pub async fn create_stack(
     clients: &AwsClients,
     template: &Template,
@@ -87,6 +108,10 @@ pub async fn create_stack(
     for (logical_id, arn) in &streams {
         names.insert(format!("{logical_id}.StreamArn"), arn.clone());
     }
+    let topics = create_topics(&clients.sns, template, stack_name, &names).await?;
+    for (logical_id, topic) in &topics {
+        names.insert(logical_id.clone(), topic.arn.clone());
+    }
     let queues = create_queues(&clients.sqs, template, stack_name, &names).await?;
     for (logical_id, queue) in &queues {
         names.insert(logical_id.clone(), queue.url.clone());
@@ -98,6 +123,7 @@ pub async fn create_stack(
         tables,
         buckets,
         queues,
+        topics,
         streams,
         names,
     })
@@ -378,6 +404,61 @@ async fn create_queue(
         .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
         .ok_or_else(|| Error::Aws(format!("queue {name}: no QueueArn attribute")))?;
     Ok(LocalQueue { name, url, arn })
+}
+
+/// Creates every topic of the template as `TopicName` or else `{stack_name}-{LogicalId}`, and
+/// returns logical id -> topic with the ARN CreateTopic answered. CreateTopic of an existing
+/// topic answers its ARN (no attributes are sent, so nothing can differ), so this is harmless
+/// to repeat. `names` resolves the template's expressions.
+pub async fn create_topics(
+    client: &aws_sdk_sns::Client,
+    template: &Template,
+    stack_name: &str,
+    names: &HashMap<String, String>,
+) -> Result<HashMap<String, LocalTopic>> {
+    let mut created = HashMap::new();
+    for topic in template.topics() {
+        let name = topic_name(template, topic, stack_name, names)?;
+        let arn = client
+            .create_topic()
+            .name(&name)
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("creating topic {name}"), e))?
+            .topic_arn
+            .filter(|arn| !arn.is_empty())
+            .ok_or_else(|| Error::Aws(format!("creating topic {name}: no TopicArn returned")))?;
+        created.insert(topic.logical_id.clone(), LocalTopic { name, arn });
+    }
+    Ok(created)
+}
+
+/// The local name of a topic: its `TopicName`, else `{stack_name}-{LogicalId}` (CloudFormation
+/// would add a random suffix; locally the name must come out the same on every run).
+pub fn topic_name(
+    template: &Template,
+    topic: &TopicDef,
+    stack_name: &str,
+    names: &HashMap<String, String>,
+) -> Result<String> {
+    let name = match &topic.topic_name {
+        Some(expr) => template
+            .resolve(expr, names)
+            .map_err(|e| Error::Template(format!("topic {}: TopicName: {e}", topic.logical_id)))?,
+        None => physical_name(stack_name, &topic.logical_id),
+    };
+    let valid = !name.is_empty()
+        && name.len() <= 256
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid {
+        return Err(Error::Template(format!(
+            "topic {}: {name:?} is not a valid topic name (1 to 256 letters, digits, - and _)",
+            topic.logical_id
+        )));
+    }
+    Ok(name)
 }
 
 /// Creates every bucket of the template and applies its versioning, CORS rules and queue
@@ -900,5 +981,63 @@ mod tests {
         delete_table(&client, &name)
             .await
             .expect("deleting a missing table is fine");
+    }
+
+    /// Needs the emulator, like the test above.
+    #[tokio::test]
+    async fn the_template_topics_are_created_with_the_emulators_arn_and_twice_is_harmless() {
+        if std::env::var("AWS_ENDPOINT_URL").is_err() {
+            eprintln!("skipped: AWS_ENDPOINT_URL is not set");
+            return;
+        }
+        let root = crate::find_repo_root(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let template = Template::load(root.join(crate::TEMPLATE_PATH)).unwrap();
+        let clients = AwsClients::from_env().await.unwrap();
+        // Short enough for the imports bucket's name (63 characters at most).
+        let stack = format!("dh-{}", ulid::Ulid::new().to_string().to_lowercase());
+        let first = create_stack(&clients, &template, &stack, &HashMap::new())
+            .await
+            .unwrap();
+        let second = create_stack(&clients, &template, &stack, &HashMap::new())
+            .await
+            .expect("idempotent");
+        assert_eq!(first.topics, second.topics);
+        assert_eq!(first.topics.len(), 1, "{:?}", first.topics);
+        let topic = &first.topics["TechnicianNotificationsTopic"];
+        assert_eq!(topic.name, format!("{stack}-TechnicianNotificationsTopic"));
+        assert!(
+            topic.arn.starts_with("arn:aws:sns:")
+                && topic.arn.ends_with(&format!(":{}", topic.name)),
+            "{}",
+            topic.arn
+        );
+        assert_eq!(
+            first.names["TechnicianNotificationsTopic"], topic.arn,
+            "Ref of a topic is its ARN"
+        );
+        assert_eq!(
+            first.topic_arns()["TechnicianNotificationsTopic"],
+            topic.arn
+        );
+
+        let attributes = clients
+            .sns
+            .get_topic_attributes()
+            .topic_arn(&topic.arn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap_or_default();
+        assert_eq!(attributes.get("TopicArn"), Some(&topic.arn));
+        let published = clients
+            .sns
+            .publish()
+            .topic_arn(&topic.arn)
+            .message(r#"{"kind": "assigned"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert!(published.message_id().is_some_and(|id| !id.is_empty()));
     }
 }

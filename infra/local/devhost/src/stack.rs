@@ -1,7 +1,8 @@
-//! The whole local stack in one call: the template's tables, queues and buckets in the
-//! emulator, a [`LambdaHost`] per function with its environment resolved to the local names,
-//! the gateway in front, a poller per SQS event source and one per DynamoDB stream event source. `devhost up` is this plus printing;
-//! end-to-end tests can start it in-process.
+//! The whole local stack in one call: the template's tables, topics, queues and buckets in the
+//! emulator, a [`LambdaHost`] per function with its environment resolved to the local names
+//! (a topic's `Ref` to its ARN), the gateway in front, a poller per SQS event source and one per
+//! DynamoDB stream event source. `devhost up` is this plus printing; end-to-end tests can start
+//! it in-process.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -87,6 +88,8 @@ pub struct RunningStack {
     pub queues: HashMap<String, String>,
     /// Logical id -> ARN of every queue.
     pub queue_arns: HashMap<String, String>,
+    /// Logical id -> ARN of every topic (what `Ref` gives).
+    pub topics: HashMap<String, String>,
     /// The SQS event sources being polled.
     pub event_sources: Vec<SqsEventSource>,
     /// Logical id -> stream ARN of every table with a stream.
@@ -121,9 +124,10 @@ impl RunningStack {
     }
 }
 
-/// Creates the tables, queues and buckets, starts every function and waits until each instance
-/// is ready, then starts the gateway, the SQS pollers and the stream pollers. S3 and SQS clients come from the
-/// environment's configuration (see [`crate::try_aws_config`]).
+/// Creates the tables, topics, queues and buckets, starts every function and waits until each
+/// instance is ready, then starts the gateway, the SQS pollers and the stream pollers. The
+/// clients other than `client` come from the environment's configuration (see
+/// [`crate::try_aws_config`]).
 pub async fn start(
     options: &StackOptions,
     client: &aws_sdk_dynamodb::Client,
@@ -220,6 +224,7 @@ pub async fn start_with_clients(
             .iter()
             .map(|(id, queue)| (id.clone(), queue.arn.clone()))
             .collect(),
+        topics: created.topic_arns(),
         event_sources,
         streams: created.streams.clone(),
         stream_sources: started_streams,
@@ -348,4 +353,213 @@ pub fn dynamodb_event_sources(
         });
     }
     Ok(sources)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Mutex;
+
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use serde_json::Value;
+
+    use super::*;
+    use crate::gateway::Invoke;
+    use crate::lambda_host::InvokeError;
+
+    const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:f";
+
+    /// Needs the emulator; without `AWS_ENDPOINT_URL` it says so and passes. The function
+    /// binaries are not needed: only the mappings and environments are resolved.
+    #[tokio::test]
+    async fn the_notification_functions_read_the_table_stream_and_get_the_topic_arn() {
+        if std::env::var("AWS_ENDPOINT_URL").is_err() {
+            eprintln!("skipped: AWS_ENDPOINT_URL is not set");
+            return;
+        }
+        let root = crate::find_repo_root(Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let template = Template::load(root.join(TEMPLATE_PATH)).unwrap();
+        let clients = AwsClients::from_env().await.unwrap();
+        let stack = format!("dh-{}", ulid::Ulid::new().to_string().to_lowercase());
+        let created = resources::create_stack(&clients, &template, &stack, &HashMap::new())
+            .await
+            .unwrap();
+        let stream = &created.streams["CustomersTable"];
+        let dead_letters = &created.queues["NotificationsDeadLetterQueue"].url;
+        let topic = &created.topics["TechnicianNotificationsTopic"].arn;
+
+        let mut mappings = Vec::new();
+        for (logical_id, event, filters) in [
+            ("CustomersCascadeFunction", "CustomerDeactivated", 1),
+            (
+                "TechnicianNotificationsFunction",
+                "AssignmentsAndNewWork",
+                2,
+            ),
+            ("CustomerTextsFunction", "VisitChanges", 1),
+        ] {
+            let function = template.function(logical_id).unwrap();
+            let [source] = dynamodb_event_sources(&template, function, &created, FUNCTION_ARN)
+                .unwrap()
+                .try_into()
+                .unwrap_or_else(|s: Vec<_>| panic!("{logical_id}: {s:?}"));
+            assert_eq!(source.function, logical_id);
+            assert_eq!(source.event, event);
+            assert_eq!(&source.stream_arn, stream, "{logical_id}");
+            assert_eq!(source.filters.len(), filters, "{logical_id}");
+            assert!(source.report_batch_item_failures && source.bisect_batch_on_function_error);
+            assert_eq!(source.maximum_retry_attempts, Some(5));
+            mappings.push(source);
+        }
+        let [_, notifications, texts] = mappings.as_slice() else {
+            unreachable!()
+        };
+        assert_eq!(notifications.batch_size, 25);
+        assert_eq!(texts.batch_size, 25);
+        for source in [notifications, texts] {
+            assert_eq!(source.on_failure_queue_url.as_ref(), Some(dead_letters));
+            assert!(
+                sqs_event_sources(
+                    &template,
+                    template.function(&source.function).unwrap(),
+                    &created,
+                    2
+                )
+                .unwrap()
+                .is_empty()
+            );
+        }
+
+        let env = |logical_id: &str| {
+            template
+                .environment(template.function(logical_id).unwrap(), &created.names)
+                .unwrap()
+        };
+        let notifications_env = env("TechnicianNotificationsFunction");
+        assert_eq!(&notifications_env["TOPIC_ARN"], topic);
+        assert_eq!(
+            notifications_env["TABLE_NAME"],
+            created.tables["CustomersTable"]
+        );
+        assert_eq!(
+            env("CustomerTextsFunction")["TABLE_NAME"],
+            created.tables["CustomersTable"]
+        );
+    }
+
+    /// Records every event and answers each with an empty partial batch response.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Value>>);
+
+    impl Invoke for Recorder {
+        fn invoke(
+            &self,
+            event: Value,
+        ) -> Pin<Box<dyn Future<Output = Result<Value, InvokeError>> + Send + '_>> {
+            self.0.lock().unwrap().push(event);
+            Box::pin(async { Ok(serde_json::json!({ "batchItemFailures": [] })) })
+        }
+    }
+
+    /// The two filters of the technicians' mapping (OR) against the emulator's own stream
+    /// records: the `ASSIGNEE#` prefix on the sort key in `Keys`, and new orders and fault
+    /// reports in `NewImage`.
+    #[tokio::test]
+    async fn the_technicians_mapping_delivers_assignments_and_new_work_only() {
+        if std::env::var("AWS_ENDPOINT_URL").is_err() {
+            eprintln!("skipped: AWS_ENDPOINT_URL is not set");
+            return;
+        }
+        let root = crate::find_repo_root(Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let template = Template::load(root.join(TEMPLATE_PATH)).unwrap();
+        let clients = AwsClients::from_env().await.unwrap();
+        let stack = format!("dh-{}", ulid::Ulid::new().to_string().to_lowercase());
+        let created = resources::create_stack(&clients, &template, &stack, &HashMap::new())
+            .await
+            .unwrap();
+        let table = &created.tables["CustomersTable"];
+        let function = template
+            .function("TechnicianNotificationsFunction")
+            .unwrap();
+        let [source] = dynamodb_event_sources(&template, function, &created, FUNCTION_ARN)
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let put = |sk: &str, entity: &str, kind: Option<&str>| {
+            let request = clients
+                .dynamodb
+                .put_item()
+                .table_name(table)
+                .item("PK", AttributeValue::S("T#acme#C#1".into()))
+                .item("SK", AttributeValue::S(sk.into()))
+                .item("entity", AttributeValue::S(entity.into()));
+            let request = match kind {
+                Some(kind) => request.item("kind", AttributeValue::S(kind.into())),
+                None => request,
+            };
+            async move { request.send().await.unwrap() }
+        };
+        put("ASSIGNEE#u1", "Assignment", None).await; // INSERT: delivered
+        put("ASSIGNEE#u1", "Assignment", None).await; // MODIFY: not
+        put("WO#1", "WorkOrder", Some("order")).await; // delivered
+        put("WO#2", "WorkOrder", Some("quotation")).await; // not
+        put("WO#1", "WorkOrder", Some("order")).await; // MODIFY: not
+        put("WO#3", "WorkOrder", Some("faultReport")).await; // delivered
+        put("JOB#1", "Job", None).await; // not
+        clients
+            .dynamodb
+            .delete_item()
+            .table_name(table)
+            .key("PK", AttributeValue::S("T#acme#C#1".into()))
+            .key("SK", AttributeValue::S("ASSIGNEE#u1".into()))
+            .send()
+            .await
+            .unwrap(); // REMOVE: delivered
+
+        let recorder = Arc::new(Recorder::default());
+        let mut pollers = StreamPollers::new();
+        let options = StreamOptions {
+            idle_delay: Duration::from_millis(50),
+            shard_refresh: Duration::from_secs(1),
+            ..StreamOptions::default()
+        };
+        pollers.start(
+            clients.dynamodb_streams.clone(),
+            clients.sqs.clone(),
+            source,
+            recorder.clone(),
+            options,
+        );
+        let delivered = || -> Vec<(String, String)> {
+            let events = recorder.0.lock().unwrap();
+            events
+                .iter()
+                .flat_map(|e| e["Records"].as_array().cloned().unwrap_or_default())
+                .map(|r| {
+                    let name = r["eventName"].as_str().unwrap_or_default().to_owned();
+                    let sk = r["dynamodb"]["Keys"]["SK"]["S"]
+                        .as_str()
+                        .unwrap_or_default();
+                    (name, sk.to_owned())
+                })
+                .collect()
+        };
+        for _ in 0..200 {
+            if delivered().len() >= 4 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        pollers.stop();
+        let expected = [
+            ("INSERT", "ASSIGNEE#u1"),
+            ("INSERT", "WO#1"),
+            ("INSERT", "WO#3"),
+            ("REMOVE", "ASSIGNEE#u1"),
+        ]
+        .map(|(name, sk)| (name.to_owned(), sk.to_owned()));
+        assert_eq!(delivered(), expected);
+    }
 }

@@ -1,5 +1,5 @@
 //! Reads the SAM template (`infra/template.yaml`): the one description of the tables, buckets,
-//! queues and functions, for the deployment and for everything local alike.
+//! queues, topics and functions, for the deployment and for everything local alike.
 //!
 //! Only what the local host needs is read. CloudFormation's short-form tags (`!Ref`, `!GetAtt`,
 //! `!Sub`, ...) parse as YAML tags; the long forms (`Ref:`, `Fn::GetAtt:`, `Fn::Sub:`) are
@@ -21,6 +21,7 @@ const TABLE_TYPE: &str = "AWS::DynamoDB::Table";
 const FUNCTION_TYPE: &str = "AWS::Serverless::Function";
 const BUCKET_TYPE: &str = "AWS::S3::Bucket";
 const QUEUE_TYPE: &str = "AWS::SQS::Queue";
+const TOPIC_TYPE: &str = "AWS::SNS::Topic";
 
 /// What Lambda uses when an SQS event source names no `BatchSize`.
 pub const DEFAULT_SQS_BATCH_SIZE: u32 = 10;
@@ -40,6 +41,7 @@ pub struct Template {
     tables: Vec<TableDef>,
     buckets: Vec<BucketDef>,
     queues: Vec<QueueDef>,
+    topics: Vec<TopicDef>,
     functions: Vec<FunctionDef>,
 }
 
@@ -164,6 +166,16 @@ pub struct RedrivePolicyDef {
     /// `deadLetterTargetArn`, typically `!GetAtt DeadLetterQueue.Arn`.
     pub dead_letter_target: Expr,
     pub max_receive_count: u32,
+}
+
+/// One `AWS::SNS::Topic` (standard topics only: FIFO ones are refused at load). `KmsMasterKeyId`
+/// and the other settings are not applied locally (the emulator needs no key); inline
+/// `Subscription`s are refused, as nothing would deliver to them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicDef {
+    pub logical_id: String,
+    /// `TopicName`; locally `{stack}-{LogicalId}` when absent (see `resources::topic_name`).
+    pub topic_name: Option<Expr>,
 }
 
 /// One `Type: SQS` event of a function: Lambda's event source mapping polling `queue`.
@@ -291,12 +303,14 @@ impl Template {
         let mut tables = Vec::new();
         let mut buckets = Vec::new();
         let mut queues = Vec::new();
+        let mut topics = Vec::new();
         let mut functions = Vec::new();
         for (logical_id, resource) in &resources {
             match resource_type(resource) {
                 Some(TABLE_TYPE) => tables.push(parse_table(logical_id, resource)?),
                 Some(BUCKET_TYPE) => buckets.push(parse_bucket(logical_id, resource)?),
                 Some(QUEUE_TYPE) => queues.push(parse_queue(logical_id, resource)?),
+                Some(TOPIC_TYPE) => topics.push(parse_topic(logical_id, resource)?),
                 Some(FUNCTION_TYPE) => {
                     functions.push(parse_function(logical_id, resource, globals)?)
                 }
@@ -309,6 +323,7 @@ impl Template {
             tables,
             buckets,
             queues,
+            topics,
             functions,
         })
     }
@@ -337,6 +352,14 @@ impl Template {
         self.queues.iter().find(|q| q.logical_id == logical_id)
     }
 
+    pub fn topics(&self) -> &[TopicDef] {
+        &self.topics
+    }
+
+    pub fn topic(&self, logical_id: &str) -> Option<&TopicDef> {
+        self.topics.iter().find(|t| t.logical_id == logical_id)
+    }
+
     pub fn functions(&self) -> Vec<FunctionDef> {
         self.functions.clone()
     }
@@ -352,11 +375,11 @@ impl Template {
 
     /// The function's environment as the deployed function would see it. `names` maps logical
     /// ids of resources to what `Ref` returns for them locally (a table's or bucket's name, a
-    /// queue's URL) and parameters to their values; a parameter missing there falls back to its
-    /// `Default`. Pseudo parameters (`AWS::Region`, ...) may be given in `names` too and
-    /// otherwise take local values. An entry `Resource.Attribute` (e.g. `ImportsQueue.Arn`)
-    /// gives `!GetAtt Resource.Attribute` outright; otherwise it is built (see
-    /// [`Template::resolve`]).
+    /// queue's URL, a topic's ARN) and parameters to their values; a parameter missing there
+    /// falls back to its `Default`. Pseudo parameters (`AWS::Region`, ...) may be given in
+    /// `names` too and otherwise take local values. An entry `Resource.Attribute` (e.g.
+    /// `ImportsQueue.Arn`) gives `!GetAtt Resource.Attribute` outright; otherwise it is built
+    /// (see [`Template::resolve`]).
     pub fn environment(
         &self,
         function: &FunctionDef,
@@ -379,10 +402,12 @@ impl Template {
 
     /// Text of one expression; the error is a plain message for the caller to place.
     ///
-    /// `Ref` of a table or bucket is its name, of a queue its URL (what CloudFormation returns).
-    /// `!GetAtt X.Arn` is built from that for tables (`arn:aws:dynamodb:R:A:table/NAME`),
-    /// buckets (`arn:aws:s3:::NAME`) and queues (`arn:aws:sqs:R:A:NAME`, the name being the
-    /// URL's last segment); `!GetAtt Q.QueueName` and `!GetAtt Q.QueueUrl` of queues too.
+    /// `Ref` of a table or bucket is its name, of a queue its URL, of a topic its ARN (what
+    /// CloudFormation returns). `!GetAtt X.Arn` is built from that for tables
+    /// (`arn:aws:dynamodb:R:A:table/NAME`), buckets (`arn:aws:s3:::NAME`) and queues
+    /// (`arn:aws:sqs:R:A:NAME`, the name being the URL's last segment); `!GetAtt Q.QueueName`
+    /// and `!GetAtt Q.QueueUrl` of queues too. `!GetAtt T.TopicArn` of a topic is its `Ref`,
+    /// `!GetAtt T.TopicName` the ARN's last segment.
     pub fn resolve(&self, expr: &Expr, names: &HashMap<String, String>) -> Result<String, String> {
         match expr {
             Expr::Literal(text) => Ok(text.clone()),
@@ -457,6 +482,16 @@ impl Template {
                 _ => Err(unsupported()),
             };
         }
+        if self.topic(resource).is_some() {
+            let arn = self.resolve_ref(resource, names)?;
+            return match attribute {
+                "TopicArn" => Ok(arn),
+                "TopicName" => topic_name_of_arn(&arn)
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("{resource}: {arn:?} is not a topic ARN")),
+                _ => Err(unsupported()),
+            };
+        }
         Err(unsupported())
     }
 
@@ -517,6 +552,22 @@ pub fn queue_name_of_url(url: &str) -> Option<&str> {
     let path = url.split_once("://").map_or(url, |(_, rest)| rest);
     let (_, name) = path.trim_end_matches('/').rsplit_once('/')?;
     (!name.is_empty()).then_some(name)
+}
+
+/// A topic's name from its ARN (`arn:aws:sns:REGION:ACCOUNT:NAME`): the last field.
+pub fn topic_name_of_arn(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(_partition), Some("sns"), Some(_region), Some(_account), Some(name)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    (!name.is_empty() && !name.contains(':')).then_some(name)
 }
 
 /// Local values of CloudFormation's pseudo parameters.
@@ -1001,6 +1052,28 @@ fn parse_queue(logical_id: &str, resource: &Value) -> Result<QueueDef> {
     })
 }
 
+fn parse_topic(logical_id: &str, resource: &Value) -> Result<TopicDef> {
+    let fail = |message: String| Error::Template(format!("topic {logical_id}: {message}"));
+    let properties = resource.get("Properties");
+    let get = |key: &str| properties.and_then(|p| p.get(key));
+    if get("FifoTopic").is_some_and(|v| v.as_bool() != Some(false)) {
+        return Err(fail("FIFO topics are not supported locally".into()));
+    }
+    if get("Subscription").is_some() {
+        return Err(fail(
+            "Subscription is not supported locally (nothing would be delivered to the \
+             endpoints)"
+                .into(),
+        ));
+    }
+    Ok(TopicDef {
+        logical_id: logical_id.to_owned(),
+        topic_name: get("TopicName")
+            .map(|v| expr(v).map_err(|e| fail(format!("TopicName: {e}"))))
+            .transpose()?,
+    })
+}
+
 /// A whole number written as a number or as numeric text (CloudFormation accepts both).
 fn number(value: &Value) -> Result<u32, String> {
     let parsed = match value {
@@ -1304,7 +1377,8 @@ mod tests {
                 "ImportsQueue",
                 "ImportsDeadLetterQueue",
                 "CascadeQueue",
-                "CascadeDeadLetterQueue"
+                "CascadeDeadLetterQueue",
+                "NotificationsDeadLetterQueue"
             ]
         );
         let queue = template.queue("ImportsQueue").unwrap();
@@ -1761,6 +1835,325 @@ Resources:
                 .unwrap_err()
                 .to_string()
                 .contains("Join")
+        );
+    }
+
+    #[test]
+    fn the_technicians_topic_is_read_and_its_ref_is_the_arn() {
+        let template = real_template();
+        assert_eq!(
+            template.topics(),
+            [TopicDef {
+                logical_id: "TechnicianNotificationsTopic".into(),
+                topic_name: None,
+            }],
+            "KmsMasterKeyId is not applied locally"
+        );
+        let arn = "arn:aws:sns:us-east-1:123456789012:s-TechnicianNotificationsTopic";
+        let given = names(&[
+            ("CustomersTable", "s-CustomersTable"),
+            ("TechnicianNotificationsTopic", arn),
+        ]);
+        let function = template
+            .function("TechnicianNotificationsFunction")
+            .unwrap();
+        let env = template.environment(function, &given).unwrap();
+        assert_eq!(env["TOPIC_ARN"], arn, "Ref of a topic is its ARN");
+        assert_eq!(env["TABLE_NAME"], "s-CustomersTable");
+        assert_eq!(env.len(), 3, "{env:?}");
+        let resolve = |attribute: &str| {
+            template.resolve(
+                &Expr::GetAtt("TechnicianNotificationsTopic".into(), attribute.into()),
+                &given,
+            )
+        };
+        assert_eq!(resolve("TopicArn").unwrap(), arn);
+        assert_eq!(
+            resolve("TopicName").unwrap(),
+            "s-TechnicianNotificationsTopic"
+        );
+        assert!(
+            resolve("Arn")
+                .unwrap_err()
+                .contains("not supported locally")
+        );
+        let sub = Expr::Sub(
+            "${TechnicianNotificationsTopic.TopicName}/${TechnicianNotificationsTopic}".into(),
+            BTreeMap::new(),
+        );
+        assert_eq!(
+            template.resolve(&sub, &given).unwrap(),
+            format!("s-TechnicianNotificationsTopic/{arn}")
+        );
+        let error = template
+            .environment(function, &names(&[("CustomersTable", "t")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("TOPIC_ARN") && error.contains("TechnicianNotificationsTopic"),
+            "{error}"
+        );
+    }
+
+    /// A stream record as `stream_sources::stream_record` makes it (and as moto writes it: the
+    /// keys of every record, the images of a NEW_AND_OLD_IMAGES stream).
+    fn stream_record(event_name: &str, sk: &str, image: serde_json::Value) -> serde_json::Value {
+        let keys = serde_json::json!({"PK": {"S": "T#acme#C#1"}, "SK": {"S": sk}});
+        let mut dynamodb = serde_json::json!({"Keys": keys, "SequenceNumber": "1"});
+        let mut full = image;
+        full["PK"] = keys["PK"].clone();
+        full["SK"] = keys["SK"].clone();
+        match event_name {
+            "INSERT" => dynamodb["NewImage"] = full,
+            "REMOVE" => dynamodb["OldImage"] = full,
+            _ => {
+                dynamodb["NewImage"] = full.clone();
+                dynamodb["OldImage"] = full;
+            }
+        }
+        let source = "aws:dynamodb";
+        serde_json::json!({"eventName": event_name, "eventSource": source, "dynamodb": dynamodb})
+    }
+
+    #[test]
+    fn the_technician_notifications_read_assignments_and_new_work_from_the_table_stream() {
+        let template = real_template();
+        let function = template
+            .function("TechnicianNotificationsFunction")
+            .unwrap();
+        assert_eq!(function.binary, "technician-notifications");
+        assert_eq!(function.timeout_seconds, Some(30));
+        assert!(function.http_api_events.is_empty() && function.sqs_events.is_empty());
+        assert!(
+            function.other_events.is_empty(),
+            "{:?}",
+            function.other_events
+        );
+        let [event] = function.dynamodb_events.as_slice() else {
+            panic!("{:?}", function.dynamodb_events)
+        };
+        assert_eq!(event.name, "AssignmentsAndNewWork");
+        assert_eq!(
+            event.stream,
+            Expr::GetAtt("CustomersTable".into(), "StreamArn".into())
+        );
+        assert_eq!(event.starting_position, StartingPosition::TrimHorizon);
+        assert_eq!(event.batch_size, 25);
+        assert_eq!(event.maximum_retry_attempts, Some(5));
+        assert!(event.bisect_batch_on_function_error && event.reports_batch_item_failures());
+        assert!(event.enabled);
+        assert_eq!(
+            event.on_failure,
+            Some(Expr::GetAtt(
+                "NotificationsDeadLetterQueue".into(),
+                "Arn".into()
+            ))
+        );
+        let [assignments, new_work] = event.filters.as_slice() else {
+            panic!("{:?}", event.filters)
+        };
+        let assignee = serde_json::json!({"entity": {"S": "Assignment"}, "userId": {"S": "u1"}});
+        let work_order =
+            |kind: &str| serde_json::json!({"entity": {"S": "WorkOrder"}, "kind": {"S": kind}});
+        let assigned = stream_record("INSERT", "ASSIGNEE#u1", assignee.clone());
+        let unassigned = stream_record("REMOVE", "ASSIGNEE#u1", assignee.clone());
+        let order = stream_record("INSERT", "WO#01", work_order("order"));
+        let fault = stream_record("INSERT", "WO#02", work_order("faultReport"));
+        assert!(assignments.matches(&assigned) && assignments.matches(&unassigned));
+        assert!(
+            !assignments.matches(&order),
+            "the prefix is on the sort key"
+        );
+        assert!(new_work.matches(&order) && new_work.matches(&fault));
+        assert!(!new_work.matches(&assigned));
+        let delivered =
+            |record: &serde_json::Value| crate::filter::matches_any(&event.filters, record);
+        for record in [&assigned, &unassigned, &order, &fault] {
+            assert!(delivered(record), "either filter delivers: {record}");
+        }
+        for record in [
+            stream_record("MODIFY", "ASSIGNEE#u1", assignee.clone()),
+            stream_record("INSERT", "XASSIGNEE#u1", assignee.clone()),
+            stream_record("INSERT", "assignee#u1", assignee),
+            stream_record("INSERT", "WO#03", work_order("quotation")),
+            stream_record("MODIFY", "WO#01", work_order("order")),
+            stream_record("REMOVE", "WO#02", work_order("faultReport")),
+            stream_record(
+                "INSERT",
+                "JOB#01",
+                serde_json::json!({"entity": {"S": "Job"}}),
+            ),
+        ] {
+            assert!(!delivered(&record), "neither filter delivers: {record}");
+        }
+    }
+
+    #[test]
+    fn the_customer_texts_read_visit_changes_from_the_table_stream() {
+        let template = real_template();
+        let function = template.function("CustomerTextsFunction").unwrap();
+        assert_eq!(function.binary, "customer-texts");
+        assert!(
+            function.other_events.is_empty(),
+            "{:?}",
+            function.other_events
+        );
+        let env = template
+            .environment(function, &names(&[("CustomersTable", "s-T")]))
+            .unwrap();
+        assert_eq!(env["TABLE_NAME"], "s-T");
+        let [event] = function.dynamodb_events.as_slice() else {
+            panic!("{:?}", function.dynamodb_events)
+        };
+        assert_eq!(event.name, "VisitChanges");
+        assert_eq!(
+            event.stream,
+            Expr::GetAtt("CustomersTable".into(), "StreamArn".into())
+        );
+        assert_eq!(event.batch_size, 25);
+        assert_eq!(
+            event.on_failure,
+            Some(Expr::GetAtt(
+                "NotificationsDeadLetterQueue".into(),
+                "Arn".into()
+            ))
+        );
+        assert_eq!(event.filters.len(), 1);
+        let job =
+            |status: &str| serde_json::json!({"entity": {"S": "Job"}, "status": {"S": status}});
+        let delivered =
+            |record: serde_json::Value| crate::filter::matches_any(&event.filters, &record);
+        for status in ["scheduled", "enRoute", "completed"] {
+            assert!(
+                delivered(stream_record("INSERT", "JOB#1", job(status))),
+                "{status}"
+            );
+            assert!(
+                delivered(stream_record("MODIFY", "JOB#1", job(status))),
+                "{status}"
+            );
+            assert!(
+                !delivered(stream_record("REMOVE", "JOB#1", job(status))),
+                "{status}"
+            );
+        }
+        assert!(!delivered(stream_record(
+            "MODIFY",
+            "JOB#1",
+            job("cancelled")
+        )));
+        assert!(!delivered(stream_record(
+            "MODIFY",
+            "JOB#1",
+            job("Scheduled")
+        )));
+        let order = serde_json::json!({"entity": {"S": "WorkOrder"}, "status": {"S": "scheduled"}});
+        assert!(!delivered(stream_record("INSERT", "WO#1", order)));
+    }
+
+    const TOPICS: &str = r#"
+Resources:
+  Named:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: !Sub "${AWS::StackName}-alerts"
+      KmsMasterKeyId: alias/aws/sns
+      DisplayName: Alerts
+  Unnamed:
+    Type: AWS::SNS::Topic
+  Worker:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildProperties: { Binary: worker } }
+    Properties:
+      Environment:
+        Variables:
+          NAMED: !Ref Named
+          NAMED_NAME: !GetAtt Named.TopicName
+          UNNAMED_ARN: { "Fn::GetAtt": [Unnamed, TopicArn] }
+"#;
+
+    #[test]
+    fn topics_are_read_with_their_names_and_resolve_to_arns() {
+        let template = Template::parse(TOPICS).unwrap();
+        let named = template.topic("Named").unwrap();
+        assert_eq!(
+            named.topic_name,
+            Some(Expr::Sub(
+                "${AWS::StackName}-alerts".into(),
+                BTreeMap::new()
+            ))
+        );
+        assert_eq!(template.topic("Unnamed").unwrap().topic_name, None);
+        assert!(template.topic("Worker").is_none());
+        let given = names(&[
+            ("Named", "arn:aws:sns:eu-north-1:000000000000:s-alerts"),
+            ("Unnamed", "arn:aws:sns:eu-north-1:000000000000:s-Unnamed"),
+        ]);
+        let env = template
+            .environment(template.function("Worker").unwrap(), &given)
+            .unwrap();
+        assert_eq!(env["NAMED"], "arn:aws:sns:eu-north-1:000000000000:s-alerts");
+        assert_eq!(env["NAMED_NAME"], "s-alerts");
+        assert_eq!(
+            env["UNNAMED_ARN"],
+            "arn:aws:sns:eu-north-1:000000000000:s-Unnamed"
+        );
+        let not_an_arn = names(&[("Named", "s-alerts"), ("Unnamed", "x")]);
+        let error = template
+            .environment(template.function("Worker").unwrap(), &not_an_arn)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("is not a topic ARN"), "{error}");
+    }
+
+    #[test]
+    fn what_a_topic_cannot_do_locally_is_refused_at_load() {
+        let refused = |from: &str, to: &str, expected: &str| {
+            let text = TOPICS.replace(from, to);
+            assert_ne!(text, TOPICS, "{from} is in the template");
+            let error = Template::parse(&text).unwrap_err().to_string();
+            assert!(error.contains(expected), "{error}");
+            assert!(error.contains("topic Named"), "{error}");
+        };
+        refused("DisplayName: Alerts", "FifoTopic: true", "FIFO");
+        refused("DisplayName: Alerts", "FifoTopic: \"true\"", "FIFO");
+        refused(
+            "DisplayName: Alerts",
+            "Subscription: [{ Endpoint: a@b.c, Protocol: email }]",
+            "Subscription",
+        );
+        refused(
+            "TopicName: !Sub \"${AWS::StackName}-alerts\"",
+            "TopicName: !Join [-, [a, b]]",
+            "TopicName",
+        );
+        let standard = TOPICS.replace("DisplayName: Alerts", "FifoTopic: false");
+        assert!(Template::parse(&standard).is_ok());
+    }
+
+    #[test]
+    fn topic_names_come_from_the_last_field_of_the_arn() {
+        assert_eq!(
+            topic_name_of_arn("arn:aws:sns:eu-north-1:123456789012:alerts"),
+            Some("alerts")
+        );
+        assert_eq!(
+            topic_name_of_arn("arn:aws-cn:sns:cn-north-1:123456789012:a_b-1"),
+            Some("a_b-1")
+        );
+        assert_eq!(topic_name_of_arn("alerts"), None);
+        assert_eq!(
+            topic_name_of_arn("arn:aws:sqs:us-east-1:123456789012:q"),
+            None
+        );
+        assert_eq!(
+            topic_name_of_arn("arn:aws:sns:us-east-1:123456789012:"),
+            None
+        );
+        assert_eq!(
+            topic_name_of_arn("arn:aws:sns:us-east-1:123456789012:t:sub-id"),
+            None,
+            "a subscription ARN"
         );
     }
 }

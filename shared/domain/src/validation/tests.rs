@@ -953,6 +953,7 @@ fn contact_is_validated_and_normalised() {
             primary: false,
             send_service_protocols: false,
             send_work_orders: false,
+            sms_opt_out: false,
         }
     );
 }

@@ -1,0 +1,232 @@
+//! Texts to customers. The table's stream, filtered by the event source mapping to jobs that
+//! are (now) scheduled, en route or completed, invokes this function; the domain decides
+//! whether the change really sends a text ([`domain::text_trigger`]), to whom and in which
+//! language; this function claims the text on its work order, publishes it as a transactional
+//! SMS, and records how it ended (sent, or suppressed and why) so a dispatcher can answer "did
+//! the customer get the text?". Logs name ids and outcomes, never numbers or texts.
+//!
+//! Idempotent: the text's key is the job's version that caused it, so a redelivered record
+//! finds the text settled and sends nothing. A failed publish leaves the text pending and the
+//! record failed: the mapping retries it, and after its retries the record goes to the
+//! dead-letter queue (the pending text, with its attempts, stays visible on the work order).
+
+use aws_sdk_sns::types::MessageAttributeValue;
+use chrono::Utc;
+use domain::{
+    ChangeKind, Customer, Job, Suppression, TextContext, TextRecord, TextState, WorkOrder,
+};
+use lambda_runtime::{Error, LambdaEvent};
+use serde_json::Value;
+use store::stream::{self, Change};
+use store::{Claim, CustomerStore, StoreError, TenantId};
+
+/// Who records an opt-out that SNS reported, in the customer's history.
+pub const OPT_OUT_ACTOR: &str = "sms:opt-out-list";
+
+#[derive(Clone)]
+pub struct App {
+    pub store: CustomerStore,
+    pub sns: aws_sdk_sns::Client,
+}
+
+impl App {
+    pub async fn from_env() -> Result<Self, String> {
+        let config = kit::aws::sdk_config().await;
+        Ok(Self {
+            store: CustomerStore::new(
+                kit::aws::dynamodb(&config),
+                kit::aws::required_env("TABLE_NAME")?,
+            ),
+            sns: aws_sdk_sns::Client::new(&config),
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TextError {
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("SNS: {0}")]
+    Sns(String),
+}
+
+/// A batch of stream records; the first that fails is reported (partial batch response).
+pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    Ok(stream::in_order(&event.payload, |change| text(app, change)).await)
+}
+
+/// The text one change of a job sends, if it sends one.
+async fn text(app: &App, change: Change) -> Result<(), TextError> {
+    let Some(job) = change.new_record::<Job>()? else {
+        return Ok(());
+    };
+    let before = change.old_record::<Job>()?;
+    let Some(trigger) = domain::text_trigger(before.as_ref(), &job) else {
+        return Ok(());
+    };
+    let (tenant, customer_id) = (&change.tenant, &change.customer);
+    let store = &app.store;
+    let now = Utc::now();
+    let mut record = TextRecord {
+        id: domain::text_key(&job, trigger),
+        work_order_id: job.work_order_id.clone(),
+        job_id: job.id.clone(),
+        trigger,
+        state: TextState::Pending,
+        reason: None,
+        to: None,
+        contact_id: None,
+        text: None,
+        message_id: None,
+        attempts: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    // Claimed before anything is read: a redelivered record costs one conditional write.
+    let Claim::Publish {
+        attempts,
+        created_at,
+    } = store.claim_text(tenant, customer_id, &record, now).await?
+    else {
+        tracing::info!(text = %record.id, "text settled before; nothing to send");
+        return Ok(());
+    };
+    let (Some(work_order), Some(customer)) = (
+        store
+            .work_order(tenant, customer_id, &job.work_order_id)
+            .await?,
+        store.get(tenant, customer_id).await?,
+    ) else {
+        // Cannot happen while work orders and customers with work are never deleted.
+        tracing::warn!(job = %job.id, "a job without its work order or customer; no text");
+        return Ok(());
+    };
+    record.attempts = attempts;
+    record.created_at = created_at;
+    let outcome = deliver(app, tenant, &customer, &work_order, &job, &mut record).await;
+    record.updated_at = Utc::now();
+    match outcome {
+        Ok(()) => {
+            store.settle_text(tenant, customer_id, &record).await?;
+            tracing::info!(text = %record.id, state = ?record.state, reason = ?record.reason, "text settled");
+            Ok(())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Fills `record` in: sent with SNS's message id, or suppressed with the reason.
+async fn deliver(
+    app: &App,
+    tenant: &TenantId,
+    customer: &Customer,
+    work_order: &WorkOrder,
+    job: &Job,
+    record: &mut TextRecord,
+) -> Result<(), TextError> {
+    let recipient = match domain::recipient(customer, work_order) {
+        Ok(recipient) => recipient,
+        Err(reason) => return suppress(record, reason),
+    };
+    record.to = Some(recipient.mobile.clone());
+    record.contact_id = recipient.contact_id.clone();
+    if opted_out_at_carrier(app, &recipient.mobile).await? {
+        if let Some(contact) = &recipient.contact_id {
+            record_opt_out(app, tenant, customer, contact).await?;
+        }
+        return suppress(record, Suppression::OptedOutAtCarrier);
+    }
+    let settings = app.store.settings(tenant).await?.settings;
+    let zone = settings
+        .time_zone
+        .as_deref()
+        .and_then(|zone| zone.parse().ok())
+        .unwrap_or(chrono_tz::UTC);
+    let context = TextContext {
+        organisation: settings.organisation_name.as_deref(),
+        technician: job.fields.lead_technician_name.as_deref(),
+        window: job.fields.window,
+        zone,
+    };
+    let text = domain::compose(
+        record.trigger,
+        customer.fields.language.as_deref(),
+        &context,
+    );
+    let message_id = publish(app, &recipient.mobile, &text.body).await?;
+    record.text = Some(text);
+    record.message_id = Some(message_id);
+    record.state = TextState::Sent;
+    Ok(())
+}
+
+fn suppress(record: &mut TextRecord, reason: Suppression) -> Result<(), TextError> {
+    record.state = TextState::Suppressed;
+    record.reason = Some(reason);
+    Ok(())
+}
+
+/// SNS keeps the numbers that answered STOP; texting them again is refused by carriers and
+/// unwanted by the customer.
+async fn opted_out_at_carrier(app: &App, mobile: &str) -> Result<bool, TextError> {
+    let out = app
+        .sns
+        .check_if_phone_number_is_opted_out()
+        .phone_number(mobile)
+        .send()
+        .await
+        .map_err(|e| TextError::Sns(aws_sdk_sns::error::DisplayErrorContext(e).to_string()))?;
+    Ok(out.is_opted_out)
+}
+
+/// The opt-out SNS reported, recorded on the contact (with a history entry) so that the office
+/// sees it and no later text is even tried.
+async fn record_opt_out(
+    app: &App,
+    tenant: &TenantId,
+    customer: &Customer,
+    contact_id: &str,
+) -> Result<(), TextError> {
+    let mut after = customer.clone();
+    let Some(contact) = after
+        .fields
+        .contacts
+        .iter_mut()
+        .find(|c| c.id.0 == contact_id)
+    else {
+        return Ok(());
+    };
+    contact.sms_opt_out = true;
+    after.version += 1;
+    after.updated_at = Utc::now();
+    after.updated_by = OPT_OUT_ACTOR.to_owned();
+    let mut entry = domain::HistoryEntry::of(ChangeKind::ContactChanged, Some(customer), &after);
+    entry.by = OPT_OUT_ACTOR.to_owned();
+    match app
+        .store
+        .replace(tenant, customer, &after, &entry, None)
+        .await
+    {
+        // Changed meanwhile: the text is suppressed all the same; the next one records it.
+        Ok(()) | Err(StoreError::VersionConflict) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn publish(app: &App, mobile: &str, body: &str) -> Result<String, TextError> {
+    let transactional = MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value("Transactional")
+        .build()
+        .expect("data type is set");
+    let out = app
+        .sns
+        .publish()
+        .phone_number(mobile)
+        .message(body)
+        .message_attributes("AWS.SNS.SMS.SMSType", transactional)
+        .send()
+        .await
+        .map_err(|e| TextError::Sns(aws_sdk_sns::error::DisplayErrorContext(e).to_string()))?;
+    Ok(out.message_id.unwrap_or_default())
+}

@@ -1,0 +1,201 @@
+//! Records that make notifications idempotent: each text to a customer (on its work order:
+//! `TEXT#<work order>#<text key>`, kept as the answer to "did the customer get the text?") and
+//! each message to a technician (`NOTICE#<stream sequence>#<user>`, kept a week). A record is
+//! claimed (pending) before the publish and settled after it: a redelivered stream record
+//! finds it settled and publishes nothing; one whose earlier attempt failed between claim and
+//! settle finds it pending and publishes again (at least once, never silently lost).
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use chrono::{DateTime, Duration, Utc};
+use domain::{CustomerId, TextRecord, TextState};
+
+use crate::customers::one;
+use crate::items;
+use crate::keys::{self, TenantId};
+use crate::usage::Kind;
+use crate::{CustomerStore, Page, StoreError};
+
+/// Technicians' notice records outlive the stream's 24 hours of redeliveries, then expire.
+const NOTICE_DAYS: i64 = 7;
+
+/// Whether to publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Publish: new, or pending since an attempt that did not finish (`attempts` so far,
+    /// this one included; `created_at` of the first claim).
+    Publish {
+        attempts: u32,
+        created_at: DateTime<Utc>,
+    },
+    /// Sent or suppressed before: publish nothing.
+    Settled,
+}
+
+impl CustomerStore {
+    /// Claims a text about to be sent (or suppressed) as pending.
+    pub async fn claim_text(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        text: &TextRecord,
+        now: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        let key = keys::text(tenant, customer, &text.work_order_id, &text.id);
+        let set = [
+            ("entity", AttributeValue::S("Text".into())),
+            ("id", AttributeValue::S(text.id.clone())),
+            ("workOrderId", AttributeValue::S(text.work_order_id.clone())),
+            ("jobId", AttributeValue::S(text.job_id.clone())),
+            ("trigger", AttributeValue::S(text.trigger.as_str().into())),
+        ];
+        self.claim(key, &set, now, None).await
+    }
+
+    /// Records how a claimed text ended (sent, or suppressed and why).
+    pub async fn settle_text(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        text: &TextRecord,
+    ) -> Result<(), StoreError> {
+        self.put_item(items::text_item(tenant, customer, text), None)
+            .await
+    }
+
+    /// The texts about one work order's visits, oldest first.
+    pub async fn texts(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        work_order_id: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<TextRecord>, StoreError> {
+        let prefix = keys::texts_of(work_order_id);
+        self.children(tenant, customer, &prefix, limit, cursor, true)
+            .await
+    }
+
+    /// Claims the notice of one stream record to one technician.
+    pub async fn claim_notice(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        sequence: &str,
+        user: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        let key = keys::notice(tenant, customer, sequence, user);
+        let set = [
+            ("entity", AttributeValue::S("Notice".into())),
+            ("userId", AttributeValue::S(user.to_owned())),
+        ];
+        let expires = (now + Duration::days(NOTICE_DAYS)).timestamp();
+        self.claim(key, &set, now, Some(expires)).await
+    }
+
+    /// Records that the notice was published.
+    pub async fn settle_notice(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        sequence: &str,
+        user: &str,
+        message_id: &str,
+    ) -> Result<(), StoreError> {
+        let key = keys::notice(tenant, customer, sequence, user);
+        let out = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(items::key_of(key)))
+            .update_expression("SET #state = :sent, messageId = :id")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":sent", AttributeValue::S("sent".into()))
+            .expression_attribute_values(":id", AttributeValue::S(message_id.to_owned()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        self.usage()
+            .record(Kind::Write, one(out.consumed_capacity()), 1.0);
+        Ok(())
+    }
+
+    /// One UpdateItem: create the record pending, or count another attempt of a pending one;
+    /// a settled record fails the condition.
+    async fn claim(
+        &self,
+        key: keys::Key,
+        set: &[(&str, AttributeValue)],
+        now: DateTime<Utc>,
+        expires_at: Option<i64>,
+    ) -> Result<Claim, StoreError> {
+        let pending = serde_json::to_value(TextState::Pending)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let mut assignments = vec![
+            "#state = :pending".to_owned(),
+            "createdAt = if_not_exists(createdAt, :now)".to_owned(),
+            "updatedAt = :now".to_owned(),
+        ];
+        let mut request = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(items::key_of(key)))
+            .condition_expression("attribute_not_exists(PK) OR #state = :pending")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":pending", AttributeValue::S(pending))
+            .expression_attribute_values(":now", AttributeValue::S(now.to_rfc3339()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
+        for (i, (name, value)) in set.iter().enumerate() {
+            assignments.push(format!("#a{i} = :a{i}"));
+            request = request
+                .expression_attribute_names(format!("#a{i}"), *name)
+                .expression_attribute_values(format!(":a{i}"), value.clone());
+        }
+        if let Some(expires_at) = expires_at {
+            assignments.push("#expires = :expires".to_owned());
+            request = request
+                .expression_attribute_names("#expires", keys::EXPIRES_AT)
+                .expression_attribute_values(":expires", AttributeValue::N(expires_at.to_string()));
+        }
+        let expression = format!("SET {} ADD attempts :one", assignments.join(", "));
+        let result = request
+            .update_expression(expression)
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                self.usage()
+                    .record(Kind::Write, one(out.consumed_capacity()), 1.0);
+                let attribute = |name: &str| out.attributes().and_then(|a| a.get(name));
+                let attempts = attribute("attempts")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1);
+                let created_at = attribute("createdAt")
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|at| at.parse().ok())
+                    .unwrap_or(now);
+                Ok(Claim::Publish {
+                    attempts,
+                    created_at,
+                })
+            }
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                self.usage().record(Kind::Write, &[], 0.0);
+                Ok(Claim::Settled)
+            }
+            Err(error) => Err(StoreError::sdk(error)),
+        }
+    }
+}

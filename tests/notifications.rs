@@ -1,0 +1,340 @@
+//! Notifications end to end: API -> table -> stream -> devhost's mappings with the template's
+//! filters -> the built functions -> SNS on the emulator. Technicians' messages arrive on
+//! queues subscribed with each technician's filter policy; texts are read back from the
+//! emulator's record of the SMS it was asked to send.
+
+use e2e::notifications::{fresh_mobile, image_of, stream_record};
+use e2e::work::{customer_with_site, id_of, job, move_through, window};
+use e2e::{Session, Suite, customer};
+use serde_json::{Value, json};
+
+const ADMIN: &[&str] = &["administrator"];
+
+fn types(messages: &[(Value, String)]) -> Vec<String> {
+    messages
+        .iter()
+        .map(|(body, _)| body["type"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn new_work_order(office: &Session<'_>, id: &str, site: &str, kind: &str) -> String {
+    let created = office
+        .post(
+            &format!("/customers/{id}/work-orders"),
+            &json!({"kind": kind, "title": "No heating in building B", "siteId": site}),
+        )
+        .await;
+    created.expect(201);
+    id_of(&created)
+}
+
+#[tokio::test]
+async fn technicians_hear_of_their_assignments_and_their_customers_new_work_and_nothing_else() {
+    let suite = Suite::start().await;
+    let office = suite.user("acme", "ada", ADMIN);
+    let mine = suite.technician_inbox("tech-1").await;
+    let theirs = suite.technician_inbox("tech-2").await;
+    let (id, site) = customer_with_site(&office, "5001").await;
+
+    office
+        .put_empty(&format!("/customers/{id}/assignees/tech-1"))
+        .await
+        .expect(200);
+    let assigned = suite.inbox_messages(&mine, 1).await;
+    assert_eq!(types(&assigned), ["assigned"]);
+    let (body, user) = &assigned[0];
+    assert_eq!(user, "tech-1", "the attribute the filter policy matches");
+    assert_eq!(body["schemaVersion"], 1);
+    assert_eq!(body["tenant"], "acme");
+    assert_eq!(body["customer"]["id"], id.as_str());
+    assert_eq!(body["customer"]["customerNumber"], "5001");
+
+    // New orders and fault reports of an assigned customer; not quotations.
+    let order = new_work_order(&office, &id, &site, "order").await;
+    new_work_order(&office, &id, &site, "quotation").await;
+    new_work_order(&office, &id, &site, "faultReport").await;
+    let work = suite.inbox_messages(&mine, 2).await;
+    assert_eq!(types(&work), ["workOrderCreated", "workOrderCreated"]);
+    assert_eq!(work[0].0["workOrder"]["id"], order.as_str());
+    assert_eq!(work[1].0["workOrder"]["kind"], "faultReport");
+
+    office
+        .delete(&format!("/customers/{id}/assignees/tech-1"))
+        .await
+        .expect(200);
+    assert_eq!(types(&suite.inbox_messages(&mine, 1).await), ["unassigned"]);
+    // Unassigned: new work no longer reaches tech-1.
+    new_work_order(&office, &id, &site, "order").await;
+    assert!(suite.inbox_messages(&mine, 0).await.is_empty());
+    assert!(
+        suite.inbox_messages(&theirs, 0).await.is_empty(),
+        "another technician's"
+    );
+
+    // A record delivered twice publishes once.
+    let assignment = image_of(&std::collections::HashMap::from([
+        ("PK".to_owned(), s(&format!("T#acme#C#{id}"))),
+        ("SK".to_owned(), s("ASSIGNEE#tech-2")),
+        ("entity".to_owned(), s("CustomerAssignment")),
+        ("tenantId".to_owned(), s("acme")),
+        ("customerId".to_owned(), s(&id)),
+        ("customerNumber".to_owned(), s("5001")),
+        ("customerName".to_owned(), s("Berg Anna")),
+        ("userId".to_owned(), s("tech-2")),
+        ("assignedBy".to_owned(), s("ada")),
+        ("assignedAt".to_owned(), s("2026-12-01T10:00:00Z")),
+    ]));
+    let keys = json!({"PK": {"S": format!("T#acme#C#{id}")}, "SK": {"S": "ASSIGNEE#tech-2"}});
+    let record = stream_record("4711", "INSERT", keys, Some(assignment), None);
+    let function = &suite.stack.functions["TechnicianNotificationsFunction"];
+    for _ in 0..2 {
+        let response = function.invoke(record.clone()).await.expect("answers");
+        assert_eq!(response["batchItemFailures"], json!([]));
+    }
+    assert_eq!(types(&suite.inbox_messages(&theirs, 1).await), ["assigned"]);
+}
+
+fn s(value: &str) -> aws_sdk_dynamodb::types::AttributeValue {
+    aws_sdk_dynamodb::types::AttributeValue::S(value.to_owned())
+}
+
+/// A Swedish-speaking customer whose primary contact has `mobile`, and one of its sites.
+async fn swedish_customer(office: &Session<'_>, number: &str, contact: Value) -> (String, String) {
+    let mut card = customer(number, "Anna", "Berg");
+    card["language"] = json!("sv");
+    card["contacts"] = json!([contact]);
+    let created = office.post("/customers", &card).await;
+    created.expect(201);
+    let id = id_of(&created);
+    let site = office
+        .post(&format!("/customers/{id}/sites"), &json!({"name": "Villa"}))
+        .await;
+    (id, id_of(&site))
+}
+
+async fn settings(office: &Session<'_>) {
+    let mut settings = office.get("/settings").await.body;
+    settings["organisationName"] = json!("Rörmokarna AB");
+    settings["timeZone"] = json!("Europe/Stockholm");
+    office
+        .send_json(http::Method::PUT, "/settings", &[], &settings)
+        .await
+        .expect(200);
+}
+
+async fn visit(office: &Session<'_>, id: &str, site: &str, day: u32) -> (String, String) {
+    let order = new_work_order(office, id, site, "order").await;
+    let created = office
+        .post(
+            &format!("/customers/{id}/work-orders/{order}/jobs"),
+            &json!({"window": window(day), "technicians": ["tech-1", "tech-2"],
+                    "leadTechnicianName": "Åsa"}),
+        )
+        .await;
+    created.expect(201);
+    (order, format!("/customers/{id}/jobs/{}", id_of(&created)))
+}
+
+async fn texts_of(office: &Session<'_>, id: &str, order: &str) -> Vec<Value> {
+    office
+        .get(&format!("/customers/{id}/work-orders/{order}/texts"))
+        .await
+        .body["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_visit_texts_the_customer_when_scheduled_on_the_way_and_done_once_each_in_its_language() {
+    let suite = Suite::start_with(1).await;
+    let office = suite.user("acme", "ada", ADMIN);
+    settings(&office).await;
+    let mobile = fresh_mobile();
+    let mobile = mobile.as_str();
+    let (id, site) = swedish_customer(
+        &office,
+        "5101",
+        json!({"firstName": "Bo", "mobile": mobile, "primary": true}),
+    )
+    .await;
+    let (order, path) = visit(&office, &id, &site, 1).await;
+    // A note is no news; a turn back from the road is no new appointment.
+    let current = office.get(&path).await;
+    office
+        .patch(
+            &path,
+            &current.etag(),
+            &json!({"note": "Ring the bell twice"}),
+        )
+        .await
+        .expect(200);
+    move_through(&office, &path, &["enRoute", "inProgress", "completed"]).await;
+
+    let texts = suite.wait_for_texts(mobile, 3).await;
+    assert_eq!(
+        texts,
+        [
+            "Rörmokarna AB: Ditt besök är bokat ons 2 dec kl. 08:00-10:00. Åsa kommer till dig.",
+            "Rörmokarna AB: Åsa är på väg till dig nu och kommer inom den bokade tiden 08:00-10:00.",
+            "Rörmokarna AB: Tack! Åsa har slutfört dagens besök. Hör av dig om något inte fungerar som det ska.",
+        ],
+        "one text per change, never one per technician"
+    );
+    let records = texts_of(&office, &id, &order).await;
+    let summary: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| (r["trigger"].as_str().unwrap(), r["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(summary.len(), 3);
+    assert!(
+        summary.iter().all(|(_, state)| *state == "sent"),
+        "{records:?}"
+    );
+    assert!(
+        records
+            .iter()
+            .all(|r| r["messageId"].is_string() && r["to"] == mobile)
+    );
+    assert_eq!(records[0]["text"]["segments"], 1);
+
+    // The completion delivered again sends nothing more.
+    let job_id = path.rsplit('/').next().unwrap();
+    let (pk, sk) = (format!("T#acme#C#{id}"), format!("JOB#{job_id}"));
+    let done = suite.image(&pk, &sk).await;
+    let mut before = done.clone();
+    before["status"] = json!({"S": "inProgress"});
+    before["version"] = json!({"N": (done["version"]["N"].as_str().unwrap().parse::<u64>().unwrap() - 1).to_string()});
+    let keys = json!({"PK": {"S": pk}, "SK": {"S": sk}});
+    let record = stream_record("redelivered-1", "MODIFY", keys, Some(done), Some(before));
+    let function = &suite.stack.functions["CustomerTextsFunction"];
+    let response = function.invoke(record).await.expect("answers");
+    assert_eq!(response["batchItemFailures"], json!([]));
+    assert_eq!(suite.wait_for_texts(mobile, 3).await.len(), 3);
+    assert_eq!(texts_of(&office, &id, &order).await, records);
+
+    // A rescheduled visit sends a new "scheduled" text.
+    let (_, second) = visit(&office, &id, &site, 3).await;
+    suite.wait_for_texts(mobile, 4).await;
+    let current = office.get(&second).await;
+    office
+        .patch(&second, &current.etag(), &json!({"window": window(5)}))
+        .await
+        .expect(200);
+    let texts = suite.wait_for_texts(mobile, 5).await;
+    assert_eq!(texts.len(), 5);
+    assert!(
+        texts[4].contains("sön 6 dec kl. 08:00-10:00"),
+        "{}",
+        texts[4]
+    );
+}
+
+#[tokio::test]
+async fn no_text_goes_without_a_mobile_or_against_an_opt_out_and_the_reason_is_recorded() {
+    let suite = Suite::start_with(1).await;
+    let office = suite.user("acme", "ada", ADMIN);
+    // No mobile anywhere: a company with an e-mail only.
+    let company = office
+        .post(
+            "/customers",
+            &json!({"customerNumber": "5201", "companyName": "Fastighets AB Norr",
+                    "email": "drift@norr.example"}),
+        )
+        .await;
+    company.expect(201);
+    let company_id = id_of(&company);
+    let site = office
+        .post(
+            &format!("/customers/{company_id}/sites"),
+            &json!({"name": "Hus B"}),
+        )
+        .await;
+    let (no_mobile, _) = visit(&office, &company_id, &id_of(&site), 1).await;
+    // A contact who asked for no texts.
+    let (asked, asked_site) = swedish_customer(
+        &office,
+        "5202",
+        json!({"firstName": "Cai", "mobile": "+46705550202", "primary": true, "smsOptOut": true}),
+    )
+    .await;
+    let (opted_out, _) = visit(&office, &asked, &asked_site, 1).await;
+    // A number on SNS's opt-out list (the emulator lists numbers ending in 99).
+    let (stopped, stopped_site) = swedish_customer(
+        &office,
+        "5203",
+        json!({"firstName": "Dag", "mobile": "+46705550299", "primary": true}),
+    )
+    .await;
+    let (carrier, _) = visit(&office, &stopped, &stopped_site, 1).await;
+
+    for (customer, order, reason) in [
+        (&company_id, &no_mobile, "noMobile"),
+        (&asked, &opted_out, "optedOut"),
+        (&stopped, &carrier, "optedOutAtCarrier"),
+    ] {
+        let started = std::time::Instant::now();
+        let record = loop {
+            let settled = texts_of(&office, customer, order).await.pop();
+            if let Some(record) = settled.filter(|r| r["state"] != "pending") {
+                break record;
+            }
+            assert!(
+                started.elapsed() < e2e::notifications::NOTIFY_WAIT,
+                "no text record"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        };
+        assert_eq!(record["state"], "suppressed");
+        assert_eq!(record["reason"], reason);
+        assert_eq!(record["trigger"], "scheduled");
+    }
+    assert!(suite.texts_to("+46705550202").await.is_empty());
+    assert!(suite.texts_to("+46705550299").await.is_empty());
+    // The opt-out SNS reported is now on the contact, and the history says who recorded it.
+    let card = office.get(&format!("/customers/{stopped}")).await;
+    assert_eq!(card.body["contacts"][0]["smsOptOut"], true);
+    let history = office.get(&format!("/customers/{stopped}/history")).await;
+    assert_eq!(history.body["items"][0]["by"], "sms:opt-out-list");
+}
+
+#[tokio::test]
+async fn a_text_that_cannot_be_published_is_reported_for_retry_and_stays_pending() {
+    let suite = Suite::start_with(1).await;
+    let office = suite.user("acme", "ada", ADMIN);
+    let (id, site) = customer_with_site(&office, "5301").await;
+    let order = new_work_order(&office, &id, &site, "order").await;
+    let created = job(&office, &id, &order, 1).await;
+    let (pk, sk) = (format!("T#acme#C#{id}"), format!("JOB#{}", id_of(&created)));
+    // The function's code with SNS unreachable (nothing listens on port 9).
+    let config = devhost::aws_config().await;
+    let unreachable = aws_sdk_sns::config::Builder::from(&config)
+        .endpoint_url("http://127.0.0.1:9")
+        .build();
+    let app = customer_texts::App {
+        store: store::CustomerStore::new(suite.dynamodb.clone(), suite.table()),
+        sns: aws_sdk_sns::Client::from_conf(unreachable),
+    };
+    let mut image = suite.image(&pk, &sk).await;
+    // A later version of the job than the one the stack's own mapping texts.
+    image["status"] = json!({"S": "enRoute"});
+    image["version"] = json!({"N": "2"});
+    let keys = json!({"PK": {"S": pk}, "SK": {"S": sk}});
+    let record = stream_record("fails-1", "INSERT", keys, Some(image), None);
+    for attempt in 1..=2 {
+        let event = lambda_runtime::LambdaEvent::new(record.clone(), Default::default());
+        let response = customer_texts::handle(&app, event).await.expect("answers");
+        assert_eq!(
+            response["batchItemFailures"],
+            json!([{"itemIdentifier": "fails-1"}]),
+            "reported for the mapping to retry"
+        );
+        let records = texts_of(&office, &id, &order).await;
+        let failed = records
+            .iter()
+            .find(|r| r["trigger"] == "onTheWay")
+            .expect("recorded");
+        assert_eq!(failed["state"], "pending", "{records:?}");
+        assert_eq!(failed["attempts"], attempt, "each attempt counted");
+    }
+}

@@ -1,0 +1,220 @@
+//! Helpers for notification tests: a queue subscribed to the technicians' topic with one
+//! technician's filter policy (as a technician's endpoint would be), the SMS the emulator
+//! recorded, and stream records made from stored items for redelivery.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{Map, Value, json};
+
+use crate::Suite;
+
+/// How long a notification may take: the stream poller, the function, the emulator.
+pub const NOTIFY_WAIT: Duration = Duration::from_secs(30);
+
+impl Suite {
+    pub fn topic(&self) -> &str {
+        &self.stack.topics["TechnicianNotificationsTopic"]
+    }
+
+    pub async fn sns(&self) -> aws_sdk_sns::Client {
+        aws_sdk_sns::Client::new(&devhost::aws_config().await)
+    }
+
+    /// A new queue subscribed to the technicians' topic with a filter policy on `userId`,
+    /// raw delivery (the body is our message, the attributes SQS message attributes).
+    pub async fn technician_inbox(&self, user: &str) -> String {
+        let sqs = self.sqs().await;
+        let name = crate::unique_name("inbox");
+        let url = sqs
+            .create_queue()
+            .queue_name(&name)
+            .send()
+            .await
+            .expect("a queue")
+            .queue_url
+            .expect("its URL");
+        let arn = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("its attributes")
+            .attributes
+            .and_then(|mut a| a.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+            .expect("its ARN");
+        let policy = json!({"userId": [user]}).to_string();
+        self.sns()
+            .await
+            .subscribe()
+            .topic_arn(self.topic())
+            .protocol("sqs")
+            .endpoint(arn)
+            .attributes("FilterPolicy", policy)
+            .attributes("RawMessageDelivery", "true")
+            .send()
+            .await
+            .expect("subscribed");
+        url
+    }
+
+    /// Every message in a technician's queue until `count` arrived (then a moment more, so
+    /// that an extra one would be seen), as (body, userId attribute).
+    pub async fn inbox_messages(&self, url: &str, count: usize) -> Vec<(Value, String)> {
+        let sqs = self.sqs().await;
+        let started = Instant::now();
+        let mut messages = Vec::new();
+        let mut quiet_since: Option<Instant> = None;
+        loop {
+            let out = sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .message_attribute_names("All")
+                .send()
+                .await
+                .expect("received");
+            let batch = out.messages.unwrap_or_default();
+            if batch.is_empty() && messages.len() >= count {
+                let since = *quiet_since.get_or_insert_with(Instant::now);
+                if since.elapsed() > Duration::from_secs(2) {
+                    return messages;
+                }
+            }
+            for message in batch {
+                let body: Value =
+                    serde_json::from_str(message.body().unwrap_or_default()).expect("JSON");
+                let user = message
+                    .message_attributes()
+                    .and_then(|a| a.get("userId"))
+                    .and_then(|v| v.string_value())
+                    .unwrap_or_default()
+                    .to_owned();
+                messages.push((body, user));
+                if let Some(handle) = message.receipt_handle() {
+                    sqs.delete_message()
+                        .queue_url(url)
+                        .receipt_handle(handle)
+                        .send()
+                        .await
+                        .expect("deleted");
+                }
+            }
+            assert!(
+                started.elapsed() < NOTIFY_WAIT,
+                "{} of {count} messages arrived: {messages:?}",
+                messages.len()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The SMS the emulator recorded for one phone number, oldest first.
+    pub async fn texts_to(&self, mobile: &str) -> Vec<String> {
+        let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("the emulator's endpoint");
+        let url = format!("{}/moto-api/data.json", endpoint.trim_end_matches('/'));
+        let reply = self
+            .send_to_url(http::Method::GET, &url, &[], Vec::new())
+            .await;
+        let data: Value = serde_json::from_str(reply.body.as_str().unwrap_or("{}")).expect("JSON");
+        data["sns"]["SMS"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter(|sms| sms["phone_number"] == mobile)
+            .map(|sms| sms["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// Waits until `count` texts went to `mobile` (and a moment more), and answers them.
+    pub async fn wait_for_texts(&self, mobile: &str, count: usize) -> Vec<String> {
+        let started = Instant::now();
+        loop {
+            let texts = self.texts_to(mobile).await;
+            if texts.len() >= count {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                return self.texts_to(mobile).await;
+            }
+            assert!(
+                started.elapsed() < NOTIFY_WAIT,
+                "{} of {count} texts arrived: {texts:?}",
+                texts.len()
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    /// A stored item as its stream image (DynamoDB JSON).
+    pub async fn image(&self, pk: &str, sk: &str) -> Value {
+        let item = self
+            .dynamodb
+            .get_item()
+            .table_name(self.table())
+            .key("PK", AttributeValue::S(pk.to_owned()))
+            .key("SK", AttributeValue::S(sk.to_owned()))
+            .send()
+            .await
+            .expect("read")
+            .item
+            .expect("the item");
+        image_of(&item)
+    }
+}
+
+pub fn image_of(item: &HashMap<String, AttributeValue>) -> Value {
+    Value::Object(
+        item.iter()
+            .map(|(name, value)| (name.clone(), json_of(value)))
+            .collect::<Map<_, _>>(),
+    )
+}
+
+fn json_of(value: &AttributeValue) -> Value {
+    match value {
+        AttributeValue::S(s) => json!({"S": s}),
+        AttributeValue::N(n) => json!({"N": n}),
+        AttributeValue::Bool(b) => json!({"BOOL": b}),
+        AttributeValue::Null(_) => json!({"NULL": true}),
+        AttributeValue::Ss(ss) => json!({"SS": ss}),
+        AttributeValue::Ns(ns) => json!({"NS": ns}),
+        AttributeValue::L(l) => json!({"L": l.iter().map(json_of).collect::<Vec<_>>()}),
+        AttributeValue::M(m) => json!({"M": image_of(m)}),
+        other => panic!("no such attribute in our items: {other:?}"),
+    }
+}
+
+/// A stream record of one item's change, as the mapping delivers it.
+pub fn stream_record(
+    sequence: &str,
+    event: &str,
+    keys: Value,
+    new: Option<Value>,
+    old: Option<Value>,
+) -> Value {
+    let mut dynamodb = json!({"SequenceNumber": sequence, "Keys": keys,
+                              "StreamViewType": "NEW_AND_OLD_IMAGES"});
+    if let Some(new) = new {
+        dynamodb["NewImage"] = new;
+    }
+    if let Some(old) = old {
+        dynamodb["OldImage"] = old;
+    }
+    json!({"Records": [{"eventID": sequence, "eventName": event, "eventVersion": "1.1",
+                        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+                        "dynamodb": dynamodb}]})
+}
+
+/// A Swedish mobile number no earlier run used (the emulator keeps every SMS until it
+/// restarts), never one of the emulator's opted-out numbers (those end in 99).
+pub fn fresh_mobile() -> String {
+    let random = ulid::Ulid::new().random() % 10_000_000;
+    let random = if random % 100 == 99 {
+        random - 1
+    } else {
+        random
+    };
+    format!("+4670{random:07}")
+}

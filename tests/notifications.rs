@@ -228,6 +228,23 @@ async fn a_visit_texts_the_customer_when_scheduled_on_the_way_and_done_once_each
         "{}",
         texts[4]
     );
+
+    // The functions logged what they did, but no number, address or text.
+    let logs = suite.logs();
+    assert!(
+        logs.contains("text settled"),
+        "the texts' function logs its outcomes"
+    );
+    let digits = &mobile[mobile.len() - 7..];
+    assert!(!logs.contains(digits), "a phone number in the logs");
+    assert!(
+        !logs.contains("@example.com"),
+        "an e-mail address in the logs"
+    );
+    assert!(
+        !logs.contains("Ditt besök") && !logs.contains("på väg"),
+        "a text in the logs"
+    );
 }
 
 #[tokio::test]

@@ -63,6 +63,8 @@ pub async fn fresh_table() -> (aws_sdk_dynamodb::Client, String) {
 pub struct Suite {
     pub stack: RunningStack,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// Where the stack's functions log (every line of every function).
+    pub log_file: PathBuf,
     http: HttpClient<HttpConnector, Full<Bytes>>,
 }
 
@@ -86,7 +88,8 @@ impl Suite {
         options.stack_name = stack_name.clone();
         options.instances = instances;
         options.bin_dir = bin_dir();
-        options.log_file = Some(logs.join(format!("{stack_name}.log")));
+        let log_file = logs.join(format!("{stack_name}.log"));
+        options.log_file = Some(log_file.clone());
         for (name, value) in parameters {
             options
                 .parameters
@@ -105,8 +108,14 @@ impl Suite {
         Self {
             stack,
             dynamodb,
+            log_file,
             http: HttpClient::builder(TokioExecutor::new()).build_http(),
         }
+    }
+
+    /// Everything the stack's functions logged so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log_file).unwrap_or_default()
     }
 
     pub fn table(&self) -> &str {

@@ -1002,7 +1002,8 @@ mod tests {
             .await
             .expect("idempotent");
         assert_eq!(first.topics, second.topics);
-        assert_eq!(first.topics.len(), 1, "{:?}", first.topics);
+        assert_eq!(first.topics.len(), 2, "{:?}", first.topics);
+        assert!(first.topics.contains_key("OperatorAlarmsTopic"));
         let topic = &first.topics["TechnicianNotificationsTopic"];
         assert_eq!(topic.name, format!("{stack}-TechnicianNotificationsTopic"));
         assert!(

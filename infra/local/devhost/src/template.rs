@@ -1843,10 +1843,16 @@ Resources:
         let template = real_template();
         assert_eq!(
             template.topics(),
-            [TopicDef {
-                logical_id: "TechnicianNotificationsTopic".into(),
-                topic_name: None,
-            }],
+            [
+                TopicDef {
+                    logical_id: "TechnicianNotificationsTopic".into(),
+                    topic_name: None,
+                },
+                TopicDef {
+                    logical_id: "OperatorAlarmsTopic".into(),
+                    topic_name: None,
+                }
+            ],
             "KmsMasterKeyId is not applied locally"
         );
         let arn = "arn:aws:sns:us-east-1:123456789012:s-TechnicianNotificationsTopic";

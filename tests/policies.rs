@@ -1,0 +1,202 @@
+//! Least privilege, checked on infra/template.yaml: each function's policy allows exactly the
+//! actions its code calls (the list below says which code path needs each), never `*`, on the
+//! resources it uses: the table and its indexes, one bucket prefix, one queue or topic. The one
+//! wildcard resource (SMS has no ARN) must come with the Deny that keeps it to phone numbers.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_norway::Value;
+
+/// What each function's code calls, by action.
+const USED: &[(&str, &[&str])] = &[
+    (
+        "CustomersApiFunction",
+        &[
+            "dynamodb:GetItem",            // a card, a record, settings, guards
+            "dynamodb:BatchGetItem",       // cards of an assignment page, sites of a contract
+            "dynamodb:PutItem",            // a site, contract, work order, job change
+            "dynamodb:UpdateItem", // the number counter; inventory lines in a ticket's transaction
+            "dynamodb:DeleteItem", // unlink, delete, guards and lookups in transactions
+            "dynamodb:ConditionCheckItem", // a work order on its customer, a job on its work order
+            "dynamodb:Query",      // every list (the table and GSI1-4)
+            "s3:PutObject",        // presigned uploads to imports/
+            "s3:GetObject",        // presigned error reports from reports/
+        ],
+    ),
+    (
+        "CustomersImportFunction",
+        &[
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem", // guards and cards of a batch of rows
+            "dynamodb:PutItem",      // rows' customers, the import record, error chunks
+            "dynamodb:UpdateItem",   // the number counter
+            "dynamodb:DeleteItem",   // guards and lookups an updated row frees
+            "dynamodb:Query",        // error chunks at the end
+            "s3:GetObject",          // the file
+            "s3:PutObject",          // the error report
+            "sqs:SendMessage",       // the continuation
+        ],
+    ),
+    (
+        "CustomersCascadeFunction",
+        &[
+            "dynamodb:Query",              // a page of sites, contracts, work orders, jobs
+            "dynamodb:PutItem",            // the closed records and the history entry
+            "dynamodb:ConditionCheckItem", // the customer still inactive
+            "sqs:SendMessage",             // the continuation; the on-failure destination
+        ],
+    ),
+    (
+        "TechnicianNotificationsFunction",
+        &[
+            "dynamodb:GetItem",    // the customer's assignees
+            "dynamodb:UpdateItem", // claim and settle a notice
+            "sns:Publish",         // the technicians' topic
+            "sqs:SendMessage",     // the on-failure destination
+        ],
+    ),
+    (
+        "CustomerTextsFunction",
+        &[
+            "dynamodb:GetItem",    // work order, card, settings
+            "dynamodb:PutItem",    // settle a text; an opt-out on the card
+            "dynamodb:UpdateItem", // claim a text
+            "sns:Publish",         // the SMS
+            "sns:CheckIfPhoneNumberIsOptedOut",
+            "sqs:SendMessage", // the on-failure destination
+        ],
+    ),
+];
+
+/// Resources a function may name without a resource ARN, and why.
+const WILDCARDS: &[(&str, &str)] = &[
+    ("CustomerTextsFunction", "sns:Publish"), // SMS to a phone number has no ARN
+    ("CustomerTextsFunction", "sns:CheckIfPhoneNumberIsOptedOut"), // no resource-level permission
+];
+
+fn template() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+    serde_norway::from_str(&std::fs::read_to_string(path).expect("the template")).expect("YAML")
+}
+
+/// A policy value as text: `!GetAtt CustomersTable.Arn`, `!Sub "..."`, or the string.
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Tagged(tagged) => format!("{} {}", tagged.tag, text(&tagged.value)),
+        Value::Sequence(items) => items.iter().map(text).collect::<Vec<_>>().join(" "),
+        other => format!("{other:?}"),
+    }
+}
+
+fn list(value: &Value) -> Vec<Value> {
+    match value {
+        Value::Sequence(items) => items.clone(),
+        Value::Null => Vec::new(),
+        one => vec![one.clone()],
+    }
+}
+
+struct Statement {
+    effect: String,
+    actions: Vec<String>,
+    resources: Vec<String>,
+}
+
+fn statements(template: &Value) -> BTreeMap<String, Vec<Statement>> {
+    let mut out = BTreeMap::new();
+    let resources = template["Resources"].as_mapping().expect("resources");
+    for (name, resource) in resources {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let mut found = Vec::new();
+        for policy in list(&resource["Properties"]["Policies"]) {
+            for statement in list(&policy["Statement"]) {
+                found.push(Statement {
+                    effect: text(&statement["Effect"]),
+                    actions: list(&statement["Action"]).iter().map(text).collect(),
+                    resources: list(&statement["Resource"]).iter().map(text).collect(),
+                });
+            }
+        }
+        out.insert(name.as_str().unwrap().to_owned(), found);
+    }
+    out
+}
+
+#[test]
+fn every_function_is_allowed_exactly_what_its_code_calls() {
+    let template = template();
+    let policies = statements(&template);
+    let expected: BTreeMap<&str, BTreeSet<&str>> = USED
+        .iter()
+        .map(|(f, actions)| (*f, actions.iter().copied().collect()))
+        .collect();
+    assert_eq!(
+        policies.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+        expected.keys().copied().collect::<BTreeSet<_>>(),
+        "every function of the template is listed here"
+    );
+    for (function, statements) in &policies {
+        let allowed: BTreeSet<&str> = statements
+            .iter()
+            .filter(|s| s.effect == "Allow")
+            .flat_map(|s| s.actions.iter().map(String::as_str))
+            .collect();
+        assert_eq!(allowed, expected[function.as_str()], "{function}");
+    }
+}
+
+#[test]
+fn no_function_may_do_everything_or_touch_everything() {
+    for (function, statements) in statements(&template()) {
+        for statement in statements.iter().filter(|s| s.effect == "Allow") {
+            for action in &statement.actions {
+                assert!(!action.contains('*'), "{function}: {action}");
+                assert_ne!(action, "dynamodb:Scan", "{function}: Query, never Scan");
+            }
+            for resource in &statement.resources {
+                let wildcard = resource == "*";
+                for action in &statement.actions {
+                    if wildcard {
+                        assert!(
+                            WILDCARDS.contains(&(function.as_str(), action.as_str())),
+                            "{function}: {action} on every resource"
+                        );
+                    }
+                    if action.starts_with("dynamodb:") {
+                        // The table, or one named index: never every index or another table.
+                        let table = resource == "!GetAtt CustomersTable.Arn";
+                        let index = resource.starts_with("!Sub ${CustomersTable.Arn}/index/GSI");
+                        assert!(table || index, "{function}: {action} on {resource}");
+                    }
+                    if action.starts_with("s3:") {
+                        let prefix = resource.starts_with("!Sub ${ImportsBucket.Arn}/")
+                            && resource.ends_with("/*")
+                            && !resource.ends_with("Arn}/*");
+                        assert!(
+                            prefix,
+                            "{function}: {action} on {resource} (one key prefix)"
+                        );
+                    }
+                }
+            }
+        }
+        let wildcards: Vec<_> = statements
+            .iter()
+            .filter(|s| s.effect == "Allow" && s.resources.iter().any(|r| r == "*"))
+            .collect();
+        if !wildcards.is_empty() {
+            let denied_topics = statements.iter().any(|s| {
+                s.effect == "Deny"
+                    && s.actions.iter().any(|a| a == "sns:Publish")
+                    && s.resources.iter().any(|r| r.contains(":sns:*:*:*"))
+            });
+            assert!(
+                denied_topics,
+                "{function}: SMS only, never a topic or an endpoint"
+            );
+        }
+    }
+}

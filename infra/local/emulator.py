@@ -16,8 +16,11 @@ transaction is cancelled. This changes nothing that DynamoDB would observe.
 """
 
 import copy
+import json
+from urllib.parse import parse_qs, urlparse
 
 import moto.server as server
+from moto.moto_api._internal import urls as moto_api_urls
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models.dynamo_type import DynamoType
 
@@ -103,6 +106,46 @@ def _transact_write_items_journaled(self, transact_items, *args, **kwargs):
 
 
 dynamodb_models.DynamoDBBackend.transact_write_items = _transact_write_items_journaled
+
+# `GET /moto-api/data.json?service=sns`: the state of the named services only. The whole dump
+# walks every tracked model instance (every DynamoDB item and stream record of every test
+# table), which takes seconds and blocks this single-threaded emulator; tests read the SMS
+# the emulator recorded this way.
+_DATA_JSON = "{0}/moto-api/data.json"
+_all_model_data = moto_api_urls.url_paths[_DATA_JSON]
+
+
+def _public_attributes(instance):
+    result = {}
+    for attr in dir(instance):
+        if attr.startswith("_"):
+            continue
+        try:
+            value = getattr(instance, attr)
+            json.dumps(value)
+        except (TypeError, AttributeError, ValueError):
+            continue
+        result[attr] = value
+    return result
+
+
+def _model_data(request, full_url, headers):
+    services = parse_qs(urlparse(full_url).query).get("service")
+    if not services:
+        return _all_model_data(request, full_url, headers)
+    from moto.core.model_instances import model_data
+
+    results = {
+        service: {
+            name: [_public_attributes(i) for i in model.instances_tracked]
+            for name, model in sorted(model_data.get(service, {}).items())
+        }
+        for service in services
+    }
+    return 200, {"Content-Type": "application/json"}, json.dumps(results)
+
+
+moto_api_urls.url_paths[_DATA_JSON] = _model_data
 
 if __name__ == "__main__":
     server.main()

@@ -114,7 +114,11 @@ impl Suite {
     /// The SMS the emulator recorded for one phone number, oldest first.
     pub async fn texts_to(&self, mobile: &str) -> Vec<String> {
         let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("the emulator's endpoint");
-        let url = format!("{}/moto-api/data.json", endpoint.trim_end_matches('/'));
+        // Only SNS's state: the whole dump takes seconds and blocks the emulator.
+        let url = format!(
+            "{}/moto-api/data.json?service=sns",
+            endpoint.trim_end_matches('/')
+        );
         let reply = self
             .send_to_url(http::Method::GET, &url, &[], Vec::new())
             .await;
@@ -130,6 +134,7 @@ impl Suite {
     }
 
     /// Waits until `count` texts went to `mobile` (and a moment more), and answers them.
+    /// Polls every second: each read walks every SMS the emulator recorded.
     pub async fn wait_for_texts(&self, mobile: &str, count: usize) -> Vec<String> {
         let started = Instant::now();
         loop {
@@ -143,7 +148,7 @@ impl Suite {
                 "{} of {count} texts arrived: {texts:?}",
                 texts.len()
             );
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
 

@@ -34,7 +34,11 @@ impl App {
                 kit::aws::dynamodb(&config),
                 kit::aws::required_env("TABLE_NAME")?,
             ),
-            sns: aws_sdk_sns::Client::new(&config),
+            sns: aws_sdk_sns::Client::from_conf(
+                aws_sdk_sns::config::Builder::from(&config)
+                    .timeout_config(kit::aws::publish_timeouts())
+                    .build(),
+            ),
             topic_arn: kit::aws::required_env("TOPIC_ARN")?,
         })
     }

@@ -37,6 +37,18 @@ pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(s3)
 }
 
+/// Timeouts for SNS publishing. A Publish is not idempotent: an attempt that timed out after
+/// SNS accepted the message and is then retried sends it twice. So an attempt may take longer
+/// than a DynamoDB call (10 s, within the notification functions' 30 s) before the SDK gives
+/// up on it and retries.
+pub fn publish_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(10))
+        .operation_timeout(Duration::from_secs(20))
+        .build()
+}
+
 /// A required environment variable, with an error that names it.
 pub fn required_env(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("environment variable {name} is not set"))

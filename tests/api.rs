@@ -685,3 +685,33 @@ async fn unknown_customers_and_routes_answer_404() {
     let reply = alice.get("/nowhere").await;
     assert_eq!(reply.status, 404);
 }
+
+#[tokio::test]
+async fn each_request_is_logged_with_its_tenant_and_whether_it_was_a_cold_start() {
+    let suite = Suite::start_with(1).await;
+    let office = suite.user("acme", "ada", &["administrator"]);
+    office.get("/customers").await.expect(200);
+    office.get("/customers").await.expect(200);
+    let requests: Vec<serde_json::Value> = suite
+        .logs()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["fields"]["message"] == "request")
+        .collect();
+    let fields: Vec<(&str, bool)> = requests
+        .iter()
+        .map(|line| {
+            let fields = &line["fields"];
+            (
+                fields["tenant"].as_str().unwrap_or_default(),
+                fields["cold_start"].as_bool().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(fields, [("acme", true), ("acme", false)], "{requests:?}");
+    assert!(
+        requests
+            .iter()
+            .all(|line| line["fields"]["request_id"].is_string())
+    );
+}

@@ -76,20 +76,6 @@ async fn history_kinds(office: &Session<'_>, id: &str) -> Vec<String> {
         .collect()
 }
 
-/// The stream record the mapping delivers for this customer turning inactive at `version`.
-fn deactivation_record(tenant: &str, id: &str, version: u64) -> Value {
-    json!({"Records": [{
-        "eventID": "redelivered", "eventName": "MODIFY", "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
-        "dynamodb": {
-            "SequenceNumber": "999",
-            "Keys": {"PK": {"S": format!("T#{tenant}#C#{id}")}, "SK": {"S": "CUSTOMER"}},
-            "NewImage": {"entity": {"S": "Customer"}, "status": {"S": "inactive"},
-                         "version": {"N": version.to_string()}},
-            "OldImage": {"entity": {"S": "Customer"}, "status": {"S": "active"}},
-            "StreamViewType": "NEW_AND_OLD_IMAGES"}}]})
-}
-
 #[tokio::test]
 async fn deactivating_a_customer_deactivates_its_sites_once_and_says_why() {
     let suite = Suite::start().await;
@@ -182,7 +168,7 @@ async fn deactivating_a_customer_deactivates_its_sites_once_and_says_why() {
     let before = history_kinds(&office, &id).await;
     let cascade = &suite.stack.functions["CustomersCascadeFunction"];
     let response = cascade
-        .invoke(deactivation_record("acme", &id, version))
+        .invoke(e2e::deactivation_record("acme", &id, version))
         .await
         .expect("the cascade answers");
     assert_eq!(response["batchItemFailures"], json!([]));
@@ -239,7 +225,7 @@ async fn a_customer_active_again_stops_the_cascade() {
     // A record for a customer that is active (it was reactivated before its cascade ran).
     let cascade = &suite.stack.functions["CustomersCascadeFunction"];
     let response = cascade
-        .invoke(deactivation_record("acme", &id, 3))
+        .invoke(e2e::deactivation_record("acme", &id, 3))
         .await
         .expect("the cascade answers");
     assert_eq!(response["batchItemFailures"], json!([]));

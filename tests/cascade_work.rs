@@ -74,19 +74,6 @@ async fn history(office: &Session<'_>, id: &str) -> Vec<Value> {
     )
 }
 
-fn deactivation_record(tenant: &str, id: &str, version: u64) -> Value {
-    json!({"Records": [{
-        "eventID": "redelivered", "eventName": "MODIFY", "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
-        "dynamodb": {
-            "SequenceNumber": "999",
-            "Keys": {"PK": {"S": format!("T#{tenant}#C#{id}")}, "SK": {"S": "CUSTOMER"}},
-            "NewImage": {"entity": {"S": "Customer"}, "status": {"S": "inactive"},
-                         "version": {"N": version.to_string()}},
-            "OldImage": {"entity": {"S": "Customer"}, "status": {"S": "active"}},
-            "StreamViewType": "NEW_AND_OLD_IMAGES"}}]})
-}
-
 #[tokio::test]
 async fn deactivation_cancels_open_work_and_leaves_closed_work_traceable() {
     let suite = Suite::start().await;
@@ -204,7 +191,7 @@ async fn deactivation_cancels_open_work_and_leaves_closed_work_traceable() {
     let version: u64 = deactivated.etag().trim_matches('"').parse().unwrap();
     let cascade = &suite.stack.functions["CustomersCascadeFunction"];
     let response = cascade
-        .invoke(deactivation_record("acme", &id, version))
+        .invoke(e2e::deactivation_record("acme", &id, version))
         .await
         .expect("the cascade answers");
     assert_eq!(response["batchItemFailures"], json!([]));
@@ -371,7 +358,7 @@ async fn a_work_order_completed_while_the_cascade_runs_is_completed_and_never_ha
         page_size: 50,
         pages_per_invocation: None,
     };
-    let record = deactivation_record("acme", &card.id.0, inactive.version);
+    let record = e2e::deactivation_record("acme", &card.id.0, inactive.version);
     let response = customers_cascade::handle(&app, LambdaEvent::new(record, e2e::far_deadline()))
         .await
         .expect("the cascade runs");

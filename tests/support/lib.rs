@@ -406,3 +406,18 @@ pub fn far_deadline() -> lambda_runtime::Context {
         .unwrap_or(u64::MAX);
     context
 }
+
+/// The stream record the cascade's mapping delivers when the customer `id` of `tenant` turned
+/// inactive at `version` (for redelivering it by hand).
+pub fn deactivation_record(tenant: &str, id: &str, version: u64) -> Value {
+    serde_json::json!({"Records": [{
+        "eventID": "redelivered", "eventName": "MODIFY", "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+        "dynamodb": {
+            "SequenceNumber": "999",
+            "Keys": {"PK": {"S": format!("T#{tenant}#C#{id}")}, "SK": {"S": "CUSTOMER"}},
+            "NewImage": {"entity": {"S": "Customer"}, "status": {"S": "inactive"},
+                         "version": {"N": version.to_string()}},
+            "OldImage": {"entity": {"S": "Customer"}, "status": {"S": "active"}},
+            "StreamViewType": "NEW_AND_OLD_IMAGES"}}]})
+}

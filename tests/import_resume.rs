@@ -44,12 +44,8 @@ async fn redelivered_after_a_crash_the_import_resumes_and_imports_every_row_once
         .send()
         .await
         .unwrap();
-    let notification = serde_json::json!({"Records": [{
-        "eventName": "ObjectCreated:Put", "eventTime": "2026-12-01T10:00:00.000Z",
-        "s3": {"bucket": {"name": bucket},
-               "object": {"key": key, "eTag": put.e_tag().unwrap().trim_matches('"'),
-                          "sequencer": "01"}}}]})
-    .to_string();
+    let etag = put.e_tag().unwrap().trim_matches('"');
+    let notification = e2e::imports::object_created(&bucket, key, etag, "01", None);
     let tenant = TenantId::parse("acme").unwrap();
     let deadline = || Instant::now() + Duration::from_secs(300);
 

@@ -32,11 +32,7 @@ fn file(rows: usize, city: &str) -> String {
 }
 
 fn notification(bucket: &str, key: &str, etag: &str, sequencer: &str) -> String {
-    serde_json::json!({"Records": [{
-        "eventName": "ObjectCreated:Put", "eventTime": "2026-12-01T10:00:00.000Z",
-        "s3": {"bucket": {"name": bucket},
-               "object": {"key": key, "eTag": etag, "sequencer": sequencer}}}]})
-    .to_string()
+    e2e::imports::object_created(bucket, key, etag, sequencer, None)
 }
 
 fn report(what: &str, usage: Usage) {

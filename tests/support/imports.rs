@@ -126,3 +126,22 @@ pub async fn fetch(method: http::Method, url: &str, body: Vec<u8>) -> (u16, Vec<
         .to_bytes();
     (status, bytes.to_vec())
 }
+
+/// The message S3 sends the imports queue when `key` was put in `bucket`: what the import
+/// function's code is handed when a test runs it in-process. `size` as S3 gives it, if any.
+pub fn object_created(
+    bucket: &str,
+    key: &str,
+    etag: &str,
+    sequencer: &str,
+    size: Option<u64>,
+) -> String {
+    let mut object = serde_json::json!({"key": key, "eTag": etag, "sequencer": sequencer});
+    if let Some(size) = size {
+        object["size"] = size.into();
+    }
+    serde_json::json!({"Records": [{
+        "eventName": "ObjectCreated:Put", "eventTime": "2026-12-01T10:00:00.000Z",
+        "s3": {"bucket": {"name": bucket}, "object": object}}]})
+    .to_string()
+}

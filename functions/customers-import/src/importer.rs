@@ -19,8 +19,8 @@ use import::{
 };
 use sha2::{Digest, Sha256};
 use store::{
-    CHUNK_OVERHEAD, ChunkError, CustomerChange, ErrorChunk, ImportCheckpoint, ImportRecord,
-    ImportStatus, PreparedChange, StoreError, TRANSACTION_ITEMS, TenantId,
+    CHUNK_OVERHEAD, ChunkError, CustomerChange, ErrorChunk, ImportCheckpoint, ImportCounts,
+    ImportRecord, ImportStatus, PreparedChange, StoreError, TRANSACTION_ITEMS, TenantId,
 };
 use tokio::runtime::Handle;
 use tokio_util::io::SyncIoBridge;
@@ -37,6 +37,13 @@ const ERROR_CHUNK_BYTES: usize = 256 * 1024;
 const HANDOVER_TIME: Duration = Duration::from_secs(20);
 /// Tries of a batch whose rows keep meeting concurrent changes before those rows fail.
 const CONFLICT_ATTEMPTS: usize = 3;
+/// The largest file imported. Exports of a field-service customer register (QuickBooks,
+/// Sage 50, Visma) are well under 50 MB; 100 MiB is twice that, about half a million rows.
+/// Memory does not grow with the file (it is streamed), but time and write capacity do: a
+/// larger file is more likely a wrong file (a database dump, a log) than a register, and one
+/// tenant's import should not take the table's capacity for hours. Larger registers are split
+/// into several files.
+pub const MAX_FILE_BYTES: u64 = 100 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -150,7 +157,7 @@ impl Importer {
         let options = import_options(&settings);
         let body = match self.open()? {
             Ok(body) => body,
-            Err(gone) => return self.fail(gone),
+            Err(unimportable) => return self.fail(unimportable),
         };
         let reader = match &self.record.checkpoint {
             None => ImportReader::new(body, &options),
@@ -181,7 +188,9 @@ impl Importer {
                 return Err(ImportError::Retry(format!("reading the file: {e}")));
             }
             let out_of_budget = wanted == 0 || self.out_of_budget();
-            let at_end = fresh.len() < wanted;
+            // A reader that stopped at a failure has nothing more to give, even when its
+            // last row filled the batch: this invocation ends the import, with that failure.
+            let at_end = fresh.len() < wanted || reader.failure().is_some();
             self.rows_this_invocation += fresh.len() as u64;
             let mut batch = std::mem::take(&mut carried);
             batch.extend(fresh);
@@ -198,7 +207,8 @@ impl Importer {
                 }
             }
             if carried.is_empty() && at_end {
-                return self.finish();
+                let stopped = reader.failure().map(ToString::to_string);
+                return self.finish(stopped);
             }
             if carried.is_empty() && out_of_budget {
                 return self.hand_over();
@@ -223,8 +233,8 @@ impl Importer {
     }
 
     /// The file from the checkpoint on, as a blocking reader. `Ok(Err(reason))`: the file is
-    /// gone or was replaced, which no retry cures.
-    fn open(&self) -> Result<Result<Box<dyn Read + Send>, String>, ImportError> {
+    /// gone, was replaced, or is too large, which no retry cures.
+    fn open(&mut self) -> Result<Result<Box<dyn Read + Send>, String>, ImportError> {
         let offset = self.record.checkpoint.as_ref().map_or(0, |c| c.offset);
         let mut request = self
             .app
@@ -244,6 +254,12 @@ impl Importer {
         }
         match self.block(request.send()) {
             Ok(out) => {
+                // The size S3's notification gave, else the object's own. Judged before a
+                // byte of the body is read.
+                self.record.size_bytes = self.record.size_bytes.or_else(|| object_size(&out));
+                if let Some(refusal) = self.record.size_bytes.and_then(too_large) {
+                    return Ok(Err(refusal));
+                }
                 let stream = out.body.into_async_read();
                 let bridge = SyncIoBridge::new_with_handle(stream, self.runtime.clone());
                 Ok(Ok(Box::new(bridge)))
@@ -633,8 +649,10 @@ impl Importer {
         Ok(())
     }
 
-    /// Writes the error report (header and every chunk, in line order) and completes.
-    fn finish(mut self) -> Result<(), ImportError> {
+    /// Writes the error report (header and every chunk, in line order) and completes, or,
+    /// when reading `stopped` before the end of the file (a quote never closed), fails with
+    /// that reason: the rows before it stay imported and the report lists their errors too.
+    fn finish(mut self, stopped: Option<String>) -> Result<(), ImportError> {
         let mut report = ErrorReportWriter::new(Vec::new())
             .ok()
             .and_then(|header| header.into_inner().ok())
@@ -667,7 +685,11 @@ impl Importer {
         )
         .map_err(|e| ImportError::Retry(format!("writing the error report: {e}")))?;
         let expected = self.record.version;
-        self.record.status = ImportStatus::Completed;
+        self.record.status = match stopped {
+            Some(_) => ImportStatus::Failed,
+            None => ImportStatus::Completed,
+        };
+        self.record.failure = stopped;
         self.record.finished_at = Some(Utc::now());
         self.record.error_report_key = Some(key);
         self.record.version += 1;
@@ -677,7 +699,8 @@ impl Importer {
             import_id = %self.record.id,
             rows = counts.rows_read, created = counts.created, updated = counts.updated,
             unchanged = counts.unchanged, failed = counts.failed,
-            "import completed"
+            failure = self.record.failure.as_deref().unwrap_or_default(),
+            "import ended"
         );
         Ok(())
     }
@@ -720,6 +743,30 @@ fn import_options(settings: &Settings) -> ImportOptions {
         // any file, and across hand-overs and crashes alike.
         remember_keys: false,
         ..ImportOptions::default()
+    }
+}
+
+/// Why a file of `size` bytes is not imported, if it is over [`MAX_FILE_BYTES`].
+fn too_large(size: u64) -> Option<String> {
+    const MIB: u64 = 1024 * 1024;
+    (size > MAX_FILE_BYTES).then(|| {
+        format!(
+            "the file is {size} bytes, more than the {MAX_FILE_BYTES} bytes ({} MiB) an import \
+             reads; split it into smaller files, each with the header row, and import them one \
+             after another",
+            MAX_FILE_BYTES / MIB
+        )
+    })
+}
+
+/// The whole object's size from a GetObject answer: a ranged read's `Content-Range` ends in
+/// it (`bytes 100-999/1000`), a whole read's `Content-Length` is it.
+fn object_size(out: &aws_sdk_s3::operation::get_object::GetObjectOutput) -> Option<u64> {
+    match out.content_range() {
+        Some(range) => range
+            .rsplit_once('/')
+            .and_then(|(_, total)| total.parse().ok()),
+        None => out.content_length().and_then(|n| u64::try_from(n).ok()),
     }
 }
 
@@ -832,4 +879,37 @@ fn error_size(error: &RowError) -> usize {
 fn request_token(import_id: &str, version: u64) -> String {
     let digest = Sha256::digest(format!("{import_id}#{version}"));
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_s3::operation::get_object::GetObjectOutput;
+
+    use super::*;
+
+    #[test]
+    fn a_file_up_to_the_limit_is_read_and_one_byte_more_is_refused_with_advice() {
+        assert_eq!(too_large(MAX_FILE_BYTES), None);
+        let refusal = too_large(MAX_FILE_BYTES + 1).expect("refused");
+        assert!(refusal.contains("104857601 bytes"), "{refusal}");
+        assert!(refusal.contains("(100 MiB)"), "{refusal}");
+        assert!(refusal.contains("split it into smaller files"), "{refusal}");
+    }
+
+    #[test]
+    fn the_object_size_is_the_whole_objects_for_ranged_reads_too() {
+        let whole = GetObjectOutput::builder().content_length(1000).build();
+        assert_eq!(object_size(&whole), Some(1000));
+        let ranged = GetObjectOutput::builder()
+            .content_length(900)
+            .content_range("bytes 100-999/1000")
+            .build();
+        assert_eq!(object_size(&ranged), Some(1000));
+        // An unknown total (`*`) is not mistaken for the range's length.
+        let unknown = GetObjectOutput::builder()
+            .content_length(900)
+            .content_range("bytes 100-999/*")
+            .build();
+        assert_eq!(object_size(&unknown), None);
+    }
 }

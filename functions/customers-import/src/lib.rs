@@ -14,7 +14,7 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
 use store::CustomerStore;
 
-pub use importer::ImportError;
+pub use importer::{ImportError, MAX_FILE_BYTES};
 pub use start::process;
 
 /// What every invocation needs, built once per cold start.

@@ -15,6 +15,10 @@
 //!    honoured. Quoted values may hold delimiters, quotes (written `""`) and line breaks; CRLF,
 //!    LF and CR line endings may be mixed; blank lines and trailing empty columns are ignored.
 //!    The first non-blank row must be the header.
+//!    **Limits**: a record (a row, or the header) may be [`MAX_RECORD_BYTES`] long and the
+//!    header may name [`MAX_COLUMNS`] columns. A longer row is skipped to where it ends and
+//!    reported (`record_too_large`); a longer header, too many columns or a quote never
+//!    closed end the file ([`FileError`]). Memory never holds more than one record's limit.
 //! 3. **Columns.** Header names are matched ignoring case, spaces, underscores, dashes,
 //!    punctuation and diacritics, against the aliases in the table below. The export shape
 //!    (QuickBooks Online or Desktop, Sage 50, Visma, or generic) is detected from the names
@@ -146,8 +150,8 @@ pub use encoding::{
 };
 pub use output::{ErrorReportWriter, escape_formula, spreadsheet_csv, template_csv};
 pub use reader::{
-    Checkpoint, FileError, HeaderSnapshot, ImportOptions, ImportReader, MissingNumber, RowError,
-    RowKey, SeenKeys, ValidRow,
+    Checkpoint, FileError, HeaderSnapshot, ImportOptions, ImportReader, MAX_COLUMNS,
+    MAX_RECORD_BYTES, MissingNumber, RowError, RowKey, SeenKeys, ValidRow,
 };
 pub use records::{DELIMITERS, detect_delimiter};
 pub use upsert::update_from_row;

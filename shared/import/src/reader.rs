@@ -15,11 +15,24 @@ use sha2::{Digest, Sha256};
 
 use crate::columns::{Column, HeaderMap};
 use crate::encoding::{SAMPLE_LEN, TextEncoding, detect_encoding};
-use crate::records::{DELIMITERS, RawRecord, RecordError, RecordReader, detect_delimiter};
+use crate::records::{DELIMITERS, RawRecord, RecordReader, detect_delimiter};
 use crate::row::{BuiltRow, build_row, is_within};
 
 /// Read buffer size: large enough that an S3 body stream is not read in small pieces.
 const BUFFER_LEN: usize = 64 * 1024;
+
+/// The longest record (a row, or the header) read, in bytes of the file. A customer row of the
+/// exports we read is well under 4 KiB, even with a long note; 64 KiB leaves sixteen times that
+/// and keeps what one record may cost small and fixed. A longer row is that row's error
+/// (`record_too_large`) and the rows after it are read as usual; a longer header fails the
+/// file. This is also what bounds memory against an endless line or a stray quote.
+pub const MAX_RECORD_BYTES: usize = 64 * 1024;
+
+/// The most columns a header may name (trailing empty ones do not count). The widest exports
+/// we know (QuickBooks Desktop, Visma) have about a hundred; with the organisation's custom
+/// fields, 200 is ample. Every row is decoded and matched column by column, so this bounds the
+/// work per row as well as the header's.
+pub const MAX_COLUMNS: usize = 200;
 
 /// What a row without a customer number becomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,8 +56,8 @@ pub struct ImportOptions {
     /// a country of its own.
     pub validation: ValidationContext,
     pub missing_number: MissingNumber,
-    /// The longest record accepted, in bytes. Bounds memory when a quote is never closed and
-    /// the rest of the file would otherwise become one value.
+    /// The longest record accepted, in bytes ([`MAX_RECORD_BYTES`] unless a test wants a
+    /// smaller one). Bounds memory when a line never ends or a quote is never closed.
     pub max_record_bytes: usize,
     /// Report rows whose key repeats an earlier row's (`duplicate_in_file`) from a set of the
     /// keys seen ([`SeenKeys`]), which grows with the file's distinct keys. A caller that finds
@@ -58,7 +71,7 @@ impl Default for ImportOptions {
         Self {
             validation: ValidationContext::default(),
             missing_number: MissingNumber::default(),
-            max_record_bytes: 1024 * 1024,
+            max_record_bytes: MAX_RECORD_BYTES,
             remember_keys: true,
         }
     }
@@ -88,9 +101,17 @@ pub enum FileError {
     )]
     NoKnownColumns { headers: Vec<String> },
     #[error(
-        "the row starting on line {line} is longer than {limit} bytes; a quote in it is probably never closed"
+        "the header row is longer than {limit} bytes, the most a row may have; the first row must name the columns, see the import template"
     )]
-    RecordTooLarge { line: u64, limit: usize },
+    HeaderTooLarge { limit: usize },
+    #[error(
+        "the header row has {columns} columns, more than the {limit} an import reads; leave out the columns that are not about customers"
+    )]
+    TooManyColumns { columns: usize, limit: usize },
+    #[error(
+        "a quoted value starting on line {line} is never closed, so the rest of the file was read as part of it; close the quote (a quote inside a quoted value is written twice, \"\"), and import the rows from line {line} on again"
+    )]
+    UnterminatedQuote { line: u64 },
     #[error("the checkpoint's delimiter {0:?} is not one we read")]
     InvalidSnapshot(char),
 }
@@ -445,8 +466,10 @@ impl<R: Read> ImportReader<R> {
     }
 
     /// Why reading stopped before the end of the file, if it did (also reported as a
-    /// [`RowError`] by the last [`ImportReader::next_row`]). An I/O error can be retried by
-    /// resuming from the last checkpoint.
+    /// [`RowError`] by the last [`ImportReader::next_row`]): a quote never closed
+    /// ([`FileError::UnterminatedQuote`]), or an I/O error, which can be retried by resuming
+    /// from the last checkpoint. A row too long to read is not a failure: it is that row's
+    /// error, and reading goes on after it.
     pub fn failure(&self) -> Option<&FileError> {
         self.failure.as_ref()
     }
@@ -457,39 +480,57 @@ impl<R: Read> ImportReader<R> {
         while !self.done {
             match self.read_record() {
                 Ok(false) => self.done = true,
-                Ok(true) if self.record.used_len() == 0 && !self.record.unterminated => {}
-                Ok(true) => return Some(self.process_record()),
-                Err(failure) => {
-                    let error = RowError {
-                        line: self.record.line,
-                        column: None,
-                        field: None,
-                        code: match failure {
-                            FileError::RecordTooLarge { .. } => "record_too_large",
-                            _ => "read_failed",
-                        }
-                        .to_owned(),
-                        message: sentence(&failure.to_string()),
-                        value: None,
-                    };
-                    self.failure = Some(failure);
-                    self.done = true;
-                    return Some(Err(vec![error]));
+                // Everything to the end of the file is in this one record: nothing after it
+                // can be trusted, so reading stops here.
+                Ok(true) if self.record.unterminated => {
+                    let line = self.record.line;
+                    return Some(Err(self.stop(FileError::UnterminatedQuote { line })));
                 }
+                // Where it ends is known (the tokenizer read through it), so the rows after it
+                // are read as usual.
+                Ok(true) if self.record.too_long => return Some(Err(vec![self.too_long()])),
+                Ok(true) if self.record.used_len() == 0 => {}
+                Ok(true) => return Some(self.process_record()),
+                Err(failure) => return Some(Err(self.stop(failure))),
             }
         }
         None
     }
 
-    fn read_record(&mut self) -> Result<bool, FileError> {
+    /// Reading ends at `failure`: reported as the last row's error, and kept for
+    /// [`Self::failure`].
+    fn stop(&mut self, failure: FileError) -> Vec<RowError> {
+        let code = match failure {
+            FileError::UnterminatedQuote { .. } => "unterminated_quote",
+            _ => "read_failed",
+        };
+        let error = RowError::of_row(self.record.line, code, sentence(&failure.to_string()));
+        self.failure = Some(failure);
+        self.done = true;
+        vec![error]
+    }
+
+    /// The error of a row longer than the limit, naming the lines it took up.
+    fn too_long(&self) -> RowError {
+        let (line, last) = (self.record.line, self.record.last_line);
         let limit = self.records.max_record_bytes();
-        let read = self
-            .records
-            .read(&mut self.record)
-            .map_err(|error| match error {
-                RecordError::Io(error) => FileError::Io(error),
-                RecordError::TooLarge { line } => FileError::RecordTooLarge { line, limit },
-            })?;
+        let message = if last > line {
+            format!(
+                "The row starting on this line runs to line {last} and is longer than {limit} \
+                 bytes, the most a row may have, so it was not imported. A quote opened in it is \
+                 probably closed only on line {last}, which made the lines in between part of it."
+            )
+        } else {
+            format!(
+                "This row is longer than {limit} bytes, the most a row may have, so it was not \
+                 imported. Shorten its longest values."
+            )
+        };
+        RowError::of_row(line, "record_too_large", message)
+    }
+
+    fn read_record(&mut self) -> Result<bool, FileError> {
+        let read = self.records.read(&mut self.record)?;
         // Only a whole record moves the checkpoint: after a failure in the middle of one, a
         // resume starts that record again.
         self.next_record = Checkpoint {
@@ -505,9 +546,22 @@ impl<R: Read> ImportReader<R> {
             if !self.read_record()? {
                 return Err(FileError::Empty);
             }
+            if self.record.too_long {
+                let limit = self.records.max_record_bytes();
+                return Err(FileError::HeaderTooLarge { limit });
+            }
+            if self.record.unterminated {
+                let line = self.record.line;
+                return Err(FileError::UnterminatedQuote { line });
+            }
             if self.record.used_len() > 0 {
                 break;
             }
+        }
+        let columns = self.record.used_len();
+        if columns > MAX_COLUMNS {
+            let limit = MAX_COLUMNS;
+            return Err(FileError::TooManyColumns { columns, limit });
         }
         let names: Vec<String> = self
             .record
@@ -528,22 +582,6 @@ impl<R: Read> ImportReader<R> {
 
     fn process_record(&mut self) -> Result<ValidRow, Vec<RowError>> {
         let line = self.record.line;
-        if self.record.unterminated {
-            // Everything to the end of the file is in this one record: nothing after it can
-            // be trusted, so this is the last row reported.
-            self.done = true;
-            return Err(vec![RowError {
-                line,
-                column: None,
-                field: None,
-                code: "unterminated_quote".into(),
-                message: "A quoted value starting in this row is never closed, so the rest of \
-                          the file was read as part of it. Close the quote; a quote inside a \
-                          quoted value is written twice (\"\")."
-                    .into(),
-                value: None,
-            }]);
-        }
         let mut errors = Vec::new();
         let cells = decode_cells(&mut self.encoding, &self.record, &self.header, &mut errors);
         let trimmed: Vec<&str> = cells.iter().map(|cell| cell.trim()).collect();

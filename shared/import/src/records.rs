@@ -8,9 +8,11 @@
 //! counts only LF, so a file saved with bare CR would be "all on line 1").
 //!
 //! It is written here rather than taken from the `csv` crate for two more reasons: a record has
-//! a size limit (a stray quote would otherwise swallow the rest of the file into one field and
-//! memory would grow with the file), and an unterminated quote is reported instead of being
-//! silently accepted.
+//! a size limit (the `csv` crate holds a whole record in memory, so an endless line or a stray
+//! quote swallowing the rest of the file would grow memory with the file), and an unterminated
+//! quote is reported instead of being silently accepted. A record over the limit is not kept:
+//! its bytes are still tokenised, so the record ends exactly where it would have without the
+//! limit, and the next record is read as usual.
 
 use std::io::{self, BufRead};
 
@@ -29,8 +31,13 @@ pub(crate) struct RawRecord {
     pub offset: u64,
     data: Vec<u8>,
     ends: Vec<usize>,
+    /// 1-based physical line of the record's last byte (its line terminator excluded).
+    pub last_line: u64,
     /// The record ended inside a quoted field at the end of the input.
     pub unterminated: bool,
+    /// The record is longer than the reader's limit: it was skipped, not kept, and has no
+    /// fields.
+    pub too_long: bool,
 }
 
 impl RawRecord {
@@ -60,10 +67,32 @@ impl RawRecord {
         self.data.clear();
         self.ends.clear();
         self.unterminated = false;
+        self.too_long = false;
+    }
+
+    fn push(&mut self, byte: u8) {
+        if !self.too_long {
+            self.data.push(byte);
+        }
     }
 
     fn end_field(&mut self) {
-        self.ends.push(self.data.len());
+        if !self.too_long {
+            self.ends.push(self.data.len());
+        }
+    }
+
+    /// Drops what was kept of a record that turned out too long: the rest of it is only
+    /// tokenised, to find where it ends.
+    fn give_up(&mut self) {
+        self.too_long = true;
+        self.data.clear();
+        self.ends.clear();
+    }
+
+    /// The record has begun: a field ended, or a record too long to keep was being read.
+    fn started(&self) -> bool {
+        !self.ends.is_empty() || self.too_long
     }
 }
 
@@ -78,19 +107,6 @@ enum State {
     Quoted,
     /// A quote inside a quoted field: either the first half of `""` or the closing quote.
     QuoteInQuoted,
-}
-
-/// Why a record could not be read.
-#[derive(Debug)]
-pub(crate) enum RecordError {
-    Io(io::Error),
-    TooLarge { line: u64 },
-}
-
-impl From<io::Error> for RecordError {
-    fn from(error: io::Error) -> Self {
-        RecordError::Io(error)
-    }
 }
 
 /// Reads records one at a time from a buffered byte stream, tracking the byte offset and the
@@ -148,8 +164,10 @@ impl<R: BufRead> RecordReader<R> {
     }
 
     /// Reads the next record into `record`, skipping blank lines. `Ok(false)` at the end of the
-    /// input.
-    pub fn read(&mut self, record: &mut RawRecord) -> Result<bool, RecordError> {
+    /// input. A record longer than `max_record_bytes` (counted in the original bytes, quotes
+    /// and delimiters included) comes back [`RawRecord::too_long`] and empty: memory never
+    /// holds more than the limit of one record, however long the line.
+    pub fn read(&mut self, record: &mut RawRecord) -> io::Result<bool> {
         record.clear();
         record.offset = self.offset;
         record.line = self.line;
@@ -157,6 +175,7 @@ impl<R: BufRead> RecordReader<R> {
         // A CR inside a quoted field was the last byte seen: an LF right after it is the same
         // line break.
         let mut after_cr = false;
+        let limit = self.max_record_bytes as u64;
         loop {
             let buf = self.inner.fill_buf()?;
             if buf.is_empty() {
@@ -167,11 +186,20 @@ impl<R: BufRead> RecordReader<R> {
             for &byte in buf {
                 used += 1;
                 let was_after_cr = std::mem::take(&mut after_cr);
+                // Every byte of the record counts but the line break that ends it. Checked
+                // before the byte is kept, so that what is kept never exceeds the limit.
+                let ends_record = state != State::Quoted && (byte == b'\r' || byte == b'\n');
+                if !ends_record
+                    && !record.too_long
+                    && self.offset + used as u64 - record.offset > limit
+                {
+                    record.give_up();
+                }
                 match state {
                     State::FieldStart | State::Unquoted | State::QuoteInQuoted
                         if byte == b'\r' || byte == b'\n' =>
                     {
-                        if state == State::FieldStart && record.ends.is_empty() {
+                        if state == State::FieldStart && !record.started() {
                             // A blank line: nothing to return, the record starts after it.
                             self.line += 1;
                             if byte == b'\r' {
@@ -184,6 +212,7 @@ impl<R: BufRead> RecordReader<R> {
                             continue;
                         }
                         record.end_field();
+                        record.last_line = self.line;
                         ended = Some(byte);
                         break;
                     }
@@ -195,7 +224,7 @@ impl<R: BufRead> RecordReader<R> {
                         state = State::FieldStart;
                     }
                     State::FieldStart | State::Unquoted => {
-                        record.data.push(byte);
+                        record.push(byte);
                         state = State::Unquoted;
                     }
                     State::Quoted if byte == b'"' => state = State::QuoteInQuoted,
@@ -204,25 +233,22 @@ impl<R: BufRead> RecordReader<R> {
                             self.line += 1;
                         }
                         after_cr = byte == b'\r';
-                        record.data.push(byte);
+                        record.push(byte);
                     }
                     State::QuoteInQuoted if byte == b'"' => {
-                        record.data.push(b'"');
+                        record.push(b'"');
                         state = State::Quoted;
                     }
                     State::QuoteInQuoted => {
                         // `"abc"def`: text after a closing quote is kept, as Excel and the csv
                         // crate do, rather than refusing the row.
-                        record.data.push(byte);
+                        record.push(byte);
                         state = State::Unquoted;
                     }
                 }
             }
             self.inner.consume(used);
             self.offset += used as u64;
-            if record.data.len() > self.max_record_bytes {
-                return Err(RecordError::TooLarge { line: record.line });
-            }
             if let Some(terminator) = ended {
                 self.line += 1;
                 if terminator == b'\r' {
@@ -244,11 +270,11 @@ impl<R: BufRead> RecordReader<R> {
     }
 
     fn finish_at_eof(&mut self, record: &mut RawRecord, state: State) -> bool {
-        let started = !record.ends.is_empty() || state != State::FieldStart;
-        if !started {
+        if !record.started() && state == State::FieldStart {
             return false;
         }
         record.end_field();
+        record.last_line = self.line;
         record.unterminated = state == State::Quoted;
         true
     }
@@ -373,15 +399,104 @@ mod tests {
         assert!(record.unterminated);
     }
 
+    /// Reads every record with a limit of `limit` bytes: (line, last line, too long, fields).
+    fn limited(input: &[u8], limit: usize) -> Vec<(u64, u64, bool, Vec<String>)> {
+        let mut reader = RecordReader::new(input, b',', limit, 0, 1);
+        let mut record = RawRecord::default();
+        let mut out = Vec::new();
+        while reader.read(&mut record).unwrap() {
+            let fields = record
+                .fields()
+                .map(|f| String::from_utf8(f.to_vec()).unwrap())
+                .collect();
+            out.push((record.line, record.last_line, record.too_long, fields));
+        }
+        out
+    }
+
     #[test]
-    fn oversized_record_is_refused() {
-        let input = format!("a,\"{}", "x".repeat(100));
+    fn a_record_at_the_limit_is_kept_and_one_byte_more_is_skipped_to_its_end() {
+        // "a,bcd" is 5 bytes; the line break does not count.
+        let got = limited(b"a,bcd\r\na,bcde\r\nx,y\n", 5);
+        assert_eq!(
+            got,
+            vec![
+                (1, 1, false, strings(&["a", "bcd"])),
+                (2, 2, true, vec![]),
+                (3, 3, false, strings(&["x", "y"])),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_long_quoted_record_is_skipped_to_where_its_quote_closes() {
+        // Quotes, delimiters and line breaks inside the long record count towards the limit
+        // and do not end it early: the next record is the one after the closing quote.
+        let input = format!("1,\"{}\",z\n2,ok\n", "x,\n\"\"".repeat(20));
+        let got = limited(input.as_bytes(), 30);
+        assert_eq!(
+            got,
+            vec![
+                (1, 21, true, vec![]),
+                (22, 22, false, strings(&["2", "ok"]))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_long_record_with_a_quote_never_closed_is_unterminated() {
+        let input = format!("1,ok\n2,\"{}", "x\n".repeat(100));
         let mut reader = RecordReader::new(input.as_bytes(), b',', 50, 0, 1);
         let mut record = RawRecord::default();
-        assert!(matches!(
-            reader.read(&mut record),
-            Err(RecordError::TooLarge { line: 1 })
-        ));
+        assert!(reader.read(&mut record).unwrap());
+        assert!(reader.read(&mut record).unwrap());
+        assert!(record.too_long && record.unterminated);
+        assert_eq!((record.line, record.last_line), (2, 102));
+        assert!(!reader.read(&mut record).unwrap());
+    }
+
+    /// A line of `len` bytes that never ends, made up as it is read.
+    struct EndlessLine {
+        left: usize,
+        byte: u8,
+    }
+
+    impl io::Read for EndlessLine {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.left);
+            buf[..n].fill(self.byte);
+            self.left -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn memory_holds_at_most_the_limit_whatever_the_line() {
+        const LIMIT: usize = 64 * 1024;
+        // 50 MiB of text, and as many delimiters: each would be a field.
+        for byte in [b'x', b','] {
+            let endless = EndlessLine {
+                left: 50 << 20,
+                byte,
+            };
+            let input = io::BufReader::with_capacity(64 * 1024, endless);
+            let mut reader = RecordReader::new(input, b',', LIMIT, 0, 1);
+            let mut record = RawRecord::default();
+            assert!(reader.read(&mut record).unwrap());
+            assert!(record.too_long);
+            assert!(
+                record.data.capacity() <= LIMIT,
+                "{}",
+                record.data.capacity()
+            );
+            assert!(
+                record.ends.capacity() <= LIMIT,
+                "{}",
+                record.ends.capacity()
+            );
+            assert_eq!(reader.offset(), 50 << 20);
+            assert!(!reader.read(&mut record).unwrap());
+        }
     }
 
     #[test]

@@ -114,11 +114,15 @@ fn windows_1252_with_swedish_and_french_letters() {
 #[test]
 fn windows_1252_letter_after_the_sample() {
     let mut text = String::from("Customer Number,First Name,Last Name,Padding\n");
-    text += &format!("1,Anna,Berg,{}\n", "x".repeat(SAMPLE_LEN + 10));
+    // Plain ASCII past the sample, in rows of a realistic length.
+    for n in 0..SAMPLE_LEN / 1000 + 1 {
+        text += &format!("{n},Anna,Berg,{}\n", "x".repeat(1000));
+    }
     let mut bytes = text.into_bytes();
-    bytes.extend_from_slice(b"2,Ren\xE9,Caf\xE9,\n");
+    assert!(bytes.len() > SAMPLE_LEN);
+    bytes.extend_from_slice(b"999,Ren\xE9,Caf\xE9,\n");
     let rows = read(&bytes);
-    assert_eq!(names(&rows)[1], (3, "René Café".into()));
+    assert_eq!(names(&rows).last(), Some(&(68, "René Café".into())));
 }
 
 #[test]
@@ -287,27 +291,173 @@ fn unterminated_quote_ends_the_file_with_an_error() {
     assert_eq!(errors(&rows[1])[0].line, 3);
 }
 
+// ---------------------------------------------------------------- limits
+
+/// A data row of exactly `len` bytes (its line break not counted): number, name, and a long
+/// value in a column that is not imported.
+fn row_of_len(number: u32, len: usize) -> String {
+    let start = format!("{number},Anna,");
+    format!("{start}{}\n", "x".repeat(len - start.len()))
+}
+
 #[test]
-fn a_runaway_record_stops_with_an_error() {
+fn a_row_at_the_limit_is_read_and_one_byte_longer_is_its_own_error() {
     let text = format!(
-        "Customer Number,First Name,Notes\n1,Anna,\"{}\n",
-        "x\n".repeat(1000)
+        "Customer Number,First Name,Padding\n{}{}3,Cy,ok\n",
+        row_of_len(1, MAX_RECORD_BYTES),
+        row_of_len(2, MAX_RECORD_BYTES + 1)
     );
+    let mut reader = ImportReader::new(text.as_bytes(), &options()).unwrap();
+    let at_limit = reader.next_row().unwrap();
+    assert_eq!(valid(std::slice::from_ref(&at_limit))[0].line, 2);
+    let over = reader.next_row().unwrap();
+    let error = &errors(&over)[0];
+    assert_eq!((error.line, error.code.as_str()), (3, "record_too_large"));
+    assert!(error.message.contains("65536 bytes"), "{}", error.message);
+    // The file goes on after the long row.
+    let after = reader.next_row().unwrap();
+    assert_eq!(names(&[after]), vec![(4, "Cy".into())]);
+    assert!(reader.next_row().is_none());
+    assert!(reader.failure().is_none());
+}
+
+#[test]
+fn a_row_made_long_by_a_misplaced_quote_names_the_lines_it_swallowed() {
+    // The quote opened on line 3 closes on line 8: lines 3 to 8 are one record, too long.
+    let text = "Customer Number,First Name,Notes\n1,Anna,ok\n2,Bo,\"open\n                3,Cy,x\n4,Di,x\n5,Ed,x\n6,Fi,x\n7,Gus,closed\"\n8,Hel,ok\n";
     let options = ImportOptions {
-        max_record_bytes: 500,
+        max_record_bytes: 40,
         ..options()
     };
-    let mut reader = ImportReader::new(text.as_bytes(), &options).unwrap();
-    let row = reader.next_row().unwrap();
-    assert_eq!(errors(&row)[0].code, "record_too_large");
-    assert!(reader.next_row().is_none());
+    let rows = read_with(text.as_bytes(), &options);
+    assert_eq!(rows.len(), 3);
+    let error = &errors(&rows[1])[0];
+    assert_eq!((error.line, error.code.as_str()), (3, "record_too_large"));
+    assert!(
+        error.message.contains("runs to line 8"),
+        "{}",
+        error.message
+    );
+    assert_eq!(names(&rows[2..]), vec![(9, "Hel".into())]);
+}
+
+#[test]
+fn an_unterminated_quote_at_the_end_of_a_big_file_ends_it_in_bounded_memory() {
+    let mut text = String::from("Customer Number,First Name,Notes\n");
+    for n in 1..=100 {
+        text.push_str(&format!("{n},Name{n},ok\n"));
+    }
+    // The quote opened on line 102 swallows a megabyte of rows, far over the limit.
+    text.push_str("101,Bo,\"never closed\n");
+    for n in 102..20_000 {
+        text.push_str(&format!("{n},Name{n},ok\n"));
+    }
+    let rows = read(text.as_bytes());
+    assert_eq!(valid(&rows[..100]).len(), 100);
+    assert_eq!(rows.len(), 101);
+    let error = &errors(&rows[100])[0];
+    assert_eq!(
+        (error.line, error.code.as_str()),
+        (102, "unterminated_quote")
+    );
+    let mut reader = ImportReader::new(text.as_bytes(), &options()).unwrap();
+    while reader.next_row().is_some() {}
     assert!(matches!(
         reader.failure(),
-        Some(FileError::RecordTooLarge {
-            line: 2,
-            limit: 500
-        })
+        Some(FileError::UnterminatedQuote { line: 102 })
     ));
+}
+
+/// `len` bytes of one byte over and over, made up as they are read: a file that is one
+/// endless line, without holding it anywhere.
+struct Endless {
+    prefix: std::io::Cursor<Vec<u8>>,
+    left: u64,
+    byte: u8,
+}
+
+impl Read for Endless {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.prefix.read(buf)?;
+        if n > 0 {
+            return Ok(n);
+        }
+        let n = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        buf[..n].fill(self.byte);
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+#[test]
+fn fifty_mebibytes_without_a_line_break_are_one_row_error_not_fifty_mebibytes_of_memory() {
+    const LEN: u64 = 50 << 20;
+    for (byte, quoted) in [(b'x', false), (b',', false), (b'x', true)] {
+        let prefix = format!(
+            "Customer Number,First Name,Notes\n1,Anna,ok\n2,Bo,{}",
+            if quoted { "\"" } else { "" }
+        );
+        let endless = Endless {
+            prefix: std::io::Cursor::new(prefix.into_bytes()),
+            left: LEN,
+            byte,
+        };
+        let mut reader = ImportReader::new(endless, &options()).unwrap();
+        assert!(reader.next_row().unwrap().is_ok());
+        let row = reader.next_row().unwrap();
+        let error = &errors(&row)[0];
+        let expected = if quoted {
+            "unterminated_quote"
+        } else {
+            "record_too_large"
+        };
+        assert_eq!((error.line, error.code.as_str()), (3, expected));
+        assert!(reader.next_row().is_none());
+        // Read to the end, so the whole line went through the reader.
+        assert!(reader.checkpoint().offset > LEN);
+    }
+}
+
+#[test]
+fn a_header_over_the_limits_fails_the_file() {
+    let header_of = |columns: usize| {
+        let names: Vec<String> = (0..columns).map(|i| format!("Extra {i}")).collect();
+        format!("Customer Number,{}\n1\n", names.join(","))
+    };
+    // The number column and MAX_COLUMNS - 1 others: read. One more: refused.
+    assert!(ImportReader::new(header_of(MAX_COLUMNS - 1).as_bytes(), &options()).is_ok());
+    let wide = ImportReader::new(header_of(MAX_COLUMNS).as_bytes(), &options()).err();
+    assert!(
+        matches!(
+            wide,
+            Some(FileError::TooManyColumns {
+                columns: 201,
+                limit: MAX_COLUMNS
+            })
+        ),
+        "{wide:?}"
+    );
+    // Trailing empty columns, which spreadsheets add, do not count.
+    let padded = format!("Customer Number,First Name{}\n1,Anna\n", ",".repeat(500));
+    assert_eq!(read(padded.as_bytes()).len(), 1);
+    let long = format!("Customer Number,{}\n1\n", "N".repeat(MAX_RECORD_BYTES));
+    let long = ImportReader::new(long.as_bytes(), &options()).err();
+    assert!(
+        matches!(
+            long,
+            Some(FileError::HeaderTooLarge {
+                limit: MAX_RECORD_BYTES
+            })
+        ),
+        "{long:?}"
+    );
+    let unterminated = ImportReader::new(&b"Customer Number,\"Notes\n1,x\n"[..], &options()).err();
+    assert!(
+        matches!(unterminated, Some(FileError::UnterminatedQuote { line: 1 })),
+        "{unterminated:?}"
+    );
 }
 
 // ---------------------------------------------------------------- export shapes

@@ -92,6 +92,14 @@ async fn technicians_hear_of_their_assignments_and_their_customers_new_work_and_
         assert_eq!(response["batchItemFailures"], json!([]));
     }
     assert_eq!(types(&suite.inbox_messages(&theirs, 1).await), ["assigned"]);
+    // Every message published is counted once, per event type; the redelivery not again.
+    let sent = suite.metrics("NoticesSent");
+    let assigned = sent.iter().filter(|m| m["EventType"] == "assigned").count();
+    let removed = sent
+        .iter()
+        .filter(|m| m["EventType"] == "unassigned")
+        .count();
+    assert_eq!((assigned, removed), (2, 1), "{sent:?}");
 }
 
 fn s(value: &str) -> aws_sdk_dynamodb::types::AttributeValue {
@@ -245,6 +253,20 @@ async fn a_visit_texts_the_customer_when_scheduled_on_the_way_and_done_once_each
         !logs.contains("Ditt besök") && !logs.contains("på väg"),
         "a text in the logs"
     );
+    // Each text sent is counted once (the redelivered completion not again).
+    let sent = suite.metrics("TextsSent");
+    assert_eq!(sent.len(), 5, "{sent:?}");
+    assert!(
+        sent.iter()
+            .all(|m| m["Function"] == "customer-texts" && m["tenant"] == "acme")
+    );
+    let invocations = suite.invocations();
+    assert!(
+        invocations
+            .iter()
+            .any(|line| line["fields"]["tenant"] == "acme" && line["fields"]["records"] == 1),
+        "the stream functions log each invocation: {invocations:?}"
+    );
 }
 
 #[tokio::test]
@@ -313,6 +335,13 @@ async fn no_text_goes_without_a_mobile_or_against_an_opt_out_and_the_reason_is_r
     assert_eq!(card.body["contacts"][0]["smsOptOut"], true);
     let history = office.get(&format!("/customers/{stopped}/history")).await;
     assert_eq!(history.body["items"][0]["by"], "sms:opt-out-list");
+    let mut reasons: Vec<String> = suite
+        .metrics("TextsSuppressed")
+        .iter()
+        .map(|m| m["Reason"].as_str().unwrap().to_owned())
+        .collect();
+    reasons.sort();
+    assert_eq!(reasons, ["noMobile", "optedOut", "optedOutAtCarrier"]);
 }
 
 #[tokio::test]

@@ -13,15 +13,26 @@ here); even one copy per transaction made a cascade over a customer with 5 000 r
 seconds per page. The backup needs only the items the transaction names: each is copied before
 the transaction and put back, with the table's stream cut back to where it was, if the
 transaction is cancelled. This changes nothing that DynamoDB would observe.
+
+ClientRequestToken honoured: moto ignores it, DynamoDB applies a TransactWriteItems repeated
+with the same token (within ten minutes) only once and answers it with success; with the same
+token and other parameters it answers IdempotentParameterMismatchException. The SDK repeats a
+request whose answer was lost (a timeout, a dropped connection) and our functions rely on that
+(tests/faults.rs loses such an answer on purpose), so the emulator keeps DynamoDB's promise.
 """
 
 import copy
+import hashlib
 import json
+import time
 from urllib.parse import parse_qs, urlparse
 
 import moto.server as server
+from moto.core.responses import ActionResult
 from moto.moto_api._internal import urls as moto_api_urls
 from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
+from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodb.models.dynamo_type import DynamoType
 
 _run_simple = server.run_simple
@@ -106,6 +117,48 @@ def _transact_write_items_journaled(self, transact_items, *args, **kwargs):
 
 
 dynamodb_models.DynamoDBBackend.transact_write_items = _transact_write_items_journaled
+
+# Token -> (digest of the request's other parameters, when it was applied). Only applied
+# transactions are remembered: a cancelled one wrote nothing, so repeating it is evaluated
+# again, as DynamoDB does.
+_IDEMPOTENCY_WINDOW_SECONDS = 600
+_applied_tokens = {}
+_handle_transact_write_items = DynamoHandler.transact_write_items
+
+
+class _IdempotentParameterMismatch(DynamodbException):
+    def __init__(self):
+        super().__init__(
+            ERROR_TYPE_PREFIX + "IdempotentParameterMismatchException",
+            "The request uses the same client token as a previous, but non-identical request.",
+        )
+
+
+def _parameters_digest(body):
+    others = {name: value for name, value in body.items() if name != "ClientRequestToken"}
+    return hashlib.sha256(json.dumps(others, sort_keys=True).encode()).hexdigest()
+
+
+def _transact_write_items_idempotent(self):
+    token = self.body.get("ClientRequestToken")
+    if token is None:
+        return _handle_transact_write_items(self)
+    now = time.monotonic()
+    for old, (_, applied_at) in list(_applied_tokens.items()):
+        if now - applied_at > _IDEMPOTENCY_WINDOW_SECONDS:
+            del _applied_tokens[old]
+    digest = _parameters_digest(self.body)
+    seen = _applied_tokens.get(token)
+    if seen is not None:
+        if seen[0] != digest:
+            raise _IdempotentParameterMismatch()
+        return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+    result = _handle_transact_write_items(self)
+    _applied_tokens[token] = (digest, now)
+    return result
+
+
+DynamoHandler.transact_write_items = _transact_write_items_idempotent
 
 # `GET /moto-api/data.json?service=sns`: the state of the named services only. The whole dump
 # walks every tracked model instance (every DynamoDB item and stream record of every test

@@ -19,6 +19,7 @@ use serde_json::Value;
 
 pub use devhost::token;
 
+pub mod faults;
 pub mod imports;
 pub mod notifications;
 pub mod work;
@@ -80,6 +81,19 @@ impl Suite {
 
     /// A stack with some template parameters set (e.g. a small `ImportRowsPerInvocation`).
     pub async fn start_with_parameters(instances: usize, parameters: &[(&str, &str)]) -> Self {
+        Self::start_with_options(instances, parameters, &[]).await
+    }
+
+    /// A stack whose functions reach AWS through `link` (the host itself does not).
+    pub async fn start_behind(link: &faults::FaultyLink) -> Self {
+        Self::start_with_options(2, &[], &[("AWS_ENDPOINT_URL", &link.url())]).await
+    }
+
+    async fn start_with_options(
+        instances: usize,
+        parameters: &[(&str, &str)],
+        function_environment: &[(&str, &str)],
+    ) -> Self {
         let root = repo_root();
         let stack_name = unique_name("t");
         let logs = root.join(".local/test-logs");
@@ -93,6 +107,11 @@ impl Suite {
         for (name, value) in parameters {
             options
                 .parameters
+                .insert((*name).to_owned(), (*value).to_owned());
+        }
+        for (name, value) in function_environment {
+            options
+                .function_environment
                 .insert((*name).to_owned(), (*value).to_owned());
         }
         assert!(
@@ -116,6 +135,24 @@ impl Suite {
     /// Everything the stack's functions logged so far.
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log_file).unwrap_or_default()
+    }
+
+    /// The embedded-metric-format lines the stack's functions wrote that carry `metric`.
+    pub fn metrics(&self, metric: &str) -> Vec<Value> {
+        self.logs()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|line| line.get("_aws").is_some() && line.get(metric).is_some())
+            .collect()
+    }
+
+    /// The log lines of event-fed functions' invocations (`"invocation"` messages).
+    pub fn invocations(&self) -> Vec<Value> {
+        self.logs()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|line| line["fields"]["message"] == "invocation")
+            .collect()
     }
 
     pub fn table(&self) -> &str {

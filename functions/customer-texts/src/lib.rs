@@ -56,7 +56,27 @@ pub enum TextError {
 
 /// A batch of stream records; the first that fails is reported (partial batch response).
 pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    Ok(stream::in_order(&event.payload, |change| text(app, change)).await)
+    let request_id = &event.context.request_id;
+    let reported = stream::in_order_reported(FUNCTION, request_id, &event.payload, |change| {
+        text(app, change)
+    });
+    Ok(reported.await)
+}
+
+/// The name this function's metrics and log lines go by.
+const FUNCTION: &str = "customer-texts";
+
+/// A settled text, counted: sent, or suppressed per reason.
+fn count_settled(tenant: &TenantId, record: &TextRecord) {
+    let metrics = kit::metrics::Metrics::new(FUNCTION).property("tenant", tenant.as_str());
+    let metrics = match (record.state, record.reason) {
+        (TextState::Sent, _) => metrics.count("TextsSent", 1),
+        (_, Some(reason)) => metrics
+            .dimension("Reason", reason.as_str())
+            .count("TextsSuppressed", 1),
+        _ => return,
+    };
+    metrics.emit();
 }
 
 /// The text one change of a job sends, if it sends one.
@@ -112,6 +132,7 @@ async fn text(app: &App, change: Change) -> Result<(), TextError> {
     match outcome {
         Ok(()) => {
             store.settle_text(tenant, customer_id, &record).await?;
+            count_settled(tenant, &record);
             tracing::info!(text = %record.id, state = ?record.state, reason = ?record.reason, "text settled");
             Ok(())
         }

@@ -35,17 +35,29 @@ pub async fn handle(app: &App, request: Request) -> Result<Verbatim, Error> {
         Ok(response) => response,
         Err(problem) => problem.into_response(),
     };
+    let status = response.status();
     tracing::info!(
         request_id,
         route,
         tenant,
         cold_start,
-        status = response.status().as_u16(),
+        status = status.as_u16(),
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
         "request"
     );
+    if status.is_server_error() {
+        // 503 (AWS unavailable) apart from 500 (a bug): they call for different actions.
+        kit::metrics::Metrics::new(FUNCTION)
+            .dimension("Status", status.as_str())
+            .count("ServerErrors", 1)
+            .property("route", route)
+            .emit();
+    }
     Ok(Verbatim(response))
 }
+
+/// The name this function's metrics go by.
+pub(crate) const FUNCTION: &str = "customers-api";
 
 /// A response sent exactly as the handler built it. lambda_http's `IntoResponse` for
 /// `Response<B>` decodes every text body again by its charset, with encoding_rs, which drops a

@@ -18,6 +18,16 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// Its name as serialised, which the metrics use too.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Sites => "sites",
+            Phase::Contracts => "contracts",
+            Phase::WorkOrders => "workOrders",
+            Phase::Jobs => "jobs",
+        }
+    }
+
     /// The phases in the order the cascade runs them; `None` after the last.
     pub fn next(self) -> Option<Phase> {
         match self {
@@ -135,6 +145,18 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_phase_is_named_as_it_is_serialised() {
+        for phase in [
+            Phase::Sites,
+            Phase::Contracts,
+            Phase::WorkOrders,
+            Phase::Jobs,
+        ] {
+            assert_eq!(serde_json::to_value(phase).unwrap(), phase.as_str());
+        }
+    }
 
     #[test]
     fn a_stream_record_names_the_customer_and_its_version() {

@@ -80,9 +80,13 @@ impl App {
 /// retry may cure is reported (partial batch response); the mapping retries it and, when
 /// retries are exhausted, sends it to the dead-letter destination.
 pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let invocation = kit::logging::Invocation::start();
     let deadline = deadline_of(&event.context);
     let mut failures = Vec::new();
-    for item in event::work_items(&event.payload) {
+    let items = event::work_items(&event.payload);
+    let tenants = tenants_of(&items);
+    let records = items.len();
+    for item in items {
         let outcome = match &item.work {
             Ok(work) => cascade(app, work, deadline).await,
             Err(why) => {
@@ -100,7 +104,30 @@ pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error
             }
         }
     }
-    Ok(json!({"batchItemFailures": failures}))
+    let response = json!({"batchItemFailures": failures});
+    invocation.finish(
+        FUNCTION,
+        &event.context.request_id,
+        &tenants,
+        records,
+        &response,
+    );
+    Ok(response)
+}
+
+/// The name this function's metrics and log lines go by.
+const FUNCTION: &str = "customers-cascade";
+
+/// The distinct organisations of a batch, for its log line.
+fn tenants_of(items: &[event::Item]) -> Vec<String> {
+    let mut tenants: Vec<String> = items
+        .iter()
+        .filter_map(|item| item.work.as_ref().ok())
+        .map(|work| work.tenant.as_str().to_owned())
+        .collect();
+    tenants.sort();
+    tenants.dedup();
+    tenants
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -156,9 +183,9 @@ async fn cascade_page(
     let (tenant, customer, version) = (&work.tenant, &work.customer, work.version);
     let (store, size) = (&app.store, app.page_size);
     for _ in 0..PAGE_ATTEMPTS {
-        // Each arm reads a page, closes its open records and writes them: (next page, ids and
-        // statuses before, what the write said; `None` when there was nothing to write).
-        let (next, result) = match phase {
+        // Each arm reads a page, closes its open records and writes them: (next page, how many
+        // it closed, what the write said).
+        let (next, closed, result) = match phase {
             Phase::Sites => {
                 let page = store.sites(tenant, customer, size, cursor, true).await?;
                 let changed = deactivated(&page.items);
@@ -166,7 +193,7 @@ async fn cascade_page(
                 let history = history_of(version, phase, before);
                 let written = (!changed.is_empty())
                     .then(|| store.cascade_sites(tenant, customer, &changed, &history));
-                (page.next_cursor, settle(written).await)
+                (page.next_cursor, changed.len(), settle(written).await)
             }
             Phase::Contracts => {
                 let page = store
@@ -177,7 +204,7 @@ async fn cascade_page(
                 let history = history_of(version, phase, before);
                 let written = (!changed.is_empty())
                     .then(|| store.cascade_contracts(tenant, customer, &changed, &history));
-                (page.next_cursor, settle(written).await)
+                (page.next_cursor, changed.len(), settle(written).await)
             }
             Phase::WorkOrders => {
                 let filter = store::WorkOrderFilter::default();
@@ -190,7 +217,7 @@ async fn cascade_page(
                 let history = history_of(version, phase, before);
                 let written = (!changed.is_empty())
                     .then(|| store.cascade_work_orders(tenant, customer, &changed, &history));
-                (page.next_cursor, settle(written).await)
+                (page.next_cursor, changed.len(), settle(written).await)
             }
             Phase::Jobs => {
                 let filter = store::JobFilter::default();
@@ -208,11 +235,14 @@ async fn cascade_page(
                 let history = history_of(version, phase, before);
                 let written = (!changed.is_empty())
                     .then(|| store.cascade_jobs(tenant, customer, &changed, &history));
-                (page.next_cursor, settle(written).await)
+                (page.next_cursor, changed.len(), settle(written).await)
             }
         };
         match result {
-            Ok(()) => return Ok(Some(next)),
+            Ok(()) => {
+                count_closed(work, phase, closed);
+                return Ok(Some(next));
+            }
             Err(CascadeError::CustomerActive) => return Ok(None),
             // Something on the page changed meanwhile (reactivated, completed): read it again.
             Err(CascadeError::Changed) => continue,
@@ -222,6 +252,18 @@ async fn cascade_page(
     Err(CascadeFailure::Retry(
         "the customer's records kept changing during the cascade".into(),
     ))
+}
+
+/// The records a page write closed, counted per phase.
+fn count_closed(work: &Work, phase: Phase, closed: usize) {
+    if closed == 0 {
+        return;
+    }
+    kit::metrics::Metrics::new(FUNCTION)
+        .dimension("Phase", phase.as_str())
+        .count("CascadeRecordsChanged", closed as u64)
+        .property("tenant", work.tenant.as_str())
+        .emit();
 }
 
 /// A page's write, or nothing to write.

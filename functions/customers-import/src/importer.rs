@@ -68,12 +68,14 @@ pub async fn run(
     record: ImportRecord,
     deadline: Instant,
 ) -> Result<(), ImportError> {
+    let counted_from = record.counts;
     let importer = Importer {
         app: app.clone(),
         tenant,
         record,
         deadline,
         rows_this_invocation: 0,
+        counted_from,
         runtime: Handle::current(),
         by: String::new(),
     };
@@ -88,9 +90,42 @@ struct Importer {
     record: ImportRecord,
     deadline: Instant,
     rows_this_invocation: u64,
+    /// The import's counts when this invocation took it on: what it adds is its metrics.
+    counted_from: ImportCounts,
     runtime: Handle,
     /// Who the history says made the changes: `import:<import id>`.
     by: String,
+}
+
+/// Whichever way an invocation ends (done, handed over, failed, or an error for SQS to
+/// retry), the rows it committed are counted once: a retried invocation starts from the
+/// committed counts again.
+impl Drop for Importer {
+    fn drop(&mut self) {
+        let (now, then) = (self.record.counts, self.counted_from);
+        let mut metrics = kit::metrics::Metrics::new(crate::FUNCTION)
+            .count(
+                "ImportRowsCreated",
+                now.created.saturating_sub(then.created),
+            )
+            .count(
+                "ImportRowsUpdated",
+                now.updated.saturating_sub(then.updated),
+            )
+            .count(
+                "ImportRowsUnchanged",
+                now.unchanged.saturating_sub(then.unchanged),
+            )
+            .count("ImportRowsFailed", now.failed.saturating_sub(then.failed))
+            .property("tenant", self.tenant.as_str())
+            .property("importId", self.record.id.as_str());
+        metrics = match self.record.status {
+            ImportStatus::Completed => metrics.count("ImportsCompleted", 1),
+            ImportStatus::Failed => metrics.count("ImportsFailed", 1),
+            _ => metrics,
+        };
+        metrics.emit();
+    }
 }
 
 /// A row read, with where the file continues after it.

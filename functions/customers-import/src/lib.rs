@@ -59,8 +59,11 @@ impl App {
 /// (partial batch response) and comes again; SQS moves it to the dead-letter queue after
 /// five receives. Everything else is done, or recorded, and deleted.
 pub async fn handle(app: &App, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
+    let invocation = kit::logging::Invocation::start();
     let deadline = deadline_of(&event.context);
     let mut response = SqsBatchResponse::default();
+    let tenants = tenants_of(&event.payload);
+    let records = event.payload.records.len();
     for message in event.payload.records {
         let id = message.message_id.unwrap_or_default();
         let body = message.body.unwrap_or_default();
@@ -71,7 +74,39 @@ pub async fn handle(app: &App, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchR
             response.batch_item_failures.push(failure);
         }
     }
+    let reported = serde_json::to_value(&response).unwrap_or_default();
+    invocation.finish(
+        FUNCTION,
+        &event.context.request_id,
+        &tenants,
+        records,
+        &reported,
+    );
     Ok(response)
+}
+
+/// The name this function's metrics and log lines go by.
+pub(crate) const FUNCTION: &str = "customers-import";
+
+/// The distinct organisations whose files a batch is about, for its log line.
+fn tenants_of(event: &SqsEvent) -> Vec<String> {
+    let mut tenants: Vec<String> = event
+        .records
+        .iter()
+        .filter_map(|message| messages::parse(message.body.as_deref()?).ok())
+        .flat_map(|message| match message {
+            messages::Message::Created(objects) => objects
+                .iter()
+                .filter_map(|object| location::locate(&object.key).ok())
+                .map(|location| location.tenant.as_str().to_owned())
+                .collect(),
+            messages::Message::Continue(continuation) => vec![continuation.tenant],
+            messages::Message::Ignore(_) => Vec::new(),
+        })
+        .collect();
+    tenants.sort();
+    tenants.dedup();
+    tenants
 }
 
 /// When the invocation must have answered, as an `Instant`.

@@ -54,8 +54,15 @@ pub enum NotifyError {
 
 /// A batch of stream records; the first that fails is reported (partial batch response).
 pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    Ok(stream::in_order(&event.payload, |change| notify(app, change)).await)
+    let request_id = &event.context.request_id;
+    let reported = stream::in_order_reported(FUNCTION, request_id, &event.payload, |change| {
+        notify(app, change)
+    });
+    Ok(reported.await)
 }
+
+/// The name this function's metrics and log lines go by.
+const FUNCTION: &str = "technician-notifications";
 
 /// The notices one change makes, each published once.
 async fn notify(app: &App, change: Change) -> Result<(), NotifyError> {
@@ -84,6 +91,11 @@ async fn notify(app: &App, change: Change) -> Result<(), NotifyError> {
             )
             .await?;
         tracing::info!(event = notice.event_type.as_str(), "technician notified");
+        kit::metrics::Metrics::new(FUNCTION)
+            .dimension("EventType", notice.event_type.as_str())
+            .count("NoticesSent", 1)
+            .property("tenant", change.tenant.as_str())
+            .emit();
     }
     Ok(())
 }

@@ -73,6 +73,17 @@ pub enum Suppression {
     OptedOutAtCarrier,
 }
 
+impl Suppression {
+    /// The name the API and the metrics use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Suppression::NoMobile => "noMobile",
+            Suppression::OptedOut => "optedOut",
+            Suppression::OptedOutAtCarrier => "optedOutAtCarrier",
+        }
+    }
+}
+
 /// Where a text goes: a mobile number (E.164), and the contact it belongs to (none: the card's
 /// own number).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -315,6 +326,17 @@ mod tests {
 
     use super::*;
     use crate::{CustomerInput, WorkOrderFields};
+
+    #[test]
+    fn a_suppression_is_named_as_it_is_serialised() {
+        for reason in [
+            Suppression::NoMobile,
+            Suppression::OptedOut,
+            Suppression::OptedOutAtCarrier,
+        ] {
+            assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
+        }
+    }
 
     fn job(status: &str, start: &str) -> Job {
         let fields = crate::validate_job(

@@ -1,9 +1,10 @@
-//! The small runtime kit every function shares: AWS configuration, structured logs, the
-//! caller's verified identity and RFC 9457 problem details. Written once, here.
+//! The small runtime kit every function shares: AWS configuration, structured logs, metrics,
+//! the caller's verified identity and RFC 9457 problem details. Written once, here.
 
 pub mod aws;
 pub mod identity;
 pub mod logging;
+pub mod metrics;
 pub mod problem;
 
 pub use identity::{Caller, ClaimNames};

@@ -176,7 +176,13 @@ impl Problem {
             "unavailable",
             "The service is temporarily unavailable",
         )
-        .detail("Nothing was changed. Retry after the indicated delay.")
+        // A timed-out write may have committed (the SDK gave up waiting for the answer), so
+        // this cannot promise that nothing changed; it promises that a safe retry is safe.
+        .detail(
+            "Nothing was half-done; a write may or may not have been applied. Retry after the \
+             indicated delay: with the same Idempotency-Key or If-Match a retry is never \
+             applied twice.",
+        )
         .header("retry-after", "2")
     }
 

@@ -849,6 +849,10 @@ impl CustomerStore {
     /// Runs a transaction; a cancellation caused only by a concurrent transaction is retried
     /// so that the caller sees the condition that really decides (taken number, stale version).
     /// With a `token`, DynamoDB applies a repeated request only once (for ten minutes).
+    /// Without one the SDK fills in a fresh token per call, which its own retries reuse: an
+    /// attempt whose answer was lost (a timeout, a dropped connection) may have committed, and
+    /// its retry is then answered with success instead of failing its own conditions
+    /// (tests/faults.rs loses such an answer on purpose).
     pub(crate) async fn transact(
         &self,
         writes: Vec<TransactWriteItem>,

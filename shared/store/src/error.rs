@@ -21,7 +21,9 @@ pub enum StoreError {
     InvalidCursor(&'static str),
     #[error("stored item could not be read: {0}")]
     Corrupt(#[source] serde_dynamo::Error),
-    /// Throttled, timed out or unreachable: nothing was written, a retry later may succeed.
+    /// Throttled, timed out or unreachable: a retry later may succeed. A write that timed out
+    /// may still have been applied; transactions carry a ClientRequestToken, so the SDK's
+    /// retry of one is applied once (see `CustomerStore::transact`).
     #[error("DynamoDB is unavailable: {0}")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("DynamoDB request failed: {0}")]

@@ -58,6 +58,41 @@ pub fn changes(payload: &Value) -> Vec<Result<Change, (String, String)>> {
     records.iter().map(change_of).collect()
 }
 
+/// [`in_order`] as one invocation of `function`: with its log line and batch metrics
+/// (`kit::logging::Invocation`), so every stream consumer reports alike.
+pub async fn in_order_reported<F, Fut, E>(
+    function: &str,
+    request_id: &str,
+    payload: &Value,
+    handle: F,
+) -> Value
+where
+    F: FnMut(Change) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let invocation = kit::logging::Invocation::start();
+    // Boxed: the consumers' futures nest deep enough to pass rustc's layout depth limit.
+    let response = Box::pin(in_order(payload, handle)).await;
+    let (tenants, records) = summary(payload);
+    invocation.finish(function, request_id, &tenants, records, &response);
+    response
+}
+
+/// What an invocation's log line says of its payload: the distinct organisations of its
+/// changes and how many records it holds.
+pub fn summary(payload: &Value) -> (Vec<String>, usize) {
+    let records = payload["Records"].as_array().map_or(0, Vec::len);
+    let mut tenants: Vec<String> = changes(payload)
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|change| change.tenant.as_str().to_owned())
+        .collect();
+    tenants.sort();
+    tenants.dedup();
+    (tenants, records)
+}
+
 fn change_of(record: &Value) -> Result<Change, (String, String)> {
     let data = &record["dynamodb"];
     let sequence = data["SequenceNumber"]

@@ -84,7 +84,13 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
             .create(&scope.tenant, &customer, &entry, record.as_ref())
             .await;
         match result {
-            Ok(_) => return Ok(to_response(created_response(&scope, &customer), false)),
+            Ok(_) => {
+                kit::metrics::Metrics::new(crate::FUNCTION)
+                    .count("CustomersCreated", 1)
+                    .property("tenant", scope.tenant.as_str())
+                    .emit();
+                return Ok(to_response(created_response(&scope, &customer), false));
+            }
             Err(StoreError::IdempotencyKeyUsed(first)) => return replay(*first, record.as_ref()),
             // A generated number someone chose by hand meanwhile: draw the next one.
             Err(StoreError::NumberTaken) if generate && attempt < NUMBER_ATTEMPTS => continue,

@@ -1,0 +1,349 @@
+//! Faults between the functions and AWS: the table unreachable in the middle of requests, an
+//! answer lost after DynamoDB applied a write, an import cut off between two chunks, the
+//! cascade unable to read. Each stack's functions reach the emulator through a
+//! [`FaultyLink`] the test breaks and repairs (the emulator itself keeps serving the others).
+//!
+//! What must hold: the API answers 503 with a problem document and Retry-After (never hangs,
+//! never 500); a retry after recovery succeeds and nothing is written twice or half; an import
+//! resumes from its checkpoint; event consumers report the failed record for retry.
+
+use std::time::{Duration, Instant};
+
+use customers_import::App as ImportApp;
+use e2e::faults::FaultyLink;
+use e2e::{Reply, Session, Suite, customer};
+use http::Method;
+use serde_json::{Value, json};
+use store::{CustomerStore, ImportStatus, TenantId};
+
+const ADMIN: &[&str] = &["administrator"];
+const TRANSACTION: &str = "DynamoDB_20120810.TransactWriteItems";
+const QUERY: &str = "DynamoDB_20120810.Query";
+
+/// The SDK's three attempts with backoff, well inside API Gateway's 30 s.
+const ANSWER_WITHIN: Duration = Duration::from_secs(15);
+
+fn assert_unavailable(reply: &Reply, took: Duration) {
+    reply.expect_problem(503, "unavailable");
+    assert!(
+        reply
+            .header("retry-after")
+            .is_some_and(|v| v.parse::<u32>().is_ok()),
+        "a Retry-After in seconds: {:?}",
+        reply.headers
+    );
+    assert!(took < ANSWER_WITHIN, "answered in {took:?}");
+}
+
+async fn timed(request: impl std::future::Future<Output = Reply>) -> (Reply, Duration) {
+    let started = Instant::now();
+    let reply = request.await;
+    (reply, started.elapsed())
+}
+
+async fn create_with_key(office: &Session<'_>, body: &Value, key: &str) -> Reply {
+    office
+        .send_json(
+            Method::POST,
+            "/customers",
+            &[("idempotency-key", key)],
+            body,
+        )
+        .await
+}
+
+/// Every customer of the organisation with this customer number (there must be one at most).
+async fn with_number(office: &Session<'_>, number: &str) -> Vec<Value> {
+    let page = office.get("/customers?limit=100").await;
+    page.expect(200);
+    page.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["customerNumber"] == number)
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn while_the_table_is_unreachable_the_api_answers_503_and_a_retry_after_recovery_writes_once()
+{
+    let link = FaultyLink::start().await;
+    let suite = Suite::start_behind(&link).await;
+    let office = suite.user("acme", "alice", ADMIN);
+    let first = office
+        .post("/customers", &customer("F-1", "Anna", "Berg"))
+        .await;
+    first.expect(201);
+    let id = first.body["id"].as_str().unwrap().to_owned();
+    let etag = first.etag();
+
+    link.cut();
+    let new = customer("F-2", "Bo", "Ek");
+    let (created, took) = timed(create_with_key(&office, &new, "retry-f2")).await;
+    assert_unavailable(&created, took);
+    let (read, took) = timed(office.get(&format!("/customers/{id}"))).await;
+    assert_unavailable(&read, took);
+    let (patched, took) =
+        timed(office.patch(&format!("/customers/{id}"), &etag, &json!({"onHold": true}))).await;
+    assert_unavailable(&patched, took);
+    assert!(link.faults_injected() > 0);
+    let unavailable = suite.metrics("ServerErrors");
+    assert_eq!(unavailable.len(), 3, "one per 503: {unavailable:?}");
+    assert!(
+        unavailable
+            .iter()
+            .all(|m| m["Status"] == "503" && m["ServerErrors"] == 1)
+    );
+
+    link.restore();
+    let created = create_with_key(&office, &new, "retry-f2").await;
+    created.expect(201);
+    let created_metrics = suite.metrics("CustomersCreated");
+    assert_eq!(
+        created_metrics.len(),
+        2,
+        "F-1 and F-2, the replay not again"
+    );
+    assert!(created_metrics.iter().all(|m| m["tenant"] == "acme"
+        && m["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "FieldService"));
+    let replayed = create_with_key(&office, &new, "retry-f2").await;
+    assert_eq!(replayed.body["id"], created.body["id"], "the same customer");
+    assert_eq!(with_number(&office, "F-2").await.len(), 1);
+    // The refused PATCH changed nothing: the same ETag still applies, exactly once.
+    let unchanged = office.get(&format!("/customers/{id}")).await;
+    assert_eq!(unchanged.etag(), etag, "nothing was half-written");
+    let patched = office
+        .patch(&format!("/customers/{id}"), &etag, &json!({"onHold": true}))
+        .await;
+    patched.expect(200);
+    assert_eq!(
+        patched.body["version"],
+        first.body["version"].as_u64().unwrap() + 1
+    );
+}
+
+#[tokio::test]
+async fn a_write_whose_answer_is_lost_is_applied_once_when_the_sdk_repeats_it() {
+    let link = FaultyLink::start().await;
+    let suite = Suite::start_behind(&link).await;
+    let office = suite.user("acme", "alice", ADMIN);
+    office
+        .post("/customers", &customer("L-0", "Warm", "Up"))
+        .await
+        .expect(201);
+
+    // DynamoDB applies the create, the answer never arrives, the SDK's attempt times out and
+    // it sends the same transaction again: with its ClientRequestToken that is applied once
+    // and answered with success (without it, "customer number taken" for our own customer).
+    link.lose_next_answer_to(TRANSACTION);
+    let (created, took) =
+        timed(office.post("/customers", &customer("L-1", "Lost", "Answer"))).await;
+    assert_eq!(link.faults_injected(), 1, "an answer was lost");
+    created.expect(201);
+    assert!(took < ANSWER_WITHIN, "answered in {took:?}");
+    let stored = with_number(&office, "L-1").await;
+    assert_eq!(stored.len(), 1, "one customer: {stored:?}");
+    assert_eq!(stored[0]["version"], 1, "written once");
+
+    // The same for a change: applied once, one version further.
+    let id = created.body["id"].as_str().unwrap();
+    link.lose_next_answer_to(TRANSACTION);
+    let patched = office
+        .patch(
+            &format!("/customers/{id}"),
+            &created.etag(),
+            &json!({"onHold": true}),
+        )
+        .await;
+    assert_eq!(link.faults_injected(), 2, "an answer was lost");
+    patched.expect(200);
+    let history = office
+        .get(&format!("/customers/{id}/history?limit=100"))
+        .await;
+    let kinds: Vec<&str> = history.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.len(), 2, "created and one change: {kinds:?}");
+    assert_eq!(
+        office.get(&format!("/customers/{id}")).await.body["version"],
+        2
+    );
+}
+
+fn rows(count: usize) -> String {
+    let mut csv = String::from("Customer Number,First Name,Last Name,Email\n");
+    for n in 0..count {
+        csv.push_str(&format!("{},First{n},Last{n},c{n}@example.com\n", 8000 + n));
+    }
+    csv
+}
+
+#[tokio::test]
+async fn an_import_cut_off_between_two_chunks_resumes_from_its_checkpoint() {
+    let link = FaultyLink::start().await;
+    let (client, table) = e2e::fresh_table().await;
+    let direct = CustomerStore::new(client, table.clone());
+    // The function's own SDK settings (retries, timeouts), through the link. The endpoint is
+    // set per service: a client built from shared config would still find the emulator's
+    // AWS_ENDPOINT_URL in the environment.
+    let config = kit::aws::sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&config)
+            .endpoint_url(link.url())
+            .build(),
+    );
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .endpoint_url(link.url())
+            .force_path_style(true)
+            .build(),
+    );
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&config)
+            .endpoint_url(link.url())
+            .build(),
+    );
+    let bucket = e2e::unique_name("faults");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let queue = sqs
+        .create_queue()
+        .queue_name(e2e::unique_name("continue"))
+        .send()
+        .await
+        .unwrap();
+    let app = ImportApp {
+        store: CustomerStore::new(dynamodb, table),
+        s3: s3.clone(),
+        sqs,
+        bucket: bucket.clone(),
+        queue_url: queue.queue_url().unwrap().to_owned(),
+        rows_per_invocation: None,
+    };
+    let key = "imports/acme/cut-off.csv";
+    let total = 300;
+    let put = s3
+        .put_object()
+        .bucket(&bucket)
+        .key(key)
+        .body(rows(total).into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+    let etag = put.e_tag().unwrap().trim_matches('"');
+    let notification = e2e::imports::object_created(&bucket, key, etag, "01", None);
+    let tenant = TenantId::parse("acme").unwrap();
+    let deadline = || Instant::now() + Duration::from_secs(300);
+
+    // The import's record and its first chunks commit; the link goes down at the next one.
+    link.cut_at(TRANSACTION, 3);
+    let cut_off = customers_import::process(&app, &notification, deadline()).await;
+    assert!(cut_off.is_err(), "the invocation fails: {cut_off:?}");
+    assert!(link.faults_injected() > 0);
+    let record = direct.imports(&tenant, 1, None).await.unwrap().items[0].clone();
+    assert_eq!(record.status, ImportStatus::Running);
+    let checkpoint = record.counts.rows_read;
+    assert!(
+        checkpoint > 0 && checkpoint < total as u64,
+        "stopped between chunks: {record:?}"
+    );
+    let numbers: Vec<String> = (0..total).map(|n| (8000 + n).to_string()).collect();
+    let imported = direct.ids_by_number(&tenant, &numbers).await.unwrap();
+    assert_eq!(
+        imported.len() as u64,
+        record.counts.created,
+        "exactly the rows of the committed chunks"
+    );
+
+    // The notification comes again (SQS redelivers it) once AWS is back.
+    link.restore();
+    customers_import::process(&app, &notification, deadline())
+        .await
+        .expect("the rest is imported");
+    let imports = direct.imports(&tenant, 10, None).await.unwrap().items;
+    assert_eq!(imports.len(), 1, "one import");
+    let record = &imports[0];
+    assert_eq!(record.status, ImportStatus::Completed, "{record:?}");
+    assert_eq!(record.counts.rows_read, total as u64);
+    assert_eq!(record.counts.created, total as u64, "every row once");
+    assert_eq!(record.counts.failed, 0);
+    let imported = direct.ids_by_number(&tenant, &numbers).await.unwrap();
+    assert_eq!(imported.len(), total);
+}
+
+#[tokio::test]
+async fn the_cascade_reports_its_record_while_the_table_cannot_be_read_and_finishes_after() {
+    let link = FaultyLink::start().await;
+    let suite = Suite::start_behind(&link).await;
+    let office = suite.user("acme", "alice", ADMIN);
+    let (id, _site) = e2e::work::customer_with_site(&office, "CF-1").await;
+
+    // The API deactivates with GetItem and TransactWriteItems; the cascade pages with Query.
+    link.refuse(QUERY);
+    office
+        .post(&format!("/customers/{id}/deactivate"), &json!({}))
+        .await
+        .expect(200);
+    let failed = "cascade failed; the record comes again";
+    let started = Instant::now();
+    while !suite.logs().contains(failed) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the cascade did not report a failure"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let sites = office.get(&format!("/customers/{id}/sites")).await;
+    assert_eq!(sites.status, 503, "nothing can be listed yet either");
+    let failed_invocation = suite
+        .invocations()
+        .into_iter()
+        .find(|line| line["fields"]["failures"] == 1)
+        .expect("the invocation's line counts the failure");
+    assert_eq!(failed_invocation["fields"]["tenant"], "acme");
+    assert!(
+        failed_invocation["fields"]["request_id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
+    assert!(
+        suite
+            .metrics("RecordFailures")
+            .iter()
+            .any(|m| m["Function"] == "customers-cascade" && m["RecordFailures"] == 1),
+        "the failure is a metric"
+    );
+
+    link.restore();
+    let started = Instant::now();
+    loop {
+        let sites = office.get(&format!("/customers/{id}/sites")).await;
+        sites.expect(200);
+        if sites.body["items"][0]["status"] == "inactive" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the retried record did not complete the cascade: {:?}",
+            sites.body
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let history = office
+        .get(&format!("/customers/{id}/history?limit=100"))
+        .await;
+    let cascades = history.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "sitesDeactivated")
+        .count();
+    assert_eq!(cascades, 1, "the retried record wrote once");
+    let changed = suite.metrics("CascadeRecordsChanged");
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0]["Phase"], "sites");
+    assert_eq!(changed[0]["CascadeRecordsChanged"], 1);
+}

@@ -9,6 +9,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::strict_json;
+
 /// Largest request body we accept. Customer cards are a few KiB; anything near this is a
 /// mistake or an attack, and DynamoDB items stop at 400 KB.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -60,29 +62,27 @@ pub fn optional_body<'a>(
 }
 
 /// Parses JSON into `T`. Broken JSON is a 400; JSON of the wrong shape (a wrong type, an
-/// unknown field) is a 422 that names the field, like any other validation failure.
+/// unknown or repeated member, an array where an object belongs, `null` for a member of a
+/// create) is a 422 that names the field, like any other validation failure. Read as
+/// strictly as the document describes it (see [`strict_json`]).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     if bytes.is_empty() {
         return Err(Problem::malformed_body("The request body is empty."));
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+    let value = strict_json::parse(bytes).map_err(|error| {
         let inner = error.inner();
         if inner.is_syntax() || inner.is_eof() {
             return Problem::malformed_body(strip_position(&inner.to_string()));
         }
         Problem::validation(vec![shape_error(&error)])
     })?;
-    deserializer
-        .end()
-        .map_err(|e| Problem::malformed_body(strip_position(&e.to_string())))?;
-    Ok(value)
+    from_value(value)
 }
 
 /// Converts a value we already hold as JSON (a merged patch) into `T`, with the same errors.
 pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, Problem> {
-    let bytes = serde_json::to_vec(&value).expect("a JSON value always serialises");
-    parse_json(&bytes)
+    serde_path_to_error::deserialize(strict_json::Strict::new(value))
+        .map_err(|error| Problem::validation(vec![shape_error(&error)]))
 }
 
 fn shape_error(error: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {

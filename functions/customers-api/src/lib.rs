@@ -7,6 +7,7 @@ mod duplicates;
 mod handlers;
 mod http;
 pub mod routes;
+mod strict_json;
 mod view;
 
 pub use app::App;

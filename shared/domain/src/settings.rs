@@ -142,6 +142,16 @@ impl Settings {
         if self.number_max_length > 30 {
             fail("/numberMaxLength", "invalid_range", "At most 30.".into());
         }
+        // A set, as the document says (`uniqueItems`): a channel named twice is a mistake.
+        for (i, channel) in self.required_channels.iter().enumerate() {
+            if self.required_channels[..i].contains(channel) {
+                fail(
+                    &format!("/requiredChannels/{i}"),
+                    "duplicate",
+                    "Each channel once.".into(),
+                );
+            }
+        }
         if self
             .number_punctuation
             .chars()
@@ -419,6 +429,21 @@ mod tests {
                 "{field}: {errors:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_required_channel_named_twice_is_refused() {
+        let mut settings = Settings {
+            required_channels: vec![Channel::Email, Channel::Mobile, Channel::Email],
+            ..Settings::default()
+        };
+        let errors = settings.validate(&Settings::default()).unwrap_err();
+        let found: Vec<(&str, &str)> = errors
+            .0
+            .iter()
+            .map(|e| (e.field.as_str(), e.code.as_str()))
+            .collect();
+        assert_eq!(found, [("/requiredChannels/2", "duplicate")]);
     }
 
     #[test]

@@ -203,9 +203,18 @@ async fn a_long_file_checkpoints_and_resumes_without_losing_or_repeating_a_row()
 
     // Each invocation counts the rows it committed: over all of them, every row once.
     let metrics = suite.metrics("ImportRowsCreated");
-    let sum = |name: &str| metrics.iter().map(|m| m[name].as_u64().unwrap()).sum::<u64>();
+    let sum = |name: &str| {
+        metrics
+            .iter()
+            .map(|m| m[name].as_u64().unwrap())
+            .sum::<u64>()
+    };
     assert_eq!((sum("ImportRowsCreated"), sum("ImportRowsFailed")), (39, 1));
-    assert!(metrics.len() >= 6, "one line per invocation: {}", metrics.len());
+    assert!(
+        metrics.len() >= 6,
+        "one line per invocation: {}",
+        metrics.len()
+    );
     assert_eq!(suite.metrics("ImportsCompleted").len(), 1);
     assert!(metrics.iter().all(|m| m["tenant"] == "acme"));
 }

@@ -284,7 +284,7 @@ async fn customer_with_work_in_progress(
         .unwrap();
         let order = WorkOrder::new(card.id.clone(), fields, "ada", Utc::now());
         store
-            .create_work_order(tenant, &order, linked.version)
+            .create_work_order(tenant, &order, linked.version, None)
             .await
             .expect("work order");
         orders.push(order);

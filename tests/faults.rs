@@ -347,3 +347,77 @@ async fn the_cascade_reports_its_record_while_the_table_cannot_be_read_and_finis
     assert_eq!(changed[0]["Phase"], "sites");
     assert_eq!(changed[0]["CascadeRecordsChanged"], 1);
 }
+
+#[tokio::test]
+async fn a_work_order_applied_but_answered_503_is_made_once_when_retried_with_its_key() {
+    let link = FaultyLink::start().await;
+    let suite = Suite::start_behind(&link).await;
+    let office = suite.user("acme", "alice", ADMIN);
+    let (id, site) = e2e::work::customer_with_site(&office, "WO-1").await;
+    let path = format!("/customers/{id}/work-orders");
+    let order = json!({"kind": "order", "title": "Heat pump service", "siteId": site});
+    let create = || {
+        office.send_json(
+            Method::POST,
+            &path,
+            &[("idempotency-key", "dispatch-7f3a")],
+            &order,
+        )
+    };
+
+    // DynamoDB applies the work order, its answer is lost, and the SDK's retry finds the
+    // link cut: the dispatcher's app is told 503, though the work order exists.
+    link.lose_answer_then_cut(TRANSACTION);
+    let (failed, took) = timed(create()).await;
+    assert_unavailable(&failed, took);
+    link.restore();
+    let listed = office.get(&path).await;
+    assert_eq!(
+        listed.body["items"].as_array().unwrap().len(),
+        1,
+        "it was written"
+    );
+
+    // The app sends the same request again: the first answer, not a second work order.
+    let retried = create().await;
+    retried.expect(201);
+    assert_eq!(retried.header("idempotent-replayed"), Some("true"));
+    assert_eq!(retried.body["id"], listed.body["items"][0]["id"]);
+    let listed = office.get(&path).await;
+    assert_eq!(
+        listed.body["items"].as_array().unwrap().len(),
+        1,
+        "one work order"
+    );
+
+    // A visit of it, the same way.
+    let work_order = retried.body["id"].as_str().unwrap();
+    let jobs = format!("{path}/{work_order}/jobs");
+    let visit = json!({"window": e2e::work::window(1), "technicians": ["tech-1"]});
+    let book = || {
+        office.send_json(
+            Method::POST,
+            &jobs,
+            &[("idempotency-key", "visit-1")],
+            &visit,
+        )
+    };
+    let first = book().await;
+    first.expect(201);
+    let again = book().await;
+    again.expect(201);
+    assert_eq!(again.body["id"], first.body["id"]);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    let other = office
+        .send_json(
+            Method::POST,
+            &jobs,
+            &[("idempotency-key", "visit-1")],
+            &json!({
+            "window": e2e::work::window(2), "technicians": ["tech-1"]}),
+        )
+        .await;
+    other.expect_problem(422, "idempotency-key-reused");
+    let listed = office.get(&format!("/customers/{id}/jobs")).await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1, "one job");
+}

@@ -86,7 +86,7 @@ async fn add_work(store: &CustomerStore, tenant: &TenantId, card: &Customer) -> 
         let fields = domain::validate_work_order(input).expect("valid");
         let order = WorkOrder::new(card.id.clone(), fields, "bench", Utc::now());
         store
-            .create_work_order(tenant, &order, card.version)
+            .create_work_order(tenant, &order, card.version, None)
             .await
             .expect("work order");
         open_orders += usize::from(status.is_open());
@@ -103,7 +103,7 @@ async fn add_work(store: &CustomerStore, tenant: &TenantId, card: &Customer) -> 
                 Utc::now(),
             );
             store
-                .create_job(tenant, &job, order.version)
+                .create_job(tenant, &job, order.version, None)
                 .await
                 .expect("job");
             open_jobs += usize::from(!done);

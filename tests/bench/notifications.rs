@@ -130,7 +130,7 @@ async fn main() {
     .unwrap();
     let order = WorkOrder::new(card.id.clone(), fields, "bench", Utc::now());
     store
-        .create_work_order(&tenant, &order, linked.version)
+        .create_work_order(&tenant, &order, linked.version, None)
         .await
         .expect("work order");
     let job_input = serde_json::from_value(json!({"technicians": ["tech-1", "tech-2"],
@@ -144,7 +144,7 @@ async fn main() {
         Utc::now(),
     );
     store
-        .create_job(&tenant, &job, order.version)
+        .create_job(&tenant, &job, order.version, None)
         .await
         .expect("job");
     let pk = format!("T#bench#C#{}", card.id);

@@ -26,6 +26,9 @@ enum Fault {
     /// The next request containing the marker reaches the emulator, but its answer never
     /// comes back (the caller times out); then everything passes again.
     LoseNextAnswer(Vec<u8>),
+    /// Like `LoseNextAnswer`, and the link is cut at the next request with the marker (the
+    /// SDK's retry): the write is applied, the caller never hears of it and gives up.
+    LoseAnswerThenCut(Vec<u8>),
     /// The first `left - 1` requests containing the marker pass; the next one is dropped and
     /// the link is cut from then on.
     CutAt { marker: Vec<u8>, left: usize },
@@ -84,6 +87,12 @@ impl FaultyLink {
 
     pub fn lose_next_answer_to(&self, marker: &str) {
         self.set(Fault::LoseNextAnswer(marker.as_bytes().to_vec()));
+    }
+
+    /// Loses the answer to the next request with the marker and cuts the link at the one after:
+    /// a write applied whose caller ends with an error.
+    pub fn lose_answer_then_cut(&self, marker: &str) {
+        self.set(Fault::LoseAnswerThenCut(marker.as_bytes().to_vec()));
     }
 
     /// Lets `passing` requests with the marker through, then cuts the link at the next one.
@@ -222,6 +231,17 @@ fn decide(state: &State, chunk: &[u8]) -> Verdict {
             }
             verdict = Verdict::Mute;
             *fault = Fault::None;
+            true
+        }
+        Fault::LoseAnswerThenCut(marker) => {
+            if !contains(chunk, marker) {
+                return false;
+            }
+            verdict = Verdict::Mute;
+            *fault = Fault::CutAt {
+                marker: std::mem::take(marker),
+                left: 1,
+            };
             true
         }
         Fault::CutAt { marker, left } => {

@@ -680,7 +680,7 @@ impl CustomerStore {
         Ok(found)
     }
 
-    async fn idempotency_replay(
+    pub(crate) async fn idempotency_replay(
         &self,
         tenant: &TenantId,
         key: &str,

@@ -17,7 +17,7 @@ use crate::items::{self, Item, VERSION};
 use crate::keys::{self, TenantId};
 use crate::listing::{Condition, equals};
 use crate::sites::CascadeError;
-use crate::{CustomerStore, Page, StoreError};
+use crate::{CustomerStore, IdempotencyRecord, Page, StoreError};
 
 /// Which of a customer's work orders to list.
 #[derive(Debug, Clone, Default)]
@@ -40,15 +40,18 @@ const STOCK_TICKETS: &str = "tickets";
 impl CustomerStore {
     /// Saves a new work order, on condition that the customer is still at `customer_version`:
     /// the call-off rule was decided on that version (VersionConflict: decide again).
+    /// With `idempotency`, the answer is stored in the same transaction; a retry with the
+    /// same key finds it (`StoreError::IdempotencyKeyUsed`) instead of making a second one.
     pub async fn create_work_order(
         &self,
         tenant: &TenantId,
         work_order: &WorkOrder,
         customer_version: u64,
+        idempotency: Option<&IdempotencyRecord>,
     ) -> Result<(), StoreError> {
         let customer = keys::customer(tenant, &work_order.customer_id);
         let item = items::work_order_item(tenant, work_order);
-        self.put_new_if_still(customer, customer_version, item)
+        self.put_new_if_still(tenant, customer, customer_version, item, idempotency)
             .await
     }
 
@@ -113,15 +116,17 @@ impl CustomerStore {
 
     /// Saves a new job, on condition that its work order is still at `work_order_version`
     /// (a work order cancelled meanwhile gets no new visit).
+    /// `idempotency` as for [`CustomerStore::create_work_order`].
     pub async fn create_job(
         &self,
         tenant: &TenantId,
         job: &Job,
         work_order_version: u64,
+        idempotency: Option<&IdempotencyRecord>,
     ) -> Result<(), StoreError> {
         let work_order = keys::work_order(tenant, &job.customer_id, &job.work_order_id);
         let item = items::job_item(tenant, job);
-        self.put_new_if_still(work_order, work_order_version, item)
+        self.put_new_if_still(tenant, work_order, work_order_version, item, idempotency)
             .await
     }
 
@@ -350,11 +355,15 @@ impl CustomerStore {
 
     /// Puts a new item on condition that the record it depends on (`checked`) is still at
     /// `version`; VersionConflict when it is not (or the item exists).
+    /// Puts a new `item` on condition that `checked` is still at `version`, with the request's
+    /// idempotency record if it has one.
     async fn put_new_if_still(
         &self,
+        tenant: &TenantId,
         checked: keys::Key,
         version: u64,
         item: Item,
+        idempotency: Option<&IdempotencyRecord>,
     ) -> Result<(), StoreError> {
         let check = ConditionCheck::builder()
             .table_name(self.table())
@@ -364,11 +373,23 @@ impl CustomerStore {
             .expression_attribute_values(":expected", AttributeValue::N(version.to_string()))
             .build()
             .expect("table, key and condition are set");
-        let writes = vec![
+        let mut writes = vec![
             TransactWriteItem::builder().condition_check(check).build(),
             self.put_new(item),
         ];
-        self.transact_or_conflict(writes).await
+        let Some(record) = idempotency else {
+            return self.transact_or_conflict(writes).await;
+        };
+        writes.push(self.put_new(items::idempotency_item(tenant, record)));
+        const IDEMPOTENCY: usize = 2;
+        match self.transact(writes, None).await {
+            Ok(()) => Ok(()),
+            Err(Cancelled(failed)) if failed.contains(&IDEMPOTENCY) => {
+                Err(self.idempotency_replay(tenant, &record.key).await?)
+            }
+            Err(Cancelled(_)) => Err(StoreError::VersionConflict),
+            Err(Failed(e)) => Err(e),
+        }
     }
 
     /// ADD is commutative: concurrent tickets on one line both count, without a read.

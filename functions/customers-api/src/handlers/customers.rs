@@ -1,8 +1,6 @@
 //! Customer routes: create, get, list and search, update by merge patch, deactivate and
 //! reactivate.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use domain::{
     ChangeKind, Customer, CustomerInput, CustomerStatus, FieldError, HistoryEntry, Permission,
@@ -12,10 +10,11 @@ use kit::Problem;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use store::{IdempotencyRecord, ListQuery, Sort, StoreError, StoredResponse};
 
-use super::{Edit, Scope, customer_id, modify, number_taken, read_visible, scope, store_problem};
+use super::{
+    Edit, Scope, customer_id, idempotency, modify, number_taken, read_visible, scope, store_problem,
+};
 use crate::App;
 use crate::duplicates;
 use crate::http::{self, etag, if_match, json, with_header};
@@ -24,8 +23,6 @@ use domain::merge_patch;
 
 const JSON: &[&str] = &["application/json"];
 const MERGE_PATCH: &[&str] = &["application/merge-patch+json", "application/json"];
-/// How long a create stays replayable under its Idempotency-Key.
-const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
 const DEFAULT_PAGE: i32 = 50;
 /// Generated numbers a create tries before giving up (each collision is a number somebody
 /// typed by hand that the counter then reached).
@@ -38,7 +35,7 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
     let confirmed = params
         .iter()
         .any(|(name, value)| name == "confirmDuplicates" && value == "true");
-    let idempotency_key = idempotency_key(request)?;
+    let idempotency_key = idempotency::key(request)?;
     let body = http::body_bytes(request, JSON)?;
     let mut input: CustomerInput = http::parse_json(body)?;
     let settings = &scope.settings.settings;
@@ -51,7 +48,7 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
     let fields =
         domain::validate_customer(input, &scope.rules()).map_err(|e| Problem::validation(e.0))?;
     let mut customer = Customer::new(fields, &scope.caller.user, Utc::now());
-    let fingerprint = fingerprint(request, body);
+    let fingerprint = idempotency::fingerprint(request, body);
     for attempt in 1..=NUMBER_ATTEMPTS {
         if generate {
             let n = app
@@ -69,7 +66,7 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
             fingerprint: fingerprint.clone(),
             key,
             response: created_response(&scope, &customer),
-            expires_at: customer.created_at.timestamp() + IDEMPOTENCY_TTL_SECONDS,
+            expires_at: customer.created_at.timestamp() + idempotency::TTL_SECONDS,
         });
         if !confirmed
             && attempt == 1
@@ -89,9 +86,14 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
                     .count("CustomersCreated", 1)
                     .property("tenant", scope.tenant.as_str())
                     .emit();
-                return Ok(to_response(created_response(&scope, &customer), false));
+                return Ok(idempotency::to_response(
+                    created_response(&scope, &customer),
+                    false,
+                ));
             }
-            Err(StoreError::IdempotencyKeyUsed(first)) => return replay(*first, record.as_ref()),
+            Err(StoreError::IdempotencyKeyUsed(first)) => {
+                return idempotency::replay(*first, record.as_ref());
+            }
             // A generated number someone chose by hand meanwhile: draw the next one.
             Err(StoreError::NumberTaken) if generate && attempt < NUMBER_ATTEMPTS => continue,
             Err(StoreError::NumberTaken) => return Err(number_taken()),
@@ -147,7 +149,7 @@ async fn refuse_duplicates(
             .await
             .map_err(store_problem)?;
         if let Some(first) = first {
-            return replay(first, Some(ours)).map(Some);
+            return idempotency::replay(first, Some(ours)).map(Some);
         }
     }
     Err(duplicates::problem(duplicates))
@@ -498,55 +500,6 @@ fn parse_status(raw: &str) -> Result<CustomerStatus, Problem> {
     }
 }
 
-pub(crate) fn idempotency_key(request: &Request) -> Result<Option<String>, Problem> {
-    let Some(raw) = request.headers().get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = raw.to_str().unwrap_or("").trim();
-    let valid = (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic());
-    if !valid {
-        return Err(Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid-idempotency-key",
-            "The Idempotency-Key header is invalid",
-        )
-        .detail("Use 1 to 255 printable ASCII characters, e.g. a UUID."));
-    }
-    // Hashed so that whatever a client puts in the key never shapes our item keys.
-    Ok(Some(URL_SAFE_NO_PAD.encode(Sha256::digest(key.as_bytes()))))
-}
-
-/// What was asked: the route and the exact body. The same key with another request is refused.
-fn fingerprint(request: &Request, body: &[u8]) -> String {
-    let mut hash = Sha256::new();
-    hash.update(request.uri().path().as_bytes());
-    hash.update([0]);
-    hash.update(body);
-    URL_SAFE_NO_PAD.encode(hash.finalize())
-}
-
-/// The Idempotency-Key of a request reused for a different one.
-pub(crate) fn idempotency_key_reused() -> Problem {
-    Problem::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "idempotency-key-reused",
-        "The Idempotency-Key was already used for another request",
-    )
-    .detail("Use a new key for a new request.")
-}
-
-fn replay(
-    first: IdempotencyRecord,
-    ours: Option<&IdempotencyRecord>,
-) -> Result<Response<Body>, Problem> {
-    match ours {
-        Some(ours) if ours.fingerprint == first.fingerprint => {
-            Ok(to_response(first.response, true))
-        }
-        _ => Err(idempotency_key_reused()),
-    }
-}
-
 fn created_response(scope: &Scope, customer: &Customer) -> StoredResponse {
     StoredResponse {
         status: StatusCode::CREATED.as_u16(),
@@ -557,21 +510,6 @@ fn created_response(scope: &Scope, customer: &Customer) -> StoredResponse {
         body: serde_json::to_string(&CustomerView::of(customer, scope.number_in_name()))
             .expect("views serialise"),
     }
-}
-
-fn to_response(stored: StoredResponse, replayed: bool) -> Response<Body> {
-    let mut builder = Response::builder()
-        .status(stored.status)
-        .header("content-type", "application/json");
-    for (name, value) in &stored.headers {
-        builder = builder.header(name.as_str(), value.as_str());
-    }
-    if replayed {
-        builder = builder.header("idempotent-replayed", "true");
-    }
-    builder
-        .body(Body::Text(stored.body))
-        .expect("stored headers are valid")
 }
 
 pub fn customer_response(scope: &Scope, status: StatusCode, customer: &Customer) -> Response<Body> {

@@ -10,6 +10,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use store::{JobFilter, StoreError};
 
+use super::idempotency::{self, Retry};
 use super::work_orders::{
     DEFAULT_PAGE, JSON, MERGE_PATCH, refuse_illegal_move, work_conflict, work_order_of,
 };
@@ -27,7 +28,8 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
     let reach = scope.edit_reach()?;
-    let input: JobInput = http::parse_json(http::body_bytes(request, JSON)?)?;
+    let body = http::body_bytes(request, JSON)?;
+    let input: JobInput = http::parse_json(body)?;
     if input.status.is_some_and(|s| s != WorkStatus::Scheduled) {
         return Err(Problem::validation(vec![FieldError::new(
             "/status",
@@ -36,7 +38,11 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
         )]));
     }
     let fields = domain::validate_job(input).map_err(|e| Problem::validation(e.0))?;
+    let retry = Retry::of(request, body)?;
     read_reachable(app, &scope, &id, reach, Permission::Edit).await?;
+    if let Some(first) = retry.earlier_answer(app, &scope.tenant).await? {
+        return Ok(first);
+    }
     for attempt in 1..=CREATE_ATTEMPTS {
         let work_order = work_order_of(app, &scope, &id, request).await?;
         if !work_order.fields.status.is_open() {
@@ -46,18 +52,21 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
             )));
         }
         let job = Job::new(&work_order, fields.clone(), &scope.caller.user, Utc::now());
+        let location = format!("/customers/{id}/jobs/{}", job.id);
+        let created = with_header(
+            job_response(StatusCode::CREATED, &job),
+            "location",
+            &location,
+        );
+        let record = retry.record(&created, job.created_at);
         match app
             .store
-            .create_job(&scope.tenant, &job, work_order.version)
+            .create_job(&scope.tenant, &job, work_order.version, record.as_ref())
             .await
         {
-            Ok(()) => {
-                let location = format!("/customers/{id}/jobs/{}", job.id);
-                return Ok(with_header(
-                    job_response(StatusCode::CREATED, &job),
-                    "location",
-                    &location,
-                ));
+            Ok(()) => return Ok(created),
+            Err(StoreError::IdempotencyKeyUsed(first)) => {
+                return idempotency::replay(*first, record.as_ref());
             }
             Err(StoreError::VersionConflict) if attempt < CREATE_ATTEMPTS => continue,
             Err(e) => return Err(store_problem(e)),

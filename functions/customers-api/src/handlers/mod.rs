@@ -5,6 +5,7 @@ pub mod contacts;
 pub mod contracts;
 pub mod customers;
 pub mod history;
+pub mod idempotency;
 pub mod imports;
 pub mod jobs;
 pub mod profile;

@@ -9,7 +9,7 @@ use lambda_http::{Body, Request, Response};
 use sha2::{Digest, Sha256};
 use store::StoreError;
 
-use super::customers::{idempotency_key, idempotency_key_reused};
+use super::idempotency;
 use super::work_orders::{DEFAULT_PAGE, JSON};
 use super::{
     Scope, customer_id, found, read_reachable, read_visible, record_id, scope, store_problem,
@@ -46,7 +46,7 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
     if job.fields.status == WorkStatus::Cancelled {
         return Err(job_cancelled());
     }
-    let random = idempotency_key(request)?.map(|key| id_randomness(&id, &key));
+    let random = idempotency::key(request)?.map(|key| id_randomness(&id, &key));
     let ticket = Ticket::new(&job, fields, &scope.caller.user, now, random);
     match app.store.create_ticket(&scope.tenant, &ticket).await {
         Ok(()) => Ok(created(&id, &ticket)),
@@ -82,7 +82,7 @@ async fn replay(app: &App, scope: &Scope, ticket: &Ticket) -> Result<Response<Bo
         .map_err(store_problem)?;
     match first {
         Some(first) if first.fields == ticket.fields => Ok(created(&first.customer_id, &first)),
-        Some(_) => Err(idempotency_key_reused()),
+        Some(_) => Err(idempotency::key_reused()),
         None => Err(job_cancelled()),
     }
 }

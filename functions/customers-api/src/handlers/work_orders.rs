@@ -13,6 +13,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use store::{StoreError, WorkOrderFilter};
 
+use super::idempotency::{self, Retry};
 use super::{
     Scope, customer_id, found, patched, read_reachable, read_visible, record_id,
     refuse_null_status, scope, store_problem,
@@ -30,12 +31,19 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
     let reach = scope.edit_reach()?;
-    let input: WorkOrderInput = http::parse_json(http::body_bytes(request, JSON)?)?;
+    let body = http::body_bytes(request, JSON)?;
+    let input: WorkOrderInput = http::parse_json(body)?;
     refuse_closed_start(input.status)?;
     let given = domain::validate_work_order(input).map_err(|e| Problem::validation(e.0))?;
+    let retry = Retry::of(request, body)?;
     let mut checked_site = false;
     for attempt in 1..=CREATE_ATTEMPTS {
         let customer = read_reachable(app, &scope, &id, reach, Permission::Edit).await?;
+        if attempt == 1
+            && let Some(first) = retry.earlier_answer(app, &scope.tenant).await?
+        {
+            return Ok(first);
+        }
         customer.may_call_off().map_err(call_off_refused)?;
         check_contact(&customer, given.contact_id.as_deref())?;
         let mut fields = given.clone();
@@ -48,18 +56,26 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
             checked_site = true;
         }
         let work_order = WorkOrder::new(id.clone(), fields, &scope.caller.user, Utc::now());
+        let location = format!("/customers/{id}/work-orders/{}", work_order.id);
+        let created = with_header(
+            work_order_response(StatusCode::CREATED, &work_order),
+            "location",
+            &location,
+        );
+        let record = retry.record(&created, work_order.created_at);
         match app
             .store
-            .create_work_order(&scope.tenant, &work_order, customer.version)
+            .create_work_order(
+                &scope.tenant,
+                &work_order,
+                customer.version,
+                record.as_ref(),
+            )
             .await
         {
-            Ok(()) => {
-                let location = format!("/customers/{id}/work-orders/{}", work_order.id);
-                return Ok(with_header(
-                    work_order_response(StatusCode::CREATED, &work_order),
-                    "location",
-                    &location,
-                ));
+            Ok(()) => return Ok(created),
+            Err(StoreError::IdempotencyKeyUsed(first)) => {
+                return idempotency::replay(*first, record.as_ref());
             }
             Err(StoreError::VersionConflict) if attempt < CREATE_ATTEMPTS => continue,
             Err(e) => return Err(store_problem(e)),

@@ -174,14 +174,6 @@ async fn a_write_whose_answer_is_lost_is_applied_once_when_the_sdk_repeats_it() 
     );
 }
 
-fn rows(count: usize) -> String {
-    let mut csv = String::from("Customer Number,First Name,Last Name,Email\n");
-    for n in 0..count {
-        csv.push_str(&format!("{},First{n},Last{n},c{n}@example.com\n", 8000 + n));
-    }
-    csv
-}
-
 #[tokio::test]
 async fn an_import_cut_off_between_two_chunks_resumes_from_its_checkpoint() {
     let link = FaultyLink::start().await;
@@ -229,7 +221,7 @@ async fn an_import_cut_off_between_two_chunks_resumes_from_its_checkpoint() {
         .put_object()
         .bucket(&bucket)
         .key(key)
-        .body(rows(total).into_bytes().into())
+        .body(e2e::imports::customer_rows(total, 8000).into_bytes().into())
         .send()
         .await
         .unwrap();

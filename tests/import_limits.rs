@@ -5,11 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use customers_import::{App, MAX_FILE_BYTES};
+use customers_import::MAX_FILE_BYTES;
 use e2e::Suite;
 use e2e::imports::fetch;
 use serde_json::Value;
-use store::{CustomerStore, ImportStatus, TenantId};
+use store::{ImportStatus, TenantId};
 
 const COORDINATOR: &[&str] = &["coordinator"];
 
@@ -41,21 +41,8 @@ async fn report(office: &e2e::Session<'_>, id: &str) -> String {
 
 #[tokio::test]
 async fn a_file_over_the_size_limit_is_refused_before_a_byte_of_it_is_read() {
-    let (client, table) = e2e::fresh_table().await;
-    let config = devhost::aws_config().await;
-    let s3 = kit::aws::s3_client(&config);
-    // A bucket of its own, without a notification: the test delivers the notifications.
-    let bucket = e2e::unique_name("limits");
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
-    let app = App {
-        store: CustomerStore::new(client, table),
-        s3: s3.clone(),
-        sqs: aws_sdk_sqs::Client::new(&config),
-        bucket: bucket.clone(),
-        queue_url: format!("{endpoint}/123456789012/no-such-queue"),
-        rows_per_invocation: None,
-    };
+    let app = e2e::imports::in_process_import("limits", None).await;
+    let (s3, bucket) = (app.s3.clone(), app.bucket.clone());
     let key = "imports/acme/register.csv";
     let csv = format!("{}{}{}", header(), row(8001), row(8002));
     let put = s3

@@ -6,46 +6,25 @@
 
 use std::time::{Duration, Instant};
 
-use customers_import::App;
-use store::{CustomerStore, ImportStatus, TenantId};
-
-fn rows(count: usize) -> String {
-    let mut csv = String::from("Customer Number,First Name,Last Name,Email\n");
-    for n in 0..count {
-        csv.push_str(&format!("{},First{n},Last{n},c{n}@example.com\n", 7000 + n));
-    }
-    csv
-}
+use store::{ImportStatus, TenantId};
 
 #[tokio::test]
 async fn redelivered_after_a_crash_the_import_resumes_and_imports_every_row_once() {
-    let (client, table) = e2e::fresh_table().await;
-    let config = devhost::aws_config().await;
-    let s3 = kit::aws::s3_client(&config);
-    let bucket = e2e::unique_name("resume");
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
-    let app = App {
-        store: CustomerStore::new(client, table),
-        s3: s3.clone(),
-        sqs: aws_sdk_sqs::Client::new(&config),
-        bucket: bucket.clone(),
-        // Handing over always fails: every invocation ends like one that crashed after its
-        // last commit.
-        queue_url: format!("{endpoint}/123456789012/no-such-queue"),
-        rows_per_invocation: Some(7),
-    };
+    // Handing over always fails: every invocation ends like one that crashed after its last
+    // commit.
+    let app = e2e::imports::in_process_import("resume", Some(7)).await;
+    let (s3, bucket) = (&app.s3, &app.bucket);
     let key = "imports/acme/crash.csv";
     let put = s3
         .put_object()
-        .bucket(&bucket)
+        .bucket(bucket)
         .key(key)
-        .body(rows(20).into_bytes().into())
+        .body(e2e::imports::customer_rows(20, 7000).into_bytes().into())
         .send()
         .await
         .unwrap();
     let etag = put.e_tag().unwrap().trim_matches('"');
-    let notification = e2e::imports::object_created(&bucket, key, etag, "01", None);
+    let notification = e2e::imports::object_created(bucket, key, etag, "01", None);
     let tenant = TenantId::parse("acme").unwrap();
     let deadline = || Instant::now() + Duration::from_secs(300);
 

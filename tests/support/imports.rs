@@ -145,3 +145,39 @@ pub fn object_created(
         "s3": {"bucket": {"name": bucket}, "object": object}}]})
     .to_string()
 }
+
+/// An export of `count` customers numbered from `first_number`: number, names, e-mail.
+pub fn customer_rows(count: usize, first_number: usize) -> String {
+    let mut csv = String::from("Customer Number,First Name,Last Name,Email\n");
+    for n in first_number..first_number + count {
+        csv.push_str(&format!("{n},First{n},Last{n},c{n}@example.com\n"));
+    }
+    csv
+}
+
+/// The import function's code to run in-process on a fresh table, with a bucket of its own
+/// (no notification: the test delivers them) and a continuation queue that does not exist,
+/// so every hand-over fails as if the invocation had crashed after its last commit.
+pub async fn in_process_import(
+    bucket_prefix: &str,
+    rows_per_invocation: Option<u64>,
+) -> customers_import::App {
+    let (client, table) = crate::fresh_table().await;
+    let config = devhost::aws_config().await;
+    let s3 = kit::aws::s3_client(&config);
+    let bucket = crate::unique_name(bucket_prefix);
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("the emulator makes the bucket");
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL is set");
+    customers_import::App {
+        store: store::CustomerStore::new(client, table),
+        s3,
+        sqs: aws_sdk_sqs::Client::new(&config),
+        bucket,
+        queue_url: format!("{endpoint}/123456789012/no-such-queue"),
+        rows_per_invocation,
+    }
+}

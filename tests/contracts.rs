@@ -167,3 +167,35 @@ async fn a_contract_covers_the_customer_s_sites_over_a_period_and_ends_when_canc
         .await
         .expect_problem(404, "not-found");
 }
+
+#[tokio::test]
+async fn a_contract_retried_with_its_idempotency_key_is_made_once() {
+    let suite = Suite::start().await;
+    let office = suite.user("acme", "ada", ADMIN);
+    let id = id_of(
+        &office
+            .post("/customers", &customer("9101", "Anna", "Berg"))
+            .await,
+    );
+    let contracts = format!("/customers/{id}/contracts");
+    let body = json!({"name": "Service 2027", "period": {"start": "2027-01-01"}});
+    let key = [("idempotency-key", "contract-2027")];
+    let first = office
+        .send_json(http::Method::POST, &contracts, &key, &body)
+        .await;
+    first.expect(201);
+    let again = office
+        .send_json(http::Method::POST, &contracts, &key, &body)
+        .await;
+    again.expect(201);
+    assert_eq!(again.body["id"], first.body["id"]);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.header("location"), first.header("location"));
+    let other = json!({"name": "Service 2028", "period": {"start": "2028-01-01"}});
+    office
+        .send_json(http::Method::POST, &contracts, &key, &other)
+        .await
+        .expect_problem(422, "idempotency-key-reused");
+    let listed = office.get(&contracts).await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+}

@@ -9,17 +9,25 @@ use crate::customers::one;
 use crate::items::{self, Item, VERSION};
 use crate::keys::{self, TenantId};
 use crate::usage::Kind;
-use crate::{CustomerStore, Page, StoreError, capacity};
+use crate::{CustomerStore, IdempotencyRecord, Page, StoreError, capacity};
 
 impl CustomerStore {
+    /// With `idempotency`, the contract and the request's record are one transaction (see
+    /// [`CustomerStore::create_work_order`]); without, one conditional put.
     pub async fn create_contract(
         &self,
         tenant: &TenantId,
         contract: &Contract,
+        idempotency: Option<&IdempotencyRecord>,
     ) -> Result<(), StoreError> {
         let item = items::contract_item(tenant, contract);
-        self.put_conditionally(item, "attribute_not_exists(PK)", None)
-            .await
+        if idempotency.is_none() {
+            return self
+                .put_conditionally(item, "attribute_not_exists(PK)", None)
+                .await;
+        }
+        let writes = vec![self.put_new(item)];
+        self.transact_idempotent(tenant, writes, idempotency).await
     }
 
     pub async fn contract(

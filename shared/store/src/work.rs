@@ -373,18 +373,31 @@ impl CustomerStore {
             .expression_attribute_values(":expected", AttributeValue::N(version.to_string()))
             .build()
             .expect("table, key and condition are set");
-        let mut writes = vec![
+        let writes = vec![
             TransactWriteItem::builder().condition_check(check).build(),
             self.put_new(item),
         ];
+        self.transact_idempotent(tenant, writes, idempotency).await
+    }
+
+    /// Runs `writes` as one transaction with the request's idempotency record, if it has one:
+    /// a record already there means the request was made before
+    /// (`StoreError::IdempotencyKeyUsed`, with the first answer); any other failed condition
+    /// is a conflict.
+    pub(crate) async fn transact_idempotent(
+        &self,
+        tenant: &TenantId,
+        mut writes: Vec<TransactWriteItem>,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<(), StoreError> {
         let Some(record) = idempotency else {
             return self.transact_or_conflict(writes).await;
         };
+        let guard = writes.len();
         writes.push(self.put_new(items::idempotency_item(tenant, record)));
-        const IDEMPOTENCY: usize = 2;
         match self.transact(writes, None).await {
             Ok(()) => Ok(()),
-            Err(Cancelled(failed)) if failed.contains(&IDEMPOTENCY) => {
+            Err(Cancelled(failed)) if failed.contains(&guard) => {
                 Err(self.idempotency_replay(tenant, &record.key).await?)
             }
             Err(Cancelled(_)) => Err(StoreError::VersionConflict),

@@ -12,6 +12,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use store::StoreError;
 
+use super::idempotency::{self, Retry};
 use super::{
     Scope, customer_id, found, patched, read_reachable, read_visible, record_id,
     refuse_null_status, scope, store_problem,
@@ -27,7 +28,8 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
     let reach = scope.edit_reach()?;
-    let input: ContractInput = http::parse_json(http::body_bytes(request, JSON)?)?;
+    let body = http::body_bytes(request, JSON)?;
+    let input: ContractInput = http::parse_json(body)?;
     if input.status.is_some() {
         return Err(Problem::validation(vec![FieldError::new(
             "/status",
@@ -35,7 +37,11 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
             "A new contract is active; change its status afterwards with PATCH.",
         )]));
     }
+    let retry = Retry::of(request, body)?;
     let customer = read_reachable(app, &scope, &id, reach, Permission::Edit).await?;
+    if let Some(first) = retry.earlier_answer(app, &scope.tenant).await? {
+        return Ok(first);
+    }
     if customer.status == CustomerStatus::Inactive {
         // The cascade has cancelled its contracts; a new one would escape it.
         return Err(Problem::conflict(
@@ -46,16 +52,22 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
     }
     let fields = validated(app, &scope, &id, input, &[]).await?;
     let contract = Contract::new(id.clone(), fields, &scope.caller.user, Utc::now());
-    app.store
-        .create_contract(&scope.tenant, &contract)
-        .await
-        .map_err(store_problem)?;
     let location = format!("/customers/{id}/contracts/{}", contract.id);
-    Ok(with_header(
+    let created = with_header(
         contract_response(StatusCode::CREATED, &contract),
         "location",
         &location,
-    ))
+    );
+    let record = retry.record(&created, contract.created_at);
+    match app
+        .store
+        .create_contract(&scope.tenant, &contract, record.as_ref())
+        .await
+    {
+        Ok(()) => Ok(created),
+        Err(StoreError::IdempotencyKeyUsed(first)) => idempotency::replay(*first, record.as_ref()),
+        Err(e) => Err(store_problem(e)),
+    }
 }
 
 pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Problem> {

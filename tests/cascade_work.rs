@@ -268,7 +268,7 @@ async fn customer_with_work_in_progress(
             &card,
             &linked,
             &entry,
-            Some(&store::Companion::LinkSite(Box::new(site.clone()))),
+            Some(&store::Companion::LinkSite(Box::new(site.clone()), None)),
         )
         .await
         .expect("site");

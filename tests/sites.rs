@@ -237,3 +237,43 @@ async fn sites_follow_the_customer_s_permissions_and_organisation() {
         .await
         .expect_problem(404, "not-found");
 }
+
+#[tokio::test]
+async fn a_site_retried_with_its_idempotency_key_is_linked_once() {
+    let suite = Suite::start().await;
+    let office = suite.user("acme", "ada", ADMIN);
+    let id = id_of(
+        &office
+            .post("/customers", &customer("8101", "Anna", "Berg"))
+            .await,
+    );
+    let sites = format!("/customers/{id}/sites");
+    let body = json!({"name": "Plant room"});
+    let key = [("idempotency-key", "site-plant-room")];
+    // Sent twice at once (a double tap), then once more after.
+    let (one, other) = tokio::join!(
+        office.send_json(http::Method::POST, &sites, &key, &body),
+        office.send_json(http::Method::POST, &sites, &key, &body),
+    );
+    let again = office
+        .send_json(http::Method::POST, &sites, &key, &body)
+        .await;
+    let replies = [&one, &other, &again];
+    for reply in replies {
+        reply.expect(201);
+        assert_eq!(reply.body["id"], one.body["id"], "one site");
+    }
+    let replayed = replies
+        .iter()
+        .filter(|r| r.header("idempotent-replayed") == Some("true"))
+        .count();
+    assert_eq!(replayed, 2, "the first answer, then two replays");
+    office
+        .send_json(http::Method::POST, &sites, &key, &json!({"name": "Roof"}))
+        .await
+        .expect_problem(422, "idempotency-key-reused");
+    let listed = office.get(&sites).await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+    let card = office.get(&format!("/customers/{id}")).await;
+    assert_eq!(card.body["sitesCount"], 1, "counted once");
+}

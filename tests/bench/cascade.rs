@@ -50,7 +50,7 @@ async fn link_sites(store: &CustomerStore, tenant: &TenantId, mut card: Customer
                 &card,
                 &after,
                 &entry,
-                Some(&Companion::LinkSite(Box::new(site))),
+                Some(&Companion::LinkSite(Box::new(site), None)),
             )
             .await
             .expect("site linked");

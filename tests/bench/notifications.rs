@@ -119,7 +119,7 @@ async fn main() {
             &card,
             &linked,
             &entry,
-            Some(&Companion::LinkSite(Box::new(site.clone()))),
+            Some(&Companion::LinkSite(Box::new(site.clone()), None)),
         )
         .await
         .expect("site");

@@ -215,8 +215,14 @@ impl CustomerStore {
             Some(Companion::Unassign(user)) => {
                 set.push(self.delete(keys::assignment(tenant, &after.id, user)));
             }
-            Some(Companion::LinkSite(site)) => {
+            Some(Companion::LinkSite(site, idempotency)) => {
                 set.push_conditional(self.put_new(items::site_item(tenant, site)), Guarded::Site);
+                if let Some(record) = idempotency {
+                    set.push_conditional(
+                        self.put_new(items::idempotency_item(tenant, record)),
+                        Guarded::Idempotency,
+                    );
+                }
             }
             Some(Companion::UnlinkSite(site_id)) => {
                 set.push_conditional(
@@ -228,7 +234,12 @@ impl CustomerStore {
         }
         match self.transact(set.writes.clone(), None).await {
             Ok(()) => Ok(()),
-            Err(Cancelled(failed)) => Err(Guarded::error(set.failed(&failed))),
+            Err(Cancelled(failed)) => match (set.failed(&failed), companion) {
+                (Some(Guarded::Idempotency), Some(Companion::LinkSite(_, Some(record)))) => {
+                    Err(self.idempotency_replay(tenant, &record.key).await?)
+                }
+                (failure, _) => Err(Guarded::error(failure)),
+            },
             Err(Failed(e)) => Err(e),
         }
     }
@@ -911,8 +922,9 @@ pub enum Companion {
     },
     /// The user id whose assignment ends.
     Unassign(String),
-    /// A new site of the customer (the card's `sites_count` goes up with it).
-    LinkSite(Box<domain::Site>),
+    /// A new site of the customer (the card's `sites_count` goes up with it), with the
+    /// request's idempotency record if it sent a key.
+    LinkSite(Box<domain::Site>, Option<Box<IdempotencyRecord>>),
     /// The id of a site the customer lets go (`sites_count` goes down).
     UnlinkSite(String),
 }

@@ -181,6 +181,8 @@ pub fn store_problem(error: StoreError) -> Problem {
              (externalRefs). One accounting record belongs to one customer.",
         ),
         StoreError::VersionConflict => Problem::stale(None),
+        // Only a create racing with its own retry gets here; the create answers the replay.
+        StoreError::IdempotencyKeyUsed(_) => idempotency::key_reused(),
         StoreError::HasHistory => Problem::conflict(
             "customer-in-use",
             "The customer cannot be deleted",

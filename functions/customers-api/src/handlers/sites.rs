@@ -11,6 +11,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use store::{Companion, StoreError};
 
+use super::idempotency::Retry;
 use super::{
     Edit, Scope, customer_id, found, modify, read_reachable, read_visible, record_id, scope,
     store_problem,
@@ -27,7 +28,8 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
     let reach = scope.edit_reach()?;
-    let input: SiteInput = http::parse_json(http::body_bytes(request, JSON)?)?;
+    let body = http::body_bytes(request, JSON)?;
+    let input: SiteInput = http::parse_json(body)?;
     if input.status.is_some() {
         // A site starts active; PATCH deactivates it.
         return Err(Problem::validation(vec![FieldError::new(
@@ -36,24 +38,37 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
             "A new site is active; change its status afterwards with PATCH.",
         )]));
     }
+    let retry = Retry::of(request, body)?;
     let customer = read_reachable(app, &scope, &id, reach, Permission::Edit).await?;
+    if let Some(first) = retry.earlier_answer(app, &scope.tenant).await? {
+        return Ok(first);
+    }
     let prefilled = domain::contact_from_customer(&customer.fields);
     let fields = domain::validate_site(input, prefilled, &scope.rules())
         .map_err(|e| Problem::validation(e.0))?;
     let site = Site::new(id.clone(), fields, &scope.caller.user, Utc::now());
-    let mut edit = Edit::new(ChangeKind::SiteLinked, reach);
-    edit.companion = Some(Companion::LinkSite(Box::new(site.clone())));
-    modify(app, &scope, &id, None, edit, |c| {
-        c.sites_count += 1;
-        Ok(())
-    })
-    .await?;
     let location = format!("/customers/{id}/sites/{}", site.id);
-    Ok(with_header(
+    let created = with_header(
         site_response(StatusCode::CREATED, &site),
         "location",
         &location,
-    ))
+    );
+    let record = retry.record(&created, site.created_at).map(Box::new);
+    let mut edit = Edit::new(ChangeKind::SiteLinked, reach);
+    edit.companion = Some(Companion::LinkSite(Box::new(site), record));
+    let linked = modify(app, &scope, &id, None, edit, |c| {
+        c.sites_count += 1;
+        Ok(())
+    })
+    .await;
+    match linked {
+        Ok(_) => Ok(created),
+        // A retry that raced with its first sending: the first answer, once it is there.
+        Err(problem) => match retry.earlier_answer(app, &scope.tenant).await? {
+            Some(first) => Ok(first),
+            None => Err(problem),
+        },
+    }
 }
 
 pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Problem> {

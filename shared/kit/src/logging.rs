@@ -42,7 +42,7 @@ impl Invocation {
         response: &Value,
     ) {
         let metrics = crate::metrics::batch(function, records, response);
-        let failures = response["batchItemFailures"].as_array().map_or(0, Vec::len);
+        let failures = crate::metrics::reported_failures(response);
         tracing::info!(
             request_id,
             cold_start = self.cold_start,

@@ -92,10 +92,14 @@ impl Metrics {
 /// (`batchItemFailures` of the partial batch `response`), per function. The failures are the
 /// metric to alarm on before records reach a dead-letter queue.
 pub fn batch(function: &str, records: usize, response: &Value) -> Metrics {
-    let failed = response["batchItemFailures"].as_array().map_or(0, Vec::len);
     Metrics::new(function)
         .count("RecordsProcessed", records as u64)
-        .count("RecordFailures", failed as u64)
+        .count("RecordFailures", reported_failures(response) as u64)
+}
+
+/// How many records a partial batch response reports back for retry.
+pub fn reported_failures(response: &Value) -> usize {
+    response["batchItemFailures"].as_array().map_or(0, Vec::len)
 }
 
 #[cfg(test)]

@@ -246,7 +246,7 @@ async fn everything(
     let mut cursor: Option<String> = None;
     loop {
         let page = store
-            .sites(tenant, customer, 100, cursor.as_deref(), true)
+            .linked_page::<domain::Site>(tenant, customer, 100, cursor.as_deref(), true)
             .await
             .unwrap();
         all.0.extend(page.items);
@@ -257,7 +257,7 @@ async fn everything(
     }
     loop {
         let page = store
-            .contracts(tenant, customer, 100, cursor.as_deref(), true)
+            .linked_page::<domain::Contract>(tenant, customer, 100, cursor.as_deref(), true)
             .await
             .unwrap();
         all.1.extend(page.items);

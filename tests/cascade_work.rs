@@ -284,7 +284,14 @@ async fn customer_with_work_in_progress(
         .unwrap();
         let order = WorkOrder::new(card.id.clone(), fields, "ada", Utc::now());
         store
-            .create_work_order(tenant, &order, linked.version, None)
+            .link(
+                tenant,
+                store::Link {
+                    record: &order,
+                    depends: vec![store::Depends::Customer(linked.version)],
+                    idempotency: None,
+                },
+            )
             .await
             .expect("work order");
         orders.push(order);
@@ -320,7 +327,8 @@ async fn a_work_order_completed_while_the_cascade_runs_is_completed_and_never_ha
         )
         .await
         .unwrap();
-    let decided = customers_cascade::work_orders_cancelled(&page.items);
+    let (decided, history) =
+        customers_cascade::closed_page(&page.items, inactive.version, Utc::now());
     assert_eq!(decided.len(), 3);
     // ...a technician completes the second one before the cascade writes...
     let racer = &orders[1];
@@ -329,22 +337,16 @@ async fn a_work_order_completed_while_the_cascade_runs_is_completed_and_never_ha
     fields.tasks[0].status = domain::TaskStatus::Done;
     let completed = racer.changed(fields, "tech-1", Utc::now());
     store
-        .replace_work_order(&tenant, &completed, racer.version, &[])
+        .change(&tenant, &completed, racer.version, &[])
         .await
         .expect("the technician's write wins");
     // ...so the cascade's page write fails as a whole: nothing is half-cancelled.
-    let ids = page.items.iter().map(|w| (w.id.as_str(), "inProgress"));
-    let history = customers_cascade::history_of(
-        inactive.version,
-        customers_cascade::event::Phase::WorkOrders,
-        ids,
-    );
     let written = store
-        .cascade_work_orders(&tenant, &card.id, &decided, &history)
+        .close_for_cascade(&tenant, &card.id, &decided, &history)
         .await;
     assert!(matches!(written, Err(CascadeError::Changed)), "{written:?}");
     let first = store
-        .work_order(&tenant, &card.id, &orders[0].id)
+        .linked::<WorkOrder>(&tenant, &card.id, &orders[0].id)
         .await
         .unwrap()
         .unwrap();
@@ -387,9 +389,7 @@ async fn a_work_order_completed_while_the_cascade_runs_is_completed_and_never_ha
     // The technician who read the second-to-last state loses in turn: a stale write fails,
     // and the state machine refuses to complete cancelled work.
     let late = orders[0].changed(completed.fields.clone(), "tech-1", Utc::now());
-    let refused = store
-        .replace_work_order(&tenant, &late, orders[0].version, &[])
-        .await;
+    let refused = store.change(&tenant, &late, orders[0].version, &[]).await;
     assert!(matches!(refused, Err(StoreError::VersionConflict)));
     assert!(
         domain::check_change("work order", WorkStatus::Cancelled, WorkStatus::Completed).is_err()

@@ -112,10 +112,13 @@ async fn a_contract_covers_the_customer_s_sites_over_a_period_and_ends_when_canc
         )
         .await;
     second.expect(201);
-    office
+    // An active contract keeps its site linked.
+    let in_use = office
         .delete(&format!("/customers/{other}/sites/{spare}"))
-        .await
-        .expect(204);
+        .await;
+    in_use.expect_problem(409, "site-in-use");
+    assert_eq!(in_use.body["dependants"][0]["kind"], "contract");
+    assert_eq!(in_use.body["dependants"][0]["id"], id_of(&second));
     let second_path = format!("/customers/{other}/contracts/{}", id_of(&second));
     office
         .patch(&second_path, &second.etag(), &json!({"name": "Renamed"}))

@@ -70,7 +70,7 @@ async fn add_work(store: &CustomerStore, tenant: &TenantId, card: &Customer) -> 
         WorkStatus::Completed,
     ];
     let site = store
-        .sites(tenant, &card.id, 1, None, false)
+        .linked_page::<domain::Site>(tenant, &card.id, 1, None, false)
         .await
         .expect("sites")
         .items
@@ -86,7 +86,14 @@ async fn add_work(store: &CustomerStore, tenant: &TenantId, card: &Customer) -> 
         let fields = domain::validate_work_order(input).expect("valid");
         let order = WorkOrder::new(card.id.clone(), fields, "bench", Utc::now());
         store
-            .create_work_order(tenant, &order, card.version, None)
+            .link(
+                tenant,
+                store::Link {
+                    record: &order,
+                    depends: vec![store::Depends::Customer(card.version)],
+                    idempotency: None,
+                },
+            )
             .await
             .expect("work order");
         open_orders += usize::from(status.is_open());
@@ -103,7 +110,17 @@ async fn add_work(store: &CustomerStore, tenant: &TenantId, card: &Customer) -> 
                 Utc::now(),
             );
             store
-                .create_job(tenant, &job, order.version, None)
+                .link(
+                    tenant,
+                    store::Link {
+                        record: &job,
+                        depends: vec![store::Depends::WorkOrder {
+                            id: order.id.clone(),
+                            version: order.version,
+                        }],
+                        idempotency: None,
+                    },
+                )
                 .await
                 .expect("job");
             open_jobs += usize::from(!done);
@@ -191,7 +208,7 @@ async fn main() {
         );
     }
     let page = store
-        .sites(&tenant, &inactive.id, 100, None, true)
+        .linked_page::<domain::Site>(&tenant, &inactive.id, 100, None, true)
         .await
         .expect("sites");
     assert!(

@@ -130,7 +130,14 @@ async fn main() {
     .unwrap();
     let order = WorkOrder::new(card.id.clone(), fields, "bench", Utc::now());
     store
-        .create_work_order(&tenant, &order, linked.version, None)
+        .link(
+            &tenant,
+            store::Link {
+                record: &order,
+                depends: vec![store::Depends::Customer(linked.version)],
+                idempotency: None,
+            },
+        )
         .await
         .expect("work order");
     let job_input = serde_json::from_value(json!({"technicians": ["tech-1", "tech-2"],
@@ -144,7 +151,17 @@ async fn main() {
         Utc::now(),
     );
     store
-        .create_job(&tenant, &job, order.version, None)
+        .link(
+            &tenant,
+            store::Link {
+                record: &job,
+                depends: vec![store::Depends::WorkOrder {
+                    id: order.id.clone(),
+                    version: order.version,
+                }],
+                idempotency: None,
+            },
+        )
         .await
         .expect("job");
     let pk = format!("T#bench#C#{}", card.id);

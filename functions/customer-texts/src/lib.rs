@@ -117,7 +117,7 @@ async fn text(app: &App, change: Change) -> Result<(), TextError> {
     };
     let (Some(work_order), Some(customer)) = (
         store
-            .work_order(tenant, customer_id, &job.work_order_id)
+            .linked::<domain::WorkOrder>(tenant, customer_id, &job.work_order_id)
             .await?,
         store.get(tenant, customer_id).await?,
     ) else {

@@ -6,6 +6,7 @@ pub mod bucket;
 mod duplicates;
 mod handlers;
 mod http;
+mod linked;
 pub mod routes;
 mod strict_json;
 mod view;

@@ -17,14 +17,11 @@ pub mod event;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use chrono::Utc;
-use domain::{
-    CASCADE_ACTOR, ChangeKind, Contract, ContractStatus, FieldChange, HistoryEntry, Job, Site,
-    SiteStatus, WorkOrder,
-};
+use chrono::{DateTime, Utc};
+use domain::{CASCADE_ACTOR, Cascaded, Contract, FieldChange, HistoryEntry, Job, Site, WorkOrder};
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::{Value, json};
-use store::{CascadeError, CustomerStore, StoreError};
+use store::{CascadeError, CustomerStore, StoreError, Stored};
 
 use crate::event::{Continuation, Phase, Work};
 
@@ -172,7 +169,7 @@ async fn cascade(app: &App, work: &Work, deadline: Instant) -> Result<(), Cascad
     }
 }
 
-/// One page of the phase's records: the open ones on it closed in one transaction. `None` when
+/// One page of the phase's records: the live ones on it closed in one transaction. `None` when
 /// the customer is active again; else the cursor of the next page, if any.
 async fn cascade_page(
     app: &App,
@@ -180,68 +177,41 @@ async fn cascade_page(
     phase: Phase,
     cursor: Option<&str>,
 ) -> Result<Option<Option<String>>, CascadeFailure> {
-    let (tenant, customer, version) = (&work.tenant, &work.customer, work.version);
-    let (store, size) = (&app.store, app.page_size);
+    // The phase names the kind; every kind is closed the same way, by its declaration.
+    match phase {
+        Phase::Sites => close_page::<Site>(app, work, phase, cursor).await,
+        Phase::Contracts => close_page::<Contract>(app, work, phase, cursor).await,
+        Phase::WorkOrders => close_page::<WorkOrder>(app, work, phase, cursor).await,
+        Phase::Jobs => close_page::<Job>(app, work, phase, cursor).await,
+    }
+}
+
+/// Reads a page of the kind's records, closes the live ones as the kind's declaration says and
+/// writes them with a history entry naming them; a page that changed under it is read again.
+async fn close_page<T: Stored + Cascaded>(
+    app: &App,
+    work: &Work,
+    phase: Phase,
+    cursor: Option<&str>,
+) -> Result<Option<Option<String>>, CascadeFailure> {
+    let (tenant, customer) = (&work.tenant, &work.customer);
     for _ in 0..PAGE_ATTEMPTS {
-        // Each arm reads a page, closes its open records and writes them: (next page, how many
-        // it closed, what the write said).
-        let (next, closed, result) = match phase {
-            Phase::Sites => {
-                let page = store.sites(tenant, customer, size, cursor, true).await?;
-                let changed = deactivated(&page.items);
-                let before = changed.iter().map(|(_, s)| (s.id.as_str(), "active"));
-                let history = history_of(version, phase, before);
-                let written = (!changed.is_empty())
-                    .then(|| store.cascade_sites(tenant, customer, &changed, &history));
-                (page.next_cursor, changed.len(), settle(written).await)
-            }
-            Phase::Contracts => {
-                let page = store
-                    .contracts(tenant, customer, size, cursor, true)
-                    .await?;
-                let changed = cancelled(&page.items);
-                let before = changed.iter().map(|(_, c)| (c.id.as_str(), "active"));
-                let history = history_of(version, phase, before);
-                let written = (!changed.is_empty())
-                    .then(|| store.cascade_contracts(tenant, customer, &changed, &history));
-                (page.next_cursor, changed.len(), settle(written).await)
-            }
-            Phase::WorkOrders => {
-                let filter = store::WorkOrderFilter::default();
-                let page = store
-                    .work_orders(tenant, customer, &filter, size, cursor, true)
-                    .await?;
-                let changed = work_orders_cancelled(&page.items);
-                let before = page.items.iter().filter(|w| w.fields.status.is_open());
-                let before = before.map(|w| (w.id.as_str(), w.fields.status.as_str()));
-                let history = history_of(version, phase, before);
-                let written = (!changed.is_empty())
-                    .then(|| store.cascade_work_orders(tenant, customer, &changed, &history));
-                (page.next_cursor, changed.len(), settle(written).await)
-            }
-            Phase::Jobs => {
-                let filter = store::JobFilter::default();
-                let page = store
-                    .jobs_in_partition(tenant, customer, &filter, size, cursor)
-                    .await?;
-                let changed = jobs_cancelled(&page.items);
-                let before = changed.iter().map(|(_, job)| {
-                    let read = page.items.iter().find(|j| j.id == job.id);
-                    (
-                        job.id.as_str(),
-                        read.map_or("", |j| j.fields.status.as_str()),
-                    )
-                });
-                let history = history_of(version, phase, before);
-                let written = (!changed.is_empty())
-                    .then(|| store.cascade_jobs(tenant, customer, &changed, &history));
-                (page.next_cursor, changed.len(), settle(written).await)
-            }
+        let page = app
+            .store
+            .linked_page::<T>(tenant, customer, app.page_size, cursor, true)
+            .await?;
+        let (closed, history) = closed_page(&page.items, work.version, Utc::now());
+        let written = if closed.is_empty() {
+            Ok(())
+        } else {
+            app.store
+                .close_for_cascade(tenant, customer, &closed, &history)
+                .await
         };
-        match result {
+        match written {
             Ok(()) => {
-                count_closed(work, phase, closed);
-                return Ok(Some(next));
+                count_closed(work, phase, closed.len());
+                return Ok(Some(page.next_cursor));
             }
             Err(CascadeError::CustomerActive) => return Ok(None),
             // Something on the page changed meanwhile (reactivated, completed): read it again.
@@ -254,6 +224,41 @@ async fn cascade_page(
     ))
 }
 
+/// The records the cascade closes on a page (each with the version it was read at, the
+/// condition of its write) and the history entry that names them. `version` is the card's
+/// version that turned inactive (the card itself does not change).
+pub fn closed_page<T: Cascaded>(
+    records: &[T],
+    version: u64,
+    now: DateTime<Utc>,
+) -> (Vec<(u64, T)>, HistoryEntry) {
+    let live: Vec<&T> = records.iter().filter(|r| r.is_live()).collect();
+    let rule = T::KIND
+        .cascade
+        .as_ref()
+        .expect("a kind the cascade covers declares its rule");
+    let history = HistoryEntry {
+        id: ulid::Ulid::new().to_string(),
+        at: now,
+        by: CASCADE_ACTOR.to_owned(),
+        kind: rule.change,
+        version,
+        changes: live
+            .iter()
+            .map(|record| FieldChange {
+                field: format!("/{}/{}/status", T::KIND.collection, record.id()),
+                before: Some(json!(record.status_name())),
+                after: Some(json!(rule.closed_as)),
+            })
+            .collect(),
+    };
+    let closed = live
+        .into_iter()
+        .map(|record| (record.version(), record.closed(CASCADE_ACTOR, now)))
+        .collect();
+    (closed, history)
+}
+
 /// The records a page write closed, counted per phase.
 fn count_closed(work: &Work, phase: Phase, closed: usize) {
     if closed == 0 {
@@ -264,119 +269,6 @@ fn count_closed(work: &Work, phase: Phase, closed: usize) {
         .count("CascadeRecordsChanged", closed as u64)
         .property("tenant", work.tenant.as_str())
         .emit();
-}
-
-/// A page's write, or nothing to write.
-async fn settle(
-    write: Option<impl std::future::Future<Output = Result<(), CascadeError>>>,
-) -> Result<(), CascadeError> {
-    match write {
-        Some(write) => write.await,
-        None => Ok(()),
-    }
-}
-
-/// The records of a page that are open, closed as the cascade closes them, each with the
-/// version it was read at (the condition of its write).
-fn closed<T>(
-    records: &[T],
-    is_open: impl Fn(&T) -> bool,
-    close: impl Fn(&T) -> T,
-    version: impl Fn(&T) -> u64,
-) -> Vec<(u64, T)> {
-    records
-        .iter()
-        .filter(|record| is_open(record))
-        .map(|record| (version(record), close(record)))
-        .collect()
-}
-
-/// The active sites of a page as the cascade leaves them.
-pub fn deactivated(sites: &[Site]) -> Vec<(u64, Site)> {
-    let now = Utc::now();
-    closed(
-        sites,
-        |site| site.fields.status == SiteStatus::Active,
-        |site| {
-            let mut after = site.clone();
-            after.fields.status = SiteStatus::Inactive;
-            after.version = site.version + 1;
-            after.updated_at = now;
-            after.updated_by = CASCADE_ACTOR.to_owned();
-            after
-        },
-        |site| site.version,
-    )
-}
-
-/// The active contracts of a page, cancelled; expired and cancelled ones are left alone.
-pub fn cancelled(contracts: &[Contract]) -> Vec<(u64, Contract)> {
-    let now = Utc::now();
-    closed(
-        contracts,
-        |contract| contract.fields.status == ContractStatus::Active,
-        |contract| {
-            let mut after = contract.clone();
-            after.fields.status = ContractStatus::Cancelled;
-            after.version = contract.version + 1;
-            after.updated_at = now;
-            after.updated_by = CASCADE_ACTOR.to_owned();
-            after
-        },
-        |contract| contract.version,
-    )
-}
-
-/// The open work orders of a page, cancelled with their open tasks; completed and cancelled
-/// ones are left alone.
-pub fn work_orders_cancelled(work_orders: &[WorkOrder]) -> Vec<(u64, WorkOrder)> {
-    let now = Utc::now();
-    closed(
-        work_orders,
-        |w| w.fields.status.is_open(),
-        |w| w.cancel(CASCADE_ACTOR, now),
-        |w| w.version,
-    )
-}
-
-/// The open jobs of a page, cancelled.
-pub fn jobs_cancelled(jobs: &[Job]) -> Vec<(u64, Job)> {
-    let now = Utc::now();
-    closed(
-        jobs,
-        |job| job.fields.status.is_open(),
-        |job| job.cancel(CASCADE_ACTOR, now),
-        |job| job.version,
-    )
-}
-
-/// The history entry of one page: which records the cascade closed, from which status, and
-/// why. `version` is the card's version that turned inactive (the card itself does not change).
-pub fn history_of<'a>(
-    version: u64,
-    phase: Phase,
-    closed: impl Iterator<Item = (&'a str, &'static str)>,
-) -> HistoryEntry {
-    let (kind, collection, after) = match phase {
-        Phase::Sites => (ChangeKind::SitesDeactivated, "sites", "inactive"),
-        Phase::Contracts => (ChangeKind::ContractsCancelled, "contracts", "cancelled"),
-        Phase::WorkOrders => (ChangeKind::WorkOrdersCancelled, "workOrders", "cancelled"),
-        Phase::Jobs => (ChangeKind::JobsCancelled, "jobs", "cancelled"),
-    };
-    HistoryEntry {
-        id: ulid::Ulid::new().to_string(),
-        at: Utc::now(),
-        by: CASCADE_ACTOR.to_owned(),
-        kind,
-        version,
-        changes: closed
-            .map(|(id, before)| FieldChange {
-                field: format!("/{collection}/{id}/status"),
-                before: Some(json!(before)),
-                after: Some(json!(after)),
-            })
-            .collect(),
-    }
 }
 
 async fn hand_over(

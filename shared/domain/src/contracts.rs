@@ -21,6 +21,16 @@ pub enum ContractStatus {
     Expired,
 }
 
+impl ContractStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContractStatus::Active => "active",
+            ContractStatus::Cancelled => "cancelled",
+            ContractStatus::Expired => "expired",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PeriodInput {
@@ -116,6 +126,38 @@ impl Contract {
     }
 }
 
+impl Contract {
+    /// Contracts expire by themselves: an active contract whose period ended before `today` is
+    /// expired. Derived on every read (the store applies it), and written with the contract's
+    /// next change; nothing has to run at midnight.
+    pub fn as_of(mut self, today: NaiveDate) -> Self {
+        if self.fields.status == ContractStatus::Active && self.fields.period_ended(today) {
+            self.fields.status = ContractStatus::Expired;
+        }
+        self
+    }
+}
+
+impl ContractFields {
+    /// The period's last day is before `today`.
+    pub fn period_ended(&self, today: NaiveDate) -> bool {
+        self.period.end.is_some_and(|end| end < today)
+    }
+
+    /// An active contract's period has not ended (else it would read back as expired): made
+    /// active again, its end moves too.
+    pub fn check_active_period(&self, today: NaiveDate) -> Result<(), ValidationErrors> {
+        if self.status == ContractStatus::Active && self.period_ended(today) {
+            return Err(ValidationErrors(vec![FieldError::new(
+                "/period/end",
+                "period_ended",
+                "The period has ended, so the contract would be expired; move its end to make it active.",
+            )]));
+        }
+        Ok(())
+    }
+}
+
 /// Validates a contract (on create and, merged with the stored one, on change). Whether the
 /// sites are the customer's is for the caller to check against the table.
 pub fn validate_contract(input: ContractInput) -> Result<ContractFields, ValidationErrors> {
@@ -206,6 +248,42 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn an_active_contract_expires_by_itself_after_its_period() {
+        let fields = validate(
+            json!({"name": "Service", "period": {"start": "2026-01-01", "end": "2026-06-30"}}),
+        )
+        .unwrap();
+        let contract = Contract::new(CustomerId("C".into()), fields, "u", chrono::Utc::now());
+        let day = |d: &str| d.parse::<NaiveDate>().unwrap();
+        assert_eq!(
+            contract.clone().as_of(day("2026-06-30")).fields.status,
+            ContractStatus::Active
+        );
+        assert_eq!(
+            contract.clone().as_of(day("2026-07-01")).fields.status,
+            ContractStatus::Expired
+        );
+        assert!(
+            contract
+                .fields
+                .check_active_period(day("2026-07-01"))
+                .is_err()
+        );
+        assert!(
+            contract
+                .fields
+                .check_active_period(day("2026-06-30"))
+                .is_ok()
+        );
+        let mut cancelled = contract;
+        cancelled.fields.status = ContractStatus::Cancelled;
+        assert_eq!(
+            cancelled.as_of(day("2027-01-01")).fields.status,
+            ContractStatus::Cancelled
+        );
+    }
 
     fn validate(input: serde_json::Value) -> Result<ContractFields, Vec<String>> {
         validate_contract(serde_json::from_value(input).unwrap()).map_err(|e| {

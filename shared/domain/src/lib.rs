@@ -5,6 +5,7 @@ pub mod calloff;
 pub mod contacts;
 pub mod contracts;
 pub mod history;
+pub mod linked;
 pub mod merge_patch;
 pub mod model;
 pub mod permissions;
@@ -26,6 +27,7 @@ pub use contracts::{
 pub use history::{
     CASCADE_ACTOR, ChangeKind, FieldChange, HistoryEntry, import_actor, is_import_actor,
 };
+pub use linked::{Cascaded, Dependant, LinkRefusal, Linked, SiteUse};
 pub use model::*;
 pub use permissions::{Grants, Permission, Reach};
 pub use phone::{PhoneError, is_valid_country, normalise_mobile, normalise_phone};

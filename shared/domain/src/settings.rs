@@ -28,6 +28,55 @@ pub enum OrderNumberUse {
     Required,
 }
 
+impl OrderNumberUse {
+    /// The order number a new work order carries: `hidden`, none (one given is refused rather
+    /// than silently dropped); `shown`, the one given, else the customer's; `required`, the
+    /// same, and there must be one.
+    pub fn for_new_work_order(
+        self,
+        given: Option<String>,
+        customers: Option<&str>,
+    ) -> Result<Option<String>, FieldError> {
+        match self {
+            OrderNumberUse::Hidden if given.is_some() => Err(order_number_not_used()),
+            OrderNumberUse::Hidden => Ok(None),
+            OrderNumberUse::Shown => Ok(given.or_else(|| customers.map(str::to_owned))),
+            OrderNumberUse::Required => {
+                let number = given.or_else(|| customers.map(str::to_owned));
+                number.map(Some).ok_or_else(order_number_required)
+            }
+        }
+    }
+
+    /// A changed order number on an existing work order: refused where it is not used, needed
+    /// where it is required (work saved before the setting was turned on can still move).
+    pub fn check_changed(self, number: Option<&str>) -> Result<(), FieldError> {
+        match (self, number) {
+            (OrderNumberUse::Hidden, Some(_)) => Err(order_number_not_used()),
+            (OrderNumberUse::Required, None) => Err(order_number_required()),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn order_number_not_used() -> FieldError {
+    FieldError::new(
+        "/orderNumber",
+        "not_used",
+        "Your organisation does not use the customer's order numbers on work orders (the \
+         orderNumber setting is hidden).",
+    )
+}
+
+fn order_number_required() -> FieldError {
+    FieldError::new(
+        "/orderNumber",
+        "required",
+        "Your organisation requires the customer's order number on every work order; give one, \
+         or record it on the customer.",
+    )
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum CustomFieldType {
@@ -377,6 +426,40 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn order_numbers_on_new_work_orders_follow_the_setting() {
+        let given = || Some("PO-1".to_owned());
+        assert_eq!(
+            OrderNumberUse::Hidden.for_new_work_order(None, Some("PO-9")),
+            Ok(None)
+        );
+        assert!(
+            OrderNumberUse::Hidden
+                .for_new_work_order(given(), None)
+                .is_err()
+        );
+        assert_eq!(
+            OrderNumberUse::Shown.for_new_work_order(None, Some("PO-9")),
+            Ok(Some("PO-9".into()))
+        );
+        assert_eq!(
+            OrderNumberUse::Shown.for_new_work_order(None, None),
+            Ok(None)
+        );
+        assert_eq!(
+            OrderNumberUse::Required.for_new_work_order(given(), Some("PO-9")),
+            Ok(given())
+        );
+        assert!(
+            OrderNumberUse::Required
+                .for_new_work_order(None, None)
+                .is_err()
+        );
+        assert!(OrderNumberUse::Hidden.check_changed(Some("PO-1")).is_err());
+        assert!(OrderNumberUse::Required.check_changed(None).is_err());
+        assert_eq!(OrderNumberUse::Shown.check_changed(None), Ok(()));
+    }
 
     fn def(key: &str, kind: CustomFieldType) -> CustomFieldDef {
         CustomFieldDef {

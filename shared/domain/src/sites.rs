@@ -16,6 +16,20 @@ pub enum SiteStatus {
     #[default]
     Active,
     Inactive,
+    /// Let go by the customer after work was done there: kept, read-only, so that the work
+    /// stays traceable (its name and address as they were). Never set by a change: unlinking
+    /// (DELETE) sets it; a site no record names is deleted instead.
+    Unlinked,
+}
+
+impl SiteStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SiteStatus::Active => "active",
+            SiteStatus::Inactive => "inactive",
+            SiteStatus::Unlinked => "unlinked",
+        }
+    }
 }
 
 /// A site as the caller sends it: on create (`name` required) and, merged with the stored

@@ -12,7 +12,7 @@ use crate::model::*;
 use crate::phone::{PhoneError, normalise_mobile, normalise_phone};
 use crate::reference::{is_country, is_currency, is_language};
 use crate::settings::{Channel, CustomFieldDef, check_custom_value};
-use crate::sites::{SITE_NAME_MAX, SiteFields, SiteInput};
+use crate::sites::{SITE_NAME_MAX, SiteFields, SiteInput, SiteStatus};
 
 pub const NAME_MAX: usize = 200;
 pub const DESCRIPTION_MAX: usize = 4000;
@@ -379,6 +379,13 @@ pub fn validate_site(
         }
         None => contact,
     };
+    if input.status == Some(SiteStatus::Unlinked) {
+        v.push(FieldError::new(
+            "/status",
+            "invalid_status",
+            "A site is unlinked with DELETE, not by changing its status.",
+        ));
+    }
     let fields = SiteFields {
         name: name.unwrap_or_default(),
         address,

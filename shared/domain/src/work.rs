@@ -16,6 +16,18 @@ pub const TASK_TITLE_MAX: usize = 200;
 pub const TASKS_MAX: usize = 100;
 pub const JOB_TECHNICIANS_MAX: usize = 10;
 pub const JOB_NOTE_MAX: usize = 1000;
+/// Open jobs (visits not yet completed or cancelled) one work order may have: more is a plan,
+/// not a work order, and cancelling one then stays a few transactions (docs/api.md).
+pub const OPEN_JOBS_PER_WORK_ORDER_MAX: usize = 200;
+
+/// Whether a work order with `open` open jobs may get another; `Err` is the limit.
+pub fn may_schedule_another(open: usize) -> Result<(), usize> {
+    if open < OPEN_JOBS_PER_WORK_ORDER_MAX {
+        Ok(())
+    } else {
+        Err(OPEN_JOBS_PER_WORK_ORDER_MAX)
+    }
+}
 /// A visit longer than this is a typing error, not a visit.
 pub const WINDOW_DAYS_MAX: i64 = 31;
 

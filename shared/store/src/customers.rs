@@ -224,11 +224,18 @@ impl CustomerStore {
                     );
                 }
             }
-            Some(Companion::UnlinkSite(site_id)) => {
-                set.push_conditional(
-                    self.delete_existing(keys::site(tenant, &after.id, site_id)),
-                    Guarded::Site,
-                );
+            Some(Companion::UnlinkSite { site, keep }) => {
+                let write = if *keep {
+                    let mut kept = (**site).clone();
+                    kept.fields.status = domain::SiteStatus::Unlinked;
+                    kept.version = site.version + 1;
+                    kept.updated_at = after.updated_at;
+                    kept.updated_by = after.updated_by.clone();
+                    self.put_if_version(items::site_item(tenant, &kept), site.version)
+                } else {
+                    self.delete_site_at(keys::site(tenant, &after.id, &site.id), site.version)
+                };
+                set.push_conditional(write, Guarded::Site);
             }
             None => {}
         }
@@ -749,12 +756,14 @@ impl CustomerStore {
         TransactWriteItem::builder().put(put).build()
     }
 
-    /// Deletes an item that must still be there (a concurrent delete loses).
-    fn delete_existing(&self, key: keys::Key) -> TransactWriteItem {
+    /// Deletes a site still at the version it was read at (a concurrent change loses).
+    fn delete_site_at(&self, key: keys::Key, version: u64) -> TransactWriteItem {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(items::key_of(key)))
-            .condition_expression("attribute_exists(PK)")
+            .condition_expression("#version = :expected")
+            .expression_attribute_names("#version", VERSION)
+            .expression_attribute_values(":expected", AttributeValue::N(version.to_string()))
             .build()
             .expect("table and key are set");
         TransactWriteItem::builder().delete(delete).build()
@@ -925,8 +934,10 @@ pub enum Companion {
     /// A new site of the customer (the card's `sites_count` goes up with it), with the
     /// request's idempotency record if it sent a key.
     LinkSite(Box<domain::Site>, Option<Box<IdempotencyRecord>>),
-    /// The id of a site the customer lets go (`sites_count` goes down).
-    UnlinkSite(String),
+    /// A site the customer lets go (`sites_count` goes down), as it was read: deleted when no
+    /// record names it, else kept as `unlinked` (`keep`) so that past work stays traceable.
+    /// Either write is conditional on the version it was read at.
+    UnlinkSite { site: Box<domain::Site>, keep: bool },
 }
 
 fn attribute<'a>(item: &'a Item, name: &str) -> &'a str {
@@ -988,7 +999,7 @@ pub(crate) enum Guarded {
     Number,
     ExternalRef,
     Idempotency,
-    /// A site to link exists already, or one to unlink is gone.
+    /// A site to link exists already, or one to unlink changed since it was read.
     Site,
 }
 
@@ -1033,7 +1044,6 @@ impl Guarded {
         match failure {
             Some(Guarded::Number) => StoreError::NumberTaken,
             Some(Guarded::ExternalRef) => StoreError::ExternalRefTaken,
-            Some(Guarded::Site) => StoreError::NotFound,
             _ => StoreError::VersionConflict,
         }
     }

@@ -3,21 +3,22 @@
 //! `docs/data-model.md`.
 
 pub mod capacity;
-mod contracts;
+mod cascade;
 pub mod cursor;
 mod customers;
 mod error;
 mod imports;
 mod items;
 pub mod keys;
+mod linked;
 pub mod listing;
 mod notices;
 mod settings;
-mod sites;
 pub mod stream;
 mod usage;
 mod work;
 
+pub use cascade::CascadeError;
 pub use customers::{
     Assignment, Companion, CreateOutcome, CustomerStore, IdempotencyRecord, MAX_PAGE, Page,
     StoredResponse,
@@ -28,9 +29,9 @@ pub use imports::{
     ImportRecord, ImportSource, ImportStatus, PreparedChange, TRANSACTION_ITEMS, external_ref_key,
 };
 pub use keys::TenantId;
+pub use linked::{Depends, Link, Stored, WRITES_PER_TRANSACTION};
 pub use listing::{ListQuery, Sort, matches};
 pub use notices::Claim;
 pub use settings::VersionedSettings;
-pub use sites::CascadeError;
 pub use usage::{Usage, UsageMeter};
 pub use work::{JobFilter, WorkOrderFilter};

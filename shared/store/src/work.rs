@@ -1,23 +1,21 @@
 //! A customer's work, in the customer's partition: work orders (`WORKORDER#<id>`, their tasks
 //! inside), jobs (`JOB#<id>`, listed by scheduled start through GSI4), tickets
 //! (`TICKET#<id>`, by time) and the inventory lines the tickets add up to (`STOCK#...`).
-//! Every write that depends on another record checks it in the same transaction: a new work
-//! order the customer's version (the call-off rule was decided on it), a new job its work
-//! order's version, a new ticket that its job is not cancelled.
+//! Single records are read and written through [`crate::Stored`] like every linked record;
+//! this module holds the lists with their filters, the tickets' inventory lines and the
+//! transactions with an idempotency record.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use domain::{
-    CustomerId, HistoryEntry, Job, Quantity, StockKey, StockLine, Ticket, WorkOrder, WorkOrderKind,
-    WorkStatus,
+    CustomerId, Job, Quantity, StockKey, StockLine, Ticket, WorkOrder, WorkOrderKind, WorkStatus,
 };
 
 use crate::customers::{Cancelled, Failed, RecordQuery};
-use crate::items::{self, Item, VERSION};
+use crate::items::{self, Item};
 use crate::keys::{self, TenantId};
 use crate::listing::{Condition, equals};
-use crate::sites::CascadeError;
-use crate::{CustomerStore, IdempotencyRecord, Page, StoreError};
+use crate::{CustomerStore, IdempotencyRecord, Link, Page, StoreError};
 
 /// Which of a customer's work orders to list.
 #[derive(Debug, Clone, Default)]
@@ -38,32 +36,6 @@ const STOCK_QUANTITY: &str = "quantityThousandths";
 const STOCK_TICKETS: &str = "tickets";
 
 impl CustomerStore {
-    /// Saves a new work order, on condition that the customer is still at `customer_version`:
-    /// the call-off rule was decided on that version (VersionConflict: decide again).
-    /// With `idempotency`, the answer is stored in the same transaction; a retry with the
-    /// same key finds it (`StoreError::IdempotencyKeyUsed`) instead of making a second one.
-    pub async fn create_work_order(
-        &self,
-        tenant: &TenantId,
-        work_order: &WorkOrder,
-        customer_version: u64,
-        idempotency: Option<&IdempotencyRecord>,
-    ) -> Result<(), StoreError> {
-        let customer = keys::customer(tenant, &work_order.customer_id);
-        let item = items::work_order_item(tenant, work_order);
-        self.put_new_if_still(tenant, customer, customer_version, item, idempotency)
-            .await
-    }
-
-    pub async fn work_order(
-        &self,
-        tenant: &TenantId,
-        customer: &CustomerId,
-        id: &str,
-    ) -> Result<Option<WorkOrder>, StoreError> {
-        self.child(keys::work_order(tenant, customer, id)).await
-    }
-
     /// One page of the customer's work orders by creation; kind and status are filters.
     pub async fn work_orders(
         &self,
@@ -90,53 +62,6 @@ impl CustomerStore {
             ..RecordQuery::partition(keys::customer_partition(tenant, customer))
         })
         .await
-    }
-
-    /// Saves `after` if the work order is still at `expected`, with the jobs that change with
-    /// it (each at the version it was read at), all or nothing.
-    pub async fn replace_work_order(
-        &self,
-        tenant: &TenantId,
-        after: &WorkOrder,
-        expected: u64,
-        jobs: &[(u64, Job)],
-    ) -> Result<(), StoreError> {
-        let item = items::work_order_item(tenant, after);
-        if jobs.is_empty() {
-            return self
-                .put_conditionally(item, "#version = :expected", Some(expected))
-                .await;
-        }
-        let mut writes = vec![self.put_if_version(item, expected)];
-        for (version, job) in jobs {
-            writes.push(self.put_if_version(items::job_item(tenant, job), *version));
-        }
-        self.transact_or_conflict(writes).await
-    }
-
-    /// Saves a new job, on condition that its work order is still at `work_order_version`
-    /// (a work order cancelled meanwhile gets no new visit).
-    /// `idempotency` as for [`CustomerStore::create_work_order`].
-    pub async fn create_job(
-        &self,
-        tenant: &TenantId,
-        job: &Job,
-        work_order_version: u64,
-        idempotency: Option<&IdempotencyRecord>,
-    ) -> Result<(), StoreError> {
-        let work_order = keys::work_order(tenant, &job.customer_id, &job.work_order_id);
-        let item = items::job_item(tenant, job);
-        self.put_new_if_still(tenant, work_order, work_order_version, item, idempotency)
-            .await
-    }
-
-    pub async fn job(
-        &self,
-        tenant: &TenantId,
-        customer: &CustomerId,
-        id: &str,
-    ) -> Result<Option<Job>, StoreError> {
-        self.child(keys::job(tenant, customer, id)).await
     }
 
     /// One page of the customer's jobs by scheduled start (GSI4, eventually consistent).
@@ -212,49 +137,15 @@ impl CustomerStore {
         }
     }
 
-    /// Saves `after` if the job is still at `expected`.
-    pub async fn replace_job(
-        &self,
-        tenant: &TenantId,
-        after: &Job,
-        expected: u64,
-    ) -> Result<(), StoreError> {
-        let item = items::job_item(tenant, after);
-        self.put_conditionally(item, "#version = :expected", Some(expected))
-            .await
-    }
-
-    /// Saves a ticket and adds it to its inventory line, on condition that its job is not
-    /// cancelled (VersionConflict otherwise: read the job again).
+    /// Saves a ticket on the conditions it depends on and adds it to its inventory line, in one
+    /// transaction (VersionConflict: a condition failed, read again).
     pub async fn create_ticket(
         &self,
         tenant: &TenantId,
-        ticket: &Ticket,
+        link: Link<'_, Ticket>,
     ) -> Result<(), StoreError> {
-        let job = keys::job(tenant, &ticket.customer_id, &ticket.fields.job_id);
-        let check = ConditionCheck::builder()
-            .table_name(self.table())
-            .set_key(Some(items::key_of(job)))
-            .condition_expression("attribute_exists(PK) AND #status <> :cancelled")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":cancelled", AttributeValue::S("cancelled".into()))
-            .build()
-            .expect("table, key and condition are set");
-        let writes = vec![
-            TransactWriteItem::builder().condition_check(check).build(),
-            self.put_new(items::ticket_item(tenant, ticket)),
-            self.add_to_stock(tenant, ticket),
-        ];
-        self.transact_or_conflict(writes).await
-    }
-
-    pub async fn ticket(
-        &self,
-        tenant: &TenantId,
-        customer: &CustomerId,
-        id: &str,
-    ) -> Result<Option<Ticket>, StoreError> {
-        self.child(keys::ticket(tenant, customer, id)).await
+        let stock = self.add_to_stock(tenant, link.record);
+        self.link_with(tenant, link, vec![stock]).await
     }
 
     /// One page of the customer's tickets by time; optionally one job's.
@@ -307,36 +198,6 @@ impl CustomerStore {
         })
     }
 
-    /// [`CustomerStore::cascade_sites`] for work orders.
-    pub async fn cascade_work_orders(
-        &self,
-        tenant: &TenantId,
-        customer: &CustomerId,
-        changed: &[(u64, WorkOrder)],
-        history: &HistoryEntry,
-    ) -> Result<(), CascadeError> {
-        let items = changed
-            .iter()
-            .map(|(expected, w)| (*expected, items::work_order_item(tenant, w)))
-            .collect();
-        self.cascade(tenant, customer, items, history).await
-    }
-
-    /// [`CustomerStore::cascade_sites`] for jobs.
-    pub async fn cascade_jobs(
-        &self,
-        tenant: &TenantId,
-        customer: &CustomerId,
-        changed: &[(u64, Job)],
-        history: &HistoryEntry,
-    ) -> Result<(), CascadeError> {
-        let items = changed
-            .iter()
-            .map(|(expected, job)| (*expected, items::job_item(tenant, job)))
-            .collect();
-        self.cascade(tenant, customer, items, history).await
-    }
-
     /// A page of records of one type.
     async fn records<T: serde::de::DeserializeOwned>(
         &self,
@@ -351,33 +212,6 @@ impl CustomerStore {
                 .collect::<Result<_, _>>()?,
             next_cursor: page.next_cursor,
         })
-    }
-
-    /// Puts a new item on condition that the record it depends on (`checked`) is still at
-    /// `version`; VersionConflict when it is not (or the item exists).
-    /// Puts a new `item` on condition that `checked` is still at `version`, with the request's
-    /// idempotency record if it has one.
-    async fn put_new_if_still(
-        &self,
-        tenant: &TenantId,
-        checked: keys::Key,
-        version: u64,
-        item: Item,
-        idempotency: Option<&IdempotencyRecord>,
-    ) -> Result<(), StoreError> {
-        let check = ConditionCheck::builder()
-            .table_name(self.table())
-            .set_key(Some(items::key_of(checked)))
-            .condition_expression("#version = :expected")
-            .expression_attribute_names("#version", VERSION)
-            .expression_attribute_values(":expected", AttributeValue::N(version.to_string()))
-            .build()
-            .expect("table, key and condition are set");
-        let writes = vec![
-            TransactWriteItem::builder().condition_check(check).build(),
-            self.put_new(item),
-        ];
-        self.transact_idempotent(tenant, writes, idempotency).await
     }
 
     /// Runs `writes` as one transaction with the request's idempotency record, if it has one:

@@ -2,23 +2,19 @@
 //! contract is final. Contracts do not change the customer's card.
 
 use chrono::Utc;
-use domain::{
-    Contract, ContractFields, ContractInput, ContractStatus, CustomerId, CustomerStatus,
-    FieldError, Permission,
-};
+use domain::{Contract, ContractFields, ContractInput, ContractStatus, CustomerId, FieldError};
 use kit::Problem;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
-use store::StoreError;
 
-use super::idempotency::{self, Retry};
-use super::{
-    Scope, customer_id, found, patched, read_reachable, read_visible, record_id,
-    refuse_null_status, scope, store_problem,
-};
+use super::idempotency::Retry;
+use super::{Scope, customer_id, patched, record_id, refuse_null_status, scope, store_problem};
 use crate::App;
-use crate::http::{self, etag, if_match, json, with_header};
+use crate::http::{self, if_match, json};
+use crate::linked::{
+    self, NewRecord, check_version, customer_for_change, customer_for_view, existing, today,
+};
 
 const JSON: &[&str] = &["application/json"];
 const MERGE_PATCH: &[&str] = &["application/merge-patch+json", "application/json"];
@@ -27,7 +23,7 @@ const DEFAULT_PAGE: i32 = 50;
 pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
-    let reach = scope.edit_reach()?;
+    scope.edit_reach()?;
     let body = http::body_bytes(request, JSON)?;
     let input: ContractInput = http::parse_json(body)?;
     if input.status.is_some() {
@@ -38,46 +34,29 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
         )]));
     }
     let retry = Retry::of(request, body)?;
-    let customer = read_reachable(app, &scope, &id, reach, Permission::Edit).await?;
-    if let Some(first) = retry.earlier_answer(app, &scope.tenant).await? {
-        return Ok(first);
-    }
-    if customer.status == CustomerStatus::Inactive {
-        // The cascade has cancelled its contracts; a new one would escape it.
-        return Err(Problem::conflict(
-            "customer-inactive",
-            "The customer is inactive",
-            "An inactive customer takes no new contracts. Reactivate it first.",
-        ));
-    }
-    let fields = validated(app, &scope, &id, input, &[]).await?;
-    let contract = Contract::new(id.clone(), fields, &scope.caller.user, Utc::now());
-    let location = format!("/customers/{id}/contracts/{}", contract.id);
-    let created = with_header(
-        contract_response(StatusCode::CREATED, &contract),
-        "location",
-        &location,
-    );
-    let record = retry.record(&created, contract.created_at);
-    match app
-        .store
-        .create_contract(&scope.tenant, &contract, record.as_ref())
-        .await
-    {
-        Ok(()) => Ok(created),
-        Err(StoreError::IdempotencyKeyUsed(first)) => idempotency::replay(*first, record.as_ref()),
-        Err(e) => Err(store_problem(e)),
-    }
+    let (scope, input) = (&scope, &input);
+    linked::create(app, scope, &id, &retry, |customer| async move {
+        let depends = linked::may_link::<Contract>(&customer)?;
+        let fields = validated(app, scope, &customer.id, input.clone(), &[]).await?;
+        // A period that ended already makes an expired contract (a record of past terms).
+        let contract =
+            Contract::new(customer.id, fields, &scope.caller.user, Utc::now()).as_of(today());
+        Ok(NewRecord {
+            record: contract,
+            depends: vec![depends],
+        })
+    })
+    .await
 }
 
 pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
     let (limit, cursor, ascending) = http::ordered_page_params(request, DEFAULT_PAGE)?;
-    read_visible(app, &scope, &id).await?;
+    customer_for_view(app, &scope, &id).await?;
     let page = app
         .store
-        .contracts(&scope.tenant, &id, limit, cursor.as_deref(), ascending)
+        .linked_page::<Contract>(&scope.tenant, &id, limit, cursor.as_deref(), ascending)
         .await
         .map_err(store_problem)?;
     Ok(json(StatusCode::OK, &page))
@@ -86,23 +65,22 @@ pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Proble
 pub async fn get(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
-    read_visible(app, &scope, &id).await?;
-    let contract = existing(app, &scope, &id, request).await?;
-    Ok(contract_response(StatusCode::OK, &contract))
+    customer_for_view(app, &scope, &id).await?;
+    let contract: Contract = existing(app, &scope, &id, &contract_id(request)?).await?;
+    Ok(linked::respond(StatusCode::OK, &contract))
 }
 
+/// Changes a contract by merge patch (If-Match its ETag). A cancelled contract is final; an
+/// expired one is made active again by moving its end, and only on an active customer.
 pub async fn update(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
-    let reach = scope.edit_reach()?;
     let expected = if_match(request.headers()).ok_or_else(Problem::precondition_required)?;
     let patch: Value = http::parse_json(http::body_bytes(request, MERGE_PATCH)?)?;
     refuse_null_status(&patch)?;
-    read_reachable(app, &scope, &id, reach, Permission::Edit).await?;
-    let before = existing(app, &scope, &id, request).await?;
-    if expected.is_some_and(|version| version != before.version) {
-        return Err(Problem::stale(Some(&etag(before.version))));
-    }
+    let customer = customer_for_change(app, &scope, &id).await?;
+    let before: Contract = existing(app, &scope, &id, &contract_id(request)?).await?;
+    check_version(expected, &before)?;
     if before.fields.status == ContractStatus::Cancelled {
         return Err(Problem::conflict(
             "contract-cancelled",
@@ -113,8 +91,11 @@ pub async fn update(app: &App, request: &Request) -> Result<Response<Body>, Prob
     let input = patched(&before.fields.to_input(), &patch)?;
     let fields = validated(app, &scope, &id, input, &before.fields.site_ids).await?;
     if fields == before.fields {
-        return Ok(contract_response(StatusCode::OK, &before));
+        return Ok(linked::respond(StatusCode::OK, &before));
     }
+    fields
+        .check_active_period(today())
+        .map_err(|e| Problem::validation(e.0))?;
     let after = Contract {
         fields,
         version: before.version + 1,
@@ -122,15 +103,8 @@ pub async fn update(app: &App, request: &Request) -> Result<Response<Body>, Prob
         updated_by: scope.caller.user.clone(),
         ..before.clone()
     };
-    match app
-        .store
-        .replace_contract(&scope.tenant, &after, before.version)
-        .await
-    {
-        Ok(()) => Ok(contract_response(StatusCode::OK, &after)),
-        Err(StoreError::VersionConflict) => Err(Problem::stale(None)),
-        Err(e) => Err(store_problem(e)),
-    }
+    let after = linked::save_change(app, &scope, &customer, &before, after).await?;
+    Ok(linked::respond(StatusCode::OK, &after))
 }
 
 /// The domain's checks, and that every site newly named is one of the customer's (sites the
@@ -177,19 +151,7 @@ async fn validated(
     }
 }
 
-async fn existing(
-    app: &App,
-    scope: &Scope,
-    customer: &CustomerId,
-    request: &Request,
-) -> Result<Contract, Problem> {
-    let id = record_id(request, "contractId", "contract")?;
-    found(
-        app.store.contract(&scope.tenant, customer, &id).await,
-        "contract",
-    )
-}
-
-fn contract_response(status: StatusCode, contract: &Contract) -> Response<Body> {
-    with_header(json(status, contract), "etag", &etag(contract.version))
+/// Contract ids are ULIDs; anything else names no contract.
+fn contract_id(request: &Request) -> Result<String, Problem> {
+    record_id(request, "contractId", "contract")
 }

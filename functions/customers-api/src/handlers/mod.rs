@@ -116,12 +116,6 @@ pub fn record_id(request: &Request, param: &str, what: &str) -> Result<String, P
         .map_err(|_| Problem::not_found(what))
 }
 
-/// A record read by id: 404 naming `what` when it is not there.
-pub fn found<T>(read: Result<Option<T>, StoreError>, what: &str) -> Result<T, Problem> {
-    read.map_err(store_problem)?
-        .ok_or_else(|| Problem::not_found(what))
-}
-
 /// A record's input with a merge patch applied (RFC 7396), read back as the input type so
 /// that unknown members and wrong types are refused with pointers.
 pub fn patched<I: serde::Serialize + serde::de::DeserializeOwned>(

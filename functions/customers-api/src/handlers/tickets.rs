@@ -2,60 +2,84 @@
 //! A ticket is never changed; a correction is a second ticket with a negative quantity.
 
 use chrono::Utc;
-use domain::{CustomerId, FieldError, Permission, Ticket, TicketInput, WorkStatus};
+use domain::{CustomerId, FieldError, Job, Ticket, TicketInput, WorkStatus};
 use kit::Problem;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use sha2::{Digest, Sha256};
-use store::StoreError;
+use store::{Depends, Link, StoreError};
 
 use super::idempotency;
 use super::work_orders::{DEFAULT_PAGE, JSON};
-use super::{
-    Scope, customer_id, found, read_reachable, read_visible, record_id, scope, store_problem,
-};
+use super::{Scope, customer_id, record_id, scope, store_problem};
 use crate::App;
 use crate::http::{self, json, with_header};
+use crate::linked::{self, customer_for_change, customer_for_view, existing};
 
+/// The customer changed between reading it and writing the ticket: decide again this often.
+const CREATE_ATTEMPTS: usize = 3;
+
+/// A ticket on a job of the customer that is not cancelled, while the customer is active;
+/// written on condition that both are still so.
 pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
-    let reach = scope.edit_reach()?;
+    scope.edit_reach()?;
     let input: TicketInput = http::parse_json(http::body_bytes(request, JSON)?)?;
     let now = Utc::now();
     let fields = domain::validate_ticket(input, now).map_err(|e| Problem::validation(e.0))?;
-    read_reachable(app, &scope, &id, reach, Permission::Edit).await?;
-    let job = ulid::Ulid::from_string(&fields.job_id)
-        .ok()
-        .map(|job_id| job_id.to_string());
-    let job = match job {
-        Some(job_id) => app
+    let random = idempotency::key(request)?.map(|key| id_randomness(&id, &key));
+    for attempt in 1..=CREATE_ATTEMPTS {
+        let customer = customer_for_change(app, &scope, &id).await?;
+        let on_customer = linked::may_link::<Ticket>(&customer)?;
+        let job = ticketed_job(app, &scope, &id, &fields.job_id).await?;
+        let ticket = Ticket::new(&job, fields.clone(), &scope.caller.user, now, random);
+        let link = Link {
+            record: &ticket,
+            depends: vec![on_customer, Depends::JobNotCancelled(job.id.clone())],
+            idempotency: None,
+        };
+        match app.store.create_ticket(&scope.tenant, link).await {
+            Ok(()) => return Ok(created(&id, &ticket)),
+            // A retry under the same key finds the ticket its first sending wrote.
+            Err(StoreError::VersionConflict) if random.is_some() => {
+                if let Some(answer) = replay(app, &scope, &ticket).await? {
+                    return Ok(answer);
+                }
+            }
+            Err(StoreError::VersionConflict) => {}
+            Err(e) => return Err(store_problem(e)),
+        }
+        if attempt == CREATE_ATTEMPTS {
+            return Err(Problem::stale(None));
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+/// The job a ticket is recorded on: one of the customer's (422 otherwise), not cancelled (409).
+async fn ticketed_job(
+    app: &App,
+    scope: &Scope,
+    customer: &CustomerId,
+    job_id: &str,
+) -> Result<Job, Problem> {
+    let job = match ulid::Ulid::from_string(job_id) {
+        Ok(job_id) => app
             .store
-            .job(&scope.tenant, &id, &job_id)
+            .linked::<Job>(&scope.tenant, customer, &job_id.to_string())
             .await
             .map_err(store_problem)?,
-        None => None,
+        Err(_) => None,
     };
-    let Some(job) = job else {
-        return Err(Problem::validation(vec![FieldError::new(
+    match job {
+        None => Err(Problem::validation(vec![FieldError::new(
             "/jobId",
             "unknown_job",
             "This is not one of the customer's jobs.",
-        )]));
-    };
-    if job.fields.status == WorkStatus::Cancelled {
-        return Err(job_cancelled());
-    }
-    let random = idempotency::key(request)?.map(|key| id_randomness(&id, &key));
-    let ticket = Ticket::new(&job, fields, &scope.caller.user, now, random);
-    match app.store.create_ticket(&scope.tenant, &ticket).await {
-        Ok(()) => Ok(created(&id, &ticket)),
-        // The ticket exists (a retry under the same key), or the job was cancelled since.
-        Err(StoreError::VersionConflict) => match random {
-            Some(_) => replay(app, &scope, &ticket).await,
-            None => Err(job_cancelled()),
-        },
-        Err(e) => Err(store_problem(e)),
+        )])),
+        Some(job) if job.fields.status == WorkStatus::Cancelled => Err(job_cancelled()),
+        Some(job) => Ok(job),
     }
 }
 
@@ -73,17 +97,24 @@ fn id_randomness(customer: &CustomerId, key: &str) -> u128 {
 }
 
 /// A retried request answers what the first one did; the same key with other content is an
-/// error, and a ticket that is not there means the job was cancelled meanwhile.
-async fn replay(app: &App, scope: &Scope, ticket: &Ticket) -> Result<Response<Body>, Problem> {
+/// error. `None`: no ticket under this id, so the write failed for another reason (the job or
+/// the customer changed): decide again.
+async fn replay(
+    app: &App,
+    scope: &Scope,
+    ticket: &Ticket,
+) -> Result<Option<Response<Body>>, Problem> {
     let first = app
         .store
-        .ticket(&scope.tenant, &ticket.customer_id, &ticket.id)
+        .linked::<Ticket>(&scope.tenant, &ticket.customer_id, &ticket.id)
         .await
         .map_err(store_problem)?;
     match first {
-        Some(first) if first.fields == ticket.fields => Ok(created(&first.customer_id, &first)),
+        Some(first) if first.fields == ticket.fields => {
+            Ok(Some(created(&first.customer_id, &first)))
+        }
         Some(_) => Err(idempotency::key_reused()),
-        None => Err(job_cancelled()),
+        None => Ok(None),
     }
 }
 
@@ -97,7 +128,7 @@ pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Proble
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
     let params = http::list_params(request, DEFAULT_PAGE, &["jobId"])?;
-    read_visible(app, &scope, &id).await?;
+    customer_for_view(app, &scope, &id).await?;
     let page = app
         .store
         .tickets(
@@ -116,22 +147,10 @@ pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Proble
 pub async fn get(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
-    read_visible(app, &scope, &id).await?;
-    let ticket = existing(app, &scope, &id, request).await?;
+    customer_for_view(app, &scope, &id).await?;
+    let ticket: Ticket =
+        existing(app, &scope, &id, &record_id(request, "ticketId", "ticket")?).await?;
     Ok(json(StatusCode::OK, &ticket))
-}
-
-async fn existing(
-    app: &App,
-    scope: &Scope,
-    customer: &CustomerId,
-    request: &Request,
-) -> Result<Ticket, Problem> {
-    let id = record_id(request, "ticketId", "ticket")?;
-    found(
-        app.store.ticket(&scope.tenant, customer, &id).await,
-        "ticket",
-    )
 }
 
 fn job_cancelled() -> Problem {

@@ -4,84 +4,64 @@
 
 use chrono::Utc;
 use domain::{
-    CallOffRefusal, Customer, CustomerId, FieldError, Permission, WorkConflict, WorkOrder,
+    CallOffRefusal, Customer, CustomerId, FieldError, Job, Site, WorkConflict, WorkOrder,
     WorkOrderFields, WorkOrderInput, WorkStatus, check_change,
 };
 use kit::Problem;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
-use store::{StoreError, WorkOrderFilter};
+use store::{Depends, StoreError, WRITES_PER_TRANSACTION, WorkOrderFilter};
 
-use super::idempotency::{self, Retry};
-use super::{
-    Scope, customer_id, found, patched, read_reachable, read_visible, record_id,
-    refuse_null_status, scope, store_problem,
-};
+use super::idempotency::Retry;
+use super::{Scope, customer_id, patched, record_id, refuse_null_status, scope, store_problem};
 use crate::App;
-use crate::http::{self, etag, if_match, json, with_header};
+use crate::http::{self, if_match, json};
+use crate::linked::{
+    self, NewRecord, check_version, customer_for_change, customer_for_view, existing,
+};
 
 pub(crate) const JSON: &[&str] = &["application/json"];
 pub(crate) const MERGE_PATCH: &[&str] = &["application/merge-patch+json", "application/json"];
 pub(crate) const DEFAULT_PAGE: i32 = 50;
-/// The customer changed between the call-off check and the write: check again this often.
-const CREATE_ATTEMPTS: usize = 3;
+/// A cancellation whose jobs keep changing under it reads them again this often.
+const CANCEL_ATTEMPTS: usize = 5;
 
+/// A new work order: the customer must be active and may call off work (the call-off rule),
+/// the site active and the customer's, the contact the customer's; the order number follows
+/// the organisation's setting. Written on condition that the customer and the site are still
+/// as read.
 pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
-    let reach = scope.edit_reach()?;
+    scope.edit_reach()?;
     let body = http::body_bytes(request, JSON)?;
     let input: WorkOrderInput = http::parse_json(body)?;
     refuse_closed_start(input.status)?;
     let given = domain::validate_work_order(input).map_err(|e| Problem::validation(e.0))?;
     let retry = Retry::of(request, body)?;
-    let mut checked_site = false;
-    for attempt in 1..=CREATE_ATTEMPTS {
-        let customer = read_reachable(app, &scope, &id, reach, Permission::Edit).await?;
-        if attempt == 1
-            && let Some(first) = retry.earlier_answer(app, &scope.tenant).await?
-        {
-            return Ok(first);
-        }
+    let (scope, given) = (&scope, &given);
+    linked::create(app, scope, &id, &retry, |customer| async move {
+        // The call-off rule names every reason (an inactive customer among them) at once.
         customer.may_call_off().map_err(call_off_refused)?;
+        let on_customer = linked::may_link::<WorkOrder>(&customer)?;
         check_contact(&customer, given.contact_id.as_deref())?;
         let mut fields = given.clone();
-        if fields.order_number.is_none() {
-            fields.order_number = customer.fields.order_number.clone();
-        }
-        check_order_number(&scope, &fields)?;
-        if !checked_site {
-            check_site(app, &scope, &id, &fields.site_id).await?;
-            checked_site = true;
-        }
-        let work_order = WorkOrder::new(id.clone(), fields, &scope.caller.user, Utc::now());
-        let location = format!("/customers/{id}/work-orders/{}", work_order.id);
-        let created = with_header(
-            work_order_response(StatusCode::CREATED, &work_order),
-            "location",
-            &location,
-        );
-        let record = retry.record(&created, work_order.created_at);
-        match app
-            .store
-            .create_work_order(
-                &scope.tenant,
-                &work_order,
-                customer.version,
-                record.as_ref(),
-            )
-            .await
-        {
-            Ok(()) => return Ok(created),
-            Err(StoreError::IdempotencyKeyUsed(first)) => {
-                return idempotency::replay(*first, record.as_ref());
-            }
-            Err(StoreError::VersionConflict) if attempt < CREATE_ATTEMPTS => continue,
-            Err(e) => return Err(store_problem(e)),
-        }
-    }
-    unreachable!("the last attempt returns")
+        fields.order_number = scope
+            .settings
+            .settings
+            .order_number
+            .for_new_work_order(fields.order_number, customer.fields.order_number.as_deref())
+            .map_err(|e| Problem::validation(vec![e]))?;
+        check_site(app, scope, &customer.id, &fields.site_id).await?;
+        let on_site = Depends::SiteActive(fields.site_id.clone());
+        let work_order = WorkOrder::new(customer.id, fields, &scope.caller.user, Utc::now());
+        Ok(NewRecord {
+            record: work_order,
+            depends: vec![on_customer, on_site],
+        })
+    })
+    .await
 }
 
 pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
@@ -92,7 +72,7 @@ pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Proble
         kind: params.enum_filter("kind")?,
         status: params.enum_filter("status")?,
     };
-    read_visible(app, &scope, &id).await?;
+    customer_for_view(app, &scope, &id).await?;
     let page = app
         .store
         .work_orders(
@@ -111,9 +91,9 @@ pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Proble
 pub async fn get(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
-    read_visible(app, &scope, &id).await?;
-    let work_order = existing(app, &scope, &id, request).await?;
-    Ok(work_order_response(StatusCode::OK, &work_order))
+    customer_for_view(app, &scope, &id).await?;
+    let work_order = work_order_of(app, &scope, &id, request).await?;
+    Ok(linked::respond(StatusCode::OK, &work_order))
 }
 
 /// The texts to the customer about the work order's visits: sent, suppressed (and why), or
@@ -122,8 +102,8 @@ pub async fn texts(app: &App, request: &Request) -> Result<Response<Body>, Probl
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
     let (limit, cursor) = http::page_params_with(request, DEFAULT_PAGE)?;
-    read_visible(app, &scope, &id).await?;
-    let work_order = existing(app, &scope, &id, request).await?;
+    customer_for_view(app, &scope, &id).await?;
+    let work_order = work_order_of(app, &scope, &id, request).await?;
     let page = app
         .store
         .texts(&scope.tenant, &id, &work_order.id, limit, cursor.as_deref())
@@ -133,55 +113,109 @@ pub async fn texts(app: &App, request: &Request) -> Result<Response<Body>, Probl
 }
 
 /// Changes a work order by merge patch (If-Match its ETag). A status change follows the state
-/// machine; cancelling cancels its open tasks and open jobs in the same transaction.
+/// machine; cancelling cancels its open tasks with it and its open jobs in pages (the first
+/// page in the work order's own transaction). Cancelling again finishes what an interrupted
+/// cancellation left open.
 pub async fn update(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
-    let reach = scope.edit_reach()?;
     let expected = if_match(request.headers()).ok_or_else(Problem::precondition_required)?;
     let patch: Value = http::parse_json(http::body_bytes(request, MERGE_PATCH)?)?;
     refuse_null_status(&patch)?;
-    let customer = read_reachable(app, &scope, &id, reach, Permission::Edit).await?;
-    let before = existing(app, &scope, &id, request).await?;
-    if expected.is_some_and(|version| version != before.version) {
-        return Err(Problem::stale(Some(&etag(before.version))));
-    }
+    let customer = customer_for_change(app, &scope, &id).await?;
+    let before = work_order_of(app, &scope, &id, request).await?;
+    check_version(expected, &before)?;
     let input = patched(&before.fields.to_input(), &patch)?;
     refuse_illegal_move("work order", before.fields.status, input.status)?;
     let mut fields = domain::validate_work_order(input).map_err(|e| Problem::validation(e.0))?;
     if fields == before.fields {
-        return Ok(work_order_response(StatusCode::OK, &before));
+        if before.fields.status == WorkStatus::Cancelled {
+            cancel_open_jobs(app, &scope, &before).await?;
+        }
+        return Ok(linked::respond(StatusCode::OK, &before));
     }
     check_change("work order", before.fields.status, fields.status).map_err(work_conflict)?;
     if fields.order_number != before.fields.order_number {
-        // Only a change of it: work saved before the setting was turned on can still move.
-        check_order_number(&scope, &fields)?;
+        scope
+            .settings
+            .settings
+            .order_number
+            .check_changed(fields.order_number.as_deref())
+            .map_err(|e| Problem::validation(vec![e]))?;
     }
     check_changed_links(app, &scope, &customer, &before.fields, &fields).await?;
     let now = Utc::now();
     let user = &scope.caller.user;
-    let jobs = if fields.status == WorkStatus::Cancelled {
+    let cancelling = fields.status == WorkStatus::Cancelled;
+    let jobs = if cancelling {
         fields = fields.cancelled();
-        app.store
-            .open_jobs_of(&scope.tenant, &before)
-            .await
-            .map_err(store_problem)?
-            .into_iter()
-            .map(|job| (job.version, job.cancel(user, now)))
-            .collect()
+        open_jobs_cancelled(app, &scope, &before).await?
     } else {
         Vec::new()
     };
     let after = before.changed(fields, user, now);
+    let first = &jobs[..jobs.len().min(WRITES_PER_TRANSACTION)];
     match app
         .store
-        .replace_work_order(&scope.tenant, &after, before.version, &jobs)
+        .change_with(&scope.tenant, &after, before.version, &[], first)
         .await
     {
-        Ok(()) => Ok(work_order_response(StatusCode::OK, &after)),
-        Err(StoreError::VersionConflict) => Err(Problem::stale(None)),
-        Err(e) => Err(store_problem(e)),
+        Ok(()) if jobs.len() > first.len() => cancel_open_jobs(app, &scope, &after).await?,
+        Ok(()) => {}
+        Err(StoreError::VersionConflict) => return Err(Problem::stale(None)),
+        Err(e) => return Err(store_problem(e)),
     }
+    Ok(linked::respond(StatusCode::OK, &after))
+}
+
+/// The open jobs of a work order, cancelled (each with the version it was read at).
+async fn open_jobs_cancelled(
+    app: &App,
+    scope: &Scope,
+    work_order: &WorkOrder,
+) -> Result<Vec<(u64, Job)>, Problem> {
+    let now = Utc::now();
+    let open = app
+        .store
+        .open_jobs_of(&scope.tenant, work_order)
+        .await
+        .map_err(store_problem)?;
+    Ok(open
+        .into_iter()
+        .map(|job| (job.version, job.cancel(&scope.caller.user, now)))
+        .collect())
+}
+
+/// Cancels the open jobs of a cancelled work order, a transaction per page, each on condition
+/// that the work order is still as cancelled (so no 500 however many jobs it has; see the limit
+/// in `domain::work`). A job that changed meanwhile makes the pages be read again.
+async fn cancel_open_jobs(app: &App, scope: &Scope, work_order: &WorkOrder) -> Result<(), Problem> {
+    let still = [Depends::WorkOrder {
+        id: work_order.id.clone(),
+        version: work_order.version,
+    }];
+    for _ in 0..CANCEL_ATTEMPTS {
+        let jobs = open_jobs_cancelled(app, scope, work_order).await?;
+        let mut changed_meanwhile = false;
+        for page in jobs.chunks(WRITES_PER_TRANSACTION) {
+            match app
+                .store
+                .change_all(&scope.tenant, &work_order.customer_id, &still, page)
+                .await
+            {
+                Ok(()) => {}
+                Err(StoreError::VersionConflict) => {
+                    changed_meanwhile = true;
+                    break;
+                }
+                Err(e) => return Err(store_problem(e)),
+            }
+        }
+        if !changed_meanwhile {
+            return Ok(());
+        }
+    }
+    Err(Problem::stale(None))
 }
 
 /// A new work order is planned or scheduled; work does not start out finished.
@@ -194,21 +228,6 @@ fn refuse_closed_start(status: Option<WorkStatus>) -> Result<(), Problem> {
             "A new work order is planned or scheduled; move it on with PATCH.",
         )])),
     }
-}
-
-/// Organisations that invoice against the customer's order numbers require one on every work
-/// order (the `orderNumber` setting); it comes from the customer's card unless given.
-fn check_order_number(scope: &Scope, fields: &WorkOrderFields) -> Result<(), Problem> {
-    let required = scope.settings.settings.order_number == domain::OrderNumberUse::Required;
-    if required && fields.order_number.is_none() {
-        return Err(Problem::validation(vec![FieldError::new(
-            "/orderNumber",
-            "required",
-            "Your organisation requires the customer's order number on every work order; \
-             give one, or record it on the customer.",
-        )]));
-    }
-    Ok(())
 }
 
 /// A site or contact newly named must be the customer's (and the site active).
@@ -237,7 +256,7 @@ async fn check_site(
 ) -> Result<(), Problem> {
     let site = app
         .store
-        .site(&scope.tenant, customer, site_id)
+        .linked::<Site>(&scope.tenant, customer, site_id)
         .await
         .map_err(store_problem)?;
     match site {
@@ -250,7 +269,7 @@ async fn check_site(
             Err(Problem::validation(vec![FieldError::new(
                 "/siteId",
                 "inactive_site",
-                "This site is inactive; reactivate it or choose another.",
+                "This site is not active; reactivate it or choose another.",
             )]))
         }
         Some(_) => Ok(()),
@@ -277,27 +296,15 @@ fn check_contact(customer: &Customer, contact_id: Option<&str>) -> Result<(), Pr
     }
 }
 
-async fn existing(
-    app: &App,
-    scope: &Scope,
-    customer: &CustomerId,
-    request: &Request,
-) -> Result<WorkOrder, Problem> {
-    let id = record_id(request, "workOrderId", "work order")?;
-    found(
-        app.store.work_order(&scope.tenant, customer, &id).await,
-        "work order",
-    )
-}
-
-/// The work order of a job route (`/work-orders/{workOrderId}/jobs`).
+/// The work order the route names (`{workOrderId}`), read after its customer.
 pub(crate) async fn work_order_of(
     app: &App,
     scope: &Scope,
     customer: &CustomerId,
     request: &Request,
 ) -> Result<WorkOrder, Problem> {
-    existing(app, scope, customer, request).await
+    let id = record_id(request, "workOrderId", "work order")?;
+    existing(app, scope, customer, &id).await
 }
 
 /// 409 naming every reason the customer may not call off new work.
@@ -356,8 +363,4 @@ fn capitalised(text: &str) -> String {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
     }
-}
-
-fn work_order_response(status: StatusCode, work_order: &WorkOrder) -> Response<Body> {
-    with_header(json(status, work_order), "etag", &etag(work_order.version))
 }

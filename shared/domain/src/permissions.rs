@@ -29,7 +29,7 @@ pub enum Permission {
     Assign,
     /// Change a customer's number after creation.
     ChangeCustomerNumber,
-    /// Read and change the organisation's customer settings.
+    /// Change the organisation's customer settings (every role of the organisation reads them).
     ManageSettings,
 }
 
@@ -139,6 +139,17 @@ impl Grants {
     /// Changing customers: everything with Edit, one's own with EditAssigned.
     pub fn edit_reach(&self) -> Result<Reach, Permission> {
         self.reach(Edit, EditAssigned)
+    }
+
+    /// What every role of the organisation may read (the settings an app draws its forms
+    /// with): any permission will do. `Err` names `viewAssigned`, the least a default role
+    /// holds, for a caller whose roles grant nothing.
+    pub fn require_any(&self) -> Result<(), Permission> {
+        if self.0.is_empty() {
+            Err(ViewAssigned)
+        } else {
+            Ok(())
+        }
     }
 
     /// Exactly these permissions, for rules tested apart from the default roles.
@@ -287,6 +298,17 @@ mod tests {
             assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
             assert!(!Permission::ALL[..i].contains(p), "{p:?} listed twice");
         }
+    }
+
+    #[test]
+    fn every_role_reads_what_the_organisation_shares_and_nobody_else() {
+        for role in ROLES {
+            assert_eq!(Grants::of_roles(&[role]).require_any(), Ok(()));
+        }
+        assert_eq!(
+            Grants::of_roles(&["guest"]).require_any(),
+            Err(ViewAssigned)
+        );
     }
 
     #[test]

@@ -182,6 +182,37 @@ mod tests {
             .flat_map(|g| g.fields.iter().map(move |f| (g.permission, *f)))
     }
 
+    /// docs/permissions.md lists the same table as `GUARDS`, row for row.
+    #[test]
+    fn the_documented_table_is_the_declared_one() {
+        let doc = include_str!("../../../docs/permissions.md");
+        let table = doc
+            .split("| permission | fields (JSON pointers into the customer) |\n|---|---|\n")
+            .nth(1)
+            .expect("the table of fields with a permission of their own");
+        let documented: Vec<(String, Vec<String>)> = table
+            .lines()
+            .take_while(|line| line.starts_with('|'))
+            .map(|line| {
+                let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+                let fields = cells[1]
+                    .split('`')
+                    .filter(|part| part.starts_with('/'))
+                    .map(str::to_owned)
+                    .collect();
+                (cells[0].trim_matches('`').to_owned(), fields)
+            })
+            .collect();
+        let declared: Vec<(String, Vec<String>)> = GUARDS
+            .iter()
+            .map(|g| {
+                let fields = g.fields.iter().map(|f| (*f).to_owned()).collect();
+                (g.permission.as_str().to_owned(), fields)
+            })
+            .collect();
+        assert_eq!(documented, declared);
+    }
+
     #[test]
     fn every_pointer_names_a_field_of_the_customer() {
         let json = serde_json::to_value(customer()).unwrap();

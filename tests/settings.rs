@@ -23,17 +23,35 @@ fn id_of(reply: &Reply) -> String {
 }
 
 #[tokio::test]
-async fn only_administrators_read_and_change_settings_and_bad_ones_are_refused() {
+async fn every_role_reads_the_settings_only_administrators_change_them_and_bad_ones_are_refused() {
     let suite = Suite::start_with(1).await;
     let admin = suite.user("acme", "ada", ADMIN);
     let coordinator = suite.user("acme", "cole", &["coordinator"]);
+    let technician = suite.user("acme", "tess", &["technician"]);
     let defaults = admin.get("/settings").await;
     defaults.expect(200);
     assert_eq!(defaults.etag(), "\"0\"");
     assert_eq!(defaults.body["numberMaxLength"], 30);
-    let refused = coordinator.get("/settings").await;
-    refused.expect_problem(403, "forbidden");
-    assert_eq!(refused.body["missingPermission"], "manageSettings");
+    // Apps of every role draw their forms from the settings.
+    for reader in [&coordinator, &technician] {
+        let read = reader.get("/settings").await;
+        read.expect(200);
+        assert_eq!(read.etag(), defaults.etag());
+        assert_eq!(read.body, defaults.body);
+    }
+    let nobody = suite
+        .user("acme", "guest", &["guest"])
+        .get("/settings")
+        .await;
+    nobody.expect_problem(403, "forbidden");
+    assert_eq!(nobody.body["missingPermission"], "viewAssigned");
+    for writer in [&coordinator, &technician] {
+        let refused = writer
+            .send_json(http::Method::PUT, "/settings", &[], &defaults.body)
+            .await;
+        refused.expect_problem(403, "forbidden");
+        assert_eq!(refused.body["missingPermission"], "manageSettings");
+    }
 
     let bad = put_settings(
         &admin,

@@ -4,6 +4,7 @@
 pub mod calloff;
 pub mod contacts;
 pub mod contracts;
+pub mod field_permissions;
 pub mod history;
 pub mod linked;
 pub mod merge_patch;
@@ -24,6 +25,7 @@ pub use contacts::ContactError;
 pub use contracts::{
     Contract, ContractFields, ContractInput, ContractStatus, Period, validate_contract,
 };
+pub use field_permissions::{Refusal, refused_change, refused_create, refused_field};
 pub use history::{
     CASCADE_ACTOR, ChangeKind, FieldChange, HistoryEntry, import_actor, is_import_actor,
 };

@@ -15,6 +15,11 @@ pub enum Permission {
     Edit,
     /// Change only the customers one is assigned to.
     EditAssigned,
+    /// Change a customer's commercial terms (the call-off rule's inputs and the tier), on
+    /// top of `edit` or `editAssigned`; the fields are declared in `field_permissions`.
+    ChangeCommercialTerms,
+    /// Deactivate and reactivate customers, on top of `edit` or `editAssigned`.
+    ChangeStatus,
     Create,
     /// Delete customers that have no history and no linked records.
     Delete,
@@ -24,17 +29,35 @@ pub enum Permission {
     Assign,
     /// Change a customer's number after creation.
     ChangeCustomerNumber,
-    /// Read and change the organisation's customer settings.
+    /// Change the organisation's customer settings (every role of the organisation reads them).
     ManageSettings,
 }
 
 impl Permission {
+    /// Every permission, in the order the documentation lists them.
+    pub const ALL: &[Permission] = &[
+        Permission::View,
+        Permission::ViewAssigned,
+        Permission::Edit,
+        Permission::EditAssigned,
+        Permission::ChangeCommercialTerms,
+        Permission::ChangeStatus,
+        Permission::Create,
+        Permission::Delete,
+        Permission::Upload,
+        Permission::Assign,
+        Permission::ChangeCustomerNumber,
+        Permission::ManageSettings,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Permission::View => "view",
             Permission::ViewAssigned => "viewAssigned",
             Permission::Edit => "edit",
             Permission::EditAssigned => "editAssigned",
+            Permission::ChangeCommercialTerms => "changeCommercialTerms",
+            Permission::ChangeStatus => "changeStatus",
             Permission::Create => "create",
             Permission::Delete => "delete",
             Permission::Upload => "upload",
@@ -50,6 +73,8 @@ use Permission::*;
 const ADMINISTRATOR: &[Permission] = &[
     View,
     Edit,
+    ChangeCommercialTerms,
+    ChangeStatus,
     Create,
     Delete,
     Upload,
@@ -57,7 +82,15 @@ const ADMINISTRATOR: &[Permission] = &[
     ChangeCustomerNumber,
     ManageSettings,
 ];
-const COORDINATOR: &[Permission] = &[View, Edit, Create, Upload, Assign];
+const COORDINATOR: &[Permission] = &[
+    View,
+    Edit,
+    ChangeCommercialTerms,
+    ChangeStatus,
+    Create,
+    Upload,
+    Assign,
+];
 const TECHNICIAN: &[Permission] = &[ViewAssigned, EditAssigned];
 
 /// The permissions a role grants; unknown roles grant nothing.
@@ -106,6 +139,26 @@ impl Grants {
     /// Changing customers: everything with Edit, one's own with EditAssigned.
     pub fn edit_reach(&self) -> Result<Reach, Permission> {
         self.reach(Edit, EditAssigned)
+    }
+
+    /// What every role of the organisation may read (the settings an app draws its forms
+    /// with): any permission will do. `Err` names `viewAssigned`, the least a default role
+    /// holds, for a caller whose roles grant nothing.
+    pub fn require_any(&self) -> Result<(), Permission> {
+        if self.0.is_empty() {
+            Err(ViewAssigned)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Exactly these permissions, for rules tested apart from the default roles.
+    #[cfg(test)]
+    pub(crate) fn of_permissions(permissions: &[Permission]) -> Self {
+        let mut permissions = permissions.to_vec();
+        permissions.sort();
+        permissions.dedup();
+        Self(permissions)
     }
 
     /// `Err` names the permission that is missing.
@@ -161,6 +214,101 @@ mod tests {
         assert_eq!(grants.edit_reach(), Ok(Reach::Assigned));
         assert_eq!(grants.require(Create), Err(Create));
         assert_eq!(grants.require(Assign), Err(Assign));
+    }
+
+    const ROLES: &[&str] = &["administrator", "coordinator", "technician"];
+
+    /// The "Default roles" table of docs/permissions.md: one row per permission, one column
+    /// per role, cells `✓`, `(via `x`)` or empty.
+    fn documented_matrix() -> Vec<(String, Vec<String>)> {
+        let doc = include_str!("../../../docs/permissions.md");
+        let section = doc
+            .split("\n## Default roles\n")
+            .nth(1)
+            .expect("a Default roles section");
+        let header = format!(
+            "| permission | {} |",
+            ROLES
+                .iter()
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+        let table = section
+            .split(&format!("{header}\n"))
+            .nth(1)
+            .expect("the matrix, with a column per role");
+        table
+            .lines()
+            .skip(1)
+            .take_while(|line| line.starts_with('|'))
+            .map(|line| {
+                let cells: Vec<String> = line
+                    .trim_matches('|')
+                    .split('|')
+                    .map(|c| c.trim().to_owned())
+                    .collect();
+                (cells[0].trim_matches('`').to_owned(), cells[1..].to_vec())
+            })
+            .collect()
+    }
+
+    /// Every role against every permission, as the documentation states it: `✓` is held,
+    /// `(via `x`)` is included in a held `x` (and the reach questions answer it), empty is
+    /// neither.
+    #[test]
+    fn every_role_holds_exactly_the_documented_permissions() {
+        let matrix = documented_matrix();
+        let rows: Vec<&str> = matrix.iter().map(|(p, _)| p.as_str()).collect();
+        let all: Vec<&str> = Permission::ALL.iter().map(|p| p.as_str()).collect();
+        assert_eq!(
+            rows, all,
+            "one row per permission, in the order of Permission::ALL"
+        );
+        for ((_, cells), permission) in matrix.iter().zip(Permission::ALL) {
+            assert_eq!(cells.len(), ROLES.len());
+            for (role, cell) in ROLES.iter().zip(cells) {
+                let grants = Grants::of_roles(&[role]);
+                let reach = match permission {
+                    ViewAssigned => grants.view_reach().is_ok(),
+                    EditAssigned => grants.edit_reach().is_ok(),
+                    _ => grants.has(*permission),
+                };
+                let what = format!("{role} x {}: {cell:?}", permission.as_str());
+                match cell.as_str() {
+                    "✓" => assert!(grants.has(*permission), "{what}"),
+                    "" => assert!(!reach, "{what}"),
+                    via => {
+                        let by = via
+                            .strip_prefix("(via `")
+                            .and_then(|v| v.strip_suffix("`)"))
+                            .unwrap_or_else(|| panic!("{what}: not a cell"));
+                        let by = Permission::ALL.iter().find(|p| p.as_str() == by);
+                        assert!(!grants.has(*permission), "{what}");
+                        assert!(by.is_some_and(|by| grants.has(*by)) && reach, "{what}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn permission_names_are_distinct_and_serialise_as_documented() {
+        for (i, p) in Permission::ALL.iter().enumerate() {
+            assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
+            assert!(!Permission::ALL[..i].contains(p), "{p:?} listed twice");
+        }
+    }
+
+    #[test]
+    fn every_role_reads_what_the_organisation_shares_and_nobody_else() {
+        for role in ROLES {
+            assert_eq!(Grants::of_roles(&[role]).require_any(), Ok(()));
+        }
+        assert_eq!(
+            Grants::of_roles(&["guest"]).require_any(),
+            Err(ViewAssigned)
+        );
     }
 
     #[test]

@@ -13,7 +13,8 @@ use serde_json::Value;
 use store::{IdempotencyRecord, ListQuery, Sort, StoreError, StoredResponse};
 
 use super::{
-    Edit, Scope, customer_id, idempotency, modify, number_taken, read_visible, scope, store_problem,
+    Edit, Scope, customer_id, idempotency, modify, number_taken, read_visible, refused, scope,
+    store_problem,
 };
 use crate::App;
 use crate::duplicates;
@@ -38,6 +39,7 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
     let idempotency_key = idempotency::key(request)?;
     let body = http::body_bytes(request, JSON)?;
     let mut input: CustomerInput = http::parse_json(body)?;
+    domain::refused_create(&scope.grants, &input).map_err(refused)?;
     let settings = &scope.settings.settings;
     // Validated with a stand-in that has the generated numbers' shape; the real number is
     // drawn only once the card is known to be valid.
@@ -386,7 +388,8 @@ async fn set_status(
 }
 
 /// Deactivating an inactive customer (or reactivating an active one) is a no-op that answers
-/// 200, so retries are harmless.
+/// 200, so retries are harmless. Without the permission for the status the action is refused
+/// before anything is read, even where it would change nothing.
 async fn changed_status(
     app: &App,
     scope: &Scope,
@@ -394,6 +397,7 @@ async fn changed_status(
     status: CustomerStatus,
     kind: ChangeKind,
 ) -> Result<Customer, Problem> {
+    domain::refused_field(&scope.grants, domain::field_permissions::STATUS).map_err(refused)?;
     let id = customer_id(request)?;
     let edit = Edit::new(kind, scope.edit_reach()?);
     let (customer, ()) = modify(

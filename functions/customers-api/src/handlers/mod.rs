@@ -18,7 +18,8 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use domain::{
-    ChangeKind, Customer, CustomerId, Grants, HistoryEntry, Permission, Reach, ValidationContext,
+    ChangeKind, Customer, CustomerId, Grants, HistoryEntry, Permission, Reach, Refusal,
+    ValidationContext,
 };
 use kit::{Caller, Problem};
 use lambda_http::Request;
@@ -87,6 +88,20 @@ pub fn forbidden(missing: Permission) -> Problem {
     )
     .detail(format!("This needs the '{}' permission.", missing.as_str()))
     .with("missingPermission", missing.as_str())
+}
+
+/// A change touching fields with a permission of their own (docs/permissions.md): the 403
+/// names the missing permission and, as JSON pointers, the fields that need it.
+pub fn refused(refusal: Refusal) -> Problem {
+    let fields = refusal.fields();
+    let permissions: Vec<&str> = refusal.0.iter().map(|m| m.permission.as_str()).collect();
+    forbidden(refusal.permission())
+        .detail(format!(
+            "Changing {} needs the '{}' permission.",
+            fields.join(", "),
+            permissions.join("' and '")
+        ))
+        .with("fields", fields)
 }
 
 pub async fn scope(app: &App, request: &Request) -> Result<Scope, Problem> {
@@ -227,7 +242,9 @@ impl Edit {
 
 /// Read, change, write with optimistic concurrency and a history entry. `expected` is the
 /// If-Match header: `Some(Some(v))` demands version v (else 412); otherwise a concurrent
-/// change is re-read and the change re-applied. An unchanged customer is not written at all.
+/// change is re-read and the change re-applied. An unchanged customer is not written at all,
+/// and a change of fields the caller may not change (commercial terms, status) is not
+/// written either: every route that rewrites a customer passes here.
 pub async fn modify<T>(
     app: &App,
     scope: &Scope,
@@ -253,6 +270,7 @@ pub async fn modify<T>(
         }
         let mut next = current.clone();
         let outcome = change(&mut next)?;
+        domain::refused_change(&scope.grants, &current, &next).map_err(refused)?;
         if next == current {
             return Ok((current, outcome));
         }

@@ -1,4 +1,5 @@
-//! The organisation's customer settings (administrators: ManageSettings).
+//! The organisation's customer settings: every role reads them (apps draw their forms with
+//! them), administrators change them (ManageSettings).
 
 use std::sync::Arc;
 
@@ -8,13 +9,13 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use store::{StoreError, VersionedSettings};
 
-use super::{scope, store_problem};
+use super::{forbidden, scope, store_problem};
 use crate::App;
 use crate::http::{self, etag, if_match, json, with_header};
 
 pub async fn get(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
-    scope.require(Permission::ManageSettings)?;
+    scope.grants.require_any().map_err(forbidden)?;
     let current = app
         .store
         .settings(&scope.tenant)

@@ -49,7 +49,6 @@ struct Ids {
 impl Ids {
     /// The route's path with these ids in it.
     fn path(&self, route: Route) -> String {
-        let (_, template) = route.key().split_once(' ').expect("METHOD /path");
         let path = [
             ("{customerId}", &self.customer),
             ("{contactId}", &self.contact),
@@ -62,7 +61,7 @@ impl Ids {
             ("{userId}", &self.user),
         ]
         .iter()
-        .fold(template.to_owned(), |path, (param, id)| {
+        .fold(route.path().to_owned(), |path, (param, id)| {
             path.replace(param, id)
         });
         assert!(
@@ -82,8 +81,7 @@ fn read_routes() -> impl Iterator<Item = Route> {
 }
 
 fn method_of(route: Route) -> Method {
-    let (method, _) = route.key().split_once(' ').expect("METHOD /path");
-    Method::from_bytes(method.as_bytes()).expect("an HTTP method")
+    Method::from_bytes(route.method().as_bytes()).expect("an HTTP method")
 }
 
 /// What acme built, and what must never reach globex.

@@ -1,6 +1,9 @@
-//! The route table. API Gateway matches the route and passes its key (`routeKey`), so
-//! dispatch is a lookup, not a second router. [`Route::ALL`] is compared with
-//! docs/openapi.yaml and infra/template.yaml by a test, so the three cannot drift apart.
+//! The route table: every route of the API, declared once in [`routes!`] below. API Gateway
+//! matches the route and passes its key (`routeKey`), so dispatch is a lookup, not a second
+//! router. The declaration makes [`Route`], [`Route::ALL`], [`Route::key`],
+//! [`Route::from_key`] and [`dispatch`]; tests compare [`Route::ALL`] with docs/openapi.yaml
+//! and infra/template.yaml (tests/contract.rs), and the tenancy sweep (tests/tenancy.rs)
+//! attacks every route through an exhaustive `match` over [`Route`].
 
 use kit::Problem;
 use lambda_http::http::StatusCode;
@@ -13,163 +16,110 @@ use crate::handlers::{
     tickets, work_orders,
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    CreateCustomer,
-    ListCustomers,
-    GetCustomer,
-    UpdateCustomer,
-    DeactivateCustomer,
-    ReactivateCustomer,
-    AddContact,
-    ChangeContact,
-    RemoveContact,
-    DeleteCustomer,
-    CustomerHistory,
-    ListAssignees,
-    Assign,
-    Unassign,
-    CustomersOfUser,
-    ChangeNumber,
-    GetSettings,
-    PutSettings,
-    RequestImport,
-    ListImports,
-    ImportTemplate,
-    GetImport,
-    ImportErrors,
-    CreateSite,
-    ListSites,
-    GetSite,
-    UpdateSite,
-    UnlinkSite,
-    CreateContract,
-    ListContracts,
-    GetContract,
-    UpdateContract,
-    CreateWorkOrder,
-    ListWorkOrders,
-    GetWorkOrder,
-    UpdateWorkOrder,
-    CreateJob,
-    ListJobs,
-    GetJob,
-    UpdateJob,
-    CreateTicket,
-    ListTickets,
-    GetTicket,
-    Inventory,
-    ExportInventory,
-    Balance,
-    WorkOrderTexts,
+/// One line per route: `Variant: "METHOD /path/{param}" => handler,`. Everything else about
+/// a route follows from that line, so adding one is one line here (and, because the enum
+/// grows, a tenancy case in tests/tenancy.rs, which does not compile without it).
+macro_rules! routes {
+    ($($route:ident: $key:literal => $handler:path,)+) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Route {
+            $($route,)+
+        }
+
+        impl Route {
+            pub const ALL: [Route; [$($key),+].len()] = [$(Route::$route),+];
+
+            /// API Gateway's route key: "METHOD /path/{param}".
+            pub const fn key(self) -> &'static str {
+                match self {
+                    $(Route::$route => $key,)+
+                }
+            }
+
+            /// The route of an API Gateway route key. Two routes with one key would make an
+            /// unreachable arm here: the build fails.
+            #[deny(unreachable_patterns)]
+            pub fn from_key(key: &str) -> Option<Route> {
+                match key {
+                    $($key => Some(Route::$route),)+
+                    _ => None,
+                }
+            }
+
+            async fn handle(self, app: &App, request: &Request) -> Result<Response<Body>, Problem> {
+                match self {
+                    $(Route::$route => $handler(app, request).await,)+
+                }
+            }
+        }
+    };
+}
+
+routes! {
+    CreateCustomer: "POST /customers" => customers::create,
+    ListCustomers: "GET /customers" => customers::list,
+    GetCustomer: "GET /customers/{customerId}" => customers::get,
+    UpdateCustomer: "PATCH /customers/{customerId}" => customers::update,
+    DeactivateCustomer: "POST /customers/{customerId}/deactivate" => customers::deactivate,
+    ReactivateCustomer: "POST /customers/{customerId}/reactivate" => customers::reactivate,
+    AddContact: "POST /customers/{customerId}/contacts" => contacts::add,
+    ChangeContact: "PATCH /customers/{customerId}/contacts/{contactId}" => contacts::change,
+    RemoveContact: "DELETE /customers/{customerId}/contacts/{contactId}" => contacts::remove,
+    DeleteCustomer: "DELETE /customers/{customerId}" => customers::delete,
+    CustomerHistory: "GET /customers/{customerId}/history" => history::list,
+    ListAssignees: "GET /customers/{customerId}/assignees" => assignments::list,
+    Assign: "PUT /customers/{customerId}/assignees/{userId}" => assignments::assign,
+    Unassign: "DELETE /customers/{customerId}/assignees/{userId}" => assignments::unassign,
+    CustomersOfUser: "GET /users/{userId}/customers" => assignments::customers_of_user,
+    ChangeNumber: "POST /customers/{customerId}/number" => customers::change_number,
+    GetSettings: "GET /settings" => settings::get,
+    PutSettings: "PUT /settings" => settings::put,
+    RequestImport: "POST /imports" => imports::request,
+    ListImports: "GET /imports" => imports::list,
+    ImportTemplate: "GET /imports/template" => imports::template,
+    GetImport: "GET /imports/{importId}" => imports::get,
+    ImportErrors: "GET /imports/{importId}/errors" => imports::errors,
+    CreateSite: "POST /customers/{customerId}/sites" => sites::create,
+    ListSites: "GET /customers/{customerId}/sites" => sites::list,
+    GetSite: "GET /customers/{customerId}/sites/{siteId}" => sites::get,
+    UpdateSite: "PATCH /customers/{customerId}/sites/{siteId}" => sites::update,
+    UnlinkSite: "DELETE /customers/{customerId}/sites/{siteId}" => sites::unlink,
+    CreateContract: "POST /customers/{customerId}/contracts" => contracts::create,
+    ListContracts: "GET /customers/{customerId}/contracts" => contracts::list,
+    GetContract: "GET /customers/{customerId}/contracts/{contractId}" => contracts::get,
+    UpdateContract: "PATCH /customers/{customerId}/contracts/{contractId}" => contracts::update,
+    CreateWorkOrder: "POST /customers/{customerId}/work-orders" => work_orders::create,
+    ListWorkOrders: "GET /customers/{customerId}/work-orders" => work_orders::list,
+    GetWorkOrder: "GET /customers/{customerId}/work-orders/{workOrderId}" => work_orders::get,
+    UpdateWorkOrder: "PATCH /customers/{customerId}/work-orders/{workOrderId}" => work_orders::update,
+    WorkOrderTexts: "GET /customers/{customerId}/work-orders/{workOrderId}/texts" => work_orders::texts,
+    CreateJob: "POST /customers/{customerId}/work-orders/{workOrderId}/jobs" => jobs::create,
+    ListJobs: "GET /customers/{customerId}/jobs" => jobs::list,
+    GetJob: "GET /customers/{customerId}/jobs/{jobId}" => jobs::get,
+    UpdateJob: "PATCH /customers/{customerId}/jobs/{jobId}" => jobs::update,
+    CreateTicket: "POST /customers/{customerId}/tickets" => tickets::create,
+    ListTickets: "GET /customers/{customerId}/tickets" => tickets::list,
+    GetTicket: "GET /customers/{customerId}/tickets/{ticketId}" => tickets::get,
+    Inventory: "GET /customers/{customerId}/inventory" => profile::inventory,
+    ExportInventory: "GET /customers/{customerId}/inventory/export" => profile::export,
+    Balance: "GET /customers/{customerId}/balance" => profile::balance,
 }
 
 impl Route {
-    pub const ALL: [Route; 47] = [
-        Route::CreateCustomer,
-        Route::ListCustomers,
-        Route::GetCustomer,
-        Route::UpdateCustomer,
-        Route::DeactivateCustomer,
-        Route::ReactivateCustomer,
-        Route::AddContact,
-        Route::ChangeContact,
-        Route::RemoveContact,
-        Route::DeleteCustomer,
-        Route::CustomerHistory,
-        Route::ListAssignees,
-        Route::Assign,
-        Route::Unassign,
-        Route::CustomersOfUser,
-        Route::ChangeNumber,
-        Route::GetSettings,
-        Route::PutSettings,
-        Route::RequestImport,
-        Route::ListImports,
-        Route::ImportTemplate,
-        Route::GetImport,
-        Route::ImportErrors,
-        Route::CreateSite,
-        Route::ListSites,
-        Route::GetSite,
-        Route::UpdateSite,
-        Route::UnlinkSite,
-        Route::CreateContract,
-        Route::ListContracts,
-        Route::GetContract,
-        Route::UpdateContract,
-        Route::CreateWorkOrder,
-        Route::ListWorkOrders,
-        Route::GetWorkOrder,
-        Route::UpdateWorkOrder,
-        Route::CreateJob,
-        Route::ListJobs,
-        Route::GetJob,
-        Route::UpdateJob,
-        Route::CreateTicket,
-        Route::ListTickets,
-        Route::GetTicket,
-        Route::Inventory,
-        Route::ExportInventory,
-        Route::Balance,
-        Route::WorkOrderTexts,
-    ];
-
-    /// API Gateway's route key: "METHOD /path/{param}".
-    pub fn key(self) -> &'static str {
-        match self {
-            Route::CreateCustomer => "POST /customers",
-            Route::ListCustomers => "GET /customers",
-            Route::GetCustomer => "GET /customers/{customerId}",
-            Route::UpdateCustomer => "PATCH /customers/{customerId}",
-            Route::DeactivateCustomer => "POST /customers/{customerId}/deactivate",
-            Route::ReactivateCustomer => "POST /customers/{customerId}/reactivate",
-            Route::AddContact => "POST /customers/{customerId}/contacts",
-            Route::ChangeContact => "PATCH /customers/{customerId}/contacts/{contactId}",
-            Route::RemoveContact => "DELETE /customers/{customerId}/contacts/{contactId}",
-            Route::DeleteCustomer => "DELETE /customers/{customerId}",
-            Route::CustomerHistory => "GET /customers/{customerId}/history",
-            Route::ListAssignees => "GET /customers/{customerId}/assignees",
-            Route::Assign => "PUT /customers/{customerId}/assignees/{userId}",
-            Route::Unassign => "DELETE /customers/{customerId}/assignees/{userId}",
-            Route::CustomersOfUser => "GET /users/{userId}/customers",
-            Route::ChangeNumber => "POST /customers/{customerId}/number",
-            Route::GetSettings => "GET /settings",
-            Route::PutSettings => "PUT /settings",
-            Route::RequestImport => "POST /imports",
-            Route::ListImports => "GET /imports",
-            Route::ImportTemplate => "GET /imports/template",
-            Route::GetImport => "GET /imports/{importId}",
-            Route::ImportErrors => "GET /imports/{importId}/errors",
-            Route::CreateSite => "POST /customers/{customerId}/sites",
-            Route::ListSites => "GET /customers/{customerId}/sites",
-            Route::GetSite => "GET /customers/{customerId}/sites/{siteId}",
-            Route::UpdateSite => "PATCH /customers/{customerId}/sites/{siteId}",
-            Route::UnlinkSite => "DELETE /customers/{customerId}/sites/{siteId}",
-            Route::CreateContract => "POST /customers/{customerId}/contracts",
-            Route::ListContracts => "GET /customers/{customerId}/contracts",
-            Route::GetContract => "GET /customers/{customerId}/contracts/{contractId}",
-            Route::UpdateContract => "PATCH /customers/{customerId}/contracts/{contractId}",
-            Route::CreateWorkOrder => "POST /customers/{customerId}/work-orders",
-            Route::ListWorkOrders => "GET /customers/{customerId}/work-orders",
-            Route::GetWorkOrder => "GET /customers/{customerId}/work-orders/{workOrderId}",
-            Route::UpdateWorkOrder => "PATCH /customers/{customerId}/work-orders/{workOrderId}",
-            Route::CreateJob => "POST /customers/{customerId}/work-orders/{workOrderId}/jobs",
-            Route::ListJobs => "GET /customers/{customerId}/jobs",
-            Route::GetJob => "GET /customers/{customerId}/jobs/{jobId}",
-            Route::UpdateJob => "PATCH /customers/{customerId}/jobs/{jobId}",
-            Route::CreateTicket => "POST /customers/{customerId}/tickets",
-            Route::ListTickets => "GET /customers/{customerId}/tickets",
-            Route::GetTicket => "GET /customers/{customerId}/tickets/{ticketId}",
-            Route::Inventory => "GET /customers/{customerId}/inventory",
-            Route::ExportInventory => "GET /customers/{customerId}/inventory/export",
-            Route::Balance => "GET /customers/{customerId}/balance",
-            Route::WorkOrderTexts => "GET /customers/{customerId}/work-orders/{workOrderId}/texts",
-        }
+    /// The method of the route key: "GET", "POST", ...
+    pub fn method(self) -> &'static str {
+        self.key_parts().0
     }
 
-    pub fn from_key(key: &str) -> Option<Route> {
-        Route::ALL.into_iter().find(|route| route.key() == key)
+    /// The path template of the route key: "/customers/{customerId}".
+    pub fn path(self) -> &'static str {
+        self.key_parts().1
+    }
+
+    fn key_parts(self) -> (&'static str, &'static str) {
+        self.key()
+            .split_once(' ')
+            .expect("a route key is \"METHOD /path\"")
     }
 }
 
@@ -181,56 +131,7 @@ pub async fn dispatch(app: &App, request: Request) -> Result<Response<Body>, Pro
             "No such route",
         ));
     };
-    let request = &request;
-    match route {
-        Route::CreateCustomer => customers::create(app, request).await,
-        Route::ListCustomers => customers::list(app, request).await,
-        Route::GetCustomer => customers::get(app, request).await,
-        Route::UpdateCustomer => customers::update(app, request).await,
-        Route::DeactivateCustomer => customers::deactivate(app, request).await,
-        Route::ReactivateCustomer => customers::reactivate(app, request).await,
-        Route::AddContact => contacts::add(app, request).await,
-        Route::ChangeContact => contacts::change(app, request).await,
-        Route::RemoveContact => contacts::remove(app, request).await,
-        Route::DeleteCustomer => customers::delete(app, request).await,
-        Route::CustomerHistory => history::list(app, request).await,
-        Route::ListAssignees => assignments::list(app, request).await,
-        Route::Assign => assignments::assign(app, request).await,
-        Route::Unassign => assignments::unassign(app, request).await,
-        Route::CustomersOfUser => assignments::customers_of_user(app, request).await,
-        Route::ChangeNumber => customers::change_number(app, request).await,
-        Route::GetSettings => settings::get(app, request).await,
-        Route::PutSettings => settings::put(app, request).await,
-        Route::RequestImport => imports::request(app, request).await,
-        Route::ListImports => imports::list(app, request).await,
-        Route::ImportTemplate => imports::template(app, request).await,
-        Route::GetImport => imports::get(app, request).await,
-        Route::ImportErrors => imports::errors(app, request).await,
-        Route::CreateSite => sites::create(app, request).await,
-        Route::ListSites => sites::list(app, request).await,
-        Route::GetSite => sites::get(app, request).await,
-        Route::UpdateSite => sites::update(app, request).await,
-        Route::UnlinkSite => sites::unlink(app, request).await,
-        Route::CreateContract => contracts::create(app, request).await,
-        Route::ListContracts => contracts::list(app, request).await,
-        Route::GetContract => contracts::get(app, request).await,
-        Route::UpdateContract => contracts::update(app, request).await,
-        Route::CreateWorkOrder => work_orders::create(app, request).await,
-        Route::ListWorkOrders => work_orders::list(app, request).await,
-        Route::GetWorkOrder => work_orders::get(app, request).await,
-        Route::UpdateWorkOrder => work_orders::update(app, request).await,
-        Route::CreateJob => jobs::create(app, request).await,
-        Route::ListJobs => jobs::list(app, request).await,
-        Route::GetJob => jobs::get(app, request).await,
-        Route::UpdateJob => jobs::update(app, request).await,
-        Route::CreateTicket => tickets::create(app, request).await,
-        Route::ListTickets => tickets::list(app, request).await,
-        Route::GetTicket => tickets::get(app, request).await,
-        Route::Inventory => profile::inventory(app, request).await,
-        Route::ExportInventory => profile::export(app, request).await,
-        Route::Balance => profile::balance(app, request).await,
-        Route::WorkOrderTexts => work_orders::texts(app, request).await,
-    }
+    route.handle(app, &request).await
 }
 
 pub fn route_key(request: &Request) -> Option<String> {
@@ -239,5 +140,48 @@ pub fn route_key(request: &Request) -> Option<String> {
         // Other payload flavours are compiled out; should one be enabled, it has no routes.
         #[allow(unreachable_patterns)]
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_leads_back_to_its_route() {
+        for route in Route::ALL {
+            assert_eq!(Route::from_key(route.key()), Some(route), "{route:?}");
+        }
+    }
+
+    #[test]
+    fn a_key_names_a_method_and_a_path() {
+        for route in Route::ALL {
+            let method = route.method();
+            assert!(
+                ["GET", "PUT", "POST", "PATCH", "DELETE"].contains(&method),
+                "{route:?}: {method}"
+            );
+            assert!(route.path().starts_with('/'), "{route:?}: {}", route.path());
+        }
+        assert_eq!(Route::UpdateSite.method(), "PATCH");
+        assert_eq!(
+            Route::UpdateSite.path(),
+            "/customers/{customerId}/sites/{siteId}"
+        );
+    }
+
+    #[test]
+    fn keys_that_are_not_routes_have_none() {
+        for key in [
+            "",
+            "$default",
+            "get /customers",
+            "GET /customers/",
+            "GET /customers/c-1",
+            "POST /customers/{customerId}",
+        ] {
+            assert_eq!(Route::from_key(key), None, "{key:?}");
+        }
     }
 }

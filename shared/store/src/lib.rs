@@ -28,7 +28,7 @@ pub use imports::{
     ImportRecord, ImportSource, ImportStatus, PreparedChange, TRANSACTION_ITEMS, external_ref_key,
 };
 pub use keys::TenantId;
-pub use listing::{ListQuery, Sort, matches};
+pub use listing::{ListQuery, Sort, StatusFilter, matches};
 pub use notices::Claim;
 pub use settings::VersionedSettings;
 pub use sites::CascadeError;

@@ -374,6 +374,122 @@ async fn lists_page_with_opaque_cursors() {
     assert_eq!(seen, ["Ahl", "Berg", "Dahl", "Ek", "Fors", "Holm", "Lund"]);
 }
 
+/// Every page of a list, following `nextCursor`: the customer numbers in the order served.
+async fn numbers_of_every_page(user: &e2e::Session<'_>, query: &str) -> Vec<String> {
+    let mut numbers = Vec::new();
+    let mut path = format!("/customers?limit=2&{query}");
+    loop {
+        let page = user.get(&path).await;
+        page.expect(200);
+        for item in page.body["items"].as_array().unwrap() {
+            numbers.push(item["customerNumber"].as_str().unwrap().to_owned());
+        }
+        match page.body["nextCursor"].as_str() {
+            Some(cursor) => path = format!("/customers?limit=2&{query}&cursor={cursor}"),
+            None => return numbers,
+        }
+    }
+}
+
+#[tokio::test]
+async fn lists_show_active_customers_and_sort_numbers_as_numbers() {
+    let suite = Suite::start().await;
+    let alice = suite.user("acme", "alice", ADMIN);
+    // Created out of every order, so no list is right by accident.
+    let mut inactive = String::new();
+    for (number, first) in [
+        ("A10", "Eva"),
+        ("10", "Cia"),
+        ("3", "Ina"),
+        ("a2", "Dan"),
+        ("1", "Ada"),
+        ("2", "Bo"),
+    ] {
+        let created = alice
+            .post("/customers", &customer(number, first, "Test"))
+            .await;
+        created.expect(201);
+        if number == "3" {
+            inactive = id_of(&created);
+        }
+    }
+    alice
+        .post(&format!("/customers/{inactive}/deactivate"), &json!({}))
+        .await
+        .expect(200);
+
+    let active = ["1", "2", "10", "a2", "A10"];
+    let every = ["1", "2", "3", "10", "a2", "A10"];
+    let reversed =
+        |numbers: &[&str]| -> Vec<String> { numbers.iter().rev().map(|n| n.to_string()).collect() };
+    assert_eq!(
+        numbers_of_every_page(&alice, "sort=number").await,
+        active,
+        "active customers only, numbers compared as numbers"
+    );
+    assert_eq!(
+        numbers_of_every_page(&alice, "sort=number&order=desc").await,
+        reversed(&active)
+    );
+    assert_eq!(
+        numbers_of_every_page(&alice, "sort=number&status=all").await,
+        every
+    );
+    assert_eq!(
+        numbers_of_every_page(&alice, "sort=number&status=all&order=desc").await,
+        reversed(&every)
+    );
+    assert_eq!(
+        numbers_of_every_page(&alice, "sort=number&status=inactive").await,
+        ["3"]
+    );
+    // By name (the default) and by creation, the same statuses.
+    assert_eq!(
+        numbers_of_every_page(&alice, "").await,
+        ["1", "2", "10", "a2", "A10"],
+        "Ada, Bo, Cia, Dan, Eva: the default list hides Ina"
+    );
+    assert_eq!(
+        numbers_of_every_page(&alice, "status=all&order=desc").await,
+        ["3", "A10", "a2", "10", "2", "1"],
+        "Ina, Eva, Dan, Cia, Bo, Ada"
+    );
+    assert_eq!(
+        numbers_of_every_page(&alice, "sort=created&status=all").await,
+        ["A10", "10", "3", "a2", "1", "2"]
+    );
+    assert_eq!(
+        numbers_of_every_page(&alice, "sort=created&status=inactive&order=desc").await,
+        ["3"]
+    );
+    // Filters keep to the statuses asked for.
+    assert_eq!(
+        numbers_of_every_page(&alice, "paymentType=account&status=all&sort=number").await,
+        every
+    );
+    // The name search shows active customers too, unless asked otherwise.
+    assert!(numbers_of_every_page(&alice, "q=ina").await.is_empty());
+    assert_eq!(
+        numbers_of_every_page(&alice, "q=ina&status=inactive").await,
+        ["3"]
+    );
+    assert_eq!(
+        numbers_of_every_page(&alice, "q=test&status=all&order=desc").await,
+        ["3", "A10", "a2", "10", "2", "1"]
+    );
+    // An exact lookup finds the customer whatever its status: the row says which.
+    let found = alice.get("/customers?number=3").await;
+    found.expect(200);
+    assert_eq!(found.body["items"][0]["status"], "inactive");
+
+    for bad in ["status=gone", "order=up", "number=3&status=all"] {
+        alice
+            .get(&format!("/customers?{bad}"))
+            .await
+            .expect_problem(400, "invalid-parameter");
+    }
+}
+
 #[tokio::test]
 async fn forged_and_foreign_cursors_are_refused() {
     let suite = Suite::start().await;
@@ -399,6 +515,34 @@ async fn forged_and_foreign_cursors_are_refused() {
     alice
         .get(&format!(
             "/customers?limit=1&status=active&cursor={own_cursor}"
+        ))
+        .await
+        .expect(200);
+    for other_list in ["status=inactive", "status=all", "sort=number"] {
+        alice
+            .get(&format!(
+                "/customers?limit=1&{other_list}&cursor={own_cursor}"
+            ))
+            .await
+            .expect_problem(400, "invalid-parameter");
+    }
+    let every_status = alice.get("/customers?limit=1&status=all").await;
+    let merged_cursor = every_status.body["nextCursor"].as_str().unwrap();
+    for other_list in [
+        "status=active",
+        "status=inactive",
+        "status=all&sort=created",
+    ] {
+        alice
+            .get(&format!(
+                "/customers?limit=1&{other_list}&cursor={merged_cursor}"
+            ))
+            .await
+            .expect_problem(400, "invalid-parameter");
+    }
+    mallory
+        .get(&format!(
+            "/customers?limit=1&status=all&cursor={merged_cursor}"
         ))
         .await
         .expect_problem(400, "invalid-parameter");

@@ -54,7 +54,7 @@ async fn create_with_key(office: &Session<'_>, body: &Value, key: &str) -> Reply
 
 /// Every customer of the organisation with this customer number (there must be one at most).
 async fn with_number(office: &Session<'_>, number: &str) -> Vec<Value> {
-    let page = office.get("/customers?limit=100").await;
+    let page = office.get("/customers?limit=100&status=all").await;
     page.expect(200);
     page.body["items"]
         .as_array()

@@ -3,7 +3,9 @@
 use chrono::Utc;
 use domain::ChangeKind;
 use domain::{Customer, CustomerInput, CustomerStatus, ValidationContext, fold, validate_customer};
-use store::{CustomerStore, IdempotencyRecord, ListQuery, StoreError, StoredResponse, TenantId};
+use store::{
+    CustomerStore, IdempotencyRecord, ListQuery, StatusFilter, StoreError, StoredResponse, TenantId,
+};
 
 fn tenant(name: &str) -> TenantId {
     TenantId::parse(name).unwrap()
@@ -217,18 +219,24 @@ async fn lists_sort_by_folded_name_filter_by_status_and_page() {
         .await
         .unwrap();
 
+    let names_of = |page: &store::Page<domain::Customer>| -> Vec<String> {
+        page.items.iter().map(|c| c.fields.display_name()).collect()
+    };
     let all = store
         .list(
             &acme,
             &ListQuery {
+                status: StatusFilter::All,
                 limit: 10,
                 ..Default::default()
             },
         )
         .await
         .unwrap();
-    let order: Vec<String> = all.items.iter().map(|c| c.fields.display_name()).collect();
-    assert_eq!(order, ["Anna Berg", "Åsa Öberg", "Bo Ek", "Cia Ahl"]);
+    assert_eq!(
+        names_of(&all),
+        ["Anna Berg", "Åsa Öberg", "Bo Ek", "Cia Ahl"]
+    );
 
     let search = store
         .list(
@@ -248,19 +256,23 @@ async fn lists_sort_by_folded_name_filter_by_status_and_page() {
         .list(
             &acme,
             &ListQuery {
-                status: Some(CustomerStatus::Active),
                 limit: 10,
                 ..Default::default()
             },
         )
         .await
         .unwrap();
-    assert_eq!(active.items.len(), 3);
+    assert_eq!(
+        names_of(&active),
+        ["Anna Berg", "Åsa Öberg", "Cia Ahl"],
+        "lists show active customers unless asked otherwise"
+    );
 
     let first = store
         .list(
             &acme,
             &ListQuery {
+                status: StatusFilter::All,
                 limit: 3,
                 ..Default::default()
             },
@@ -273,6 +285,7 @@ async fn lists_sort_by_folded_name_filter_by_status_and_page() {
         .list(
             &acme,
             &ListQuery {
+                status: StatusFilter::All,
                 limit: 3,
                 cursor: Some(cursor.clone()),
                 ..Default::default()
@@ -280,21 +293,92 @@ async fn lists_sort_by_folded_name_filter_by_status_and_page() {
         )
         .await
         .unwrap();
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.items[0].fields.display_name(), "Cia Ahl");
+    assert_eq!(names_of(&second), ["Cia Ahl"]);
 
-    let foreign = store
-        .list(
-            &tenant("other"),
-            &ListQuery {
-                limit: 3,
-                cursor: Some(cursor),
+    for (other_tenant, status) in [
+        ("other", StatusFilter::All),
+        ("acme", StatusFilter::Active),
+        ("acme", StatusFilter::Inactive),
+    ] {
+        let foreign = store
+            .list(
+                &tenant(other_tenant),
+                &ListQuery {
+                    status,
+                    limit: 3,
+                    cursor: Some(cursor.clone()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(foreign, StoreError::InvalidCursor(_)), "{foreign}");
+    }
+}
+
+/// Deactivation and reactivation put the card whole, and its list keys are rebuilt from it
+/// (`items::customer_item`, which every write of a card uses, the import's too): the customer
+/// moves between the statuses' lists in every order.
+#[tokio::test]
+async fn a_status_change_moves_the_customer_in_every_order() {
+    let store = store().await;
+    let acme = tenant("acme");
+    let anna = new_customer("7", "Anna", "Berg", None);
+    store
+        .create(&acme, &anna, &e2e::history_entry(ChangeKind::Created), None)
+        .await
+        .unwrap();
+    let ids = |page: store::Page<Customer>| -> Vec<domain::CustomerId> {
+        page.items.into_iter().map(|c| c.id).collect()
+    };
+    let listed = async |status: StatusFilter| -> Vec<Vec<domain::CustomerId>> {
+        let mut found = Vec::new();
+        for sort in [store::Sort::Name, store::Sort::Number, store::Sort::Created] {
+            let query = ListQuery {
+                sort,
+                status,
+                limit: 10,
                 ..Default::default()
-            },
+            };
+            found.push(ids(store.list(&acme, &query).await.unwrap()));
+        }
+        found
+    };
+    let everywhere = vec![vec![anna.id.clone()]; 3];
+    let nowhere = vec![Vec::new(); 3];
+    assert_eq!(listed(StatusFilter::Active).await, everywhere);
+    assert_eq!(listed(StatusFilter::Inactive).await, nowhere);
+
+    let mut inactive = next_version(&anna);
+    inactive.status = CustomerStatus::Inactive;
+    store
+        .replace(
+            &acme,
+            &anna,
+            &inactive,
+            &e2e::history_entry(ChangeKind::Deactivated),
+            None,
         )
         .await
-        .unwrap_err();
-    assert!(matches!(foreign, StoreError::InvalidCursor(_)), "{foreign}");
+        .unwrap();
+    assert_eq!(listed(StatusFilter::Active).await, nowhere);
+    assert_eq!(listed(StatusFilter::Inactive).await, everywhere);
+    assert_eq!(listed(StatusFilter::All).await, everywhere);
+
+    let mut active = next_version(&inactive);
+    active.status = CustomerStatus::Active;
+    store
+        .replace(
+            &acme,
+            &inactive,
+            &active,
+            &e2e::history_entry(ChangeKind::Reactivated),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed(StatusFilter::Active).await, everywhere);
+    assert_eq!(listed(StatusFilter::Inactive).await, nowhere);
 }
 
 #[tokio::test]

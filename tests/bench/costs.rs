@@ -3,7 +3,8 @@
 //! Counts, not timings of the emulator: run with `infra/local/bench`.
 //!
 //! The operations call the store exactly as the handlers do: create = one `create`; get = one
-//! `get`; update = `get` + `replace`; list page = one `list` of 50.
+//! `get`; update = `get` + `replace`; list page = one `list` of 50 (active customers, the
+//! default; every status: two Queries merged).
 
 use std::time::Duration;
 
@@ -169,6 +170,18 @@ async fn main() {
         .await
         .expect("list by number");
     row("page sorted by number", store.usage().snapshot(), 1);
+
+    store.usage().reset();
+    let every_status = ListQuery {
+        status: store::StatusFilter::All,
+        limit: 50,
+        ..Default::default()
+    };
+    store
+        .list(&tenant, &every_status)
+        .await
+        .expect("list of every status");
+    row("page of every status", store.usage().snapshot(), 1);
 
     let first = &customers[0];
     store.usage().reset();

@@ -278,22 +278,24 @@ pub fn list_params(
         .map(|l| parse_limit(&l))
         .transpose()?
         .unwrap_or(default_limit);
-    let ascending = match param("order").as_deref() {
-        None | Some("asc") => true,
-        Some("desc") => false,
-        Some(_) => {
-            return Err(Problem::bad_parameter(
-                "order",
-                "order is asc (oldest first) or desc (newest first).",
-            ));
-        }
-    };
     Ok(ListParams {
         limit,
         cursor: param("cursor"),
-        ascending,
+        ascending: parse_order(param("order").as_deref())?,
         params,
     })
+}
+
+/// The `order` query parameter of every ordered list: `asc` (the default) or `desc`.
+pub fn parse_order(raw: Option<&str>) -> Result<bool, Problem> {
+    match raw {
+        None | Some("asc") => Ok(true),
+        Some("desc") => Ok(false),
+        Some(_) => Err(Problem::bad_parameter(
+            "order",
+            "order is asc (the list's order) or desc (reversed).",
+        )),
+    }
 }
 
 /// [`list_params`] of a list without filters, as (limit, cursor, ascending).

@@ -104,8 +104,8 @@ mod tests {
         assert!(
             decode(
                 &cursor,
-                &["PK", "SK", "GSI2PK", "GSI2SK"],
-                "GSI2PK",
+                &["PK", "SK", "GSI3PK", "GSI3SK"],
+                "GSI3PK",
                 "T#a#CUSTOMERS"
             )
             .is_err()

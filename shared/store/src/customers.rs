@@ -365,14 +365,15 @@ impl CustomerStore {
     }
 
     /// Customers with a name (display, company, person reversed, contact) that begins with
-    /// `prefix` (folded), in name order: one Query of the name entries and one BatchGetItem.
-    /// A customer matching by two names appears once per page.
+    /// `prefix` (folded), in name order (reversed unless `ascending`): one Query of the name
+    /// entries and one BatchGetItem. A customer matching by two names appears once per page.
     pub async fn search_names(
         &self,
         tenant: &TenantId,
         prefix: &str,
         limit: i32,
         cursor: Option<&str>,
+        ascending: bool,
     ) -> Result<Page<Customer>, StoreError> {
         let page = self
             .query_partition(
@@ -380,7 +381,7 @@ impl CustomerStore {
                 Some(prefix),
                 limit,
                 cursor,
-                true,
+                ascending,
             )
             .await?;
         let mut ids: Vec<CustomerId> = Vec::new();
@@ -496,6 +497,21 @@ impl CustomerStore {
                 "the cursor belongs to another query",
             ));
         }
+        let (items, last) = self.query_from(&query, start).await?;
+        Ok(Page {
+            next_cursor: last.as_ref().and_then(cursor::encode),
+            items,
+        })
+    }
+
+    /// [`Self::query_records`] from a start key already checked (or built) by the caller:
+    /// the items and DynamoDB's LastEvaluatedKey.
+    pub(crate) async fn query_from(
+        &self,
+        query: &RecordQuery<'_>,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let (pk, sk) = (query.partition_attr, query.sort_attr);
         let mut request = self
             .client
             .query()
@@ -546,10 +562,7 @@ impl CustomerStore {
         };
         self.usage
             .record(Kind::Read, one(out.consumed_capacity()), estimate);
-        Ok(Page {
-            next_cursor: out.last_evaluated_key.as_ref().and_then(cursor::encode),
-            items: out.items.unwrap_or_default(),
-        })
+        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
     }
 
     /// The customer holding a number: the guard item names it (two GetItems).
@@ -940,7 +953,7 @@ pub enum Companion {
     UnlinkSite { site: Box<domain::Site>, keep: bool },
 }
 
-fn attribute<'a>(item: &'a Item, name: &str) -> &'a str {
+pub(crate) fn attribute<'a>(item: &'a Item, name: &str) -> &'a str {
     item.get(name)
         .and_then(|v| v.as_s().ok())
         .map_or("", String::as_str)

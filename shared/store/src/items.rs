@@ -40,25 +40,32 @@ pub fn key_of(key: Key) -> Item {
 pub fn customer_item(tenant: &TenantId, customer: &Customer) -> Item {
     let mut item: Item = to_item(customer).expect("a customer always serialises to an item");
     item.extend(keyed(keys::customer(tenant, &customer.id), "Customer"));
-    let sort = keys::name_sort_key(&customer.fields.sort_name(), &customer.id);
-    item.insert(keys::GSI1PK.into(), s(keys::customers_by_name(tenant)));
-    item.insert(keys::GSI1SK.into(), s(sort.clone()));
-    item.insert(
-        keys::GSI2PK.into(),
-        s(keys::customers_by_status(tenant, customer.status)),
-    );
-    item.insert(keys::GSI2SK.into(), s(sort));
-    // GSI3 and GSI4 list the same partition by number and by creation (ULID ids sort by time).
-    item.insert(keys::GSI3PK.into(), s(keys::customers_by_name(tenant)));
-    item.insert(
-        keys::GSI3SK.into(),
-        s(keys::number_sort_key(
-            &customer.fields.customer_number,
-            &customer.id,
-        )),
-    );
-    item.insert(keys::GSI4PK.into(), s(keys::customers_by_name(tenant)));
-    item.insert(keys::GSI4SK.into(), s(customer.id.0.clone()));
+    // The three list indexes share one partition and sort by name, number and creation; the
+    // status leads each sort key, so these keys are rebuilt here from the card on every write
+    // and a status change moves the customer's entries.
+    let (status, id) = (customer.status, &customer.id);
+    let fields = &customer.fields;
+    let lists = [
+        (
+            keys::GSI1PK,
+            keys::GSI1SK,
+            keys::name_sort_key(status, &fields.sort_name(), id),
+        ),
+        (
+            keys::GSI3PK,
+            keys::GSI3SK,
+            keys::number_sort_key(status, &fields.customer_number, id),
+        ),
+        (
+            keys::GSI4PK,
+            keys::GSI4SK,
+            keys::created_sort_key(status, id),
+        ),
+    ];
+    for (pk, sk, sort) in lists {
+        item.insert(pk.into(), s(keys::customers_of(tenant)));
+        item.insert(sk.into(), s(sort));
+    }
     // Folded tags, so the tag filter ignores case and diacritics like the name search.
     let tag_keys = customer
         .fields

@@ -10,9 +10,6 @@ pub const SK: &str = "SK";
 pub const GSI1: &str = "GSI1";
 pub const GSI1PK: &str = "GSI1PK";
 pub const GSI1SK: &str = "GSI1SK";
-pub const GSI2: &str = "GSI2";
-pub const GSI2PK: &str = "GSI2PK";
-pub const GSI2SK: &str = "GSI2SK";
 pub const GSI3: &str = "GSI3";
 pub const GSI3PK: &str = "GSI3PK";
 pub const GSI3SK: &str = "GSI3SK";
@@ -358,24 +355,78 @@ pub fn number_counter(tenant: &TenantId) -> Key {
     }
 }
 
-/// GSI1: all customers of a tenant, sorted by folded name.
-pub fn customers_by_name(tenant: &TenantId) -> String {
+/// The partition of every customer of a tenant in the three list indexes: GSI1 sorts it by
+/// name, GSI3 by number, GSI4 by creation. Each sort key starts with the customer's status
+/// ([`list_status_prefix`]), so the list of one status is one `begins_with` Query.
+pub fn customers_of(tenant: &TenantId) -> String {
     format!("{}CUSTOMERS", tenant.prefix())
 }
 
-/// GSI2: the customers of a tenant with one status, sorted by folded name.
-pub fn customers_by_status(tenant: &TenantId, status: CustomerStatus) -> String {
-    format!("{}CUSTOMERS#{}", tenant.prefix(), status.as_str())
+/// The first part of a customer's sort key in every list index: its status. A status change
+/// moves the customer's entries (the card is put whole, and its keys are rebuilt from it in
+/// `items::customer_item`).
+pub fn list_status_prefix(status: CustomerStatus) -> String {
+    format!("{}#", status.as_str())
 }
 
-/// Sort key within GSI3 (customers by number): numbers compare case-insensitively.
-pub fn number_sort_key(number: &str, id: &CustomerId) -> String {
-    format!("{}#{id}", number.to_uppercase())
+/// GSI1: status, folded name, then id so that equal names keep a stable order.
+pub fn name_sort_key(status: CustomerStatus, sort_name: &str, id: &CustomerId) -> String {
+    format!("{}{}#{id}", list_status_prefix(status), key_part(sort_name))
 }
 
-/// Sort key within GSI2: folded name, then id so equal names keep a stable order.
-pub fn name_sort_key(sort_name: &str, id: &CustomerId) -> String {
-    format!("{}#{id}", key_part(sort_name))
+/// GSI3: status, the number in [`number_order`], then id.
+pub fn number_sort_key(status: CustomerStatus, number: &str, id: &CustomerId) -> String {
+    format!(
+        "{}{}#{id}",
+        list_status_prefix(status),
+        number_order(number)
+    )
+}
+
+/// GSI4: status, then the id (ULIDs sort by creation time).
+pub fn created_sort_key(status: CustomerStatus, id: &CustomerId) -> String {
+    format!("{}{id}", list_status_prefix(status))
+}
+
+/// Where a list sort key stands in its list, without the status: the same place in the list
+/// of either status (what a cursor of the list of every status holds).
+pub fn list_position(sort_key: &str) -> Option<&str> {
+    sort_key.split_once('#').map(|(_, position)| position)
+}
+
+/// The customer a list position belongs to: its id is the last key part (GSI4's whole
+/// position), and ids hold no `#`.
+pub fn customer_at(position: &str) -> CustomerId {
+    CustomerId(position.rsplit('#').next().unwrap_or(position).to_owned())
+}
+
+/// Customer numbers in the order people expect: case ignored, and every run of digits
+/// compared as a number, wherever it stands (`2` before `10`, `A2` before `A10` before `B1`,
+/// `C-0009` before `C-10`). A run of digits is written as its length in two digits, then its
+/// digits without leading zeros: comparing the text then compares the numbers, and a run
+/// still sorts against any other character as a digit does (after `-`, `.` and `/`, before
+/// letters). Leading zeros do not count (`007` sorts with `7`, the id decides between them).
+/// Numbers are at most 30 characters, so two digits hold any run's length.
+pub fn number_order(number: &str) -> String {
+    let mut out = String::with_capacity(number.len() + 4);
+    let mut chars = number.chars().peekable();
+    while let Some(c) = chars.next() {
+        if !c.is_ascii_digit() {
+            out.extend(c.to_uppercase());
+            continue;
+        }
+        let mut run = String::from(c);
+        while let Some(digit) = chars.next_if(char::is_ascii_digit) {
+            run.push(digit);
+        }
+        let significant = match run.trim_start_matches('0') {
+            "" => "0",
+            digits => digits,
+        };
+        debug_assert!(significant.len() < 100, "numbers are at most 30 characters");
+        out.push_str(&format!("{:02}{significant}", significant.len()));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -408,8 +459,7 @@ mod tests {
             import_errors(&t, "01J", 2).pk,
             imports_of(&t),
             import_delivery(&t, "ab").pk,
-            customers_by_name(&t),
-            customers_by_status(&t, CustomerStatus::Active),
+            customers_of(&t),
         ] {
             assert!(pk.starts_with("T#acme#"), "{pk}");
         }
@@ -419,8 +469,8 @@ mod tests {
     fn names_that_fold_into_long_keys_are_cut_on_a_character_boundary() {
         let id = CustomerId("01J".into());
         let long = "漢".repeat(400);
-        let key = name_sort_key(&long, &id);
-        assert!(key.len() <= NAME_KEY_BYTES + 1 + id.0.len());
+        let key = name_sort_key(CustomerStatus::Inactive, &long, &id);
+        assert!(key.len() <= "inactive#".len() + NAME_KEY_BYTES + 1 + id.0.len());
         assert!(key.ends_with("#01J"));
         let t = TenantId::parse("acme").unwrap();
         assert!(name_entry(&t, &long, &id).sk.len() < 1024);
@@ -432,9 +482,104 @@ mod tests {
         let id = CustomerId("01J".into());
         let (tenant, customer) = parse_customer_partition(&customer_partition(&t, &id)).unwrap();
         assert_eq!((tenant, customer), (t.clone(), id));
-        assert!(parse_customer_partition(&customers_by_name(&t)).is_none());
+        assert!(parse_customer_partition(&customers_of(&t)).is_none());
         assert!(parse_customer_partition("T#acme#IMPORT#01J").is_none());
         assert!(parse_customer_partition("T#ac me#C#01J").is_none());
+    }
+
+    #[test]
+    fn numbers_sort_with_their_digit_runs_as_numbers() {
+        let id = CustomerId("01J".into());
+        let sorted = [
+            "0", "1", "2", "007", "9", "10", "99", "100", "a1", "A2", "a10", "A10b", "B1",
+            "C-0009", "C-10", "X9.2", "X9.10", "X10.1",
+        ];
+        let mut shuffled = sorted.to_vec();
+        shuffled.reverse();
+        shuffled.sort_by_key(|n| number_sort_key(CustomerStatus::Active, n, &id));
+        assert_eq!(shuffled, sorted);
+    }
+
+    /// The order people expect, written out the slow way: split into runs of digits (compared
+    /// as numbers) and single other characters (compared upper-cased); a run of digits stands
+    /// against another character as its first digit would.
+    fn natural(a: &str, b: &str) -> std::cmp::Ordering {
+        #[derive(PartialEq, Eq, PartialOrd, Ord)]
+        enum Part {
+            Char(char),
+            Number(usize, String),
+        }
+        fn parts(s: &str) -> Vec<Part> {
+            let mut out = Vec::new();
+            let mut digits = String::new();
+            for c in s.chars().chain(std::iter::once('\0')) {
+                if c.is_ascii_digit() {
+                    digits.push(c);
+                    continue;
+                }
+                if !digits.is_empty() {
+                    let n = digits.trim_start_matches('0');
+                    let n = if n.is_empty() { "0" } else { n };
+                    out.push(Part::Number(n.len(), n.to_owned()));
+                    digits.clear();
+                }
+                if c != '\0' {
+                    out.push(Part::Char(c.to_ascii_uppercase()));
+                }
+            }
+            out
+        }
+        let key = |p: &Part| match p {
+            Part::Char(c) => (*c, 0, String::new()),
+            Part::Number(len, n) => ('0', *len, n.clone()),
+        };
+        let (a, b) = (parts(a), parts(b));
+        a.iter().map(key).cmp(b.iter().map(key))
+    }
+
+    #[test]
+    fn the_number_order_is_the_natural_order_for_every_short_number() {
+        // Every number of up to four characters over digits, letters of both cases and the
+        // punctuation around the digits in ASCII: the encoding must order them exactly as
+        // `natural` does (equal where it says equal).
+        let alphabet = ['0', '1', '2', '9', 'a', 'B', '-', '/', ':', '_'];
+        let mut numbers = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..4 {
+            last = last
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            numbers.extend(last.iter().cloned());
+        }
+        numbers.sort_by(|a, b| natural(a, b));
+        for pair in numbers.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            let expected = natural(a, b);
+            assert_eq!(
+                number_order(a).cmp(&number_order(b)),
+                expected,
+                "{a:?} {b:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn list_keys_start_with_the_status_and_share_a_position() {
+        let id = CustomerId("01J".into());
+        let active = name_sort_key(CustomerStatus::Active, "anna#1", &id);
+        let inactive = name_sort_key(CustomerStatus::Inactive, "anna#1", &id);
+        assert!(active.starts_with(&list_status_prefix(CustomerStatus::Active)));
+        assert!(inactive.starts_with(&list_status_prefix(CustomerStatus::Inactive)));
+        assert_eq!(list_position(&active), list_position(&inactive));
+        assert_eq!(list_position(&active), Some("anna#1#01J"));
+        for key in [
+            active,
+            number_sort_key(CustomerStatus::Active, "A-1", &id),
+            created_sort_key(CustomerStatus::Inactive, &id),
+        ] {
+            assert_eq!(customer_at(list_position(&key).unwrap()), id, "{key}");
+        }
     }
 
     #[test]

@@ -1,34 +1,65 @@
-//! Customer lists: sorted by name, number or creation, searched by name prefix, filtered.
-//! [`plan`] decides, without I/O, which index serves a query and what is left to a filter;
-//! the list is always one Query per page. Filters that no key serves make DynamoDB read items
-//! it then drops, so such a page may come back short (follow `nextCursor`) and costs the
-//! items examined, not the items returned: docs/data-model.md lists which combinations.
+//! Customer lists: sorted by name, number or creation (either way round), of one status or of
+//! both, searched by name prefix, filtered. [`plan`] decides, without I/O, which index serves
+//! a query and what is left to a filter. The three list indexes share one partition per tenant
+//! and every sort key starts with the customer's status, so the list of one status (active,
+//! unless asked otherwise) is one Query on a key; the list of both merges the two statuses'
+//! Queries ([`merge_page`]). Filters that no key serves make DynamoDB read items it then drops,
+//! so such a page may come back short (follow `nextCursor`) and costs the items examined, not
+//! the items returned: docs/data-model.md lists every combination.
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::AttributeValue;
 use domain::{Customer, CustomerStatus, PaymentTerms, PaymentType, Tier};
 
-use crate::customers::{CustomerStore, MAX_PAGE, Page, one};
-use crate::keys::{self, PK, SK, TenantId};
-use crate::usage::Kind;
-use crate::{StoreError, capacity, cursor, items};
+use crate::customers::{CustomerStore, MAX_PAGE, Page, RecordQuery, attribute};
+use crate::items::{self, Item};
+use crate::keys::{self, TenantId};
+use crate::{StoreError, cursor};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Sort {
     /// Folded display name (the default).
     #[default]
     Name,
-    /// Customer number, case-insensitively.
+    /// Customer number, its runs of digits compared as numbers ([`keys::number_order`]).
     Number,
     /// Creation time, oldest first.
     Created,
 }
 
+/// Which customers a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatusFilter {
+    /// Active customers: what every list shows unless asked otherwise.
+    #[default]
+    Active,
+    Inactive,
+    /// Both, merged in the list's order.
+    All,
+}
+
+impl StatusFilter {
+    /// The statuses listed; each is a sort-key prefix of the list indexes.
+    pub fn statuses(self) -> &'static [CustomerStatus] {
+        match self {
+            Self::Active => &[CustomerStatus::Active],
+            Self::Inactive => &[CustomerStatus::Inactive],
+            Self::All => &[CustomerStatus::Active, CustomerStatus::Inactive],
+        }
+    }
+
+    pub fn admits(self, status: CustomerStatus) -> bool {
+        self.statuses().contains(&status)
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListQuery {
     pub sort: Sort,
-    pub status: Option<CustomerStatus>,
+    pub status: StatusFilter,
+    /// The order of `sort` (or of a name search) reversed.
+    pub descending: bool,
     /// Already folded (see `domain::fold`).
     pub name_prefix: Option<String>,
     pub payment_type: Option<PaymentType>,
@@ -47,6 +78,9 @@ pub struct Plan {
     pub partition_attr: &'static str,
     pub sort_attr: &'static str,
     pub partition: String,
+    /// One Query per status, on the key `begins_with(sort key, "<status>#")`; the Queries of
+    /// two statuses are merged.
+    pub statuses: &'static [CustomerStatus],
     /// Conditions no key serves, ANDed into a FilterExpression.
     pub filters: Vec<Condition>,
 }
@@ -63,38 +97,44 @@ impl Plan {
     pub fn is_filtered(&self) -> bool {
         !self.filters.is_empty()
     }
+
+    /// The Query of one status's part of the list.
+    fn query<'a>(
+        &'a self,
+        prefix: &'a str,
+        list: &'a ListQuery,
+        cursor: Option<&'a str>,
+    ) -> RecordQuery<'a> {
+        RecordQuery {
+            index: Some(self.index),
+            partition_attr: self.partition_attr,
+            sort_attr: self.sort_attr,
+            partition: self.partition.clone(),
+            prefix: Some(prefix),
+            filters: self.filters.clone(),
+            limit: list.limit,
+            cursor,
+            ascending: !list.descending,
+        }
+    }
+
+    /// Where an item (or a LastEvaluatedKey) stands in the list, whatever its status.
+    fn position<'a>(&self, item: &'a Item) -> &'a str {
+        keys::list_position(attribute(item, self.sort_attr)).unwrap_or_default()
+    }
 }
 
-/// Chooses the index of a list without a name search: by name, the status is a key condition
-/// (GSI2 carries it in its partition); by number (GSI3) or creation (GSI4) it is a filter.
-/// Payment type, terms, tier, on hold and tag are always filters. (A name search reads the
-/// name entries instead: see [`CustomerStore::list`].)
+/// Chooses the index of a list without a name search: the sort picks it (GSI1 name, GSI3
+/// number, GSI4 creation), the status is always part of the key, and payment type, terms,
+/// tier, on hold and tag are filters. (A name search reads the name entries instead: see
+/// [`CustomerStore::list`].)
 pub fn plan(tenant: &TenantId, query: &ListQuery) -> Plan {
-    let mut filters = Vec::new();
-    let mut plan = match (query.sort, query.status) {
-        (Sort::Name, Some(status)) => index_plan(
-            keys::GSI2,
-            keys::GSI2PK,
-            keys::GSI2SK,
-            keys::customers_by_status(tenant, status),
-        ),
-        (Sort::Name, None) => index_plan(
-            keys::GSI1,
-            keys::GSI1PK,
-            keys::GSI1SK,
-            keys::customers_by_name(tenant),
-        ),
-        (sort, status) => {
-            if let Some(status) = status {
-                filters.push(equals("status", AttributeValue::S(status.as_str().into())));
-            }
-            let (index, pk, sk) = match sort {
-                Sort::Number => (keys::GSI3, keys::GSI3PK, keys::GSI3SK),
-                _ => (keys::GSI4, keys::GSI4PK, keys::GSI4SK),
-            };
-            index_plan(index, pk, sk, keys::customers_by_name(tenant))
-        }
+    let (index, partition_attr, sort_attr) = match query.sort {
+        Sort::Name => (keys::GSI1, keys::GSI1PK, keys::GSI1SK),
+        Sort::Number => (keys::GSI3, keys::GSI3PK, keys::GSI3SK),
+        Sort::Created => (keys::GSI4, keys::GSI4PK, keys::GSI4SK),
     };
+    let mut filters = Vec::new();
     if let Some(payment_type) = query.payment_type {
         filters.push(nested_equals(
             "terms",
@@ -122,15 +162,21 @@ pub fn plan(tenant: &TenantId, query: &ListQuery) -> Plan {
             values: vec![(":tag".into(), AttributeValue::S(domain::fold(tag)))],
         });
     }
-    plan.filters = filters;
-    plan
+    Plan {
+        index,
+        partition_attr,
+        sort_attr,
+        partition: keys::customers_of(tenant),
+        statuses: query.status.statuses(),
+        filters,
+    }
 }
 
 /// The same conditions applied in memory, for lists that come from elsewhere (the customers
 /// assigned to one user).
 pub fn matches(query: &ListQuery, customer: &Customer) -> bool {
     let fields = &customer.fields;
-    query.status.is_none_or(|s| customer.status == s)
+    query.status.admits(customer.status)
         && query
             .name_prefix
             .as_deref()
@@ -149,16 +195,6 @@ pub fn matches(query: &ListQuery, customer: &Customer) -> bool {
                 .iter()
                 .any(|own| domain::fold(own) == domain::fold(t))
         })
-}
-
-fn index_plan(index: &'static str, pk: &'static str, sk: &'static str, partition: String) -> Plan {
-    Plan {
-        index,
-        partition_attr: pk,
-        sort_attr: sk,
-        partition,
-        filters: Vec::new(),
-    }
 }
 
 pub(crate) fn equals(attribute: &str, value: AttributeValue) -> Condition {
@@ -189,9 +225,10 @@ fn serde_name<T: serde::Serialize>(value: &T) -> String {
 }
 
 impl CustomerStore {
-    /// One page of a tenant's customers. Without a name search: a single Query (see
-    /// [`plan`]). With one: the name entries (a Query and a BatchGetItem, see
-    /// `search_names`), in name order, with the other conditions applied to that page.
+    /// One page of a tenant's customers. Without a name search: one Query of one status (see
+    /// [`plan`]), or the Queries of both merged. With one: the name entries (a Query and a
+    /// BatchGetItem, see `search_names`), in name order, with the other conditions (the
+    /// status too) applied to that page.
     pub async fn list(
         &self,
         tenant: &TenantId,
@@ -199,71 +236,127 @@ impl CustomerStore {
     ) -> Result<Page<Customer>, StoreError> {
         if let Some(prefix) = query.name_prefix.as_deref().filter(|p| !p.is_empty()) {
             let limit = query.limit.clamp(1, MAX_PAGE);
+            let cursor = query.cursor.as_deref();
             let mut page = self
-                .search_names(tenant, prefix, limit, query.cursor.as_deref())
+                .search_names(tenant, prefix, limit, cursor, !query.descending)
                 .await?;
             page.items.retain(|c| matches(query, c));
             return Ok(page);
         }
         let plan = plan(tenant, query);
-        let start = query
+        let page = match plan.statuses {
+            [status] => {
+                let prefix = keys::list_status_prefix(*status);
+                let cursor = query.cursor.as_deref();
+                self.query_records(plan.query(&prefix, query, cursor))
+                    .await?
+            }
+            statuses => self.list_merged(tenant, &plan, statuses, query).await?,
+        };
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(items::customer_from_item)
+                .collect::<Result<_, _>>()?,
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    /// The list of several statuses: each status's Query from the same position, merged by
+    /// [`merge_page`]. The cursor holds that position alone (no status), so it is no cursor
+    /// of a one-status list, nor they of this one.
+    async fn list_merged(
+        &self,
+        tenant: &TenantId,
+        plan: &Plan,
+        statuses: &[CustomerStatus],
+        query: &ListQuery,
+    ) -> Result<Page<Item>, StoreError> {
+        let from = query
             .cursor
             .as_deref()
-            .map(|c| {
-                cursor::decode(
-                    c,
-                    &[PK, SK, plan.partition_attr, plan.sort_attr],
-                    plan.partition_attr,
-                    &plan.partition,
-                )
-            })
+            .map(|c| merged_cursor_position(c, plan))
             .transpose()?;
-        let mut names: HashMap<String, String> =
-            HashMap::from([("#pk".into(), plan.partition_attr.into())]);
-        let mut values: HashMap<String, AttributeValue> =
-            HashMap::from([(":pk".into(), AttributeValue::S(plan.partition.clone()))]);
-        for condition in &plan.filters {
-            names.extend(condition.names.iter().cloned());
-            values.extend(condition.values.iter().cloned());
+        let mut rows = Vec::new();
+        let mut ends = Vec::new();
+        for status in statuses {
+            let prefix = keys::list_status_prefix(*status);
+            let start = from.as_deref().map(|position| {
+                let mut key = items::key_of(keys::customer(tenant, &keys::customer_at(position)));
+                key.insert(plan.partition_attr.into(), s(&plan.partition));
+                key.insert(plan.sort_attr.into(), s(&format!("{prefix}{position}")));
+                key
+            });
+            let (items, last) = self
+                .query_from(&plan.query(&prefix, query, None), start)
+                .await?;
+            rows.extend(
+                items
+                    .into_iter()
+                    .map(|item| (plan.position(&item).to_owned(), item)),
+            );
+            ends.push(last.map(|last| plan.position(&last).to_owned()));
         }
-        let filter = (!plan.filters.is_empty()).then(|| {
-            plan.filters
-                .iter()
-                .map(|c| c.expression.as_str())
-                .collect::<Vec<_>>()
-                .join(" AND ")
+        let limit = query.limit.clamp(1, MAX_PAGE) as usize;
+        let (items, next) = merge_page(rows, &ends, limit, !query.descending);
+        let next_cursor = next.and_then(|position| {
+            cursor::encode(&HashMap::from([
+                (plan.partition_attr.to_owned(), s(&plan.partition)),
+                (plan.sort_attr.to_owned(), s(&position)),
+            ]))
         });
-        let out = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .index_name(plan.index)
-            .key_condition_expression("#pk = :pk")
-            .set_filter_expression(filter)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .limit(query.limit.clamp(1, MAX_PAGE))
-            .set_exclusive_start_key(start)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        let estimate = if plan.is_filtered() {
-            capacity::filtered_read_units(out.items(), out.scanned_count().max(0) as usize)
-        } else {
-            capacity::read_units(out.items(), false)
-        };
-        self.usage()
-            .record(Kind::Read, one(out.consumed_capacity()), estimate);
-        let items = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(items::customer_from_item)
-            .collect::<Result<_, _>>()?;
-        let next_cursor = out.last_evaluated_key.as_ref().and_then(cursor::encode);
         Ok(Page { items, next_cursor })
     }
+}
+
+/// One page of a list merged from several Queries over the same positions: `rows` are every
+/// Query's items with their positions, `ends` each Query's last position read (`None`: it
+/// reached the end of its part). Past the first point where a Query stopped, another Query's
+/// items may be missing, so the page ends there; it then holds at most `limit` items, and the
+/// next page starts after its last position (the returned cursor position).
+pub fn merge_page(
+    mut rows: Vec<(String, Item)>,
+    ends: &[Option<String>],
+    limit: usize,
+    ascending: bool,
+) -> (Vec<Item>, Option<String>) {
+    let in_order = |a: &String, b: &String| if ascending { a.cmp(b) } else { b.cmp(a) };
+    let read_through = ends.iter().flatten().min_by(|a, b| in_order(a, b)).cloned();
+    if let Some(end) = &read_through {
+        rows.retain(|(position, _)| in_order(position, end).is_le());
+    }
+    rows.sort_by(|a, b| in_order(&a.0, &b.0));
+    let next = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|(position, _)| position.clone())
+    } else {
+        read_through
+    };
+    (rows.into_iter().map(|(_, item)| item).collect(), next)
+}
+
+/// The position a cursor of a merged list holds; 400 for anything this list did not issue.
+fn merged_cursor_position(cursor: &str, plan: &Plan) -> Result<String, StoreError> {
+    let mut key = cursor::decode(
+        cursor,
+        &[plan.partition_attr, plan.sort_attr],
+        plan.partition_attr,
+        &plan.partition,
+    )?;
+    let position = key
+        .remove(plan.sort_attr)
+        .and_then(|v| v.as_s().ok().cloned())
+        .unwrap_or_default();
+    // With the status in front it becomes a sort key, which DynamoDB caps at 1 024 bytes.
+    if position.len() > 1000 {
+        return Err(StoreError::InvalidCursor("the cursor is not one we issued"));
+    }
+    Ok(position)
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
 }
 
 #[cfg(test)]
@@ -275,28 +368,102 @@ mod tests {
     }
 
     #[test]
-    fn name_order_with_a_status_is_served_by_keys_alone() {
-        let query = ListQuery {
-            status: Some(CustomerStatus::Active),
-            ..Default::default()
-        };
-        let plan = plan(&acme(), &query);
-        assert_eq!(plan.index, keys::GSI2);
-        assert!(!plan.is_filtered());
+    fn every_order_of_one_status_is_one_query_on_a_key() {
+        for (sort, index) in [
+            (Sort::Name, keys::GSI1),
+            (Sort::Number, keys::GSI3),
+            (Sort::Created, keys::GSI4),
+        ] {
+            for status in [StatusFilter::Active, StatusFilter::Inactive] {
+                let query = ListQuery {
+                    sort,
+                    status,
+                    ..Default::default()
+                };
+                let plan = plan(&acme(), &query);
+                assert_eq!(plan.index, index);
+                assert_eq!(plan.statuses, status.statuses());
+                assert_eq!(plan.statuses.len(), 1);
+                assert!(!plan.is_filtered());
+            }
+        }
     }
 
     #[test]
-    fn number_and_creation_order_filter_the_status() {
-        for sort in [Sort::Number, Sort::Created] {
-            let query = ListQuery {
-                sort,
-                status: Some(CustomerStatus::Inactive),
-                ..Default::default()
-            };
-            let plan = plan(&acme(), &query);
-            assert_ne!(plan.index, keys::GSI1);
-            assert_eq!(plan.filters.len(), 1);
-        }
+    fn lists_show_active_customers_unless_asked_otherwise() {
+        let plan = plan(&acme(), &ListQuery::default());
+        assert_eq!(plan.statuses, [CustomerStatus::Active]);
+        let all = ListQuery {
+            status: StatusFilter::All,
+            ..Default::default()
+        };
+        assert_eq!(
+            super::plan(&acme(), &all).statuses,
+            [CustomerStatus::Active, CustomerStatus::Inactive]
+        );
+    }
+
+    fn rows(positions: &[&str]) -> Vec<(String, Item)> {
+        positions
+            .iter()
+            .map(|p| (p.to_string(), HashMap::from([("p".to_owned(), s(p))])))
+            .collect()
+    }
+
+    fn positions(items: &[Item]) -> Vec<&str> {
+        items.iter().map(|i| attribute(i, "p")).collect()
+    }
+
+    #[test]
+    fn a_merged_page_interleaves_its_queries_and_stops_at_the_first_end() {
+        // Active read "a", "c", "e" and stopped there; inactive read "b", "f" and ended.
+        let (items, next) = merge_page(
+            rows(&["a", "c", "e", "b", "f"]),
+            &[Some("e".into()), None],
+            10,
+            true,
+        );
+        assert_eq!(
+            positions(&items),
+            ["a", "b", "c", "e"],
+            "f waits for the next page"
+        );
+        assert_eq!(next.as_deref(), Some("e"));
+
+        let (items, next) = merge_page(rows(&["a", "c", "b", "d"]), &[None, None], 3, true);
+        assert_eq!(positions(&items), ["a", "b", "c"]);
+        assert_eq!(
+            next.as_deref(),
+            Some("c"),
+            "cut at the limit: go on after c"
+        );
+
+        let (items, next) = merge_page(rows(&["b", "a"]), &[None, None], 3, true);
+        assert_eq!(positions(&items), ["a", "b"]);
+        assert_eq!(next, None, "both ended: the list is complete");
+    }
+
+    #[test]
+    fn a_merged_page_the_other_way_round_stops_at_the_first_end_too() {
+        // Descending: active read "f", "d" and stopped; inactive read "e", "a" and ended.
+        let (items, next) = merge_page(
+            rows(&["f", "d", "e", "a"]),
+            &[Some("d".into()), None],
+            10,
+            false,
+        );
+        assert_eq!(positions(&items), ["f", "e", "d"]);
+        assert_eq!(next.as_deref(), Some("d"));
+        // A filter can leave a Query with nothing but where it stopped: descending, "x" is
+        // reached before "m".
+        let (items, next) = merge_page(
+            rows(&["z", "w"]),
+            &[Some("m".into()), Some("x".into())],
+            5,
+            false,
+        );
+        assert_eq!(positions(&items), ["z"]);
+        assert_eq!(next.as_deref(), Some("x"));
     }
 
     #[test]

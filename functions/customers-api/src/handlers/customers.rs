@@ -10,7 +10,7 @@ use kit::Problem;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
-use store::{IdempotencyRecord, ListQuery, Sort, StoreError, StoredResponse};
+use store::{IdempotencyRecord, ListQuery, Sort, StatusFilter, StoreError, StoredResponse};
 
 use super::{
     Edit, Scope, customer_id, idempotency, modify, number_taken, read_visible, refused, scope,
@@ -191,6 +191,7 @@ const LIST_PARAMS: &[&str] = &[
     "email",
     "phone",
     "sort",
+    "order",
     "paymentType",
     "paymentTerms",
     "vip",
@@ -251,7 +252,11 @@ fn list_query(param: &impl Fn(&str) -> Option<String>) -> Result<ListQuery, Prob
             .map(|s| parse_sort(&s))
             .transpose()?
             .unwrap_or_default(),
-        status: param("status").map(|s| parse_status(&s)).transpose()?,
+        status: param("status")
+            .map(|s| parse_status(&s))
+            .transpose()?
+            .unwrap_or_default(),
+        descending: !http::parse_order(param("order").as_deref())?,
         name_prefix: param("q").map(|q| domain::fold(&q)),
         payment_type: param("paymentType")
             .map(|t| parse_enum("paymentType", &t, "account or cash"))
@@ -448,7 +453,10 @@ fn refuse_unpatchable(patch: &Value) -> Result<(), Problem> {
 }
 
 /// `number`, `email` and `phone` are exact lookups (at most one of them, not combined with
-/// the list parameters); `None` when the request is a plain list.
+/// the list parameters); `None` when the request is a plain list. They find inactive
+/// customers too, unlike the lists: whoever types a number from an old invoice or the phone of
+/// a caller is looking for that customer, whatever its status (each row says it), and a
+/// number that is taken must not look free.
 async fn exact_lookup(
     app: &App,
     scope: &Scope,
@@ -493,13 +501,15 @@ async fn exact_lookup(
     found.map(Some).map_err(store_problem)
 }
 
-fn parse_status(raw: &str) -> Result<CustomerStatus, Problem> {
+/// `status`: which customers a list shows; without it, the active ones.
+fn parse_status(raw: &str) -> Result<StatusFilter, Problem> {
     match raw {
-        "active" => Ok(CustomerStatus::Active),
-        "inactive" => Ok(CustomerStatus::Inactive),
+        "active" => Ok(StatusFilter::Active),
+        "inactive" => Ok(StatusFilter::Inactive),
+        "all" => Ok(StatusFilter::All),
         _ => Err(Problem::bad_parameter(
             "status",
-            "status is 'active' or 'inactive'.",
+            "status is 'active' (the default), 'inactive' or 'all'.",
         )),
     }
 }

@@ -958,7 +958,7 @@ mod tests {
             .collect();
         let mut indexes = indexes;
         indexes.sort_unstable();
-        assert_eq!(indexes, ["GSI1", "GSI2", "GSI3", "GSI4"]);
+        assert_eq!(indexes, ["GSI1", "GSI3", "GSI4"]);
         let stream = table.stream_specification().unwrap();
         assert!(stream.stream_enabled());
         assert_eq!(

@@ -168,7 +168,9 @@ async fn deactivating_a_customer_deactivates_its_sites_once_and_says_why() {
     let before = history_kinds(&office, &id).await;
     let cascade = &suite.stack.functions["CustomersCascadeFunction"];
     let response = cascade
-        .invoke(e2e::deactivation_record("acme", &id, version))
+        .invoke(
+            e2e::deactivation_record(&suite.dynamodb, suite.table(), "acme", &id, version).await,
+        )
         .await
         .expect("the cascade answers");
     assert_eq!(response["batchItemFailures"], json!([]));
@@ -225,7 +227,7 @@ async fn a_customer_active_again_stops_the_cascade() {
     // A record for a customer that is active (it was reactivated before its cascade ran).
     let cascade = &suite.stack.functions["CustomersCascadeFunction"];
     let response = cascade
-        .invoke(e2e::deactivation_record("acme", &id, 3))
+        .invoke(e2e::deactivation_record(&suite.dynamodb, suite.table(), "acme", &id, 3).await)
         .await
         .expect("the cascade answers");
     assert_eq!(response["batchItemFailures"], json!([]));

@@ -191,7 +191,9 @@ async fn deactivation_cancels_open_work_and_leaves_closed_work_traceable() {
     let version: u64 = deactivated.etag().trim_matches('"').parse().unwrap();
     let cascade = &suite.stack.functions["CustomersCascadeFunction"];
     let response = cascade
-        .invoke(e2e::deactivation_record("acme", &id, version))
+        .invoke(
+            e2e::deactivation_record(&suite.dynamodb, suite.table(), "acme", &id, version).await,
+        )
         .await
         .expect("the cascade answers");
     assert_eq!(response["batchItemFailures"], json!([]));
@@ -303,7 +305,7 @@ async fn customer_with_work_in_progress(
 async fn a_work_order_completed_while_the_cascade_runs_is_completed_and_never_half_cancelled() {
     let (client, table) = e2e::fresh_table().await;
     let config = devhost::aws_config().await;
-    let store = CustomerStore::new(client, table);
+    let store = CustomerStore::new(client.clone(), table.clone());
     let tenant = TenantId::parse("acme").unwrap();
     let (card, orders) = customer_with_work_in_progress(&store, &tenant).await;
     let mut inactive = card.clone();
@@ -360,7 +362,9 @@ async fn a_work_order_completed_while_the_cascade_runs_is_completed_and_never_ha
         page_size: 50,
         pages_per_invocation: None,
     };
-    let record = e2e::deactivation_record("acme", &card.id.0, inactive.version);
+    let record =
+        e2e::deactivation_record(&client, &table, "acme", &card.id.0, inactive.version).await;
+    let record = serde_json::from_value(record).expect("Lambda's event shape");
     let response = customers_cascade::handle(&app, LambdaEvent::new(record, e2e::far_deadline()))
         .await
         .expect("the cascade runs");

@@ -144,7 +144,7 @@ fn per_thousand(usage: Usage, changed: usize) -> String {
 async fn main() {
     let (client, table) = e2e::fresh_table().await;
     let config = devhost::aws_config().await;
-    let store = CustomerStore::new(client, table);
+    let store = CustomerStore::new(client.clone(), table.clone());
     let tenant = TenantId::parse("bench").unwrap();
     let card = customer();
     store
@@ -174,11 +174,16 @@ async fn main() {
         page_size: 50,
         pages_per_invocation: None,
     };
-    let record = json!({"Records": [{
-        "eventID": "1", "eventName": "MODIFY", "eventSource": "aws:dynamodb",
-        "dynamodb": {"SequenceNumber": "1",
-            "Keys": {"PK": {"S": format!("T#bench#C#{}", inactive.id)}, "SK": {"S": "CUSTOMER"}},
-            "NewImage": {"status": {"S": "inactive"}, "version": {"N": inactive.version.to_string()}}}}]});
+    let record = e2e::deactivation_record(
+        &client,
+        &table,
+        tenant.as_str(),
+        &inactive.id.0,
+        inactive.version,
+    )
+    .await;
+    let record: customers_cascade::event::Batch =
+        serde_json::from_value(record).expect("Lambda's event shape");
     let context = e2e::far_deadline();
     let changed = SITES - ALREADY_INACTIVE + open_orders + open_jobs;
 

@@ -444,17 +444,26 @@ pub fn far_deadline() -> lambda_runtime::Context {
     context
 }
 
-/// The stream record the cascade's mapping delivers when the customer `id` of `tenant` turned
-/// inactive at `version` (for redelivering it by hand).
-pub fn deactivation_record(tenant: &str, id: &str, version: u64) -> Value {
-    serde_json::json!({"Records": [{
-        "eventID": "redelivered", "eventName": "MODIFY", "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
-        "dynamodb": {
-            "SequenceNumber": "999",
-            "Keys": {"PK": {"S": format!("T#{tenant}#C#{id}")}, "SK": {"S": "CUSTOMER"}},
-            "NewImage": {"entity": {"S": "Customer"}, "status": {"S": "inactive"},
-                         "version": {"N": version.to_string()}},
-            "OldImage": {"entity": {"S": "Customer"}, "status": {"S": "active"}},
-            "StreamViewType": "NEW_AND_OLD_IMAGES"}}]})
+/// The stream event the cascade's mapping delivers when the customer `id` of `tenant` turned
+/// inactive at `version` (for redelivering it by hand): the stored card's item as the new
+/// image, inactive at that version, and active one version before as the old.
+pub async fn deactivation_record(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    tenant: &str,
+    id: &str,
+    version: u64,
+) -> Value {
+    let tenant = store::TenantId::parse(tenant).expect("a tenant id");
+    let key = store::keys::customer(&tenant, &domain::CustomerId(id.to_owned()));
+    let stored = notifications::stored_image(dynamodb, table, &key.pk, &key.sk).await;
+    let image = |status: &str, version: u64| {
+        let mut image = stored.clone();
+        image["status"] = serde_json::json!({"S": status});
+        image["version"] = serde_json::json!({"N": version.to_string()});
+        image
+    };
+    let keys = serde_json::json!({"PK": {"S": key.pk}, "SK": {"S": key.sk}});
+    let (new, old) = (image("inactive", version), image("active", version - 1));
+    notifications::stream_record("999", "MODIFY", keys, Some(new), Some(old))
 }

@@ -154,19 +154,28 @@ impl Suite {
 
     /// A stored item as its stream image (DynamoDB JSON).
     pub async fn image(&self, pk: &str, sk: &str) -> Value {
-        let item = self
-            .dynamodb
-            .get_item()
-            .table_name(self.table())
-            .key("PK", AttributeValue::S(pk.to_owned()))
-            .key("SK", AttributeValue::S(sk.to_owned()))
-            .send()
-            .await
-            .expect("read")
-            .item
-            .expect("the item");
-        image_of(&item)
+        stored_image(&self.dynamodb, self.table(), pk, sk).await
     }
+}
+
+/// A stored item of `table` as its stream image (DynamoDB JSON).
+pub async fn stored_image(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    pk: &str,
+    sk: &str,
+) -> Value {
+    let item = dynamodb
+        .get_item()
+        .table_name(table)
+        .key("PK", AttributeValue::S(pk.to_owned()))
+        .key("SK", AttributeValue::S(sk.to_owned()))
+        .send()
+        .await
+        .expect("read")
+        .item
+        .expect("the item");
+    image_of(&item)
 }
 
 pub fn image_of(item: &HashMap<String, AttributeValue>) -> Value {
@@ -191,7 +200,8 @@ fn json_of(value: &AttributeValue) -> Value {
     }
 }
 
-/// A stream record of one item's change, as the mapping delivers it.
+/// A stream event of one item's change, as the mapping delivers it: every field Lambda
+/// sends (the functions read it through `aws_lambda_events`' typed event).
 pub fn stream_record(
     sequence: &str,
     event: &str,
@@ -199,7 +209,8 @@ pub fn stream_record(
     new: Option<Value>,
     old: Option<Value>,
 ) -> Value {
-    let mut dynamodb = json!({"SequenceNumber": sequence, "Keys": keys,
+    let mut dynamodb = json!({"ApproximateCreationDateTime": 1_764_583_200,
+                              "SequenceNumber": sequence, "Keys": keys, "SizeBytes": 512,
                               "StreamViewType": "NEW_AND_OLD_IMAGES"});
     if let Some(new) = new {
         dynamodb["NewImage"] = new;
@@ -209,7 +220,8 @@ pub fn stream_record(
     }
     json!({"Records": [{"eventID": sequence, "eventName": event, "eventVersion": "1.1",
                         "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
-                        "dynamodb": dynamodb}]})
+                        "dynamodb": dynamodb,
+                        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026-01-01T00:00:00.000"}]})
 }
 
 /// A Swedish mobile number no earlier run used (the emulator keeps every SMS until it

@@ -10,14 +10,16 @@
 //! record failed: the mapping retries it, and after its retries the record goes to the
 //! dead-letter queue (the pending text, with its attempts, stays visible on the work order).
 
+use aws_lambda_events::dynamodb::Event;
+use aws_lambda_events::streams::DynamoDbEventResponse;
 use aws_sdk_sns::types::MessageAttributeValue;
 use chrono::Utc;
 use domain::{
-    ChangeKind, Customer, Job, Suppression, TextContext, TextRecord, TextState, WorkOrder,
+    ChangeKind, Customer, Job, Suppression, TextContext, TextRecord, TextState, TextTrigger,
+    WorkOrder,
 };
 use lambda_runtime::{Error, LambdaEvent};
-use serde_json::Value;
-use store::stream::{self, Change};
+use store::stream::{self, Change, Changed, Images};
 use store::{Claim, CustomerStore, StoreError, TenantId};
 
 /// Who records an opt-out that SNS reported, in the customer's history.
@@ -55,7 +57,7 @@ pub enum TextError {
 }
 
 /// A batch of stream records; the first that fails is reported (partial batch response).
-pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
+pub async fn handle(app: &App, event: LambdaEvent<Event>) -> Result<DynamoDbEventResponse, Error> {
     let request_id = &event.context.request_id;
     let reported = stream::in_order_reported(FUNCTION, request_id, &event.payload, |change| {
         text(app, change)
@@ -79,20 +81,28 @@ fn count_settled(tenant: &TenantId, record: &TextRecord) {
     metrics.emit();
 }
 
+/// The job a change is about and the text it sends, if it sends one (the domain decides).
+fn triggered(change: &Change) -> Option<(&Job, TextTrigger)> {
+    let Changed::Job(Images {
+        old: before,
+        new: Some(job),
+    }) = &change.item
+    else {
+        return None;
+    };
+    domain::text_trigger(before.as_ref(), job).map(|trigger| (job, trigger))
+}
+
 /// The text one change of a job sends, if it sends one.
 async fn text(app: &App, change: Change) -> Result<(), TextError> {
-    let Some(job) = change.new_record::<Job>()? else {
-        return Ok(());
-    };
-    let before = change.old_record::<Job>()?;
-    let Some(trigger) = domain::text_trigger(before.as_ref(), &job) else {
+    let Some((job, trigger)) = triggered(&change) else {
         return Ok(());
     };
     let (tenant, customer_id) = (&change.tenant, &change.customer);
     let store = &app.store;
     let now = Utc::now();
     let mut record = TextRecord {
-        id: domain::text_key(&job, trigger),
+        id: domain::text_key(job, trigger),
         work_order_id: job.work_order_id.clone(),
         job_id: job.id.clone(),
         trigger,
@@ -127,7 +137,7 @@ async fn text(app: &App, change: Change) -> Result<(), TextError> {
     };
     record.attempts = attempts;
     record.created_at = created_at;
-    let outcome = deliver(app, tenant, &customer, &work_order, &job, &mut record).await;
+    let outcome = deliver(app, tenant, &customer, &work_order, job, &mut record).await;
     record.updated_at = Utc::now();
     match outcome {
         Ok(()) => {
@@ -254,4 +264,25 @@ async fn publish(app: &App, mobile: &str, body: &str) -> Result<String, TextErro
         .await
         .map_err(|e| TextError::Sns(aws_sdk_sns::error::DisplayErrorContext(e).to_string()))?;
     Ok(out.message_id.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_lambda_events::dynamodb::Event;
+
+    use super::*;
+
+    #[test]
+    fn a_job_going_en_route_texts_that_the_technician_is_on_the_way() {
+        let fixture = include_str!("../events/job-en-route.json");
+        let event: Event = serde_json::from_str(fixture).expect("Lambda's event shape");
+        let change = stream::changes(&event).remove(0).expect("a change of ours");
+        assert_eq!(change.sequence, "1100000000017454423041");
+        assert_eq!(change.tenant.as_str(), "acme");
+        let (job, trigger) = triggered(&change).expect("a text");
+        assert_eq!(trigger, TextTrigger::OnTheWay);
+        assert_eq!(job.id, "01M8Y9NAZ9HHYZV1QPG0J0AV8Z");
+        assert_eq!(job.work_order_id, "01M8Y9N9FA2Y7BSX0F4RZVJ464");
+        assert_eq!(job.version, 2);
+    }
 }

@@ -1,10 +1,12 @@
 //! What invokes the cascade: stream records of customers that turned inactive (the event
 //! source mapping's filter lets only those through), and our own continuation messages.
 
+use aws_lambda_events::dynamodb::EventRecord;
+use aws_lambda_events::sqs::SqsMessage;
 use domain::CustomerId;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use store::TenantId;
+use store::stream::Changed;
 
 /// What the cascade goes through, in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -84,44 +86,63 @@ pub fn continuation_body(continuation: &Continuation) -> String {
     .expect("a continuation serialises")
 }
 
-/// The items of an invocation's payload (`{"Records": [...]}` from either source).
-pub fn work_items(payload: &Value) -> Vec<Item> {
-    let records = payload["Records"].as_array().cloned().unwrap_or_default();
-    records.iter().map(item_of).collect()
+/// An invocation's payload: Lambda's DynamoDB event or its SQS event (`{"Records": [...]}`
+/// either way; each mapping invokes with records of its own source only).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Batch {
+    #[serde(rename = "Records")]
+    pub records: Vec<Record>,
 }
 
-fn item_of(record: &Value) -> Item {
-    match record["eventSource"].as_str() {
-        Some("aws:dynamodb") => Item {
-            id: record["dynamodb"]["SequenceNumber"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            ordered: true,
-            work: stream_work(&record["dynamodb"]),
+/// A record of either source, told apart by the `eventSource` every record carries.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "eventSource")]
+pub enum Record {
+    #[serde(rename = "aws:dynamodb")]
+    Stream(Box<EventRecord>),
+    #[serde(rename = "aws:sqs")]
+    Queue(Box<SqsMessage>),
+}
+
+/// The items of an invocation's payload.
+pub fn work_items(batch: &Batch) -> Vec<Item> {
+    batch.records.iter().map(item_of).collect()
+}
+
+fn item_of(record: &Record) -> Item {
+    match record {
+        Record::Stream(record) => match store::stream::change(record) {
+            Ok(change) => Item {
+                id: change.sequence.clone(),
+                ordered: true,
+                work: stream_work(change),
+            },
+            Err(ignored) => Item {
+                id: ignored.sequence,
+                ordered: true,
+                work: Err(ignored.why),
+            },
         },
-        _ => Item {
-            id: record["messageId"].as_str().unwrap_or_default().to_owned(),
+        Record::Queue(message) => Item {
+            id: message.message_id.clone().unwrap_or_default(),
             ordered: false,
-            work: continuation_work(record["body"].as_str().unwrap_or_default()),
+            work: continuation_work(message.body.as_deref().unwrap_or_default()),
         },
     }
 }
 
-fn stream_work(change: &Value) -> Result<Work, String> {
-    let pk = change["Keys"]["PK"]["S"]
-        .as_str()
-        .ok_or("a stream record without a PK")?;
-    let (tenant, customer) = store::keys::parse_customer_partition(pk)
-        .ok_or_else(|| format!("{pk:?} is not a customer's partition"))?;
-    let version = change["NewImage"]["version"]["N"]
-        .as_str()
-        .and_then(|v| v.parse().ok())
-        .ok_or("a customer image without a version")?;
+/// The cascade of a customer's card whose new image is the one that turned inactive.
+fn stream_work(change: store::stream::Change) -> Result<Work, String> {
+    let Changed::Customer(images) = change.item else {
+        return Err("not a change of a customer's card".into());
+    };
+    let Some(customer) = images.new else {
+        return Err("a customer's card without its new image".into());
+    };
     Ok(Work {
-        tenant,
-        customer,
-        version,
+        tenant: change.tenant,
+        customer: change.customer,
+        version: customer.version,
         phase: Phase::Sites,
         cursor: None,
     })
@@ -142,9 +163,12 @@ fn continuation_work(body: &str) -> Result<Work, String> {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
+
+    /// A fixture of `events/`: an event as Lambda delivers it.
+    fn batch(fixture: &str) -> Batch {
+        serde_json::from_str(fixture).expect("Lambda's event shape")
+    }
 
     #[test]
     fn a_phase_is_named_as_it_is_serialised() {
@@ -159,20 +183,38 @@ mod tests {
     }
 
     #[test]
-    fn a_stream_record_names_the_customer_and_its_version() {
-        let payload = json!({"Records": [{
-            "eventID": "1", "eventName": "MODIFY", "eventSource": "aws:dynamodb",
-            "dynamodb": {"SequenceNumber": "100",
-                         "Keys": {"PK": {"S": "T#acme#C#01JCUST"}, "SK": {"S": "CUSTOMER"}},
-                         "NewImage": {"status": {"S": "inactive"}, "version": {"N": "7"}}}}]});
-        let items = work_items(&payload);
-        assert_eq!(items[0].id, "100");
-        assert!(items[0].ordered);
-        let work = items[0].work.as_ref().unwrap();
-        assert_eq!(work.tenant.as_str(), "acme");
-        assert_eq!(work.customer, CustomerId("01JCUST".into()));
-        assert_eq!(work.version, 7);
-        assert_eq!(work.cursor, None);
+    fn a_card_that_turned_inactive_is_its_customers_cascade_from_the_start() {
+        let items = work_items(&batch(include_str!("../events/customer-deactivated.json")));
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].id, "1100000000017454423026");
+        assert!(items[0].ordered, "stream records keep their order");
+        assert_eq!(
+            items[0].work,
+            Ok(Work {
+                tenant: TenantId::parse("acme").unwrap(),
+                customer: CustomerId("01M8Y9N1E9TF1K4QDTN15NQDA2".into()),
+                version: 5,
+                phase: Phase::Sites,
+                cursor: None,
+            })
+        );
+    }
+
+    #[test]
+    fn a_continuation_message_goes_on_where_the_last_invocation_stopped() {
+        let items = work_items(&batch(include_str!("../events/continuation.json")));
+        assert_eq!(items[0].id, "059f36b4-87a3-44ab-83d2-661975830a7d");
+        assert!(!items[0].ordered);
+        assert_eq!(
+            items[0].work,
+            Ok(Work {
+                tenant: TenantId::parse("acme").unwrap(),
+                customer: CustomerId("01M8Y9N1E9TF1K4QDTN15NQDA2".into()),
+                version: 5,
+                phase: Phase::Contracts,
+                cursor: Some("eyJQSyI6IlQjYWNtZSJ9".into()),
+            })
+        );
     }
 
     #[test]
@@ -181,27 +223,35 @@ mod tests {
             tenant: "acme".into(),
             customer_id: "01J".into(),
             version: 3,
-            phase: Phase::Contracts,
+            phase: Phase::Jobs,
             cursor: Some("abc".into()),
         };
-        let payload = json!({"Records": [{"messageId": "m1", "eventSource": "aws:sqs",
-                                          "body": continuation_body(&continuation)}]});
-        let items = work_items(&payload);
-        assert_eq!(items[0].id, "m1");
-        assert!(!items[0].ordered);
-        assert_eq!(
-            items[0].work.as_ref().unwrap().cursor.as_deref(),
-            Some("abc")
-        );
+        let mut batch = batch(include_str!("../events/continuation.json"));
+        let Record::Queue(message) = &mut batch.records[0] else {
+            panic!("an SQS record")
+        };
+        message.body = Some(continuation_body(&continuation));
+        let work = work_items(&batch).remove(0).work.unwrap();
+        assert_eq!((work.version, work.phase), (3, Phase::Jobs));
+        assert_eq!(work.cursor.as_deref(), Some("abc"));
     }
 
     #[test]
-    fn records_that_name_no_customer_are_not_work() {
-        let payload = json!({"Records": [
-            {"eventSource": "aws:dynamodb", "dynamodb": {"SequenceNumber": "1",
-              "Keys": {"PK": {"S": "T#acme#IMPORT#01J"}}, "NewImage": {}}},
-            {"eventSource": "aws:sqs", "messageId": "m", "body": "garbage"}]});
-        let items = work_items(&payload);
-        assert!(items.iter().all(|i| i.work.is_err()));
+    fn records_that_name_no_card_or_no_continuation_are_not_work() {
+        let items = work_items(&batch(include_str!("../events/site-deactivated.json")));
+        assert_eq!(items[0].id, "1100000000017454423029");
+        assert!(items[0].work.is_err(), "{:?}", items[0].work);
+        let mut garbage = batch(include_str!("../events/continuation.json"));
+        let Record::Queue(message) = &mut garbage.records[0] else {
+            panic!("an SQS record")
+        };
+        message.body = Some("garbage".into());
+        assert!(work_items(&garbage)[0].work.is_err());
+    }
+
+    #[test]
+    fn an_event_of_another_source_is_not_a_batch() {
+        let s3 = r#"{"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}]}"#;
+        assert!(serde_json::from_str::<Batch>(s3).is_err());
     }
 }

@@ -76,7 +76,7 @@ impl App {
 /// A batch of stream records or of continuation messages. Each record that fails in a way a
 /// retry may cure is reported (partial batch response); the mapping retries it and, when
 /// retries are exhausted, sends it to the dead-letter destination.
-pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
+pub async fn handle(app: &App, event: LambdaEvent<event::Batch>) -> Result<Value, Error> {
     let invocation = kit::logging::Invocation::start();
     let deadline = deadline_of(&event.context);
     let mut failures = Vec::new();

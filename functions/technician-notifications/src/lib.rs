@@ -10,11 +10,13 @@
 
 pub mod message;
 
+use aws_lambda_events::dynamodb::Event;
+use aws_lambda_events::streams::DynamoDbEventResponse;
 use aws_sdk_sns::types::MessageAttributeValue;
 use chrono::Utc;
+use domain::{WorkOrder, WorkOrderKind};
 use lambda_runtime::{Error, LambdaEvent};
-use serde_json::Value;
-use store::stream::{self, Change, ChangeKind};
+use store::stream::{self, Change, ChangeKind, Changed, Images};
 use store::{Assignment, Claim, CustomerStore, StoreError};
 
 use crate::message::{EventType, Notice};
@@ -53,7 +55,7 @@ pub enum NotifyError {
 }
 
 /// A batch of stream records; the first that fails is reported (partial batch response).
-pub async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
+pub async fn handle(app: &App, event: LambdaEvent<Event>) -> Result<DynamoDbEventResponse, Error> {
     let request_id = &event.context.request_id;
     let reported = stream::in_order_reported(FUNCTION, request_id, &event.payload, |change| {
         notify(app, change)
@@ -100,38 +102,63 @@ async fn notify(app: &App, change: Change) -> Result<(), NotifyError> {
     Ok(())
 }
 
-/// Who hears of a change: the technician assigned or removed; every technician assigned to
-/// the customer of a new order or fault report (quotations are the office's business).
+/// Who hears of a change, decided from the change alone.
+#[derive(Debug)]
+enum Audience<'a> {
+    /// The technician assigned or removed: the assignment carries all the notice needs.
+    Assignee(EventType, &'a Assignment),
+    /// Every technician assigned to the customer of this new order or fault report
+    /// (quotations are the office's business).
+    CustomersTechnicians(&'a WorkOrder),
+    Nobody,
+}
+
+fn audience(change: &Change) -> Audience<'_> {
+    match (&change.item, change.kind) {
+        (Changed::Assignment(images), ChangeKind::Insert) => {
+            images.new.as_ref().map_or(Audience::Nobody, |a| {
+                Audience::Assignee(EventType::Assigned, a)
+            })
+        }
+        (Changed::Assignment(images), ChangeKind::Remove) => {
+            images.old.as_ref().map_or(Audience::Nobody, |a| {
+                Audience::Assignee(EventType::Unassigned, a)
+            })
+        }
+        (
+            Changed::WorkOrder(Images {
+                new: Some(work_order),
+                ..
+            }),
+            ChangeKind::Insert,
+        ) if matches!(
+            work_order.fields.kind,
+            WorkOrderKind::Order | WorkOrderKind::FaultReport
+        ) =>
+        {
+            Audience::CustomersTechnicians(work_order)
+        }
+        _ => Audience::Nobody,
+    }
+}
+
+/// The notices of a change: one per technician who hears of it.
 async fn notices(app: &App, change: &Change) -> Result<Vec<Notice>, NotifyError> {
     let tenant = change.tenant.as_str();
-    if change.sort_key.starts_with(store::keys::ASSIGNEE_PREFIX) {
-        let (event, image) = match change.kind {
-            ChangeKind::Insert => (EventType::Assigned, change.new_record::<Assignment>()?),
-            ChangeKind::Remove => (EventType::Unassigned, change.old_record::<Assignment>()?),
-            ChangeKind::Modify => return Ok(Vec::new()),
-        };
-        return Ok(image
-            .map(|assignment| vec![Notice::of_assignment(event, tenant, &assignment)])
-            .unwrap_or_default());
-    }
-    let Some(work_order) = change.new_record::<domain::WorkOrder>()? else {
-        return Ok(Vec::new());
+    let work_order = match audience(change) {
+        Audience::Assignee(event, assignment) => {
+            return Ok(vec![Notice::of_assignment(event, tenant, assignment)]);
+        }
+        Audience::CustomersTechnicians(work_order) => work_order,
+        Audience::Nobody => return Ok(Vec::new()),
     };
-    let notified = change.kind == ChangeKind::Insert
-        && matches!(
-            work_order.fields.kind,
-            domain::WorkOrderKind::Order | domain::WorkOrderKind::FaultReport
-        );
-    if !notified {
-        return Ok(Vec::new());
-    }
     let Some(customer) = app.store.get(&change.tenant, &change.customer).await? else {
         return Ok(Vec::new());
     };
     Ok(customer
         .assignees
         .iter()
-        .map(|user| Notice::of_work_order(tenant, user, &customer, &work_order))
+        .map(|user| Notice::of_work_order(tenant, user, &customer, work_order))
         .collect())
 }
 
@@ -161,4 +188,62 @@ async fn publish(app: &App, notice: &Notice) -> Result<String, NotifyError> {
             NotifyError::Publish(aws_sdk_sns::error::DisplayErrorContext(e).to_string())
         })?;
     Ok(out.message_id.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_lambda_events::dynamodb::Event;
+
+    use super::*;
+
+    /// The changes of a fixture of `events/`: an event as Lambda delivers it.
+    fn changes(fixture: &str) -> Vec<Change> {
+        let event: Event = serde_json::from_str(fixture).expect("Lambda's event shape");
+        stream::changes(&event)
+            .into_iter()
+            .map(|change| change.expect("a change of ours"))
+            .collect()
+    }
+
+    #[test]
+    fn an_assignment_added_or_removed_is_heard_by_its_technician_alone() {
+        let changes = changes(include_str!("../events/assigned-and-unassigned.json"));
+        let heard: Vec<_> = changes
+            .iter()
+            .map(|change| match audience(change) {
+                Audience::Assignee(event, assignment) => (
+                    event,
+                    assignment.user_id.as_str(),
+                    assignment.customer_name.as_str(),
+                ),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            heard,
+            [
+                (EventType::Assigned, "tech-1", "Anna Berg"),
+                (EventType::Unassigned, "tech-1", "Anna Berg")
+            ]
+        );
+        assert_eq!(changes[0].sequence, "1100000000017454423022");
+    }
+
+    #[test]
+    fn a_new_order_is_heard_by_its_customers_technicians_and_a_quotation_by_nobody() {
+        let mut changes = changes(include_str!("../events/work-order-created.json"));
+        let Audience::CustomersTechnicians(order) = audience(&changes[0]) else {
+            panic!("{:?}", audience(&changes[0]))
+        };
+        assert_eq!(order.id, "01M8Y9N8YZPCJHB97JNM3RK3XP");
+        assert_eq!(changes[0].customer.0, "01M8Y9N8XSQWSMHTZMTGZ4F1K1");
+        let Changed::WorkOrder(Images {
+            new: Some(order), ..
+        }) = &mut changes[0].item
+        else {
+            panic!("a work order")
+        };
+        order.fields.kind = WorkOrderKind::Quotation;
+        assert!(matches!(audience(&changes[0]), Audience::Nobody));
+    }
 }

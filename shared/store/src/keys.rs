@@ -96,6 +96,31 @@ pub fn customer_partition(tenant: &TenantId, id: &CustomerId) -> String {
     customer(tenant, id).pk
 }
 
+/// The items of a customer's partition that the stream's consumers read, told apart by sort
+/// key (`stream.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PartitionItem {
+    Customer,
+    Assignment,
+    WorkOrder,
+    Job,
+    Other,
+}
+
+pub(crate) fn item_in_partition(sk: &str) -> PartitionItem {
+    if sk == CUSTOMER_SK {
+        PartitionItem::Customer
+    } else if sk.starts_with(ASSIGNEE_PREFIX) {
+        PartitionItem::Assignment
+    } else if sk.starts_with(WORK_ORDER_PREFIX) {
+        PartitionItem::WorkOrder
+    } else if sk.starts_with(JOB_PREFIX) {
+        PartitionItem::Job
+    } else {
+        PartitionItem::Other
+    }
+}
+
 /// A history entry; ULID entry ids make the sort key chronological.
 pub fn history(tenant: &TenantId, id: &CustomerId, entry_id: &str) -> Key {
     Key {

@@ -1,17 +1,20 @@
-//! The table's stream as the functions it feeds see it: records parsed into changes of our
-//! items (images read back into the domain's types), and the partial batch response that
-//! retries only what failed, in shard order.
+//! The table's stream as the functions it feeds see it: Lambda's DynamoDB event
+//! (`aws_lambda_events`' typed records, images as `serde_dynamo` items) read into changes of
+//! our items, each image decoded into the domain's type, and the partial batch response that
+//! retries only what failed, in shard order. Which item a key names is known here and nowhere
+//! else: a consumer matches on [`Changed`] and never sees a key.
 
-use std::collections::HashMap;
+use std::fmt;
 use std::future::Future;
 
-use aws_sdk_dynamodb::types::AttributeValue;
-use domain::CustomerId;
-use serde_json::{Value, json};
+use aws_lambda_events::dynamodb::{Event, EventRecord};
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use domain::{Customer, CustomerId, Job, WorkOrder};
+use serde_dynamo::AttributeValue;
 
-use crate::StoreError;
-use crate::items::Item;
+use crate::customers::Assignment;
 use crate::keys::{self, TenantId};
+use crate::{StoreError, items};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeKind {
@@ -20,7 +23,7 @@ pub enum ChangeKind {
     Remove,
 }
 
-/// One record of the stream.
+/// One record of the stream, read.
 #[derive(Debug, Clone)]
 pub struct Change {
     /// The record's sequence number: unique in the stream, the same when redelivered, and
@@ -29,33 +32,107 @@ pub struct Change {
     pub kind: ChangeKind,
     pub tenant: TenantId,
     pub customer: CustomerId,
-    pub sort_key: String,
-    pub new: Option<Item>,
-    pub old: Option<Item>,
+    pub item: Changed,
 }
 
-impl Change {
-    /// The new image as a record of ours.
-    pub fn new_record<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>, StoreError> {
-        self.new
-            .clone()
-            .map(crate::items::record_from_item)
-            .transpose()
-    }
+/// The item a record changed, before and after, as the domain's types: the kinds a stream
+/// consumer reads. Every other item of a customer's partition (history, sites, claims, ...) is
+/// `Other`, which no consumer needs to look into.
+#[derive(Debug, Clone)]
+pub enum Changed {
+    /// Boxed: a card is several times the size of the others.
+    Customer(Box<Images<Customer>>),
+    Assignment(Images<Assignment>),
+    WorkOrder(Images<WorkOrder>),
+    Job(Images<Job>),
+    Other,
+}
 
-    pub fn old_record<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>, StoreError> {
-        self.old
-            .clone()
-            .map(crate::items::record_from_item)
-            .transpose()
+/// An item's images: `old` absent on an insert, `new` absent on a removal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Images<T> {
+    pub old: Option<T>,
+    pub new: Option<T>,
+}
+
+/// A record that is not a change of ours (retrying cannot help): its sequence number and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ignored {
+    pub sequence: String,
+    pub why: String,
+}
+
+impl fmt::Display for Ignored {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "record {}: {}", self.sequence, self.why)
     }
 }
 
-/// The changes of an invocation's payload; a record that is not a change of a customer's
-/// partition is an `Err` with its sequence number and why.
-pub fn changes(payload: &Value) -> Vec<Result<Change, (String, String)>> {
-    let records = payload["Records"].as_array().cloned().unwrap_or_default();
-    records.iter().map(change_of).collect()
+/// The changes of an invocation's event, in order.
+pub fn changes(event: &Event) -> Vec<Result<Change, Ignored>> {
+    event.records.iter().map(change).collect()
+}
+
+/// One record as a change of a customer's partition.
+pub fn change(record: &EventRecord) -> Result<Change, Ignored> {
+    let data = &record.change;
+    let sequence = data.sequence_number.clone().unwrap_or_default();
+    let ignored = |why: String| Ignored {
+        sequence: sequence.clone(),
+        why,
+    };
+    let kind = match record.event_name.as_str() {
+        "INSERT" => ChangeKind::Insert,
+        "MODIFY" => ChangeKind::Modify,
+        "REMOVE" => ChangeKind::Remove,
+        other => return Err(ignored(format!("{other:?} is not a change of an item"))),
+    };
+    let key = |name: &str| match data.keys.get(name) {
+        Some(AttributeValue::S(value)) => Ok(value.as_str()),
+        _ => Err(ignored(format!("no {name} in the record's keys"))),
+    };
+    let (pk, sk) = (key(keys::PK)?, key(keys::SK)?);
+    let (tenant, customer) = keys::parse_customer_partition(pk)
+        .ok_or_else(|| ignored(format!("{pk:?} is not a customer's partition")))?;
+    let (old, new) = (&data.old_image, &data.new_image);
+    let item = match keys::item_in_partition(sk) {
+        keys::PartitionItem::Customer => decode(old, new, items::customer_from_item)
+            .map(|images| Changed::Customer(Box::new(images))),
+        keys::PartitionItem::Assignment => {
+            decode(old, new, items::assignment_from_item).map(Changed::Assignment)
+        }
+        keys::PartitionItem::WorkOrder => {
+            decode(old, new, items::record_from_item).map(Changed::WorkOrder)
+        }
+        keys::PartitionItem::Job => decode(old, new, items::record_from_item).map(Changed::Job),
+        keys::PartitionItem::Other => Ok(Changed::Other),
+    }
+    .map_err(|error| ignored(format!("{sk:?}: an image that is not our record: {error}")))?;
+    Ok(Change {
+        sequence,
+        kind,
+        tenant,
+        customer,
+        item,
+    })
+}
+
+/// Both images through the item mapping's decoder; an absent image (the event's empty item)
+/// is `None`.
+fn decode<T>(
+    old: &serde_dynamo::Item,
+    new: &serde_dynamo::Item,
+    from_item: fn(items::Item) -> Result<T, StoreError>,
+) -> Result<Images<T>, StoreError> {
+    let image = |image: &serde_dynamo::Item| {
+        (!image.is_empty())
+            .then(|| from_item(image.clone().into()))
+            .transpose()
+    };
+    Ok(Images {
+        old: image(old)?,
+        new: image(new)?,
+    })
 }
 
 /// [`in_order`] as one invocation of `function`: with its log line and batch metrics
@@ -63,192 +140,238 @@ pub fn changes(payload: &Value) -> Vec<Result<Change, (String, String)>> {
 pub async fn in_order_reported<F, Fut, E>(
     function: &str,
     request_id: &str,
-    payload: &Value,
+    event: &Event,
     handle: F,
-) -> Value
+) -> DynamoDbEventResponse
 where
     F: FnMut(Change) -> Fut,
     Fut: Future<Output = Result<(), E>>,
-    E: std::fmt::Display,
+    E: fmt::Display,
 {
     let invocation = kit::logging::Invocation::start();
+    let changes = changes(event);
+    let tenants = tenants(&changes);
     // Boxed: the consumers' futures nest deep enough to pass rustc's layout depth limit.
-    let response = Box::pin(in_order(payload, handle)).await;
-    let (tenants, records) = summary(payload);
-    invocation.finish(function, request_id, &tenants, records, &response);
+    let response = Box::pin(in_order(changes, handle)).await;
+    let reported = serde_json::to_value(&response).unwrap_or_default();
+    invocation.finish(
+        function,
+        request_id,
+        &tenants,
+        event.records.len(),
+        &reported,
+    );
     response
 }
 
-/// What an invocation's log line says of its payload: the distinct organisations of its
-/// changes and how many records it holds.
-pub fn summary(payload: &Value) -> (Vec<String>, usize) {
-    let records = payload["Records"].as_array().map_or(0, Vec::len);
-    let mut tenants: Vec<String> = changes(payload)
-        .into_iter()
-        .filter_map(Result::ok)
+/// The distinct organisations of a batch's changes, for its log line.
+fn tenants(changes: &[Result<Change, Ignored>]) -> Vec<String> {
+    let mut tenants: Vec<String> = changes
+        .iter()
+        .filter_map(|change| change.as_ref().ok())
         .map(|change| change.tenant.as_str().to_owned())
         .collect();
     tenants.sort();
     tenants.dedup();
-    (tenants, records)
-}
-
-fn change_of(record: &Value) -> Result<Change, (String, String)> {
-    let data = &record["dynamodb"];
-    let sequence = data["SequenceNumber"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let fail = |why: &str| (sequence.clone(), why.to_owned());
-    let kind = match record["eventName"].as_str() {
-        Some("INSERT") => ChangeKind::Insert,
-        Some("MODIFY") => ChangeKind::Modify,
-        Some("REMOVE") => ChangeKind::Remove,
-        _ => return Err(fail("not a DynamoDB stream record")),
-    };
-    let pk = data["Keys"]["PK"]["S"]
-        .as_str()
-        .ok_or_else(|| fail("no PK"))?;
-    let (tenant, customer) =
-        keys::parse_customer_partition(pk).ok_or_else(|| fail("not a customer's partition"))?;
-    let sort_key = data["Keys"]["SK"]["S"]
-        .as_str()
-        .ok_or_else(|| fail("no SK"))?
-        .to_owned();
-    let image = |name: &str| -> Result<Option<Item>, (String, String)> {
-        match data.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(image) => item_from_json(image)
-                .map(Some)
-                .ok_or_else(|| fail("an image that is not DynamoDB JSON")),
-        }
-    };
-    Ok(Change {
-        kind,
-        tenant,
-        customer,
-        sort_key,
-        new: image("NewImage")?,
-        old: image("OldImage")?,
-        sequence,
-    })
-}
-
-/// A stream image (DynamoDB JSON: `{"name": {"S": "..."}}`) as an item.
-pub fn item_from_json(image: &Value) -> Option<Item> {
-    image
-        .as_object()?
-        .iter()
-        .map(|(name, value)| Some((name.clone(), attribute(value)?)))
-        .collect()
-}
-
-fn attribute(value: &Value) -> Option<AttributeValue> {
-    let (kind, inner) = value.as_object()?.iter().next()?;
-    let strings = |v: &Value| -> Option<Vec<String>> {
-        v.as_array()?
-            .iter()
-            .map(|s| s.as_str().map(str::to_owned))
-            .collect()
-    };
-    Some(match kind.as_str() {
-        "S" => AttributeValue::S(inner.as_str()?.to_owned()),
-        "N" => AttributeValue::N(inner.as_str()?.to_owned()),
-        "BOOL" => AttributeValue::Bool(inner.as_bool()?),
-        "NULL" => AttributeValue::Null(true),
-        "SS" => AttributeValue::Ss(strings(inner)?),
-        "NS" => AttributeValue::Ns(strings(inner)?),
-        "L" => AttributeValue::L(
-            inner
-                .as_array()?
-                .iter()
-                .map(attribute)
-                .collect::<Option<_>>()?,
-        ),
-        "M" => AttributeValue::M(
-            inner
-                .as_object()?
-                .iter()
-                .map(|(k, v)| Some((k.clone(), attribute(v)?)))
-                .collect::<Option<HashMap<_, _>>>()?,
-        ),
-        // Binary attributes: none of our items has one.
-        _ => return None,
-    })
+    tenants
 }
 
 /// Runs `handle` on each change in order and answers the partial batch response. A record
-/// that cannot be a change of ours is logged and skipped (retrying cannot help); the first one
+/// that is not a change of ours is logged and skipped (retrying cannot help); the first one
 /// that fails is reported with every record after it, which must wait for it (order per
 /// shard), and the event source mapping retries from there.
-pub async fn in_order<F, Fut, E>(payload: &Value, mut handle: F) -> Value
+pub async fn in_order<F, Fut, E>(
+    changes: Vec<Result<Change, Ignored>>,
+    mut handle: F,
+) -> DynamoDbEventResponse
 where
     F: FnMut(Change) -> Fut,
     Fut: Future<Output = Result<(), E>>,
-    E: std::fmt::Display,
+    E: fmt::Display,
 {
-    for change in changes(payload) {
+    let mut response = DynamoDbEventResponse::default();
+    for change in changes {
         let change = match change {
             Ok(change) => change,
-            Err((sequence, why)) => {
-                tracing::warn!(sequence = %sequence, why = %why, "record ignored");
+            Err(ignored) => {
+                tracing::warn!(sequence = %ignored.sequence, why = %ignored.why, "record ignored");
                 continue;
             }
         };
         let sequence = change.sequence.clone();
         if let Err(error) = handle(change).await {
             tracing::error!(sequence = %sequence, error = %error, "record failed; it comes again");
-            return json!({"batchItemFailures": [{"itemIdentifier": sequence}]});
+            response.batch_item_failures.push(failure(sequence));
+            break;
         }
     }
-    json!({"batchItemFailures": []})
+    response
+}
+
+/// A record reported back for retry (the struct is `non_exhaustive`: no literal).
+pub fn failure(item_identifier: String) -> DynamoDbBatchItemFailure {
+    let mut failure = DynamoDbBatchItemFailure::default();
+    failure.item_identifier = Some(item_identifier);
+    failure
 }
 
 #[cfg(test)]
 mod tests {
+    use chrono::{TimeZone, Utc};
+    use serde_json::{Value, json};
+
     use super::*;
 
+    fn tenant() -> TenantId {
+        TenantId::parse("acme").unwrap()
+    }
+
+    fn assignment() -> Assignment {
+        Assignment {
+            tenant_id: "acme".into(),
+            customer_id: CustomerId("01JCUST".into()),
+            customer_number: "1001".into(),
+            customer_name: "Berg, Anna".into(),
+            user_id: "tech-1".into(),
+            assigned_by: "ada".into(),
+            assigned_at: Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap(),
+        }
+    }
+
+    /// An item of ours as a stream image: DynamoDB JSON, as Lambda sends it.
+    fn image(item: items::Item) -> Value {
+        serde_json::to_value(serde_dynamo::Item::from(item)).unwrap()
+    }
+
+    /// A record as Lambda delivers it (every field Lambda sends).
+    fn record(
+        sequence: &str,
+        name: &str,
+        keys: Value,
+        new: Option<Value>,
+        old: Option<Value>,
+    ) -> Value {
+        let mut dynamodb = json!({"ApproximateCreationDateTime": 1_764_583_200,
+            "Keys": keys, "SequenceNumber": sequence, "SizeBytes": 312,
+            "StreamViewType": "NEW_AND_OLD_IMAGES"});
+        if let Some(new) = new {
+            dynamodb["NewImage"] = new;
+        }
+        if let Some(old) = old {
+            dynamodb["OldImage"] = old;
+        }
+        json!({"eventID": format!("e{sequence}"), "eventName": name, "eventVersion": "1.1",
+               "eventSource": "aws:dynamodb", "awsRegion": "eu-north-1", "dynamodb": dynamodb,
+               "eventSourceARN": "arn:aws:dynamodb:eu-north-1:123456789012:table/t/stream/2026-01-01T00:00:00.000"})
+    }
+
+    fn event(records: Vec<Value>) -> Event {
+        serde_json::from_value(json!({ "Records": records })).expect("Lambda's event shape")
+    }
+
+    fn keys_of(key: keys::Key) -> Value {
+        image(items::key_of(key))
+    }
+
     #[test]
-    fn a_stream_record_becomes_a_change_with_typed_images() {
-        let payload = json!({"Records": [
-            {"eventName": "MODIFY", "eventSource": "aws:dynamodb", "dynamodb": {
-                "SequenceNumber": "42",
-                "Keys": {"PK": {"S": "T#acme#C#01J"}, "SK": {"S": "JOB#01K"}},
-                "NewImage": {"n": {"N": "3"}, "tags": {"SS": ["a"]}, "ok": {"BOOL": true},
-                             "m": {"M": {"l": {"L": [{"S": "x"}, {"NULL": true}]}}}},
-                "OldImage": {"n": {"N": "2"}}}},
-            {"eventName": "INSERT", "dynamodb": {"SequenceNumber": "43",
-                "Keys": {"PK": {"S": "SYSTEM#X"}, "SK": {"S": "Y"}}}}]});
-        let changes = changes(&payload);
-        let change = changes[0].as_ref().unwrap();
-        assert_eq!(change.sequence, "42");
-        assert_eq!(change.kind, ChangeKind::Modify);
-        assert_eq!(change.tenant.as_str(), "acme");
-        assert_eq!(change.sort_key, "JOB#01K");
-        let new = change.new.as_ref().unwrap();
-        assert_eq!(new["n"], AttributeValue::N("3".into()));
+    fn an_assignment_record_becomes_a_typed_change() {
+        let assignment = assignment();
+        let key = keys::assignment(&tenant(), &assignment.customer_id, &assignment.user_id);
+        let item = items::assignment_item(&tenant(), &assignment);
+        let event = event(vec![
+            record(
+                "41",
+                "INSERT",
+                keys_of(key.clone()),
+                Some(image(item.clone())),
+                None,
+            ),
+            record("42", "REMOVE", keys_of(key), None, Some(image(item))),
+        ]);
+        let changes = changes(&event);
+        let inserted = changes[0].as_ref().unwrap();
+        assert_eq!(inserted.sequence, "41");
+        assert_eq!(inserted.kind, ChangeKind::Insert);
+        assert_eq!(inserted.tenant, tenant());
+        assert_eq!(inserted.customer, assignment.customer_id);
+        let Changed::Assignment(images) = &inserted.item else {
+            panic!("{:?}", inserted.item)
+        };
         assert_eq!(
-            new["m"],
-            AttributeValue::M(HashMap::from([(
-                "l".to_owned(),
-                AttributeValue::L(vec![
-                    AttributeValue::S("x".into()),
-                    AttributeValue::Null(true)
-                ])
-            )]))
+            images,
+            &Images {
+                old: None,
+                new: Some(assignment.clone())
+            }
         );
-        assert_eq!(changes[1].as_ref().unwrap_err().0, "43");
+        let removed = changes[1].as_ref().unwrap();
+        assert_eq!(removed.kind, ChangeKind::Remove);
+        let Changed::Assignment(images) = &removed.item else {
+            panic!("{:?}", removed.item)
+        };
+        assert_eq!(images.old.as_ref(), Some(&assignment));
+        assert_eq!(images.new, None);
+    }
+
+    #[test]
+    fn items_no_consumer_reads_are_other_and_foreign_records_are_ignored() {
+        let customer = CustomerId("01JCUST".into());
+        let history = keys::history(&tenant(), &customer, "01JHIST");
+        let event = event(vec![
+            record(
+                "1",
+                "INSERT",
+                keys_of(history),
+                Some(json!({"x": {"S": "y"}})),
+                None,
+            ),
+            record(
+                "2",
+                "INSERT",
+                json!({"PK": {"S": "SYSTEM#X"}, "SK": {"S": "Y"}}),
+                None,
+                None,
+            ),
+            record(
+                "3",
+                "MODIFY",
+                json!({"PK": {"S": "T#acme#C#01J"}}),
+                None,
+                None,
+            ),
+        ]);
+        let changes = changes(&event);
+        assert!(matches!(changes[0].as_ref().unwrap().item, Changed::Other));
+        assert_eq!(changes[1].as_ref().unwrap_err().sequence, "2");
+        assert!(changes[2].as_ref().unwrap_err().why.contains("SK"));
+    }
+
+    #[test]
+    fn an_image_that_is_not_our_record_is_ignored_with_the_reason() {
+        let assignment = assignment();
+        let key = keys::assignment(&tenant(), &assignment.customer_id, &assignment.user_id);
+        let event = event(vec![record(
+            "7",
+            "INSERT",
+            keys_of(key),
+            Some(json!({"userId": {"N": "3"}})),
+            None,
+        )]);
+        let ignored = changes(&event).remove(0).unwrap_err();
+        assert_eq!(ignored.sequence, "7");
+        assert!(ignored.why.contains("not our record"), "{ignored}");
     }
 
     #[tokio::test]
     async fn the_first_failure_is_reported_and_the_rest_waits() {
-        let record = |seq: &str| {
-            json!({"eventName": "INSERT", "dynamodb": {"SequenceNumber": seq,
-            "Keys": {"PK": {"S": "T#acme#C#01J"}, "SK": {"S": "X"}}}})
-        };
-        let payload = json!({"Records": [record("1"), record("2"), record("3")]});
+        let key = |n: &str| keys_of(keys::history(&tenant(), &CustomerId("01J".into()), n));
+        let event = event(vec![
+            record("1", "INSERT", key("a"), None, None),
+            record("2", "INSERT", key("b"), None, None),
+            record("3", "INSERT", key("c"), None, None),
+        ]);
         let mut seen = Vec::new();
-        let response = in_order(&payload, |change| {
+        let response = in_order(changes(&event), |change| {
             seen.push(change.sequence.clone());
             let fails = change.sequence == "2";
             async move { if fails { Err("no") } else { Ok(()) } }
@@ -256,8 +379,13 @@ mod tests {
         .await;
         assert_eq!(seen, ["1", "2"]);
         assert_eq!(
-            response,
+            serde_json::to_value(&response).unwrap(),
             json!({"batchItemFailures": [{"itemIdentifier": "2"}]})
+        );
+        let none = in_order(changes(&event), |_| async { Ok::<(), &str>(()) }).await;
+        assert_eq!(
+            serde_json::to_value(&none).unwrap(),
+            json!({"batchItemFailures": []})
         );
     }
 }

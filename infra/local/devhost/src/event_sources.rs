@@ -550,6 +550,11 @@ mod tests {
             })
         );
         assert_eq!(records[1]["body"], "two");
+        // The import function and the cascade read it as aws_lambda_events' typed event.
+        let typed: aws_lambda_events::sqs::SqsEvent = serde_json::from_value(event).unwrap();
+        assert_eq!(typed.records[0].message_id.as_deref(), Some("a"));
+        assert_eq!(typed.records[0].attributes["ApproximateReceiveCount"], "2");
+        assert_eq!(typed.records[1].body.as_deref(), Some("two"));
     }
 
     #[test]

@@ -551,7 +551,9 @@ fn shards_to_start(
 }
 
 /// One record of the event, as Lambda sends it (and as the filters see it): images in DynamoDB
-/// JSON as the stream gives them, `eventVersion` 1.1, the creation time in epoch seconds.
+/// JSON as the stream gives them, `eventVersion` 1.1, the creation time in epoch seconds,
+/// every field Lambda always sends present (the functions parse it as `aws_lambda_events`'
+/// typed record, which requires them).
 pub fn stream_record(record: &Record, stream_arn: &str) -> Value {
     let mut dynamodb = Map::new();
     if let Some(stream_record) = record.dynamodb() {
@@ -570,9 +572,13 @@ pub fn stream_record(record: &Record, stream_arn: &str) -> Value {
         if let Some(sequence) = stream_record.sequence_number() {
             dynamodb.insert("SequenceNumber".into(), json!(sequence));
         }
-        if let Some(size) = stream_record.size_bytes() {
-            dynamodb.insert("SizeBytes".into(), json!(size));
-        }
+        // Lambda's records always carry it (a typed consumer requires it); a stream that
+        // leaves it out gets the length of the record's DynamoDB JSON, an overestimate as
+        // moto's own.
+        let size = stream_record.size_bytes().unwrap_or_else(|| {
+            i64::try_from(Value::Object(dynamodb.clone()).to_string().len()).unwrap_or(i64::MAX)
+        });
+        dynamodb.insert("SizeBytes".into(), json!(size));
         if let Some(view) = stream_record.stream_view_type() {
             dynamodb.insert("StreamViewType".into(), json!(view.as_str()));
         }
@@ -895,6 +901,36 @@ mod tests {
                 "eventSourceARN": STREAM,
             })
         );
+    }
+
+    #[test]
+    fn every_record_parses_as_lambdas_typed_record_even_from_a_thin_stream() {
+        // A removal from a stream that gives neither size nor time: Lambda's record has the
+        // size all the same, and the functions' typed event requires it.
+        let record = Record::builder()
+            .event_id("e2")
+            .event_name(OperationType::Remove)
+            .dynamodb(
+                StreamRecord::builder()
+                    .keys("PK", AttributeValue::S("C#1".into()))
+                    .old_image("status", AttributeValue::S("active".into()))
+                    .sequence_number("112")
+                    .build(),
+            )
+            .build();
+        let json = stream_record(&record, STREAM);
+        assert!(
+            json["dynamodb"]["SizeBytes"].as_i64().unwrap() > 0,
+            "{json}"
+        );
+        let typed: aws_lambda_events::dynamodb::EventRecord =
+            serde_json::from_value(json).expect("Lambda's record shape");
+        assert_eq!(typed.event_name, "REMOVE");
+        assert_eq!(typed.event_source.as_deref(), Some("aws:dynamodb"));
+        assert_eq!(typed.aws_region, "eu-north-1");
+        assert_eq!(typed.change.sequence_number.as_deref(), Some("112"));
+        assert!(typed.change.new_image.is_empty());
+        assert!(typed.change.old_image.contains_key("status"));
     }
 
     #[test]

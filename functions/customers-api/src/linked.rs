@@ -203,13 +203,12 @@ pub fn refused(refusal: LinkRefusal) -> Problem {
             ),
         )
         .with("customerStatus", status.as_str()),
-        LinkRefusal::InUse { kind, dependants } => Problem::conflict(
-            &format!("{}-in-use", kind.name.replace(' ', "-")),
-            &format!("The {} is in use", kind.name),
+        LinkRefusal::SiteInUse { dependants } => Problem::conflict(
+            "site-in-use",
+            "The site is in use",
             format!(
-                "Open work or active contracts depend on this {}: {}. Complete, cancel or move \
-                 them first.",
-                kind.name,
+                "Open work or active contracts depend on this site: {}. Complete, cancel or \
+                 move them first.",
                 dependants
                     .iter()
                     .map(|d| format!("{} {} ({})", d.kind, d.id, d.status))

@@ -4,7 +4,7 @@
 //!
 //! - nothing new is linked to a customer that is not active, and nothing is made live again
 //!   (reactivated) on one: [`may_link`], [`may_change`];
-//! - a record with live dependants is not unlinked: [`site_use`], [`may_unlink`];
+//! - a site with live dependants is not unlinked: [`site_use`], [`may_unlink`];
 //! - the deactivation cascade closes the live records of the kinds it covers, in
 //!   [`CASCADE_ORDER`], each as its kind closes ([`Cascaded::closed`]).
 //!
@@ -135,11 +135,8 @@ pub enum LinkRefusal {
         kind: &'static Kind,
         status: CustomerStatus,
     },
-    /// The record has live dependants (a site with open work or active contracts).
-    InUse {
-        kind: &'static Kind,
-        dependants: Vec<Dependant>,
-    },
+    /// A site has live dependants (open work orders or jobs, active contracts).
+    SiteInUse { dependants: Vec<Dependant> },
 }
 
 /// A live record that depends on another one.
@@ -231,13 +228,12 @@ pub fn site_use(
     usage
 }
 
-/// A record with live dependants stays linked: close them (or move them elsewhere) first.
-pub fn may_unlink(kind: &'static Kind, usage: &SiteUse) -> Result<(), LinkRefusal> {
+/// A site with live dependants stays linked: close them (or move them elsewhere) first.
+pub fn may_unlink(usage: &SiteUse) -> Result<(), LinkRefusal> {
     if usage.live.is_empty() {
         Ok(())
     } else {
-        Err(LinkRefusal::InUse {
-            kind,
+        Err(LinkRefusal::SiteInUse {
             dependants: usage.live.clone(),
         })
     }
@@ -458,11 +454,11 @@ mod tests {
         assert!(usage.named);
         assert_eq!(usage.live, vec![Dependant::of(&open)]);
         assert!(matches!(
-            may_unlink(&SITE, &usage),
-            Err(LinkRefusal::InUse { .. })
+            may_unlink(&usage),
+            Err(LinkRefusal::SiteInUse { .. })
         ));
         let usage = site_use("S1", &[done], &[], &[]);
-        assert_eq!(may_unlink(&SITE, &usage), Ok(()));
+        assert_eq!(may_unlink(&usage), Ok(()));
         assert!(usage.named);
         assert_eq!(site_use("S9", &[], &[], &[]), SiteUse::default());
     }

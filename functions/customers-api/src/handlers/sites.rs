@@ -145,7 +145,7 @@ pub async fn unlink(app: &App, request: &Request) -> Result<Response<Body>, Prob
         return Ok(http::no_content());
     }
     let usage = site_use(app, &scope, &site).await?;
-    domain::linked::may_unlink(&domain::linked::SITE, &usage).map_err(linked::refused)?;
+    domain::linked::may_unlink(&usage).map_err(linked::refused)?;
     let mut edit = Edit::new(ChangeKind::SiteUnlinked, reach);
     edit.companion = Some(Companion::UnlinkSite {
         site: Box::new(site),

@@ -61,6 +61,11 @@ pub fn optional_body<'a>(
     body_bytes(request, accepted).map(Some)
 }
 
+/// What a route that takes a JSON body accepts.
+pub const JSON: &[&str] = &["application/json"];
+/// What a merge-patch route accepts (plain JSON too: many clients cannot set the type).
+pub const MERGE_PATCH: &[&str] = &["application/merge-patch+json", "application/json"];
+
 /// Parses JSON into `T`. Broken JSON is a 400; JSON of the wrong shape (a wrong type, an
 /// unknown or repeated member, an array where an object belongs, `null` for a member of a
 /// create) is a 422 that names the field, like any other validation failure. Read as

@@ -6,9 +6,9 @@ pub mod bucket;
 mod duplicates;
 mod handlers;
 mod http;
-mod linked;
 pub mod routes;
 mod strict_json;
+pub mod usecases;
 mod view;
 
 pub use app::App;

@@ -1,162 +1,48 @@
-//! Tickets, the proof of work: recorded on a job that is not cancelled, listed by time, read.
-//! A ticket is never changed; a correction is a second ticket with a negative quantity.
+//! The ticket routes: request in, `usecases::tickets` call, response out.
 
-use chrono::Utc;
-use domain::{CustomerId, FieldError, Job, Ticket, TicketInput, WorkStatus};
+use domain::{Ticket, TicketInput};
 use kit::Problem;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use sha2::{Digest, Sha256};
-use store::{Depends, Link, StoreError};
 
-use super::idempotency;
-use super::work_orders::{DEFAULT_PAGE, JSON};
-use super::{Scope, customer_id, record_id, scope, store_problem};
+use super::{DEFAULT_PAGE, customer_id, idempotency, record_id, scope};
 use crate::App;
-use crate::http::{self, json, with_header};
-use crate::linked::{self, customer_for_change, customer_for_view, existing};
+use crate::http::{self, JSON, json, with_header};
+use crate::usecases::{PageRequest, tickets};
 
-/// The customer changed between reading it and writing the ticket: decide again this often.
-const CREATE_ATTEMPTS: usize = 3;
-
-/// A ticket on a job of the customer that is not cancelled, while the customer is active;
-/// written on condition that both are still so.
 pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
     scope.edit_reach()?;
     let input: TicketInput = http::parse_json(http::body_bytes(request, JSON)?)?;
-    let now = Utc::now();
-    let fields = domain::validate_ticket(input, now).map_err(|e| Problem::validation(e.0))?;
-    let random = idempotency::key(request)?.map(|key| id_randomness(&id, &key));
-    for attempt in 1..=CREATE_ATTEMPTS {
-        let customer = customer_for_change(app, &scope, &id).await?;
-        let on_customer = linked::may_link::<Ticket>(&customer)?;
-        let job = ticketed_job(app, &scope, &id, &fields.job_id).await?;
-        let ticket = Ticket::new(&job, fields.clone(), &scope.caller.user, now, random);
-        let link = Link {
-            record: &ticket,
-            depends: vec![on_customer, Depends::JobNotCancelled(job.id.clone())],
-            idempotency: None,
-        };
-        match app.store.create_ticket(&scope.tenant, link).await {
-            Ok(()) => return Ok(created(&id, &ticket)),
-            // A retry under the same key finds the ticket its first sending wrote.
-            Err(StoreError::VersionConflict) if random.is_some() => {
-                if let Some(answer) = replay(app, &scope, &ticket).await? {
-                    return Ok(answer);
-                }
-            }
-            Err(StoreError::VersionConflict) => {}
-            Err(e) => return Err(store_problem(e)),
-        }
-        if attempt == CREATE_ATTEMPTS {
-            return Err(Problem::stale(None));
-        }
-    }
-    unreachable!("the last attempt returns")
+    let key = idempotency::key(request)?;
+    let ticket = tickets::record(app, &scope, &id, input, key.as_deref()).await?;
+    Ok(created(&ticket))
 }
 
-/// The job a ticket is recorded on: one of the customer's (422 otherwise), not cancelled (409).
-async fn ticketed_job(
-    app: &App,
-    scope: &Scope,
-    customer: &CustomerId,
-    job_id: &str,
-) -> Result<Job, Problem> {
-    let job = match ulid::Ulid::from_string(job_id) {
-        Ok(job_id) => app
-            .store
-            .linked::<Job>(&scope.tenant, customer, &job_id.to_string())
-            .await
-            .map_err(store_problem)?,
-        Err(_) => None,
-    };
-    match job {
-        None => Err(Problem::validation(vec![FieldError::new(
-            "/jobId",
-            "unknown_job",
-            "This is not one of the customer's jobs.",
-        )])),
-        Some(job) if job.fields.status == WorkStatus::Cancelled => Err(job_cancelled()),
-        Some(job) => Ok(job),
-    }
-}
-
-/// The random part of a ticket id made from its Idempotency-Key (per customer): a retry of the
-/// same request makes the same id, and finds the ticket the first attempt wrote.
-fn id_randomness(customer: &CustomerId, key: &str) -> u128 {
-    let digest = Sha256::new()
-        .chain_update(customer.0.as_bytes())
-        .chain_update([0])
-        .chain_update(key.as_bytes())
-        .finalize();
-    let mut bytes = [0u8; 16];
-    bytes[6..].copy_from_slice(&digest[..10]);
-    u128::from_be_bytes(bytes)
-}
-
-/// A retried request answers what the first one did; the same key with other content is an
-/// error. `None`: no ticket under this id, so the write failed for another reason (the job or
-/// the customer changed): decide again.
-async fn replay(
-    app: &App,
-    scope: &Scope,
-    ticket: &Ticket,
-) -> Result<Option<Response<Body>>, Problem> {
-    let first = app
-        .store
-        .linked::<Ticket>(&scope.tenant, &ticket.customer_id, &ticket.id)
-        .await
-        .map_err(store_problem)?;
-    match first {
-        Some(first) if first.fields == ticket.fields => {
-            Ok(Some(created(&first.customer_id, &first)))
-        }
-        Some(_) => Err(idempotency::key_reused()),
-        None => Ok(None),
-    }
-}
-
-fn created(customer: &CustomerId, ticket: &Ticket) -> Response<Body> {
-    let location = format!("/customers/{customer}/tickets/{}", ticket.id);
+/// 201 with the ticket and its location (a ticket never changes: no ETag).
+fn created(ticket: &Ticket) -> Response<Body> {
+    let location = format!("/customers/{}/tickets/{}", ticket.customer_id, ticket.id);
     with_header(json(StatusCode::CREATED, ticket), "location", &location)
 }
 
-/// The customer's tickets by when the work was done; optionally one job's.
 pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
     let params = http::list_params(request, DEFAULT_PAGE, &["jobId"])?;
-    customer_for_view(app, &scope, &id).await?;
-    let page = app
-        .store
-        .tickets(
-            &scope.tenant,
-            &id,
-            params.filter("jobId"),
-            params.limit,
-            params.cursor.as_deref(),
-            params.ascending,
-        )
-        .await
-        .map_err(store_problem)?;
+    let job = params.filter("jobId").map(str::to_owned);
+    let page = PageRequest {
+        limit: params.limit,
+        cursor: params.cursor,
+        ascending: params.ascending,
+    };
+    let page = tickets::list(app, &scope, &id, job.as_deref(), page).await?;
     Ok(json(StatusCode::OK, &page))
 }
 
 pub async fn get(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
-    customer_for_view(app, &scope, &id).await?;
-    let ticket: Ticket =
-        existing(app, &scope, &id, &record_id(request, "ticketId", "ticket")?).await?;
+    let ticket = tickets::get(app, &scope, &id, &record_id(request, "ticketId", "ticket")?).await?;
     Ok(json(StatusCode::OK, &ticket))
-}
-
-fn job_cancelled() -> Problem {
-    Problem::conflict(
-        "job-cancelled",
-        "The job is cancelled",
-        "A cancelled job takes no tickets: the work was not done on it.",
-    )
 }

@@ -70,6 +70,7 @@ pub fn replay(
 }
 
 /// A create's Idempotency-Key (hashed) and what it asked, when the client sent a key.
+#[derive(Debug, Clone, Default)]
 pub struct Retry(Option<(String, String)>);
 
 impl Retry {
@@ -86,6 +87,18 @@ impl Retry {
         app: &App,
         tenant: &TenantId,
     ) -> Result<Option<Response<Body>>, Problem> {
+        Ok(self
+            .earlier(app, tenant)
+            .await?
+            .map(|first| to_response(first, true)))
+    }
+
+    /// [`Retry::earlier_answer`] as it is stored.
+    pub async fn earlier(
+        &self,
+        app: &App,
+        tenant: &TenantId,
+    ) -> Result<Option<StoredResponse>, Problem> {
         let Some((key, fingerprint)) = &self.0 else {
             return Ok(None);
         };
@@ -95,9 +108,7 @@ impl Retry {
             .await
             .map_err(store_problem)?;
         match first {
-            Some(first) if &first.fingerprint == fingerprint => {
-                Ok(Some(to_response(first.response, true)))
-            }
+            Some(first) if &first.fingerprint == fingerprint => Ok(Some(first.response)),
             Some(_) => Err(key_reused()),
             None => Ok(None),
         }
@@ -110,7 +121,6 @@ impl Retry {
         response: &Response<Body>,
         at: DateTime<Utc>,
     ) -> Option<IdempotencyRecord> {
-        let (key, fingerprint) = self.0.clone()?;
         let headers = ["location", "etag"]
             .into_iter()
             .filter_map(|name| {
@@ -123,14 +133,21 @@ impl Retry {
             Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
             _ => String::new(),
         };
+        let answer = StoredResponse {
+            status: response.status().as_u16(),
+            headers,
+            body,
+        };
+        self.keep(answer, at)
+    }
+
+    /// The idempotency record of `answer`, when the request sent a key.
+    pub fn keep(&self, answer: StoredResponse, at: DateTime<Utc>) -> Option<IdempotencyRecord> {
+        let (key, fingerprint) = self.0.clone()?;
         Some(IdempotencyRecord {
             key,
             fingerprint,
-            response: StoredResponse {
-                status: response.status().as_u16(),
-                headers,
-                body,
-            },
+            response: answer,
             expires_at: at.timestamp() + TTL_SECONDS,
         })
     }

@@ -1,7 +1,7 @@
 //! The use cases every linked record (site, contract, work order, job, ticket) goes through:
 //! the customer is read within the caller's reach before any of its records (no 404/403
 //! oracle), the domain's link rules decide (`domain::linked`), and the store writes on the
-//! conditions the decision was made on (`store::Depends`). The handlers of each kind call these
+//! conditions the decision was made on (`store::Depends`). The use cases of each kind call these
 //! and add only their kind's own rules.
 
 use std::future::Future;
@@ -9,14 +9,12 @@ use std::future::Future;
 use chrono::{NaiveDate, Utc};
 use domain::{Customer, CustomerId, LinkRefusal, Linked, Permission};
 use kit::Problem;
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Response};
-use store::{Depends, IdempotencyRecord, Link, StoreError, Stored};
+use store::{Depends, IdempotencyRecord, Link, StoreError, Stored, StoredResponse};
 
+use super::idempotency::{Retry, key_reused};
+use super::{Created, Scope, read_reachable, read_visible, store_problem};
 use crate::App;
-use crate::handlers::idempotency::{self, Retry};
-use crate::handlers::{Scope, read_reachable, read_visible, store_problem};
-use crate::http::{etag, json, with_header};
+use crate::http::etag;
 
 /// A create reads the customer and decides again this often when the customer (or a record the
 /// new one depends on) changed between the decision and the write.
@@ -118,15 +116,16 @@ pub struct NewRecord<T> {
 /// Creates a record of the customer: reads the customer within reach, answers a retried
 /// request (Idempotency-Key) with its first answer, lets `decide` make the record from the
 /// customer as read (the kind's rules, [`may_link`] among them), and writes it on the
-/// conditions `decide` named. When one failed (the customer changed, a work order moved on),
-/// it reads and decides again; the last attempt's answer stands.
+/// conditions `decide` named, with the answer the retry of this request will get. When one
+/// failed (the customer changed, a work order moved on), it reads and decides again; the last
+/// attempt's answer stands.
 pub async fn create<T, F, Fut>(
     app: &App,
     scope: &Scope,
     customer_id: &CustomerId,
     retry: &Retry,
     mut decide: F,
-) -> Result<Response<Body>, Problem>
+) -> Result<Created<T>, Problem>
 where
     T: Stored + serde::Serialize,
     F: FnMut(Customer) -> Fut,
@@ -135,22 +134,26 @@ where
     for attempt in 1..=CREATE_ATTEMPTS {
         let customer = customer_for_change(app, scope, customer_id).await?;
         if attempt == 1
-            && let Some(first) = retry.earlier_answer(app, &scope.tenant).await?
+            && let Some(first) = retry.earlier(app, &scope.tenant).await?
         {
-            return Ok(first);
+            return Ok(Created::Replayed(first));
         }
         let NewRecord { record, depends } = decide(customer).await?;
-        let created = created(&record);
-        let stored: Option<IdempotencyRecord> = retry.record(&created, Utc::now());
+        let stored: Option<IdempotencyRecord> = retry.keep(answer_of(&record), Utc::now());
         let link = Link {
             record: &record,
             depends,
             idempotency: stored.as_ref(),
         };
         match app.store.link(&scope.tenant, link).await {
-            Ok(()) => return Ok(created),
+            Ok(()) => return Ok(Created::Made(record)),
             Err(StoreError::IdempotencyKeyUsed(first)) => {
-                return idempotency::replay(*first, stored.as_ref());
+                return match stored {
+                    Some(ours) if ours.fingerprint == first.fingerprint => {
+                        Ok(Created::Replayed(first.response))
+                    }
+                    _ => Err(key_reused()),
+                };
             }
             Err(StoreError::VersionConflict) if attempt < CREATE_ATTEMPTS => continue,
             Err(StoreError::VersionConflict) => return Err(Problem::stale(None)),
@@ -160,18 +163,17 @@ where
     unreachable!("the last attempt returns")
 }
 
-/// 201 with the record, its ETag and its location.
-pub fn created<T: Linked + serde::Serialize>(record: &T) -> Response<Body> {
-    with_header(
-        respond(StatusCode::CREATED, record),
-        "location",
-        &location(record),
-    )
-}
-
-/// The record with its ETag.
-pub fn respond<T: Linked + serde::Serialize>(status: StatusCode, record: &T) -> Response<Body> {
-    with_header(json(status, record), "etag", &etag(record.version()))
+/// The answer to the create of `record`, as a retry of the same request gets it again: 201,
+/// its location and ETag, the record as JSON.
+pub fn answer_of<T: Linked + serde::Serialize>(record: &T) -> StoredResponse {
+    StoredResponse {
+        status: 201,
+        headers: vec![
+            ("location".to_owned(), location(record)),
+            ("etag".to_owned(), etag(record.version())),
+        ],
+        body: serde_json::to_string(record).expect("a record serialises"),
+    }
 }
 
 /// Where a record is read: `/customers/{customerId}/{collection path}/{id}`.

@@ -4,11 +4,13 @@
 use aws_lambda_events::dynamodb::EventRecord;
 use aws_lambda_events::sqs::SqsMessage;
 use domain::CustomerId;
+use domain::linked::{self, Kind};
 use serde::{Deserialize, Serialize};
 use store::TenantId;
 use store::stream::Changed;
 
-/// What the cascade goes through, in this order.
+/// A phase of the cascade: the kind of record it closes. The order of the phases is the
+/// domain's ([`domain::linked::CASCADE_ORDER`]); the default is the first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Phase {
@@ -20,24 +22,35 @@ pub enum Phase {
 }
 
 impl Phase {
-    /// Its name as serialised, which the metrics use too.
-    pub fn as_str(self) -> &'static str {
+    const ALL: [Phase; 4] = [
+        Phase::Sites,
+        Phase::Contracts,
+        Phase::WorkOrders,
+        Phase::Jobs,
+    ];
+
+    /// The kind of record the phase closes.
+    pub fn kind(self) -> &'static Kind {
         match self {
-            Phase::Sites => "sites",
-            Phase::Contracts => "contracts",
-            Phase::WorkOrders => "workOrders",
-            Phase::Jobs => "jobs",
+            Phase::Sites => &linked::SITE,
+            Phase::Contracts => &linked::CONTRACT,
+            Phase::WorkOrders => &linked::WORK_ORDER,
+            Phase::Jobs => &linked::JOB,
         }
     }
 
-    /// The phases in the order the cascade runs them; `None` after the last.
+    /// Its name as serialised (the kind's collection), which the metrics use too.
+    pub fn as_str(self) -> &'static str {
+        self.kind().collection
+    }
+
+    /// The phase after this one in the domain's cascade order; `None` after the last.
     pub fn next(self) -> Option<Phase> {
-        match self {
-            Phase::Sites => Some(Phase::Contracts),
-            Phase::Contracts => Some(Phase::WorkOrders),
-            Phase::WorkOrders => Some(Phase::Jobs),
-            Phase::Jobs => None,
-        }
+        let at = linked::CASCADE_ORDER
+            .iter()
+            .position(|kind| *kind == self.kind())?;
+        let next = linked::CASCADE_ORDER.get(at + 1)?;
+        Phase::ALL.into_iter().find(|phase| phase.kind() == *next)
     }
 }
 
@@ -172,14 +185,20 @@ mod tests {
 
     #[test]
     fn a_phase_is_named_as_it_is_serialised() {
-        for phase in [
-            Phase::Sites,
-            Phase::Contracts,
-            Phase::WorkOrders,
-            Phase::Jobs,
-        ] {
+        for phase in Phase::ALL {
             assert_eq!(serde_json::to_value(phase).unwrap(), phase.as_str());
         }
+    }
+
+    #[test]
+    fn the_phases_run_in_the_domains_cascade_order_one_per_kind() {
+        let mut phase = Some(Phase::default());
+        let mut kinds = Vec::new();
+        while let Some(current) = phase {
+            kinds.push(current.kind());
+            phase = current.next();
+        }
+        assert_eq!(kinds, linked::CASCADE_ORDER);
     }
 
     #[test]

@@ -239,110 +239,62 @@ pub fn may_unlink(usage: &SiteUse) -> Result<(), LinkRefusal> {
     }
 }
 
-impl Linked for Site {
-    const KIND: &'static Kind = &SITE;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn customer_id(&self) -> &CustomerId {
-        &self.customer_id
-    }
-    fn version(&self) -> u64 {
-        self.version
-    }
-    fn is_live(&self) -> bool {
-        self.fields.status == SiteStatus::Active
-    }
-    fn status_name(&self) -> &'static str {
-        self.fields.status.as_str()
-    }
+/// Declares a versioned kind: its [`Kind`], and which of its statuses are live.
+macro_rules! linked {
+    ($record:ty, $kind:expr, live: |$it:ident| $live:expr) => {
+        impl Linked for $record {
+            const KIND: &'static Kind = $kind;
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn customer_id(&self) -> &CustomerId {
+                &self.customer_id
+            }
+            fn version(&self) -> u64 {
+                self.version
+            }
+            fn is_live(&self) -> bool {
+                let $it = self;
+                $live
+            }
+            fn status_name(&self) -> &'static str {
+                self.fields.status.as_str()
+            }
+        }
+    };
 }
 
-impl Cascaded for Site {
-    fn closed(&self, by: &str, now: DateTime<Utc>) -> Self {
-        let mut after = self.clone();
-        after.fields.status = SiteStatus::Inactive;
-        after.version = self.version + 1;
-        after.updated_at = now;
-        after.updated_by = by.to_owned();
-        after
-    }
+/// Declares how the cascade closes a kind whose records close by taking one status.
+macro_rules! closed_as {
+    ($record:ty, $status:expr) => {
+        impl Cascaded for $record {
+            fn closed(&self, by: &str, now: DateTime<Utc>) -> Self {
+                let mut after = self.clone();
+                after.fields.status = $status;
+                after.version = self.version + 1;
+                after.updated_at = now;
+                after.updated_by = by.to_owned();
+                after
+            }
+        }
+    };
 }
 
-impl Linked for Contract {
-    const KIND: &'static Kind = &CONTRACT;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn customer_id(&self) -> &CustomerId {
-        &self.customer_id
-    }
-    fn version(&self) -> u64 {
-        self.version
-    }
-    fn is_live(&self) -> bool {
-        self.fields.status == ContractStatus::Active
-    }
-    fn status_name(&self) -> &'static str {
-        self.fields.status.as_str()
-    }
-}
+linked!(Site, &SITE, live: |site| site.fields.status == SiteStatus::Active);
+closed_as!(Site, SiteStatus::Inactive);
 
-impl Cascaded for Contract {
-    fn closed(&self, by: &str, now: DateTime<Utc>) -> Self {
-        let mut after = self.clone();
-        after.fields.status = ContractStatus::Cancelled;
-        after.version = self.version + 1;
-        after.updated_at = now;
-        after.updated_by = by.to_owned();
-        after
-    }
-}
+linked!(Contract, &CONTRACT, live: |contract| contract.fields.status == ContractStatus::Active);
+closed_as!(Contract, ContractStatus::Cancelled);
 
-impl Linked for WorkOrder {
-    const KIND: &'static Kind = &WORK_ORDER;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn customer_id(&self) -> &CustomerId {
-        &self.customer_id
-    }
-    fn version(&self) -> u64 {
-        self.version
-    }
-    fn is_live(&self) -> bool {
-        self.fields.status.is_open()
-    }
-    fn status_name(&self) -> &'static str {
-        self.fields.status.as_str()
-    }
-}
-
+linked!(WorkOrder, &WORK_ORDER, live: |work_order| work_order.fields.status.is_open());
 impl Cascaded for WorkOrder {
+    /// Cancelled with its open tasks.
     fn closed(&self, by: &str, now: DateTime<Utc>) -> Self {
         self.cancel(by, now)
     }
 }
 
-impl Linked for Job {
-    const KIND: &'static Kind = &JOB;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn customer_id(&self) -> &CustomerId {
-        &self.customer_id
-    }
-    fn version(&self) -> u64 {
-        self.version
-    }
-    fn is_live(&self) -> bool {
-        self.fields.status.is_open()
-    }
-    fn status_name(&self) -> &'static str {
-        self.fields.status.as_str()
-    }
-}
-
+linked!(Job, &JOB, live: |job| job.fields.status.is_open());
 impl Cascaded for Job {
     fn closed(&self, by: &str, now: DateTime<Utc>) -> Self {
         self.cancel(by, now)

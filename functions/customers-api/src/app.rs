@@ -6,7 +6,7 @@ use kit::{ClaimNames, Problem};
 use store::{CustomerStore, TenantId, VersionedSettings};
 
 use crate::bucket::ImportsBucket;
-use crate::handlers::store_problem;
+use crate::usecases::store_problem;
 
 /// How long a function instance keeps an organisation's settings before reading them again.
 /// A settings change therefore reaches every running instance within this time (the instance

@@ -1,9 +1,9 @@
 //! The customers API: API Gateway HTTP API (payload v2) events in, JSON or RFC 9457 problem
-//! documents out. Handlers are thin: parse, call the domain, call the store, shape a response.
+//! documents out. Handlers are thin adapters: they read the request into typed input, call a
+//! use case (`usecases`: the rules, over the domain and the store) and shape the response.
 
 mod app;
 pub mod bucket;
-mod duplicates;
 mod handlers;
 mod http;
 pub mod routes;

@@ -1,96 +1,60 @@
-//! Contact routes. Contacts live inside the customer item, so every contact change is one
-//! versioned write of the customer and the "exactly one primary" rule can never be broken by
-//! two concurrent requests.
+//! The contact routes: request in, `usecases::contacts` call, response out.
 
-use domain::{ChangeKind, ContactError, ContactId, ContactInput};
+use domain::{ContactId, ContactInput};
 use kit::Problem;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 
-use super::{Edit, customer_id, modify, scope};
+use super::{customer_id, scope};
 use crate::App;
-use crate::http::{self, etag, if_match, json, path_param, with_header};
-use domain::merge_patch;
-
-const JSON: &[&str] = &["application/json"];
-const MERGE_PATCH: &[&str] = &["application/merge-patch+json", "application/json"];
+use crate::http::{self, JSON, MERGE_PATCH, etag, if_match, json, path_param, with_header};
+use crate::usecases::contacts::{self, ContactOnCard};
 
 pub async fn add(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
     let input: ContactInput = http::parse_json(http::body_bytes(request, JSON)?)?;
-    let edit = Edit::new(ChangeKind::ContactAdded, scope.edit_reach()?);
-    let rules = scope.rules();
-    let (customer, contact_id) = modify(app, &scope, &id, if_match(request.headers()), edit, |c| {
-        c.fields
-            .add_contact(input.clone(), &rules)
-            .map_err(|e| Problem::validation(e.0))
-    })
-    .await?;
-    let contact = customer
-        .fields
-        .contact(&contact_id)
-        .expect("the contact was just added");
-    let response = json(StatusCode::CREATED, contact);
-    let response = with_header(response, "etag", &etag(customer.version));
-    let location = format!("/customers/{}/contacts/{}", customer.id, contact_id.0);
-    Ok(with_header(response, "location", &location))
+    let added = contacts::add(app, &scope, &id, if_match(request.headers()), input).await?;
+    let location = format!(
+        "/customers/{}/contacts/{}",
+        added.customer, added.contact.id.0
+    );
+    Ok(with_header(
+        contact_response(StatusCode::CREATED, &added),
+        "location",
+        &location,
+    ))
 }
 
 pub async fn change(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
-    let contact_id = ContactId(path_param(request, "contactId")?);
+    let contact_id = contact_id(request)?;
     let patch: Value = http::parse_json(http::body_bytes(request, MERGE_PATCH)?)?;
-    let edit = Edit::new(ChangeKind::ContactChanged, scope.edit_reach()?);
-    let rules = scope.rules();
-    let (customer, ()) = modify(app, &scope, &id, if_match(request.headers()), edit, |c| {
-        let current = c
-            .fields
-            .contact(&contact_id)
-            .ok_or_else(|| Problem::not_found("contact"))?;
-        let mut target =
-            serde_json::to_value(current.to_input()).expect("a contact always serialises");
-        merge_patch::apply(&mut target, &patch);
-        let input: ContactInput = http::from_value(target)?;
-        c.fields
-            .change_contact(&contact_id, input, &rules)
-            .map_err(contact_problem)
-    })
-    .await?;
-    let contact = customer
-        .fields
-        .contact(&contact_id)
-        .expect("the contact was just changed");
-    Ok(with_header(
-        json(StatusCode::OK, contact),
-        "etag",
-        &etag(customer.version),
-    ))
+    let expected = if_match(request.headers());
+    let changed = contacts::change(app, &scope, &id, &contact_id, expected, &patch).await?;
+    Ok(contact_response(StatusCode::OK, &changed))
 }
 
 pub async fn remove(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
-    let contact_id = ContactId(path_param(request, "contactId")?);
-    let edit = Edit::new(ChangeKind::ContactRemoved, scope.edit_reach()?);
-    let (customer, _) = modify(app, &scope, &id, if_match(request.headers()), edit, |c| {
-        c.fields
-            .remove_contact(&contact_id)
-            .map_err(contact_problem)
-    })
-    .await?;
-    Ok(with_header(
-        http::no_content(),
-        "etag",
-        &etag(customer.version),
-    ))
+    let contact_id = contact_id(request)?;
+    let version =
+        contacts::remove(app, &scope, &id, &contact_id, if_match(request.headers())).await?;
+    Ok(with_header(http::no_content(), "etag", &etag(version)))
 }
 
-fn contact_problem(error: ContactError) -> Problem {
-    match error {
-        ContactError::NotFound => Problem::not_found("contact"),
-        ContactError::Invalid(errors) => Problem::validation(errors.0),
-    }
+fn contact_id(request: &Request) -> Result<ContactId, Problem> {
+    path_param(request, "contactId").map(ContactId)
+}
+
+/// The contact, with the ETag of the card that holds it.
+fn contact_response(status: StatusCode, on_card: &ContactOnCard) -> Response<Body> {
+    with_header(
+        json(status, &on_card.contact),
+        "etag",
+        &etag(on_card.version),
+    )
 }

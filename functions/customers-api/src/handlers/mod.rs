@@ -26,11 +26,7 @@ use crate::http::{etag, json, path_param, with_header};
 use crate::usecases::idempotency::to_response;
 use crate::usecases::linked::answer_of;
 use crate::usecases::{Created, PageRequest};
-// The use cases' shared pieces, under the names the handlers have always used.
-pub use crate::usecases::idempotency;
-pub use crate::usecases::{
-    Edit, Scope, forbidden, modify, number_taken, read_visible, refused, store_problem,
-};
+pub use crate::usecases::{Scope, idempotency};
 
 /// The caller's scope from the verified token: who, which organisation, what they may do.
 pub async fn scope(app: &App, request: &Request) -> Result<Scope, Problem> {

@@ -1,17 +1,14 @@
-//! Views of a customer's profile that are not records of their own: the inventory its tickets
-//! add up to (a page, or all of it as CSV) and its open balance with the call-off verdict.
+//! The profile routes (inventory, its CSV export, balance): request in, `usecases::profile`
+//! call, response out.
 
-use std::collections::HashMap;
-
-use domain::{CallOffRefusal, Customer, PaymentType, StockLine};
 use kit::Problem;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde::Serialize;
 
-use super::{customer_id, read_visible, scope, store_problem};
+use super::{customer_id, scope};
 use crate::App;
 use crate::http::{self, json};
+use crate::usecases::profile;
 
 const DEFAULT_PAGE: i32 = 50;
 const CSV: &str = "text/csv; charset=utf-8";
@@ -25,17 +22,11 @@ const EXPORT_COLUMNS: [&str; 7] = [
     "updated_at",
 ];
 
-/// One page of the inventory, by site, unit and material.
 pub async fn inventory(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
     let (limit, cursor) = http::page_params_with(request, DEFAULT_PAGE)?;
-    read_visible(app, &scope, &id).await?;
-    let page = app
-        .store
-        .stock(&scope.tenant, &id, limit, cursor.as_deref())
-        .await
-        .map_err(store_problem)?;
+    let page = profile::inventory(app, &scope, &id, limit, cursor.as_deref()).await?;
     Ok(json(StatusCode::OK, &page))
 }
 
@@ -44,36 +35,12 @@ pub async fn export(app: &App, request: &Request) -> Result<Response<Body>, Prob
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
     http::query_params(request, &[])?;
-    let customer = read_visible(app, &scope, &id).await?;
-    let mut lines: Vec<StockLine> = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = app
-            .store
-            .stock(&scope.tenant, &id, store::MAX_PAGE, cursor.as_deref())
-            .await
-            .map_err(store_problem)?;
-        lines.extend(page.items);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-    let mut site_ids: Vec<String> = lines.iter().map(|l| l.key.site_id.clone()).collect();
-    site_ids.dedup();
-    let names: HashMap<String, String> = app
-        .store
-        .sites_by_id(&scope.tenant, &id, &site_ids)
-        .await
-        .map_err(store_problem)?
-        .into_iter()
-        .map(|site| (site.id, site.fields.name))
-        .collect();
-    let rows = lines.into_iter().map(|line| {
-        let name = names.get(&line.key.site_id).cloned().unwrap_or_default();
+    let inventory = profile::whole_inventory(app, &scope, &id).await?;
+    let rows = inventory.lines.into_iter().map(|stock| {
+        let line = stock.line;
         vec![
             line.key.site_id,
-            name,
+            stock.site_name.unwrap_or_default(),
             line.key.material,
             line.quantity.to_string(),
             line.key.unit,
@@ -85,7 +52,7 @@ pub async fn export(app: &App, request: &Request) -> Result<Response<Body>, Prob
     let body = import::spreadsheet_csv(&EXPORT_COLUMNS, rows);
     let file = format!(
         "inventory-{}.csv",
-        file_safe(&customer.fields.customer_number)
+        file_safe(&inventory.customer.fields.customer_number)
     );
     Ok(http::attachment(CSV, &file, body))
 }
@@ -104,57 +71,12 @@ fn file_safe(number: &str) -> String {
         .collect()
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Balance {
-    currency: String,
-    payment_type: PaymentType,
-    open_balance: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    credit_limit: Option<i64>,
-    /// Only where a limit restricts: account customers with a limit.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    available_credit: Option<i64>,
-    on_hold: bool,
-    status: domain::CustomerStatus,
-    call_off: CallOff,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CallOff {
-    allowed: bool,
-    refusals: Vec<CallOffRefusal>,
-}
-
-/// The open balance and whether new work may be called off now (the rule of work orders).
+/// The open balance and whether new work may be called off now.
 pub async fn balance(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
-    let customer = read_visible(app, &scope, &id).await?;
-    Ok(json(StatusCode::OK, &balance_of(&customer)))
-}
-
-fn balance_of(customer: &Customer) -> Balance {
-    let terms = &customer.fields.terms;
-    let refusals = customer.may_call_off().err().unwrap_or_default();
-    let available_credit = match terms.payment_type {
-        PaymentType::Account => terms
-            .credit_limit
-            .map(|limit| limit.saturating_sub(terms.open_balance)),
-        PaymentType::Cash => None,
-    };
-    Balance {
-        currency: terms.currency.clone(),
-        payment_type: terms.payment_type,
-        open_balance: terms.open_balance,
-        credit_limit: terms.credit_limit,
-        available_credit,
-        on_hold: customer.fields.on_hold,
-        status: customer.status,
-        call_off: CallOff {
-            allowed: refusals.is_empty(),
-            refusals,
-        },
-    }
+    Ok(json(
+        StatusCode::OK,
+        &profile::balance(app, &scope, &id).await?,
+    ))
 }

@@ -56,28 +56,19 @@ pub fn key_reused() -> Problem {
     .detail("Use a new key for a new request.")
 }
 
-/// The first answer again, if `ours` is the same request as the one that got it.
-pub fn replay(
-    first: IdempotencyRecord,
-    ours: Option<&IdempotencyRecord>,
-) -> Result<Response<Body>, Problem> {
-    match ours {
-        Some(ours) if ours.fingerprint == first.fingerprint => {
-            Ok(to_response(first.response, true))
-        }
-        _ => Err(key_reused()),
-    }
-}
-
 /// A create's Idempotency-Key (hashed) and what it asked, when the client sent a key.
 #[derive(Debug, Clone, Default)]
 pub struct Retry(Option<(String, String)>);
 
 impl Retry {
     pub fn of(request: &Request, body: &[u8]) -> Result<Self, Problem> {
-        Ok(Self(
-            key(request)?.map(|key| (key, fingerprint(request, body))),
-        ))
+        Ok(Self::keyed(key(request)?, request, body))
+    }
+
+    /// [`Retry::of`] with the key already read (by a route that refuses a malformed key
+    /// before it reads the body).
+    pub fn keyed(key: Option<String>, request: &Request, body: &[u8]) -> Self {
+        Self(key.map(|key| (key, fingerprint(request, body))))
     }
 
     /// The first answer, if this request is a retry of one that went through: answered before

@@ -5,10 +5,18 @@
 //! shares (the scope, reading a customer within reach, changing one with its history) live in
 //! this module; the linked records' shared path is in [`linked`].
 
+pub mod assignments;
+pub mod contacts;
 pub mod contracts;
+pub mod customers;
+pub mod duplicates;
+pub mod history;
 pub mod idempotency;
+pub mod imports;
 pub mod jobs;
 pub mod linked;
+pub mod profile;
+pub mod settings;
 pub mod sites;
 pub mod tickets;
 pub mod work_orders;

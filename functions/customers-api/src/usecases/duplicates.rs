@@ -10,8 +10,8 @@ use lambda_http::http::StatusCode;
 use serde::Serialize;
 use store::TenantId;
 
+use super::store_problem;
 use crate::App;
-use crate::handlers::store_problem;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]

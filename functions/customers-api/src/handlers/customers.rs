@@ -10,8 +10,8 @@ use store::{ListQuery, Sort, StatusFilter};
 use super::{Scope, customer_id, idempotency, scope};
 use crate::App;
 use crate::http::{self, JSON, MERGE_PATCH, etag, if_match, json, with_header};
+use crate::usecases::Created;
 use crate::usecases::customers::{self, Search};
-use crate::usecases::{Created, idempotency::Retry};
 use crate::view::{self, CustomerView};
 
 const DEFAULT_PAGE: i32 = 50;
@@ -27,7 +27,7 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
     let key = idempotency::key(request)?;
     let body = http::body_bytes(request, JSON)?;
     let input: CustomerInput = http::parse_json(body)?;
-    let retry = Retry::keyed(key, request, body);
+    let retry = idempotency::retry_keyed(key, request, body);
     let answer = match customers::create(app, &scope, input, confirmed, &retry).await? {
         Created::Made(customer) => {
             idempotency::to_response(customers::answer_of(&scope, &customer), false)

@@ -8,10 +8,9 @@ use serde_json::Value;
 use store::JobFilter;
 
 use super::work_orders::work_order_id;
-use super::{DEFAULT_PAGE, created, customer_id, record_id, record_response, scope};
+use super::{DEFAULT_PAGE, created, customer_id, idempotency, record_id, record_response, scope};
 use crate::App;
 use crate::http::{self, JSON, MERGE_PATCH, if_match, json};
-use crate::usecases::idempotency::Retry;
 use crate::usecases::{PageRequest, jobs};
 
 pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
@@ -20,7 +19,7 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
     scope.edit_reach()?;
     let body = http::body_bytes(request, JSON)?;
     let input: JobInput = http::parse_json(body)?;
-    let retry = Retry::of(request, body)?;
+    let retry = idempotency::retry(request, body)?;
     let work_order = work_order_id(request)?;
     Ok(created(
         jobs::create(app, &scope, &id, &work_order, input, &retry).await?,

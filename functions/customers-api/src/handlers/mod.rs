@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod contracts;
 pub mod customers;
 pub mod history;
+pub mod idempotency;
 pub mod imports;
 pub mod jobs;
 pub mod profile;
@@ -23,10 +24,10 @@ use store::TenantId;
 
 use crate::App;
 use crate::http::{etag, json, path_param, with_header};
-use crate::usecases::idempotency::to_response;
+pub use crate::usecases::Scope;
 use crate::usecases::linked::answer_of;
 use crate::usecases::{Created, PageRequest};
-pub use crate::usecases::{Scope, idempotency};
+use idempotency::to_response;
 
 /// The caller's scope from the verified token: who, which organisation, what they may do.
 pub async fn scope(app: &App, request: &Request) -> Result<Scope, Problem> {

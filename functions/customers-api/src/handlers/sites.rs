@@ -6,10 +6,9 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 
-use super::{created, customer_id, page_request, record_id, record_response, scope};
+use super::{created, customer_id, idempotency, page_request, record_id, record_response, scope};
 use crate::App;
 use crate::http::{self, JSON, MERGE_PATCH, if_match, json};
-use crate::usecases::idempotency::Retry;
 use crate::usecases::sites;
 
 pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
@@ -18,7 +17,7 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
     scope.edit_reach()?;
     let body = http::body_bytes(request, JSON)?;
     let input: SiteInput = http::parse_json(body)?;
-    let retry = Retry::of(request, body)?;
+    let retry = idempotency::retry(request, body)?;
     Ok(created(sites::link(app, &scope, &id, input, &retry).await?))
 }
 

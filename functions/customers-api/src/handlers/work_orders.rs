@@ -7,10 +7,9 @@ use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use store::WorkOrderFilter;
 
-use super::{DEFAULT_PAGE, created, customer_id, record_id, record_response, scope};
+use super::{DEFAULT_PAGE, created, customer_id, idempotency, record_id, record_response, scope};
 use crate::App;
 use crate::http::{self, JSON, MERGE_PATCH, if_match, json};
-use crate::usecases::idempotency::Retry;
 use crate::usecases::{PageRequest, work_orders};
 
 pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
@@ -19,7 +18,7 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
     scope.edit_reach()?;
     let body = http::body_bytes(request, JSON)?;
     let input: WorkOrderInput = http::parse_json(body)?;
-    let retry = Retry::of(request, body)?;
+    let retry = idempotency::retry(request, body)?;
     Ok(created(
         work_orders::create(app, &scope, &id, input, &retry).await?,
     ))

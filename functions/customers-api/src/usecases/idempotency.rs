@@ -1,15 +1,13 @@
 //! `Idempotency-Key` on creates: the first answer is stored with the record it created, in the
 //! same transaction, and a retry with the same key and the same request gets it back instead
 //! of a second record. A client that lost an answer (a timeout, a 503 after the write went
-//! through, a dropped mobile connection) can always send the same request again.
+//! through, a dropped mobile connection) can always send the same request again. Reading the
+//! key from a request and writing a stored answer back are the adapter's
+//! (`crate::handlers::idempotency`).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use kit::Problem;
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
-use sha2::{Digest, Sha256};
 use store::{IdempotencyRecord, StoredResponse, TenantId};
 
 use super::store_problem;
@@ -17,34 +15,6 @@ use crate::App;
 
 /// How long a create stays replayable under its Idempotency-Key.
 pub const TTL_SECONDS: i64 = 24 * 3600;
-
-/// The request's key, hashed, if it sent one; 400 for a malformed one.
-pub fn key(request: &Request) -> Result<Option<String>, Problem> {
-    let Some(raw) = request.headers().get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = raw.to_str().unwrap_or("").trim();
-    let valid = (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic());
-    if !valid {
-        return Err(Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid-idempotency-key",
-            "The Idempotency-Key header is invalid",
-        )
-        .detail("Use 1 to 255 printable ASCII characters, e.g. a UUID."));
-    }
-    // Hashed so that whatever a client puts in the key never shapes our item keys.
-    Ok(Some(URL_SAFE_NO_PAD.encode(Sha256::digest(key.as_bytes()))))
-}
-
-/// What was asked: the route and the exact body. The same key with another request is refused.
-pub fn fingerprint(request: &Request, body: &[u8]) -> String {
-    let mut hash = Sha256::new();
-    hash.update(request.uri().path().as_bytes());
-    hash.update([0]);
-    hash.update(body);
-    URL_SAFE_NO_PAD.encode(hash.finalize())
-}
 
 /// The Idempotency-Key of a request reused for a different one.
 pub fn key_reused() -> Problem {
@@ -61,30 +31,14 @@ pub fn key_reused() -> Problem {
 pub struct Retry(Option<(String, String)>);
 
 impl Retry {
-    pub fn of(request: &Request, body: &[u8]) -> Result<Self, Problem> {
-        Ok(Self::keyed(key(request)?, request, body))
-    }
-
-    /// [`Retry::of`] with the key already read (by a route that refuses a malformed key
-    /// before it reads the body).
-    pub fn keyed(key: Option<String>, request: &Request, body: &[u8]) -> Self {
-        Self(key.map(|key| (key, fingerprint(request, body))))
+    /// A create sent with the Idempotency-Key `key` (hashed) asking what `fingerprint` says
+    /// (the route and the exact body), or without a key.
+    pub fn keyed(key: Option<String>, fingerprint: impl FnOnce() -> String) -> Self {
+        Self(key.map(|key| (key, fingerprint())))
     }
 
     /// The first answer, if this request is a retry of one that went through: answered before
     /// any rule is applied again (the customer may have been put on hold since).
-    pub async fn earlier_answer(
-        &self,
-        app: &App,
-        tenant: &TenantId,
-    ) -> Result<Option<Response<Body>>, Problem> {
-        Ok(self
-            .earlier(app, tenant)
-            .await?
-            .map(|first| to_response(first, true)))
-    }
-
-    /// [`Retry::earlier_answer`] as it is stored.
     pub async fn earlier(
         &self,
         app: &App,
@@ -105,33 +59,6 @@ impl Retry {
         }
     }
 
-    /// What is stored of the create's answer (status, location and ETag, the JSON body), to be
-    /// written with the record it created.
-    pub fn record(
-        &self,
-        response: &Response<Body>,
-        at: DateTime<Utc>,
-    ) -> Option<IdempotencyRecord> {
-        let headers = ["location", "etag"]
-            .into_iter()
-            .filter_map(|name| {
-                let value = response.headers().get(name)?.to_str().ok()?;
-                Some((name.to_owned(), value.to_owned()))
-            })
-            .collect();
-        let body = match response.body() {
-            Body::Text(text) => text.clone(),
-            Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-            _ => String::new(),
-        };
-        let answer = StoredResponse {
-            status: response.status().as_u16(),
-            headers,
-            body,
-        };
-        self.keep(answer, at)
-    }
-
     /// The idempotency record of `answer`, when the request sent a key.
     pub fn keep(&self, answer: StoredResponse, at: DateTime<Utc>) -> Option<IdempotencyRecord> {
         let (key, fingerprint) = self.0.clone()?;
@@ -142,19 +69,4 @@ impl Retry {
             expires_at: at.timestamp() + TTL_SECONDS,
         })
     }
-}
-
-pub fn to_response(stored: StoredResponse, replayed: bool) -> Response<Body> {
-    let mut builder = Response::builder()
-        .status(stored.status)
-        .header("content-type", "application/json");
-    for (name, value) in &stored.headers {
-        builder = builder.header(name.as_str(), value.as_str());
-    }
-    if replayed {
-        builder = builder.header("idempotent-replayed", "true");
-    }
-    builder
-        .body(Body::Text(stored.body))
-        .expect("stored headers are valid")
 }

@@ -15,8 +15,11 @@ use crate::work::{optional_text, required_text, trimmed};
 use crate::{ArticleKind, ArticleType, DefaultArticle, FieldError, Quantity};
 
 /// Lines live inside their work order's item, like its tasks: bounded so the item stays far
-/// below DynamoDB's 400 KB (about 400 bytes a line at most, docs/data-model.md).
+/// below DynamoDB's 400 KB (at most about 1.3 KB a line; docs/data-model.md).
 pub const LINES_MAX: usize = 100;
+/// A ULID is 26; a client's own ids (a UUID is 36) fit too. Bounded like every other member,
+/// so that patches cannot grow the item past its limit.
+pub const LINE_ID_MAX: usize = 50;
 const _: () = assert!(
     LINES_MAX >= ARTICLES_MAX,
     "every default article of a card fits on a new work order"
@@ -139,7 +142,9 @@ pub(crate) fn validate_lines(
     for (i, mut line) in lines.into_iter().enumerate() {
         let field = format!("/lines/{i}");
         let id = trimmed(line.id.take()).unwrap_or_else(|| ulid::Ulid::new().to_string());
-        if valid.iter().any(|l| l.id == id) {
+        if id.chars().count() > LINE_ID_MAX {
+            errors.push(FieldError::too_long(format!("{field}/id"), LINE_ID_MAX));
+        } else if valid.iter().any(|l| l.id == id) {
             errors.push(FieldError::new(
                 format!("{field}/id"),
                 "duplicate",
@@ -320,7 +325,8 @@ mod tests {
                 {"articleNumber": "A", "quantity": "1.2345", "date": "1 March"},
                 {"articleNumber": "x".repeat(51), "unit": "x".repeat(21)},
                 {"id": "L", "articleNumber": "A", "quantity": "1"},
-                {"id": "L", "articleNumber": "B", "quantity": "1"}
+                {"id": "L", "articleNumber": "B", "quantity": "1"},
+                {"id": "x".repeat(51), "articleNumber": "C", "quantity": "1"}
             ])),
             Err(vec![
                 "/lines/0/articleNumber required".into(),
@@ -332,6 +338,7 @@ mod tests {
                 "/lines/2/quantity required".into(),
                 "/lines/2/unit too_long".into(),
                 "/lines/4/id duplicate".into(),
+                "/lines/5/id too_long".into(),
             ])
         );
         let ok = lines(

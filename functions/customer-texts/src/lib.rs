@@ -172,11 +172,7 @@ async fn deliver(
         return suppress(record, Suppression::OptedOutAtCarrier);
     }
     let settings = app.store.settings(tenant).await?.settings;
-    let zone = settings
-        .time_zone
-        .as_deref()
-        .and_then(|zone| zone.parse().ok())
-        .unwrap_or(chrono_tz::UTC);
+    let zone = settings.zone();
     let context = TextContext {
         organisation: settings.organisation_name.as_deref(),
         technician: job.fields.lead_technician_name.as_deref(),

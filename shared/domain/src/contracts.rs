@@ -228,7 +228,12 @@ fn trimmed(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
-fn date(field: &str, value: Option<String>, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
+/// A calendar day written `YYYY-MM-DD` (`invalid_date` otherwise); blank: none.
+pub(crate) fn date(
+    field: &str,
+    value: Option<String>,
+    errors: &mut Vec<FieldError>,
+) -> Option<NaiveDate> {
     let value = trimmed(value)?;
     match NaiveDate::parse_from_str(&value, "%Y-%m-%d") {
         Ok(date) => Some(date),

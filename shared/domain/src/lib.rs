@@ -1,6 +1,7 @@
 //! The customer register's rules: the record, its validation, the call-off rule and the text
 //! folding that search uses. Pure: no AWS and no I/O, so every rule is unit-tested in isolation.
 
+pub mod articles;
 pub mod calloff;
 pub mod contacts;
 pub mod contracts;
@@ -20,6 +21,7 @@ pub mod tickets;
 pub mod validation;
 pub mod work;
 
+pub use articles::{ArticleLine, ArticleLineInput, LINES_MAX, date_entered_hours};
 pub use calloff::CallOffRefusal;
 pub use contacts::ContactError;
 pub use contracts::{

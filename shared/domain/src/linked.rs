@@ -364,7 +364,9 @@ mod tests {
             technician: None,
             contact_id: None,
             order_number: None,
+            cost_centre: None,
             tasks: Vec::new(),
+            lines: Vec::new(),
         };
         WorkOrder::new(CustomerId("C".into()), fields, "u", now())
     }

@@ -191,6 +191,17 @@ pub enum ArticleKind {
     WorkOrder,
 }
 
+/// What an article charges for: hours worked (`time`, its quantity in hours; a time line of a
+/// work order is dated the day its hours are entered), or anything else (`item`: material, a
+/// fixed cost such as travel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum ArticleType {
+    #[default]
+    Item,
+    Time,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum AccountingSystem {
@@ -281,11 +292,17 @@ pub struct DefaultArticle {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub kind: ArticleKind,
+    /// Cards stored before article types existed hold items.
+    #[serde(default)]
+    pub article_type: ArticleType,
     /// A decimal string with at most three decimals, e.g. "1", "0", "2.5" (hours or units).
     /// A string, not a float, so that quantities round-trip exactly.
     pub quantity: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
+    /// Per unit, in minor units of the customer's currency; none: priced later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_price: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -382,6 +382,20 @@ impl Settings {
         }
     }
 
+    /// The organisation's time zone (validated on save); UTC without one.
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.time_zone
+            .as_deref()
+            .and_then(|zone| zone.parse().ok())
+            .unwrap_or(chrono_tz::UTC)
+    }
+
+    /// The organisation's date at `now`: the day its people call today (time lines of work
+    /// orders are dated by it).
+    pub fn today(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+        now.with_timezone(&self.zone()).date_naive()
+    }
+
     /// The number for the n-th generated customer: the prefix, then n padded with zeros to
     /// the minimum length.
     pub fn generated_number(&self, n: u64) -> String {
@@ -426,6 +440,15 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn today_is_the_organisation_s_date() {
+        let late = "2026-03-01T23:30:00Z".parse().unwrap();
+        let mut settings = Settings::default();
+        assert_eq!(settings.today(late).to_string(), "2026-03-01");
+        settings.time_zone = Some("Europe/Stockholm".into());
+        assert_eq!(settings.today(late).to_string(), "2026-03-02");
+    }
 
     #[test]
     fn order_numbers_on_new_work_orders_follow_the_setting() {

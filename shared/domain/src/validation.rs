@@ -86,6 +86,27 @@ impl FieldError {
         )
     }
 
+    /// `what`: the amount's name as a sentence starts it, e.g. "The credit limit".
+    pub fn negative_amount(field: impl Into<String>, what: &str) -> Self {
+        Self::new(
+            field,
+            "negative_amount",
+            format!("{what} cannot be negative."),
+        )
+    }
+
+    /// An article's quantity (on a customer card or a work order) that is not one.
+    pub fn invalid_quantity(field: impl Into<String>, raw: &str) -> Self {
+        Self::new(
+            field,
+            "invalid_quantity",
+            format!(
+                "{raw:?} is not a quantity; use a number of at least 0 with at most \
+                 {QUANTITY_DECIMALS_MAX} decimals, e.g. \"1\" or \"2.5\"."
+            ),
+        )
+    }
+
     /// Moves the pointer under `prefix`, e.g. "/email" under "/contacts/2".
     pub fn prefixed(mut self, prefix: &str) -> Self {
         self.field = format!("{prefix}{}", self.field);
@@ -799,26 +820,28 @@ impl<'a> Validator<'a> {
         );
         let unit = self.text(&format!("{field}/unit"), article.unit, ARTICLE_UNIT_MAX);
         let quantity = self.quantity(&format!("{field}/quantity"), &article.quantity);
+        let unit_price = article.unit_price;
+        if unit_price.is_some_and(|price| price < 0) {
+            self.push(FieldError::negative_amount(
+                format!("{field}/unitPrice"),
+                "A unit price",
+            ));
+        }
         Some(DefaultArticle {
             article_number: article_number?,
             description,
             kind: article.kind,
+            article_type: article.article_type,
             quantity: quantity?,
             unit,
+            unit_price,
         })
     }
 
     fn quantity(&mut self, field: &str, raw: &str) -> Option<String> {
         let quantity = normalise_quantity(raw);
         if quantity.is_none() {
-            self.push(FieldError::new(
-                field,
-                "invalid_quantity",
-                format!(
-                    "{raw:?} is not a quantity; use a number of at least 0 with at most \
-                     {QUANTITY_DECIMALS_MAX} decimals, e.g. \"1\" or \"2.5\"."
-                ),
-            ));
+            self.push(FieldError::invalid_quantity(field, raw));
         }
         quantity
     }
@@ -892,10 +915,9 @@ impl<'a> Validator<'a> {
 
     fn credit_limit(&mut self, value: Option<i64>) -> Option<i64> {
         if value.is_some_and(|limit| limit < 0) {
-            self.push(FieldError::new(
+            self.push(FieldError::negative_amount(
                 "/terms/creditLimit",
-                "negative_amount",
-                "The credit limit cannot be negative.",
+                "The credit limit",
             ));
         }
         value

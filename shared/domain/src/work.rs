@@ -3,10 +3,13 @@
 //! through one state machine ([`WorkStatus`]); every status change goes through
 //! [`WorkStatus::check_transition`], so the API and the cascade cannot disagree about it.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{CustomerId, FieldError, ValidationErrors};
+use crate::articles::{
+    ArticleLine, ArticleLineInput, date_entered_hours, default_lines, validate_lines,
+};
+use crate::{Customer, CustomerId, FieldError, ValidationErrors};
 
 pub const WORK_ORDER_TITLE_MAX: usize = 200;
 pub const WORK_ORDER_DESCRIPTION_MAX: usize = 4000;
@@ -208,7 +211,11 @@ pub struct WorkOrderInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_number: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_centre: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tasks: Option<Vec<TaskInput>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines: Option<Vec<ArticleLineInput>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,8 +238,14 @@ pub struct WorkOrderFields {
     /// The customer's own order (purchase order) number for this work, for its invoice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_number: Option<String>,
+    /// The customer's cost centre the work is booked to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_centre: Option<String>,
     #[serde(default)]
     pub tasks: Vec<Task>,
+    /// What the work charges for (see `articles`).
+    #[serde(default)]
+    pub lines: Vec<ArticleLine>,
 }
 
 impl WorkOrderFields {
@@ -247,6 +260,8 @@ impl WorkOrderFields {
             technician: self.technician.clone(),
             contact_id: self.contact_id.clone(),
             order_number: self.order_number.clone(),
+            cost_centre: self.cost_centre.clone(),
+            lines: Some(self.lines.iter().map(ArticleLine::to_input).collect()),
             tasks: Some(
                 self.tasks
                     .iter()
@@ -287,6 +302,10 @@ pub struct WorkOrder {
     pub updated_at: DateTime<Utc>,
     pub updated_by: String,
     pub version: u64,
+    /// The currency of the lines' unit prices: the customer's when the work order was made
+    /// (absent on work orders made before lines existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
 }
 
 impl WorkOrder {
@@ -305,6 +324,34 @@ impl WorkOrder {
             updated_at: now,
             updated_by: user.to_owned(),
             version: 1,
+            currency: None,
+        }
+    }
+
+    /// A new work order of `customer`, completed from its card (seed 001): the card's cost
+    /// centre unless one is given, the card's work-order default articles as its lines unless
+    /// the body named its lines (`lines_given`, also as an empty list: the caller then says
+    /// which lines it has), time lines with hours dated `today`, prices in the customer's
+    /// currency.
+    pub fn for_customer(
+        customer: &Customer,
+        mut fields: WorkOrderFields,
+        lines_given: bool,
+        user: &str,
+        now: DateTime<Utc>,
+        today: NaiveDate,
+    ) -> Self {
+        let card = &customer.fields;
+        if fields.cost_centre.is_none() {
+            fields.cost_centre = card.cost_centre.clone();
+        }
+        if !lines_given {
+            fields.lines = default_lines(&card.default_articles);
+        }
+        date_entered_hours(&[], &mut fields.lines, today);
+        Self {
+            currency: Some(card.terms.currency.clone()),
+            ..Self::new(customer.id.clone(), fields, user, now)
         }
     }
 
@@ -349,7 +396,8 @@ pub fn check_change(
 }
 
 /// Validates a work order (on create and, merged with the stored one, on change). Whether the
-/// site and contact are the customer's is for the caller to check. New tasks get ids here.
+/// site and contact are the customer's is for the caller to check. New tasks and lines get ids
+/// here; time lines are dated by [`date_entered_hours`], which needs what was stored.
 pub fn validate_work_order(input: WorkOrderInput) -> Result<WorkOrderFields, ValidationErrors> {
     let mut errors = Vec::new();
     let kind = input.kind;
@@ -387,7 +435,14 @@ pub fn validate_work_order(input: WorkOrderInput) -> Result<WorkOrderFields, Val
         crate::validation::REFERENCE_MAX,
         &mut errors,
     );
+    let cost_centre = optional_text(
+        "/costCentre",
+        input.cost_centre,
+        crate::validation::REFERENCE_MAX,
+        &mut errors,
+    );
     let tasks = validate_tasks(input.tasks.unwrap_or_default(), &mut errors);
+    let lines = validate_lines(input.lines.unwrap_or_default(), &mut errors);
     if !errors.is_empty() {
         return Err(ValidationErrors(errors));
     }
@@ -401,7 +456,9 @@ pub fn validate_work_order(input: WorkOrderInput) -> Result<WorkOrderFields, Val
         technician,
         contact_id,
         order_number,
+        cost_centre,
         tasks,
+        lines,
     })
 }
 
@@ -879,6 +936,48 @@ mod tests {
                 "tasks": [{"id": "x", "title": "a"}, {"id": "x", "title": "b"}]})),
             Err(vec!["/tasks/1/id duplicate".into()])
         );
+    }
+
+    fn customer_with_defaults() -> Customer {
+        let input = serde_json::from_value(json!({
+        "customerNumber": "1", "companyName": "Berg AB", "costCentre": "CC-7",
+        "terms": {"currency": "SEK"},
+        "defaultArticles": [
+            {"articleNumber": "T-1", "kind": "workOrder", "articleType": "time",
+             "quantity": "0", "unit": "h", "unitPrice": 65000},
+            {"articleNumber": "T-2", "kind": "workOrder", "articleType": "time",
+             "quantity": "1"},
+            {"articleNumber": "S-1", "kind": "service", "quantity": "1"}
+        ]}))
+        .unwrap();
+        let fields = crate::validate_customer(input, &Default::default()).unwrap();
+        Customer::new(fields, "u", Utc::now())
+    }
+
+    #[test]
+    fn a_new_work_order_takes_the_card_s_cost_centre_articles_and_currency() {
+        let customer = customer_with_defaults();
+        let today = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let new = |input: serde_json::Value| {
+            let lines_given = input.get("lines").is_some();
+            let fields = work_order(input).unwrap();
+            WorkOrder::for_customer(&customer, fields, lines_given, "u", Utc::now(), today)
+        };
+        let plain = new(json!({"kind": "order", "title": "T", "siteId": "S"}));
+        assert_eq!(plain.fields.cost_centre.as_deref(), Some("CC-7"));
+        assert_eq!(plain.currency.as_deref(), Some("SEK"));
+        let lines: Vec<(&str, Option<NaiveDate>)> = plain
+            .fields
+            .lines
+            .iter()
+            .map(|l| (l.article_number.as_str(), l.date))
+            .collect();
+        assert_eq!(lines, [("T-1", None), ("T-2", Some(today))]);
+
+        let chosen = new(json!({"kind": "order", "title": "T", "siteId": "S",
+            "costCentre": "CC-9", "lines": []}));
+        assert_eq!(chosen.fields.cost_centre.as_deref(), Some("CC-9"));
+        assert!(chosen.fields.lines.is_empty(), "the body said which lines");
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! A customer's work orders: created under the call-off rule, listed (by kind and status),
-//! read, and changed by merge patch along the state machine. Cancelling one cancels its open
-//! tasks and jobs with it.
+//! A customer's work orders: created under the call-off rule with what the customer's card
+//! gives them (order number, cost centre, default articles), listed (by kind and status),
+//! read, and changed by merge patch along the state machine, their time lines dated when
+//! their hours are entered. Cancelling one cancels its open tasks and jobs with it.
 
 use chrono::Utc;
 use domain::{
@@ -23,7 +24,8 @@ const CANCEL_ATTEMPTS: usize = 5;
 
 /// A new work order: the customer must be active and may call off work (the call-off rule),
 /// the site active and the customer's, the contact the customer's; the order number follows
-/// the organisation's setting. Written on condition that the customer and the site are still
+/// the organisation's setting; the card gives its cost centre and work-order default articles
+/// (`WorkOrder::for_customer`). Written on condition that the customer and the site are still
 /// as read.
 pub async fn create(
     app: &App,
@@ -33,6 +35,7 @@ pub async fn create(
     retry: &Retry,
 ) -> Result<Created<WorkOrder>, Problem> {
     refuse_closed_start(input.status)?;
+    let lines_given = input.lines.is_some();
     let given = &domain::validate_work_order(input).map_err(|e| Problem::validation(e.0))?;
     linked::create(app, scope, id, retry, |customer| async move {
         // The call-off rule names every reason (an inactive customer among them) at once.
@@ -48,7 +51,10 @@ pub async fn create(
             .map_err(|e| Problem::validation(vec![e]))?;
         check_site(app, scope, &customer.id, &fields.site_id).await?;
         let on_site = Depends::SiteActive(fields.site_id.clone());
-        let work_order = WorkOrder::new(customer.id, fields, &scope.caller.user, Utc::now());
+        let now = Utc::now();
+        let today = scope.settings.settings.today(now);
+        let user = &scope.caller.user;
+        let work_order = WorkOrder::for_customer(&customer, fields, lines_given, user, now, today);
         Ok(NewRecord {
             record: work_order,
             depends: vec![on_customer, on_site],
@@ -113,7 +119,7 @@ pub async fn texts(
 /// Changes a work order by merge patch (`expected`: the If-Match version). A status change
 /// follows the state machine; cancelling cancels its open tasks with it and its open jobs in
 /// pages (the first page in the work order's own transaction). Cancelling again finishes what
-/// an interrupted cancellation left open.
+/// an interrupted cancellation left open. Time lines whose hours change are dated today.
 pub async fn change(
     app: &App,
     scope: &Scope,
@@ -129,6 +135,9 @@ pub async fn change(
     let input = patched(&before.fields.to_input(), patch)?;
     refuse_illegal_move("work order", before.fields.status, input.status)?;
     let mut fields = domain::validate_work_order(input).map_err(|e| Problem::validation(e.0))?;
+    let now = Utc::now();
+    let today = scope.settings.settings.today(now);
+    domain::date_entered_hours(&before.fields.lines, &mut fields.lines, today);
     if fields == before.fields {
         if before.fields.status == WorkStatus::Cancelled {
             cancel_open_jobs(app, scope, &before).await?;
@@ -145,7 +154,6 @@ pub async fn change(
             .map_err(|e| Problem::validation(vec![e]))?;
     }
     check_changed_links(app, scope, &customer, &before.fields, &fields).await?;
-    let now = Utc::now();
     let jobs = if fields.status == WorkStatus::Cancelled {
         fields = fields.cancelled();
         open_jobs_cancelled(app, scope, &before).await?

@@ -49,8 +49,10 @@ fn article(number: &str, quantity: &str) -> DefaultArticle {
         article_number: number.into(),
         description: None,
         kind: ArticleKind::Service,
+        article_type: ArticleType::Item,
         quantity: quantity.into(),
         unit: None,
+        unit_price: None,
     }
 }
 
@@ -708,6 +710,27 @@ fn article_errors_point_into_the_list() {
     assert!(errors.contains("/defaultArticles/2/articleNumber", "too_long"));
     assert!(errors.contains("/defaultArticles/2/quantity", "invalid_quantity"));
     assert_eq!(errors.len(), 4, "{errors}");
+}
+
+#[test]
+fn an_article_s_unit_price_is_not_negative_and_its_type_is_kept() {
+    let mut time = article("T-1", "0");
+    time.article_type = ArticleType::Time;
+    time.unit_price = Some(65_000);
+    let fields = valid(CustomerInput {
+        default_articles: Some(vec![time.clone()]),
+        ..person()
+    });
+    assert_eq!(fields.default_articles, vec![time.clone()]);
+    time.unit_price = Some(-1);
+    assert_only(
+        CustomerInput {
+            default_articles: Some(vec![time]),
+            ..person()
+        },
+        "/defaultArticles/0/unitPrice",
+        "negative_amount",
+    );
 }
 
 #[test]

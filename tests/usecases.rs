@@ -7,7 +7,7 @@ use customers_api::App;
 use customers_api::bucket::ImportsBucket;
 use customers_api::usecases::customers::{self, Search};
 use customers_api::usecases::idempotency::Retry;
-use customers_api::usecases::{Created, Scope, assignments, sites, work_orders};
+use customers_api::usecases::{Created, Scope, assignments, linked, sites, work_orders};
 use domain::{Customer, CustomerStatus, Grants, SiteInput, WorkOrderInput};
 use kit::{Caller, Problem};
 use serde_json::{Value, json};
@@ -285,7 +285,7 @@ async fn a_site_with_open_work_is_not_unlinked() {
         refused.extensions["dependants"],
         json!([{"kind": "work order", "id": order.id, "status": "planned"}])
     );
-    let kept = sites::get(&app, &admin, &customer.id, &site.id)
+    let kept = linked::read::<domain::Site>(&app, &admin, &customer.id, &site.id)
         .await
         .unwrap();
     assert_eq!(kept, site, "the site is as it was");

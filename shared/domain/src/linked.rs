@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::{
-    ChangeKind, Contract, ContractStatus, Customer, CustomerId, CustomerStatus, Job, Site,
-    SiteStatus, Ticket, WorkOrder,
+    ChangeKind, Contract, ContractFields, ContractStatus, Customer, CustomerId, CustomerStatus,
+    Job, Site, SiteFields, SiteStatus, Ticket, WorkOrder,
 };
 
 /// What a kind of linked record is.
@@ -264,26 +264,43 @@ macro_rules! linked {
     };
 }
 
+/// Declares `changed` for a kind whose records change as a whole set of fields: the record with
+/// `fields`, a version up, changed by `by` at `now` (work orders and jobs have their own).
+macro_rules! changed {
+    ($record:ty, $fields:ty) => {
+        impl $record {
+            pub fn changed(&self, fields: $fields, by: &str, now: DateTime<Utc>) -> Self {
+                Self {
+                    fields,
+                    version: self.version + 1,
+                    updated_at: now,
+                    updated_by: by.to_owned(),
+                    ..self.clone()
+                }
+            }
+        }
+    };
+}
+
 /// Declares how the cascade closes a kind whose records close by taking one status.
 macro_rules! closed_as {
     ($record:ty, $status:expr) => {
         impl Cascaded for $record {
             fn closed(&self, by: &str, now: DateTime<Utc>) -> Self {
-                let mut after = self.clone();
-                after.fields.status = $status;
-                after.version = self.version + 1;
-                after.updated_at = now;
-                after.updated_by = by.to_owned();
-                after
+                let mut fields = self.fields.clone();
+                fields.status = $status;
+                self.changed(fields, by, now)
             }
         }
     };
 }
 
 linked!(Site, &SITE, live: |site| site.fields.status == SiteStatus::Active);
+changed!(Site, SiteFields);
 closed_as!(Site, SiteStatus::Inactive);
 
 linked!(Contract, &CONTRACT, live: |contract| contract.fields.status == ContractStatus::Active);
+changed!(Contract, ContractFields);
 closed_as!(Contract, ContractStatus::Cancelled);
 
 linked!(WorkOrder, &WORK_ORDER, live: |work_order| work_order.fields.status.is_open());

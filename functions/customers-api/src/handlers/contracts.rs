@@ -1,6 +1,6 @@
 //! The contract routes: request in, `usecases::contracts` call, response out.
 
-use domain::ContractInput;
+use domain::{Contract, ContractInput};
 use kit::Problem;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::{created, customer_id, idempotency, page_request, record_id, record_response, scope};
 use crate::App;
 use crate::http::{self, JSON, MERGE_PATCH, if_match, json};
-use crate::usecases::contracts;
+use crate::usecases::{contracts, linked};
 
 pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
@@ -26,14 +26,14 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
 pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
-    let page = contracts::list(app, &scope, &id, page_request(request)?).await?;
+    let page = linked::page::<Contract>(app, &scope, &id, page_request(request)?).await?;
     Ok(json(StatusCode::OK, &page))
 }
 
 pub async fn get(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
-    let contract = contracts::get(app, &scope, &id, &contract_id(request)?).await?;
+    let contract = linked::read::<Contract>(app, &scope, &id, &contract_id(request)?).await?;
     Ok(record_response(&contract))
 }
 

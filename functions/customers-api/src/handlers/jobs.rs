@@ -1,6 +1,6 @@
 //! The job routes: request in, `usecases::jobs` call, response out.
 
-use domain::JobInput;
+use domain::{Job, JobInput};
 use kit::Problem;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -11,7 +11,7 @@ use super::work_orders::work_order_id;
 use super::{DEFAULT_PAGE, created, customer_id, idempotency, record_id, record_response, scope};
 use crate::App;
 use crate::http::{self, JSON, MERGE_PATCH, if_match, json};
-use crate::usecases::{PageRequest, jobs};
+use crate::usecases::{PageRequest, jobs, linked};
 
 pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
@@ -46,7 +46,7 @@ pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Proble
 pub async fn get(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
-    let job = jobs::get(app, &scope, &id, &job_id(request)?).await?;
+    let job = linked::read::<Job>(app, &scope, &id, &job_id(request)?).await?;
     Ok(record_response(&job))
 }
 

@@ -1,6 +1,6 @@
 //! The site routes: request in, `usecases::sites` call, response out.
 
-use domain::SiteInput;
+use domain::{Site, SiteInput};
 use kit::Problem;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::{created, customer_id, idempotency, page_request, record_id, record_response, scope};
 use crate::App;
 use crate::http::{self, JSON, MERGE_PATCH, if_match, json};
-use crate::usecases::sites;
+use crate::usecases::{linked, sites};
 
 pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
@@ -24,14 +24,14 @@ pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Prob
 pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
-    let page = sites::list(app, &scope, &id, page_request(request)?).await?;
+    let page = linked::page::<Site>(app, &scope, &id, page_request(request)?).await?;
     Ok(json(StatusCode::OK, &page))
 }
 
 pub async fn get(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
-    let site = sites::get(app, &scope, &id, &site_id(request)?).await?;
+    let site = linked::read::<Site>(app, &scope, &id, &site_id(request)?).await?;
     Ok(record_response(&site))
 }
 

@@ -8,7 +8,7 @@ use lambda_http::{Body, Request, Response};
 use super::{DEFAULT_PAGE, customer_id, idempotency, record_id, scope};
 use crate::App;
 use crate::http::{self, JSON, json, with_header};
-use crate::usecases::{PageRequest, tickets};
+use crate::usecases::{PageRequest, linked, tickets};
 
 pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
@@ -43,6 +43,8 @@ pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Proble
 pub async fn get(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
-    let ticket = tickets::get(app, &scope, &id, &record_id(request, "ticketId", "ticket")?).await?;
+    let ticket =
+        linked::read::<Ticket>(app, &scope, &id, &record_id(request, "ticketId", "ticket")?)
+            .await?;
     Ok(json(StatusCode::OK, &ticket))
 }

@@ -1,6 +1,6 @@
 //! The work-order routes: request in, `usecases::work_orders` call, response out.
 
-use domain::WorkOrderInput;
+use domain::{WorkOrder, WorkOrderInput};
 use kit::Problem;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -10,7 +10,7 @@ use store::WorkOrderFilter;
 use super::{DEFAULT_PAGE, created, customer_id, idempotency, record_id, record_response, scope};
 use crate::App;
 use crate::http::{self, JSON, MERGE_PATCH, if_match, json};
-use crate::usecases::{PageRequest, work_orders};
+use crate::usecases::{PageRequest, linked, work_orders};
 
 pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
@@ -44,7 +44,7 @@ pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Proble
 pub async fn get(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     let id = customer_id(request)?;
-    let work_order = work_orders::get(app, &scope, &id, &work_order_id(request)?).await?;
+    let work_order = linked::read::<WorkOrder>(app, &scope, &id, &work_order_id(request)?).await?;
     Ok(record_response(&work_order))
 }
 

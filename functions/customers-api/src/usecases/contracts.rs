@@ -6,13 +6,10 @@ use chrono::Utc;
 use domain::{Contract, ContractFields, ContractInput, ContractStatus, CustomerId, FieldError};
 use kit::Problem;
 use serde_json::Value;
-use store::Page;
 
 use super::idempotency::Retry;
-use super::linked::{
-    self, NewRecord, check_version, customer_for_change, customer_for_view, existing, today,
-};
-use super::{Created, PageRequest, Scope, patched, refuse_null_status, store_problem};
+use super::linked::{self, NewRecord, check_version, customer_for_change, existing, today};
+use super::{Created, Scope, patched, refuse_null_status, store_problem};
 use crate::App;
 
 pub async fn create(
@@ -42,35 +39,6 @@ pub async fn create(
         })
     })
     .await
-}
-
-pub async fn list(
-    app: &App,
-    scope: &Scope,
-    id: &CustomerId,
-    page: PageRequest,
-) -> Result<Page<Contract>, Problem> {
-    customer_for_view(app, scope, id).await?;
-    app.store
-        .linked_page::<Contract>(
-            &scope.tenant,
-            id,
-            page.limit,
-            page.cursor.as_deref(),
-            page.ascending,
-        )
-        .await
-        .map_err(store_problem)
-}
-
-pub async fn get(
-    app: &App,
-    scope: &Scope,
-    id: &CustomerId,
-    contract: &str,
-) -> Result<Contract, Problem> {
-    customer_for_view(app, scope, id).await?;
-    existing(app, scope, id, contract).await
 }
 
 /// Changes a contract by merge patch (`expected`: the If-Match version). A cancelled contract
@@ -103,13 +71,7 @@ pub async fn change(
     fields
         .check_active_period(today())
         .map_err(|e| Problem::validation(e.0))?;
-    let after = Contract {
-        fields,
-        version: before.version + 1,
-        updated_at: Utc::now(),
-        updated_by: scope.caller.user.clone(),
-        ..before.clone()
-    };
+    let after = before.changed(fields, &scope.caller.user, Utc::now());
     linked::save_change(app, scope, &customer, &before, after).await
 }
 

@@ -96,11 +96,6 @@ pub async fn list(
         .map_err(store_problem)
 }
 
-pub async fn get(app: &App, scope: &Scope, id: &CustomerId, job: &str) -> Result<Job, Problem> {
-    customer_for_view(app, scope, id).await?;
-    existing(app, scope, id, job).await
-}
-
 /// Reschedules, restaffs or moves a job on (`expected`: the If-Match version).
 pub async fn change(
     app: &App,

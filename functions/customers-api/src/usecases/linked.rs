@@ -9,10 +9,10 @@ use std::future::Future;
 use chrono::{NaiveDate, Utc};
 use domain::{Customer, CustomerId, LinkRefusal, Linked, Permission};
 use kit::Problem;
-use store::{Depends, IdempotencyRecord, Link, StoreError, Stored, StoredResponse};
+use store::{Depends, IdempotencyRecord, Link, Page, StoreError, Stored, StoredResponse};
 
 use super::idempotency::{Retry, key_reused};
-use super::{Created, Scope, read_reachable, read_visible, store_problem};
+use super::{Created, PageRequest, Scope, read_reachable, read_visible, store_problem};
 use crate::App;
 use crate::http::etag;
 
@@ -37,6 +37,37 @@ pub async fn customer_for_view(
     id: &CustomerId,
 ) -> Result<Customer, Problem> {
     read_visible(app, scope, id).await
+}
+
+/// A record of the customer the caller may see: 404 naming its kind.
+pub async fn read<T: Stored>(
+    app: &App,
+    scope: &Scope,
+    customer: &CustomerId,
+    id: &str,
+) -> Result<T, Problem> {
+    customer_for_view(app, scope, customer).await?;
+    existing(app, scope, customer, id).await
+}
+
+/// A page of the customer's records of a kind, in creation order or the reverse.
+pub async fn page<T: Stored>(
+    app: &App,
+    scope: &Scope,
+    customer: &CustomerId,
+    page: PageRequest,
+) -> Result<Page<T>, Problem> {
+    customer_for_view(app, scope, customer).await?;
+    app.store
+        .linked_page::<T>(
+            &scope.tenant,
+            customer,
+            page.limit,
+            page.cursor.as_deref(),
+            page.ascending,
+        )
+        .await
+        .map_err(store_problem)
 }
 
 /// A record of the customer (read after the customer, see [`customer_for_change`]): 404 naming

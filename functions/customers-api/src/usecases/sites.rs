@@ -10,13 +10,11 @@ use domain::{
 };
 use kit::Problem;
 use serde_json::Value;
-use store::{Companion, Page};
+use store::Companion;
 
 use super::idempotency::Retry;
-use super::linked::{
-    self, answer_of, check_version, customer_for_change, customer_for_view, existing,
-};
-use super::{Created, Edit, PageRequest, Scope, modify, store_problem};
+use super::linked::{self, answer_of, check_version, customer_for_change, existing};
+use super::{Created, Edit, Scope, modify, store_problem};
 use crate::App;
 
 /// Links a new site; its contact is the one given, else the customer's primary contact.
@@ -64,30 +62,6 @@ pub async fn link(
     }
 }
 
-pub async fn list(
-    app: &App,
-    scope: &Scope,
-    id: &CustomerId,
-    page: PageRequest,
-) -> Result<Page<Site>, Problem> {
-    customer_for_view(app, scope, id).await?;
-    app.store
-        .linked_page::<Site>(
-            &scope.tenant,
-            id,
-            page.limit,
-            page.cursor.as_deref(),
-            page.ascending,
-        )
-        .await
-        .map_err(store_problem)
-}
-
-pub async fn get(app: &App, scope: &Scope, id: &CustomerId, site: &str) -> Result<Site, Problem> {
-    customer_for_view(app, scope, id).await?;
-    existing(app, scope, id, site).await
-}
-
 /// Changes a site by merge patch (`expected`: the If-Match version); deactivates or
 /// reactivates it with `status` (reactivation needs an active customer). An unlinked site
 /// changes no more.
@@ -121,13 +95,7 @@ pub async fn change(
     if fields == before.fields {
         return Ok(before);
     }
-    let after = Site {
-        fields,
-        version: before.version + 1,
-        updated_at: Utc::now(),
-        updated_by: scope.caller.user.clone(),
-        ..before.clone()
-    };
+    let after = before.changed(fields, &scope.caller.user, Utc::now());
     linked::save_change(app, scope, &customer, &before, after).await
 }
 

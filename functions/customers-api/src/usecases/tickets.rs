@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use store::{Depends, Link, Page, StoreError};
 
 use super::idempotency;
-use super::linked::{self, customer_for_change, customer_for_view, existing};
+use super::linked::{self, customer_for_change, customer_for_view};
 use super::{PageRequest, Scope, store_problem};
 use crate::App;
 
@@ -132,16 +132,6 @@ pub async fn list(
         )
         .await
         .map_err(store_problem)
-}
-
-pub async fn get(
-    app: &App,
-    scope: &Scope,
-    id: &CustomerId,
-    ticket: &str,
-) -> Result<Ticket, Problem> {
-    customer_for_view(app, scope, id).await?;
-    existing(app, scope, id, ticket).await
 }
 
 fn job_cancelled() -> Problem {

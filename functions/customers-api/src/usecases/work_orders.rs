@@ -84,16 +84,6 @@ pub async fn list(
         .map_err(store_problem)
 }
 
-pub async fn get(
-    app: &App,
-    scope: &Scope,
-    id: &CustomerId,
-    work_order: &str,
-) -> Result<WorkOrder, Problem> {
-    customer_for_view(app, scope, id).await?;
-    existing(app, scope, id, work_order).await
-}
-
 /// The texts to the customer about the work order's visits: sent, suppressed (and why), or
 /// still pending, so a dispatcher can answer "did the customer get the text?".
 pub async fn texts(
@@ -103,7 +93,7 @@ pub async fn texts(
     work_order: &str,
     page: PageRequest,
 ) -> Result<Page<TextRecord>, Problem> {
-    let work_order: WorkOrder = get(app, scope, id, work_order).await?;
+    let work_order: WorkOrder = linked::read(app, scope, id, work_order).await?;
     app.store
         .texts(
             &scope.tenant,

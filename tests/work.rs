@@ -580,3 +580,48 @@ async fn an_organisation_may_require_the_customer_s_order_number_on_work_orders(
         .await
         .expect_problem(422, "validation-failed");
 }
+
+/// `orderNumber: hidden`: the organisation does not use order numbers on work orders, so the
+/// card's is not copied and one given is refused; `shown` copies the card's.
+#[tokio::test]
+async fn a_hidden_order_number_is_not_used_on_work_orders_a_shown_one_is_copied() {
+    // One instance: settings are cached per instance for a while.
+    let suite = Suite::start_with(1).await;
+    let office = suite.user("acme", "ada", ADMIN);
+    let (id, site) = customer_with_site(&office, "7602").await;
+    let card = office.get(&format!("/customers/{id}")).await;
+    office
+        .patch(
+            &format!("/customers/{id}"),
+            &card.etag(),
+            &json!({"orderNumber": "PO-77"}),
+        )
+        .await
+        .expect(200);
+    let shown = work_order(&office, &id, &site, "order").await;
+    shown.expect(201);
+    assert_eq!(
+        shown.body["orderNumber"], "PO-77",
+        "shown (the default): copied"
+    );
+
+    let mut settings = office.get("/settings").await.body;
+    settings["orderNumber"] = json!("hidden");
+    office
+        .send_json(http::Method::PUT, "/settings", &[], &settings)
+        .await
+        .expect(200);
+    let hidden = work_order(&office, &id, &site, "order").await;
+    hidden.expect(201);
+    assert!(hidden.body.get("orderNumber").is_none(), "{}", hidden.body);
+    let given = office
+        .post(
+            &format!("/customers/{id}/work-orders"),
+            &json!({"kind": "order", "title": "T", "siteId": site, "orderNumber": "PO-88"}),
+        )
+        .await;
+    assert_eq!(
+        given.field_errors(),
+        vec![("/orderNumber".into(), "not_used".into())]
+    );
+}

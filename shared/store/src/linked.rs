@@ -286,54 +286,43 @@ impl CustomerStore {
         depends
             .iter()
             .map(|depends| {
-                let (key, condition, values) = match depends {
+                let (key, condition, attribute, value) = match depends {
                     Depends::Customer(version) => (
                         keys::customer(tenant, customer),
-                        "#version = :v",
-                        vec![(":v", AttributeValue::N(version.to_string()))],
+                        "#a = :v",
+                        VERSION,
+                        AttributeValue::N(version.to_string()),
                     ),
                     Depends::WorkOrder { id, version } => (
                         keys::work_order(tenant, customer, id),
-                        "#version = :v",
-                        vec![(":v", AttributeValue::N(version.to_string()))],
+                        "#a = :v",
+                        VERSION,
+                        AttributeValue::N(version.to_string()),
                     ),
                     Depends::JobNotCancelled(id) => (
                         keys::job(tenant, customer, id),
-                        "attribute_exists(PK) AND #status <> :s",
-                        vec![(":s", AttributeValue::S("cancelled".into()))],
+                        "attribute_exists(PK) AND #a <> :v",
+                        "status",
+                        AttributeValue::S("cancelled".into()),
                     ),
                     Depends::SiteActive(id) => (
                         keys::site(tenant, customer, id),
-                        "attribute_exists(PK) AND #status = :s",
-                        vec![(":s", AttributeValue::S("active".into()))],
+                        "attribute_exists(PK) AND #a = :v",
+                        "status",
+                        AttributeValue::S("active".into()),
                     ),
                 };
-                self.condition_check(key, condition, values)
+                let check = ConditionCheck::builder()
+                    .table_name(self.table())
+                    .set_key(Some(items::key_of(key)))
+                    .condition_expression(condition)
+                    .expression_attribute_names("#a", attribute)
+                    .expression_attribute_values(":v", value)
+                    .build()
+                    .expect("table, key and condition are set");
+                TransactWriteItem::builder().condition_check(check).build()
             })
             .collect()
-    }
-
-    fn condition_check(
-        &self,
-        key: keys::Key,
-        condition: &str,
-        values: Vec<(&str, AttributeValue)>,
-    ) -> TransactWriteItem {
-        let mut check = ConditionCheck::builder()
-            .table_name(self.table())
-            .set_key(Some(items::key_of(key)))
-            .condition_expression(condition);
-        if condition.contains("#version") {
-            check = check.expression_attribute_names("#version", VERSION);
-        }
-        if condition.contains("#status") {
-            check = check.expression_attribute_names("#status", "status");
-        }
-        for (name, value) in values {
-            check = check.expression_attribute_values(name, value);
-        }
-        let check = check.build().expect("table, key and condition are set");
-        TransactWriteItem::builder().condition_check(check).build()
     }
 }
 

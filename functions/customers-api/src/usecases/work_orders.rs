@@ -130,7 +130,7 @@ pub async fn change(
     domain::date_entered_hours(&before.fields.lines, &mut fields.lines, today);
     if fields == before.fields {
         if before.fields.status == WorkStatus::Cancelled {
-            cancel_open_jobs(app, scope, &before).await?;
+            cancel_open_jobs(app, scope, &before, None).await?;
         }
         return Ok(before);
     }
@@ -157,7 +157,10 @@ pub async fn change(
         .change_with(&scope.tenant, &after, before.version, &[], first)
         .await
     {
-        Ok(()) if jobs.len() > first.len() => cancel_open_jobs(app, scope, &after).await?,
+        Ok(()) if jobs.len() > first.len() => {
+            let rest = jobs[first.len()..].to_vec();
+            cancel_open_jobs(app, scope, &after, Some(rest)).await?
+        }
         Ok(()) => {}
         Err(StoreError::VersionConflict) => return Err(Problem::stale(None)),
         Err(e) => return Err(store_problem(e)),
@@ -185,14 +188,23 @@ async fn open_jobs_cancelled(
 
 /// Cancels the open jobs of a cancelled work order, a transaction per page, each on condition
 /// that the work order is still as cancelled (so no 500 however many jobs it has; see the limit
-/// in `domain::work`). A job that changed meanwhile makes the pages be read again.
-async fn cancel_open_jobs(app: &App, scope: &Scope, work_order: &WorkOrder) -> Result<(), Problem> {
+/// in `domain::work`). `known`: the jobs already read and cancelled, if any; a job that changed
+/// meanwhile makes them be read again.
+async fn cancel_open_jobs(
+    app: &App,
+    scope: &Scope,
+    work_order: &WorkOrder,
+    mut known: Option<Vec<(u64, Job)>>,
+) -> Result<(), Problem> {
     let still = [Depends::WorkOrder {
         id: work_order.id.clone(),
         version: work_order.version,
     }];
     for _ in 0..CANCEL_ATTEMPTS {
-        let jobs = open_jobs_cancelled(app, scope, work_order).await?;
+        let jobs = match known.take() {
+            Some(jobs) => jobs,
+            None => open_jobs_cancelled(app, scope, work_order).await?,
+        };
         let mut changed_meanwhile = false;
         for page in jobs.chunks(WRITES_PER_TRANSACTION) {
             match app

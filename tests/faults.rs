@@ -214,6 +214,7 @@ async fn an_import_cut_off_between_two_chunks_resumes_from_its_checkpoint() {
         bucket: bucket.clone(),
         queue_url: queue.queue_url().unwrap().to_owned(),
         rows_per_invocation: None,
+        slots_per_organisation: 2,
     };
     let key = "imports/acme/cut-off.csv";
     let total = 300;

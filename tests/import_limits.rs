@@ -1,7 +1,8 @@
 //! The limits of a CSV import, end to end (see "Limits" in docs/imports.md): a file over the
 //! size limit is refused before it is read, a row over the record limit is that row's error
 //! and the rows around it are imported, and a quote never closed fails the import after the
-//! rows before it, with its reason on the record and in the report.
+//! rows before it, with its reason on the record and in the report. And the limit between
+//! organisations: one that floods the bucket does not hold up another's small file.
 
 use std::time::{Duration, Instant};
 
@@ -174,4 +175,83 @@ async fn an_oversize_row_is_reported_and_a_quote_never_closed_fails_the_import_a
     assert!(text.contains("22,,,unterminated_quote,"), "{text}");
     let after = office.get("/customers?number=9121").await;
     assert_eq!(after.body["items"].as_array().unwrap().len(), 0);
+}
+
+/// Files the flooding organisation drops at once, and rows in each: enough that, three at a
+/// time, they would keep every execution busy for minutes.
+const FLOOD_FILES: usize = 12;
+const FLOOD_ROWS: usize = 600;
+/// The bound on another organisation's ten-row file, in the flood's terms rather than seconds
+/// (the emulator serves one request at a time, so its seconds are the flood's): the flood holds
+/// at most `ImportSlotsPerOrganisation` (2) of the stack's 3 executions, so the other file waits
+/// only for one pass over the flood's waiting messages (each a read and a send) and is imported
+/// before the flood's first two files are followed by a third. Without the bound it waits for
+/// the flood's files ahead of it, three at a time: nine or more of them.
+const FLOOD_FILES_DONE_AT_MOST: usize = 2;
+
+#[tokio::test]
+async fn one_organisations_flood_of_files_does_not_hold_up_anothers_small_import() {
+    let suite = Suite::start_with(3).await;
+    let flooder = suite.user("flood", "fred", COORDINATOR);
+    let other = suite.user("small", "sara", COORDINATOR);
+    for file in 0..FLOOD_FILES {
+        let rows = e2e::imports::customer_rows(FLOOD_ROWS, 100_000 + file * FLOOD_ROWS);
+        suite
+            .drop_file(&format!("imports/flood/part-{file:02}.csv"), rows)
+            .await;
+    }
+    running_imports(&flooder, 2).await;
+
+    let dropped = Instant::now();
+    suite
+        .drop_file("imports/small/ten.csv", e2e::imports::customer_rows(10, 1))
+        .await;
+    let imports = other.finished_imports(1).await;
+    let waited = dropped.elapsed();
+
+    assert_eq!(imports[0]["status"], "completed", "{}", imports[0]);
+    assert_eq!(imports[0]["counts"]["created"], 10, "{}", imports[0]);
+    let flood = flooder.get("/imports?limit=100").await.body;
+    let finished = flood["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i["status"] == "completed")
+        .count();
+    println!(
+        "small import done {:.1} s after its file arrived; {finished} of the flood's {FLOOD_FILES} files finished by then",
+        waited.as_secs_f64()
+    );
+    assert!(
+        finished <= FLOOD_FILES_DONE_AT_MOST,
+        "the small import waited {waited:?}, behind {finished} of the flood's files"
+    );
+    let deferred = suite.metrics("ImportsDeferred");
+    assert!(!deferred.is_empty(), "the flood never waited for a turn");
+    assert!(
+        deferred.iter().all(|m| m["tenant"] == "flood"),
+        "only the flooding organisation waits for turns: {deferred:?}"
+    );
+}
+
+/// Waits until `count` of the session's imports are running (the flood has the executions).
+async fn running_imports(session: &e2e::Session<'_>, count: usize) {
+    let started = Instant::now();
+    loop {
+        let list = session.get("/imports?limit=100").await.body;
+        let running = list["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|i| i["status"] == "running")
+            .count();
+        if running >= count {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the flood never ran: {list}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

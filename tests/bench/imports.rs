@@ -65,6 +65,7 @@ async fn main() {
         bucket: bucket.clone(),
         queue_url: String::new(),
         rows_per_invocation: None,
+        slots_per_organisation: 2,
     };
     let tenant = TenantId::parse("bench").unwrap();
 

@@ -179,5 +179,6 @@ pub async fn in_process_import(
         bucket,
         queue_url: format!("{endpoint}/123456789012/no-such-queue"),
         rows_per_invocation,
+        slots_per_organisation: 2,
     }
 }

@@ -7,6 +7,7 @@ mod importer;
 pub mod location;
 pub mod messages;
 mod start;
+mod turns;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,6 +17,7 @@ use store::CustomerStore;
 
 pub use importer::{ImportError, MAX_FILE_BYTES};
 pub use start::process;
+pub use turns::DEFER_SECONDS;
 
 /// What every invocation needs, built once per cold start.
 #[derive(Clone)]
@@ -28,6 +30,9 @@ pub struct App {
     /// Rows one invocation handles before handing over (`IMPORT_ROWS_PER_INVOCATION`; none:
     /// as many as the time allows).
     pub rows_per_invocation: Option<u64>,
+    /// How many invocations may work on one organisation's imports at once
+    /// (`IMPORT_SLOTS_PER_ORGANISATION`; see `turns`).
+    pub slots_per_organisation: u32,
 }
 
 impl App {
@@ -41,6 +46,14 @@ impl App {
             })
             .transpose()?
             .filter(|rows| *rows > 0);
+        let slots = kit::aws::required_env("IMPORT_SLOTS_PER_ORGANISATION")?;
+        let slots_per_organisation = slots
+            .parse::<u32>()
+            .ok()
+            .filter(|slots| *slots > 0)
+            .ok_or_else(|| {
+                format!("IMPORT_SLOTS_PER_ORGANISATION is not a positive number: {slots:?}")
+            })?;
         Ok(Self {
             store: CustomerStore::new(
                 kit::aws::dynamodb(&config),
@@ -51,6 +64,7 @@ impl App {
             bucket: kit::aws::required_env("IMPORTS_BUCKET")?,
             queue_url: kit::aws::required_env("IMPORTS_QUEUE_URL")?,
             rows_per_invocation: rows,
+            slots_per_organisation,
         })
     }
 }

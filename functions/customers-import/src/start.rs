@@ -7,20 +7,22 @@ use chrono::Utc;
 use sha2::{Digest, Sha256};
 use store::{Begin, ImportCounts, ImportRecord, ImportSource, ImportStatus, TenantId};
 
-use crate::App;
 use crate::importer::{self, ImportError};
 use crate::location::{Location, locate};
 use crate::messages::{self, Continuation, CreatedObject, Message};
+use crate::{App, turns};
 
 pub async fn process(app: &App, body: &str, deadline: Instant) -> Result<(), ImportError> {
     match messages::parse(body) {
         Ok(Message::Created(objects)) => {
             for object in objects {
-                start_object(app, &object, deadline).await?;
+                start_object(app, &object, body, deadline).await?;
             }
             Ok(())
         }
-        Ok(Message::Continue(continuation)) => continue_import(app, &continuation, deadline).await,
+        Ok(Message::Continue(continuation)) => {
+            continue_import(app, &continuation, body, deadline).await
+        }
         Ok(Message::Ignore(why)) => {
             tracing::info!(why, "nothing to import");
             Ok(())
@@ -34,6 +36,7 @@ pub async fn process(app: &App, body: &str, deadline: Instant) -> Result<(), Imp
 async fn start_object(
     app: &App,
     object: &CreatedObject,
+    message: &str,
     deadline: Instant,
 ) -> Result<(), ImportError> {
     if object.bucket != app.bucket {
@@ -52,6 +55,20 @@ async fn start_object(
             return Ok(());
         }
     };
+    let tenant = location.tenant.clone();
+    turns::in_turn(app, &tenant, &object.key, message, deadline, || {
+        begin_object(app, location, object, deadline)
+    })
+    .await
+}
+
+/// Starts the import of a located file, or resumes it when this is a redelivery.
+async fn begin_object(
+    app: &App,
+    location: Location,
+    object: &CreatedObject,
+    deadline: Instant,
+) -> Result<(), ImportError> {
     let tenant = location.tenant.clone();
     let (record, previous) = claimable_record(app, &location, object).await?;
     let delivery = delivery_digest(object);
@@ -128,6 +145,7 @@ async fn claimable_record(
 async fn continue_import(
     app: &App,
     continuation: &Continuation,
+    message: &str,
     deadline: Instant,
 ) -> Result<(), ImportError> {
     let Some(tenant) = TenantId::parse(&continuation.tenant) else {
@@ -140,7 +158,11 @@ async fn continue_import(
         Some(record)
             if record.status == ImportStatus::Running && record.version == continuation.version =>
         {
-            importer::run(app, tenant, record, deadline).await
+            let key = record.object_key.clone();
+            turns::in_turn(app, &tenant.clone(), &key, message, deadline, || {
+                importer::run(app, tenant, record, deadline)
+            })
+            .await
         }
         // Finished meanwhile, or taken over by a redelivery that moved it on.
         _ => {

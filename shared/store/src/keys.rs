@@ -287,6 +287,21 @@ pub fn imports_of(tenant: &TenantId) -> String {
     format!("{}IMPORTS", tenant.prefix())
 }
 
+pub const SLOT_PREFIX: &str = "SLOT#";
+
+/// The partition of an organisation's import slots (see `slots`): a few small items.
+pub fn import_slots_of(tenant: &TenantId) -> String {
+    format!("{}IMPORTSLOTS", tenant.prefix())
+}
+
+/// One of an organisation's import slots.
+pub fn import_slot(tenant: &TenantId, number: u32) -> Key {
+    Key {
+        pk: import_slots_of(tenant),
+        sk: format!("{SLOT_PREFIX}{number}"),
+    }
+}
+
 /// The guard that makes one delivery of one S3 object start one import: `digest` identifies
 /// the object version (key, ETag and S3's sequencer).
 pub fn import_delivery(tenant: &TenantId, digest: &str) -> Key {

@@ -142,7 +142,7 @@ impl SmsPolicy {
         };
         if let Some(countries) = &mut self.countries {
             for country in countries.iter_mut() {
-                *country = country.trim().to_ascii_uppercase();
+                *country = country.to_ascii_uppercase();
             }
             if countries.is_empty() || countries.len() > COUNTRIES_MAX {
                 fail(

@@ -620,22 +620,25 @@ async fn concurrent_texts_share_the_sms_limits_in_the_table_and_a_retry_counts_o
     let store = store().await;
     let acme = tenant("acme");
     let customer = domain::CustomerId("C1".into());
-    let policy = domain::SmsPolicy {
-        daily_limit: 4,
-        ..domain::SmsPolicy::default()
+    let settings = domain::Settings {
+        sms_policy: domain::SmsPolicy {
+            daily_limit: 4,
+            ..domain::SmsPolicy::default()
+        },
+        ..domain::Settings::default()
     };
-    let day = "2026-12-03".parse().unwrap();
+    let day: chrono::DateTime<Utc> = "2030-01-01T10:00:00Z".parse().unwrap();
     let mut texts = Vec::new();
     for i in 0..10 {
         texts.push(claimed_text(&store, &acme, &format!("J{i}"), 2).await);
     }
     // Ten invocations at once, each with its own text to its own number.
     let counted = futures::future::join_all(texts.iter().enumerate().map(|(i, text)| {
-        let (store, acme, customer, policy) = (&store, &acme, &customer, &policy);
+        let (store, acme, customer, settings) = (&store, &acme, &customer, &settings);
         async move {
             let number = format!("+4670123456{i}");
             store
-                .count_text(acme, customer, text, &number, day, policy, Utc::now())
+                .count_text(acme, customer, text, &number, settings, day)
                 .await
                 .expect("counted")
         }
@@ -663,15 +666,14 @@ async fn concurrent_texts_share_the_sms_limits_in_the_table_and_a_retry_counts_o
             &customer,
             &texts[first],
             &format!("+4670123456{first}"),
+            &settings,
             day,
-            &policy,
-            Utc::now(),
         )
         .await
         .unwrap();
     assert_eq!(again, store::Quota::Held);
     // The next day starts afresh.
-    let next_day = "2026-12-04".parse().unwrap();
+    let next_day: chrono::DateTime<Utc> = "2030-01-02T10:00:00Z".parse().unwrap();
     let refused = counted
         .iter()
         .position(|q| *q != store::Quota::Granted)
@@ -682,29 +684,20 @@ async fn concurrent_texts_share_the_sms_limits_in_the_table_and_a_retry_counts_o
             &customer,
             &texts[refused],
             "+46701234560",
+            &settings,
             next_day,
-            &policy,
-            Utc::now(),
         )
         .await
         .unwrap();
     assert_eq!(tomorrow, store::Quota::Granted);
     // One number, one job: the job's limit (3) and the number's (6) in the same transaction.
-    let policy = domain::SmsPolicy::default();
+    let settings = domain::Settings::default();
     let mut outcomes = Vec::new();
     for version in 2..6 {
         let text = claimed_text(&store, &acme, "JX", version).await;
         outcomes.push(
             store
-                .count_text(
-                    &acme,
-                    &customer,
-                    &text,
-                    "+46709999999",
-                    next_day,
-                    &policy,
-                    Utc::now(),
-                )
+                .count_text(&acme, &customer, &text, "+46709999999", &settings, next_day)
                 .await
                 .unwrap(),
         );

@@ -3,8 +3,9 @@
 //! whether the change really sends a text ([`domain::text_trigger`]), to whom and in which
 //! language; this function claims the text on its work order, checks it against the
 //! organisation's SMS policy (an allowed country, its limits counted in the table:
-//! `domain::sms_policy`), publishes it as a transactional SMS, and records how it ended (sent, or suppressed and why) so a dispatcher can answer "did
-//! the customer get the text?". Logs name ids and outcomes, never numbers or texts.
+//! `domain::sms_policy`), publishes it as a transactional SMS, and records how it ended (sent,
+//! or suppressed and why) so a dispatcher can answer "did the customer get the text?". Logs
+//! name ids and outcomes, never numbers or texts.
 //!
 //! Idempotent: the text's key is the job's version that caused it, so a redelivered record
 //! finds the text settled and sends nothing. A failed publish leaves the text pending and the
@@ -16,8 +17,8 @@ use aws_lambda_events::streams::DynamoDbEventResponse;
 use aws_sdk_sns::types::MessageAttributeValue;
 use chrono::Utc;
 use domain::{
-    ChangeKind, Customer, Job, Recipient, Settings, Suppression, TextContext, TextRecord,
-    TextState, TextTrigger, WorkOrder,
+    ChangeKind, Customer, Job, Suppression, TextContext, TextRecord, TextState, TextTrigger,
+    WorkOrder,
 };
 use lambda_runtime::{Error, LambdaEvent};
 use store::stream::{self, Change, Changed, Images};
@@ -172,7 +173,18 @@ async fn deliver(
     }
     // Counted before SNS is asked anything: the limits bound the opt-out checks as well as
     // the texts, and a text over a limit costs no SNS call.
-    if let Quota::Over(over) = count(app, tenant, customer, record, &recipient, &settings).await? {
+    let quota = app
+        .store
+        .count_text(
+            tenant,
+            &customer.id,
+            record,
+            &recipient.mobile,
+            &settings,
+            Utc::now(),
+        )
+        .await?;
+    if let Quota::Over(over) = quota {
         // Never empty: a cancelled count names the limits it is over.
         let reason = domain::sms_policy::refusal(&over).unwrap_or(Suppression::JobAndTriggerLimit);
         return suppress(record, reason);
@@ -200,31 +212,6 @@ async fn deliver(
     record.message_id = Some(message_id);
     record.state = TextState::Sent;
     Ok(())
-}
-
-/// The text counted against the organisation's SMS policy, on the organisation's today.
-async fn count(
-    app: &App,
-    tenant: &TenantId,
-    customer: &Customer,
-    record: &TextRecord,
-    recipient: &Recipient,
-    settings: &Settings,
-) -> Result<Quota, TextError> {
-    let now = Utc::now();
-    let quota = app
-        .store
-        .count_text(
-            tenant,
-            &customer.id,
-            record,
-            &recipient.mobile,
-            settings.today(now),
-            &settings.sms_policy,
-            now,
-        )
-        .await?;
-    Ok(quota)
 }
 
 fn suppress(record: &mut TextRecord, reason: Suppression) -> Result<(), TextError> {

@@ -6,8 +6,8 @@
 //! settle finds it pending and publishes again (at least once, never silently lost).
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, TransactWriteItem, Update};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
-use domain::{CustomerId, SmsLimit, SmsPolicy, TextRecord, TextState};
+use chrono::{DateTime, Duration, Utc};
+use domain::{CustomerId, Settings, SmsLimit, TextRecord, TextState};
 
 use crate::customers::{Cancelled, Failed, one};
 use crate::items;
@@ -78,27 +78,23 @@ impl CustomerStore {
             .await
     }
 
-    /// Counts a claimed text against the SMS policy's limits, all or nothing: one transaction
-    /// adds one to the organisation's counter of `day`, to the counter of `number` that day
-    /// and to the job's counter of the trigger, each on condition it is below its limit, and
-    /// marks the text counted (on condition it is pending and was not counted yet). So
-    /// concurrent invocations share the limits, a text over one counts nowhere, and a retry
-    /// of a text (a failed publish, a redelivered record) counts it once.
-    #[allow(clippy::too_many_arguments)]
+    /// Counts a claimed text to `number` against the organisation's SMS policy, all or
+    /// nothing: one transaction adds one to the organisation's counter of the day (its own
+    /// date at `now`), to the counter of `number` that day and to the job's counter of the
+    /// trigger, each on condition it is below its limit, and marks the text counted (on
+    /// condition it is pending and was not counted yet). So concurrent invocations share the
+    /// limits, a text over one counts nowhere, and a retry of a text (a failed publish, a
+    /// redelivered record) counts it once.
     pub async fn count_text(
         &self,
         tenant: &TenantId,
         customer: &CustomerId,
         text: &TextRecord,
         number: &str,
-        day: NaiveDate,
-        policy: &SmsPolicy,
+        settings: &Settings,
         now: DateTime<Utc>,
     ) -> Result<Quota, StoreError> {
-        let pending = serde_json::to_value(TextState::Pending)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let (day, policy) = (settings.today(now), &settings.sms_policy);
         let mark = Update::builder()
             .table_name(self.table())
             .set_key(Some(items::key_of(keys::text(
@@ -110,7 +106,7 @@ impl CustomerStore {
             .update_expression("SET countedAt = :now")
             .condition_expression("#state = :pending AND attribute_not_exists(countedAt)")
             .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":pending", AttributeValue::S(pending))
+            .expression_attribute_values(":pending", stored(TextState::Pending))
             .expression_attribute_values(":now", AttributeValue::S(now.to_rfc3339()))
             .build()
             .expect("table, key and expression are set");
@@ -229,10 +225,6 @@ impl CustomerStore {
         now: DateTime<Utc>,
         expires_at: Option<i64>,
     ) -> Result<Claim, StoreError> {
-        let pending = serde_json::to_value(TextState::Pending)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
         let mut assignments = vec![
             "#state = :pending".to_owned(),
             "createdAt = if_not_exists(createdAt, :now)".to_owned(),
@@ -245,7 +237,7 @@ impl CustomerStore {
             .set_key(Some(items::key_of(key)))
             .condition_expression("attribute_not_exists(PK) OR #state = :pending")
             .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":pending", AttributeValue::S(pending))
+            .expression_attribute_values(":pending", stored(TextState::Pending))
             .expression_attribute_values(":now", AttributeValue::S(now.to_rfc3339()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()));
         for (i, (name, value)) in set.iter().enumerate() {
@@ -296,4 +288,13 @@ impl CustomerStore {
             Err(error) => Err(StoreError::sdk(error)),
         }
     }
+}
+
+/// A state as the records store it (its name in the API).
+fn stored(state: TextState) -> AttributeValue {
+    let name = serde_json::to_value(state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    AttributeValue::S(name)
 }

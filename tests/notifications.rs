@@ -120,10 +120,13 @@ async fn swedish_customer(office: &Session<'_>, number: &str, contact: Value) ->
     (id, id_of(&site))
 }
 
+/// A Swedish organisation's settings: its texts go to Swedish numbers (the SMS policy's
+/// default destination is the default country).
 async fn settings(office: &Session<'_>) {
     let mut settings = office.get("/settings").await.body;
     settings["organisationName"] = json!("Rörmokarna AB");
     settings["timeZone"] = json!("Europe/Stockholm");
+    settings["defaultCountry"] = json!("SE");
     office
         .send_json(http::Method::PUT, "/settings", &[], &settings)
         .await
@@ -273,6 +276,7 @@ async fn a_visit_texts_the_customer_when_scheduled_on_the_way_and_done_once_each
 async fn no_text_goes_without_a_mobile_or_against_an_opt_out_and_the_reason_is_recorded() {
     let suite = Suite::start_with(1).await;
     let office = suite.user("acme", "ada", ADMIN);
+    settings(&office).await;
     // No mobile anywhere: a company with an e-mail only.
     let company = office
         .post(
@@ -348,6 +352,7 @@ async fn no_text_goes_without_a_mobile_or_against_an_opt_out_and_the_reason_is_r
 async fn a_text_that_cannot_be_published_is_reported_for_retry_and_stays_pending() {
     let suite = Suite::start_with(1).await;
     let office = suite.user("acme", "ada", ADMIN);
+    settings(&office).await;
     let (id, site) = customer_with_site(&office, "5301").await;
     let order = new_work_order(&office, &id, &site, "order").await;
     let created = job(&office, &id, &order, 1).await;
@@ -383,5 +388,248 @@ async fn a_text_that_cannot_be_published_is_reported_for_retry_and_stays_pending
             .expect("recorded");
         assert_eq!(failed["state"], "pending", "{records:?}");
         assert_eq!(failed["attempts"], attempt, "each attempt counted");
+    }
+    // Counted against the SMS policy's limits once, however often it is retried.
+    let tenant = store::TenantId::parse("acme").unwrap();
+    let job_id = sk.trim_start_matches("JOB#");
+    let counter = store::keys::sms_job(&tenant, job_id, "onTheWay");
+    let counted = suite.image(&counter.pk, &counter.sk).await;
+    assert_eq!(counted["texts"], json!({"N": "1"}));
+}
+
+/// Every text of a work order once settled (sent or suppressed), `expected` of them.
+async fn settled_texts(office: &Session<'_>, id: &str, order: &str, expected: usize) -> Vec<Value> {
+    let started = std::time::Instant::now();
+    loop {
+        let mut records = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/customers/{id}/work-orders/{order}/texts?limit=100");
+            if let Some(cursor) = &cursor {
+                path.push_str(&format!("&cursor={cursor}"));
+            }
+            let page = office.get(&path).await;
+            page.expect(200);
+            records.extend(page.body["items"].as_array().cloned().unwrap_or_default());
+            match page.body["nextCursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        let settled = records.iter().filter(|r| r["state"] != "pending").count();
+        if records.len() >= expected && settled == records.len() {
+            return records;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(240),
+            "{settled} of {expected} texts settled"
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+/// Texts by outcome: (`sent` or the suppression's reason, how many), in name order.
+fn outcomes(records: &[Value]) -> Vec<(String, usize)> {
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for record in records {
+        let outcome = record["reason"].as_str().or(record["state"].as_str());
+        *counts.entry(outcome.unwrap_or("?").to_owned()).or_default() += 1;
+    }
+    counts.into_iter().collect()
+}
+
+/// The abuse case of issue 14: a technician flaps a job between scheduled and en route 200
+/// times. Every move to en route is a real change that the texts' rules answer with "on the
+/// way"; the SMS policy's limit per job and trigger (3 by default) lets three through.
+#[tokio::test]
+async fn a_technician_flapping_a_job_200_times_texts_the_customer_four_times_in_all() {
+    const FLAPS: usize = 200;
+    let suite = Suite::start_with(1).await;
+    let office = suite.user("acme", "ada", ADMIN);
+    settings(&office).await;
+    let mobile = fresh_mobile();
+    let (id, site) = swedish_customer(
+        &office,
+        "5401",
+        json!({"firstName": "Bo", "mobile": mobile, "primary": true}),
+    )
+    .await;
+    office
+        .put_empty(&format!("/customers/{id}/assignees/tech-1"))
+        .await
+        .expect(200);
+    let technician = suite.user("acme", "tech-1", &["technician"]);
+    let (order, path) = visit(&office, &id, &site, 1).await;
+    let mut etag = technician.get(&path).await.etag();
+    for _ in 0..FLAPS {
+        for status in ["enRoute", "scheduled"] {
+            let moved = technician
+                .patch(&path, &etag, &json!({"status": status}))
+                .await;
+            moved.expect(200);
+            etag = moved.etag();
+        }
+    }
+    // The visit's "scheduled" text, and one "on the way" per flap.
+    let attempted = 1 + FLAPS;
+    let records = settled_texts(&office, &id, &order, attempted).await;
+    let outcomes = outcomes(&records);
+    println!(
+        "abuse case, {FLAPS} flaps scheduled <-> en route: texts attempted {}, outcomes {outcomes:?}, \
+         SMS at SNS {}",
+        records.len(),
+        suite.texts_to(&mobile).await.len()
+    );
+    assert_eq!(records.len(), attempted);
+    assert_eq!(
+        outcomes,
+        [
+            ("jobAndTriggerLimit".to_owned(), FLAPS - 3),
+            ("sent".to_owned(), 4)
+        ]
+    );
+    assert_eq!(suite.wait_for_texts(&mobile, 4).await.len(), 4);
+    let suppressed = suite.metrics("TextsSuppressed");
+    assert_eq!(suppressed.len(), FLAPS - 3);
+    assert!(
+        suppressed
+            .iter()
+            .all(|m| m["Reason"] == "jobAndTriggerLimit" && m["tenant"] == "acme")
+    );
+    assert_eq!(suite.metrics("TextsSent").len(), 4);
+
+    // A redelivered text that was sent counts nothing again and sends nothing.
+    let job_id = path.rsplit('/').next().unwrap();
+    let tenant = store::TenantId::parse("acme").unwrap();
+    let counter = store::keys::sms_job(&tenant, job_id, "onTheWay");
+    assert_eq!(
+        suite.image(&counter.pk, &counter.sk).await["texts"],
+        json!({"N": "3"})
+    );
+    let (pk, sk) = (format!("T#acme#C#{id}"), format!("JOB#{job_id}"));
+    let mut first_en_route = suite.image(&pk, &sk).await;
+    first_en_route["status"] = json!({"S": "enRoute"});
+    first_en_route["version"] = json!({"N": "2"});
+    let mut before = first_en_route.clone();
+    before["status"] = json!({"S": "scheduled"});
+    before["version"] = json!({"N": "1"});
+    let keys = json!({"PK": {"S": pk}, "SK": {"S": sk}});
+    let record = stream_record(
+        "redelivered-2",
+        "MODIFY",
+        keys,
+        Some(first_en_route),
+        Some(before),
+    );
+    let function = &suite.stack.functions["CustomerTextsFunction"];
+    let response = function.invoke(record).await.expect("answers");
+    assert_eq!(response["batchItemFailures"], json!([]));
+    assert_eq!(
+        suite.image(&counter.pk, &counter.sk).await["texts"],
+        json!({"N": "3"})
+    );
+    assert_eq!(suite.texts_to(&mobile).await.len(), 4);
+}
+
+#[tokio::test]
+async fn texts_beyond_the_sms_policy_are_suppressed_with_the_reason_and_the_organisation_limit_alarms()
+ {
+    let suite = Suite::start_with(1).await;
+    let office = suite.user("acme", "ada", ADMIN);
+    let mut policy = office.get("/settings").await.body;
+    policy["smsPolicy"] =
+        json!({"countries": ["se", "no"], "dailyLimit": 4, "dailyLimitPerNumber": 2});
+    let saved = office
+        .send_json(http::Method::PUT, "/settings", &[], &policy)
+        .await;
+    saved.expect(200);
+    assert_eq!(saved.body["smsPolicy"]["countries"], json!(["SE", "NO"]));
+    assert_eq!(saved.body["smsPolicy"]["limitPerJobAndTrigger"], 3);
+
+    // In this order (the stream keeps it): three visits to one number, then a German and a
+    // Norwegian mobile, then two more Swedish ones.
+    let contact = |mobile: &str| json!({"firstName": "Bo", "mobile": mobile, "primary": true});
+    let (repeat, repeat_site) = swedish_customer(&office, "5501", contact(&fresh_mobile())).await;
+    let mut orders = Vec::new();
+    for day in 1..=3 {
+        let (order, _) = visit(&office, &repeat, &repeat_site, day).await;
+        orders.push((repeat.clone(), order));
+    }
+    for (number, mobile) in [
+        ("5502", "+4915123456789".to_owned()),
+        ("5503", "+4740612345".to_owned()),
+        ("5504", fresh_mobile()),
+        ("5505", fresh_mobile()),
+    ] {
+        let (id, site) = swedish_customer(&office, number, contact(&mobile)).await;
+        let (order, _) = visit(&office, &id, &site, 1).await;
+        orders.push((id, order));
+    }
+    let mut found = Vec::new();
+    for (customer, order) in &orders {
+        let record = settled_texts(&office, customer, order, 1).await.remove(0);
+        found.push(outcomes(&[record]).remove(0).0);
+    }
+    assert_eq!(
+        found,
+        [
+            "sent",
+            "sent",
+            "numberDailyLimit",
+            "countryNotAllowed",
+            "sent",
+            "sent",
+            "organisationDailyLimit"
+        ]
+    );
+    assert!(suite.texts_to("+4915123456789").await.is_empty());
+    assert_eq!(suite.metrics("TextsSent").len(), 4);
+    let suppressed = suite.metrics("TextsSuppressed");
+    let mut reasons: Vec<&str> = suppressed
+        .iter()
+        .map(|m| m["Reason"].as_str().unwrap())
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            "countryNotAllowed",
+            "numberDailyLimit",
+            "organisationDailyLimit"
+        ]
+    );
+
+    // The operators' alarm watches exactly the line the organisation's limit wrote.
+    let hit = suppressed
+        .iter()
+        .find(|m| m["Reason"] == "organisationDailyLimit")
+        .unwrap();
+    assert_eq!(hit["tenant"], "acme", "the organisation, for Logs Insights");
+    let template: serde_norway::Value = serde_norway::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml"),
+        )
+        .expect("the template"),
+    )
+    .expect("YAML");
+    let alarm = &template["Resources"]["CustomerTextsDailyLimitAlarm"]["Properties"];
+    assert_eq!(alarm["Namespace"].as_str(), Some("FieldService"));
+    assert_eq!(alarm["MetricName"].as_str(), Some("TextsSuppressed"));
+    assert_eq!(alarm["Threshold"].as_u64(), Some(1));
+    let dimensions = alarm["Dimensions"].as_sequence().expect("dimensions");
+    assert_eq!(dimensions.len(), 2);
+    for dimension in dimensions {
+        let name = dimension["Name"].as_str().unwrap();
+        assert_eq!(
+            hit[name].as_str(),
+            dimension["Value"].as_str(),
+            "{name}: {hit}"
+        );
+        assert!(
+            hit["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]
+                .as_array()
+                .unwrap()
+                .contains(&json!(name))
+        );
     }
 }

@@ -60,7 +60,7 @@ const USED: &[(&str, &[&str])] = &[
         &[
             "dynamodb:GetItem",    // work order, card, settings
             "dynamodb:PutItem",    // settle a text; an opt-out on the card
-            "dynamodb:UpdateItem", // claim a text
+            "dynamodb:UpdateItem", // claim a text; count it against the SMS limits
             "sns:Publish",         // the SMS
             "sns:CheckIfPhoneNumberIsOptedOut",
             "sqs:SendMessage", // the on-failure destination

@@ -76,6 +76,50 @@ async fn every_role_reads_the_settings_only_administrators_change_them_and_bad_o
 }
 
 #[tokio::test]
+async fn the_sms_policy_reads_as_its_safe_defaults_and_a_bad_one_is_refused_member_by_member() {
+    let suite = Suite::start_with(1).await;
+    let admin = suite.user("acme", "ada", ADMIN);
+    let defaults = admin.get("/settings").await;
+    assert_eq!(
+        defaults.body["smsPolicy"],
+        json!({"dailyLimit": 1000, "dailyLimitPerNumber": 6, "limitPerJobAndTrigger": 3}),
+        "no countries: the default country's, and a new organisation has none"
+    );
+    let bad = put_settings(
+        &admin,
+        json!({"smsPolicy": {"countries": ["SE", "xx", "se"], "dailyLimit": 0,
+                             "dailyLimitPerNumber": 51, "limitPerJobAndTrigger": 11}}),
+    )
+    .await;
+    bad.expect_problem(422, "validation-failed");
+    assert_eq!(
+        bad.field_errors(),
+        [
+            ("/smsPolicy/countries/1", "unknown_country"),
+            ("/smsPolicy/countries/2", "duplicate"),
+            ("/smsPolicy/dailyLimit", "invalid_range"),
+            ("/smsPolicy/dailyLimitPerNumber", "invalid_range"),
+            ("/smsPolicy/limitPerJobAndTrigger", "invalid_range"),
+        ]
+        .map(|(field, code)| (field.to_owned(), code.to_owned()))
+    );
+    let unknown = put_settings(&admin, json!({"smsPolicy": {"monthlyLimit": 5}})).await;
+    assert_eq!(unknown.status, 422, "{}", unknown.body);
+    let saved = put_settings(
+        &admin,
+        json!({"smsPolicy": {"countries": ["no"], "dailyLimitPerNumber": 10}}),
+    )
+    .await;
+    saved.expect(200);
+    assert_eq!(
+        saved.body["smsPolicy"],
+        json!({"countries": ["NO"], "dailyLimit": 1000, "dailyLimitPerNumber": 10,
+               "limitPerJobAndTrigger": 3})
+    );
+    assert_eq!(admin.get("/settings").await.body, saved.body);
+}
+
+#[tokio::test]
 async fn defaults_and_required_channels_shape_new_customers_but_never_lock_old_ones() {
     let suite = Suite::start_with(1).await;
     let admin = suite.user("acme", "ada", ADMIN);

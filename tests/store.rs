@@ -583,3 +583,132 @@ async fn a_cancelled_transaction_leaves_no_item_and_no_stream_record() {
         "only the first put is in the stream: {records:?}"
     );
 }
+
+/// A claimed text of a version of job `job` going en route, as the texts' function claims it.
+async fn claimed_text(
+    store: &CustomerStore,
+    tenant: &TenantId,
+    job: &str,
+    version: u64,
+) -> domain::TextRecord {
+    let now = Utc::now();
+    let text = domain::TextRecord {
+        id: format!("{job}#v{version:010}#onTheWay"),
+        work_order_id: "W1".into(),
+        job_id: job.into(),
+        trigger: domain::TextTrigger::OnTheWay,
+        state: domain::TextState::Pending,
+        reason: None,
+        to: None,
+        contact_id: None,
+        text: None,
+        message_id: None,
+        attempts: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    let customer = domain::CustomerId("C1".into());
+    store
+        .claim_text(tenant, &customer, &text, now)
+        .await
+        .expect("claimed");
+    text
+}
+
+#[tokio::test]
+async fn concurrent_texts_share_the_sms_limits_in_the_table_and_a_retry_counts_once() {
+    let store = store().await;
+    let acme = tenant("acme");
+    let customer = domain::CustomerId("C1".into());
+    let settings = domain::Settings {
+        sms_policy: domain::SmsPolicy {
+            daily_limit: 4,
+            ..domain::SmsPolicy::default()
+        },
+        ..domain::Settings::default()
+    };
+    let day: chrono::DateTime<Utc> = "2030-01-01T10:00:00Z".parse().unwrap();
+    let mut texts = Vec::new();
+    for i in 0..10 {
+        texts.push(claimed_text(&store, &acme, &format!("J{i}"), 2).await);
+    }
+    // Ten invocations at once, each with its own text to its own number.
+    let counted = futures::future::join_all(texts.iter().enumerate().map(|(i, text)| {
+        let (store, acme, customer, settings) = (&store, &acme, &customer, &settings);
+        async move {
+            let number = format!("+4670123456{i}");
+            store
+                .count_text(acme, customer, text, &number, settings, day)
+                .await
+                .expect("counted")
+        }
+    }))
+    .await;
+    let granted = counted
+        .iter()
+        .filter(|q| **q == store::Quota::Granted)
+        .count();
+    assert_eq!(granted, 4, "{counted:?}");
+    assert!(
+        counted
+            .iter()
+            .filter(|q| **q != store::Quota::Granted)
+            .all(|q| *q == store::Quota::Over(vec![domain::SmsLimit::OrganisationDaily]))
+    );
+    // A granted text tried again (its publish failed) holds its count: nothing counted twice.
+    let first = counted
+        .iter()
+        .position(|q| *q == store::Quota::Granted)
+        .unwrap();
+    let again = store
+        .count_text(
+            &acme,
+            &customer,
+            &texts[first],
+            &format!("+4670123456{first}"),
+            &settings,
+            day,
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, store::Quota::Held);
+    // The next day starts afresh.
+    let next_day: chrono::DateTime<Utc> = "2030-01-02T10:00:00Z".parse().unwrap();
+    let refused = counted
+        .iter()
+        .position(|q| *q != store::Quota::Granted)
+        .unwrap();
+    let tomorrow = store
+        .count_text(
+            &acme,
+            &customer,
+            &texts[refused],
+            "+46701234560",
+            &settings,
+            next_day,
+        )
+        .await
+        .unwrap();
+    assert_eq!(tomorrow, store::Quota::Granted);
+    // One number, one job: the job's limit (3) and the number's (6) in the same transaction.
+    let settings = domain::Settings::default();
+    let mut outcomes = Vec::new();
+    for version in 2..6 {
+        let text = claimed_text(&store, &acme, "JX", version).await;
+        outcomes.push(
+            store
+                .count_text(&acme, &customer, &text, "+46709999999", &settings, next_day)
+                .await
+                .unwrap(),
+        );
+    }
+    assert_eq!(
+        outcomes,
+        [
+            store::Quota::Granted,
+            store::Quota::Granted,
+            store::Quota::Granted,
+            store::Quota::Over(vec![domain::SmsLimit::JobAndTrigger])
+        ]
+    );
+}

@@ -79,6 +79,23 @@ async fn main() {
     let sns = aws_sdk_sns::Client::from_conf(sns_config);
     let store = CustomerStore::new(client.clone(), table.clone());
     let tenant = TenantId::parse("bench").unwrap();
+    // Texts go to Swedish numbers; the SMS policy's limits as high as they go. One job going
+    // en route again and again still sends only `limitPerJobAndTrigger` texts: the rest are
+    // suppressed after their count, which is what they cost.
+    let settings = domain::Settings {
+        default_country: Some("SE".into()),
+        sms_policy: domain::SmsPolicy {
+            countries: None,
+            daily_limit: domain::sms_policy::DAILY_LIMIT_MAX,
+            daily_limit_per_number: domain::sms_policy::DAILY_LIMIT_PER_NUMBER_MAX,
+            limit_per_job_and_trigger: domain::sms_policy::LIMIT_PER_JOB_AND_TRIGGER_MAX,
+        },
+        ..domain::Settings::default()
+    };
+    store
+        .put_settings(&tenant, &settings, 0)
+        .await
+        .expect("settings");
 
     // A customer with a mobile contact, two technicians assigned, one work order, one job.
     let mut input = e2e::customer("N0001", "Bench", "Texts");
@@ -182,7 +199,8 @@ async fn main() {
             .topic_arn
             .expect("its ARN"),
     };
-    // Texts: each record a new version of the job going en route (a text each).
+    // Texts: each record a new version of the job going en route (a text each, up to the
+    // policy's limit per job and trigger).
     let job_keys = json!({"PK": {"S": pk}, "SK": {"S": format!("JOB#{}", job.id)}});
     let text_records: Vec<Value> = (0..RECORDS)
         .map(|i| {
@@ -211,7 +229,11 @@ async fn main() {
                 &technician_records,
                 2 * RECORDS,
             ),
-            ("customer texts: job en route", &text_records, RECORDS),
+            (
+                "customer texts: one job en route again",
+                &text_records,
+                domain::sms_policy::LIMIT_PER_JOB_AND_TRIGGER_MAX as usize,
+            ),
         ] {
             store.usage().reset();
             counter.0.store(0, Ordering::Relaxed);

@@ -1,9 +1,11 @@
 //! Texts to customers. The table's stream, filtered by the event source mapping to jobs that
 //! are (now) scheduled, en route or completed, invokes this function; the domain decides
 //! whether the change really sends a text ([`domain::text_trigger`]), to whom and in which
-//! language; this function claims the text on its work order, publishes it as a transactional
-//! SMS, and records how it ended (sent, or suppressed and why) so a dispatcher can answer "did
-//! the customer get the text?". Logs name ids and outcomes, never numbers or texts.
+//! language; this function claims the text on its work order, checks it against the
+//! organisation's SMS policy (an allowed country, its limits counted in the table:
+//! `domain::sms_policy`), publishes it as a transactional SMS, and records how it ended (sent,
+//! or suppressed and why) so a dispatcher can answer "did the customer get the text?". Logs
+//! name ids and outcomes, never numbers or texts.
 //!
 //! Idempotent: the text's key is the job's version that caused it, so a redelivered record
 //! finds the text settled and sends nothing. A failed publish leaves the text pending and the
@@ -20,7 +22,7 @@ use domain::{
 };
 use lambda_runtime::{Error, LambdaEvent};
 use store::stream::{self, Change, Changed, Images};
-use store::{Claim, CustomerStore, StoreError, TenantId};
+use store::{Claim, CustomerStore, Quota, StoreError, TenantId};
 
 /// Who records an opt-out that SNS reported, in the customer's history.
 pub const OPT_OUT_ACTOR: &str = "sms:opt-out-list";
@@ -165,13 +167,34 @@ async fn deliver(
     };
     record.to = Some(recipient.mobile.clone());
     record.contact_id = recipient.contact_id.clone();
+    let settings = app.store.settings(tenant).await?.settings;
+    if let Err(reason) = settings.text_destination(&recipient.mobile) {
+        return suppress(record, reason);
+    }
+    // Counted before SNS is asked anything: the limits bound the opt-out checks as well as
+    // the texts, and a text over a limit costs no SNS call.
+    let quota = app
+        .store
+        .count_text(
+            tenant,
+            &customer.id,
+            record,
+            &recipient.mobile,
+            &settings,
+            Utc::now(),
+        )
+        .await?;
+    if let Quota::Over(over) = quota {
+        // Never empty: a cancelled count names the limits it is over.
+        let reason = domain::sms_policy::refusal(&over).unwrap_or(Suppression::JobAndTriggerLimit);
+        return suppress(record, reason);
+    }
     if opted_out_at_carrier(app, &recipient.mobile).await? {
         if let Some(contact) = &recipient.contact_id {
             record_opt_out(app, tenant, customer, contact).await?;
         }
         return suppress(record, Suppression::OptedOutAtCarrier);
     }
-    let settings = app.store.settings(tenant).await?.settings;
     let zone = settings.zone();
     let context = TextContext {
         organisation: settings.organisation_name.as_deref(),

@@ -16,6 +16,7 @@ pub mod reference;
 pub mod search;
 pub mod settings;
 pub mod sites;
+pub mod sms_policy;
 pub mod texts;
 pub mod tickets;
 pub mod validation;
@@ -34,11 +35,12 @@ pub use history::{
 pub use linked::{Cascaded, Dependant, LinkRefusal, Linked, SiteUse};
 pub use model::*;
 pub use permissions::{Grants, Permission, Reach};
-pub use phone::{PhoneError, is_valid_country, normalise_mobile, normalise_phone};
+pub use phone::{PhoneError, country_of, is_valid_country, normalise_mobile, normalise_phone};
 pub use reference::{is_country, is_currency, is_language};
 pub use search::fold;
 pub use settings::{Channel, CustomFieldDef, CustomFieldType, OrderNumberUse, Settings};
 pub use sites::{Site, SiteFields, SiteInput, SiteStatus, contact_from_customer};
+pub use sms_policy::{SmsLimit, SmsPolicy};
 pub use texts::{
     ComposedText, Recipient, SmsEncoding, Suppression, TextContext, TextRecord, TextState,
     TextTrigger, compose, recipient, sms_segments, text_key, text_trigger,

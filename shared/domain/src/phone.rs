@@ -56,6 +56,15 @@ pub fn normalise_mobile(raw: &str, default_country: Option<&str>) -> Result<Stri
     Ok(e164(&number))
 }
 
+/// The country (ISO 3166 alpha-2) of a valid number, from its country code and leading digits
+/// ("+1 506 ..." is CA, "+1 212 ..." US); none for numbers of no country (satellite and other
+/// international services) and for anything that is not a valid number.
+pub fn country_of(number: &str) -> Option<String> {
+    let number = parse_valid(number, None).ok()?;
+    let region = number.metadata(&phonenumber::metadata::DATABASE)?.id();
+    crate::is_country(region).then(|| region.to_owned())
+}
+
 fn parse_valid(raw: &str, default_country: Option<&str>) -> Result<PhoneNumber, PhoneError> {
     let raw = raw.trim();
     let number = match international_form(raw) {
@@ -101,6 +110,20 @@ fn e164(number: &PhoneNumber) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_number_s_country_comes_from_its_code_and_leading_digits() {
+        assert_eq!(country_of("+46701234567").as_deref(), Some("SE"));
+        assert_eq!(country_of("+4740612345").as_deref(), Some("NO"));
+        assert_eq!(country_of("+15062345678").as_deref(), Some("CA"));
+        assert_eq!(country_of("+12015550123").as_deref(), Some("US"));
+        assert_eq!(
+            country_of("+881612345678"),
+            None,
+            "a satellite phone: no country"
+        );
+        assert_eq!(country_of("0701234567"), None, "not E.164");
+    }
 
     #[test]
     fn swedish_national_number_uses_the_default_country() {

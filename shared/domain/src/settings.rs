@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::sms_policy::SmsPolicy;
+use crate::texts::Suppression;
 use crate::validation::{FieldError, NumberRules, ValidationContext, ValidationErrors};
 use crate::{PaymentTerms, is_country, is_currency, is_language};
 
@@ -143,6 +145,10 @@ pub struct Settings {
     /// IANA time zone the times in texts to customers are written in; none: UTC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// Where texts to customers may go and how many (`sms_policy.rs`); settings saved before
+    /// it existed read as its defaults.
+    #[serde(default)]
+    pub sms_policy: SmsPolicy,
 }
 
 impl Default for Settings {
@@ -164,6 +170,7 @@ impl Default for Settings {
             custom_fields: Vec::new(),
             organisation_name: None,
             time_zone: None,
+            sms_policy: SmsPolicy::default(),
         }
     }
 }
@@ -357,6 +364,7 @@ impl Settings {
                 Some(_) => {}
             }
         }
+        self.sms_policy.validate(&mut errors);
         if errors.is_empty() {
             Ok(())
         } else {
@@ -380,6 +388,16 @@ impl Settings {
             required_channels: self.required_channels.clone(),
             custom_fields: self.custom_fields.clone(),
         }
+    }
+
+    /// Whether a text may go to `mobile` (E.164) under the SMS policy: a number of an allowed
+    /// country (the policy's, else the default country).
+    pub fn text_destination(&self, mobile: &str) -> Result<(), Suppression> {
+        let country = crate::phone::country_of(mobile);
+        self.sms_policy
+            .allows_country(self.default_country.as_deref(), country.as_deref())
+            .then_some(())
+            .ok_or(Suppression::CountryNotAllowed)
     }
 
     /// The organisation's time zone (validated on save); UTC without one.
@@ -497,6 +515,67 @@ mod tests {
             },
             retired: false,
         }
+    }
+
+    #[test]
+    fn texts_go_only_to_numbers_of_the_allowed_countries() {
+        let mut settings = Settings::default();
+        assert_eq!(
+            settings.text_destination("+46701234567"),
+            Err(Suppression::CountryNotAllowed),
+            "a new organisation names no country: no texts until it does"
+        );
+        settings.default_country = Some("SE".into());
+        assert_eq!(settings.text_destination("+46701234567"), Ok(()));
+        assert_eq!(
+            settings.text_destination("+447400123456"),
+            Err(Suppression::CountryNotAllowed)
+        );
+        settings.sms_policy.countries = Some(vec!["GB".into()]);
+        assert_eq!(settings.text_destination("+447400123456"), Ok(()));
+        assert_eq!(
+            settings.text_destination("+46701234567"),
+            Err(Suppression::CountryNotAllowed),
+            "the list replaces the default country"
+        );
+    }
+
+    #[test]
+    fn a_bad_sms_policy_is_reported_with_the_other_problems() {
+        let mut settings: Settings = serde_json::from_value(json!({
+            "numberMinLength": 1, "numberMaxLength": 30, "numberPunctuation": "-",
+            "numberLetters": true, "autoNumber": false, "numberInDisplayName": false,
+            "orderNumber": "shown", "requiredChannels": [], "defaultPaymentTerms": "net30",
+            "defaultCurrency": "XXX", "smsPolicy": {"countries": ["zz"], "dailyLimit": 0}
+        }))
+        .unwrap();
+        assert_eq!(
+            settings.sms_policy.daily_limit_per_number, 6,
+            "members left out take their defaults"
+        );
+        let mut saved_before = serde_json::to_value(Settings::default()).unwrap();
+        saved_before.as_object_mut().unwrap().remove("smsPolicy");
+        let saved_before: Settings = serde_json::from_value(saved_before).unwrap();
+        assert_eq!(
+            saved_before.sms_policy,
+            SmsPolicy::default(),
+            "settings saved before the policy existed"
+        );
+        let fields: Vec<String> = settings
+            .validate(&Settings::default())
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "/defaultCurrency",
+                "/smsPolicy/countries/0",
+                "/smsPolicy/dailyLimit"
+            ]
+        );
     }
 
     #[test]

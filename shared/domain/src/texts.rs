@@ -71,6 +71,14 @@ pub enum Suppression {
     OptedOut,
     /// SNS's opt-out list has the number (the customer replied STOP); recorded on the contact.
     OptedOutAtCarrier,
+    /// The number is of a country the organisation's SMS policy does not text.
+    CountryNotAllowed,
+    /// The organisation sent its `dailyLimit` of texts today.
+    OrganisationDailyLimit,
+    /// The number got its `dailyLimitPerNumber` of texts today.
+    NumberDailyLimit,
+    /// The job sent its `limitPerJobAndTrigger` of texts for this trigger.
+    JobAndTriggerLimit,
 }
 
 impl Suppression {
@@ -80,6 +88,10 @@ impl Suppression {
             Suppression::NoMobile => "noMobile",
             Suppression::OptedOut => "optedOut",
             Suppression::OptedOutAtCarrier => "optedOutAtCarrier",
+            Suppression::CountryNotAllowed => "countryNotAllowed",
+            Suppression::OrganisationDailyLimit => "organisationDailyLimit",
+            Suppression::NumberDailyLimit => "numberDailyLimit",
+            Suppression::JobAndTriggerLimit => "jobAndTriggerLimit",
         }
     }
 }
@@ -333,6 +345,10 @@ mod tests {
             Suppression::NoMobile,
             Suppression::OptedOut,
             Suppression::OptedOutAtCarrier,
+            Suppression::CountryNotAllowed,
+            Suppression::OrganisationDailyLimit,
+            Suppression::NumberDailyLimit,
+            Suppression::JobAndTriggerLimit,
         ] {
             assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
         }

@@ -388,6 +388,47 @@ pub fn settings(tenant: &TenantId) -> Key {
 }
 
 /// The counter behind generated customer numbers.
+/// The organisation's texts counted on one of its days (its own date, `Settings::today`); the
+/// day's per-number counters share the partition ([`sms_number_day`]).
+pub fn sms_day(tenant: &TenantId, day: chrono::NaiveDate) -> Key {
+    Key {
+        pk: format!("{}SMSDAY#{day}", tenant.prefix()),
+        sk: "ORGANISATION".to_owned(),
+    }
+}
+
+/// The texts to one number on one of the organisation's days. The number is not in the key:
+/// a hash of it, scoped to the organisation ([`number_tag`]).
+pub fn sms_number_day(tenant: &TenantId, day: chrono::NaiveDate, number: &str) -> Key {
+    Key {
+        pk: sms_day(tenant, day).pk,
+        sk: format!("NUMBER#{}", number_tag(tenant, number)),
+    }
+}
+
+/// The texts of one job for one trigger (all its versions).
+pub fn sms_job(tenant: &TenantId, job_id: &str, trigger: &str) -> Key {
+    Key {
+        pk: format!("{}SMSJOB#{job_id}", tenant.prefix()),
+        sk: trigger.to_owned(),
+    }
+}
+
+/// A phone number as keys may carry it: SHA-256 of the organisation and the number, so a key
+/// (and every log line or metric that names one) shows no personal data, and the same number
+/// in two organisations gives two unrelated tags.
+pub fn number_tag(tenant: &TenantId, number: &str) -> String {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"sms-number\0")
+        .chain_update(tenant.as_str().as_bytes())
+        .chain_update(b"\0")
+        .chain_update(number.as_bytes())
+        .finalize();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..18])
+}
+
 pub fn number_counter(tenant: &TenantId) -> Key {
     Key {
         pk: format!("{}COUNTER", tenant.prefix()),
@@ -472,6 +513,27 @@ pub fn number_order(number: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sms_counters_carry_no_phone_number_and_differ_per_organisation() {
+        let (acme, other) = (
+            TenantId::parse("acme").unwrap(),
+            TenantId::parse("other").unwrap(),
+        );
+        let day = "2026-12-03".parse().unwrap();
+        let key = sms_number_day(&acme, day, "+46701234567");
+        assert_eq!(key.pk, "T#acme#SMSDAY#2026-12-03");
+        assert!(key.sk.starts_with("NUMBER#"));
+        assert!(!key.sk.contains("1234567"), "{key:?}");
+        assert_eq!(key, sms_number_day(&acme, day, "+46701234567"), "stable");
+        assert_ne!(key.sk, sms_number_day(&other, day, "+46701234567").sk);
+        assert_ne!(key.sk, sms_number_day(&acme, day, "+46701234568").sk);
+        assert_eq!(
+            sms_day(&acme, day).pk,
+            key.pk,
+            "one partition per organisation and day"
+        );
+    }
 
     #[test]
     fn tenant_ids_that_could_forge_a_key_prefix_are_refused() {

@@ -32,7 +32,7 @@ pub use imports::{
 pub use keys::TenantId;
 pub use linked::{Depends, Link, Stored, WRITES_PER_TRANSACTION};
 pub use listing::{ListQuery, Sort, StatusFilter, matches};
-pub use notices::Claim;
+pub use notices::{Claim, Quota};
 pub use settings::VersionedSettings;
 pub use slots::{ImportSlot, Turn};
 pub use usage::{Usage, UsageMeter};

@@ -5,11 +5,11 @@
 //! finds it settled and publishes nothing; one whose earlier attempt failed between claim and
 //! settle finds it pending and publishes again (at least once, never silently lost).
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, Utc};
-use domain::{CustomerId, TextRecord, TextState};
+use domain::{CustomerId, Settings, SmsLimit, TextRecord, TextState};
 
-use crate::customers::one;
+use crate::customers::{Cancelled, Failed, one};
 use crate::items;
 use crate::keys::{self, TenantId};
 use crate::usage::Kind;
@@ -17,6 +17,22 @@ use crate::{CustomerStore, Page, StoreError};
 
 /// Technicians' notice records outlive the stream's 24 hours of redeliveries, then expire.
 const NOTICE_DAYS: i64 = 7;
+/// A day's SMS counters are kept past the day's end and its redeliveries, then expire.
+const SMS_DAY_COUNTER_DAYS: i64 = 3;
+/// A job's SMS counters outlive any job's active life (each text pushes the expiry on).
+const SMS_JOB_COUNTER_DAYS: i64 = 90;
+
+/// What the SMS policy's counters said about a text ([`CustomerStore::count_text`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Quota {
+    /// Counted now: send it.
+    Granted,
+    /// Counted by an earlier attempt of the same text (a retry after a failed publish): send
+    /// it, counted once.
+    Held,
+    /// Over these limits: nothing was counted; do not send.
+    Over(Vec<SmsLimit>),
+}
 
 /// Whether to publish.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +76,84 @@ impl CustomerStore {
     ) -> Result<(), StoreError> {
         self.put_item(items::text_item(tenant, customer, text), None)
             .await
+    }
+
+    /// Counts a claimed text to `number` against the organisation's SMS policy, all or
+    /// nothing: one transaction adds one to the organisation's counter of the day (its own
+    /// date at `now`), to the counter of `number` that day and to the job's counter of the
+    /// trigger, each on condition it is below its limit, and marks the text counted (on
+    /// condition it is pending and was not counted yet). So concurrent invocations share the
+    /// limits, a text over one counts nowhere, and a retry of a text (a failed publish, a
+    /// redelivered record) counts it once.
+    pub async fn count_text(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        text: &TextRecord,
+        number: &str,
+        settings: &Settings,
+        now: DateTime<Utc>,
+    ) -> Result<Quota, StoreError> {
+        let (day, policy) = (settings.today(now), &settings.sms_policy);
+        let mark = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(items::key_of(keys::text(
+                tenant,
+                customer,
+                &text.work_order_id,
+                &text.id,
+            ))))
+            .update_expression("SET countedAt = :now")
+            .condition_expression("#state = :pending AND attribute_not_exists(countedAt)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":pending", stored(TextState::Pending))
+            .expression_attribute_values(":now", AttributeValue::S(now.to_rfc3339()))
+            .build()
+            .expect("table, key and expression are set");
+        let mut writes = vec![TransactWriteItem::builder().update(mark).build()];
+        for limit in SmsLimit::ALL {
+            let (key, days) = match limit {
+                SmsLimit::OrganisationDaily => (keys::sms_day(tenant, day), SMS_DAY_COUNTER_DAYS),
+                SmsLimit::NumberDaily => (
+                    keys::sms_number_day(tenant, day, number),
+                    SMS_DAY_COUNTER_DAYS,
+                ),
+                SmsLimit::JobAndTrigger => (
+                    keys::sms_job(tenant, &text.job_id, text.trigger.as_str()),
+                    SMS_JOB_COUNTER_DAYS,
+                ),
+            };
+            let expires = (now + Duration::days(days)).timestamp();
+            let counter = Update::builder()
+                .table_name(self.table())
+                .set_key(Some(items::key_of(key)))
+                .update_expression("SET #entity = :entity, #expires = :expires ADD #count :one")
+                .condition_expression("attribute_not_exists(#count) OR #count < :limit")
+                .expression_attribute_names("#entity", keys::ENTITY)
+                .expression_attribute_names("#expires", keys::EXPIRES_AT)
+                .expression_attribute_names("#count", "texts")
+                .expression_attribute_values(":entity", AttributeValue::S("SmsCounter".into()))
+                .expression_attribute_values(":expires", AttributeValue::N(expires.to_string()))
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .expression_attribute_values(
+                    ":limit",
+                    AttributeValue::N(policy.limit(limit).to_string()),
+                )
+                .build()
+                .expect("table, key and expression are set");
+            writes.push(TransactWriteItem::builder().update(counter).build());
+        }
+        match self.transact(writes, None).await {
+            Ok(()) => Ok(Quota::Granted),
+            Err(Cancelled(failed)) if failed.contains(&0) => Ok(Quota::Held),
+            Err(Cancelled(failed)) => Ok(Quota::Over(
+                failed
+                    .iter()
+                    .filter_map(|i| SmsLimit::ALL.get(i - 1).copied())
+                    .collect(),
+            )),
+            Err(Failed(error)) => Err(error),
+        }
     }
 
     /// The texts about one work order's visits, oldest first.
@@ -131,10 +225,6 @@ impl CustomerStore {
         now: DateTime<Utc>,
         expires_at: Option<i64>,
     ) -> Result<Claim, StoreError> {
-        let pending = serde_json::to_value(TextState::Pending)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
         let mut assignments = vec![
             "#state = :pending".to_owned(),
             "createdAt = if_not_exists(createdAt, :now)".to_owned(),
@@ -147,7 +237,7 @@ impl CustomerStore {
             .set_key(Some(items::key_of(key)))
             .condition_expression("attribute_not_exists(PK) OR #state = :pending")
             .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":pending", AttributeValue::S(pending))
+            .expression_attribute_values(":pending", stored(TextState::Pending))
             .expression_attribute_values(":now", AttributeValue::S(now.to_rfc3339()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()));
         for (i, (name, value)) in set.iter().enumerate() {
@@ -198,4 +288,13 @@ impl CustomerStore {
             Err(error) => Err(StoreError::sdk(error)),
         }
     }
+}
+
+/// A state as the records store it (its name in the API).
+fn stored(state: TextState) -> AttributeValue {
+    let name = serde_json::to_value(state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    AttributeValue::S(name)
 }

@@ -42,6 +42,7 @@ struct Ids {
     work_order: String,
     job: String,
     ticket: String,
+    note: String,
     import: String,
     user: String,
 }
@@ -57,6 +58,7 @@ impl Ids {
             ("{workOrderId}", &self.work_order),
             ("{jobId}", &self.job),
             ("{ticketId}", &self.ticket),
+            ("{noteId}", &self.note),
             ("{importId}", &self.import),
             ("{userId}", &self.user),
         ]
@@ -193,6 +195,7 @@ fn attack(route: Route, acme: &Acme) -> Attack {
         | Route::ListWorkOrders
         | Route::ListJobs
         | Route::ListTickets
+        | Route::ListNotes
         | Route::Inventory
         | Route::WorkOrderTexts => Attack::read(true),
         Route::GetCustomer
@@ -202,6 +205,7 @@ fn attack(route: Route, acme: &Acme) -> Attack {
         | Route::GetWorkOrder
         | Route::GetJob
         | Route::GetTicket
+        | Route::GetNote
         | Route::ExportInventory
         | Route::Balance
         | Route::GetImport
@@ -252,6 +256,8 @@ fn attack(route: Route, acme: &Acme) -> Attack {
         ),
         Route::UpdateJob => patch("job", json!({"status": "cancelled"})),
         Route::CreateTicket => Attack::write(None, Some(ticket(&acme.ids.job, "Stolen pipe"))),
+        Route::CreateNote => Attack::write(None, Some(json!({"text": "Mallory was here"}))),
+        Route::UpdateNote => patch("note", json!({"text": "Mallory was here"})),
     }
 }
 
@@ -452,6 +458,12 @@ impl Acme {
                               "siteIds": [self.ids.site]});
             self.ids.contract = self.post_id(office, &contracts, body).await;
         }
+        let notes = self.customer_path("notes");
+        for text in ["Quist gate code 4711", "Quist dog in the yard"] {
+            let body = json!({"text": text, "siteId": self.ids.site});
+            self.ids.note = self.post_id(office, &notes, body).await;
+            self.secrets.push(text.to_owned());
+        }
     }
 
     /// Two work orders; two visits of the second, one of them on its way (texts to the
@@ -556,6 +568,7 @@ async fn etags_of(office: &Session<'_>, ids: &Ids) -> HashMap<&'static str, Stri
         ("contract", Route::GetContract),
         ("workOrder", Route::GetWorkOrder),
         ("job", Route::GetJob),
+        ("note", Route::GetNote),
     ] {
         let reply = office.get(&ids.path(route)).await;
         reply.expect(200);
@@ -721,7 +734,7 @@ fn assert_worth_guarding(state: &State, acme: &Acme) {
             "{secret:?} is in none of acme's answers"
         );
     }
-    assert_eq!(acme.cursors.len(), 11, "every paged list has a cursor");
+    assert_eq!(acme.cursors.len(), 12, "every paged list has a cursor");
     assert!(!state.items.is_empty());
 }
 
@@ -787,6 +800,12 @@ async fn build_globex(suite: &Suite, globex: &Session<'_>) -> Ids {
         globex,
         &format!("{customers}/tickets"),
         ticket(&ids.job, "Gloe valve"),
+    )
+    .await;
+    ids.note = post_id(
+        globex,
+        &format!("{customers}/notes"),
+        json!({"text": "Gloe gate code", "siteId": ids.site}),
     )
     .await;
     let requested = globex.post("/imports", &json!({})).await;
@@ -975,6 +994,14 @@ async fn acmes_records_named_in_globexs_own(globex: &Session<'_>, acme: &Acme, o
             None,
             ticket(&acme.ids.job, "Stolen pipe"),
             &acme.ids.job,
+            422,
+        ),
+        (
+            Method::POST,
+            format!("{customer}/notes"),
+            None,
+            json!({"text": "Their gate code?", "siteId": acme.ids.site}),
+            &acme.ids.site,
             422,
         ),
         (

@@ -7,8 +7,10 @@ use customers_api::App;
 use customers_api::bucket::ImportsBucket;
 use customers_api::usecases::customers::{self, Search};
 use customers_api::usecases::idempotency::Retry;
-use customers_api::usecases::{Created, Scope, assignments, linked, sites, work_orders};
-use domain::{Customer, CustomerStatus, Grants, SiteInput, WorkOrderInput};
+use customers_api::usecases::{
+    Created, PageRequest, Scope, assignments, history, linked, notes, sites, work_orders,
+};
+use domain::{ChangeKind, Customer, CustomerStatus, Grants, Note, SiteInput, WorkOrderInput};
 use kit::{Caller, Problem};
 use serde_json::{Value, json};
 use store::{CustomerStore, TenantId};
@@ -310,4 +312,114 @@ async fn another_organisation_finds_nothing() {
         .await
         .unwrap();
     assert!(found.items.is_empty());
+}
+
+/// Writes a note as `scope`.
+async fn note(app: &App, scope: &Scope, customer: &Customer, body: Value) -> Note {
+    match notes::create(app, scope, &customer.id, input(body), &Retry::default()).await {
+        Ok(Created::Made(note)) => note,
+        other => panic!("no note: {:?}", other.err()),
+    }
+}
+
+/// Notes: a technician writes one on an assigned customer's site, the office reads it newest
+/// first, only the author changes it, each note and change is in the history, and an inactive
+/// customer still takes notes (it takes no new site).
+#[tokio::test]
+async fn notes_are_signed_changed_by_their_author_only_and_kept_in_the_history() {
+    let app = app().await;
+    let admin = scope(&app, "ada", ADMIN).await;
+    let tess = scope(&app, "tess", TECHNICIAN).await;
+    let customer = create(&app, &admin, e2e::customer("1", "Åsa", "Öberg")).await;
+    assignments::assign(&app, &admin, &customer.id, "tess", None)
+        .await
+        .unwrap();
+    let Ok(Created::Made(site)) = sites::link(
+        &app,
+        &admin,
+        &customer.id,
+        input(json!({"name": "Villa"})),
+        &Retry::default(),
+    )
+    .await
+    else {
+        panic!("no site");
+    };
+
+    let card_before = customers::get(&app, &admin, &customer.id).await.unwrap();
+    let gate = note(
+        &app,
+        &tess,
+        &customer,
+        json!({"text": "Gate code 4711\nDog in the yard", "siteId": site.id}),
+    )
+    .await;
+    assert_eq!(gate.created_by, "tess");
+    assert_eq!(gate.fields.site_id.as_deref(), Some(site.id.as_str()));
+    let later = note(&app, &admin, &customer, json!({"text": "Pays late"})).await;
+
+    let newest_first = PageRequest {
+        limit: 10,
+        cursor: None,
+        ascending: true,
+    };
+    let listed = notes::page(&app, &admin, &customer.id, newest_first)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = listed.items.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(ids, [later.id.as_str(), gate.id.as_str()], "newest first");
+
+    let edit = json!({"text": "Gate code 0815"});
+    let refused = expect_problem(
+        notes::change(&app, &admin, &customer.id, &gate.id, None, &edit).await,
+        403,
+        "not-author",
+    );
+    assert_eq!(refused.extensions["author"], "tess");
+    let changed = notes::change(&app, &tess, &customer.id, &gate.id, Some(1), &edit)
+        .await
+        .unwrap();
+    assert_eq!(changed.fields.text, "Gate code 0815");
+    assert_eq!(changed.version, 2);
+
+    let entries = history::list(&app, &admin, &customer.id, 50, None)
+        .await
+        .unwrap()
+        .items;
+    let text_of = |kind: ChangeKind| {
+        entries
+            .iter()
+            .filter(|e| e.kind == kind)
+            .flat_map(|e| e.changes.iter())
+            .find(|c| c.field == format!("/notes/{}/text", gate.id))
+            .cloned()
+    };
+    let added = text_of(ChangeKind::NoteAdded).expect("the note is in the history");
+    assert_eq!(added.after, Some(json!("Gate code 4711\nDog in the yard")));
+    let edited = text_of(ChangeKind::NoteChanged).expect("the change is in the history");
+    assert_eq!(
+        edited.before,
+        Some(json!("Gate code 4711\nDog in the yard"))
+    );
+    assert_eq!(edited.after, Some(json!("Gate code 0815")));
+    let card = customers::get(&app, &admin, &customer.id).await.unwrap();
+    assert_eq!(card, card_before, "notes do not change the card");
+
+    customers::deactivate(&app, &admin, &customer.id, None)
+        .await
+        .unwrap();
+    note(&app, &admin, &customer, json!({"text": "Moved abroad"})).await;
+    let elsewhere = json!({"text": "Their site", "siteId": ulid::Ulid::new().to_string()});
+    expect_problem(
+        notes::create(
+            &app,
+            &admin,
+            &customer.id,
+            input(elsewhere),
+            &Retry::default(),
+        )
+        .await,
+        422,
+        "validation-failed",
+    );
 }

@@ -12,8 +12,8 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::App;
 use crate::handlers::{
-    assignments, contacts, contracts, customers, history, imports, jobs, profile, settings, sites,
-    tickets, work_orders,
+    assignments, contacts, contracts, customers, history, imports, jobs, notes, profile, settings,
+    sites, tickets, work_orders,
 };
 
 /// One line per route: `Variant: "METHOD /path/{param}" => handler,`. Everything else about
@@ -100,6 +100,10 @@ routes! {
     CreateTicket: "POST /customers/{customerId}/tickets" => tickets::create,
     ListTickets: "GET /customers/{customerId}/tickets" => tickets::list,
     GetTicket: "GET /customers/{customerId}/tickets/{ticketId}" => tickets::get,
+    CreateNote: "POST /customers/{customerId}/notes" => notes::create,
+    ListNotes: "GET /customers/{customerId}/notes" => notes::list,
+    GetNote: "GET /customers/{customerId}/notes/{noteId}" => notes::get,
+    UpdateNote: "PATCH /customers/{customerId}/notes/{noteId}" => notes::update,
     Inventory: "GET /customers/{customerId}/inventory" => profile::inventory,
     ExportInventory: "GET /customers/{customerId}/inventory/export" => profile::export,
     Balance: "GET /customers/{customerId}/balance" => profile::balance,

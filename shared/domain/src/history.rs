@@ -34,6 +34,10 @@ pub enum ChangeKind {
     WorkOrdersCancelled,
     /// The deactivation cascade cancelled some open jobs (`/jobs/<id>/status`).
     JobsCancelled,
+    /// A note was written about the customer or one of its sites (`/notes/<id>/text`).
+    NoteAdded,
+    /// A note's author changed it (before and after).
+    NoteChanged,
 }
 
 /// One field's value before and after; `None` means absent.

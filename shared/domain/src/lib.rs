@@ -10,6 +10,7 @@ pub mod history;
 pub mod linked;
 pub mod merge_patch;
 pub mod model;
+pub mod notes;
 pub mod permissions;
 pub mod phone;
 pub mod reference;
@@ -34,6 +35,7 @@ pub use history::{
 };
 pub use linked::{Cascaded, Dependant, LinkRefusal, Linked, SiteUse};
 pub use model::*;
+pub use notes::{NOTE_TEXT_MAX, Note, NoteFields, NoteInput, NoteRefusal};
 pub use permissions::{Grants, Permission, Reach};
 pub use phone::{PhoneError, country_of, is_valid_country, normalise_mobile, normalise_phone};
 pub use reference::{is_country, is_currency, is_language};

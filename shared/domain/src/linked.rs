@@ -1,9 +1,10 @@
-//! The records that hang off a customer: sites, contracts, work orders, jobs and tickets. Each
+//! The records that hang off a customer: sites, contracts, work orders, jobs, tickets and notes. Each
 //! kind is declared once ([`Kind`], through the [`Linked`] trait) and the rules that tie a
 //! record to its customer are written once, here, for every kind:
 //!
-//! - nothing new is linked to a customer that is not active, and nothing is made live again
-//!   (reactivated) on one: [`may_link`], [`may_change`];
+//! - nothing new is linked to a customer that is not active (but notes, which record what is
+//!   known about it), and nothing is made live again (reactivated) on one: [`may_link`],
+//!   [`may_change`];
 //! - a site with live dependants is not unlinked: [`site_use`], [`may_unlink`];
 //! - the deactivation cascade closes the live records of the kinds it covers, in
 //!   [`CASCADE_ORDER`], each as its kind closes ([`Cascaded::closed`]).
@@ -15,7 +16,7 @@ use serde::Serialize;
 
 use crate::{
     ChangeKind, Contract, ContractFields, ContractStatus, Customer, CustomerId, CustomerStatus,
-    Job, Site, SiteFields, SiteStatus, Ticket, WorkOrder,
+    Job, Note, NoteFields, Site, SiteFields, SiteStatus, Ticket, WorkOrder,
 };
 
 /// What a kind of linked record is.
@@ -31,6 +32,8 @@ pub struct Kind {
     pub parent: Parent,
     /// What the deactivation cascade does to it, if it covers the kind.
     pub cascade: Option<CascadeRule>,
+    /// Whether a new record of the kind needs an active customer ([`may_link`]).
+    pub needs_active_customer: bool,
 }
 
 /// The record a linked record is made under.
@@ -59,6 +62,7 @@ pub const SITE: Kind = Kind {
         change: ChangeKind::SitesDeactivated,
         closed_as: "inactive",
     }),
+    needs_active_customer: true,
 };
 
 pub const CONTRACT: Kind = Kind {
@@ -70,6 +74,7 @@ pub const CONTRACT: Kind = Kind {
         change: ChangeKind::ContractsCancelled,
         closed_as: "cancelled",
     }),
+    needs_active_customer: true,
 };
 
 pub const WORK_ORDER: Kind = Kind {
@@ -81,6 +86,7 @@ pub const WORK_ORDER: Kind = Kind {
         change: ChangeKind::WorkOrdersCancelled,
         closed_as: "cancelled",
     }),
+    needs_active_customer: true,
 };
 
 pub const JOB: Kind = Kind {
@@ -92,6 +98,7 @@ pub const JOB: Kind = Kind {
         change: ChangeKind::JobsCancelled,
         closed_as: "cancelled",
     }),
+    needs_active_customer: true,
 };
 
 /// Tickets are proof of work done: never changed, never closed, so the cascade leaves them.
@@ -101,6 +108,18 @@ pub const TICKET: Kind = Kind {
     path: "tickets",
     parent: Parent::Job,
     cascade: None,
+    needs_active_customer: true,
+};
+
+/// Notes record what is known about a customer (or one of its sites): an inactive customer
+/// gets them too ("moved abroad", "do not reactivate"), and the cascade leaves them.
+pub const NOTE: Kind = Kind {
+    name: "note",
+    collection: "notes",
+    path: "notes",
+    parent: Parent::Customer,
+    cascade: None,
+    needs_active_customer: false,
 };
 
 /// Every kind, in the order the deactivation cascade closes them: sites first (no new work can
@@ -164,6 +183,7 @@ impl Dependant {
 pub fn may_link(kind: &'static Kind, customer: &Customer) -> Result<(), LinkRefusal> {
     match customer.status {
         CustomerStatus::Active => Ok(()),
+        _ if !kind.needs_active_customer => Ok(()),
         status => Err(LinkRefusal::CustomerNotActive { kind, status }),
     }
 }
@@ -338,6 +358,27 @@ impl Linked for Ticket {
     }
 }
 
+impl Linked for Note {
+    const KIND: &'static Kind = &NOTE;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn customer_id(&self) -> &CustomerId {
+        &self.customer_id
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    /// Nothing depends on a note, and it has nothing to close.
+    fn is_live(&self) -> bool {
+        false
+    }
+    fn status_name(&self) -> &'static str {
+        "written"
+    }
+}
+changed!(Note, NoteFields);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,6 +441,11 @@ mod tests {
                 })
             );
         }
+    }
+
+    #[test]
+    fn an_inactive_customer_still_takes_notes() {
+        assert_eq!(may_link(&NOTE, &customer(CustomerStatus::Inactive)), Ok(()));
     }
 
     #[test]

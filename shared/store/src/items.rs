@@ -202,6 +202,15 @@ pub fn ticket_item(tenant: &TenantId, ticket: &Ticket) -> Item {
     item
 }
 
+pub fn note_item(tenant: &TenantId, note: &domain::Note) -> Item {
+    let mut item: Item = to_item(note).expect("a note always serialises");
+    item.extend(keyed(
+        keys::note(tenant, &note.customer_id, &note.id),
+        "Note",
+    ));
+    item
+}
+
 pub fn text_item(tenant: &TenantId, customer: &CustomerId, text: &domain::TextRecord) -> Item {
     let mut item: Item = to_item(text).expect("a text record always serialises");
     item.extend(keyed(

@@ -31,6 +31,7 @@ pub const TICKET_PREFIX: &str = "TICKET#";
 pub const STOCK_PREFIX: &str = "STOCK#";
 pub const TEXT_PREFIX: &str = "TEXT#";
 pub const NOTICE_PREFIX: &str = "NOTICE#";
+pub const NOTE_PREFIX: &str = "NOTE#";
 const GUARD_SK: &str = "GUARD";
 const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 const IMPORT_SK: &str = "IMPORT";
@@ -185,6 +186,14 @@ pub fn ticket(tenant: &TenantId, id: &CustomerId, ticket_id: &str) -> Key {
     Key {
         pk: customer_partition(tenant, id),
         sk: format!("{TICKET_PREFIX}{ticket_id}"),
+    }
+}
+
+/// A note about a customer (or one of its sites); ULIDs sort notes by when they were written.
+pub fn note(tenant: &TenantId, id: &CustomerId, note_id: &str) -> Key {
+    Key {
+        pk: customer_partition(tenant, id),
+        sk: format!("{NOTE_PREFIX}{note_id}"),
     }
 }
 

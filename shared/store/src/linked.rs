@@ -8,7 +8,9 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, ReturnConsumedCapacity, TransactWriteItem,
 };
 use chrono::{NaiveDate, Utc};
-use domain::{Cascaded, Contract, CustomerId, HistoryEntry, Job, Linked, Site, Ticket, WorkOrder};
+use domain::{
+    Cascaded, Contract, CustomerId, HistoryEntry, Job, Linked, Note, Site, Ticket, WorkOrder,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -87,6 +89,16 @@ impl Stored for Ticket {
     }
     fn item(&self, tenant: &TenantId) -> Item {
         items::ticket_item(tenant, self)
+    }
+}
+
+impl Stored for Note {
+    const PREFIX: &'static str = keys::NOTE_PREFIX;
+    fn key(tenant: &TenantId, customer: &CustomerId, id: &str) -> keys::Key {
+        keys::note(tenant, customer, id)
+    }
+    fn item(&self, tenant: &TenantId) -> Item {
+        items::note_item(tenant, self)
     }
 }
 
@@ -189,6 +201,38 @@ impl CustomerStore {
         link: Link<'_, T>,
     ) -> Result<(), StoreError> {
         self.link_with(tenant, link, Vec::new()).await
+    }
+
+    /// [`CustomerStore::link`] with an entry in the customer's history, when the kind records
+    /// its records there (notes), in the same transaction.
+    pub async fn link_recorded<T: Stored>(
+        &self,
+        tenant: &TenantId,
+        link: Link<'_, T>,
+        history: Option<&HistoryEntry>,
+    ) -> Result<(), StoreError> {
+        let customer = link.record.customer_id().clone();
+        let also = history
+            .map(|entry| self.put_new(items::history_item(tenant, &customer, entry)))
+            .into_iter()
+            .collect();
+        self.link_with(tenant, link, also).await
+    }
+
+    /// Saves `after` if the record is still at `expected`, with its entry in the customer's
+    /// history, in one transaction. VersionConflict when the record changed meanwhile.
+    pub async fn change_recorded<T: Stored>(
+        &self,
+        tenant: &TenantId,
+        after: &T,
+        expected: u64,
+        history: &HistoryEntry,
+    ) -> Result<(), StoreError> {
+        let writes = vec![
+            self.put_if_version(after.item(tenant), expected),
+            self.put_new(items::history_item(tenant, after.customer_id(), history)),
+        ];
+        self.transact_idempotent(tenant, writes, None).await
     }
 
     /// [`CustomerStore::link`] with further writes in the same transaction.

@@ -36,6 +36,7 @@ pub async fn create(
         Ok(NewRecord {
             record: contract,
             depends: vec![depends],
+            history: None,
         })
     })
     .await

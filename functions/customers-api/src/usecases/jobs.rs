@@ -57,6 +57,7 @@ pub async fn create(
         Ok(NewRecord {
             record: job,
             depends: vec![on_customer, on_work_order],
+            history: None,
         })
     })
     .await

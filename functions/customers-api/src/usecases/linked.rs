@@ -1,4 +1,4 @@
-//! The use cases every linked record (site, contract, work order, job, ticket) goes through:
+//! The use cases every linked record (site, contract, work order, job, ticket, note) goes through:
 //! the customer is read within the caller's reach before any of its records (no 404/403
 //! oracle), the domain's link rules decide (`domain::linked`), and the store writes on the
 //! conditions the decision was made on (`store::Depends`). The use cases of each kind call these
@@ -7,7 +7,7 @@
 use std::future::Future;
 
 use chrono::{NaiveDate, Utc};
-use domain::{Customer, CustomerId, LinkRefusal, Linked, Permission};
+use domain::{Customer, CustomerId, HistoryEntry, LinkRefusal, Linked, Permission};
 use kit::Problem;
 use store::{Depends, IdempotencyRecord, Link, Page, StoreError, Stored, StoredResponse};
 
@@ -138,10 +138,12 @@ pub async fn save_change<T: Stored>(
     }
 }
 
-/// A new record, what its write depends on, and where it will be found.
+/// A new record, what its write depends on, and its entry in the customer's history if its
+/// kind records one (notes).
 pub struct NewRecord<T> {
     pub record: T,
     pub depends: Vec<Depends>,
+    pub history: Option<HistoryEntry>,
 }
 
 /// Creates a record of the customer: reads the customer within reach, answers a retried
@@ -169,14 +171,22 @@ where
         {
             return Ok(Created::Replayed(first));
         }
-        let NewRecord { record, depends } = decide(customer).await?;
+        let NewRecord {
+            record,
+            depends,
+            history,
+        } = decide(customer).await?;
         let stored: Option<IdempotencyRecord> = retry.keep(answer_of(&record), Utc::now());
         let link = Link {
             record: &record,
             depends,
             idempotency: stored.as_ref(),
         };
-        match app.store.link(&scope.tenant, link).await {
+        match app
+            .store
+            .link_recorded(&scope.tenant, link, history.as_ref())
+            .await
+        {
             Ok(()) => return Ok(Created::Made(record)),
             Err(StoreError::IdempotencyKeyUsed(first)) => {
                 return match stored {

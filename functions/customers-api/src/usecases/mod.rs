@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod imports;
 pub mod jobs;
 pub mod linked;
+pub mod notes;
 pub mod profile;
 pub mod settings;
 pub mod sites;

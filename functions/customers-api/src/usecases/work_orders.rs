@@ -58,6 +58,7 @@ pub async fn create(
         Ok(NewRecord {
             record: work_order,
             depends: vec![on_customer, on_site],
+            history: None,
         })
     })
     .await

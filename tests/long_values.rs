@@ -8,6 +8,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use customers_api::routes::Route;
+use e2e::imports::fetch;
 use e2e::work::{customer_with_site, id_of, window, work_order};
 use e2e::{Reply, Session, Suite, customer};
 use http::Method;
@@ -254,4 +255,53 @@ async fn values_at_the_bounds_are_answered() {
         .get(&format!("/customers/{}", "A".repeat(27)))
         .await
         .expect_problem(404, "not-found");
+}
+
+/// An uploaded file whose values would make keys too long (the customer number, external id
+/// and e-mail each name a guard or lookup item) refuses those rows with errors in the report;
+/// the import completes and imports the good row.
+#[tokio::test]
+async fn over_long_values_in_an_import_are_row_errors() {
+    let suite = Suite::start().await;
+    let admin = suite.user("acme", "admin-1", &["administrator"]);
+    let long = "7".repeat(3000);
+    let file = format!(
+        "Customer Number,External ID,First Name,Last Name,Email\n\
+         7501,,Anna,Berg,anna@example.com\n\
+         {long},,Bo,Ek,bo@example.com\n\
+         7503,{long},Cay,Ek,cay@example.com\n\
+         7504,,Dan,Ek,{long}@example.com\n"
+    );
+    let requested = admin
+        .post("/imports", &json!({"fileName": "long.csv"}))
+        .await;
+    requested.expect(201);
+    let id = requested.body["id"].as_str().unwrap().to_owned();
+    let url = requested.body["upload"]["url"].as_str().unwrap();
+    let (status, _) = fetch(Method::PUT, url, file.into_bytes()).await;
+    assert_eq!(status, 200);
+    let done = admin.finished_import(&id).await;
+    assert_eq!(done.body["status"], "completed", "{}", done.body);
+    assert_eq!(done.body["counts"]["created"], 1, "{}", done.body);
+    assert_eq!(done.body["counts"]["failed"], 3, "{}", done.body);
+    let report = admin.get(&format!("/imports/{id}/errors")).await;
+    let (_, bytes) = fetch(Method::GET, report.header("location").unwrap(), Vec::new()).await;
+    let text = String::from_utf8(bytes).unwrap();
+    let codes: Vec<(&str, &str)> = text
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let mut cells = line.split(',');
+            (cells.nth(2).unwrap_or(""), cells.next().unwrap_or(""))
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("/customerNumber", "too_long"),
+            ("/externalRefs/0/id", "too_long"),
+            ("/email", "invalid_email"),
+        ],
+        "{text}"
+    );
 }

@@ -19,11 +19,19 @@ with the same token (within ten minutes) only once and answers it with success; 
 token and other parameters it answers IdempotentParameterMismatchException. The SDK repeats a
 request whose answer was lost (a timeout, a dropped connection) and our functions rely on that
 (tests/faults.rs loses such an answer on purpose), so the emulator keeps DynamoDB's promise.
+Key sizes checked on reads too: moto refuses a key value past DynamoDB's limits (partition key
+2048 bytes, sort key 1024 bytes) only when an item is put. DynamoDB refuses it in every request
+that names a key (GetItem, UpdateItem, DeleteItem, BatchGetItem, BatchWriteItem, the items of a
+transaction, a Query's key condition and ExclusiveStartKey) with a ValidationException, which
+a function that lets such a value through turns into a 500; the emulator answers the same, so
+tests see what production would.
 """
 
+import base64
 import copy
 import hashlib
 import json
+import re
 import time
 from urllib.parse import parse_qs, urlparse
 
@@ -31,7 +39,12 @@ import moto.server as server
 from moto.core.responses import ActionResult
 from moto.moto_api._internal import urls as moto_api_urls
 from moto.dynamodb import models as dynamodb_models
-from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
+from moto.dynamodb.exceptions import (
+    ERROR_TYPE_PREFIX,
+    DynamodbException,
+    HashKeyTooLong,
+    RangeKeyTooLong,
+)
 from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodb.models.dynamo_type import DynamoType
 
@@ -159,6 +172,104 @@ def _transact_write_items_idempotent(self):
 
 
 DynamoHandler.transact_write_items = _transact_write_items_idempotent
+
+
+def _value_size(value):
+    if "S" in value:
+        return len(value["S"].encode())
+    if "B" in value:
+        return len(base64.b64decode(value["B"]))
+    return 0
+
+
+def _hash_keys(table, index_name=None):
+    """The partition key names of the table, or of one of its indexes."""
+    if index_name is None:
+        return {table.hash_key_attr}
+    for index in (table.global_indexes or []) + (table.indexes or []):
+        if index.name == index_name:
+            return {k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"}
+    return set()
+
+
+def _check_key_values(table, values, hash_names):
+    """`values`: attribute name -> DynamoDB value, as named in a key."""
+    for name, value in values.items():
+        if name in hash_names:
+            if _value_size(value) > 2048:
+                raise HashKeyTooLong
+        elif _value_size(value) > 1024:
+            raise RangeKeyTooLong
+
+
+def _check_key(backend, table_name, key):
+    table = backend.get_table(table_name)
+    _check_key_values(table, key or {}, _hash_keys(table))
+
+
+_TOKEN = re.compile(r"#[A-Za-z0-9_]+|:[A-Za-z0-9_]+|[A-Za-z_][A-Za-z0-9_.]*")
+_KEYWORDS = {"AND", "BETWEEN", "begins_with"}
+
+
+def _check_query(backend, body):
+    table = backend.get_table(body["TableName"])
+    index = body.get("IndexName")
+    hash_names = _hash_keys(table, index)
+    names = body.get("ExpressionAttributeNames") or {}
+    values = body.get("ExpressionAttributeValues") or {}
+    attribute = None
+    for token in _TOKEN.findall(body.get("KeyConditionExpression") or ""):
+        if token.startswith(":"):
+            if attribute is not None and token in values:
+                _check_key_values(table, {attribute: values[token]}, hash_names)
+        elif token not in _KEYWORDS:
+            attribute = names.get(token, token)
+    start = body.get("ExclusiveStartKey") or {}
+    _check_key_values(table, start, hash_names | _hash_keys(table))
+
+
+def _check_request(action, backend, body):
+    if action in ("get_item", "delete_item", "update_item"):
+        _check_key(backend, body["TableName"], body.get("Key"))
+    elif action == "query":
+        _check_query(backend, body)
+    elif action == "batch_get_item":
+        for table_name, request in (body.get("RequestItems") or {}).items():
+            for key in request.get("Keys") or []:
+                _check_key(backend, table_name, key)
+    elif action == "batch_write_item":
+        for table_name, requests in (body.get("RequestItems") or {}).items():
+            for request in requests:
+                key = (request.get("DeleteRequest") or {}).get("Key")
+                _check_key(backend, table_name, key)
+    elif action in ("transact_get_items", "transact_write_items"):
+        for item in body.get("TransactItems") or []:
+            for operation in item.values():
+                if "Key" in operation:
+                    _check_key(backend, operation["TableName"], operation["Key"])
+
+
+def _checking_key_sizes(action):
+    handle = getattr(DynamoHandler, action)
+
+    def checked(self):
+        _check_request(action, self.dynamodb_backend, self.body)
+        return handle(self)
+
+    return checked
+
+
+for _action in (
+    "get_item",
+    "delete_item",
+    "update_item",
+    "query",
+    "batch_get_item",
+    "batch_write_item",
+    "transact_get_items",
+    "transact_write_items",
+):
+    setattr(DynamoHandler, _action, _checking_key_sizes(_action))
 
 # `GET /moto-api/data.json?service=sns`: the state of the named services only. The whole dump
 # walks every tracked model instance (every DynamoDB item and stream record of every test

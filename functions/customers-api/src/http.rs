@@ -191,7 +191,7 @@ pub fn no_content() -> Response<Body> {
 }
 
 /// Query parameters, refusing names the route does not know (a typo should not silently
-/// list everything).
+/// list everything) and values longer than [`query_value_max`].
 pub fn query_params(request: &Request, known: &[&str]) -> Result<Vec<(String, String)>, Problem> {
     let params = request.query_string_parameters();
     let mut out = Vec::new();
@@ -205,9 +205,37 @@ pub fn query_params(request: &Request, known: &[&str]) -> Result<Vec<(String, St
                 ),
             ));
         }
+        let max = query_value_max(name);
+        if value.chars().count() > max {
+            return Err(Problem::bad_parameter(
+                name,
+                format!("{name} is at most {max} characters."),
+            ));
+        }
         out.push((name.to_owned(), value.to_owned()));
     }
     Ok(out)
+}
+
+/// The longest value, in characters, of each query parameter; docs/openapi.yaml says the same
+/// (`maxLength`). Several become DynamoDB keys (`q` a sort key prefix, `number`, `email`,
+/// `phone` and `assignedTo` partition keys, `cursor` a whole key), which DynamoDB refuses past
+/// 2048 bytes (partition) or 1024 bytes (sort): unbounded, a long value answered 500. Each bound
+/// is the longest value that can match anything, and at four bytes a character (and case
+/// folding) still fits its key. Every route reads its query through [`query_params`], so no
+/// parameter escapes the bound.
+pub fn query_value_max(name: &str) -> usize {
+    match name {
+        "cursor" => store::cursor::MAX_CURSOR_LEN,
+        // A name prefix: as long as a name.
+        "q" => domain::validation::NAME_MAX,
+        // The longest e-mail address there is (RFC 5321 path, less the brackets).
+        "email" => 254,
+        "assignedTo" => domain::work::USER_ID_MAX,
+        "tag" => domain::validation::TAG_MAX,
+        // Customer numbers (at most 30), phone numbers as typed, enum values, dates, ids.
+        _ => 64,
+    }
 }
 
 /// `limit` (default 50) and `cursor` of a paginated route that takes no other parameters.

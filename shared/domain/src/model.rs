@@ -8,6 +8,19 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// The id of a record as we make them (customers, contacts, sites, contracts, work orders, jobs,
+/// tickets, imports): a ULID, 26 characters. Anything else cannot name a record, and nothing
+/// longer may reach a key (DynamoDB refuses keys past 2048 bytes, and the API would answer 500):
+/// `None`. ULIDs are case-insensitive; the answer is the canonical (upper-case) form.
+pub fn record_id(raw: &str) -> Option<String> {
+    ulid::Ulid::from_string(raw).ok().map(|id| id.to_string())
+}
+
+/// An id in a body that names a record: exactly as records are stored ([`record_id`]'s form).
+pub fn is_record_id(raw: &str) -> bool {
+    record_id(raw).as_deref() == Some(raw)
+}
+
 /// A customer id: a ULID, so ids sort by creation time.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -37,8 +37,12 @@ pub const WINDOW_DAYS_MAX: i64 = 31;
 /// User ids become parts of keys and filter attributes: what identity providers issue, without
 /// the key separator.
 pub fn is_user_id(user: &str) -> bool {
-    (1..=128).contains(&user.len()) && user.bytes().all(|b| b.is_ascii_graphic() && b != b'#')
+    (1..=USER_ID_MAX).contains(&user.len())
+        && user.bytes().all(|b| b.is_ascii_graphic() && b != b'#')
 }
+
+/// The longest user id (in bytes, which are characters: user ids are ASCII).
+pub const USER_ID_MAX: usize = 128;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -64,9 +64,11 @@
 //!
 //! # Output safe for Excel
 //!
-//! [`ErrorReportWriter`] writes the errors as CSV and [`template_csv`] gives the template of
-//! our own columns; both prefix cells that a spreadsheet would run as formulas with a quote
-//! ([`escape_formula`]).
+//! Every CSV we write for people goes through [`SpreadsheetWriter`] ([`spreadsheet_csv`] for a
+//! table in memory): [`ErrorReportWriter`] writes the errors, [`template_csv`] gives the
+//! template of our own columns, the API's inventory export its lines. It puts a quote before
+//! every formula character that a spreadsheet could read at the start of a cell, whether it
+//! splits lines at commas, semicolons or tabs ([`escape_cell`]).
 //!
 //! # Columns
 //!
@@ -148,7 +150,10 @@ pub use columns::{Column, ExportShape, HeaderColumn, HeaderMap, normalise_header
 pub use encoding::{
     DetectedEncoding, SAMPLE_LEN, TextEncoding, UnsupportedEncoding, detect_encoding,
 };
-pub use output::{ErrorReportWriter, escape_formula, spreadsheet_csv, template_csv};
+pub use output::{
+    ErrorReportWriter, SpreadsheetWriter, escape_cell, escape_formula, spreadsheet_csv,
+    template_csv,
+};
 pub use reader::{
     Checkpoint, FileError, HeaderSnapshot, ImportOptions, ImportReader, MAX_COLUMNS,
     MAX_RECORD_BYTES, MissingNumber, RowError, RowKey, SeenKeys, ValidRow,

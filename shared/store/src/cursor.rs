@@ -13,7 +13,22 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::StoreError;
 
 /// Longest cursor we accept; real ones are a few hundred bytes.
-const MAX_CURSOR_LEN: usize = 2048;
+pub const MAX_CURSOR_LEN: usize = 2048;
+
+/// DynamoDB's limits on a key attribute's value: a partition key (our `PK`, `GSI1PK`, ...)
+/// 2048 bytes, a sort key 1024. A cursor holding a longer value would make the query fail
+/// (a 500), so it is refused like any cursor we did not issue.
+const PARTITION_KEY_BYTES: usize = 2048;
+const SORT_KEY_BYTES: usize = 1024;
+
+fn fits_key(attr: &str, value: &str) -> bool {
+    let limit = if attr.ends_with("PK") {
+        PARTITION_KEY_BYTES
+    } else {
+        SORT_KEY_BYTES
+    };
+    value.len() <= limit
+}
 
 pub fn encode(last_evaluated_key: &HashMap<String, AttributeValue>) -> Option<String> {
     let strings: BTreeMap<&str, &str> = last_evaluated_key
@@ -53,6 +68,9 @@ pub fn decode(
         return Err(StoreError::InvalidCursor(
             "the cursor belongs to another query",
         ));
+    }
+    if !map.iter().all(|(attr, value)| fits_key(attr, value)) {
+        return Err(StoreError::InvalidCursor("the cursor is not one we issued"));
     }
     Ok(map
         .into_iter()
@@ -110,5 +128,22 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_cursor_with_a_key_value_past_dynamodb_s_limits_is_refused() {
+        let mut long_sort = key("T#a#CUSTOMERS");
+        long_sort.insert("GSI1SK".into(), AttributeValue::S("a".repeat(1025)));
+        let mut long_partition = key("T#a#CUSTOMERS");
+        long_partition.insert("PK".into(), AttributeValue::S("a".repeat(2049)));
+        for forged in [long_sort, long_partition] {
+            let cursor = encode(&forged).unwrap();
+            let err = decode(&cursor, &ATTRS, "GSI1PK", "T#a#CUSTOMERS").unwrap_err();
+            assert!(matches!(err, StoreError::InvalidCursor(_)));
+        }
+        let mut longest = key("T#a#CUSTOMERS");
+        longest.insert("GSI1SK".into(), AttributeValue::S("a".repeat(1024)));
+        let cursor = encode(&longest).unwrap();
+        assert!(decode(&cursor, &ATTRS, "GSI1PK", "T#a#CUSTOMERS").is_ok());
     }
 }

@@ -378,7 +378,7 @@ impl CustomerStore {
         let page = self
             .query_partition(
                 keys::name_search_partition(tenant),
-                Some(prefix),
+                Some(keys::name_prefix(prefix)),
                 limit,
                 cursor,
                 ascending,
@@ -845,7 +845,7 @@ impl CustomerStore {
         let page = self
             .query_partition(
                 keys::customer_partition(tenant, customer),
-                Some(prefix),
+                Some(keys::name_prefix(prefix)),
                 limit,
                 cursor,
                 ascending,

@@ -370,6 +370,13 @@ pub fn name_entry(tenant: &TenantId, folded_name: &str, id: &CustomerId) -> Key 
 /// anything a prefix search types, and the id after it keeps the key unique.
 const NAME_KEY_BYTES: usize = 900;
 
+/// A name search's prefix (folded) as it is compared with the name entries' sort keys: cut
+/// like the names in them. Folding can grow a typed prefix past the sort key limit, and a
+/// prefix longer than the cut names matches the same entries when cut the same way.
+pub fn name_prefix(folded_prefix: &str) -> &str {
+    key_part(folded_prefix)
+}
+
 fn key_part(name: &str) -> &str {
     if name.len() <= NAME_KEY_BYTES {
         return name;

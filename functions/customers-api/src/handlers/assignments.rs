@@ -13,12 +13,11 @@ use crate::http::{self, if_match, json, path_param};
 use crate::usecases::assignments;
 use crate::view;
 
-/// User ids become part of keys: keep them to what identity providers issue.
+/// User ids become part of keys: keep them to what identity providers issue
+/// ([`domain::is_user_id`]).
 fn user_id(request: &Request) -> Result<String, Problem> {
     let user = path_param(request, "userId")?;
-    let valid =
-        (1..=128).contains(&user.len()) && user.bytes().all(|b| b.is_ascii_graphic() && b != b'#');
-    if valid {
+    if domain::is_user_id(&user) {
         Ok(user)
     } else {
         Err(Problem::bad_parameter(

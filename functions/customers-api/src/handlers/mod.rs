@@ -45,17 +45,15 @@ pub async fn scope(app: &App, request: &Request) -> Result<Scope, Problem> {
 }
 
 pub fn customer_id(request: &Request) -> Result<CustomerId, Problem> {
-    path_param(request, "customerId").map(CustomerId)
+    record_id(request, "customerId", "customer").map(CustomerId)
 }
 
-/// The ULID id of a customer's record (a contract, a work order, a job, a ticket) from the
-/// path, in canonical form; anything else cannot name a record and answers 404 like an
-/// unknown id.
+/// The ULID id of a record (a customer, a contract, a work order, a job, a ticket, an import)
+/// from the path, in canonical form ([`domain::record_id`]); anything else, a 3000-character
+/// id too, cannot name a record and answers 404 like an unknown id.
 pub fn record_id(request: &Request, param: &str, what: &str) -> Result<String, Problem> {
     let raw = path_param(request, param)?;
-    ulid::Ulid::from_string(&raw)
-        .map(|id| id.to_string())
-        .map_err(|_| Problem::not_found(what))
+    domain::record_id(&raw).ok_or_else(|| Problem::not_found(what))
 }
 
 /// A page's size, cursor and order from the query (`limit`, `cursor`, `order`).

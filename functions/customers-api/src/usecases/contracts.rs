@@ -95,9 +95,15 @@ async fn validated(
     if new.is_empty() {
         return Ok(fields);
     }
+    // What is not a site id at all (a 3000-character one too) is not looked up: unknown.
+    let lookups: Vec<String> = new
+        .iter()
+        .filter(|id| domain::is_record_id(id))
+        .cloned()
+        .collect();
     let found = app
         .store
-        .existing_sites(&scope.tenant, customer, &new)
+        .existing_sites(&scope.tenant, customer, &lookups)
         .await
         .map_err(store_problem)?;
     let unknown: Vec<FieldError> = fields

@@ -135,9 +135,7 @@ pub fn template(scope: &Scope) -> Result<String, Problem> {
 /// Import ids are ULIDs; anything else names no import and never reaches a key. Read in any
 /// case, used in the canonical upper case.
 fn import_id(raw: &str) -> Result<String, Problem> {
-    Ulid::from_string(raw)
-        .map(|id| id.to_string())
-        .map_err(|_| Problem::not_found("import"))
+    domain::record_id(raw).ok_or_else(|| Problem::not_found("import"))
 }
 
 /// A blank name is no name (as everywhere); otherwise at most 200 characters, none of them

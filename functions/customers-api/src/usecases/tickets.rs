@@ -64,13 +64,13 @@ async fn ticketed_job(
     customer: &CustomerId,
     job_id: &str,
 ) -> Result<Job, Problem> {
-    let job = match ulid::Ulid::from_string(job_id) {
-        Ok(job_id) => app
+    let job = match domain::record_id(job_id) {
+        Some(job_id) => app
             .store
-            .linked::<Job>(&scope.tenant, customer, &job_id.to_string())
+            .linked::<Job>(&scope.tenant, customer, &job_id)
             .await
             .map_err(store_problem)?,
-        Err(_) => None,
+        None => None,
     };
     match job {
         None => Err(Problem::validation(vec![FieldError::new(

@@ -264,11 +264,15 @@ async fn check_site(
     customer: &CustomerId,
     site_id: &str,
 ) -> Result<(), Problem> {
-    let site = app
-        .store
-        .linked::<Site>(&scope.tenant, customer, site_id)
-        .await
-        .map_err(store_problem)?;
+    // Not a site id at all (a 3000-character one too): no lookup, the same answer as unknown.
+    let site = if domain::is_record_id(site_id) {
+        app.store
+            .linked::<Site>(&scope.tenant, customer, site_id)
+            .await
+            .map_err(store_problem)?
+    } else {
+        None
+    };
     match site {
         None => Err(Problem::validation(vec![FieldError::new(
             "/siteId",

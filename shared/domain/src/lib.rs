@@ -5,6 +5,8 @@ pub mod articles;
 pub mod calloff;
 pub mod contacts;
 pub mod contracts;
+pub mod countries;
+mod country_names;
 pub mod field_permissions;
 pub mod history;
 pub mod linked;
@@ -24,6 +26,7 @@ pub mod work;
 pub use articles::{ArticleLine, ArticleLineInput, LINES_MAX, date_entered_hours};
 pub use calloff::CallOffRefusal;
 pub use contacts::ContactError;
+pub use countries::country_from_name;
 pub use contracts::{
     Contract, ContractFields, ContractInput, ContractStatus, Period, validate_contract,
 };

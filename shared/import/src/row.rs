@@ -319,6 +319,23 @@ impl<'a> RowBuilder<'a> {
         if parts.iter().all(Option::is_none) {
             return None;
         }
+        let country = parts[5].take().and_then(|(value, index)| {
+            let pointer = spec.pointers[5];
+            self.source(pointer, index);
+            let code = country_code(&value);
+            if code.is_none() {
+                self.row.problems.push(CellProblem {
+                    column: index,
+                    field: pointer,
+                    code: "unknown_country",
+                    message: format!(
+                        "{value:?} is not a country we know; write its ISO code (\"SE\") or its \
+                         name in English, Swedish, Norwegian, Danish, Finnish or German."
+                    ),
+                });
+            }
+            code.map(str::to_owned)
+        });
         let mut text = |i: usize| {
             let (value, index) = parts[i].take()?;
             self.source(spec.pointers[i], index);
@@ -330,7 +347,7 @@ impl<'a> RowBuilder<'a> {
             postal_code: text(2),
             city: text(3),
             region: text(4),
-            country: text(5).map(|c| country_code(&c)),
+            country,
         })
     }
 
@@ -349,9 +366,8 @@ impl<'a> RowBuilder<'a> {
             lines.remove(0);
         }
         if let [_, .., (last, index)] = lines[..] {
-            let code = country_code(last);
-            if domain::is_country(&code) {
-                parts[5] = Some((code, index));
+            if let Some(code) = country_code(last) {
+                parts[5] = Some((code.to_owned(), index));
                 lines.pop();
             }
         }

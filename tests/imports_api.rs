@@ -101,11 +101,14 @@ async fn finished_import(
             updated: 0,
             unchanged: 1,
             failed: 1,
+            without_key: 0,
         },
         checkpoint: None,
         invocations: 1,
         failure: (status == ImportStatus::Failed).then(|| "the file is empty".to_owned()),
         error_report_key: report_key.map(|k| k.replace("{id}", &id)),
+        request: Default::default(),
+        mapping: None,
         version: 4,
     };
     store

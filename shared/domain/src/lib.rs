@@ -37,7 +37,10 @@ pub use history::{
 pub use linked::{Cascaded, Dependant, LinkRefusal, Linked, SiteUse};
 pub use model::*;
 pub use permissions::{Grants, Permission, Reach};
-pub use phone::{PhoneError, is_valid_country, normalise_mobile, normalise_phone};
+pub use phone::{
+    LineKind, PhoneError, PhoneWithExtension, display_phone, is_valid_country, line_kind,
+    normalise_mobile, normalise_phone, normalise_phone_with_extension,
+};
 pub use reference::{is_country, is_currency, is_language};
 pub use search::fold;
 pub use settings::{Channel, CustomFieldDef, CustomFieldType, OrderNumberUse, Settings};

@@ -137,6 +137,7 @@
 
 mod columns;
 mod encoding;
+mod mapping;
 mod output;
 mod reader;
 mod records;
@@ -148,6 +149,7 @@ pub use columns::{Column, ExportShape, HeaderColumn, HeaderMap, normalise_header
 pub use encoding::{
     DetectedEncoding, SAMPLE_LEN, TextEncoding, UnsupportedEncoding, detect_encoding,
 };
+pub use mapping::{ColumnOverride, FileMapping, IGNORE, MappedColumn, Target};
 pub use output::{ErrorReportWriter, escape_formula, spreadsheet_csv, template_csv};
 pub use reader::{
     Checkpoint, FileError, HeaderSnapshot, ImportOptions, ImportReader, MAX_COLUMNS,

@@ -1192,3 +1192,96 @@ fn required_channels_name_their_column() {
     );
     assert!(rows[1].is_ok());
 }
+
+// ---------------------------------------------------------------- exports of other systems
+
+/// A generic CRM export (the shape of issue 18): countries by name, numbered phone columns in
+/// each country's own style, extensions, and the CRM's own id.
+const GENERIC_CRM: &str = include_str!("../../../tests/fixtures/generic-crm-customers.csv");
+
+#[test]
+fn a_generic_crm_export_reads_every_row_with_its_phones_id_and_country() {
+    let options = ImportOptions {
+        missing_number: MissingNumber::Defer,
+        ..options()
+    };
+    let rows = read_with(GENERIC_CRM.as_bytes(), &options);
+    let rows = valid(&rows);
+    let seen: Vec<(String, String, Option<String>, Option<String>, Option<String>)> = rows
+        .iter()
+        .map(|row| {
+            let f = &row.fields;
+            (
+                f.external_refs[0].id.clone(),
+                f.visiting_address.as_ref().unwrap().country.clone().unwrap(),
+                f.phone.clone(),
+                f.phone_extension.clone(),
+                f.mobile.clone(),
+            )
+        })
+        .collect();
+    let expected: Vec<(&str, &str, Option<&str>, Option<&str>, Option<&str>)> = vec![
+        ("DD37Cf93aecA6Dc", "US", Some("+12015550147"), Some("718"), Some("+12015550123")),
+        ("1Ef7b82A4CAAD10", "CL", Some("+56223456789"), None, Some("+56961234567")),
+        ("6F94879bDAfE5a6", "BG", Some("+35929876543"), None, Some("+359881234567")),
+        ("5Cef8BFA16c5e3c", "BA", Some("+38733213456"), None, None),
+        ("053d585Ab6b3159", "SK", Some("+421254435678"), None, Some("+421905123456")),
+        ("2d08FB17EE273F4", "CI", None, None, None),
+        ("EA4d384DfDbBf77", "KR", Some("+8223123456"), None, Some("+821012345678")),
+        ("0e04AFde9f225dE", "SE", Some("+46812345678"), Some("12"), Some("+46701234567")),
+        ("C2dE4dEEc489ae0", "CA", Some("+16139924793"), Some("4410"), None),
+        ("8C2811a503C7c5a", "TL", None, None, None),
+    ];
+    let expected: Vec<_> = expected
+        .into_iter()
+        .map(|(id, country, phone, ext, mobile)| {
+            let own = |v: Option<&str>| v.map(str::to_owned);
+            (id.to_owned(), country.to_owned(), own(phone), own(ext), own(mobile))
+        })
+        .collect();
+    assert_eq!(seen, expected);
+    for row in &rows {
+        assert!(row.needs_number, "numbered automatically");
+        assert_eq!(row.fields.external_refs[0].system, AccountingSystem::Other);
+        assert!(matches!(row.key, RowKey::External(_)), "{:?}", row.key);
+    }
+}
+
+#[test]
+fn an_unknown_country_is_the_rows_error_naming_the_value() {
+    let rows = read(b"Customer Number,First Name,Country\n1,Anna,Narnia\n2,Bo,Sverige\n");
+    let errors = errors(&rows[0]);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].code, "unknown_country");
+    assert_eq!(errors[0].column.as_deref(), Some("Country"));
+    assert!(errors[0].message.contains("\"Narnia\""), "{}", errors[0].message);
+    assert!(rows[1].is_ok());
+}
+
+#[test]
+fn a_mapping_override_is_applied_to_the_header() {
+    let wanted: std::collections::BTreeMap<String, String> = [
+        ("Kontakt".to_owned(), "email".to_owned()),
+        ("Nr".to_owned(), "customerNumber".to_owned()),
+    ]
+    .into();
+    let options = ImportOptions {
+        column_override: ColumnOverride::parse(&wanted, &[]).unwrap(),
+        ..options()
+    };
+    let rows = read_with(b"Nr,Namn,Kontakt\n7,Anna Berg,anna@example.com\n", &options);
+    let row = &valid(&rows)[0];
+    assert_eq!(row.fields.customer_number, "7");
+    assert_eq!(row.fields.email.as_deref(), Some("anna@example.com"));
+    let missing: std::collections::BTreeMap<String, String> =
+        [("Fax".to_owned(), "phone".to_owned())].into();
+    let options = ImportOptions {
+        column_override: ColumnOverride::parse(&missing, &[]).unwrap(),
+        ..options
+    };
+    let refused = ImportReader::new(&b"Nr,Namn\n1,A\n"[..], &options).err();
+    assert!(
+        matches!(&refused, Some(FileError::MappedColumnMissing(name)) if name == "Fax"),
+        "{refused:?}"
+    );
+}

@@ -220,7 +220,7 @@ impl FileMapping {
 fn looks_like(name: &str) -> Option<&'static str> {
     let key = normalise_header(name);
     let has = |words: &[&str]| words.iter().any(|w| key.contains(w));
-    if has(&["phone", "tel", "mobil", "cell", "fax"]) {
+    if has(&["phone", "tel", "tfn", "mobil", "cell", "fax"]) {
         Some("phone numbers")
     } else if has(&["mail", "epost"]) {
         Some("e-mail addresses")

@@ -30,7 +30,10 @@ async fn numbering_automatically(admin: &Session<'_>) {
 async fn import(session: &Session<'_>, request: Value, csv: &str) -> Value {
     let requested = session.post("/imports", &request).await;
     requested.expect(201);
-    assert_eq!(requested.body["dryRun"], request["dryRun"].as_bool().unwrap_or(false));
+    assert_eq!(
+        requested.body["dryRun"],
+        request["dryRun"].as_bool().unwrap_or(false)
+    );
     let id = requested.body["id"].as_str().unwrap().to_owned();
     let url = requested.body["upload"]["url"].as_str().unwrap().to_owned();
     let (status, _) = fetch(http::Method::PUT, &url, csv.as_bytes().to_vec()).await;
@@ -57,14 +60,23 @@ async fn customers(session: &Session<'_>) -> Vec<Value> {
 }
 
 fn counts(import: &Value) -> Vec<(&'static str, u64)> {
-    ["rowsRead", "created", "updated", "unchanged", "failed", "withoutKey"]
-        .into_iter()
-        .map(|name| (name, import["counts"][name].as_u64().unwrap_or(u64::MAX)))
-        .collect()
+    [
+        "rowsRead",
+        "created",
+        "updated",
+        "unchanged",
+        "failed",
+        "withoutKey",
+    ]
+    .into_iter()
+    .map(|name| (name, import["counts"][name].as_u64().unwrap_or(u64::MAX)))
+    .collect()
 }
 
 fn external_id(customer: &Value) -> &str {
-    customer["externalRefs"][0]["id"].as_str().unwrap_or_default()
+    customer["externalRefs"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -73,7 +85,12 @@ async fn a_generic_crm_export_imports_every_row_with_its_phones_id_and_country_o
     let admin = suite.user("acme", "ada", ADMIN);
     numbering_automatically(&admin).await;
 
-    let first = import(&admin, json!({"fileName": "customers-100.csv"}), GENERIC_CRM).await;
+    let first = import(
+        &admin,
+        json!({"fileName": "customers-100.csv"}),
+        GENERIC_CRM,
+    )
+    .await;
     assert_eq!(first["counts"]["created"], 10, "{first}");
     assert_eq!(first["counts"]["failed"], 0, "{first}");
     assert_eq!(first["counts"]["withoutKey"], 0, "{first}");
@@ -105,34 +122,95 @@ async fn a_generic_crm_export_imports_every_row_with_its_phones_id_and_country_o
             ("Website", "ignore"),
         ]
     );
-    assert_eq!(first["warnings"], json!([]), "nothing that looks like data is left out");
+    assert_eq!(
+        first["warnings"],
+        json!([]),
+        "nothing that looks like data is left out"
+    );
 
     let mut stored = customers(&admin).await;
     stored.sort_by(|a, b| external_id(a).cmp(external_id(b)));
     let seen: Vec<Value> = stored
         .iter()
         .map(|c| {
-            json!([external_id(c), c["visitingAddress"]["country"], c["phone"],
-                   c["phoneExtension"], c["mobile"], c["customerNumber"].is_string()])
+            json!([
+                external_id(c),
+                c["visitingAddress"]["country"],
+                c["phone"],
+                c["phoneExtension"],
+                c["mobile"],
+                c["customerNumber"].is_string()
+            ])
         })
         .collect();
     let expected = vec![
-        json!(["053d585Ab6b3159", "SK", "+421254435678", null, "+421905123456", true]),
-        json!(["0e04AFde9f225dE", "SE", "+46812345678", "12", "+46701234567", true]),
-        json!(["1Ef7b82A4CAAD10", "CL", "+56223456789", null, "+56961234567", true]),
+        json!([
+            "053d585Ab6b3159",
+            "SK",
+            "+421254435678",
+            null,
+            "+421905123456",
+            true
+        ]),
+        json!([
+            "0e04AFde9f225dE",
+            "SE",
+            "+46812345678",
+            "12",
+            "+46701234567",
+            true
+        ]),
+        json!([
+            "1Ef7b82A4CAAD10",
+            "CL",
+            "+56223456789",
+            null,
+            "+56961234567",
+            true
+        ]),
         json!(["2d08FB17EE273F4", "CI", null, null, null, true]),
         json!(["5Cef8BFA16c5e3c", "BA", "+38733213456", null, null, true]),
-        json!(["6F94879bDAfE5a6", "BG", "+35929876543", null, "+359881234567", true]),
+        json!([
+            "6F94879bDAfE5a6",
+            "BG",
+            "+35929876543",
+            null,
+            "+359881234567",
+            true
+        ]),
         json!(["8C2811a503C7c5a", "TL", null, null, null, true]),
         json!(["C2dE4dEEc489ae0", "CA", "+16139924793", "4410", null, true]),
-        json!(["DD37Cf93aecA6Dc", "US", "+12015550147", "718", "+12015550123", true]),
-        json!(["EA4d384DfDbBf77", "KR", "+8223123456", null, "+821012345678", true]),
+        json!([
+            "DD37Cf93aecA6Dc",
+            "US",
+            "+12015550147",
+            "718",
+            "+12015550123",
+            true
+        ]),
+        json!([
+            "EA4d384DfDbBf77",
+            "KR",
+            "+8223123456",
+            null,
+            "+821012345678",
+            true
+        ]),
     ];
     assert_eq!(seen, expected);
-    assert!(stored.iter().all(|c| c["externalRefs"][0]["system"] == "other"));
+    assert!(
+        stored
+            .iter()
+            .all(|c| c["externalRefs"][0]["system"] == "other")
+    );
 
     // The same file again: every row finds its customer by the CRM's id.
-    let second = import(&admin, json!({"fileName": "customers-100.csv"}), GENERIC_CRM).await;
+    let second = import(
+        &admin,
+        json!({"fileName": "customers-100.csv"}),
+        GENERIC_CRM,
+    )
+    .await;
     assert_eq!(
         counts(&second),
         vec![
@@ -188,7 +266,11 @@ async fn a_dry_run_writes_nothing_and_reports_what_the_import_then_does() {
     );
     let warnings = dry["warnings"].to_string();
     assert!(warnings.contains("1 row(s) had neither"), "{warnings}");
-    assert_eq!(customers(&admin).await, Vec::<Value>::new(), "a dry run writes no customer");
+    assert_eq!(
+        customers(&admin).await,
+        Vec::<Value>::new(),
+        "a dry run writes no customer"
+    );
     let dry_report = error_report(&admin, &dry).await;
     for expected in [
         "3,Country,/visitingAddress/country,unknown_country",
@@ -202,7 +284,10 @@ async fn a_dry_run_writes_nothing_and_reports_what_the_import_then_does() {
     let real = import(&admin, json!({"fileName": "kunder.csv"}), WITH_BAD_ROWS).await;
     assert_eq!(real["dryRun"], false);
     assert_eq!(counts(&real), counts(&dry), "{real}");
-    assert_eq!(real["warnings"].to_string(), warnings.replace("would be", "were"));
+    assert_eq!(
+        real["warnings"].to_string(),
+        warnings.replace("would be", "were")
+    );
     assert_eq!(error_report(&admin, &real).await, dry_report);
     let stored = customers(&admin).await;
     assert_eq!(stored.len(), 3);
@@ -231,7 +316,10 @@ async fn a_corrected_mapping_imports_what_the_guess_left_out() {
     let guessed = import(&admin, json!({"dryRun": true}), file).await;
     let warnings = guessed["warnings"].to_string();
     for column in ["Kund-ID", "Tfn arbete", "Mailadress", "Fax"] {
-        assert!(warnings.contains(column), "{column} is called out: {warnings}");
+        assert!(
+            warnings.contains(column),
+            "{column} is called out: {warnings}"
+        );
     }
 
     let mapping = json!({"Kund-ID": "externalId", "Tfn arbete": "phone", "Mailadress": "email"});

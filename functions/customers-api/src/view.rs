@@ -13,6 +13,9 @@ pub struct CustomerView<'a> {
     #[serde(flatten)]
     customer: &'a Customer,
     display_name: String,
+    /// The phone as its country writes it, with its extension ("(201) 555-0147 ext. 718").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_display: Option<String>,
     call_off: CallOff,
 }
 
@@ -35,6 +38,9 @@ impl<'a> CustomerView<'a> {
             } else {
                 name
             },
+            phone_display: customer.fields.phone.as_deref().map(|phone| {
+                domain::display_phone(phone, customer.fields.phone_extension.as_deref())
+            }),
             call_off: CallOff {
                 allowed: refusals.is_empty(),
                 refusals,

@@ -29,7 +29,9 @@ pub fn country_from_name(raw: &str) -> Option<&'static str> {
     let found = |text: &str| by_name.get(&name_key(text)).copied().flatten();
     found(raw).or_else(|| {
         let outside = without_parentheses(raw);
-        (outside.len() < raw.len()).then(|| found(&outside)).flatten()
+        (outside.len() < raw.len())
+            .then(|| found(&outside))
+            .flatten()
     })
 }
 

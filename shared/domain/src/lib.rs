@@ -26,10 +26,10 @@ pub mod work;
 pub use articles::{ArticleLine, ArticleLineInput, LINES_MAX, date_entered_hours};
 pub use calloff::CallOffRefusal;
 pub use contacts::ContactError;
-pub use countries::country_from_name;
 pub use contracts::{
     Contract, ContractFields, ContractInput, ContractStatus, Period, validate_contract,
 };
+pub use countries::country_from_name;
 pub use field_permissions::{Refusal, refused_change, refused_create, refused_field};
 pub use history::{
     CASCADE_ACTOR, ChangeKind, FieldChange, HistoryEntry, import_actor, is_import_actor,

@@ -164,9 +164,19 @@ fn parse_number(raw: &str, default_country: Option<&str>) -> Result<PhoneNumber,
 /// Words for "extension" that libphonenumber does not know (it reads "ext", "x", "#",
 /// "extension" and a few others), as "ext.".
 fn extension_words_as_ext(raw: &str) -> std::borrow::Cow<'_, str> {
-    const WORDS: &[&str] = &["anknytning", "ankn.", "ankn", "durchwahl", "lokal", "alanumero"];
+    const WORDS: &[&str] = &[
+        "anknytning",
+        "ankn.",
+        "ankn",
+        "durchwahl",
+        "lokal",
+        "alanumero",
+    ];
     let lower = raw.to_lowercase();
-    match WORDS.iter().find_map(|w| lower.find(w).map(|at| (at, w.len()))) {
+    match WORDS
+        .iter()
+        .find_map(|w| lower.find(w).map(|at| (at, w.len())))
+    {
         // `to_lowercase` keeps these ASCII words' byte offsets when the text before them is
         // ASCII, which a phone number is; otherwise the text is left as it was.
         Some((at, len)) if raw.is_char_boundary(at) && raw[..at].is_ascii() => {
@@ -303,7 +313,12 @@ mod tests {
             ("617.884.0519x718", Some("US"), "+16178840519", "718"),
             ("(617) 884-0519 ext. 718", Some("US"), "+16178840519", "718"),
             ("+44 20 7946 0018 ext. 12", None, "+442079460018", "12"),
-            ("08-123 456 78 anknytning 12", Some("SE"), "+46812345678", "12"),
+            (
+                "08-123 456 78 anknytning 12",
+                Some("SE"),
+                "+46812345678",
+                "12",
+            ),
             ("08-123 456 78 ankn. 12", Some("SE"), "+46812345678", "12"),
             ("030 1234567 Durchwahl 3", Some("DE"), "+49301234567", "3"),
         ];

@@ -4,6 +4,7 @@
 //! diacritics do not matter ("E-mail", "email", "E_MAIL" and "e mail" are one name; "A/C" is
 //! "ac"; "Kreditgräns" is "kreditgrans").
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use domain::{AccountingSystem, CustomFieldDef};
@@ -356,8 +357,7 @@ impl HeaderMap {
             .iter()
             .zip(&normalised)
             .map(|(name, key)| {
-                let column =
-                    resolve(key, shape).filter(|c| c.repeatable() || !taken.contains(c));
+                let column = resolve(key, shape).filter(|c| c.repeatable() || !taken.contains(c));
                 taken.extend(column);
                 HeaderColumn {
                     name: name.as_ref().trim().to_owned(),
@@ -472,23 +472,29 @@ fn resolve(key: &str, shape: ExportShape) -> Option<Column> {
         .or_else(|| matching().next().map(|a| a.column))
 }
 
-/// [`ALIASES`]' names, normalised once. Every header column is compared with every alias, and
-/// folding the aliases again for each column made header mapping cost milliseconds per column
-/// (found by fuzzing: a wide header slowed each input to a crawl).
-static NORMALISED_ALIASES: LazyLock<Vec<Vec<String>>> = LazyLock::new(|| {
-    ALIASES
-        .iter()
-        .map(|alias| alias.names.iter().map(|n| normalise_header(n)).collect())
-        .collect()
+/// [`ALIASES`] by their names, normalised once: normalised name -> the aliases with that
+/// name, in table order. Every header column is looked up here, and folding the aliases again
+/// for each column made header mapping cost milliseconds per column (found by fuzzing: a wide
+/// header slowed each input to a crawl); a map makes each column one lookup.
+static ALIASES_BY_NAME: LazyLock<HashMap<String, Vec<&'static Alias>>> = LazyLock::new(|| {
+    let mut by_name: HashMap<String, Vec<&'static Alias>> = HashMap::new();
+    for alias in ALIASES {
+        for name in alias.names {
+            let entry = by_name.entry(normalise_header(name)).or_default();
+            if !entry.iter().any(|known| std::ptr::eq(*known, alias)) {
+                entry.push(alias);
+            }
+        }
+    }
+    by_name
 });
 
 /// The aliases with a name that normalises to `key`, in table order.
 fn aliases_named(key: &str) -> impl Iterator<Item = &'static Alias> + '_ {
-    ALIASES
-        .iter()
-        .zip(NORMALISED_ALIASES.iter())
-        .filter(move |(_, names)| names.iter().any(|name| name == key))
-        .map(|(alias, _)| alias)
+    ALIASES_BY_NAME
+        .get(key)
+        .into_iter()
+        .flat_map(|aliases| aliases.iter().copied())
 }
 
 /// The shape with the most typical header names, if it has at least [`SHAPE_MIN_HITS`];

@@ -16,6 +16,11 @@ use crate::columns::{Column, ExportShape, normalise_header};
 use crate::encoding::TextEncoding;
 use crate::reader::{HeaderSnapshot, MissingNumber};
 
+/// The longest header name a mapping may give, in characters: far beyond any real header,
+/// and small enough that a mapping of [`crate::MAX_COLUMNS`] entries stays a small part of
+/// the import's record.
+pub const MAX_MAPPED_NAME: usize = 500;
+
 /// The name of "not imported".
 pub const IGNORE: &str = "ignore";
 const CUSTOM_FIELD_PREFIX: &str = "customFields/";
@@ -79,6 +84,16 @@ impl ColumnOverride {
     ) -> Result<ColumnOverride, Vec<FieldError>> {
         let mut entries: Vec<(String, Target)> = Vec::new();
         let mut errors = Vec::new();
+        if mapping.len() > crate::MAX_COLUMNS {
+            return Err(vec![FieldError {
+                field: "/mapping".into(),
+                code: "too_many".into(),
+                message: format!(
+                    "A mapping names at most {} columns, as many as a file may have.",
+                    crate::MAX_COLUMNS
+                ),
+            }]);
+        }
         for (name, field) in mapping {
             let pointer = format!("/mapping/{}", name.replace('~', "~0").replace('/', "~1"));
             let error = |code: &str, message: String| FieldError {
@@ -86,6 +101,13 @@ impl ColumnOverride {
                 code: code.into(),
                 message,
             };
+            if name.chars().count() > MAX_MAPPED_NAME {
+                errors.push(error(
+                    "too_long",
+                    format!("A column name is at most {MAX_MAPPED_NAME} characters."),
+                ));
+                continue;
+            }
             if normalise_header(name).is_empty() {
                 errors.push(error(
                     "required",
@@ -109,7 +131,9 @@ impl ColumnOverride {
                 continue;
             };
             let shared = entries.iter().find(|(_, t)| {
-                *t == target && target != Target::Ignore && target != Target::Column(Column::PhoneOrMobile)
+                *t == target
+                    && target != Target::Ignore
+                    && target != Target::Column(Column::PhoneOrMobile)
             });
             if let Some((first, _)) = shared {
                 errors.push(error(
@@ -197,7 +221,8 @@ impl FileMapping {
         let identified = [Column::CustomerNumber, Column::ExternalId]
             .iter()
             .any(|&c| header.index_of(c).is_some())
-            || (header.shape != ExportShape::Generic && header.index_of(Column::DisplayName).is_some());
+            || (header.shape != ExportShape::Generic
+                && header.index_of(Column::DisplayName).is_some());
         if !identified && missing_number == MissingNumber::Defer {
             warnings.push(
                 "No column identifies the customers (a customer number, or an id of the system \
@@ -224,7 +249,9 @@ fn looks_like(name: &str) -> Option<&'static str> {
         Some("phone numbers")
     } else if has(&["mail", "epost"]) {
         Some("e-mail addresses")
-    } else if has(&["address", "adress", "street", "gata", "city", "zip", "postal", "postcode"]) {
+    } else if has(&[
+        "address", "adress", "street", "gata", "city", "zip", "postal", "postcode",
+    ]) {
         Some("addresses")
     } else if key == "id" || key.ends_with("id") || has(&["number", "nummer", "ref"]) {
         Some("ids")
@@ -260,7 +287,12 @@ mod tests {
     #[test]
     fn an_override_refuses_unknown_and_repeated_fields() {
         let errors = ColumnOverride::parse(
-            &mapping(&[("Tel A", "phone"), ("Tel B", "phone"), ("X", "shoeSize"), (" ", "email")]),
+            &mapping(&[
+                ("Tel A", "phone"),
+                ("Tel B", "phone"),
+                ("X", "shoeSize"),
+                (" ", "email"),
+            ]),
             &[],
         )
         .unwrap_err();
@@ -281,7 +313,11 @@ mod tests {
     #[test]
     fn an_override_wins_over_the_guess_and_names_columns_the_file_has() {
         let wanted = ColumnOverride::parse(
-            &mapping(&[("Kontakt", "email"), ("E-mail", "ignore"), ("Phone 2", "mobile")]),
+            &mapping(&[
+                ("Kontakt", "email"),
+                ("E-mail", "ignore"),
+                ("Phone 2", "mobile"),
+            ]),
             &[],
         )
         .unwrap();
@@ -306,8 +342,19 @@ mod tests {
     #[test]
     fn the_mapping_names_every_column_and_warns_of_ignored_data() {
         let headers = [
-            "Index", "Customer Id", "First Name", "Last Name", "Company", "City", "Country",
-            "Phone 1", "Phone 2", "Email", "Subscription Date", "Website", "Fax",
+            "Index",
+            "Customer Id",
+            "First Name",
+            "Last Name",
+            "Company",
+            "City",
+            "Country",
+            "Phone 1",
+            "Phone 2",
+            "Email",
+            "Subscription Date",
+            "Website",
+            "Fax",
         ];
         let snapshot = HeaderSnapshot {
             encoding: TextEncoding::Utf8,
@@ -319,12 +366,27 @@ mod tests {
         assert_eq!(
             fields,
             vec![
-                "ignore", "externalId", "firstName", "lastName", "companyName", "city", "country",
-                "phoneOrMobile", "phoneOrMobile", "email", "ignore", "ignore", "ignore",
+                "ignore",
+                "externalId",
+                "firstName",
+                "lastName",
+                "companyName",
+                "city",
+                "country",
+                "phoneOrMobile",
+                "phoneOrMobile",
+                "email",
+                "ignore",
+                "ignore",
+                "ignore",
             ]
         );
         assert_eq!(mapping.warnings.len(), 1, "{:?}", mapping.warnings);
-        assert!(mapping.warnings[0].contains("\"Fax\""), "{:?}", mapping.warnings);
+        assert!(
+            mapping.warnings[0].contains("\"Fax\""),
+            "{:?}",
+            mapping.warnings
+        );
         assert!(mapping.warnings[0].contains("phone numbers"));
     }
 

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::columns::{Column, HeaderMap};
-use crate::mapping::ColumnOverride;
 use crate::encoding::{SAMPLE_LEN, TextEncoding, detect_encoding};
+use crate::mapping::ColumnOverride;
 use crate::records::{DELIMITERS, RawRecord, RecordReader, detect_delimiter};
 use crate::row::{BuiltRow, build_row, is_within};
 

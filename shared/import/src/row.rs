@@ -287,7 +287,11 @@ impl<'a> RowBuilder<'a> {
                 _ => continue,
             };
             self.source(slot, index);
-            let filled = if slot == "/mobile" { &mut mobile } else { &mut phone };
+            let filled = if slot == "/mobile" {
+                &mut mobile
+            } else {
+                &mut phone
+            };
             *filled = Some(value.to_owned());
         }
         (phone, mobile)
@@ -401,11 +405,11 @@ impl<'a> RowBuilder<'a> {
         if lines.first().is_some_and(|(text, _)| is_name(text)) {
             lines.remove(0);
         }
-        if let [_, .., (last, index)] = lines[..] {
-            if let Some(code) = country_code(last) {
-                parts[5] = Some((code.to_owned(), index));
-                lines.pop();
-            }
+        if let [_, .., (last, index)] = lines[..]
+            && let Some(code) = country_code(last)
+        {
+            parts[5] = Some((code.to_owned(), index));
+            lines.pop();
         }
         if let Some(&(last, index)) = lines.last()
             && let Some(city_line) = parse_city_line(last)

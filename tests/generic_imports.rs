@@ -302,14 +302,16 @@ async fn a_corrected_mapping_imports_what_the_guess_left_out() {
     let admin = suite.user("acme", "ada", ADMIN);
     numbering_automatically(&admin).await;
 
-    // A field no import fills is refused before anything is uploaded.
-    admin
+    // A field no import fills is refused before anything is uploaded, at its column.
+    let refused = admin
         .post(
             "/imports",
             &json!({"mapping": {"Tfn arbete": "phone", "Fax": "faxNumber"}}),
         )
-        .await
-        .expect_problem(400, "invalid-mapping");
+        .await;
+    refused.expect_problem(422, "validation-failed");
+    assert_eq!(refused.body["errors"][0]["field"], "/mapping/Fax");
+    assert_eq!(refused.body["errors"][0]["code"], "unknown_field");
 
     let file = "Kund-ID,Namn,Tfn arbete,Mailadress,Fax\n\
                 K-77,Anna Berg,08-123 456 78,anna@example.com,08-123 456 79\n";

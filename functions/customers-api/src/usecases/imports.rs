@@ -139,25 +139,12 @@ pub fn template(scope: &Scope) -> Result<String, Problem> {
 }
 
 /// A mapping naming a field no import fills (or a custom field the organisation does not
-/// have, or one field for two columns) is refused before any file is uploaded: 400, with each
-/// entry's problem at `/mapping/<column>`. Columns are checked against the file's header when
-/// it is read.
+/// have, or one field for two columns) is refused before any file is uploaded, each entry's
+/// problem at `/mapping/<column>`; like every field the API refuses, a 422. Columns are
+/// checked against the file's header when it is read.
 fn checked_mapping(scope: &Scope, wanted: &ImportRequest) -> Result<(), Problem> {
     let definitions = &scope.settings.settings.custom_fields;
-    import::ColumnOverride::parse(&wanted.mapping, definitions).map_err(|errors| {
-        let mut problem = Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid-mapping",
-            "The column mapping cannot be used",
-        )
-        .detail(format!(
-            "{} mapping entr{} need attention; see errors.",
-            errors.len(),
-            if errors.len() == 1 { "y" } else { "ies" }
-        ));
-        problem.errors = errors;
-        problem
-    })?;
+    import::ColumnOverride::parse(&wanted.mapping, definitions).map_err(Problem::validation)?;
     Ok(())
 }
 

@@ -86,6 +86,7 @@ def main():
         "",
         "/// Every officially assigned ISO 3166-1 alpha-2 code with its names, as the sources",
         "/// spell them.",
+        "#[rustfmt::skip]",
         "pub(crate) static COUNTRY_NAMES: &[(&str, &[&str])] = &[",
     ]
     for code in codes:

@@ -928,3 +928,45 @@ async fn bodies_are_read_as_strictly_as_the_document_describes_them() {
         .await
         .expect(200);
 }
+
+#[tokio::test]
+async fn a_customers_phone_may_have_an_extension_shown_as_its_country_writes_it() {
+    let suite = Suite::start().await;
+    let alice = suite.user("acme", "alice", ADMIN);
+    let created = alice
+        .post(
+            "/customers",
+            &json!({"customerNumber": "20001", "companyName": "Hood Inc",
+                    "phone": "+1 201.555.0147 x718"}),
+        )
+        .await;
+    created.expect(201);
+    assert_eq!(created.body["phone"], "+12015550147");
+    assert_eq!(created.body["phoneExtension"], "718");
+    assert_eq!(created.body["phoneDisplay"], "(201) 555-0147 ext. 718");
+    // Found by the number, with or without the extension; kept by a change to something else.
+    for phone in ["%2B12015550147", "%2B1%20201%20555%200147%20ext.%20718"] {
+        let found = alice.get(&format!("/customers?phone={phone}")).await;
+        found.expect(200);
+        assert_eq!(found.body["items"][0]["id"], created.body["id"], "{phone}");
+    }
+    let id = id_of(&created);
+    let patched = alice
+        .patch(
+            &format!("/customers/{id}"),
+            &created.etag(),
+            &json!({"description": "Ring the front desk"}),
+        )
+        .await;
+    patched.expect(200);
+    assert_eq!(patched.body["phoneExtension"], "718");
+    // A mobile is for texts: an extension there is refused.
+    alice
+        .post(
+            "/customers",
+            &json!({"customerNumber": "20002", "companyName": "Hood Inc",
+                    "mobile": "+1 201.555.0147 x718"}),
+        )
+        .await
+        .expect_problem(422, "validation-failed");
+}

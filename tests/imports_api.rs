@@ -101,11 +101,14 @@ async fn finished_import(
             updated: 0,
             unchanged: 1,
             failed: 1,
+            without_key: 0,
         },
         checkpoint: None,
         invocations: 1,
         failure: (status == ImportStatus::Failed).then(|| "the file is empty".to_owned()),
         error_report_key: report_key.map(|k| k.replace("{id}", &id)),
+        request: Default::default(),
+        mapping: None,
         version: 4,
     };
     store
@@ -174,7 +177,7 @@ async fn a_requested_upload_url_takes_the_file() {
     assert_eq!(view["requestedBy"], "cora");
     assert_eq!(
         view["counts"],
-        json!({"rowsRead": 0, "created": 0, "updated": 0, "unchanged": 0, "failed": 0})
+        json!({"rowsRead": 0, "created": 0, "updated": 0, "unchanged": 0, "failed": 0, "withoutKey": 0})
     );
     assert_eq!(view["invocations"], 0);
     assert!(view.get("errorReport").is_none());

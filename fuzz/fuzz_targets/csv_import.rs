@@ -35,6 +35,7 @@ static OPTION_SETS: LazyLock<[ImportOptions; 2]> = LazyLock::new(|| {
             missing_number: MissingNumber::Defer,
             max_record_bytes: 512,
             remember_keys: false,
+            ..ImportOptions::default()
         },
     ]
 });

@@ -13,6 +13,9 @@ pub struct CustomerView<'a> {
     #[serde(flatten)]
     customer: &'a Customer,
     display_name: String,
+    /// The phone as its country writes it, with its extension ("(201) 555-0147 ext. 718").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_display: Option<String>,
     call_off: CallOff,
 }
 
@@ -35,6 +38,9 @@ impl<'a> CustomerView<'a> {
             } else {
                 name
             },
+            phone_display: customer.fields.phone.as_deref().map(|phone| {
+                domain::display_phone(phone, customer.fields.phone_extension.as_deref())
+            }),
             call_off: CallOff {
                 allowed: refusals.is_empty(),
                 refusals,
@@ -89,6 +95,17 @@ pub struct ImportView<'a> {
     /// The route that hands out the error report, once there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     error_report: Option<String>,
+    /// Read and validated, nothing written.
+    dry_run: bool,
+    /// The mapping the upload was requested with (header name -> field).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    requested_mapping: &'a std::collections::BTreeMap<String, String>,
+    /// How the import understood the file, once its header is read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mapping: Option<&'a serde_json::Value>,
+    /// What the import noticed that people should know: ignored columns that look like data,
+    /// rows nothing identifies.
+    warnings: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -99,6 +116,7 @@ struct ImportCountsView {
     updated: u64,
     unchanged: u64,
     failed: u64,
+    without_key: u64,
 }
 
 impl<'a> ImportView<'a> {
@@ -119,6 +137,7 @@ impl<'a> ImportView<'a> {
                 updated: counts.updated,
                 unchanged: counts.unchanged,
                 failed: counts.failed,
+                without_key: counts.without_key,
             },
             invocations: record.invocations,
             failure: record.failure.as_deref(),
@@ -126,8 +145,34 @@ impl<'a> ImportView<'a> {
                 .error_report_key
                 .as_ref()
                 .map(|_| format!("/imports/{}/errors", record.id)),
+            dry_run: record.request.dry_run,
+            requested_mapping: &record.request.mapping,
+            mapping: record.mapping.as_ref(),
+            warnings: warnings(record),
         }
     }
+}
+
+/// The mapping's warnings, and one for rows created without a number or an external id.
+fn warnings(record: &ImportRecord) -> Vec<String> {
+    let mut warnings: Vec<String> = record
+        .mapping
+        .as_ref()
+        .and_then(|m| m.get("warnings"))
+        .and_then(|w| serde_json::from_value(w.clone()).ok())
+        .unwrap_or_default();
+    let keyless = record.counts.without_key;
+    if keyless > 0 {
+        let verb = if record.request.dry_run {
+            "would be"
+        } else {
+            "were"
+        };
+        warnings.push(format!(
+            "{keyless} row(s) had neither a customer number nor an external id and {verb}              created as new customers: importing the file again creates them again. Give              them a number or an id column (such as \"Customer Id\") to make re-imports              update them."
+        ));
+    }
+    warnings
 }
 
 #[derive(Serialize)]

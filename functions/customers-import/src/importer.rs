@@ -14,13 +14,15 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use domain::{ChangeKind, Customer, CustomerId, HistoryEntry, Settings, ValidationContext};
 use import::{
-    Checkpoint, ErrorReportWriter, FileError, HeaderMap, HeaderSnapshot, ImportOptions,
-    ImportReader, MissingNumber, RowError, RowKey, ValidRow, update_from_row,
+    Checkpoint, ColumnOverride, ErrorReportWriter, FileError, FileMapping, HeaderMap,
+    HeaderSnapshot, ImportOptions, ImportReader, MissingNumber, RowError, RowKey, ValidRow,
+    update_from_row,
 };
 use sha2::{Digest, Sha256};
 use store::{
     CHUNK_OVERHEAD, ChunkError, CustomerChange, ErrorChunk, ImportCheckpoint, ImportCounts,
-    ImportRecord, ImportStatus, PreparedChange, StoreError, TRANSACTION_ITEMS, TenantId,
+    ImportRecord, ImportRequest, ImportStatus, PreparedChange, StoreError, TRANSACTION_ITEMS,
+    TenantId,
 };
 use tokio::runtime::Handle;
 use tokio_util::io::SyncIoBridge;
@@ -78,6 +80,8 @@ pub async fn run(
         counted_from,
         runtime: Handle::current(),
         by: String::new(),
+        dry_written: HashSet::new(),
+        dry_numbers_drawn: 0,
     };
     tokio::task::spawn_blocking(move || importer.run())
         .await
@@ -95,6 +99,13 @@ struct Importer {
     runtime: Handle,
     /// Who the history says made the changes: `import:<import id>`.
     by: String,
+    /// In a dry run, the numbers and references ([`key_name`]) of the customers the rows
+    /// committed so far would have written: what the table tells a real import (a card it
+    /// wrote), told this way because a dry run writes none. Kept for one invocation.
+    dry_written: HashSet<String>,
+    /// In a dry run, the generated numbers handed out so far, counted from the counter's
+    /// current value (which a dry run reads but never moves).
+    dry_numbers_drawn: u64,
 }
 
 /// Whichever way an invocation ends (done, handed over, failed, or an error for SQS to
@@ -156,6 +167,8 @@ struct Transaction {
     updated: u64,
     unchanged: u64,
     failed: u64,
+    /// New customers whose row had neither a number nor an external reference.
+    without_key: u64,
     errors: Vec<RowError>,
     error_bytes: usize,
     after: Option<Checkpoint>,
@@ -189,7 +202,10 @@ impl Importer {
     fn run(mut self) -> Result<(), ImportError> {
         self.by = domain::import_actor(&self.record.id);
         let settings = self.block(self.app.store.settings(&self.tenant))?.settings;
-        let options = import_options(&settings);
+        let options = match import_options(&settings, &self.record.request) {
+            Ok(options) => options,
+            Err(refusal) => return self.fail(refusal),
+        };
         let body = match self.open()? {
             Ok(body) => body,
             Err(unimportable) => return self.fail(unimportable),
@@ -211,6 +227,10 @@ impl Importer {
             Err(FileError::Io(e)) => return Err(ImportError::Retry(e.to_string())),
             Err(unreadable) => return self.fail(unreadable.to_string()),
         };
+        if self.record.mapping.is_none() && !self.record_mapping(&reader, &options)? {
+            tracing::info!(import_id = %self.record.id, "another invocation took over");
+            return Ok(());
+        }
         self.record.invocations += 1;
         let context = settings.context();
         // Rows read but not written yet: the last, partly filled transaction of a batch waits
@@ -249,6 +269,32 @@ impl Importer {
                 return self.hand_over();
             }
         }
+    }
+
+    /// Records how the file was understood, as soon as its header is read. False when another
+    /// invocation moved the import on meanwhile.
+    fn record_mapping<R: Read>(
+        &mut self,
+        reader: &ImportReader<R>,
+        options: &ImportOptions,
+    ) -> Result<bool, ImportError> {
+        let mapping = FileMapping::of(&reader.snapshot(), options.missing_number);
+        let expected = self.record.version;
+        let mut after = self.record.clone();
+        after.mapping = Some(serde_json::to_value(&mapping).expect("a mapping serialises"));
+        after.version += 1;
+        match self.block(self.app.store.save_import(&self.tenant, &after, expected)) {
+            Ok(()) => {
+                self.record = after;
+                Ok(true)
+            }
+            Err(StoreError::VersionConflict) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn dry_run(&self) -> bool {
+        self.record.request.dry_run
     }
 
     /// Rows to hold at once: a batch, but never past the invocation's row budget.
@@ -379,7 +425,7 @@ impl Importer {
 
     /// What each row comes to: two BatchGetItems find the customers the rows name.
     fn resolve(
-        &self,
+        &mut self,
         rows: &[Read1],
         header: &HeaderMap,
         context: &ValidationContext,
@@ -409,8 +455,10 @@ impl Importer {
             };
             let found = existing.get(&key_name(&row.key));
             // This import wrote the customer already: an earlier row of the file (committed
-            // in this invocation or an earlier one) was for it.
-            let repeated = found.is_some_and(|c| c.updated_by == self.by);
+            // in this invocation or an earlier one) was for it. A dry run wrote nothing, so it
+            // remembers what it would have written.
+            let repeated = found.is_some_and(|c| c.updated_by == self.by)
+                || (row.key != RowKey::None && self.dry_written.contains(&key_name(&row.key)));
             let outcome = match found {
                 _ if repeated => repeat(row, header),
                 Some(before) => self.update(before, row, header, context, now),
@@ -524,9 +572,10 @@ impl Importer {
             .collect())
     }
 
-    /// Generated numbers for the new rows that need one, drawn in one counter update.
+    /// Generated numbers for the new rows that need one, drawn in one counter update. A dry
+    /// run reads the counter and numbers from there, moving nothing.
     fn new_numbers(
-        &self,
+        &mut self,
         rows: &[Read1],
         existing: &HashMap<String, Customer>,
         settings: &Settings,
@@ -538,6 +587,12 @@ impl Importer {
             .count() as u64;
         if wanted == 0 || !settings.auto_number {
             return Ok(0..0);
+        }
+        if self.dry_run() {
+            let current = self.block(self.app.store.last_customer_number(&self.tenant))?;
+            let first = current + self.dry_numbers_drawn + 1;
+            self.dry_numbers_drawn += wanted;
+            return Ok(first..first + wanted);
         }
         let last = self.block(
             self.app
@@ -592,6 +647,9 @@ impl Importer {
                 current.change_rows.push(i);
                 if created {
                     current.created += 1;
+                    if rows[i].0.as_ref().is_ok_and(|row| row.key == RowKey::None) {
+                        current.without_key += 1;
+                    }
                 } else {
                     current.updated += 1;
                 }
@@ -624,6 +682,7 @@ impl Importer {
             counts.updated += transaction.updated;
             counts.unchanged += transaction.unchanged;
             counts.failed += transaction.failed;
+            counts.without_key += transaction.without_key;
             let at = transaction.after.expect("a transaction has rows");
             after.checkpoint = Some(ImportCheckpoint {
                 offset: at.offset,
@@ -633,16 +692,28 @@ impl Importer {
             after.version += 1;
             let errors = error_chunk(&transaction.errors, transaction.failed);
             let token = request_token(&self.record.id, after.version);
+            // The one difference of a dry run: the same transaction, without its customers.
+            let changes = if self.dry_run() {
+                &[][..]
+            } else {
+                &transaction.changes[..]
+            };
             let result = self.block(self.app.store.commit_import_chunk(
                 &self.tenant,
                 &after,
                 self.record.version,
-                &transaction.changes,
+                changes,
                 errors.as_ref(),
                 &token,
             ));
             match result {
-                Ok(()) => self.record = after,
+                Ok(()) => {
+                    self.record = after;
+                    if self.dry_run() {
+                        self.dry_written
+                            .extend(transaction.changes.iter().flat_map(written_keys));
+                    }
+                }
                 Err(ChunkError::ImportMoved) => return Ok(Committed::Moved),
                 Err(ChunkError::Refused(refused)) => {
                     let rows = refused
@@ -765,8 +836,15 @@ impl Importer {
     }
 }
 
-fn import_options(settings: &Settings) -> ImportOptions {
-    ImportOptions {
+/// The organisation's settings and the caller's mapping as the reader takes them; why the
+/// mapping no longer holds (a custom field retired since the upload was requested) otherwise.
+fn import_options(settings: &Settings, request: &ImportRequest) -> Result<ImportOptions, String> {
+    let column_override = ColumnOverride::parse(&request.mapping, &settings.custom_fields)
+        .map_err(|errors| {
+            let reasons: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+            format!("the import's mapping does not hold: {}", reasons.join(" "))
+        })?;
+    Ok(ImportOptions {
         validation: settings.context(),
         // Organisations that number customers automatically number imported ones too.
         missing_number: if settings.auto_number {
@@ -777,8 +855,26 @@ fn import_options(settings: &Settings) -> ImportOptions {
         // Repeats are found in the table instead (see `Importer::resolve`): flat memory for
         // any file, and across hand-overs and crashes alike.
         remember_keys: false,
+        column_override,
         ..ImportOptions::default()
-    }
+    })
+}
+
+/// How the rows of later batches would find a customer this change writes ([`key_name`]).
+fn written_keys(prepared: &PreparedChange) -> Vec<String> {
+    let customer = match &prepared.change {
+        CustomerChange::Create { customer, .. } => customer,
+        CustomerChange::Replace { after, .. } => after,
+    };
+    let fields = &customer.fields;
+    let mut names = vec![fields.customer_number.to_uppercase()];
+    names.extend(
+        fields
+            .external_refs
+            .iter()
+            .map(|r| format!("ref:{}", store::external_ref_key(r))),
+    );
+    names
 }
 
 /// Why a file of `size` bytes is not imported, if it is over [`MAX_FILE_BYTES`].

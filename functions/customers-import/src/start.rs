@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use chrono::Utc;
 use sha2::{Digest, Sha256};
-use store::{Begin, ImportCounts, ImportRecord, ImportSource, ImportStatus, TenantId};
+use store::{
+    Begin, ImportCounts, ImportRecord, ImportRequest, ImportSource, ImportStatus, TenantId,
+};
 
 use crate::importer::{self, ImportError};
 use crate::location::{Location, locate};
@@ -137,6 +139,8 @@ async fn claimable_record(
         invocations: 0,
         failure: None,
         error_report_key: None,
+        request: ImportRequest::default(),
+        mapping: None,
         version: 1,
     };
     Ok((record, None))

@@ -120,6 +120,7 @@ mod tests {
                 description: None,
                 email: None,
                 phone: None,
+                phone_extension: None,
                 mobile: None,
                 invoice_email: None,
                 invoice_address: None,

@@ -136,7 +136,15 @@ impl CustomerFields {
             show_company_name_on_documents: Some(self.show_company_name_on_documents),
             description: self.description.clone(),
             email: self.email.clone(),
-            phone: self.phone.clone(),
+            // The extension rides along in the phone's text, so that a patch that leaves the
+            // phone alone keeps it and one that changes the phone replaces both.
+            phone: self
+                .phone
+                .as_ref()
+                .map(|phone| match &self.phone_extension {
+                    Some(extension) => format!("{phone} ext. {extension}"),
+                    None => phone.clone(),
+                }),
             mobile: self.mobile.clone(),
             invoice_email: self.invoice_email.clone(),
             invoice_address: self.invoice_address.clone(),

@@ -5,6 +5,8 @@ pub mod articles;
 pub mod calloff;
 pub mod contacts;
 pub mod contracts;
+pub mod countries;
+mod country_names;
 pub mod field_permissions;
 pub mod history;
 pub mod linked;
@@ -29,6 +31,7 @@ pub use contacts::ContactError;
 pub use contracts::{
     Contract, ContractFields, ContractInput, ContractStatus, Period, validate_contract,
 };
+pub use countries::country_from_name;
 pub use field_permissions::{Refusal, refused_change, refused_create, refused_field};
 pub use history::{
     CASCADE_ACTOR, ChangeKind, FieldChange, HistoryEntry, import_actor, is_import_actor,
@@ -37,7 +40,10 @@ pub use linked::{Cascaded, Dependant, LinkRefusal, Linked, SiteUse};
 pub use model::*;
 pub use notes::{NOTE_TEXT_MAX, Note, NoteFields, NoteInput, NoteRefusal};
 pub use permissions::{Grants, Permission, Reach};
-pub use phone::{PhoneError, country_of, is_valid_country, normalise_mobile, normalise_phone};
+pub use phone::{
+    LineKind, PhoneError, PhoneWithExtension, country_of, display_phone, is_valid_country,
+    line_kind, normalise_mobile, normalise_phone, normalise_phone_with_extension,
+};
 pub use reference::{is_country, is_currency, is_language};
 pub use search::fold;
 pub use settings::{Channel, CustomFieldDef, CustomFieldType, OrderNumberUse, Settings};

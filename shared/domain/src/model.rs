@@ -441,6 +441,9 @@ pub struct CustomerFields {
     /// E.164.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// The extension dialled after `phone` (digits), when it has one. Never texted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_extension: Option<String>,
     /// E.164.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,

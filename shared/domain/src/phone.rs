@@ -2,6 +2,12 @@
 //!
 //! E.164 is the one spelling that makes "070-123 45 67" and "+46 70 123 45 67" the same number,
 //! which lookups by phone and de-duplication depend on.
+//!
+//! A customer's phone may have an extension ("397.884.0519x718", "+44 20 7946 0018 ext. 12",
+//! "08-123 456 78 anknytning 12"): business customers have them. It is kept apart from the
+//! E.164 number ([`PhoneWithExtension`]), so lookups by number still find the customer, and
+//! shown back with the number as its country writes it ([`display_phone`]). A mobile number
+//! is for texts and never has one.
 
 use phonenumber::{Mode, PhoneNumber, Type, country};
 
@@ -22,6 +28,10 @@ pub enum PhoneError {
     Invalid,
     #[error("extensions cannot be stored; give the number without the extension")]
     HasExtension,
+    #[error(
+        "a mobile number is for texts and has no extension; give a number with an extension as the phone"
+    )]
+    MobileWithExtension,
     #[error("a fixed-line number, not a mobile number")]
     NotMobile,
 }
@@ -49,7 +59,10 @@ pub fn normalise_phone(raw: &str, default_country: Option<&str>) -> Result<Strin
 /// Types that may be mobile (FixedLineOrMobile, as in the US) or that the metadata cannot tell
 /// are accepted: refusing them would block real mobile numbers.
 pub fn normalise_mobile(raw: &str, default_country: Option<&str>) -> Result<String, PhoneError> {
-    let number = parse_valid(raw, default_country)?;
+    let number = parse_valid(raw, default_country).map_err(|error| match error {
+        PhoneError::HasExtension => PhoneError::MobileWithExtension,
+        other => other,
+    })?;
     if number.number_type(&phonenumber::metadata::DATABASE) == Type::FixedLine {
         return Err(PhoneError::NotMobile);
     }
@@ -65,19 +78,121 @@ pub fn country_of(number: &str) -> Option<String> {
     crate::is_country(region).then(|| region.to_owned())
 }
 
-fn parse_valid(raw: &str, default_country: Option<&str>) -> Result<PhoneNumber, PhoneError> {
-    let raw = raw.trim();
-    let number = match international_form(raw) {
-        Some(international) => parse(None, &international)?,
-        None => parse(Some(country_id(default_country)?), raw)?,
+/// A phone number in E.164 and the extension dialled after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneWithExtension {
+    /// E.164.
+    pub number: String,
+    /// Digits only.
+    pub extension: Option<String>,
+}
+
+/// Like [`normalise_phone`], keeping an extension ("x718", "ext. 12", "anknytning 12",
+/// "Durchwahl 3") apart from the number instead of refusing it.
+pub fn normalise_phone_with_extension(
+    raw: &str,
+    default_country: Option<&str>,
+) -> Result<PhoneWithExtension, PhoneError> {
+    let number = parse_number(raw, default_country)?;
+    let extension = number
+        .extension()
+        .map(|ext| ext.to_string())
+        .filter(|ext| !ext.is_empty());
+    Ok(PhoneWithExtension {
+        number: e164(&number),
+        extension,
+    })
+}
+
+/// How a stored phone is written back: `number` (E.164) as its country writes it nationally,
+/// with the extension the way that country writes one ("(397) 884-0519 ext. 718",
+/// "08-123 456 78 ankn. 12", "030 1234567-12"). The stored number itself when it cannot be
+/// read (it always can, having been normalised).
+pub fn display_phone(number: &str, extension: Option<&str>) -> String {
+    let Ok(parsed) = phonenumber::parse(None, number) else {
+        return number.to_owned();
     };
+    let national = parsed.format().mode(Mode::National).to_string();
+    let Some(extension) = extension else {
+        return national;
+    };
+    let region = parsed.country().id().map(|id| id.as_ref().to_owned());
+    let prefix = match region.as_deref() {
+        // The Nordic habit is the word; DIN 5008 joins the extension with a hyphen.
+        Some("SE") => " ankn. ",
+        Some("NO") | Some("DK") => " lokal ",
+        Some("FI") => " alanumero ",
+        Some("DE") | Some("AT") | Some("CH") => "-",
+        _ => " ext. ",
+    };
+    format!("{national}{prefix}{extension}")
+}
+
+/// What a valid number is for: texts, calls, or either (in countries like the US, whose
+/// numbering does not tell).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    Mobile,
+    MobileOrFixed,
+    Fixed,
+}
+
+/// The kind of line of a valid number (an extension is allowed and told apart), or `None` for
+/// what is not one.
+pub fn line_kind(raw: &str, default_country: Option<&str>) -> Option<(LineKind, bool)> {
+    let number = parse_number(raw, default_country).ok()?;
+    let kind = match number.number_type(&phonenumber::metadata::DATABASE) {
+        Type::Mobile => LineKind::Mobile,
+        Type::FixedLineOrMobile | Type::Unknown => LineKind::MobileOrFixed,
+        _ => LineKind::Fixed,
+    };
+    Some((kind, number.extension().is_some()))
+}
+
+fn parse_valid(raw: &str, default_country: Option<&str>) -> Result<PhoneNumber, PhoneError> {
+    let number = parse_number(raw, default_country)?;
     if number.extension().is_some() {
         return Err(PhoneError::HasExtension);
     }
+    Ok(number)
+}
+
+/// A valid number, with its extension if it was written with one.
+fn parse_number(raw: &str, default_country: Option<&str>) -> Result<PhoneNumber, PhoneError> {
+    let raw = extension_words_as_ext(raw.trim());
+    let number = match international_form(&raw) {
+        Some(international) => parse(None, &international)?,
+        None => parse(Some(country_id(default_country)?), &raw)?,
+    };
     if !phonenumber::is_valid(&number) {
         return Err(PhoneError::Invalid);
     }
     Ok(number)
+}
+
+/// Words for "extension" that libphonenumber does not know (it reads "ext", "x", "#",
+/// "extension" and a few others), as "ext.".
+fn extension_words_as_ext(raw: &str) -> std::borrow::Cow<'_, str> {
+    const WORDS: &[&str] = &[
+        "anknytning",
+        "ankn.",
+        "ankn",
+        "durchwahl",
+        "lokal",
+        "alanumero",
+    ];
+    let lower = raw.to_lowercase();
+    match WORDS
+        .iter()
+        .find_map(|w| lower.find(w).map(|at| (at, w.len())))
+    {
+        // `to_lowercase` keeps these ASCII words' byte offsets when the text before them is
+        // ASCII, which a phone number is; otherwise the text is left as it was.
+        Some((at, len)) if raw.is_char_boundary(at) && raw[..at].is_ascii() => {
+            std::borrow::Cow::Owned(format!("{} ext. {}", &raw[..at], &raw[at + len..]))
+        }
+        _ => std::borrow::Cow::Borrowed(raw),
+    }
 }
 
 /// "+46..." and "0046..." as "+46...". The `00` prefix is rewritten here rather than left to the
@@ -213,6 +328,68 @@ mod tests {
             normalise_phone("+44 20 7946 0018 ext. 12", None),
             Err(PhoneError::HasExtension)
         );
+    }
+
+    #[test]
+    fn extensions_are_kept_apart_from_the_number() {
+        let cases = [
+            ("617.884.0519x718", Some("US"), "+16178840519", "718"),
+            ("(617) 884-0519 ext. 718", Some("US"), "+16178840519", "718"),
+            ("+44 20 7946 0018 ext. 12", None, "+442079460018", "12"),
+            (
+                "08-123 456 78 anknytning 12",
+                Some("SE"),
+                "+46812345678",
+                "12",
+            ),
+            ("08-123 456 78 ankn. 12", Some("SE"), "+46812345678", "12"),
+            ("030 1234567 Durchwahl 3", Some("DE"), "+49301234567", "3"),
+        ];
+        for (raw, country, number, extension) in cases {
+            let phone = normalise_phone_with_extension(raw, country).expect(raw);
+            assert_eq!(phone.number, number, "{raw}");
+            assert_eq!(phone.extension.as_deref(), Some(extension), "{raw}");
+        }
+        let plain = normalise_phone_with_extension("070-123 45 67", Some("SE")).unwrap();
+        assert_eq!(plain.extension, None);
+    }
+
+    #[test]
+    fn a_mobile_never_has_an_extension() {
+        assert_eq!(
+            normalise_mobile("617.884.0519x718", Some("US")),
+            Err(PhoneError::MobileWithExtension)
+        );
+    }
+
+    #[test]
+    fn numbers_are_shown_as_their_country_writes_them() {
+        assert_eq!(
+            display_phone("+16178840519", Some("718")),
+            "(617) 884-0519 ext. 718"
+        );
+        assert_eq!(
+            display_phone("+46812345678", Some("12")),
+            "08-123 456 78 ankn. 12"
+        );
+        assert_eq!(display_phone("+46812345678", None), "08-123 456 78");
+    }
+
+    #[test]
+    fn line_kinds_tell_mobiles_from_landlines() {
+        assert_eq!(
+            line_kind("070-123 45 67", Some("SE")),
+            Some((LineKind::Mobile, false))
+        );
+        assert_eq!(
+            line_kind("08-123 456 78", Some("SE")),
+            Some((LineKind::Fixed, false))
+        );
+        assert_eq!(
+            line_kind("617.884.0519x718", Some("US")),
+            Some((LineKind::MobileOrFixed, true))
+        );
+        assert_eq!(line_kind("hello", Some("SE")), None);
     }
 
     #[test]

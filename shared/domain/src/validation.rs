@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::*;
-use crate::phone::{PhoneError, normalise_mobile, normalise_phone};
+use crate::phone::{
+    PhoneError, PhoneWithExtension, normalise_mobile, normalise_phone,
+    normalise_phone_with_extension,
+};
 use crate::reference::{is_country, is_currency, is_language};
 use crate::settings::{Channel, CustomFieldDef, check_custom_value};
 use crate::sites::{SITE_NAME_MAX, SiteFields, SiteInput, SiteStatus};
@@ -289,6 +292,8 @@ pub fn validate_customer(
     let company_name = clean_name(input.company_name);
     let kind = derive_kind(input.kind, &first_name, &last_name, &company_name);
     v.require_name_for_kind(kind, &first_name, &last_name, &company_name);
+    // Set with the phone, in field order, so that errors come in the order of the fields.
+    let mut phone_extension = None;
     let fields = CustomerFields {
         customer_number: customer_number.unwrap_or_default(),
         kind,
@@ -298,7 +303,11 @@ pub fn validate_customer(
         show_company_name_on_documents: input.show_company_name_on_documents.unwrap_or(false),
         description: v.text("/description", input.description, DESCRIPTION_MAX),
         email: v.email("/email", input.email),
-        phone: v.phone("/phone", input.phone),
+        phone: v.phone_with_extension("/phone", input.phone).map(|p| {
+            phone_extension = p.extension;
+            p.number
+        }),
+        phone_extension,
         mobile: v.mobile("/mobile", input.mobile),
         invoice_email: v.email("/invoiceEmail", input.invoice_email),
         invoice_address: v.address("/invoiceAddress", input.invoice_address),
@@ -627,6 +636,18 @@ impl<'a> Validator<'a> {
         let raw = clean(value)?;
         let result = normalise_phone(&raw, self.ctx.default_country.as_deref());
         self.phone_result(field, result)
+    }
+
+    /// A customer's phone: an extension is kept apart (contacts' phones take none).
+    fn phone_with_extension(
+        &mut self,
+        field: &str,
+        value: Option<String>,
+    ) -> Option<PhoneWithExtension> {
+        let raw = clean(value)?;
+        normalise_phone_with_extension(&raw, self.ctx.default_country.as_deref())
+            .map_err(|error| self.push(phone_error(field, &error)))
+            .ok()
     }
 
     fn mobile(&mut self, field: &str, value: Option<String>) -> Option<String> {

@@ -4,6 +4,7 @@
 //! diacritics do not matter ("E-mail", "email", "E_MAIL" and "e mail" are one name; "A/C" is
 //! "ac"; "Kreditgräns" is "kreditgrans").
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use domain::{AccountingSystem, CustomFieldDef};
@@ -69,6 +70,10 @@ pub enum Column {
     Email,
     Phone,
     Mobile,
+    /// Numbered and typed phone columns ("Phone 1", "Work Phone", "Home Phone"): a number that
+    /// is a mobile for its country fills the mobile, others the phone (see `row.rs`). Several
+    /// columns may have this meaning.
+    PhoneOrMobile,
     InvoiceEmail,
     InvoiceLine1,
     InvoiceLine2,
@@ -119,6 +124,35 @@ impl Column {
     /// Whether the column's values go into the customer.
     pub fn is_imported(self) -> bool {
         !matches!(self, Column::Salutation | Column::OrganisationNumber)
+    }
+
+    /// Whether several columns of a file may have this meaning.
+    fn repeatable(self) -> bool {
+        self == Column::PhoneOrMobile
+    }
+
+    /// The name a mapping gives the column's field: "customerNumber", "phoneOrMobile",
+    /// "billTo1".
+    pub fn name(self) -> String {
+        match self {
+            Column::BillTo(n) => format!("billTo{n}"),
+            Column::ShipTo(n) => format!("shipTo{n}"),
+            column => serde_json::to_value(column)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Every column a file's values can fill, in the order of the alias table.
+    pub fn imported() -> Vec<Column> {
+        let mut columns: Vec<Column> = Vec::new();
+        for alias in ALIASES {
+            if alias.column.is_imported() && !columns.contains(&alias.column) {
+                columns.push(alias.column);
+            }
+        }
+        columns
     }
 }
 
@@ -178,7 +212,8 @@ const ALIASES: &[Alias] = &[
     typical(Qbd, C::CustomerNumber, &["Account No."]),
     typical(Sage, C::CustomerNumber, &["A/C", "Account Reference", "Account Ref"]),
     typical(Visma, C::CustomerNumber, &["Kundnummer", "Kundnr"]),
-    generic(C::ExternalId, &["External ID", "External Reference", "External Ref", "Ext ID", "Accounting ID"]),
+    // Generic exports (CRMs, spreadsheets) name their own id "Customer Id", "Client ID" or "ID".
+    generic(C::ExternalId, &["External ID", "External Reference", "External Ref", "Ext ID", "Accounting ID", "Customer ID", "Client ID", "ID", "Record ID", "Contact ID", "Source ID"]),
     generic(C::Kind, &["Kind", "Type", "Customer Kind"]),
     generic(C::DisplayName, &["Customer", "Name", "Customer Name"]),
     typical(Qbo, C::DisplayName, &["Display Name"]),
@@ -198,7 +233,8 @@ const ALIASES: &[Alias] = &[
     typical(Qbd, C::Email, &["Main Email"]),
     generic(C::Phone, &["Phone", "Phone Number", "Telephone", "Tel", "Telefon", "Telefonnummer"]),
     typical(Qbd, C::Phone, &["Main Phone"]),
-    generic(C::Mobile, &["Mobile", "Mobile Phone", "Cell", "Cell Phone", "Mobil", "Mobiltelefon", "Mobilnummer"]),
+    generic(C::Mobile, &["Mobile", "Mobile Phone", "Mobile Number", "Mobile Phone Number", "Cell", "Cell Phone", "Cell Number", "Mobil", "Mobiltelefon", "Mobilnummer", "Handy"]),
+    generic(C::PhoneOrMobile, &["Phone 1", "Phone 2", "Phone 3", "Phone 4", "Phone 5", "Phone Number 1", "Phone Number 2", "Telephone 1", "Telephone 2", "Telefon 1", "Telefon 2", "Work Phone", "Business Phone", "Office Phone", "Home Phone", "Other Phone", "Direct Phone", "Direct Line", "Alternate Phone", "Alt Phone", "Arbetstelefon", "Hemtelefon"]),
     generic(C::InvoiceEmail, &["Invoice Email", "Billing Email", "Faktura E-post", "Fakturamail"]),
     generic(C::InvoiceLine1, &["Invoice Street", "Invoice Address", "Invoice Address Line 1", "Fakturaadress"]),
     typical(Qbo, C::InvoiceLine1, &["Billing Address Line 1", "Billing Street", "Billing Address"]),
@@ -287,10 +323,13 @@ pub struct HeaderColumn {
     /// of ours, named like the field's key or label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_field: Option<String>,
+    /// The meaning was given by the import's mapping override, not guessed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overridden: bool,
 }
 
 impl HeaderColumn {
-    fn is_imported(&self) -> bool {
+    pub(crate) fn is_imported(&self) -> bool {
         self.column.is_some_and(Column::is_imported) || self.custom_field.is_some()
     }
 }
@@ -318,12 +357,13 @@ impl HeaderMap {
             .iter()
             .zip(&normalised)
             .map(|(name, key)| {
-                let column = resolve(key, shape).filter(|c| !taken.contains(c));
+                let column = resolve(key, shape).filter(|c| c.repeatable() || !taken.contains(c));
                 taken.extend(column);
                 HeaderColumn {
                     name: name.as_ref().trim().to_owned(),
                     column,
                     custom_field: None,
+                    overridden: false,
                 }
             })
             .collect();
@@ -353,6 +393,36 @@ impl HeaderMap {
             self.columns[index].custom_field = definition.map(|d| d.key.clone());
         }
         self
+    }
+
+    /// Applies the caller's mapping: each named column gets the meaning given, and loses it
+    /// anywhere it was guessed, so no field is filled from two columns. A name the header does
+    /// not have is the error, as the header names it.
+    pub fn with_override(mut self, wanted: &crate::ColumnOverride) -> Result<HeaderMap, String> {
+        for (name, target) in wanted.entries() {
+            let key = normalise_header(name);
+            let Some(index) = self
+                .columns
+                .iter()
+                .position(|c| normalise_header(&c.name) == key)
+            else {
+                return Err(name.to_owned());
+            };
+            let (column, custom_field) = target.parts();
+            for other in &mut self.columns {
+                if column.is_some_and(|c| !c.repeatable()) && other.column == column {
+                    other.column = None;
+                }
+                if custom_field.is_some() && other.custom_field == custom_field {
+                    other.custom_field = None;
+                }
+            }
+            let header = &mut self.columns[index];
+            header.column = column;
+            header.custom_field = custom_field;
+            header.overridden = true;
+        }
+        Ok(self)
     }
 
     /// The index of the column filling custom field `key`.
@@ -402,23 +472,29 @@ fn resolve(key: &str, shape: ExportShape) -> Option<Column> {
         .or_else(|| matching().next().map(|a| a.column))
 }
 
-/// [`ALIASES`]' names, normalised once. Every header column is compared with every alias, and
-/// folding the aliases again for each column made header mapping cost milliseconds per column
-/// (found by fuzzing: a wide header slowed each input to a crawl).
-static NORMALISED_ALIASES: LazyLock<Vec<Vec<String>>> = LazyLock::new(|| {
-    ALIASES
-        .iter()
-        .map(|alias| alias.names.iter().map(|n| normalise_header(n)).collect())
-        .collect()
+/// [`ALIASES`] by their names, normalised once: normalised name -> the aliases with that
+/// name, in table order. Every header column is looked up here, and folding the aliases again
+/// for each column made header mapping cost milliseconds per column (found by fuzzing: a wide
+/// header slowed each input to a crawl); a map makes each column one lookup.
+static ALIASES_BY_NAME: LazyLock<HashMap<String, Vec<&'static Alias>>> = LazyLock::new(|| {
+    let mut by_name: HashMap<String, Vec<&'static Alias>> = HashMap::new();
+    for alias in ALIASES {
+        for name in alias.names {
+            let entry = by_name.entry(normalise_header(name)).or_default();
+            if !entry.iter().any(|known| std::ptr::eq(*known, alias)) {
+                entry.push(alias);
+            }
+        }
+    }
+    by_name
 });
 
 /// The aliases with a name that normalises to `key`, in table order.
 fn aliases_named(key: &str) -> impl Iterator<Item = &'static Alias> + '_ {
-    ALIASES
-        .iter()
-        .zip(NORMALISED_ALIASES.iter())
-        .filter(move |(_, names)| names.iter().any(|name| name == key))
-        .map(|(alias, _)| alias)
+    ALIASES_BY_NAME
+        .get(key)
+        .into_iter()
+        .flat_map(|aliases| aliases.iter().copied())
 }
 
 /// The shape with the most typical header names, if it has at least [`SHAPE_MIN_HITS`];

@@ -23,7 +23,9 @@
 //!    punctuation and diacritics, against the aliases in the table below. The export shape
 //!    (QuickBooks Online or Desktop, Sage 50, Visma, or generic) is detected from the names
 //!    typical of each export (at least two). Unknown columns are ignored and listed by
-//!    [`HeaderMap::unused`].
+//!    [`HeaderMap::unused`]. The caller's [`ColumnOverride`] (in
+//!    [`ImportOptions::column_override`]) corrects the guess for the columns it names, and
+//!    [`FileMapping`] is what the import records and shows of how it understood the file.
 //!    A column that is none of ours but is named like one of the organisation's custom
 //!    fields (its key or label, compared the same way) fills that field.
 //! 4. **Values**, as people type them: see "Values" below.
@@ -79,7 +81,7 @@
 //! | Column | Field of `CustomerInput` | Header names |
 //! |---|---|---|
 //! | Customer number | `customerNumber` | Customer Number, Customer No, Customer Nr, Cust No, Number, Account Number; Account No. (QBD); A/C, Account Reference, Account Ref (Sage); Kundnummer, Kundnr (Visma) |
-//! | External id | `externalRefs[0].id`, system from the export shape | External ID, External Reference, External Ref, Ext ID, Accounting ID |
+//! | External id | `externalRefs[0].id`, system from the export shape | External ID, External Reference, External Ref, Ext ID, Accounting ID; the source system's own id: Customer ID, Client ID, ID, Record ID, Contact ID, Source ID |
 //! | Kind | `kind` (person/company, privat/företag) | Kind, Type, Customer Kind |
 //! | Display name | `companyName` when the row names no person and no company; the QuickBooks external id | Customer, Name, Customer Name; Display Name (QBO); Namn, Kundnamn (Visma) |
 //! | Full name | `firstName` + `lastName`, split at the last space ("Berg, Anna" too), when there are no first/last name columns | Full Name |
@@ -90,7 +92,8 @@
 //! | Contact name | `contacts[0]` first and last name | Contact Name (Sage), Contact (in Sage files), Contact Person, Kontaktperson |
 //! | Email | `email` | Email, E-mail, Email Address, E-post, Epost; Main Email (QBD) |
 //! | Phone | `phone` | Phone, Phone Number, Telephone, Tel, Telefon, Telefonnummer; Main Phone (QBD) |
-//! | Mobile | `mobile` | Mobile, Mobile Phone, Cell, Cell Phone, Mobil, Mobiltelefon, Mobilnummer |
+//! | Mobile | `mobile` | Mobile, Mobile Phone, Mobile Number, Mobile Phone Number, Cell, Cell Phone, Cell Number, Mobil, Mobiltelefon, Mobilnummer, Handy |
+//! | Phone or mobile | `mobile` for a number that is a mobile for its country, else `phone` (see Values) | Phone 1..5, Phone Number 1..2, Telephone 1..2, Telefon 1..2, Work Phone, Business Phone, Office Phone, Home Phone, Other Phone, Direct Phone, Direct Line, Alternate Phone, Alt Phone, Arbetstelefon, Hemtelefon |
 //! | Invoice email | `invoiceEmail` | Invoice Email, Billing Email, Faktura E-post, Fakturamail |
 //! | Invoice address | `invoiceAddress.line1`, `line2`, `postalCode`, `city`, `region`, `country` | Invoice Street / Invoice Address / Invoice Address Line 1, Invoice Address Line 2, Invoice Postal Code / Invoice ZIP, Invoice City, Invoice Region / Invoice State, Invoice Country, Fakturaadress; Billing Address Line 1 / Billing Street / Billing Address, Billing Address Line 2, Billing ZIP / Billing ZIP Code / Billing Postal Code / Billing Postcode, Billing City, Billing State / Billing Region, Billing Country (QBO); Bill to 1..5 (QBD, free-form lines) |
 //! | Visiting address | `visitingAddress.*` | Visiting Address / Visiting Street / Service Address / Site Address / Besöksadress, Visiting Address Line 2, Visiting Postal Code / Besökspostnummer, Visiting City / Besöksort, Visiting Region, Visiting Country; Shipping Address Line 1 / Shipping Street / Shipping Address, Shipping Address Line 2, Shipping ZIP / ZIP Code / Postal Code / Postcode, Shipping City, Shipping State / Region, Shipping Country (QBO); Ship to 1..5 (QBD, free-form lines) |
@@ -130,7 +133,26 @@
 //! * **Phone numbers** are passed on as typed; the domain normalises them to E.164, reading a
 //!   national number with the row's country (visiting, else invoice address) when it has one,
 //!   else with the organisation's `default_country` (in [`ImportOptions::validation`]).
-//! * **Countries** may be ISO codes or common names ("Sweden", "Sverige", "USA", "UK").
+//!   The phone may carry an **extension** ("397.884.0519x718", "ext. 12", "anknytning 12",
+//!   "Durchwahl 3"): it is stored apart from the E.164 number (`phoneExtension`), shown back
+//!   as the number's country writes it, and never texted; a mobile with an extension is
+//!   refused.
+//! * **Phone-or-mobile columns** ("Phone 1", "Phone 2", "Work Phone", ...) are taken in file
+//!   order after the Phone and Mobile columns: a number that is a mobile for its country fills
+//!   the mobile while it is free; any other number the phone while it is free; with the phone
+//!   taken, a number that may be a mobile (US and Canadian numbering does not tell) and has no
+//!   extension fills the mobile. A number with an extension never becomes the mobile. A third
+//!   number has nowhere to go and is not imported; an unreadable one goes to the phone, whose
+//!   validation reports it at its column.
+//! * **Countries** may be ISO codes, or any ISO 3166 country's English short, formal or common
+//!   name ("Chile", "Korea, Republic of", "Republic of Korea", "South Korea", "Côte d'Ivoire",
+//!   "Slovakia (Slovak Republic)") or its Swedish, Norwegian, Danish, Finnish or German name
+//!   ("Sverige", "Tyskland", "Noreg", "Saksa", "Elfenbenskusten"), compared ignoring case,
+//!   diacritics, punctuation, word order and "and"/"of"/"the" (a part in parentheses is also
+//!   tried without it). The names come from CLDR and iso-codes, generated into
+//!   `shared/domain/src/country_names.rs` by `infra/local/gen-countries.py` (sources and
+//!   versions in its header). A name that is no country is the row's error (`unknown_country`,
+//!   naming the value).
 //! * **Names**: a row with a company name and no person is a company (the domain's rule);
 //!   a full name is split at the last space.
 //! * **Custom fields**: numbers as typed ("1 234,5"), yes/no as above, a choice matched to
@@ -139,6 +161,7 @@
 
 mod columns;
 mod encoding;
+mod mapping;
 mod output;
 mod reader;
 mod records;
@@ -150,6 +173,7 @@ pub use columns::{Column, ExportShape, HeaderColumn, HeaderMap, normalise_header
 pub use encoding::{
     DetectedEncoding, SAMPLE_LEN, TextEncoding, UnsupportedEncoding, detect_encoding,
 };
+pub use mapping::{ColumnOverride, FileMapping, IGNORE, MappedColumn, Target};
 pub use output::{
     ErrorReportWriter, SpreadsheetWriter, escape_cell, escape_formula, spreadsheet_csv,
     template_csv,

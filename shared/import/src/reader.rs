@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::columns::{Column, HeaderMap};
 use crate::encoding::{SAMPLE_LEN, TextEncoding, detect_encoding};
+use crate::mapping::ColumnOverride;
 use crate::records::{DELIMITERS, RawRecord, RecordReader, detect_delimiter};
 use crate::row::{BuiltRow, build_row, is_within};
 
@@ -64,6 +65,8 @@ pub struct ImportOptions {
     /// repeats another way (the import function asks the table whether this import already
     /// wrote the customer) turns it off and reads any file in flat memory.
     pub remember_keys: bool,
+    /// The caller's corrections to how the header is understood (none by default).
+    pub column_override: ColumnOverride,
 }
 
 impl Default for ImportOptions {
@@ -73,6 +76,7 @@ impl Default for ImportOptions {
             missing_number: MissingNumber::default(),
             max_record_bytes: MAX_RECORD_BYTES,
             remember_keys: true,
+            column_override: ColumnOverride::default(),
         }
     }
 }
@@ -112,6 +116,10 @@ pub enum FileError {
         "a quoted value starting on line {line} is never closed, so the rest of the file was read as part of it; close the quote (a quote inside a quoted value is written twice, \"\"), and import the rows from line {line} on again"
     )]
     UnterminatedQuote { line: u64 },
+    #[error(
+        "the import's mapping names the column {0:?}, but the header row has no column of that name; correct the mapping (or the header row) and import the file again"
+    )]
+    MappedColumnMissing(String),
     #[error("the checkpoint's delimiter {0:?} is not one we read")]
     InvalidSnapshot(char),
 }
@@ -341,6 +349,7 @@ pub struct ImportReader<R: Read> {
     header: HeaderMap,
     missing_number: MissingNumber,
     remember_keys: bool,
+    column_override: ColumnOverride,
     default_country: Option<String>,
     context: ValidationContext,
     seen: SeenKeys,
@@ -418,6 +427,7 @@ impl<R: Read> ImportReader<R> {
             },
             missing_number: options.missing_number,
             remember_keys: options.remember_keys,
+            column_override: options.column_override.clone(),
             default_country: options.validation.default_country.clone(),
             context: options.validation.clone(),
             seen: SeenKeys::default(),
@@ -571,8 +581,10 @@ impl<R: Read> ImportReader<R> {
                 Err(invalid) => invalid.lossy,
             })
             .collect();
-        self.header =
-            HeaderMap::from_headers(&names).with_custom_fields(&self.context.custom_fields);
+        self.header = HeaderMap::from_headers(&names)
+            .with_custom_fields(&self.context.custom_fields)
+            .with_override(&self.column_override)
+            .map_err(FileError::MappedColumnMissing)?;
         if !self.header.has_imported_columns() {
             let headers = names.into_iter().filter(|n| !n.trim().is_empty()).collect();
             return Err(FileError::NoKnownColumns { headers });
@@ -604,7 +616,12 @@ impl<R: Read> ImportReader<R> {
                 value: Some(trimmed[extra].to_owned()),
             });
         }
-        let mut built = build_row(header, &trimmed, &self.context.custom_fields);
+        let mut built = build_row(
+            header,
+            &trimmed,
+            &self.context.custom_fields,
+            self.default_country.as_deref(),
+        );
         let cell_error =
             |column: Option<usize>, field: &str, code: &str, message: String| RowError {
                 line,

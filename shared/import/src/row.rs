@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use domain::{
     AccountingSystem, Address, ContactInput, CustomFieldDef, CustomFieldType, CustomerInput,
-    ExternalRef, TermsInput,
+    ExternalRef, LineKind, TermsInput,
 };
 use serde_json::Value;
 
@@ -131,6 +131,7 @@ pub(crate) fn build_row(
     header: &HeaderMap,
     cells: &[&str],
     definitions: &[CustomFieldDef],
+    default_country: Option<&str>,
 ) -> BuiltRow {
     let mut builder = RowBuilder {
         cells: header
@@ -144,7 +145,7 @@ pub(crate) fn build_row(
             .collect(),
         row: BuiltRow::default(),
     };
-    builder.build(header.shape);
+    builder.build(header.shape, default_country);
     builder.custom_fields(header, cells, definitions);
     builder.row
 }
@@ -197,7 +198,7 @@ impl<'a> RowBuilder<'a> {
         }
     }
 
-    fn build(&mut self, shape: ExportShape) {
+    fn build(&mut self, shape: ExportShape, default_country: Option<&str>) {
         let customer_number = self.text(Column::CustomerNumber, "/customerNumber");
         let (first_name, last_name) = self.person_name();
         let company_name = self.company_name(first_name.is_some() || last_name.is_some());
@@ -225,6 +226,8 @@ impl<'a> RowBuilder<'a> {
             .filter_map(|address| address.country.clone())
             .find(|code| domain::is_country(code));
         let external_refs = self.external_ref(shape, &customer_number);
+        let country = self.row.country.clone();
+        let (phone, mobile) = self.phones(country.as_deref().or(default_country));
         self.row.input = CustomerInput {
             customer_number,
             kind,
@@ -233,8 +236,8 @@ impl<'a> RowBuilder<'a> {
             company_name,
             description: self.text(Column::Description, "/description"),
             email: self.text(Column::Email, "/email"),
-            phone: self.text(Column::Phone, "/phone"),
-            mobile: self.text(Column::Mobile, "/mobile"),
+            phone,
+            mobile,
             invoice_email: self.text(Column::InvoiceEmail, "/invoiceEmail"),
             invoice_address,
             visiting_address,
@@ -255,6 +258,43 @@ impl<'a> RowBuilder<'a> {
             // the domain adds later; custom fields are filled by `custom_fields`.
             ..CustomerInput::default()
         };
+    }
+
+    /// The phone and the mobile: from their own columns, then from the numbered and typed
+    /// phone columns in file order. A number that is a mobile for its country (`country`
+    /// reads national numbers) fills the mobile when it is free; any other number the phone;
+    /// with the phone taken, a number that may be a mobile (the US numbering does not tell)
+    /// and has no extension fills the mobile. A number with an extension is never the mobile.
+    /// What does not fit (a third number) is not imported. An unreadable number goes to the
+    /// phone, whose validation names it.
+    fn phones(&mut self, country: Option<&str>) -> (Option<String>, Option<String>) {
+        let mut phone = self.text(Column::Phone, "/phone");
+        let mut mobile = self.text(Column::Mobile, "/mobile");
+        let candidates: Vec<(&str, usize)> = self
+            .cells
+            .iter()
+            .filter(|(c, _, _)| *c == Column::PhoneOrMobile)
+            .map(|&(_, value, index)| (value, index))
+            .collect();
+        for (value, index) in candidates {
+            let kind = domain::line_kind(value, country);
+            let slot = match kind {
+                Some((LineKind::Mobile, false)) if mobile.is_none() => "/mobile",
+                _ if phone.is_none() => "/phone",
+                Some((LineKind::Mobile | LineKind::MobileOrFixed, false)) if mobile.is_none() => {
+                    "/mobile"
+                }
+                _ => continue,
+            };
+            self.source(slot, index);
+            let filled = if slot == "/mobile" {
+                &mut mobile
+            } else {
+                &mut phone
+            };
+            *filled = Some(value.to_owned());
+        }
+        (phone, mobile)
     }
 
     /// First and last name from their columns (with QuickBooks' middle initial kept with the
@@ -319,6 +359,23 @@ impl<'a> RowBuilder<'a> {
         if parts.iter().all(Option::is_none) {
             return None;
         }
+        let country = parts[5].take().and_then(|(value, index)| {
+            let pointer = spec.pointers[5];
+            self.source(pointer, index);
+            let code = country_code(&value);
+            if code.is_none() {
+                self.row.problems.push(CellProblem {
+                    column: index,
+                    field: pointer,
+                    code: "unknown_country",
+                    message: format!(
+                        "{value:?} is not a country we know; write its ISO code (\"SE\") or its \
+                         name in English, Swedish, Norwegian, Danish, Finnish or German."
+                    ),
+                });
+            }
+            code.map(str::to_owned)
+        });
         let mut text = |i: usize| {
             let (value, index) = parts[i].take()?;
             self.source(spec.pointers[i], index);
@@ -330,7 +387,7 @@ impl<'a> RowBuilder<'a> {
             postal_code: text(2),
             city: text(3),
             region: text(4),
-            country: text(5).map(|c| country_code(&c)),
+            country,
         })
     }
 
@@ -348,12 +405,11 @@ impl<'a> RowBuilder<'a> {
         if lines.first().is_some_and(|(text, _)| is_name(text)) {
             lines.remove(0);
         }
-        if let [_, .., (last, index)] = lines[..] {
-            let code = country_code(last);
-            if domain::is_country(&code) {
-                parts[5] = Some((code, index));
-                lines.pop();
-            }
+        if let [_, .., (last, index)] = lines[..]
+            && let Some(code) = country_code(last)
+        {
+            parts[5] = Some((code.to_owned(), index));
+            lines.pop();
         }
         if let Some(&(last, index)) = lines.last()
             && let Some(city_line) = parse_city_line(last)

@@ -1192,3 +1192,97 @@ fn required_channels_name_their_column() {
     );
     assert!(rows[1].is_ok());
 }
+
+// ---------------------------------------------------------------- exports of other systems
+
+/// A generic CRM export (the shape of issue 18): countries by name, numbered phone columns in
+/// each country's own style, extensions, and the CRM's own id.
+const GENERIC_CRM: &str = include_str!("../../../tests/fixtures/generic-crm-customers.csv");
+
+#[test]
+fn a_generic_crm_export_reads_every_row_with_its_phones_id_and_country() {
+    let options = ImportOptions {
+        missing_number: MissingNumber::Defer,
+        ..options()
+    };
+    let rows = read_with(GENERIC_CRM.as_bytes(), &options);
+    let rows = valid(&rows);
+    // Each row as "id country phone extension mobile", "-" for none.
+    let seen: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            let f = &row.fields;
+            let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+            let country = f.visiting_address.as_ref().and_then(|a| a.country.clone());
+            [
+                f.external_refs[0].id.clone(),
+                or_dash(&country),
+                or_dash(&f.phone),
+                or_dash(&f.phone_extension),
+                or_dash(&f.mobile),
+            ]
+            .join(" ")
+        })
+        .collect();
+    let expected = [
+        "DD37Cf93aecA6Dc US +12015550147 718 +12015550123",
+        "1Ef7b82A4CAAD10 CL +56223456789 - +56961234567",
+        "6F94879bDAfE5a6 BG +35929876543 - +359881234567",
+        "5Cef8BFA16c5e3c BA +38733213456 - -",
+        "053d585Ab6b3159 SK +421254435678 - +421905123456",
+        "2d08FB17EE273F4 CI - - -",
+        "EA4d384DfDbBf77 KR +8223123456 - +821012345678",
+        "0e04AFde9f225dE SE +46812345678 12 +46701234567",
+        "C2dE4dEEc489ae0 CA +16139924793 4410 -",
+        "8C2811a503C7c5a TL - - -",
+    ];
+    assert_eq!(seen, expected);
+    for row in &rows {
+        assert!(row.needs_number, "numbered automatically");
+        assert_eq!(row.fields.external_refs[0].system, AccountingSystem::Other);
+        assert!(matches!(row.key, RowKey::External(_)), "{:?}", row.key);
+    }
+}
+
+#[test]
+fn an_unknown_country_is_the_rows_error_naming_the_value() {
+    let rows = read(b"Customer Number,First Name,Country\n1,Anna,Narnia\n2,Bo,Sverige\n");
+    let errors = errors(&rows[0]);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].code, "unknown_country");
+    assert_eq!(errors[0].column.as_deref(), Some("Country"));
+    assert!(
+        errors[0].message.contains("\"Narnia\""),
+        "{}",
+        errors[0].message
+    );
+    assert!(rows[1].is_ok());
+}
+
+#[test]
+fn a_mapping_override_is_applied_to_the_header() {
+    let wanted: std::collections::BTreeMap<String, String> = [
+        ("Kontakt".to_owned(), "email".to_owned()),
+        ("Nr".to_owned(), "customerNumber".to_owned()),
+    ]
+    .into();
+    let options = ImportOptions {
+        column_override: ColumnOverride::parse(&wanted, &[]).unwrap(),
+        ..options()
+    };
+    let rows = read_with(b"Nr,Namn,Kontakt\n7,Anna Berg,anna@example.com\n", &options);
+    let row = &valid(&rows)[0];
+    assert_eq!(row.fields.customer_number, "7");
+    assert_eq!(row.fields.email.as_deref(), Some("anna@example.com"));
+    let missing: std::collections::BTreeMap<String, String> =
+        [("Fax".to_owned(), "phone".to_owned())].into();
+    let options = ImportOptions {
+        column_override: ColumnOverride::parse(&missing, &[]).unwrap(),
+        ..options
+    };
+    let refused = ImportReader::new(&b"Nr,Namn\n1,A\n"[..], &options).err();
+    assert!(
+        matches!(&refused, Some(FileError::MappedColumnMissing(name)) if name == "Fax"),
+        "{refused:?}"
+    );
+}

@@ -359,58 +359,11 @@ pub fn split_full_name(raw: &str) -> (Option<String>, Option<String>) {
     }
 }
 
-/// Country names people type, to ISO 3166-1 alpha-2. A short list of the countries our
-/// customers work in; anything else is passed on upper-cased for the domain to judge.
-const COUNTRY_NAMES: &[(&str, &str)] = &[
-    ("australia", "AU"),
-    ("canada", "CA"),
-    ("danmark", "DK"),
-    ("denmark", "DK"),
-    ("deutschland", "DE"),
-    ("england", "GB"),
-    ("estland", "EE"),
-    ("estonia", "EE"),
-    ("finland", "FI"),
-    ("france", "FR"),
-    ("frankrike", "FR"),
-    ("germany", "DE"),
-    ("great britain", "GB"),
-    ("holland", "NL"),
-    ("iceland", "IS"),
-    ("ireland", "IE"),
-    ("irland", "IE"),
-    ("island", "IS"),
-    ("nederland", "NL"),
-    ("netherlands", "NL"),
-    ("new zealand", "NZ"),
-    ("norge", "NO"),
-    ("norway", "NO"),
-    ("scotland", "GB"),
-    ("storbritannien", "GB"),
-    ("suomi", "FI"),
-    ("sverige", "SE"),
-    ("sweden", "SE"),
-    ("tyskland", "DE"),
-    ("u.s.", "US"),
-    ("u.s.a.", "US"),
-    ("uk", "GB"),
-    ("united kingdom", "GB"),
-    ("united states", "US"),
-    ("united states of america", "US"),
-    ("usa", "US"),
-    ("wales", "GB"),
-];
-
-/// A country as ISO 3166-1 alpha-2 where we recognise the name, else as typed, upper-cased.
-pub fn country_code(raw: &str) -> String {
-    let folded = fold(raw);
-    COUNTRY_NAMES
-        .iter()
-        .find(|(name, _)| *name == folded)
-        .map_or_else(
-            || raw.trim().to_ascii_uppercase(),
-            |(_, code)| (*code).to_owned(),
-        )
+/// A country as ISO 3166-1 alpha-2, written as a code or by a name in English, Swedish,
+/// Norwegian, Danish, Finnish or German (see [`domain::country_from_name`]); `None` for what
+/// names no country.
+pub fn country_code(raw: &str) -> Option<&'static str> {
+    domain::country_from_name(raw)
 }
 
 /// Tags as typed in one cell: "garden, priority" or "garden;priority". Empty entries (a
@@ -571,11 +524,11 @@ mod tests {
 
     #[test]
     fn country_names() {
-        assert_eq!(country_code("Sverige"), "SE");
-        assert_eq!(country_code("United States"), "US");
-        assert_eq!(country_code("UK"), "GB");
-        assert_eq!(country_code("se"), "SE");
-        assert_eq!(country_code("Narnia"), "NARNIA");
+        assert_eq!(country_code("Sverige"), Some("SE"));
+        assert_eq!(country_code("United States"), Some("US"));
+        assert_eq!(country_code("UK"), Some("GB"));
+        assert_eq!(country_code("se"), Some("SE"));
+        assert_eq!(country_code("Narnia"), None);
     }
 
     #[test]

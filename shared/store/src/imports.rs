@@ -63,6 +63,29 @@ pub struct ImportCounts {
     pub unchanged: u64,
     /// Rows reported in the error report (invalid, or a repeat of an earlier row).
     pub failed: u64,
+    /// Rows created (or, in a dry run, that would be) with neither a customer number nor an
+    /// external reference in the file: importing the file again creates them again.
+    #[serde(default)]
+    pub without_key: u64,
+}
+
+/// What the caller asked of a file when requesting its upload: a column mapping that
+/// overrides the import's guess (header name -> field name or `ignore`, as the import crate's
+/// `ColumnOverride` reads them), and a dry run, which reads and validates everything and
+/// writes no customer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportRequest {
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub mapping: std::collections::BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+}
+
+impl ImportRequest {
+    pub fn is_plain(&self) -> bool {
+        *self == ImportRequest::default()
+    }
 }
 
 /// Where the next invocation continues: the byte offset and line of the next unread record
@@ -111,6 +134,13 @@ pub struct ImportRecord {
     /// The error report's key in the bucket, once written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_report_key: Option<String>,
+    /// The mapping override and dry-run flag the upload was requested with.
+    #[serde(default, skip_serializing_if = "ImportRequest::is_plain")]
+    pub request: ImportRequest,
+    /// How the import understood the file (the import crate's `FileMapping`, opaque to the
+    /// store), recorded as soon as the header is read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<serde_json::Value>,
     pub version: u64,
 }
 

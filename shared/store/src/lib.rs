@@ -27,7 +27,8 @@ pub use customers::{
 pub use error::StoreError;
 pub use imports::{
     Begin, CHUNK_OVERHEAD, ChunkError, CustomerChange, ErrorChunk, ImportCheckpoint, ImportCounts,
-    ImportRecord, ImportSource, ImportStatus, PreparedChange, TRANSACTION_ITEMS, external_ref_key,
+    ImportRecord, ImportRequest, ImportSource, ImportStatus, PreparedChange, TRANSACTION_ITEMS,
+    external_ref_key,
 };
 pub use keys::TenantId;
 pub use linked::{Depends, Link, Stored, WRITES_PER_TRANSACTION};

@@ -107,6 +107,30 @@ impl CustomerStore {
         self.reserve_customer_numbers(tenant, 1).await
     }
 
+    /// The counter's last value drawn (0 when none was), read without moving it: a dry-run
+    /// import numbers what it would create from here.
+    pub async fn last_customer_number(&self, tenant: &TenantId) -> Result<u64, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(items::key_of(keys::number_counter(tenant))))
+            .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        let estimate = capacity::read_units(out.item(), true);
+        self.usage()
+            .record(Kind::Read, one(out.consumed_capacity()), estimate);
+        Ok(out
+            .item()
+            .and_then(|item| item.get("next"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0))
+    }
+
     /// Draws `count` consecutive counter values at once (an import numbering many new
     /// customers) and returns the last; the first is `last - count + 1`.
     pub async fn reserve_customer_numbers(

@@ -21,6 +21,12 @@ const CSV: &str = "text/csv; charset=utf-8";
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ImportRequest {
     file_name: Option<String>,
+    /// Header name -> field (or "ignore"), overriding how the import reads the header.
+    #[serde(default)]
+    mapping: std::collections::BTreeMap<String, String>,
+    /// Read and validate the whole file, write no customer.
+    #[serde(default)]
+    dry_run: bool,
 }
 
 #[derive(Serialize)]
@@ -46,7 +52,11 @@ pub async fn request(app: &App, request: &Request) -> Result<Response<Body>, Pro
         Some(body) => http::parse_json(body)?,
         None => ImportRequest::default(),
     };
-    let requested = imports::request(app, &scope, input.file_name).await?;
+    let wanted = store::ImportRequest {
+        mapping: input.mapping,
+        dry_run: input.dry_run,
+    };
+    let requested = imports::request(app, &scope, input.file_name, wanted).await?;
     let body = Requested {
         import: ImportView::of(&requested.import),
         upload: Upload {

@@ -166,10 +166,12 @@ pub async fn find(app: &App, scope: &Scope, search: Search) -> Result<Page<Custo
             .map(|c| c.into_iter().collect()),
         Search::Email(email) => app.store.find_by_email(tenant, &email).await,
         Search::Phone(raw) => {
-            let phone =
-                domain::normalise_phone(&raw, scope.settings.settings.default_country.as_deref())
-                    .map_err(|e| Problem::bad_parameter("phone", e.to_string()))?;
-            app.store.find_by_phone(tenant, &phone).await
+            // Numbers are looked up without their extension: a customer with "x718" is found
+            // by the number as it is dialled.
+            let country = scope.settings.settings.default_country.as_deref();
+            let phone = domain::normalise_phone_with_extension(&raw, country)
+                .map_err(|e| Problem::bad_parameter("phone", e.to_string()))?;
+            app.store.find_by_phone(tenant, &phone.number).await
         }
         Search::List { query, assigned_to } => {
             let assignee = match reach {

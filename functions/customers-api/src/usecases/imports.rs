@@ -6,7 +6,7 @@ use chrono::Utc;
 use domain::{FieldError, Permission};
 use kit::Problem;
 use lambda_http::http::StatusCode;
-use store::{ImportCounts, ImportRecord, ImportSource, ImportStatus, Page};
+use store::{ImportCounts, ImportRecord, ImportRequest, ImportSource, ImportStatus, Page};
 use ulid::Ulid;
 
 use super::{Scope, store_problem};
@@ -22,14 +22,18 @@ pub struct Requested {
 }
 
 /// Records an import awaiting its file and answers the URL to PUT the file to. The URL is
-/// signed before the record is written, so a failure leaves nothing behind.
+/// signed before the record is written, so a failure leaves nothing behind. `wanted` carries
+/// the caller's column mapping (checked here against the fields an import fills and the
+/// organisation's custom fields) and whether it is a dry run.
 pub async fn request(
     app: &App,
     scope: &Scope,
     file_name: Option<String>,
+    wanted: ImportRequest,
 ) -> Result<Requested, Problem> {
     scope.require(Permission::Upload)?;
     let file_name = checked_file_name(file_name)?;
+    checked_mapping(scope, &wanted)?;
     let now = Utc::now();
     let id = Ulid::new().to_string();
     let record = ImportRecord {
@@ -49,6 +53,8 @@ pub async fn request(
         invocations: 0,
         failure: None,
         error_report_key: None,
+        request: wanted,
+        mapping: None,
         version: 1,
     };
     let upload = app.imports.upload_url(&record.object_key, now).await?;
@@ -130,6 +136,16 @@ pub async fn error_report(app: &App, scope: &Scope, id: &str) -> Result<Presigne
 pub fn template(scope: &Scope) -> Result<String, Problem> {
     scope.require(Permission::Upload)?;
     Ok(import::template_csv())
+}
+
+/// A mapping naming a field no import fills (or a custom field the organisation does not
+/// have, or one field for two columns) is refused before any file is uploaded, each entry's
+/// problem at `/mapping/<column>`; like every field the API refuses, a 422. Columns are
+/// checked against the file's header when it is read.
+fn checked_mapping(scope: &Scope, wanted: &ImportRequest) -> Result<(), Problem> {
+    let definitions = &scope.settings.settings.custom_fields;
+    import::ColumnOverride::parse(&wanted.mapping, definitions).map_err(Problem::validation)?;
+    Ok(())
 }
 
 /// Import ids are ULIDs; anything else names no import and never reaches a key. Read in any

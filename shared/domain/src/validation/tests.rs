@@ -1228,3 +1228,39 @@ fn errors_can_be_moved_under_a_prefix() {
     let errors = ValidationErrors::from(FieldError::required("/email")).prefixed("/contacts/3");
     assert!(errors.contains("/contacts/3/email", "required"));
 }
+
+#[test]
+fn a_customers_phone_keeps_its_extension_apart_and_a_patch_keeps_it() {
+    let fields = valid(CustomerInput {
+        phone: Some("08-123 456 78 anknytning 12".into()),
+        ..person()
+    });
+    assert_eq!(fields.phone.as_deref(), Some("+46812345678"));
+    assert_eq!(fields.phone_extension.as_deref(), Some("12"));
+    // A change that leaves the phone alone keeps the extension; one that replaces the phone
+    // replaces both.
+    let unchanged = validate_change(&fields, fields.to_input(), &ctx()).unwrap();
+    assert_eq!(unchanged, fields);
+    let replaced = validate_change(
+        &fields,
+        CustomerInput {
+            phone: Some("08-123 456 79".into()),
+            ..fields.to_input()
+        },
+        &ctx(),
+    )
+    .unwrap();
+    assert_eq!(replaced.phone_extension, None);
+}
+
+#[test]
+fn a_mobile_or_a_contacts_phone_with_an_extension_is_refused() {
+    assert_only(
+        CustomerInput {
+            mobile: Some("070-123 45 67 ext. 3".into()),
+            ..person()
+        },
+        "/mobile",
+        "invalid_phone",
+    );
+}

@@ -22,6 +22,7 @@ const FUNCTION_TYPE: &str = "AWS::Serverless::Function";
 const BUCKET_TYPE: &str = "AWS::S3::Bucket";
 const QUEUE_TYPE: &str = "AWS::SQS::Queue";
 const TOPIC_TYPE: &str = "AWS::SNS::Topic";
+const HTTP_API_TYPE: &str = "AWS::Serverless::HttpApi";
 
 /// What Lambda uses when an SQS event source names no `BatchSize`.
 pub const DEFAULT_SQS_BATCH_SIZE: u32 = 10;
@@ -43,6 +44,7 @@ pub struct Template {
     queues: Vec<QueueDef>,
     topics: Vec<TopicDef>,
     functions: Vec<FunctionDef>,
+    http_api_cors: Option<HttpApiCorsDef>,
 }
 
 /// What it takes to create one `AWS::DynamoDB::Table` (billing is always on demand locally).
@@ -145,6 +147,20 @@ pub struct CorsRuleDef {
     pub allowed_headers: Vec<String>,
     pub exposed_headers: Vec<String>,
     pub max_age_seconds: Option<i32>,
+}
+
+/// The HTTP API's `CorsConfiguration` (an `AWS::Serverless::HttpApi`'s), unresolved: see
+/// `gateway::Cors` for how it is played.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpApiCorsDef {
+    /// `AllowOrigins`: a list, or one expression that gives a comma-separated list (a `!Ref` to
+    /// a `CommaDelimitedList` parameter).
+    pub allow_origins: Vec<Expr>,
+    pub allow_methods: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age_seconds: Option<u32>,
+    pub allow_credentials: bool,
 }
 
 /// One `AWS::SQS::Queue` (standard queues only: FIFO ones are refused at load).
@@ -305,19 +321,27 @@ impl Template {
         let mut queues = Vec::new();
         let mut topics = Vec::new();
         let mut functions = Vec::new();
+        let mut http_apis = Vec::new();
         for (logical_id, resource) in &resources {
             match resource_type(resource) {
                 Some(TABLE_TYPE) => tables.push(parse_table(logical_id, resource)?),
                 Some(BUCKET_TYPE) => buckets.push(parse_bucket(logical_id, resource)?),
                 Some(QUEUE_TYPE) => queues.push(parse_queue(logical_id, resource)?),
                 Some(TOPIC_TYPE) => topics.push(parse_topic(logical_id, resource)?),
+                Some(HTTP_API_TYPE) => http_apis.push(parse_http_api_cors(logical_id, resource)?),
                 Some(FUNCTION_TYPE) => {
                     functions.push(parse_function(logical_id, resource, globals)?)
                 }
                 _ => {}
             }
         }
+        if http_apis.len() > 1 {
+            return Err(Error::Template(
+                "more than one AWS::Serverless::HttpApi: the local gateway serves one".into(),
+            ));
+        }
         Ok(Template {
+            http_api_cors: http_apis.pop().flatten(),
             parameter_defaults: parameter_defaults(root.get("Parameters")),
             resources,
             tables,
@@ -366,6 +390,11 @@ impl Template {
 
     pub fn function(&self, logical_id: &str) -> Option<&FunctionDef> {
         self.functions.iter().find(|f| f.logical_id == logical_id)
+    }
+
+    /// The HTTP API's CORS rules; `None` when it has none (browsers on other origins are refused).
+    pub fn http_api_cors(&self) -> Option<&HttpApiCorsDef> {
+        self.http_api_cors.as_ref()
     }
 
     /// The `Default` of every parameter that has one, as text.
@@ -1009,6 +1038,58 @@ fn parse_bucket(logical_id: &str, resource: &Value) -> Result<BucketDef> {
         cors_rules,
         versioning,
     })
+}
+
+/// The `CorsConfiguration` of an HTTP API; SAM's `true` (any origin) is refused: the rules are
+/// to be spelled out.
+fn parse_http_api_cors(logical_id: &str, resource: &Value) -> Result<Option<HttpApiCorsDef>> {
+    let fail = |message: String| {
+        Error::Template(format!(
+            "HTTP API {logical_id}: CorsConfiguration: {message}"
+        ))
+    };
+    let Some(cors) = resource
+        .get("Properties")
+        .and_then(|p| p.get("CorsConfiguration"))
+    else {
+        return Ok(None);
+    };
+    if cors.as_mapping().is_none() {
+        return Err(fail(
+            "only the mapping form is supported locally (spell the rules out)".into(),
+        ));
+    }
+    let texts = |key: &str| {
+        cors.get(key)
+            .map_or(Ok(Vec::new()), strings)
+            .map_err(|e| fail(format!("{key}: {e}")))
+    };
+    let allow_origins = match cors.get("AllowOrigins") {
+        None => Vec::new(),
+        Some(Value::Sequence(origins)) => origins
+            .iter()
+            .map(|origin| expr(origin).map_err(|e| fail(format!("AllowOrigins: {e}"))))
+            .collect::<Result<_>>()?,
+        Some(origins) => vec![expr(origins).map_err(|e| fail(format!("AllowOrigins: {e}")))?],
+    };
+    Ok(Some(HttpApiCorsDef {
+        allow_origins,
+        allow_methods: texts("AllowMethods")?,
+        allow_headers: texts("AllowHeaders")?,
+        expose_headers: texts("ExposeHeaders")?,
+        max_age_seconds: cors
+            .get("MaxAge")
+            .map(|v| number(v).map_err(|e| fail(format!("MaxAge: {e}"))))
+            .transpose()?,
+        allow_credentials: match cors.get("AllowCredentials") {
+            None => false,
+            Some(value) => value.as_bool().ok_or_else(|| {
+                fail(format!(
+                    "AllowCredentials: expected true or false, not {value:?}"
+                ))
+            })?,
+        },
+    }))
 }
 
 fn parse_queue(logical_id: &str, resource: &Value) -> Result<QueueDef> {

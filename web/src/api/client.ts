@@ -26,10 +26,15 @@ export class ApiError extends Error {
     return this.problem.type;
   }
 
-  /** The field errors of a validation problem, by field path. */
+  /** The field errors of a validation problem, by field path (`contacts.0.email`). */
   fieldErrors(): Map<string, string> {
-    return new Map((this.problem.errors ?? []).map((e) => [e.field, e.message]));
+    return new Map((this.problem.errors ?? []).map((e) => [fieldPath(e.field), e.message]));
   }
+}
+
+/** A field error's JSON pointer (`/contacts/0/email`) as a dotted path (`contacts.0.email`). */
+export function fieldPath(pointer: string): string {
+  return pointer.replace(/^\//, "").split("/").map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~")).join(".");
 }
 
 /** Gateway answers (401, 413, 429, 5xx) are `{"message": ...}`, not problem details. */

@@ -11,7 +11,7 @@ serve_console() {
     (cd "$root/web" && node_modules/.bin/vite build --logLevel warn --outDir "$dir" --emptyOutDir)
     printf '{"apiUrl": "%s"}\n' "$api_url" >"$dir/config.json"
     (cd "$root/web" && exec node_modules/.bin/vite preview --outDir "$dir" --host 127.0.0.1 \
-        --port "$port" --strictPort) >"$dir.log" 2>&1 &
+        --port "$port" --strictPort) >"$root/.local/console-$port.log" 2>&1 &
     console_pid=$!
     for _ in $(seq 1 100); do
         if curl -sf -o /dev/null "http://127.0.0.1:$port/config.json"; then
@@ -19,7 +19,7 @@ serve_console() {
         fi
         if ! kill -0 "$console_pid" 2>/dev/null; then
             echo "console: the server exited; its log:" >&2
-            cat "$dir.log" >&2
+            cat "$root/.local/console-$port.log" >&2
             return 1
         fi
         sleep 0.1

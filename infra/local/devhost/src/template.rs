@@ -322,7 +322,20 @@ impl Template {
         let mut topics = Vec::new();
         let mut functions = Vec::new();
         let mut http_apis = Vec::new();
+        let parameter_defaults = parameter_defaults(root.get("Parameters"));
+        let conditions = conditions(root.get("Conditions"), &parameter_defaults)?;
         for (logical_id, resource) in &resources {
+            if let Some(condition) = resource.get("Condition") {
+                let holds = condition
+                    .as_str()
+                    .and_then(|name| conditions.get(name))
+                    .ok_or_else(|| {
+                        Error::Template(format!("{logical_id}: unknown Condition {condition:?}"))
+                    })?;
+                if !holds {
+                    continue;
+                }
+            }
             match resource_type(resource) {
                 Some(TABLE_TYPE) => tables.push(parse_table(logical_id, resource)?),
                 Some(BUCKET_TYPE) => buckets.push(parse_bucket(logical_id, resource)?),
@@ -342,7 +355,7 @@ impl Template {
         }
         Ok(Template {
             http_api_cors: http_apis.pop().flatten(),
-            parameter_defaults: parameter_defaults(root.get("Parameters")),
+            parameter_defaults,
             resources,
             tables,
             buckets,
@@ -1234,6 +1247,42 @@ fn intrinsic(name: &str, argument: &Value) -> Result<Expr, String> {
     }
 }
 
+/// Whether each of the template's `Conditions` holds with the parameters' defaults (the local
+/// stack takes the defaults of the parameters conditions test). Only `!Equals [a, b]` of
+/// parameters and literals is understood; anything else fails at load.
+fn conditions(
+    section: Option<&Value>,
+    defaults: &HashMap<String, String>,
+) -> Result<HashMap<String, bool>> {
+    let mut holds = HashMap::new();
+    for (name, condition) in mapping_entries(section) {
+        let fail = |message: &str| Error::Template(format!("condition {name}: {message}"));
+        let (function, argument) = match &condition {
+            Value::Tagged(tagged) => (tagged.tag.to_string()[1..].to_owned(), &tagged.value),
+            Value::Mapping(map) if map.len() == 1 => {
+                let (key, inner) = map.iter().next().expect("one entry");
+                let key = key.as_str().unwrap_or_default();
+                (key.strip_prefix("Fn::").unwrap_or(key).to_owned(), inner)
+            }
+            _ => return Err(fail("expected an intrinsic function")),
+        };
+        let operands = match (function.as_str(), argument) {
+            ("Equals", Value::Sequence(operands)) if operands.len() == 2 => operands,
+            _ => return Err(fail("only !Equals [a, b] is supported locally")),
+        };
+        let value = |operand: &Value| match expr(operand) {
+            Ok(Expr::Literal(text)) => Ok(text),
+            Ok(Expr::Ref(parameter)) => defaults
+                .get(&parameter)
+                .cloned()
+                .ok_or_else(|| fail(&format!("parameter {parameter} has no Default"))),
+            _ => Err(fail("only parameters and literals can be compared locally")),
+        };
+        holds.insert(name.clone(), value(&operands[0])? == value(&operands[1])?);
+    }
+    Ok(holds)
+}
+
 fn parameter_defaults(parameters: Option<&Value>) -> HashMap<String, String> {
     mapping_entries(parameters)
         .into_iter()
@@ -1283,6 +1332,48 @@ mod tests {
             attribute_name: name.into(),
             key_type: key_type.into(),
         }
+    }
+
+    #[test]
+    fn resources_whose_condition_fails_with_the_defaults_are_left_out() {
+        let text = |default: &str| {
+            format!(
+                r#"
+Parameters:
+  WithExtra: {{ Type: String, Default: "{default}" }}
+Conditions:
+  Extra: !Equals [!Ref WithExtra, "true"]
+  Never: {{ "Fn::Equals": [a, b] }}
+Resources:
+  Always: {{ Type: AWS::S3::Bucket }}
+  Optional: {{ Type: AWS::S3::Bucket, Condition: Extra }}
+  Gone: {{ Type: AWS::S3::Bucket, Condition: Never }}
+"#
+            )
+        };
+        let ids = |template: Template| -> Vec<String> {
+            template
+                .buckets()
+                .iter()
+                .map(|b| b.logical_id.clone())
+                .collect()
+        };
+        assert_eq!(ids(Template::parse(&text("false")).unwrap()), ["Always"]);
+        assert_eq!(
+            ids(Template::parse(&text("true")).unwrap()),
+            ["Always", "Optional"]
+        );
+        let unknown = "Resources:\n  X: { Type: AWS::S3::Bucket, Condition: Nope }\n";
+        assert!(Template::parse(unknown).is_err());
+        let unsupported = "Conditions:\n  C: !Not [!Equals [a, b]]\nResources: {}\n";
+        assert!(Template::parse(unsupported).is_err());
+    }
+
+    #[test]
+    fn the_console_is_not_part_of_the_local_stack() {
+        let template = real_template();
+        assert!(template.bucket("ConsoleBucket").is_none());
+        assert!(template.bucket("ImportsBucket").is_some());
     }
 
     #[test]

@@ -140,6 +140,8 @@ try {
   });
 
   await step("edit-conflict", tabA, async () => {
+    // A background tab's timers are throttled: bring tab A forward as a user would.
+    await tabA.bringToFront();
     expectedStatuses.add(412);
     await tabA.getByLabel("Phone").fill("+46701234567");
     await tabA.getByRole("button", { name: "Save" }).click();

@@ -1,6 +1,7 @@
 // The console in a real browser against the local stack: sign in, create a customer, find it
 // by a search without its diacritics, edit it while another tab changed it and see the
-// conflict, import a CSV with one bad row and download the error report. Headless Chromium
+// conflict, import a CSV with one bad row and download the error report, change the settings
+// (a refused value shown at its field first). Headless Chromium
 // from Debian's package, driven by playwright-core (no browser download). A screenshot of each
 // step goes to web/screenshots/ (ignored). Any console error, uncaught exception or failed
 // request fails the test, except the one 412 the conflict step provokes.
@@ -186,6 +187,23 @@ try {
     assert.match(lines[0], /^line,column,field,code,message,value$/);
     assert.equal(lines.length, 2, `one error line:\n${report}`);
     assert.match(lines[1], /^3,Email,\/email,invalid_email,/);
+  });
+
+  await step("settings", tabA, async () => {
+    await tabA.getByRole("link", { name: "Settings" }).click();
+    const minLength = tabA.getByLabel("Number min length");
+    await minLength.fill("0");
+    expectedStatuses.add(422);
+    await tabA.getByRole("button", { name: "Save settings" }).click();
+    // The refusal sits beside the field it is about.
+    await tabA.waitForSelector("[name=numberMinLength][aria-describedby]");
+    const described = await minLength.getAttribute("aria-describedby");
+    assert.match(await tabA.locator(`#${described}`).textContent(), /\S/);
+    expectedStatuses.delete(422);
+    await minLength.fill("4");
+    await tabA.getByLabel("Organisation name").fill("Berg & Söner");
+    await tabA.getByRole("button", { name: "Save settings" }).click();
+    await tabA.getByRole("status").filter({ hasText: "Saved." }).waitFor();
   });
 } finally {
   await browser.close();

@@ -31,8 +31,8 @@ export function describe(token: string): Identity | undefined {
   const payload = token.split(".")[1];
   if (!payload) return undefined;
   try {
-    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
-    const claims = JSON.parse(decodeURIComponent(escape(json))) as Record<string, unknown>;
+    const bytes = Uint8Array.from(atob(payload.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+    const claims = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
     const roles = claims.roles ?? claims["cognito:groups"] ?? [];
     return {
       token,

@@ -234,7 +234,6 @@ function useList<T>(load: () => Promise<{ data: { items: T[] } }>, deps: unknown
     return () => {
       live = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, deps);
   return { items, error };
 }

@@ -81,6 +81,18 @@ async function signIn(page) {
   await page.getByRole("heading", { name: "Customers", level: 1 }).waitFor();
 }
 
+/** The same with the keyboard alone: the page's title has the focus, Tab goes on from there. */
+async function signInByKeyboard(page) {
+  await page.goto(WEB_URL);
+  await page.getByRole("heading", { name: "Customers console" }).waitFor();
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "token");
+  await page.keyboard.insertText(TOKEN);
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "Customers", level: 1 }).waitFor();
+}
+
 const tabA = await context.newPage();
 watch(tabA, "tab A");
 const stamp = Date.now().toString(36);
@@ -132,7 +144,7 @@ try {
   const tabB = await context.newPage();
   watch(tabB, "tab B");
   await step("other-tab-changes-it", tabB, async () => {
-    await signIn(tabB);
+    await signInByKeyboard(tabB);
     await tabB.goto(customerUrl);
     await tabB.getByRole("heading", { name: "Åsa Öberg", level: 1 }).waitFor();
     await tabB.getByLabel("Description").fill("Gate code 4711");

@@ -25,6 +25,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 
+use crate::cors::Cors;
 use crate::lambda_host::{InvokeError, LambdaHost};
 use crate::template::{FunctionDef, LOCAL_ACCOUNT_ID};
 use crate::token::{self, DevSecret};
@@ -467,13 +468,17 @@ fn unauthorized(reason: Option<&str>) -> Response {
 struct Gateway {
     routes: Vec<Route>,
     secret: DevSecret,
+    cors: Option<Cors>,
 }
 
-/// The gateway as an axum router (one fallback handler does everything).
-pub fn router(routes: Vec<Route>, secret: DevSecret) -> Router {
-    Router::new()
-        .fallback(handle)
-        .with_state(Arc::new(Gateway { routes, secret }))
+/// The gateway as an axum router (one fallback handler does everything); `cors` is the API's
+/// CORS configuration, if it has one.
+pub fn router(routes: Vec<Route>, secret: DevSecret, cors: Option<Cors>) -> Router {
+    Router::new().fallback(handle).with_state(Arc::new(Gateway {
+        routes,
+        secret,
+        cors,
+    }))
 }
 
 /// Serves the API on `listener` until the task is dropped.
@@ -481,8 +486,9 @@ pub async fn serve(
     listener: TcpListener,
     routes: Vec<Route>,
     secret: DevSecret,
+    cors: Option<Cors>,
 ) -> std::io::Result<()> {
-    let app = router(routes, secret).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(routes, secret, cors).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).await
 }
 
@@ -494,7 +500,19 @@ async fn handle(
     let started = Instant::now();
     let request_id = ulid::Ulid::new().to_string();
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
-    let mut response = route_and_invoke(&gateway, peer, request, &request_id).await;
+    let request_headers = request.headers().clone();
+    let mut response = match &gateway.cors {
+        // Before routes and the authorizer: a browser sends no token with a preflight.
+        Some(cors) if Cors::is_preflight(&method, &request_headers) => {
+            cors.preflight(&request_headers)
+        }
+        Some(cors) => {
+            let mut response = route_and_invoke(&gateway, peer, request, &request_id).await;
+            cors.apply(&request_headers, &mut response);
+            response
+        }
+        None => route_and_invoke(&gateway, peer, request, &request_id).await,
+    };
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("apigw-requestid", value);
     }
@@ -872,7 +890,12 @@ mod tests {
         let secret = DevSecret::from_bytes([7; 32]);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let server = tokio::spawn(serve(listener, routes(Arc::new(Echo)), secret.clone()));
+        let server = tokio::spawn(serve(
+            listener,
+            routes(Arc::new(Echo)),
+            secret.clone(),
+            None,
+        ));
         let token = token::issue(
             &secret,
             "t-1",
@@ -937,7 +960,12 @@ mod tests {
         let secret = DevSecret::from_bytes([7; 32]);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let server = tokio::spawn(serve(listener, routes(Arc::new(Echo)), secret.clone()));
+        let server = tokio::spawn(serve(
+            listener,
+            routes(Arc::new(Echo)),
+            secret.clone(),
+            None,
+        ));
         let token = token::issue(&secret, "t", "u", &[], Duration::from_secs(60));
         let length = MAX_BODY_BYTES + 1;
         let head = format!(

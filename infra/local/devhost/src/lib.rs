@@ -2,10 +2,11 @@
 //! SQS queues and S3 buckets of `infra/template.yaml` created in the emulator behind
 //! `AWS_ENDPOINT_URL` ([`resources`]), a Lambda Runtime API that runs the built function
 //! binaries ([`lambda_host`]), an HTTP API (payload format 2.0) with the JWT authorizer played
-//! by a local HS256 secret ([`gateway`], [`token`]), and Lambda's event source mappings for SQS
+//! by a local HS256 secret ([`gateway`], [`token`]) with the API's CORS ([`cors`]), and Lambda's event source mappings for SQS
 //! queues ([`event_sources`]) and DynamoDB streams ([`stream_sources`], with the event filtering
 //! of [`filter`]). Everything is read from the template, so local and deployed cannot drift apart.
 
+pub mod cors;
 pub mod event_sources;
 pub mod filter;
 pub mod gateway;
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::config::{Credentials, Region};
 
+pub use cors::Cors;
 pub use event_sources::{PollerOptions, Pollers, SqsEventSource};
 pub use filter::FilterPattern;
 pub use gateway::{Invoke, Route, serve};
@@ -28,11 +30,11 @@ pub use lambda_host::{HostOptions, InvokeError, LambdaHost};
 pub use resources::{
     LocalQueue, LocalTopic, StackResources, create_all, create_stack, create_table, delete_table,
 };
-pub use stack::{RunningStack, StackOptions};
+pub use stack::{ALLOWED_ORIGINS_PARAMETER, RunningStack, StackOptions};
 pub use stream_sources::{DynamoDbEventSource, StreamOptions, StreamPollers};
 pub use template::{
-    BucketDef, DynamoDbEventDef, FunctionDef, QueueDef, SqsEventDef, StartingPosition, TableDef,
-    Template, TopicDef,
+    BucketDef, DynamoDbEventDef, FunctionDef, HttpApiCorsDef, QueueDef, SqsEventDef,
+    StartingPosition, TableDef, Template, TopicDef,
 };
 pub use token::{DevSecret, issue, verify};
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use devhost::stack::{self, StackOptions};
 use devhost::token::{self, DevSecret};
-use devhost::{AwsClients, Error, Template};
+use devhost::{ALLOWED_ORIGINS_PARAMETER, AwsClients, Error, Template};
 
 const USAGE: &str = "\
 devhost: the local API Gateway + Lambda for infra/template.yaml
@@ -21,12 +21,15 @@ usage:
       the emulator at AWS_ENDPOINT_URL and print their names (queues: their URLs; topics:
       their ARNs)
   devhost up [--port 3000] [--stack customers-local] [--bin-dir DIR] [--instances 2]
+             [--allowed-origins http://127.0.0.1:5173,http://localhost:5173]
       create the resources, start the built functions, serve the API on 127.0.0.1:PORT, and
       deliver the queues' messages to the functions with SQS events and the tables' stream
       records to those with DynamoDB events (filter criteria, partial batch responses,
       retries, on-failure queue), as Lambda does; retries are quicker than Lambda's (1 s) and
       MaximumRetryAttempts -1 stops after 20 (binaries from DIR, default
-      $CARGO_TARGET_DIR/debug or target/debug); Ctrl-C stops it
+      $CARGO_TARGET_DIR/debug or target/debug); the API's CORS allows the browser origins
+      given (the template's ApiAllowedOrigins; by default the local console's); Ctrl-C
+      stops it
 ";
 
 #[tokio::main]
@@ -198,7 +201,10 @@ async fn run_create_resources(args: &[String]) -> Result<(), Failure> {
 }
 
 async fn run_up(args: &[String]) -> Result<(), Failure> {
-    let flags = parse_flags(args, &["port", "stack", "bin-dir", "instances"])?;
+    let flags = parse_flags(
+        args,
+        &["port", "stack", "bin-dir", "instances", "allowed-origins"],
+    )?;
     let mut options = StackOptions::new(devhost::repo_root()?);
     options.port = number(&flags, "port", 3000)?;
     options.instances = number(&flags, "instances", options.instances)?;
@@ -207,6 +213,11 @@ async fn run_up(args: &[String]) -> Result<(), Failure> {
     }
     if let Some(dir) = flags.get("bin-dir") {
         options.bin_dir = PathBuf::from(dir);
+    }
+    if let Some(origins) = flags.get("allowed-origins") {
+        options
+            .parameters
+            .insert(ALLOWED_ORIGINS_PARAMETER.to_owned(), origins.clone());
     }
     let clients = AwsClients::from_env().await?;
     let running = stack::start_with_clients(&options, &clients).await?;

@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::cors::Cors;
 use crate::event_sources::{PollerOptions, Pollers, SqsEventSource};
 use crate::gateway::{self, Route};
 use crate::lambda_host::{HostOptions, LambdaHost};
@@ -26,6 +27,11 @@ use crate::{AwsClients, Error, Result, TEMPLATE_PATH, resources};
 /// ready in well under a second, but on a 2-core machine busy compiling, 30 s was seen to
 /// run out (a load run's start, with many function instances).
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The template parameter that lists the origins the HTTP API's CORS allows.
+pub const ALLOWED_ORIGINS_PARAMETER: &str = "ApiAllowedOrigins";
+/// Where `infra/local/run` serves the console (web/) by default: the local API allows it.
+pub const LOCAL_CONSOLE_ORIGINS: &str = "http://127.0.0.1:5173,http://localhost:5173";
 
 #[derive(Debug, Clone)]
 pub struct StackOptions {
@@ -64,6 +70,10 @@ impl StackOptions {
             parameters: HashMap::from([
                 ("JwtIssuer".to_owned(), token::ISSUER.to_owned()),
                 ("JwtAudience".to_owned(), token::AUDIENCE.to_owned()),
+                (
+                    ALLOWED_ORIGINS_PARAMETER.to_owned(),
+                    LOCAL_CONSOLE_ORIGINS.to_owned(),
+                ),
             ]),
             log_file: None,
             pollers: PollerOptions::default(),
@@ -196,7 +206,8 @@ pub async fn start_with_clients(
 
     let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
     let address = listener.local_addr()?;
-    let server = tokio::spawn(gateway::serve(listener, routes, secret.clone()));
+    let cors = Cors::from_template(&template, &created.names)?;
+    let server = tokio::spawn(gateway::serve(listener, routes, secret.clone(), cors));
     let mut pollers = Pollers::new();
     let mut event_sources = Vec::new();
     for (source, host) in sources {

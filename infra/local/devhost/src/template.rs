@@ -22,6 +22,7 @@ const FUNCTION_TYPE: &str = "AWS::Serverless::Function";
 const BUCKET_TYPE: &str = "AWS::S3::Bucket";
 const QUEUE_TYPE: &str = "AWS::SQS::Queue";
 const TOPIC_TYPE: &str = "AWS::SNS::Topic";
+const HTTP_API_TYPE: &str = "AWS::Serverless::HttpApi";
 
 /// What Lambda uses when an SQS event source names no `BatchSize`.
 pub const DEFAULT_SQS_BATCH_SIZE: u32 = 10;
@@ -43,6 +44,7 @@ pub struct Template {
     queues: Vec<QueueDef>,
     topics: Vec<TopicDef>,
     functions: Vec<FunctionDef>,
+    http_api_cors: Option<HttpApiCorsDef>,
 }
 
 /// What it takes to create one `AWS::DynamoDB::Table` (billing is always on demand locally).
@@ -145,6 +147,20 @@ pub struct CorsRuleDef {
     pub allowed_headers: Vec<String>,
     pub exposed_headers: Vec<String>,
     pub max_age_seconds: Option<i32>,
+}
+
+/// The HTTP API's `CorsConfiguration` (an `AWS::Serverless::HttpApi`'s), unresolved: see
+/// `gateway::Cors` for how it is played.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpApiCorsDef {
+    /// `AllowOrigins`: a list, or one expression that gives a comma-separated list (a `!Ref` to
+    /// a `CommaDelimitedList` parameter).
+    pub allow_origins: Vec<Expr>,
+    pub allow_methods: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age_seconds: Option<u32>,
+    pub allow_credentials: bool,
 }
 
 /// One `AWS::SQS::Queue` (standard queues only: FIFO ones are refused at load).
@@ -305,20 +321,41 @@ impl Template {
         let mut queues = Vec::new();
         let mut topics = Vec::new();
         let mut functions = Vec::new();
+        let mut http_apis = Vec::new();
+        let parameter_defaults = parameter_defaults(root.get("Parameters"));
+        let conditions = conditions(root.get("Conditions"), &parameter_defaults)?;
         for (logical_id, resource) in &resources {
+            if let Some(condition) = resource.get("Condition") {
+                let holds = condition
+                    .as_str()
+                    .and_then(|name| conditions.get(name))
+                    .ok_or_else(|| {
+                        Error::Template(format!("{logical_id}: unknown Condition {condition:?}"))
+                    })?;
+                if !holds {
+                    continue;
+                }
+            }
             match resource_type(resource) {
                 Some(TABLE_TYPE) => tables.push(parse_table(logical_id, resource)?),
                 Some(BUCKET_TYPE) => buckets.push(parse_bucket(logical_id, resource)?),
                 Some(QUEUE_TYPE) => queues.push(parse_queue(logical_id, resource)?),
                 Some(TOPIC_TYPE) => topics.push(parse_topic(logical_id, resource)?),
+                Some(HTTP_API_TYPE) => http_apis.push(parse_http_api_cors(logical_id, resource)?),
                 Some(FUNCTION_TYPE) => {
                     functions.push(parse_function(logical_id, resource, globals)?)
                 }
                 _ => {}
             }
         }
+        if http_apis.len() > 1 {
+            return Err(Error::Template(
+                "more than one AWS::Serverless::HttpApi: the local gateway serves one".into(),
+            ));
+        }
         Ok(Template {
-            parameter_defaults: parameter_defaults(root.get("Parameters")),
+            http_api_cors: http_apis.pop().flatten(),
+            parameter_defaults,
             resources,
             tables,
             buckets,
@@ -366,6 +403,11 @@ impl Template {
 
     pub fn function(&self, logical_id: &str) -> Option<&FunctionDef> {
         self.functions.iter().find(|f| f.logical_id == logical_id)
+    }
+
+    /// The HTTP API's CORS rules; `None` when it has none (browsers on other origins are refused).
+    pub fn http_api_cors(&self) -> Option<&HttpApiCorsDef> {
+        self.http_api_cors.as_ref()
     }
 
     /// The `Default` of every parameter that has one, as text.
@@ -1011,6 +1053,58 @@ fn parse_bucket(logical_id: &str, resource: &Value) -> Result<BucketDef> {
     })
 }
 
+/// The `CorsConfiguration` of an HTTP API; SAM's `true` (any origin) is refused: the rules are
+/// to be spelled out.
+fn parse_http_api_cors(logical_id: &str, resource: &Value) -> Result<Option<HttpApiCorsDef>> {
+    let fail = |message: String| {
+        Error::Template(format!(
+            "HTTP API {logical_id}: CorsConfiguration: {message}"
+        ))
+    };
+    let Some(cors) = resource
+        .get("Properties")
+        .and_then(|p| p.get("CorsConfiguration"))
+    else {
+        return Ok(None);
+    };
+    if cors.as_mapping().is_none() {
+        return Err(fail(
+            "only the mapping form is supported locally (spell the rules out)".into(),
+        ));
+    }
+    let texts = |key: &str| {
+        cors.get(key)
+            .map_or(Ok(Vec::new()), strings)
+            .map_err(|e| fail(format!("{key}: {e}")))
+    };
+    let allow_origins = match cors.get("AllowOrigins") {
+        None => Vec::new(),
+        Some(Value::Sequence(origins)) => origins
+            .iter()
+            .map(|origin| expr(origin).map_err(|e| fail(format!("AllowOrigins: {e}"))))
+            .collect::<Result<_>>()?,
+        Some(origins) => vec![expr(origins).map_err(|e| fail(format!("AllowOrigins: {e}")))?],
+    };
+    Ok(Some(HttpApiCorsDef {
+        allow_origins,
+        allow_methods: texts("AllowMethods")?,
+        allow_headers: texts("AllowHeaders")?,
+        expose_headers: texts("ExposeHeaders")?,
+        max_age_seconds: cors
+            .get("MaxAge")
+            .map(|v| number(v).map_err(|e| fail(format!("MaxAge: {e}"))))
+            .transpose()?,
+        allow_credentials: match cors.get("AllowCredentials") {
+            None => false,
+            Some(value) => value.as_bool().ok_or_else(|| {
+                fail(format!(
+                    "AllowCredentials: expected true or false, not {value:?}"
+                ))
+            })?,
+        },
+    }))
+}
+
 fn parse_queue(logical_id: &str, resource: &Value) -> Result<QueueDef> {
     let fail = |message: String| Error::Template(format!("queue {logical_id}: {message}"));
     let properties = resource.get("Properties");
@@ -1153,6 +1247,42 @@ fn intrinsic(name: &str, argument: &Value) -> Result<Expr, String> {
     }
 }
 
+/// Whether each of the template's `Conditions` holds with the parameters' defaults (the local
+/// stack takes the defaults of the parameters conditions test). Only `!Equals [a, b]` of
+/// parameters and literals is understood; anything else fails at load.
+fn conditions(
+    section: Option<&Value>,
+    defaults: &HashMap<String, String>,
+) -> Result<HashMap<String, bool>> {
+    let mut holds = HashMap::new();
+    for (name, condition) in mapping_entries(section) {
+        let fail = |message: &str| Error::Template(format!("condition {name}: {message}"));
+        let (function, argument) = match &condition {
+            Value::Tagged(tagged) => (tagged.tag.to_string()[1..].to_owned(), &tagged.value),
+            Value::Mapping(map) if map.len() == 1 => {
+                let (key, inner) = map.iter().next().expect("one entry");
+                let key = key.as_str().unwrap_or_default();
+                (key.strip_prefix("Fn::").unwrap_or(key).to_owned(), inner)
+            }
+            _ => return Err(fail("expected an intrinsic function")),
+        };
+        let operands = match (function.as_str(), argument) {
+            ("Equals", Value::Sequence(operands)) if operands.len() == 2 => operands,
+            _ => return Err(fail("only !Equals [a, b] is supported locally")),
+        };
+        let value = |operand: &Value| match expr(operand) {
+            Ok(Expr::Literal(text)) => Ok(text),
+            Ok(Expr::Ref(parameter)) => defaults
+                .get(&parameter)
+                .cloned()
+                .ok_or_else(|| fail(&format!("parameter {parameter} has no Default"))),
+            _ => Err(fail("only parameters and literals can be compared locally")),
+        };
+        holds.insert(name.clone(), value(&operands[0])? == value(&operands[1])?);
+    }
+    Ok(holds)
+}
+
 fn parameter_defaults(parameters: Option<&Value>) -> HashMap<String, String> {
     mapping_entries(parameters)
         .into_iter()
@@ -1202,6 +1332,48 @@ mod tests {
             attribute_name: name.into(),
             key_type: key_type.into(),
         }
+    }
+
+    #[test]
+    fn resources_whose_condition_fails_with_the_defaults_are_left_out() {
+        let text = |default: &str| {
+            format!(
+                r#"
+Parameters:
+  WithExtra: {{ Type: String, Default: "{default}" }}
+Conditions:
+  Extra: !Equals [!Ref WithExtra, "true"]
+  Never: {{ "Fn::Equals": [a, b] }}
+Resources:
+  Always: {{ Type: AWS::S3::Bucket }}
+  Optional: {{ Type: AWS::S3::Bucket, Condition: Extra }}
+  Gone: {{ Type: AWS::S3::Bucket, Condition: Never }}
+"#
+            )
+        };
+        let ids = |template: Template| -> Vec<String> {
+            template
+                .buckets()
+                .iter()
+                .map(|b| b.logical_id.clone())
+                .collect()
+        };
+        assert_eq!(ids(Template::parse(&text("false")).unwrap()), ["Always"]);
+        assert_eq!(
+            ids(Template::parse(&text("true")).unwrap()),
+            ["Always", "Optional"]
+        );
+        let unknown = "Resources:\n  X: { Type: AWS::S3::Bucket, Condition: Nope }\n";
+        assert!(Template::parse(unknown).is_err());
+        let unsupported = "Conditions:\n  C: !Not [!Equals [a, b]]\nResources: {}\n";
+        assert!(Template::parse(unsupported).is_err());
+    }
+
+    #[test]
+    fn the_console_is_not_part_of_the_local_stack() {
+        let template = real_template();
+        assert!(template.bucket("ConsoleBucket").is_none());
+        assert!(template.bucket("ImportsBucket").is_some());
     }
 
     #[test]

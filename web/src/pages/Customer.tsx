@@ -1,0 +1,311 @@
+import { useCallback, useEffect, useState } from "preact/hooks";
+import { ApiError, call, etagOf, fieldPath, type Api, type Customer, type Schemas } from "../api/client";
+import { Field, PageTitle, ProblemView, formatDate } from "../ui";
+
+type History = Schemas["HistoryEntry"];
+type Site = Schemas["Site"];
+type WorkOrder = Schemas["WorkOrder"];
+
+interface Loaded {
+  customer: Customer;
+  etag: string;
+}
+
+/** The editable part of the card, as text in the form. */
+const EDITABLE = ["firstName", "lastName", "companyName", "email", "phone", "mobile", "description"] as const;
+type Editable = (typeof EDITABLE)[number];
+type Form = Record<Editable, string> & { tags: string };
+
+function formOf(customer: Customer): Form {
+  const form = { tags: customer.tags.join(", ") } as Form;
+  for (const name of EDITABLE) form[name] = (customer[name] as string | undefined) ?? "";
+  return form;
+}
+
+/** A JSON merge patch of what the form changed: an emptied field is removed (null). */
+function patchOf(before: Form, after: Form): Record<string, unknown> {
+  const patch: Record<string, unknown> = {};
+  for (const name of EDITABLE) {
+    if (before[name].trim() !== after[name].trim()) patch[name] = after[name].trim() || null;
+  }
+  if (before.tags !== after.tags) {
+    patch.tags = after.tags.split(",").map((t) => t.trim()).filter(Boolean);
+  }
+  return patch;
+}
+
+const LABELS: Record<Editable, string> = {
+  firstName: "First name",
+  lastName: "Last name",
+  companyName: "Company name",
+  email: "E-mail",
+  phone: "Phone",
+  mobile: "Mobile",
+  description: "Description",
+};
+
+export function CustomerPage({ api, id }: { api: Api; id: string }) {
+  const [loaded, setLoaded] = useState<Loaded>();
+  const [loadError, setLoadError] = useState<unknown>();
+  const [version, setVersion] = useState(0);
+  // Kept here: the edit form starts afresh from every new version of the customer.
+  const [saved, setSaved] = useState(false);
+
+  const reload = useCallback(() => {
+    setSaved(false);
+    setVersion((v) => v + 1);
+  }, []);
+  useEffect(() => {
+    let live = true;
+    call(api.GET("/customers/{customerId}", { params: { path: { customerId: id } } })).then(
+      ({ data, response }) => live && setLoaded({ customer: data, etag: etagOf(response) }),
+      (e) => live && setLoadError(e),
+    );
+    return () => {
+      live = false;
+    };
+  }, [api, id, version]);
+
+  if (loadError) return <ProblemView error={loadError} />;
+  if (!loaded) return <p aria-live="polite">Loading…</p>;
+  const { customer } = loaded;
+  return (
+    <article>
+      <p>
+        <a href="#/customers">← All customers</a>
+      </p>
+      <PageTitle>{customer.displayName}</PageTitle>
+      <Card customer={customer} />
+      {saved && <p role="status">Saved.</p>}
+      <EditCustomer
+        api={api}
+        loaded={loaded}
+        onSaved={(next) => {
+          setSaved(true);
+          setLoaded(next);
+        }}
+        onReload={reload}
+        key={`${customer.id}:${customer.version}`}
+      />
+      <Contacts customer={customer} />
+      <Sites api={api} id={id} />
+      <Work api={api} id={id} />
+      <Timeline api={api} id={id} version={customer.version} />
+    </article>
+  );
+}
+
+function Card({ customer }: { customer: Customer }) {
+  const rows: [string, string | undefined][] = [
+    ["Number", customer.customerNumber],
+    ["Kind", customer.kind],
+    ["Status", customer.status + (customer.onHold ? ", on hold" : "")],
+    ["E-mail", customer.email],
+    ["Phone", customer.phone],
+    ["Mobile", customer.mobile],
+    ["Payment", `${customer.terms.paymentType}, ${customer.terms.paymentTerms}, ${customer.terms.currency}`],
+    ["Tags", customer.tags.join(", ")],
+    ["Call-off", customer.callOff.allowed ? "allowed" : `refused (${customer.callOff.refusals.map((r) => r.reason).join(", ")})`],
+    ["Version", String(customer.version)],
+  ];
+  return (
+    <section aria-labelledby="card">
+      <h2 id="card">Card</h2>
+      <dl class="card">
+        {rows
+          .filter(([, value]) => value)
+          .map(([label, value]) => (
+            <div key={label}>
+              <dt>{label}</dt>
+              <dd>{value}</dd>
+            </div>
+          ))}
+      </dl>
+    </section>
+  );
+}
+
+function EditCustomer(props: { api: Api; loaded: Loaded; onSaved: (loaded: Loaded) => void; onReload: () => void }) {
+  const { customer, etag } = props.loaded;
+  const [start] = useState(() => formOf(customer));
+  const [form, setForm] = useState(start);
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const stale = error instanceof ApiError && error.status === 412;
+  const fieldErrors = error instanceof ApiError ? error.fieldErrors() : new Map<string, string>();
+  const names = EDITABLE.filter((name) => (customer.kind === "company" ? name !== "firstName" && name !== "lastName" : name !== "companyName"));
+
+  async function save() {
+    const patch = patchOf(start, form);
+    if (Object.keys(patch).length === 0) return;
+    setBusy(true);
+    setError(undefined);
+    try {
+      const { data, response } = await call(
+        props.api.PATCH("/customers/{customerId}", {
+          params: { path: { customerId: customer.id }, header: { "If-Match": etag } },
+          headers: { "Content-Type": "application/merge-patch+json" },
+          body: patch,
+        }),
+      );
+      props.onSaved({ customer: data, etag: etagOf(response) });
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section aria-labelledby="edit">
+      <h2 id="edit">Edit</h2>
+      {stale ? (
+        <div class="problem conflict" role="alert">
+          <p>
+            <strong>Someone else changed this customer after you opened it.</strong> Your changes were not saved, so
+            that theirs are not overwritten. Reload to see the customer as it is now, then make your changes again.
+          </p>
+          <button type="button" onClick={props.onReload}>
+            Reload the customer
+          </button>
+        </div>
+      ) : (
+        <ProblemView error={error} shownFields={[...names, "tags"]} />
+      )}
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void save();
+        }}
+      >
+        {names.map((name) => (
+          <Field
+            key={name}
+            label={LABELS[name]}
+            name={name}
+            type={name === "email" ? "email" : name === "phone" || name === "mobile" ? "tel" : "text"}
+            value={form[name]}
+            onInput={(value) => setForm({ ...form, [name]: value })}
+            error={fieldErrors.get(name)}
+          />
+        ))}
+        <Field label="Tags" name="tags" value={form.tags} onInput={(tags) => setForm({ ...form, tags })} hint="Separated by commas" error={fieldErrors.get("tags")} />
+        <div class="actions">
+          <button type="submit" disabled={busy}>
+            Save
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function Contacts({ customer }: { customer: Customer }) {
+  return (
+    <section aria-labelledby="contacts">
+      <h2 id="contacts">Contacts</h2>
+      {customer.contacts.length === 0 ? (
+        <p>No contacts.</p>
+      ) : (
+        <ul class="rows">
+          {customer.contacts.map((c) => (
+            <li key={c.id}>
+              <strong>{[c.firstName, c.lastName].filter(Boolean).join(" ")}</strong>
+              {c.primary && " (primary)"} {c.role && `· ${c.role}`} {c.email && `· ${c.email}`} {c.phone && `· ${c.phone}`}
+              {c.mobile && ` · ${c.mobile}`}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+/** Loads one list for a section of the page; a failure is shown in that section only. */
+function useList<T>(load: () => Promise<{ data: { items: T[] } }>, deps: unknown[]) {
+  const [items, setItems] = useState<T[]>();
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    let live = true;
+    load().then(
+      ({ data }) => live && setItems(data.items),
+      (e) => live && setError(e),
+    );
+    return () => {
+      live = false;
+    };
+  }, deps);
+  return { items, error };
+}
+
+function Sites({ api, id }: { api: Api; id: string }) {
+  const { items, error } = useList<Site>(() => call(api.GET("/customers/{customerId}/sites", { params: { path: { customerId: id }, query: { limit: 50 } } })), [api, id]);
+  return (
+    <section aria-labelledby="sites">
+      <h2 id="sites">Sites</h2>
+      <ProblemView error={error} />
+      {items?.length === 0 && <p>No sites.</p>}
+      <ul class="rows">
+        {items?.map((s) => (
+          <li key={s.id}>
+            <strong>{s.name}</strong> · {s.status}
+            {s.address && ` · ${[s.address.line1, s.address.postalCode, s.address.city].filter(Boolean).join(", ")}`}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function Work({ api, id }: { api: Api; id: string }) {
+  const { items, error } = useList<WorkOrder>(() => call(api.GET("/customers/{customerId}/work-orders", { params: { path: { customerId: id }, query: { limit: 50 } } })), [api, id]);
+  return (
+    <section aria-labelledby="work">
+      <h2 id="work">Work</h2>
+      <ProblemView error={error} />
+      {items?.length === 0 && <p>No work orders.</p>}
+      <ul class="rows">
+        {items?.map((w) => (
+          <li key={w.id}>
+            <strong>{w.title}</strong> · {w.kind} · {w.status}
+            {w.window && ` · ${formatDate(w.window.start)}`}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function show(value: unknown): string {
+  if (value === undefined || value === null) return "—";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function Timeline({ api, id, version }: { api: Api; id: string; version: number }) {
+  const { items, error } = useList<History>(() => call(api.GET("/customers/{customerId}/history", { params: { path: { customerId: id }, query: { limit: 50 } } })), [api, id, version]);
+  return (
+    <section aria-labelledby="history">
+      <h2 id="history">History</h2>
+      <ProblemView error={error} />
+      <ol class="timeline">
+        {items?.map((entry) => (
+          <li key={entry.id}>
+            <time dateTime={entry.at}>{formatDate(entry.at)}</time>
+            <p>
+              <strong>{entry.kind}</strong> by {entry.by} (version {entry.version})
+            </p>
+            {entry.changes.length > 0 && (
+              <ul>
+                {entry.changes.map((change) => (
+                  <li key={change.field}>
+                    <code>{fieldPath(change.field)}</code>: {show(change.before)} → {show(change.after)}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}

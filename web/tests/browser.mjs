@@ -1,0 +1,223 @@
+// The console in a real browser against the local stack: sign in, create a customer, find it
+// by a search without its diacritics, edit it while another tab changed it and see the
+// conflict, import a CSV with one bad row and download the error report, change the settings
+// (a refused value shown at its field first). Headless Chromium
+// from Debian's package, driven by playwright-core (no browser download). A screenshot of each
+// step goes to web/screenshots/ (ignored). Any console error, uncaught exception or failed
+// request fails the test, except the one 412 the conflict step provokes.
+//
+// Env: WEB_URL (the console), TOKEN (a bearer token for a fresh tenant), CHROMIUM
+// (default /usr/bin/chromium). infra/local/browser-test starts the stack and sets them.
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const WEB_URL = process.env.WEB_URL ?? "http://127.0.0.1:5173/";
+const TOKEN = process.env.TOKEN;
+assert.ok(TOKEN, "TOKEN is required (infra/local/token --tenant T --user U --roles administrator)");
+const shots = join(dirname(fileURLToPath(import.meta.url)), "..", "screenshots");
+rmSync(shots, { recursive: true, force: true });
+mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  // The network here is closed: without these Chromium's own background connections fail.
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+
+const problems = [];
+/** Statuses a step provokes on purpose; anything else at 4xx/5xx is a failure. */
+const expectedStatuses = new Set();
+function watch(page, tab) {
+  page.on("console", (message) => {
+    if (message.type() !== "error") return;
+    const status = /status of (\d{3})/.exec(message.text());
+    if (status && expectedStatuses.has(Number(status[1]))) return;
+    problems.push(`${tab}: console error: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => problems.push(`${tab}: uncaught: ${error.message}`));
+  page.on("requestfailed", (request) =>
+    problems.push(`${tab}: request failed: ${request.method()} ${request.url()}: ${request.failure()?.errorText}`),
+  );
+  page.on("response", (response) => {
+    const status = response.status();
+    // 303: the error report's redirect to its download URL.
+    if (status >= 400 && !expectedStatuses.has(status)) {
+      problems.push(`${tab}: ${status} from ${response.request().method()} ${response.url()}`);
+    }
+  });
+}
+
+let stepNumber = 0;
+async function step(name, page, body) {
+  stepNumber += 1;
+  const label = `${String(stepNumber).padStart(2, "0")}-${name}`;
+  const started = Date.now();
+  try {
+    await body();
+  } finally {
+    await page.screenshot({ path: join(shots, `${label}.png`), fullPage: true });
+  }
+  assert.deepEqual(problems, [], `after step ${label}`);
+  console.error(`browser-test: ${label} ok (${Date.now() - started} ms)`);
+}
+
+async function signIn(page) {
+  await page.goto(WEB_URL);
+  await page.getByLabel("Token").fill(TOKEN);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Customers", level: 1 }).waitFor();
+}
+
+/** The same with the keyboard alone: the page's title has the focus, Tab goes on from there. */
+async function signInByKeyboard(page) {
+  await page.goto(WEB_URL);
+  await page.getByRole("heading", { name: "Customers console" }).waitFor();
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "token");
+  await page.keyboard.insertText(TOKEN);
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "Customers", level: 1 }).waitFor();
+}
+
+const tabA = await context.newPage();
+watch(tabA, "tab A");
+const stamp = Date.now().toString(36);
+const email = `asa.${stamp}@example.com`;
+let customerUrl;
+
+try {
+  await step("sign-in", tabA, () => signIn(tabA));
+
+  await step("create-customer", tabA, async () => {
+    await tabA.getByRole("button", { name: "New customer" }).click();
+    const form = tabA.getByRole("form", { name: "New customer" });
+    await form.getByLabel("First name").fill("Åsa");
+    await form.getByLabel("Last name").fill("Öberg");
+    await form.getByLabel("E-mail").fill(email);
+    // Submitted from the keyboard: Enter in a field. Without a number (the settings give
+    // none automatically) the API refuses it, and says so beside the field.
+    expectedStatuses.add(422);
+    await form.getByLabel("E-mail").press("Enter");
+    const number = form.getByLabel("Customer number");
+    await tabA.waitForSelector("[aria-invalid=true][name=customerNumber]");
+    const described = await number.getAttribute("aria-describedby");
+    assert.equal(await tabA.locator(`#${described}`).textContent(), "This field is required.");
+    expectedStatuses.delete(422);
+    await number.fill(`C-${stamp}`);
+    await number.press("Enter");
+    await tabA.getByRole("heading", { name: "Åsa Öberg", level: 1 }).waitFor();
+    customerUrl = tabA.url();
+  });
+
+  await step("search-without-diacritics", tabA, async () => {
+    await tabA.getByRole("link", { name: "Customers", exact: true }).click();
+    await tabA.getByLabel("Search").fill("asa ober");
+    await tabA.getByRole("button", { name: "Search" }).click();
+    await tabA.getByRole("link", { name: "Åsa Öberg" }).waitFor();
+    const rows = await tabA.locator("table.list tbody tr").count();
+    assert.equal(rows, 1, "one customer matches");
+  });
+
+  await step("phone-sized-list", tabA, async () => {
+    await tabA.setViewportSize({ width: 390, height: 844 });
+    await tabA.getByRole("link", { name: "Åsa Öberg" }).waitFor();
+    await tabA.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  // Tab A opens the customer; tab B (its own sign-in: the token lives per tab) changes it.
+  await tabA.getByRole("link", { name: "Åsa Öberg" }).click();
+  await tabA.getByRole("heading", { name: "Åsa Öberg", level: 1 }).waitFor();
+  const tabB = await context.newPage();
+  watch(tabB, "tab B");
+  await step("other-tab-changes-it", tabB, async () => {
+    await signInByKeyboard(tabB);
+    await tabB.goto(customerUrl);
+    await tabB.getByRole("heading", { name: "Åsa Öberg", level: 1 }).waitFor();
+    await tabB.getByLabel("Description").fill("Gate code 4711");
+    await tabB.getByRole("button", { name: "Save" }).click();
+    await tabB.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+  });
+
+  await step("edit-conflict", tabA, async () => {
+    // A background tab's timers are throttled: bring tab A forward as a user would.
+    await tabA.bringToFront();
+    expectedStatuses.add(412);
+    await tabA.getByLabel("Phone").fill("+46701234567");
+    await tabA.getByRole("button", { name: "Save" }).click();
+    await tabA.getByRole("alert").filter({ hasText: "Someone else changed this customer" }).waitFor();
+    expectedStatuses.delete(412);
+  });
+
+  await step("reload-and-save", tabA, async () => {
+    await tabA.getByRole("button", { name: "Reload the customer" }).click();
+    // The form now holds tab B's change.
+    await tabA.waitForFunction(() => document.querySelector("[name=description]")?.value === "Gate code 4711");
+    await tabA.getByLabel("Phone").fill("+46701234567");
+    await tabA.getByRole("button", { name: "Save" }).click();
+    await tabA.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+    await tabA.locator("dl.card").getByText("+46701234567").waitFor();
+    await tabA.locator("ol.timeline > li").nth(2).waitFor();
+  });
+
+  await step("import-with-a-bad-row", tabA, async () => {
+    await tabA.getByRole("link", { name: "Imports" }).click();
+    const csv = [
+      "Customer Number,Company Name,Email",
+      `B-${stamp}-1,Berg Bygg AB,info@bergbygg.example`,
+      `B-${stamp}-2,Norr El AB,not-an-email`,
+      `B-${stamp}-3,Söder VVS AB,kontakt@sodervvs.example`,
+      "",
+    ].join("\r\n");
+    await tabA.getByLabel("CSV file").setInputFiles({ name: "kunder.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+    await tabA.getByRole("button", { name: "Upload and import" }).click();
+    await tabA.locator("#upload-progress[value='1']").waitFor();
+    await tabA.locator(".import-state", { hasText: "Done" }).waitFor({ timeout: 60_000 });
+    await tabA.getByText("3 rows read: 2 created, 0 updated, 0 unchanged, 1 failed.").waitFor();
+  });
+
+  await step("download-error-report", tabA, async () => {
+    const [download] = await Promise.all([
+      tabA.waitForEvent("download"),
+      tabA.getByRole("button", { name: "Download the error report" }).click(),
+    ]);
+    const report = readFileSync(await download.path(), "utf8");
+    const lines = report.replace(/^\uFEFF/, "").trim().split(/\r?\n/);
+    assert.match(lines[0], /^line,column,field,code,message,value$/);
+    assert.equal(lines.length, 2, `one error line:\n${report}`);
+    assert.match(lines[1], /^3,Email,\/email,invalid_email,/);
+  });
+
+  await step("settings", tabA, async () => {
+    await tabA.getByRole("link", { name: "Settings" }).click();
+    const minLength = tabA.getByLabel("Number min length");
+    await minLength.fill("0");
+    expectedStatuses.add(422);
+    await tabA.getByRole("button", { name: "Save settings" }).click();
+    // The refusal sits beside the field it is about.
+    await tabA.waitForSelector("[name=numberMinLength][aria-describedby]");
+    const described = await minLength.getAttribute("aria-describedby");
+    assert.match(await tabA.locator(`#${described}`).textContent(), /\S/);
+    expectedStatuses.delete(422);
+    await minLength.fill("4");
+    await tabA.getByLabel("Organisation name").fill("Berg & Söner");
+    await tabA.getByRole("button", { name: "Save settings" }).click();
+    await tabA.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+  });
+} finally {
+  await browser.close();
+}
+console.error(`browser-test: passed; screenshots in ${shots}`);

@@ -108,7 +108,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -183,7 +186,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -214,7 +220,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -248,7 +257,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -286,7 +298,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -312,9 +327,15 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
-                /** @description The contact's id (a ULID), unique within its customer. */
+                /**
+                 * @description The contact's id (a ULID, 26 characters), unique within its customer. Any other id
+                 *     names no contact and answers 404.
+                 */
                 contactId: components["parameters"]["ContactId"];
             };
             cookie?: never;
@@ -349,7 +370,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -404,7 +428,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
                 /**
                  * @description The site's id (a ULID), unique within its customer. An id that is not a ULID names
@@ -463,7 +490,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -519,7 +549,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
                 /**
                  * @description The contract's id (a ULID), unique within its customer. An id that is not a ULID
@@ -572,7 +605,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -659,7 +695,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
                 /**
                  * @description The work order's id (a ULID), unique within its customer. An id that is not a ULID
@@ -732,7 +771,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
                 /**
                  * @description The work order's id (a ULID), unique within its customer. An id that is not a ULID
@@ -786,7 +828,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
                 /**
                  * @description The work order's id (a ULID), unique within its customer. An id that is not a ULID
@@ -842,7 +887,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -880,7 +928,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
                 /**
                  * @description The job's id (a ULID), unique within its customer. An id that is not a ULID names no
@@ -940,7 +991,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -1012,7 +1066,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
                 /**
                  * @description The ticket's id (a ULID), unique within its customer. An id that is not a ULID names
@@ -1038,12 +1095,116 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/customers/{customerId}/notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
+                customerId: components["parameters"]["CustomerId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The notes about a customer, newest first
+         * @description One page of the notes about the customer and its sites: newest first (`order=asc`,
+         *     the list's order and the default) or oldest first (`order=desc`). A site's notes are
+         *     those with its `siteId`. Follow `nextCursor` until it is absent, sending the same
+         *     parameters with it.
+         *
+         *     Unknown query parameters, and values of `order` other than `asc` and `desc`, answer
+         *     400.
+         *
+         *     Needs `view`, or `viewAssigned` for a customer assigned to the caller (any other
+         *     customer answers 403 with `missingPermission: view`).
+         */
+        get: operations["listNotes"];
+        put?: never;
+        /**
+         * Write a note about a customer or one of its sites
+         * @description Writes a dated note signed by the caller (`createdBy`): about the customer as a whole,
+         *     or, with `siteId`, about one of its sites (a location note: the gate code, where the
+         *     key is, the dog). The note and an entry in the customer's history (`noteAdded`, with
+         *     the text) are written in one transaction; the customer card does not change (no new
+         *     version, no new ETag).
+         *
+         *     `text` is required: 1 to 4000 characters after trimming, line breaks kept. `siteId`
+         *     must be one of the customer's sites (422 `unknown_site`). An inactive customer takes
+         *     notes too ("moved abroad", "do not reactivate").
+         *
+         *     **Retries.** Send an `Idempotency-Key`: a retry with the same key and note answers
+         *     201 with the first note (and `Idempotent-Replayed: true`); the same key with another
+         *     note answers 422 `idempotency-key-reused`.
+         *
+         *     Needs `edit`, or `editAssigned` for a customer assigned to the caller (a technician
+         *     writes notes on the customers they are assigned to; any other customer answers 403
+         *     with `missingPermission: edit`).
+         */
+        post: operations["createNote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/notes/{noteId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
+                customerId: components["parameters"]["CustomerId"];
+                /**
+                 * @description The note's id (a ULID), unique within its customer. An id that is not a ULID names
+                 *     no note and answers 404.
+                 */
+                noteId: components["parameters"]["NoteId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a note
+         * @description Needs `view`, or `viewAssigned` for a customer assigned to the caller (any other
+         *     customer answers 403 with `missingPermission: view`).
+         */
+        get: operations["getNote"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a note (JSON Merge Patch); its author only
+         * @description Applies an RFC 7396 merge patch to the note (`text`, `siteId`; `"siteId": null`
+         *     makes it a note about the customer as a whole). Only the note's author
+         *     (`createdBy`) changes it: anyone else answers 403 `/problems/not-author`, naming the
+         *     author. The change and an entry in the customer's history (`noteChanged`, with the
+         *     text before and after) are written in one transaction. A patch that changes nothing
+         *     writes nothing and keeps the ETag.
+         *
+         *     `If-Match` is required (428 without it) and must carry the note's ETag last read; a
+         *     stale ETag answers 412 with the note's current `ETag`.
+         *
+         *     Needs `edit`, or `editAssigned` for a customer assigned to the caller.
+         */
+        patch: operations["updateNote"];
+        trace?: never;
+    };
     "/customers/{customerId}/inventory": {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -1077,7 +1238,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -1117,7 +1281,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -1148,7 +1315,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -1182,7 +1352,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -1209,7 +1382,10 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
                 /**
                  * @description A user id as the identity provider issues it (the token's `sub`): 1 to 128 printable
@@ -1306,7 +1482,8 @@ export interface paths {
          * @description Replaces the settings as a whole: read them, change what you need, send the whole
          *     object back. Members marked required must be present; the others fall back to their
          *     defaults when left out (`autoNumberPrefix` empty, no `defaultCountry`,
-         *     `defaultLanguage`, `organisationName` or `timeZone`, no `customFields`).
+         *     `defaultLanguage`, `organisationName` or `timeZone`, no `customFields`, the
+         *     `smsPolicy` defaults).
          *
          *     Settings apply to what is written from now on; stored customers are never rewritten.
          *     Number rules are checked whenever a number is set; required channels and required
@@ -1369,6 +1546,15 @@ export interface paths {
          *     200 printable characters, trimmed; a blank one counts as not given). It is shown only,
          *     never used to store the file.
          *
+         *     `mapping` corrects how the import reads the header: header name -> the field that
+         *     column fills, or `ignore` (field names as GET /imports/{importId} shows them in
+         *     `mapping.columns`). A field no import fills, a custom field the organisation does not
+         *     have, or one field for two columns is refused here (422, `/problems/validation-failed`,
+         *     each entry's problem at `/mapping/<column>`); a column the file turns out not to have
+         *     fails the import before any row is read. `dryRun: true` reads and validates the whole
+         *     file exactly as an import does and writes no customer: the same status, counts,
+         *     mapping, warnings and error report. See docs/imports.md.
+         *
          *     A second upload to the same URL starts another import (source `bucket`). An import
          *     whose file never arrives is removed after about a day.
          *
@@ -1425,7 +1611,9 @@ export interface paths {
          * Follow an import
          * @description The import's status and counts, read fresh. Poll it (every few seconds) until
          *     `status` is `completed` or `failed`; `counts` grow while it runs. `errorReport` appears
-         *     when there is an error report to download.
+         *     when there is an error report to download. `mapping` appears as soon as the file's
+         *     header is read: how the import understood the file, column by column; `warnings`
+         *     calls out ignored columns that look like data and rows nothing identifies.
          *
          *     Needs `upload`.
          */
@@ -1640,10 +1828,15 @@ export interface components {
         /** @description An empty or all-whitespace string, accepted in requests where an optional member has a format of its own (an e-mail, a date, a user id): strings are trimmed, and a blank one means "not given", the same as leaving the member out. Never in responses. */
         Blank: string;
         /**
-         * @description Any valid spelling with a country code on input ("+46 70-123 45 67" or "0046701234567"), or without one when the organisation's settings name a `defaultCountry` ("070-123 45 67" with `SE`); stored and returned in E.164 ("+46701234567"). Extensions are refused.
+         * @description Any valid spelling with a country code on input ("+46 70-123 45 67" or "0046701234567"), or without one when the organisation's settings name a `defaultCountry` ("070-123 45 67" with `SE`); stored and returned in E.164 ("+46701234567"). Extensions are refused (a customer's own phone takes one, see `CustomerPhone`).
          * @example +46701234567
          */
         Phone: string;
+        /**
+         * @description A phone as in `Phone`, which may end in an extension ("+1 201-555-0147 x718", "08-123 456 78 ext. 12", "anknytning 12", "Durchwahl 3"): stored as the E.164 number (`phone`) and the extension's digits (`phoneExtension`), shown back as the number's country writes it (`phoneDisplay`). An extension is never texted.
+         * @example +46812345678 ext. 12
+         */
+        CustomerPhone: string;
         /** @description All members optional; an address whose members are all blank is no address. */
         Address: {
             line1?: string;
@@ -1809,7 +2002,7 @@ export interface components {
             showCompanyNameOnDocuments?: boolean;
             description?: string;
             email?: components["schemas"]["Email"] | components["schemas"]["Blank"];
-            phone?: components["schemas"]["Phone"];
+            phone?: components["schemas"]["CustomerPhone"];
             /** @description Like phone, and must not be a fixed-line number (mobiles receive SMS). */
             mobile?: components["schemas"]["Phone"];
             invoiceEmail?: components["schemas"]["Email"] | components["schemas"]["Blank"];
@@ -1926,8 +2119,15 @@ export interface components {
             showCompanyNameOnDocuments: boolean;
             description?: string;
             email?: string;
-            /** @description E.164. */
+            /** @description E.164, without the extension. */
             phone?: string;
+            /**
+             * @description The extension dialled after `phone` (digits), when it has one. Never texted.
+             * @example 718
+             */
+            phoneExtension?: string;
+            /** @description `phone` (with its extension) as the number's country writes it, e.g. "(201) 555-0147 ext. 718" or "08-123 456 78 ankn. 12". Present when `phone` is. */
+            readonly phoneDisplay?: string;
             /** @description E.164. */
             mobile?: string;
             invoiceEmail?: string;
@@ -2074,6 +2274,55 @@ export interface components {
             /** Format: date */
             start?: string;
             end?: string | components["schemas"]["Blank"] | null;
+        };
+        /** @description A note as sent to write it. The text is trimmed; line breaks are kept. */
+        NoteInput: {
+            /** @example Gate code 4711. Dog in the yard: ring first. */
+            text: string;
+            /**
+             * @description The customer's site the note is about; absent for the customer as a whole.
+             * @example 01J9A2B3C4D5E6F7G8H9J0K1M2
+             */
+            siteId?: string;
+        };
+        /** @description An RFC 7396 merge patch of a note: `text` replaces the text, `siteId` the site (`null`: the customer as a whole). */
+        NotePatch: {
+            text?: string;
+            siteId?: string | null;
+        };
+        /** @description A dated note signed by its author, about the customer or one of its sites. Stored with the customer; not part of the customer card. */
+        Note: {
+            /**
+             * @description ULID; a customer's notes sort by when they were written.
+             * @example 01JP4XKC50Q7R2S9T4V6W8X1Y3
+             */
+            id: string;
+            /** @example 01J8ZQ4N6X3M2S7K9V5T1B0C8D */
+            customerId: string;
+            text: string;
+            /** @description The site the note is about; absent for the customer as a whole. */
+            siteId?: string;
+            /**
+             * Format: date-time
+             * @description When the note was written.
+             */
+            createdAt: string;
+            /** @description The `sub` of its author, the only user who changes it. */
+            createdBy: string;
+            /** Format: date-time */
+            updatedAt: string;
+            updatedBy: string;
+            /**
+             * Format: int64
+             * @description The note's own version; its ETag is derived from it.
+             */
+            version: number;
+        };
+        NotePage: {
+            /** @description Newest first, or oldest first with `order=desc`. */
+            items: components["schemas"]["Note"][];
+            /** @description Present when there may be more; pass it as `cursor` for the next page. */
+            nextCursor?: string;
         };
         /**
          * @description A contract as sent to create it. Strings are trimmed; a blank string counts as not
@@ -2529,9 +2778,20 @@ export interface components {
          *     - `optedOutAtCarrier`: SNS's opt-out list has the number (the customer replied
          *       STOP). When the number is a contact's, the API also records `smsOptOut: true` on
          *       that contact (history entry `contactChanged` by `sms:opt-out-list`).
+         *     - `countryNotAllowed`: the number is of a country the settings' `smsPolicy` does
+         *       not text (its `countries`, else the organisation's `defaultCountry`).
+         *     - `organisationDailyLimit`: the organisation sent its `smsPolicy.dailyLimit` of
+         *       texts today (its day, in its `timeZone`).
+         *     - `numberDailyLimit`: the number got its `smsPolicy.dailyLimitPerNumber` of texts
+         *       today.
+         *     - `jobAndTriggerLimit`: the job sent its `smsPolicy.limitPerJobAndTrigger` texts
+         *       of this trigger already.
+         *
+         *     A text over a limit is not sent later either: the dispatcher reaches the customer
+         *     another way.
          * @enum {string}
          */
-        TextSuppression: "noMobile" | "optedOut" | "optedOutAtCarrier";
+        TextSuppression: "noMobile" | "optedOut" | "optedOutAtCarrier" | "countryNotAllowed" | "organisationDailyLimit" | "numberDailyLimit" | "jobAndTriggerLimit";
         /** @description The text as sent: its language, body and length. Templates and lengths: docs/notifications.md. */
         SentText: {
             /**
@@ -2721,7 +2981,7 @@ export interface components {
          * @description What kind of change a history entry records.
          * @enum {string}
          */
-        ChangeKind: "created" | "updated" | "deactivated" | "reactivated" | "contactAdded" | "contactChanged" | "contactRemoved" | "assigned" | "unassigned" | "numberChanged" | "siteLinked" | "siteUnlinked" | "sitesDeactivated" | "contractsCancelled" | "workOrdersCancelled" | "jobsCancelled";
+        ChangeKind: "created" | "updated" | "deactivated" | "reactivated" | "contactAdded" | "contactChanged" | "contactRemoved" | "assigned" | "unassigned" | "numberChanged" | "siteLinked" | "siteUnlinked" | "sitesDeactivated" | "contractsCancelled" | "workOrdersCancelled" | "jobsCancelled" | "noteAdded" | "noteChanged";
         /** @description One changed field. `before` is absent when the field was added, `after` when it was removed; both hold any JSON value (arrays such as `tags` or `assignees` appear whole). */
         FieldChange: {
             /**
@@ -2935,6 +3195,41 @@ export interface components {
              * @example Europe/Stockholm
              */
             timeZone?: string;
+            smsPolicy?: components["schemas"]["SmsPolicy"];
+        };
+        /**
+         * @description Where texts to customers may go and how many may go (docs/notifications.md, "The
+         *     SMS policy"). Members left out take the default shown; settings saved before the
+         *     policy existed read as the defaults. A text the policy stops is recorded on its work
+         *     order as `suppressed` with the reason (`countryNotAllowed`, `organisationDailyLimit`,
+         *     `numberDailyLimit`, `jobAndTriggerLimit`). Days are the organisation's (`timeZone`).
+         *     A problem is reported on `/smsPolicy/<member>` (422 `invalid_range`,
+         *     `unknown_country`, `duplicate`).
+         */
+        SmsPolicy: {
+            /**
+             * @description ISO 3166-1 alpha-2 countries texts may go to, each once (422 `unknown_country`, `duplicate`), accepted in any case and stored upper-cased. A number's country comes from its country code and leading digits. Default: absent, meaning the organisation's `defaultCountry`; with neither, no text is sent.
+             * @example [
+             *       "SE",
+             *       "NO"
+             *     ]
+             */
+            countries?: string[];
+            /**
+             * @description Texts a day for the whole organisation, 1 to 100 000 (422 `invalid_range`). The first text over it fires the operators' alarm. Default 1 000.
+             * @default 1000
+             */
+            dailyLimit?: number;
+            /**
+             * @description Texts a day to one mobile number, 1 to 50 (422 `invalid_range`). Default 6: two visits a day with their three texts each.
+             * @default 6
+             */
+            dailyLimitPerNumber?: number;
+            /**
+             * @description Texts of one job for one trigger (`scheduled`, `onTheWay`, `completed`), ever, 1 to 10 (422 `invalid_range`). Default 3: a job moved back and forth between scheduled and en route sends at most three "on the way" texts.
+             * @default 3
+             */
+            limitPerJobAndTrigger?: number;
         };
         /** @description The optional body of POST /imports. */
         ImportRequest: {
@@ -2943,6 +3238,49 @@ export interface components {
              * @example Kunder 2025.csv
              */
             fileName?: string;
+            mapping?: components["schemas"]["ImportMappingOverride"];
+            /**
+             * @description Read and validate the whole file as an import does (the same status, counts, mapping, warnings and error report) and write no customer.
+             * @default false
+             */
+            dryRun?: boolean;
+        };
+        /**
+         * @description Header name (as in the file; compared ignoring case, spaces and punctuation) -> the field the column fills: one of `customerNumber`, `externalId`, `kind`, `displayName`, `fullName`, `firstName`, `middleInitial`, `lastName`, `companyName`, `contactName`, `email`, `phone`, `mobile`, `phoneOrMobile` (a mobile for its country fills the mobile, another number the phone), `invoiceEmail`, `invoiceLine1`, `invoiceLine2`, `invoicePostalCode`, `invoiceCity`, `invoiceRegion`, `invoiceCountry`, `billTo1`..`billTo5`, `visitingLine1`, `visitingLine2`, `visitingPostalCode`, `visitingCity`, `visitingRegion`, `visitingCountry`, `shipTo1`..`shipTo5`, `street`, `street2`, `postalCode`, `city`, `region`, `country` (the plain address: the invoice address in QuickBooks, Sage and Visma files, the visiting address in others), `language`, `tags`, `customerType`, `costCentre`, `orderNumber`, `description`, `paymentType`, `paymentTerms`, `creditLimit`, `openBalance`, `currency`, `vip`, `onHold`; `customFields/<key>` for one of the organisation's custom fields; or `ignore`. A field is filled from one column (`phoneOrMobile` and `ignore` from any number). Columns not named keep the import's guess.
+         * @example {
+         *       "Kund-ID": "externalId",
+         *       "Tfn arbete": "phone",
+         *       "Fax": "ignore"
+         *     }
+         */
+        ImportMappingOverride: {
+            [key: string]: string;
+        };
+        /** @description How the import understood the file, recorded when its header was read. */
+        ImportMapping: {
+            /**
+             * @description `asciiSoFar`: the start of the file held only ASCII; the first other byte decides between UTF-8 and Windows-1252.
+             * @enum {string}
+             */
+            encoding: "utf8" | "windows1252" | "asciiSoFar";
+            /** @enum {string} */
+            delimiter: "," | ";" | "\t";
+            /**
+             * @description The export the header looks like, which decides what a plain address and the external id mean.
+             * @enum {string}
+             */
+            shape: "quickBooksOnline" | "quickBooksDesktop" | "sage50" | "visma" | "generic";
+            /** @description Every column of the header, in file order. */
+            columns: {
+                /** @description The header name as in the file. */
+                name: string;
+                /** @description The field the column fills, named as in `ImportMappingOverride`, or `ignore`. */
+                field: string;
+                /** @description Present (true) when the request's mapping gave the field. */
+                overridden?: boolean;
+            }[];
+            /** @description Ignored columns that look like phone numbers, e-mail addresses, addresses or ids; a file no column identifies customers in (with automatic numbering). */
+            warnings: string[];
         };
         /**
          * @description `awaitingUpload`: an upload URL was handed out and the file has not arrived.
@@ -2981,6 +3319,11 @@ export interface components {
              * @description Rows not imported (invalid, or a repeat of an earlier row of the file); each is in the error report with its reasons.
              */
             failed: number;
+            /**
+             * Format: int64
+             * @description Of the created rows, those with neither a customer number nor an external id: importing the file again creates them again (see `warnings`).
+             */
+            withoutKey: number;
         };
         /** @description An import of a CSV file, its progress and its outcome. */
         Import: {
@@ -3017,6 +3360,12 @@ export interface components {
              * @description Present once there is an error report: the path that hands it out, `/imports/{importId}/errors`.
              */
             errorReport?: string;
+            /** @description Read and validated only; no customer was written. */
+            dryRun: boolean;
+            requestedMapping?: components["schemas"]["ImportMappingOverride"];
+            mapping?: components["schemas"]["ImportMapping"];
+            /** @description What people should know before trusting the import: the mapping's warnings, and how many rows were (or in a dry run would be) created without a number or an external id. */
+            warnings: string[];
         };
         ImportPage: {
             /** @description Newest first. */
@@ -3338,6 +3687,24 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description `/problems/not-author`: only a note's author changes it (the member `author` names them). Nothing was changed; write a note of your own instead. */
+        NotAuthor: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/problems/not-author",
+                 *       "title": "Only the author changes a note",
+                 *       "status": 403,
+                 *       "detail": "A note is signed by whoever wrote it; write a note of your own instead.",
+                 *       "author": "tess"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description `/problems/contract-cancelled`: the contract is cancelled, and a cancelled contract stays cancelled: every patch of it answers this, its status included, even one that would change nothing. Nothing was changed. Create a new contract instead. */
         ContractCancelled: {
             headers: {
@@ -3601,15 +3968,26 @@ export interface components {
         };
     };
     parameters: {
-        /** @description The customer's id (a ULID). */
+        /**
+         * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+         *     and answers 404.
+         */
         CustomerId: string;
-        /** @description The contact's id (a ULID), unique within its customer. */
+        /**
+         * @description The contact's id (a ULID, 26 characters), unique within its customer. Any other id
+         *     names no contact and answers 404.
+         */
         ContactId: string;
         /**
          * @description The site's id (a ULID), unique within its customer. An id that is not a ULID names
          *     no site and answers 404.
          */
         SiteId: string;
+        /**
+         * @description The note's id (a ULID), unique within its customer. An id that is not a ULID names
+         *     no note and answers 404.
+         */
+        NoteId: string;
         /**
          * @description The contract's id (a ULID), unique within its customer. An id that is not a ULID
          *     names no contract and answers 404.
@@ -3699,6 +4077,20 @@ export interface components {
          *     412 with the site's current `ETag`.
          */
         SiteIfMatchRequired: string;
+        /**
+         * @description The `nextCursor` of the previous page, opaque. Send it with the same `order`. A
+         *     cursor from another list or another organisation, or one that was altered, answers
+         *     400.
+         */
+        NoteCursor: string;
+        /** @description `asc`: newest first (the list's order); `desc`: oldest first. Any other value answers 400. */
+        NoteOrder: "asc" | "desc";
+        /**
+         * @description The note's ETag last read (`"2"`; the weak form `W/"2"` is accepted too), or `*` for
+         *     whatever the current version is. Without it: 428. When the note has changed since:
+         *     412 with the note's current `ETag`.
+         */
+        NoteIfMatchRequired: string;
         /**
          * @description The `nextCursor` of the previous page, opaque. Send it with the same `order`. A
          *     cursor from another list (another customer's contracts) or another organisation, or
@@ -3823,7 +4215,8 @@ export interface components {
         Email: string;
         /**
          * @description Exact lookup by phone number in any spelling with a country code ("+46 70-123 45 67"):
-         *     finds customers with it as phone, mobile or a contact's phone or mobile. An invalid
+         *     finds customers with it as phone, mobile or a contact's phone or mobile. An extension
+         *     in it is left out of the lookup (a customer's phone is found by its number). An invalid
          *     number answers 400. Use on its own.
          */
         Phone: string;
@@ -3836,6 +4229,8 @@ export interface components {
         ETag: string;
         /** @description The site's version as a strong entity tag, e.g. `"1"`. Send it back in `If-Match` on PATCH /customers/{customerId}/sites/{siteId}. It is the site's own version, not the customer's. */
         SiteETag: string;
+        /** @description The note's version as a strong entity tag, e.g. `"1"`. Send it back in `If-Match` on PATCH /customers/{customerId}/notes/{noteId}. It is the note's own version, not the customer's. */
+        NoteETag: string;
         /** @description The contract's version as a strong entity tag, e.g. `"1"`. Send it back in `If-Match` on PATCH /customers/{customerId}/contracts/{contractId}. It is the contract's own version, not the customer's. */
         ContractETag: string;
         /** @description The work order's version as a strong entity tag, e.g. `"1"`. Send it back in `If-Match` on PATCH /customers/{customerId}/work-orders/{workOrderId}. It is the work order's own version, not the customer's. */
@@ -3914,7 +4309,8 @@ export interface operations {
                 email?: components["parameters"]["Email"];
                 /**
                  * @description Exact lookup by phone number in any spelling with a country code ("+46 70-123 45 67"):
-                 *     finds customers with it as phone, mobile or a contact's phone or mobile. An invalid
+                 *     finds customers with it as phone, mobile or a contact's phone or mobile. An extension
+                 *     in it is left out of the lookup (a customer's phone is found by its number). An invalid
                  *     number answers 400. Use on its own.
                  */
                 phone?: components["parameters"]["Phone"];
@@ -4003,7 +4399,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -4039,7 +4438,10 @@ export interface operations {
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -4074,7 +4476,10 @@ export interface operations {
                 "If-Match": components["parameters"]["IfMatchRequired"];
             };
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -4124,7 +4529,10 @@ export interface operations {
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -4161,7 +4569,10 @@ export interface operations {
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -4198,7 +4609,10 @@ export interface operations {
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -4252,7 +4666,10 @@ export interface operations {
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -4311,9 +4728,15 @@ export interface operations {
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
-                /** @description The contact's id (a ULID), unique within its customer. */
+                /**
+                 * @description The contact's id (a ULID, 26 characters), unique within its customer. Any other id
+                 *     names no contact and answers 404.
+                 */
                 contactId: components["parameters"]["ContactId"];
             };
             cookie?: never;
@@ -4349,9 +4772,15 @@ export interface operations {
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
-                /** @description The contact's id (a ULID), unique within its customer. */
+                /**
+                 * @description The contact's id (a ULID, 26 characters), unique within its customer. Any other id
+                 *     names no contact and answers 404.
+                 */
                 contactId: components["parameters"]["ContactId"];
             };
             cookie?: never;
@@ -4410,7 +4839,10 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -4451,7 +4883,10 @@ export interface operations {
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -4526,7 +4961,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
                 /**
                  * @description The site's id (a ULID), unique within its customer. An id that is not a ULID names
@@ -4561,7 +4999,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
                 /**
                  * @description The site's id (a ULID), unique within its customer. An id that is not a ULID names
@@ -4604,7 +5045,10 @@ export interface operations {
                 "If-Match": components["parameters"]["SiteIfMatchRequired"];
             };
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
                 /**
                  * @description The site's id (a ULID), unique within its customer. An id that is not a ULID names
@@ -4665,7 +5109,10 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -4706,7 +5153,10 @@ export interface operations {
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -4773,7 +5223,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
                 /**
                  * @description The contract's id (a ULID), unique within its customer. An id that is not a ULID
@@ -4815,7 +5268,10 @@ export interface operations {
                 "If-Match": components["parameters"]["ContractIfMatchRequired"];
             };
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
                 /**
                  * @description The contract's id (a ULID), unique within its customer. An id that is not a ULID
@@ -4880,7 +5336,10 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -4921,7 +5380,10 @@ export interface operations {
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -5024,7 +5486,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
                 /**
                  * @description The work order's id (a ULID), unique within its customer. An id that is not a ULID
@@ -5066,7 +5531,10 @@ export interface operations {
                 "If-Match": components["parameters"]["WorkOrderIfMatchRequired"];
             };
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
                 /**
                  * @description The work order's id (a ULID), unique within its customer. An id that is not a ULID
@@ -5124,7 +5592,10 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
                 /**
                  * @description The work order's id (a ULID), unique within its customer. An id that is not a ULID
@@ -5209,7 +5680,10 @@ export interface operations {
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
                 /**
                  * @description The work order's id (a ULID), unique within its customer. An id that is not a ULID
@@ -5300,7 +5774,10 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -5330,7 +5807,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
                 /**
                  * @description The job's id (a ULID), unique within its customer. An id that is not a ULID names no
@@ -5372,7 +5852,10 @@ export interface operations {
                 "If-Match": components["parameters"]["JobIfMatchRequired"];
             };
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
                 /**
                  * @description The job's id (a ULID), unique within its customer. An id that is not a ULID names no
@@ -5434,7 +5917,10 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -5475,7 +5961,10 @@ export interface operations {
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -5534,7 +6023,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
                 /**
                  * @description The ticket's id (a ULID), unique within its customer. An id that is not a ULID names
@@ -5563,6 +6055,209 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    listNotes: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 100. */
+                limit?: components["parameters"]["Limit"];
+                /**
+                 * @description The `nextCursor` of the previous page, opaque. Send it with the same `order`. A
+                 *     cursor from another list or another organisation, or one that was altered, answers
+                 *     400.
+                 */
+                cursor?: components["parameters"]["NoteCursor"];
+                /** @description `asc`: newest first (the list's order); `desc`: oldest first. Any other value answers 400. */
+                order?: components["parameters"]["NoteOrder"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
+                customerId: components["parameters"]["CustomerId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of notes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotePage"];
+                };
+            };
+            /** @description An unknown or malformed query parameter, an unknown value of `order`, or a cursor this list did not issue (`/problems/invalid-parameter`, with member `parameter`). */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createNote: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the create safe to retry: 1 to 255 printable ASCII characters without spaces,
+                 *     e.g. a UUID; anything else answers 400 `invalid-idempotency-key`. On the creates of
+                 *     customers, sites, contracts, work orders and jobs, for 24 hours, a repeat with the
+                 *     same body answers with the first response and `Idempotent-Replayed: true`; the same
+                 *     key with another body answers 422 `idempotency-key-reused`. (POST
+                 *     /customers/{customerId}/tickets takes it too, with rules of its own: see that
+                 *     operation.)
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
+                customerId: components["parameters"]["CustomerId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteInput"];
+            };
+        };
+        responses: {
+            /** @description The note. `Location` is its address, `ETag` its version. */
+            201: {
+                headers: {
+                    /** @description The note's path, e.g. `/customers/01J8ZQ4N6X3M2S7K9V5T1B0C8D/notes/01JP4XKC50Q7R2S9T4V6W8X1Y3`. */
+                    Location?: string;
+                    ETag: components["headers"]["NoteETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Note"];
+                };
+            };
+            /** @description The body is not JSON (`/problems/malformed-body`) or the Idempotency-Key header is invalid (`/problems/invalid-idempotency-key`). */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description Rarely: concurrent changes of the customer kept winning the race even after retries (`/problems/stale-version`); nothing was written. Send it again. */
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description Invalid fields (`/problems/validation-failed`): no `text` (`required`), a text over 4000 characters (`too_long`), a `siteId` that is not one of the customer's sites (`unknown_site`), or an unknown member (`unknown_field`). Or an Idempotency-Key already used for another note (`/problems/idempotency-key-reused`). */
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getNote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
+                customerId: components["parameters"]["CustomerId"];
+                /**
+                 * @description The note's id (a ULID), unique within its customer. An id that is not a ULID names
+                 *     no note and answers 404.
+                 */
+                noteId: components["parameters"]["NoteId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The note; `ETag` is its current version. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["NoteETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Note"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No such customer, or no such note of it (`/problems/not-found`). */
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateNote: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The note's ETag last read (`"2"`; the weak form `W/"2"` is accepted too), or `*` for
+                 *     whatever the current version is. Without it: 428. When the note has changed since:
+                 *     412 with the note's current `ETag`.
+                 */
+                "If-Match": components["parameters"]["NoteIfMatchRequired"];
+            };
+            path: {
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
+                customerId: components["parameters"]["CustomerId"];
+                /**
+                 * @description The note's id (a ULID), unique within its customer. An id that is not a ULID names
+                 *     no note and answers 404.
+                 */
+                noteId: components["parameters"]["NoteId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "text": "Gate code changed to 0815."
+                 *     }
+                 */
+                "application/merge-patch+json": components["schemas"]["NotePatch"];
+                "application/json": components["schemas"]["NotePatch"];
+            };
+        };
+        responses: {
+            /** @description The changed note with its new ETag. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["NoteETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Note"];
+                };
+            };
+            /** @description The body is not JSON (`/problems/malformed-body`). */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["NotAuthor"];
+            /** @description No such customer, or no such note of it (`/problems/not-found`). */
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description Invalid fields after the patch was applied (`required` for `"text": null`, `too_long`, `unknown_site`), a patch that is not an object, or an unknown member (`/problems/validation-failed`). */
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     listInventory: {
         parameters: {
             query?: {
@@ -5576,7 +6271,10 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -5636,7 +6334,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -5674,7 +6375,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -5711,7 +6415,10 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -5787,7 +6494,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
             };
             cookie?: never;
@@ -5822,7 +6532,10 @@ export interface operations {
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
                 /**
                  * @description A user id as the identity provider issues it (the token's `sub`): 1 to 128 printable
@@ -5867,7 +6580,10 @@ export interface operations {
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /** @description The customer's id (a ULID). */
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
                 customerId: components["parameters"]["CustomerId"];
                 /**
                  * @description A user id as the identity provider issues it (the token's `sub`): 1 to 128 printable
@@ -6034,7 +6750,16 @@ export interface operations {
                  *         }
                  *       ],
                  *       "organisationName": "Rörmokarna AB",
-                 *       "timeZone": "Europe/Stockholm"
+                 *       "timeZone": "Europe/Stockholm",
+                 *       "smsPolicy": {
+                 *         "countries": [
+                 *           "SE",
+                 *           "NO"
+                 *         ],
+                 *         "dailyLimit": 1000,
+                 *         "dailyLimitPerNumber": 6,
+                 *         "limitPerJobAndTrigger": 3
+                 *       }
                  *     }
                  */
                 "application/json": components["schemas"]["Settings"];
@@ -6110,7 +6835,13 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "fileName": "Kunder 2025.csv"
+                 *       "fileName": "Kunder 2025.csv",
+                 *       "mapping": {
+                 *         "Kund-ID": "externalId",
+                 *         "Tfn arbete": "phone",
+                 *         "Fax": "ignore"
+                 *       },
+                 *       "dryRun": true
                  *     }
                  */
                 "application/json": components["schemas"]["ImportRequest"];
@@ -6138,9 +6869,17 @@ export interface operations {
                      *         "created": 0,
                      *         "updated": 0,
                      *         "unchanged": 0,
-                     *         "failed": 0
+                     *         "failed": 0,
+                     *         "withoutKey": 0
                      *       },
                      *       "invocations": 0,
+                     *       "dryRun": true,
+                     *       "requestedMapping": {
+                     *         "Kund-ID": "externalId",
+                     *         "Tfn arbete": "phone",
+                     *         "Fax": "ignore"
+                     *       },
+                     *       "warnings": [],
                      *       "upload": {
                      *         "method": "PUT",
                      *         "url": "https://s3.eu-north-1.amazonaws.com/customers-imports-123456789012-eu-north-1/imports/acme/01JDZ8Q4W6X5V3T2R1P0N9M8K7.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=...",
@@ -6158,7 +6897,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description `fileName` is longer than 200 characters (`too_long`), holds control or invisible formatting characters (`invalid_characters`), or is not a string (`invalid_type`); or the body has other members (`unknown_field`) (`/problems/validation-failed`). */
+            /** @description `fileName` is longer than 200 characters (`too_long`), holds control or invisible formatting characters (`invalid_characters`), or is not a string (`invalid_type`); `mapping` is not an object of strings or `dryRun` not a boolean (`invalid_type`); a `mapping` entry cannot be used (at `/mapping/<column>`: `unknown_field` for a field no import fills or a custom field the organisation does not have, `repeated_field` for a field given to two columns, `required` for an empty column name, `too_long` for one over 500 characters; `too_many` at `/mapping` for more than 200 entries); or the body has other members (`unknown_field`) (`/problems/validation-failed`). */
             422: components["responses"]["UnprocessableEntity"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
@@ -6230,10 +6969,41 @@ export interface operations {
                      *         "created": 1180,
                      *         "updated": 52,
                      *         "unchanged": 12,
-                     *         "failed": 6
+                     *         "failed": 6,
+                     *         "withoutKey": 0
                      *       },
                      *       "invocations": 1,
-                     *       "errorReport": "/imports/01JDZ8Q4W6X5V3T2R1P0N9M8K7/errors"
+                     *       "errorReport": "/imports/01JDZ8Q4W6X5V3T2R1P0N9M8K7/errors",
+                     *       "dryRun": false,
+                     *       "mapping": {
+                     *         "encoding": "utf8",
+                     *         "delimiter": ",",
+                     *         "shape": "generic",
+                     *         "columns": [
+                     *           {
+                     *             "name": "Customer Id",
+                     *             "field": "externalId"
+                     *           },
+                     *           {
+                     *             "name": "First Name",
+                     *             "field": "firstName"
+                     *           },
+                     *           {
+                     *             "name": "Phone 1",
+                     *             "field": "phoneOrMobile"
+                     *           },
+                     *           {
+                     *             "name": "Fax",
+                     *             "field": "ignore"
+                     *           }
+                     *         ],
+                     *         "warnings": [
+                     *           "The column \"Fax\" is not imported, though it looks like phone numbers; give it a field in the import's mapping if it should be."
+                     *         ]
+                     *       },
+                     *       "warnings": [
+                     *         "The column \"Fax\" is not imported, though it looks like phone numbers; give it a field in the import's mapping if it should be."
+                     *       ]
                      *     }
                      */
                     "application/json": components["schemas"]["Import"];

@@ -200,3 +200,120 @@ fn no_function_may_do_everything_or_touch_everything() {
         }
     }
 }
+
+/// The resource a `!Ref X` or `!GetAtt X.Arn` names, if the value is one.
+fn referenced(value: &Value) -> Option<String> {
+    let Value::Tagged(tagged) = value else {
+        return None;
+    };
+    let target = tagged.value.as_str()?;
+    match tagged.tag.to_string().as_str() {
+        "!Ref" => Some(target.to_owned()),
+        "!GetAtt" => target.strip_suffix(".Arn").map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// The Allow statements of a policy document that let `service` do each of `actions`
+/// (an action ending in `*` in the statement covers the actions it prefixes), and no Deny
+/// that names the service.
+fn service_may(document: &Value, service: &str, actions: &[&str]) -> Result<(), String> {
+    let statements = list(&document["Statement"]);
+    let names_service = |s: &Value| {
+        list(&s["Principal"]["Service"])
+            .iter()
+            .any(|p| text(p) == service)
+            || text(&s["Principal"]) == "*"
+    };
+    if let Some(deny) = statements
+        .iter()
+        .find(|s| text(&s["Effect"]) == "Deny" && names_service(s))
+    {
+        return Err(format!("a Deny names {service}: {deny:?}"));
+    }
+    for action in actions {
+        let allowed = statements.iter().any(|s| {
+            text(&s["Effect"]) == "Allow"
+                && names_service(s)
+                && list(&s["Action"]).iter().map(text).any(|granted| {
+                    granted == *action
+                        || granted
+                            .strip_suffix('*')
+                            .is_some_and(|prefix| action.starts_with(prefix))
+                })
+        });
+        if !allowed {
+            return Err(format!("{service} may not {action}"));
+        }
+    }
+    Ok(())
+}
+
+/// An alarm that notifies a topic CloudWatch cannot publish to is an alarm nobody hears:
+/// a topic under the AWS-managed key `alias/aws/sns` is one (that key's policy cannot grant
+/// CloudWatch). Every alarm action must name a topic of this template whose key is one of
+/// ours, rotated, whose policy lets CloudWatch encrypt, and whose topic policy lets CloudWatch
+/// publish.
+#[test]
+fn every_alarm_action_is_a_topic_cloudwatch_can_publish_to() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().expect("resources");
+    let of_type = |kind: &'static str| {
+        resources
+            .iter()
+            .filter(move |(_, r)| r["Type"].as_str() == Some(kind))
+            .map(|(name, r)| (name.as_str().unwrap().to_owned(), r))
+    };
+    let mut alarms = 0;
+    for (alarm, resource) in of_type("AWS::CloudWatch::Alarm") {
+        alarms += 1;
+        let properties = &resource["Properties"];
+        let actions: Vec<Value> = ["AlarmActions", "OKActions", "InsufficientDataActions"]
+            .iter()
+            .flat_map(|name| list(&properties[*name]))
+            .collect();
+        assert!(!actions.is_empty(), "{alarm} notifies nobody");
+        for action in actions {
+            let topic = referenced(&action)
+                .unwrap_or_else(|| panic!("{alarm}: {action:?} is not a topic of the stack"));
+            let topic_resource = &resources[topic.as_str()];
+            assert_eq!(
+                topic_resource["Type"].as_str(),
+                Some("AWS::SNS::Topic"),
+                "{alarm}: {topic}"
+            );
+            let key_value = &topic_resource["Properties"]["KmsMasterKeyId"];
+            if !key_value.is_null() {
+                let key = referenced(key_value).unwrap_or_else(|| {
+                    panic!("{topic}: {key_value:?} is not a key of the stack (AWS-managed keys cannot grant CloudWatch)")
+                });
+                let key_resource = &resources[key.as_str()];
+                assert_eq!(key_resource["Type"].as_str(), Some("AWS::KMS::Key"), "{topic}");
+                assert_eq!(
+                    key_resource["Properties"]["EnableKeyRotation"].as_bool(),
+                    Some(true),
+                    "{key} rotates"
+                );
+                service_may(
+                    &key_resource["Properties"]["KeyPolicy"],
+                    "cloudwatch.amazonaws.com",
+                    &["kms:Decrypt", "kms:GenerateDataKey"],
+                )
+                .unwrap_or_else(|e| panic!("{key}: {e}"));
+            }
+            let published = of_type("AWS::SNS::TopicPolicy").any(|(_, policy)| {
+                list(&policy["Properties"]["Topics"])
+                    .iter()
+                    .any(|t| referenced(t).as_deref() == Some(topic.as_str()))
+                    && service_may(
+                        &policy["Properties"]["PolicyDocument"],
+                        "cloudwatch.amazonaws.com",
+                        &["sns:Publish"],
+                    )
+                    .is_ok()
+            });
+            assert!(published, "{topic}: no topic policy lets CloudWatch publish");
+        }
+    }
+    assert!(alarms > 0, "the template has alarms");
+}

@@ -288,7 +288,11 @@ fn every_alarm_action_is_a_topic_cloudwatch_can_publish_to() {
                     panic!("{topic}: {key_value:?} is not a key of the stack (AWS-managed keys cannot grant CloudWatch)")
                 });
                 let key_resource = &resources[key.as_str()];
-                assert_eq!(key_resource["Type"].as_str(), Some("AWS::KMS::Key"), "{topic}");
+                assert_eq!(
+                    key_resource["Type"].as_str(),
+                    Some("AWS::KMS::Key"),
+                    "{topic}"
+                );
                 assert_eq!(
                     key_resource["Properties"]["EnableKeyRotation"].as_bool(),
                     Some(true),
@@ -312,8 +316,33 @@ fn every_alarm_action_is_a_topic_cloudwatch_can_publish_to() {
                     )
                     .is_ok()
             });
-            assert!(published, "{topic}: no topic policy lets CloudWatch publish");
+            assert!(
+                published,
+                "{topic}: no topic policy lets CloudWatch publish"
+            );
         }
     }
     assert!(alarms > 0, "the template has alarms");
+}
+
+/// The bucket's CORS origin is the deployer's own web app: no default to forget (it was `*`)
+/// and a pattern that admits one origin, never a wildcard; every CORS rule names it.
+#[test]
+fn the_upload_origin_is_set_by_the_deployer_and_is_never_a_wildcard() {
+    let template = template();
+    let origin = &template["Parameters"]["UploadAllowedOrigin"];
+    assert!(origin["Default"].is_null(), "no default: {origin:?}");
+    let pattern = text(&origin["AllowedPattern"]);
+    assert!(
+        pattern.starts_with("^https?://") && pattern.ends_with('$') && !pattern.contains('*'),
+        "one origin, anchored, no wildcard: {pattern}"
+    );
+    let rules = list(
+        &template["Resources"]["ImportsBucket"]["Properties"]["CorsConfiguration"]["CorsRules"],
+    );
+    assert!(!rules.is_empty());
+    for rule in rules {
+        let origins: Vec<String> = list(&rule["AllowedOrigins"]).iter().map(text).collect();
+        assert_eq!(origins, ["!Ref UploadAllowedOrigin"], "{rule:?}");
+    }
 }

@@ -64,6 +64,11 @@ impl StackOptions {
             parameters: HashMap::from([
                 ("JwtIssuer".to_owned(), token::ISSUER.to_owned()),
                 ("JwtAudience".to_owned(), token::AUDIENCE.to_owned()),
+                // The bucket's CORS origin (no default in the template): a web app on this host.
+                (
+                    "UploadAllowedOrigin".to_owned(),
+                    "http://127.0.0.1:3000".to_owned(),
+                ),
             ]),
             log_file: None,
             pollers: PollerOptions::default(),

@@ -75,8 +75,13 @@ const WILDCARDS: &[(&str, &str)] = &[
 ];
 
 fn template() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
-    serde_norway::from_str(&std::fs::read_to_string(path).expect("the template")).expect("YAML")
+    infra_file("template.yaml")
+}
+
+/// A YAML file of infra/.
+fn infra_file(name: &str) -> Value {
+    let path = format!("{}/../infra/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_norway::from_str(&std::fs::read_to_string(&path).expect(&path)).expect("YAML")
 }
 
 /// A policy value as text: `!GetAtt CustomersTable.Arn`, `!Sub "..."`, or the string.
@@ -345,4 +350,74 @@ fn the_upload_origin_is_set_by_the_deployer_and_is_never_a_wildcard() {
         let origins: Vec<String> = list(&rule["AllowedOrigins"]).iter().map(text).collect();
         assert_eq!(origins, ["!Ref UploadAllowedOrigin"], "{rule:?}");
     }
+}
+
+/// The optional identity stack (infra/identity.yaml) issues tokens the API trusts for the
+/// organisation, so no user may choose their own: no self sign-up, and every app client names
+/// its WriteAttributes (none named would make every attribute writable) without the tenant's
+/// attribute. The groups are the API's roles, and the outputs name the claims the pool's ID
+/// tokens carry them in.
+#[test]
+fn the_identity_stack_never_lets_a_user_write_the_organisation() {
+    let identity = infra_file("identity.yaml");
+    let resources = identity["Resources"].as_mapping().expect("resources");
+    let of_type = |kind: &'static str| {
+        resources
+            .iter()
+            .filter(move |(_, r)| r["Type"].as_str() == Some(kind))
+            .map(|(_, r)| r)
+    };
+    let tenant_claim = text(&identity["Outputs"]["TenantClaim"]["Value"]);
+    let attribute = tenant_claim
+        .strip_prefix("custom:")
+        .expect("the organisation is a custom attribute");
+    let pools: Vec<&Value> = of_type("AWS::Cognito::UserPool").collect();
+    assert_eq!(pools.len(), 1);
+    let pool = &pools[0]["Properties"];
+    assert_eq!(
+        pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"].as_bool(),
+        Some(true),
+        "no self sign-up"
+    );
+    assert!(
+        list(&pool["Schema"])
+            .iter()
+            .any(|a| text(&a["Name"]) == attribute),
+        "the pool declares {attribute}"
+    );
+    let clients: Vec<&Value> = of_type("AWS::Cognito::UserPoolClient").collect();
+    assert!(!clients.is_empty());
+    for client in clients {
+        let writable: Vec<String> = list(&client["Properties"]["WriteAttributes"])
+            .iter()
+            .map(text)
+            .collect();
+        assert!(
+            !writable.is_empty(),
+            "an app client without WriteAttributes lets users write every attribute"
+        );
+        assert!(
+            !writable.contains(&tenant_claim) && writable.iter().all(|a| !a.starts_with("custom:")),
+            "users may not write {tenant_claim}: {writable:?}"
+        );
+    }
+    let groups: BTreeSet<String> = of_type("AWS::Cognito::UserPoolGroup")
+        .map(|g| text(&g["Properties"]["GroupName"]))
+        .collect();
+    assert_eq!(
+        groups,
+        ["administrator", "coordinator", "technician"]
+            .map(String::from)
+            .into()
+    );
+    for group in &groups {
+        assert!(
+            domain::Grants::of_roles(&[group]) != domain::Grants::of_roles::<&str>(&[]),
+            "{group} is a role the API grants something"
+        );
+    }
+    assert_eq!(
+        text(&identity["Outputs"]["RolesClaim"]["Value"]),
+        "cognito:groups"
+    );
 }

@@ -10,7 +10,7 @@ use aws_sdk_s3::config::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
 use chrono::{DateTime, Utc};
 use kit::Problem;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use store::TenantId;
 
 use crate::upload_policy::{self, Signer, UploadPolicy};
@@ -30,7 +30,7 @@ pub struct Presigned {
 /// A presigned POST: send `multipart/form-data` to `url` with every one of `fields` and then
 /// the file as the last part, named `file`. S3 refuses a file of more than `max_bytes` (or
 /// none), another key, or a changed field.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PresignedPost {
     pub url: String,

@@ -67,6 +67,10 @@ async fn start_object(
                     etag = %object.etag,
                     "another upload to a requested import's key; ignored"
                 );
+                kit::metrics::Metrics::new(crate::FUNCTION)
+                    .count("ImportUploadsIgnored", 1)
+                    .property("tenant", tenant.as_str())
+                    .emit();
                 Ok(())
             }
         };

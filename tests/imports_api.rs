@@ -144,7 +144,7 @@ async fn every_import_route_needs_upload() {
 }
 
 #[tokio::test]
-async fn a_requested_upload_url_takes_the_file() {
+async fn a_requested_upload_form_takes_the_file() {
     let suite = Suite::start().await;
     let cora = suite.user("acme", "cora", COORDINATOR);
 

@@ -1075,7 +1075,7 @@ async fn another_organisation_gets_nothing_of_acme_on_any_route() {
 
 /// Uploads `csv` through a freshly requested upload form of `session`'s organisation and waits
 /// for the import: the finished import's view.
-async fn import_through_upload_url(
+async fn import_through_upload_form(
     suite: &Suite,
     session: &Session<'_>,
     tenant: &str,
@@ -1113,7 +1113,7 @@ async fn import_through_upload_url(
 async fn a_file_naming_another_organisations_customers_imports_into_the_uploaders_own() {
     let suite = Suite::start().await;
     let acme = suite.user("acme", "ada", ADMIN);
-    let theirs = import_through_upload_url(
+    let theirs = import_through_upload_form(
         &suite,
         &acme,
         "acme",
@@ -1128,7 +1128,7 @@ async fn a_file_naming_another_organisations_customers_imports_into_the_uploader
     // Same number, same external id, and a column naming acme (ignored: the organisation comes
     // from the key, and globex's URL is signed for globex's prefix).
     let globex = suite.user("globex", "gina", EVERY_ROLE);
-    let ours = import_through_upload_url(
+    let ours = import_through_upload_form(
         &suite,
         &globex,
         "globex",

@@ -61,21 +61,27 @@ impl StackOptions {
             stack_name: "customers-local".into(),
             instances: 2,
             port: 0,
-            parameters: HashMap::from([
-                ("JwtIssuer".to_owned(), token::ISSUER.to_owned()),
-                ("JwtAudience".to_owned(), token::AUDIENCE.to_owned()),
-                // The bucket's CORS origin (no default in the template): a web app on this host.
-                (
-                    "UploadAllowedOrigin".to_owned(),
-                    "http://127.0.0.1:3000".to_owned(),
-                ),
-            ]),
+            parameters: local_parameters(),
             log_file: None,
             pollers: PollerOptions::default(),
             streams: StreamOptions::default(),
             function_environment: HashMap::new(),
         }
     }
+}
+
+/// The local values of the template's parameters that have no `Default` (a deployer must
+/// choose them): the local authorizer's issuer and audience, and the imports bucket's CORS
+/// origin, a web app on this host.
+pub fn local_parameters() -> HashMap<String, String> {
+    HashMap::from([
+        ("JwtIssuer".to_owned(), token::ISSUER.to_owned()),
+        ("JwtAudience".to_owned(), token::AUDIENCE.to_owned()),
+        (
+            "UploadAllowedOrigin".to_owned(),
+            "http://127.0.0.1:3000".to_owned(),
+        ),
+    ])
 }
 
 /// Cargo's debug output directory: `$CARGO_TARGET_DIR/debug`, else `<root>/target/debug`.

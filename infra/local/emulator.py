@@ -58,7 +58,8 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def _read_body(environ):
-    """The whole request body, read on the connection's own thread."""
+    """The whole request body, read on the connection's own thread; None when the client
+    closed the connection before sending the length it announced."""
     stream = environ["wsgi.input"]
     if environ.get("wsgi.input_terminated"):
         return stream.read()
@@ -67,10 +68,20 @@ def _read_body(environ):
     while length > 0:
         chunk = stream.read(min(length, 1 << 20))
         if not chunk:
-            break
+            return None
         chunks.append(chunk)
         length -= len(chunk)
     return b"".join(chunks)
+
+
+def _error(start_response, status, code, message):
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code>'
+        "<Message>%s</Message></Error>" % (code, escape(message))
+    ).encode()
+    start_response(status, [("Content-Type", "application/xml"),
+                            ("Content-Length", str(len(xml)))])
+    return [xml]
 
 
 class _OneAtATime:
@@ -82,6 +93,11 @@ class _OneAtATime:
 
     def __call__(self, environ, start_response):
         body = _read_body(environ)
+        if body is None:
+            # As S3 answers a body cut short; nothing reaches moto.
+            return _error(start_response, "400 Bad Request", "IncompleteBody",
+                          "You did not provide the number of bytes specified by the "
+                          "Content-Length HTTP header.")
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         environ.pop("wsgi.input_terminated", None)
@@ -91,14 +107,7 @@ class _OneAtATime:
             environ["CONTENT_TYPE"] = "application/octet-stream"
         refusal = _post_policy_refusal(environ, body)
         if refusal is not None:
-            status, code, message = refusal
-            xml = (
-                '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code>'
-                "<Message>%s</Message></Error>" % (code, escape(message))
-            ).encode()
-            start_response(status, [("Content-Type", "application/xml"),
-                                    ("Content-Length", str(len(xml)))])
-            return [xml]
+            return _error(start_response, *refusal)
         answer = {}
 
         def keep(status, headers, exc_info=None):

@@ -1,4 +1,4 @@
-//! Bulk imports end to end: files go into the emulator's bucket (through the presigned URL, or
+//! Bulk imports end to end: files go into the emulator's bucket (through the upload form, or
 //! dropped straight in), S3 notifies the queue, devhost delivers the messages to the built
 //! import function, and the API shows the import and the customers. The parsing cases
 //! themselves are unit-tested in `shared/import`.
@@ -43,9 +43,14 @@ async fn an_uploaded_file_is_imported_with_a_report_of_every_bad_row() {
         .await;
     requested.expect(201);
     let id = requested.body["id"].as_str().unwrap().to_owned();
-    let url = requested.body["upload"]["url"].as_str().unwrap().to_owned();
-    let (status, _) = fetch(http::Method::PUT, &url, MIXED.as_bytes().to_vec()).await;
-    assert_eq!(status, 200, "the presigned URL takes the file");
+    let posted = suite
+        .upload(&requested.body["upload"], &[], MIXED.as_bytes())
+        .await;
+    assert_eq!(
+        posted.status, 204,
+        "the upload form takes the file: {}",
+        posted.body
+    );
 
     let done = office.finished_import(&id).await;
     assert_eq!(done.body["status"], "completed", "{}", done.body);
@@ -101,6 +106,44 @@ async fn an_uploaded_file_is_imported_with_a_report_of_every_bad_row() {
     );
     assert!(rows[3].ends_with(",'=1+2"), "formula escaped: {text}");
     assert!(!text.contains(",=1+2"), "{text}");
+}
+
+/// The upload form works for its whole 15 minutes, but an import counts its first upload
+/// only: the first object event claims the import (awaiting -> running), and a second upload
+/// with the same form (a replay, a double submit) starts no import and changes nothing.
+#[tokio::test]
+async fn a_second_upload_with_the_same_form_starts_no_second_import() {
+    let suite = Suite::start().await;
+    let office = suite.user("acme", "olga", COORDINATOR);
+    let requested = office.post("/imports", &json!({})).await;
+    requested.expect(201);
+    let id = requested.body["id"].as_str().unwrap().to_owned();
+    let upload = &requested.body["upload"];
+    let first = suite
+        .upload(upload, &[], csv_rows(2, 4001).as_bytes())
+        .await;
+    assert_eq!(first.status, 204, "{}", first.body);
+    let done = office.finished_import(&id).await;
+    assert_eq!(count(&done.body, "created"), 2, "{}", done.body);
+
+    let second = suite
+        .upload(upload, &[], csv_rows(3, 5001).as_bytes())
+        .await;
+    assert_eq!(second.status, 204, "S3 takes it: the form is still valid");
+    // The second upload's event reaches the import function within a second or two.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let all = office.get("/imports?limit=100").await;
+    let items = all.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "one import: {}", all.body);
+    assert_eq!(items[0]["id"], id.as_str());
+    assert_eq!(count(&items[0], "created"), 2, "{}", items[0]);
+    let customers = office.get("/customers?limit=100").await;
+    assert_eq!(
+        customers.body["items"].as_array().unwrap().len(),
+        2,
+        "nothing of the second file: {}",
+        customers.body
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
-//! The API side of imports end to end: requesting an upload URL that the emulator's S3
-//! accepts a file at, following imports, the error report's redirect, the template, and who
+//! The API side of imports end to end: requesting an upload form that the emulator's S3
+//! accepts a file with (and holds to its policy), Idempotency-Key, following imports, the error report's redirect, the template, and who
 //! may do any of it. Whether the import function then runs the uploaded file is the business
 //! of tests/imports.rs: nothing here depends on it.
 
@@ -27,16 +27,6 @@ fn at(value: &Value) -> DateTime<Utc> {
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_else(|| panic!("not a date-time: {value}"))
-}
-
-/// The URL's query parameter, as it stands in the URL.
-fn query_param<'a>(url: &'a str, name: &str) -> Option<&'a str> {
-    url.split_once('?')?
-        .1
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v)
 }
 
 /// Members of the record that are the import function's business, never the client's.
@@ -112,7 +102,7 @@ async fn finished_import(
         version: 4,
     };
     store
-        .put_import(&TenantId::parse(tenant).unwrap(), &record)
+        .put_import(&TenantId::parse(tenant).unwrap(), &record, None)
         .await
         .expect("the record is stored");
     id
@@ -157,7 +147,7 @@ async fn every_import_route_needs_upload() {
 }
 
 #[tokio::test]
-async fn a_requested_upload_url_takes_the_file() {
+async fn a_requested_upload_form_takes_the_file() {
     let suite = Suite::start().await;
     let cora = suite.user("acme", "cora", COORDINATOR);
 
@@ -184,34 +174,37 @@ async fn a_requested_upload_url_takes_the_file() {
     assert_no_internals(view);
 
     let upload = &view["upload"];
-    assert_eq!(upload["method"], "PUT");
+    assert_eq!(upload["method"], "POST");
     let url = upload["url"].as_str().expect("an upload URL");
     let key = format!("imports/acme/{id}.csv");
     assert!(
-        url.contains(&format!("/{}/{key}?", suite.bucket())),
-        "a URL for exactly the import's key: {url}"
+        url.ends_with(&format!("/{}", suite.bucket())),
+        "the bucket's URL: {url}"
     );
-    assert_eq!(query_param(url, "X-Amz-Expires"), Some("900"));
-    assert_eq!(query_param(url, "X-Amz-SignedHeaders"), Some("host"));
+    assert_eq!(
+        upload["fields"]["key"],
+        key.as_str(),
+        "exactly the import's key"
+    );
+    assert_eq!(upload["maxBytes"], customers_import::MAX_FILE_BYTES);
     let valid_for = at(&upload["expiresAt"]) - at(&view["createdAt"]);
     assert!(
         (899..=900).contains(&valid_for.num_seconds()),
         "15 minutes: {valid_for}"
     );
 
-    // Excel and browsers send whatever content type they like: none is signed.
-    let put = suite
-        .send_to_url(
-            Method::PUT,
-            url,
-            &[("content-type", "application/vnd.ms-excel")],
-            CSV.as_bytes().to_vec(),
+    // Excel and browsers send whatever content type they like: any is allowed.
+    let posted = suite
+        .upload(
+            upload,
+            &[("Content-Type", "application/vnd.ms-excel")],
+            CSV.as_bytes(),
         )
         .await;
     assert_eq!(
-        put.status, 200,
-        "the presigned PUT is accepted: {}",
-        put.body
+        posted.status, 204,
+        "the upload form is accepted: {}",
+        posted.body
     );
     let stored = suite
         .s3()
@@ -244,6 +237,127 @@ async fn a_requested_upload_url_takes_the_file() {
     assert_no_internals(&read.body);
 
     assert!(listed_ids(&cora, &id).await.contains(&id));
+}
+
+/// S3 holds a POST upload to its policy: the exact key, 1 byte to the limit, no field added or
+/// changed, the policy as signed. The emulator checks POST policies as S3 does (moto does not;
+/// infra/local/emulator.py); the policy document itself is unit-tested in the API's
+/// `upload_policy`. A file over the limit (100 MiB) is not sent here: the same
+/// `content-length-range` refuses an empty one.
+#[tokio::test]
+async fn the_upload_form_holds_to_its_key_size_and_fields() {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    let suite = Suite::start().await;
+    let cora = suite.user("acme", "cora", COORDINATOR);
+    let requested = cora.post("/imports", &json!({})).await;
+    requested.expect(201);
+    let upload = &requested.body["upload"];
+    let policy: Value = serde_json::from_slice(
+        &STANDARD
+            .decode(upload["fields"]["policy"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let wider = STANDARD.encode(policy.to_string().replace(
+        &format!(",{}]", customers_import::MAX_FILE_BYTES),
+        ",1099511627776]",
+    ));
+    // What is sent, what is changed in the form, the file, and S3's answer.
+    type Refusal<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [u8], u16, &'a str);
+    let refusals: [Refusal; 5] = [
+        ("an empty file", &[], b"", 400, "EntityTooSmall"),
+        (
+            "another key",
+            &[("key", "imports/acme/other.csv")],
+            CSV.as_bytes(),
+            403,
+            "AccessDenied",
+        ),
+        (
+            "another tenant's key",
+            &[("key", "imports/globex/01J8ZQ4N6X3M2S7K9V5T1B0C8D.csv")],
+            CSV.as_bytes(),
+            403,
+            "AccessDenied",
+        ),
+        (
+            "an added field",
+            &[("x-amz-meta-owner", "mallory")],
+            CSV.as_bytes(),
+            403,
+            "AccessDenied",
+        ),
+        (
+            "a widened policy",
+            &[("policy", &wider)],
+            CSV.as_bytes(),
+            403,
+            "SignatureDoesNotMatch",
+        ),
+    ];
+    for (what, changed, file, status, code) in refusals {
+        let reply = suite.upload(upload, changed, file).await;
+        assert_eq!(reply.status, status, "{what}: {}", reply.body);
+        assert!(
+            reply.body.as_str().unwrap().contains(code),
+            "{what}: {}",
+            reply.body
+        );
+    }
+    let stored = suite
+        .s3()
+        .await
+        .list_objects_v2()
+        .bucket(suite.bucket())
+        .prefix("imports/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.key_count(), Some(0), "nothing refused was stored");
+    let taken = suite.upload(upload, &[], CSV.as_bytes()).await;
+    assert_eq!(taken.status, 204, "{}", taken.body);
+}
+
+/// POST /imports takes an Idempotency-Key like every other create: a retry (even at the same
+/// moment) answers the same import and the same form; the key with another body is refused.
+#[tokio::test]
+async fn a_request_retried_with_its_idempotency_key_answers_the_same_import() {
+    let suite = Suite::start().await;
+    let cora = suite.user("acme", "cora", COORDINATOR);
+    let key = [("idempotency-key", "import-kunder-2025")];
+    let body = json!({"fileName": "kunder.csv"});
+    let (one, other) = tokio::join!(
+        cora.send_json(Method::POST, "/imports", &key, &body),
+        cora.send_json(Method::POST, "/imports", &key, &body),
+    );
+    let again = cora.send_json(Method::POST, "/imports", &key, &body).await;
+    let replies = [&one, &other, &again];
+    for reply in replies {
+        reply.expect(201);
+        assert_eq!(reply.body, one.body, "the same import and form");
+        assert_eq!(reply.header("location"), one.header("location"));
+    }
+    let replayed = replies
+        .iter()
+        .filter(|r| r.header("idempotent-replayed") == Some("true"))
+        .count();
+    assert_eq!(replayed, 2, "the first answer, then two replays");
+    cora.send_json(
+        Method::POST,
+        "/imports",
+        &key,
+        &json!({"fileName": "other.csv"}),
+    )
+    .await
+    .expect_problem(422, "idempotency-key-reused");
+    let listed = cora.get("/imports").await;
+    assert_eq!(
+        listed.body["items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        listed.body
+    );
 }
 
 #[tokio::test]

@@ -75,8 +75,13 @@ const WILDCARDS: &[(&str, &str)] = &[
 ];
 
 fn template() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
-    serde_norway::from_str(&std::fs::read_to_string(path).expect("the template")).expect("YAML")
+    infra_file("template.yaml")
+}
+
+/// A YAML file of infra/.
+fn infra_file(name: &str) -> Value {
+    let path = format!("{}/../infra/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_norway::from_str(&std::fs::read_to_string(&path).expect(&path)).expect("YAML")
 }
 
 /// A policy value as text: `!GetAtt CustomersTable.Arn`, `!Sub "..."`, or the string.
@@ -199,4 +204,220 @@ fn no_function_may_do_everything_or_touch_everything() {
             );
         }
     }
+}
+
+/// The resource a `!Ref X` or `!GetAtt X.Arn` names, if the value is one.
+fn referenced(value: &Value) -> Option<String> {
+    let Value::Tagged(tagged) = value else {
+        return None;
+    };
+    let target = tagged.value.as_str()?;
+    match tagged.tag.to_string().as_str() {
+        "!Ref" => Some(target.to_owned()),
+        "!GetAtt" => target.strip_suffix(".Arn").map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// The Allow statements of a policy document that let `service` do each of `actions`
+/// (an action ending in `*` in the statement covers the actions it prefixes), and no Deny
+/// that names the service.
+fn service_may(document: &Value, service: &str, actions: &[&str]) -> Result<(), String> {
+    let statements = list(&document["Statement"]);
+    let names_service = |s: &Value| {
+        list(&s["Principal"]["Service"])
+            .iter()
+            .any(|p| text(p) == service)
+            || text(&s["Principal"]) == "*"
+    };
+    if let Some(deny) = statements
+        .iter()
+        .find(|s| text(&s["Effect"]) == "Deny" && names_service(s))
+    {
+        return Err(format!("a Deny names {service}: {deny:?}"));
+    }
+    for action in actions {
+        let allowed = statements.iter().any(|s| {
+            text(&s["Effect"]) == "Allow"
+                && names_service(s)
+                && list(&s["Action"]).iter().map(text).any(|granted| {
+                    granted == *action
+                        || granted
+                            .strip_suffix('*')
+                            .is_some_and(|prefix| action.starts_with(prefix))
+                })
+        });
+        if !allowed {
+            return Err(format!("{service} may not {action}"));
+        }
+    }
+    Ok(())
+}
+
+/// An alarm that notifies a topic CloudWatch cannot publish to is an alarm nobody hears:
+/// a topic under the AWS-managed key `alias/aws/sns` is one (that key's policy cannot grant
+/// CloudWatch). Every alarm action must name a topic of this template whose key is one of
+/// ours, rotated, whose policy lets CloudWatch encrypt, and whose topic policy lets CloudWatch
+/// publish.
+#[test]
+fn every_alarm_action_is_a_topic_cloudwatch_can_publish_to() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().expect("resources");
+    let of_type = |kind: &'static str| {
+        resources
+            .iter()
+            .filter(move |(_, r)| r["Type"].as_str() == Some(kind))
+            .map(|(name, r)| (name.as_str().unwrap().to_owned(), r))
+    };
+    let mut alarms = 0;
+    for (alarm, resource) in of_type("AWS::CloudWatch::Alarm") {
+        alarms += 1;
+        let properties = &resource["Properties"];
+        let actions: Vec<Value> = ["AlarmActions", "OKActions", "InsufficientDataActions"]
+            .iter()
+            .flat_map(|name| list(&properties[*name]))
+            .collect();
+        assert!(!actions.is_empty(), "{alarm} notifies nobody");
+        for action in actions {
+            let topic = referenced(&action)
+                .unwrap_or_else(|| panic!("{alarm}: {action:?} is not a topic of the stack"));
+            let topic_resource = &resources[topic.as_str()];
+            assert_eq!(
+                topic_resource["Type"].as_str(),
+                Some("AWS::SNS::Topic"),
+                "{alarm}: {topic}"
+            );
+            let key_value = &topic_resource["Properties"]["KmsMasterKeyId"];
+            if !key_value.is_null() {
+                let key = referenced(key_value).unwrap_or_else(|| {
+                    panic!("{topic}: {key_value:?} is not a key of the stack (AWS-managed keys cannot grant CloudWatch)")
+                });
+                let key_resource = &resources[key.as_str()];
+                assert_eq!(
+                    key_resource["Type"].as_str(),
+                    Some("AWS::KMS::Key"),
+                    "{topic}"
+                );
+                assert_eq!(
+                    key_resource["Properties"]["EnableKeyRotation"].as_bool(),
+                    Some(true),
+                    "{key} rotates"
+                );
+                service_may(
+                    &key_resource["Properties"]["KeyPolicy"],
+                    "cloudwatch.amazonaws.com",
+                    &["kms:Decrypt", "kms:GenerateDataKey"],
+                )
+                .unwrap_or_else(|e| panic!("{key}: {e}"));
+            }
+            let published = of_type("AWS::SNS::TopicPolicy").any(|(_, policy)| {
+                list(&policy["Properties"]["Topics"])
+                    .iter()
+                    .any(|t| referenced(t).as_deref() == Some(topic.as_str()))
+                    && service_may(
+                        &policy["Properties"]["PolicyDocument"],
+                        "cloudwatch.amazonaws.com",
+                        &["sns:Publish"],
+                    )
+                    .is_ok()
+            });
+            assert!(
+                published,
+                "{topic}: no topic policy lets CloudWatch publish"
+            );
+        }
+    }
+    assert!(alarms > 0, "the template has alarms");
+}
+
+/// The bucket's CORS origin is the deployer's own web app: no default to forget (it was `*`)
+/// and a pattern that admits one origin, never a wildcard; every CORS rule names it.
+#[test]
+fn the_upload_origin_is_set_by_the_deployer_and_is_never_a_wildcard() {
+    let template = template();
+    let origin = &template["Parameters"]["UploadAllowedOrigin"];
+    assert!(origin["Default"].is_null(), "no default: {origin:?}");
+    let pattern = text(&origin["AllowedPattern"]);
+    assert!(
+        pattern.starts_with("^https?://") && pattern.ends_with('$') && !pattern.contains('*'),
+        "one origin, anchored, no wildcard: {pattern}"
+    );
+    let rules = list(
+        &template["Resources"]["ImportsBucket"]["Properties"]["CorsConfiguration"]["CorsRules"],
+    );
+    assert!(!rules.is_empty());
+    for rule in rules {
+        let origins: Vec<String> = list(&rule["AllowedOrigins"]).iter().map(text).collect();
+        assert_eq!(origins, ["!Ref UploadAllowedOrigin"], "{rule:?}");
+    }
+}
+
+/// The optional identity stack (infra/identity.yaml) issues tokens the API trusts for the
+/// organisation, so no user may choose their own: no self sign-up, and every app client names
+/// its WriteAttributes (none named would make every attribute writable) without the tenant's
+/// attribute. The groups are the API's roles, and the outputs name the claims the pool's ID
+/// tokens carry them in.
+#[test]
+fn the_identity_stack_never_lets_a_user_write_the_organisation() {
+    let identity = infra_file("identity.yaml");
+    let resources = identity["Resources"].as_mapping().expect("resources");
+    let of_type = |kind: &'static str| {
+        resources
+            .iter()
+            .filter(move |(_, r)| r["Type"].as_str() == Some(kind))
+            .map(|(_, r)| r)
+    };
+    let tenant_claim = text(&identity["Outputs"]["TenantClaim"]["Value"]);
+    let attribute = tenant_claim
+        .strip_prefix("custom:")
+        .expect("the organisation is a custom attribute");
+    let pools: Vec<&Value> = of_type("AWS::Cognito::UserPool").collect();
+    assert_eq!(pools.len(), 1);
+    let pool = &pools[0]["Properties"];
+    assert_eq!(
+        pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"].as_bool(),
+        Some(true),
+        "no self sign-up"
+    );
+    assert!(
+        list(&pool["Schema"])
+            .iter()
+            .any(|a| text(&a["Name"]) == attribute),
+        "the pool declares {attribute}"
+    );
+    let clients: Vec<&Value> = of_type("AWS::Cognito::UserPoolClient").collect();
+    assert!(!clients.is_empty());
+    for client in clients {
+        let writable: Vec<String> = list(&client["Properties"]["WriteAttributes"])
+            .iter()
+            .map(text)
+            .collect();
+        assert!(
+            !writable.is_empty(),
+            "an app client without WriteAttributes lets users write every attribute"
+        );
+        assert!(
+            !writable.contains(&tenant_claim) && writable.iter().all(|a| !a.starts_with("custom:")),
+            "users may not write {tenant_claim}: {writable:?}"
+        );
+    }
+    let groups: BTreeSet<String> = of_type("AWS::Cognito::UserPoolGroup")
+        .map(|g| text(&g["Properties"]["GroupName"]))
+        .collect();
+    assert_eq!(
+        groups,
+        ["administrator", "coordinator", "technician"]
+            .map(String::from)
+            .into()
+    );
+    for group in &groups {
+        assert!(
+            domain::Grants::of_roles(&[group]) != domain::Grants::of_roles::<&str>(&[]),
+            "{group} is a role the API grants something"
+        );
+    }
+    assert_eq!(
+        text(&identity["Outputs"]["RolesClaim"]["Value"]),
+        "cognito:groups"
+    );
 }

@@ -2,8 +2,8 @@
 //! API; another ("globex"), an administrator with every role, then tries every route of
 //! `Route::ALL` with acme's ids in the path, acme's cursors on every list, acme's import ids,
 //! acme's tenant named in bodies and queries, acme's numbers, e-mail and Idempotency-Key in
-//! its own creates, and an upload of its own naming acme's customers (through an upload URL
-//! whose signature is checked to bind globex's own key). It gets nothing: 404
+//! its own creates, and an upload of its own naming acme's customers (through an upload form
+//! whose policy holds it to globex's own key). It gets nothing: 404
 //! problem documents (never 403, which would say that the id exists), 400 for acme's cursors,
 //! no byte of acme's data in any answer; and acme's records, read through the API and item by
 //! item from the table, are the same afterwards.
@@ -21,10 +21,8 @@ use customers_api::routes::Route;
 use e2e::notifications::fresh_mobile;
 use e2e::work::{id_of, job, move_through, window};
 use e2e::{Reply, Session, Suite, customer};
-use hmac::{Hmac, Mac};
 use http::Method;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 const ADMIN: &[&str] = &["administrator"];
 const EVERY_ROLE: &[&str] = &["administrator", "coordinator", "technician"];
@@ -516,7 +514,7 @@ async fn post_id(office: &Session<'_>, path: &str, body: Value) -> String {
     id_of(&created)
 }
 
-/// An import through acme's upload URL with one good row and one bad one: acme has an import
+/// An import through acme's upload form with one good row and one bad one: acme has an import
 /// id, a customer made by it and an error report under `reports/acme/`.
 async fn import_with_report(suite: &Suite, office: &Session<'_>) -> String {
     let requested = office
@@ -524,16 +522,17 @@ async fn import_with_report(suite: &Suite, office: &Session<'_>) -> String {
         .await;
     requested.expect(201);
     let id = id_of(&requested);
-    let url = requested.body["upload"]["url"]
-        .as_str()
-        .expect("an upload URL");
     let csv = "Customer Number;Förnamn;Efternamn;E-post\r\n\
                AC-7050;Wendelin;Quist;wendelin.quist@example.com\r\n\
                AC-7051;Walburga;Quist;not-an-e-mail\r\n";
-    let put = suite
-        .send_to_url(Method::PUT, url, &[], csv.as_bytes().to_vec())
+    let posted = suite
+        .upload(&requested.body["upload"], &[], csv.as_bytes())
         .await;
-    assert_eq!(put.status, 200, "the upload is accepted: {}", put.body);
+    assert_eq!(
+        posted.status, 204,
+        "the upload is accepted: {}",
+        posted.body
+    );
     let finished = office.finished_import(&id).await;
     assert_eq!(finished.body["status"], "completed", "{}", finished.body);
     assert_eq!(finished.body["counts"]["failed"], 1, "{}", finished.body);
@@ -811,14 +810,20 @@ async fn build_globex(suite: &Suite, globex: &Session<'_>) -> Ids {
     let requested = globex.post("/imports", &json!({})).await;
     requested.expect(201);
     ids.import = id_of(&requested);
-    let url = requested.body["upload"]["url"].as_str().unwrap_or_default();
+    let upload = &requested.body["upload"];
+    let bucket_url = format!("/{}", suite.bucket());
     assert!(
-        url.contains(&format!(
-            "/{}/imports/globex/{}.csv?",
-            suite.bucket(),
-            ids.import
-        )),
-        "globex's upload URL is for globex's prefix only: {url}"
+        upload["url"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with(&bucket_url),
+        "{upload}"
+    );
+    let key = &upload["fields"]["key"];
+    assert_eq!(
+        key,
+        format!("imports/globex/{}.csv", ids.import).as_str(),
+        "globex's upload form is for globex's prefix only"
     );
     ids
 }
@@ -1095,9 +1100,9 @@ async fn another_organisation_gets_nothing_of_acme_on_any_route() {
     );
 }
 
-/// Uploads `csv` through a freshly requested upload URL of `session`'s organisation and waits
+/// Uploads `csv` through a freshly requested upload form of `session`'s organisation and waits
 /// for the import: the finished import's view.
-async fn import_through_upload_url(
+async fn import_through_upload_form(
     suite: &Suite,
     session: &Session<'_>,
     tenant: &str,
@@ -1106,90 +1111,36 @@ async fn import_through_upload_url(
     let requested = session.post("/imports", &json!({})).await;
     requested.expect(201);
     let id = id_of(&requested);
-    let url = requested.body["upload"]["url"]
-        .as_str()
-        .expect("an upload URL");
-    assert!(
-        url.contains(&format!("/{}/imports/{tenant}/{id}.csv?", suite.bucket())),
-        "an upload URL for the caller's own prefix only: {url}"
+    let upload = &requested.body["upload"];
+    assert_eq!(
+        upload["fields"]["key"],
+        format!("imports/{tenant}/{id}.csv").as_str(),
+        "an upload form for the caller's own prefix only: {upload}"
     );
-    assert!(
-        signature_holds("PUT", url),
-        "S3 takes the file at this key: {url}"
-    );
-    let elsewhere = url.replace(&format!("/imports/{tenant}/"), "/imports/someone-else/");
-    assert!(
-        !signature_holds("PUT", &elsewhere),
-        "S3 refuses the URL for another prefix"
-    );
-    let put = suite
-        .send_to_url(Method::PUT, url, &[], csv.as_bytes().to_vec())
+    // S3 (and the emulator, which checks POST policies as S3 does) holds the form to its key.
+    let elsewhere = format!("imports/someone-else/{id}.csv");
+    let refused = suite
+        .upload(upload, &[("key", &elsewhere)], csv.as_bytes())
         .await;
-    assert_eq!(put.status, 200, "the upload is accepted: {}", put.body);
+    assert_eq!(
+        refused.status, 403,
+        "S3 refuses the form for another prefix: {}",
+        refused.body
+    );
+    let posted = suite.upload(upload, &[], csv.as_bytes()).await;
+    assert_eq!(
+        posted.status, 204,
+        "the upload is accepted: {}",
+        posted.body
+    );
     session.finished_import(&id).await.body
-}
-
-/// Whether `url` carries a valid SigV4 query signature (S3's presigned form, host the only
-/// signed header) for exactly its method, host and path, under the local credentials the
-/// functions run with. The emulator checks no signatures and stores a file PUT to any key;
-/// S3 does check them, so this is what keeps an upload URL to its one key.
-fn signature_holds(method: &str, url: &str) -> bool {
-    let secret = std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|_| "test".into());
-    let rest = url.strip_prefix("http://").expect("the emulator's URL");
-    let (host, path_and_query) = rest.split_once('/').expect("a path");
-    let (path, query) = path_and_query.split_once('?').expect("a signed query");
-    let mut params: Vec<(&str, &str)> = query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .collect();
-    params.sort_unstable();
-    let param = |name: &str| {
-        params
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| *v)
-            .unwrap_or_else(|| panic!("{name} in {url}"))
-    };
-    let signature = param("X-Amz-Signature");
-    let credential = param("X-Amz-Credential").replace("%2F", "/");
-    let (_, scope) = credential.split_once('/').expect("key id/scope");
-    let canonical_query: Vec<String> = params
-        .iter()
-        .filter(|(name, _)| *name != "X-Amz-Signature")
-        .map(|(name, value)| format!("{name}={value}"))
-        .collect();
-    let canonical_request = format!(
-        "{method}\n/{path}\n{}\nhost:{host}\n\nhost\nUNSIGNED-PAYLOAD",
-        canonical_query.join("&")
-    );
-    let string_to_sign = format!(
-        "AWS4-HMAC-SHA256\n{}\n{scope}\n{}",
-        param("X-Amz-Date"),
-        hex(&Sha256::digest(canonical_request.as_bytes()))
-    );
-    let signing_key = scope
-        .split('/')
-        .fold(format!("AWS4{secret}").into_bytes(), |key, part| {
-            hmac_sha256(&key, part.as_bytes())
-        });
-    hex(&hmac_sha256(&signing_key, string_to_sign.as_bytes())) == signature
-}
-
-fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key");
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[tokio::test]
 async fn a_file_naming_another_organisations_customers_imports_into_the_uploaders_own() {
     let suite = Suite::start().await;
     let acme = suite.user("acme", "ada", ADMIN);
-    let theirs = import_through_upload_url(
+    let theirs = import_through_upload_form(
         &suite,
         &acme,
         "acme",
@@ -1204,7 +1155,7 @@ async fn a_file_naming_another_organisations_customers_imports_into_the_uploader
     // Same number, same external id, and a column naming acme (ignored: the organisation comes
     // from the key, and globex's URL is signed for globex's prefix).
     let globex = suite.user("globex", "gina", EVERY_ROLE);
-    let ours = import_through_upload_url(
+    let ours = import_through_upload_form(
         &suite,
         &globex,
         "globex",

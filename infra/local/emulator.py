@@ -19,21 +19,39 @@ with the same token (within ten minutes) only once and answers it with success; 
 token and other parameters it answers IdempotentParameterMismatchException. The SDK repeats a
 request whose answer was lost (a timeout, a dropped connection) and our functions rely on that
 (tests/faults.rs loses such an answer on purpose), so the emulator keeps DynamoDB's promise.
+
 Key sizes checked on reads too: moto refuses a key value past DynamoDB's limits (partition key
 2048 bytes, sort key 1024 bytes) only when an item is put. DynamoDB refuses it in every request
 that names a key (GetItem, UpdateItem, DeleteItem, BatchGetItem, BatchWriteItem, the items of a
 transaction, a Query's key condition and ExclusiveStartKey) with a ValidationException, which
 a function that lets such a value through turns into a 500; the emulator answers the same, so
 tests see what production would.
+
+One careless client cannot stop the others: connections are served on threads of their own and
+each request's body is read whole there, before the request waits for its turn; a client that
+announces more bytes than it sends holds only its own thread. A PUT with a form content type
+(Python's urllib sends `application/x-www-form-urlencoded` by default) stores its bytes as
+sent: the server would otherwise parse them as a form and moto store an empty object. S3
+stores the bytes of a PUT whatever its content type.
+
+POST policies enforced: moto stores whatever a browser-style POST upload sends, S3 checks its
+policy (signature, expiry, every condition, content-length-range). The API hands out such
+policies to keep uploads to one key and a size limit, so the emulator checks them as S3 does.
 """
 
 import base64
 import copy
 import hashlib
+import hmac
+import io
 import json
+import os
 import re
+import threading
 import time
-from urllib.parse import parse_qs, urlparse
+from datetime import datetime, timezone
+from urllib.parse import parse_qs, unquote, urlparse
+from xml.sax.saxutils import escape
 
 import moto.server as server
 from moto.core.responses import ActionResult
@@ -49,14 +67,145 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodb.models.dynamo_type import DynamoType
 
 _run_simple = server.run_simple
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def _single_threaded(*args, **kwargs):
-    kwargs["threaded"] = False
-    return _run_simple(*args, **kwargs)
+def _read_body(environ):
+    """The whole request body, read on the connection's own thread; None when the client
+    closed the connection before sending the length it announced."""
+    stream = environ["wsgi.input"]
+    if environ.get("wsgi.input_terminated"):
+        return stream.read()
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    chunks = []
+    while length > 0:
+        chunk = stream.read(min(length, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        length -= len(chunk)
+    return b"".join(chunks)
 
 
-server.run_simple = _single_threaded
+def _error(start_response, status, code, message):
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code>'
+        "<Message>%s</Message></Error>" % (code, escape(message))
+    ).encode()
+    start_response(status, [("Content-Type", "application/xml"),
+                            ("Content-Length", str(len(xml)))])
+    return [xml]
+
+
+class _OneAtATime:
+    """Moto's application, called by one thread at a time, with each body already read."""
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        body = _read_body(environ)
+        if body is None:
+            # As S3 answers a body cut short; nothing reaches moto.
+            return _error(start_response, "400 Bad Request", "IncompleteBody",
+                          "You did not provide the number of bytes specified by the "
+                          "Content-Length HTTP header.")
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("wsgi.input_terminated", None)
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        content_type = environ.get("CONTENT_TYPE", "").lower()
+        if environ.get("REQUEST_METHOD") == "PUT" and content_type.startswith(_FORM_TYPES):
+            environ["CONTENT_TYPE"] = "application/octet-stream"
+        refusal = _post_policy_refusal(environ, body)
+        if refusal is not None:
+            return _error(start_response, *refusal)
+        answer = {}
+
+        def keep(status, headers, exc_info=None):
+            answer["start"] = (status, headers, exc_info)
+            return lambda data: answer.setdefault("written", []).append(data)
+
+        with self.lock:
+            result = self.app(environ, keep)
+            try:
+                chunks = answer.get("written", []) + list(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+        status, headers, exc_info = answer["start"]
+        start_response(status, headers, exc_info)
+        return chunks
+
+
+def _threaded_one_at_a_time(host, port, application, *args, **kwargs):
+    kwargs["threaded"] = True
+    return _run_simple(host, port, _OneAtATime(application), *args, **kwargs)
+
+
+server.run_simple = _threaded_one_at_a_time
+
+
+def _post_policy_refusal(environ, body):
+    """Why S3 would refuse this POST upload, as (status, code, message); None when it would
+    take it, or when the request is no POST upload with a policy."""
+    if environ.get("REQUEST_METHOD") != "POST":
+        return None
+    if not environ.get("CONTENT_TYPE", "").lower().startswith("multipart/form-data"):
+        return None
+    from werkzeug.wrappers import Request
+
+    probe = dict(environ)
+    probe["wsgi.input"] = io.BytesIO(body)
+    request = Request(probe)
+    form = {name.lower(): value for name, value in request.form.items()}
+    if "policy" not in form:
+        return None
+    upload = request.files.get("file")
+    size = len(upload.read()) if upload is not None else len(form.get("file", "").encode())
+    denied = lambda why: ("403 Forbidden", "AccessDenied", "Invalid according to Policy: " + why)
+    credential = form.get("x-amz-credential", "").split("/")
+    if form.get("x-amz-algorithm") != "AWS4-HMAC-SHA256" or len(credential) != 5:
+        return denied("the form carries no AWS4-HMAC-SHA256 credential")
+    secret = os.environ.get("AWS_SECRET_ACCESS_KEY", "test")
+    key = ("AWS4" + secret).encode()
+    for part in credential[1:]:
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(key, form["policy"].encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(signature, form.get("x-amz-signature", "")):
+        return ("403 Forbidden", "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided.")
+    policy = json.loads(base64.b64decode(form["policy"]))
+    expiration = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
+    if expiration <= datetime.now(timezone.utc):
+        return denied("Policy expired.")
+    bucket = unquote(environ.get("PATH_INFO", "")).strip("/").split("/")[0]
+    values = dict(form, bucket=bucket)
+    named = {"policy", "x-amz-signature", "file", "bucket"}
+    for condition in policy["conditions"]:
+        if isinstance(condition, dict):
+            (name, expected), = condition.items()
+            condition = ["eq", "$" + name, expected]
+        operator = condition[0].lower()
+        if operator == "content-length-range":
+            if size < int(condition[1]):
+                return ("400 Bad Request", "EntityTooSmall",
+                        "Your proposed upload is smaller than the minimum allowed size")
+            if size > int(condition[2]):
+                return ("400 Bad Request", "EntityTooLarge",
+                        "Your proposed upload exceeds the maximum allowed size")
+            continue
+        name = condition[1].lstrip("$").lower()
+        named.add(name)
+        value = values.get(name, "")
+        matches = value == condition[2] if operator == "eq" else value.startswith(condition[2])
+        if not matches:
+            return denied("Policy Condition failed: %s" % json.dumps(condition))
+    extra = sorted(n for n in form if n not in named and not n.startswith("x-ignore-"))
+    if extra:
+        return denied("Extra input fields: %s" % ", ".join(extra))
+    return None
 
 
 class _NoTableCopies:

@@ -218,6 +218,50 @@ impl Suite {
             body: Value::String(String::from_utf8_lossy(&bytes).into_owned()),
         }
     }
+
+    /// Uploads `file` with the form of an import request's answer (`upload`: url, fields), as
+    /// a browser sends it: multipart/form-data with every field (`changed` ones replaced or
+    /// added), then the file as the last part, named `file`.
+    pub async fn upload(&self, upload: &Value, changed: &[(&str, &str)], file: &[u8]) -> Reply {
+        const BOUNDARY: &str = "----upload-boundary-7MA4YWxkTrZu0gW";
+        let mut fields: Vec<(String, String)> = upload["fields"]
+            .as_object()
+            .expect("an upload form's fields")
+            .iter()
+            .map(|(name, value)| (name.clone(), value.as_str().unwrap_or_default().to_owned()))
+            .collect();
+        for (name, value) in changed {
+            fields.retain(|(n, _)| n != name);
+            fields.push(((*name).to_owned(), (*value).to_owned()));
+        }
+        let mut body = Vec::new();
+        for (name, value) in &fields {
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; \
+                 filename=\"customers.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(file);
+        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        assert_eq!(upload["method"], "POST", "{upload}");
+        let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+        self.send_to_url(
+            Method::POST,
+            upload["url"].as_str().expect("an upload URL"),
+            &[("content-type", content_type.as_str())],
+            body,
+        )
+        .await
+    }
 }
 
 /// Requests as one caller.

@@ -28,9 +28,12 @@ impl App {
         let config = kit::aws::sdk_config().await;
         let table = kit::aws::required_env("TABLE_NAME")?;
         let bucket = kit::aws::required_env("IMPORTS_BUCKET")?;
+        let credentials = config
+            .credentials_provider()
+            .ok_or("no AWS credentials provider")?;
         Ok(Self::new(
             CustomerStore::new(kit::aws::dynamodb(&config), table),
-            ImportsBucket::new(kit::aws::s3_client(&config), bucket),
+            ImportsBucket::new(kit::aws::s3_client(&config), credentials, bucket),
         ))
     }
 

@@ -1,15 +1,19 @@
-//! The imports bucket, as far as the API touches it: presigned URLs. The function never reads
-//! or writes an object itself. A presigned URL acts with the function's own permissions
-//! (PutObject on `imports/*`, GetObject on `reports/*`, see infra/template.yaml), for exactly
-//! one key and one method, for [`URL_VALIDITY`].
+//! The imports bucket, as far as the API touches it: presigned uploads and downloads. The
+//! function never reads or writes an object itself. A presigned request acts with the
+//! function's own permissions (PutObject on `imports/*`, GetObject on `reports/*`, see
+//! infra/template.yaml), for exactly one key, for [`URL_VALIDITY`].
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
+use aws_sdk_s3::config::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
 use chrono::{DateTime, Utc};
 use kit::Problem;
 use serde::Serialize;
 use store::TenantId;
+
+use crate::upload_policy::{self, Signer, UploadPolicy};
 
 /// How long a presigned URL works: long enough to pick a file and upload it (or to start a
 /// download), short enough that a URL that leaks is soon worthless.
@@ -23,15 +27,35 @@ pub struct Presigned {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A presigned POST: send `multipart/form-data` to `url` with every one of `fields` and then
+/// the file as the last part, named `file`. S3 refuses a file of more than `max_bytes` (or
+/// none), another key, or a changed field.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresignedPost {
+    pub url: String,
+    pub method: String,
+    pub fields: BTreeMap<String, String>,
+    pub max_bytes: u64,
+    pub expires_at: DateTime<Utc>,
+}
+
 pub struct ImportsBucket {
     client: aws_sdk_s3::Client,
+    /// The function's credentials, which sign upload policies as they sign every request.
+    credentials: SharedCredentialsProvider,
     name: String,
 }
 
 impl ImportsBucket {
-    pub fn new(client: aws_sdk_s3::Client, name: impl Into<String>) -> Self {
+    pub fn new(
+        client: aws_sdk_s3::Client,
+        credentials: SharedCredentialsProvider,
+        name: impl Into<String>,
+    ) -> Self {
         Self {
             client,
+            credentials,
             name: name.into(),
         }
     }
@@ -47,10 +71,54 @@ impl ImportsBucket {
         format!("reports/{tenant}/")
     }
 
-    /// A URL to PUT the file to. No content type (or any other header) is signed, so any
-    /// client can upload with whatever type it sends; only the host is.
-    pub async fn upload_url(&self, key: &str, now: DateTime<Utc>) -> Result<Presigned, Problem> {
-        let (config, expires_at) = presigning(now)?;
+    /// A form to POST the file of `key` with: at most `max_bytes` bytes (and at least one),
+    /// to exactly that key, for [`URL_VALIDITY`]. A presigned PUT would take any size.
+    pub async fn upload_form(
+        &self,
+        key: &str,
+        max_bytes: u64,
+        now: DateTime<Utc>,
+    ) -> Result<PresignedPost, Problem> {
+        let (config, start, expires_at) = presigning(now)?;
+        let url = self.bucket_url(key, config).await?;
+        let credentials = self
+            .credentials
+            .provide_credentials()
+            .await
+            .map_err(presign_failed)?;
+        let region = self
+            .client
+            .config()
+            .region()
+            .map(|r| r.as_ref())
+            .ok_or_else(|| {
+                tracing::error!("the S3 client has no region");
+                Problem::internal()
+            })?;
+        let policy = UploadPolicy {
+            bucket: &self.name,
+            key,
+            max_bytes,
+            expires_at,
+        };
+        let signer = Signer {
+            access_key_id: credentials.access_key_id(),
+            secret_access_key: credentials.secret_access_key(),
+            session_token: credentials.session_token(),
+            region,
+        };
+        Ok(PresignedPost {
+            url,
+            method: "POST".to_owned(),
+            fields: upload_policy::signed_fields(&policy, &signer, start),
+            max_bytes,
+            expires_at,
+        })
+    }
+
+    /// The bucket's own URL, where a POST upload goes, as the SDK resolves it (the endpoint,
+    /// path-style addressing): a presigned PUT of `key` without the key and the query.
+    async fn bucket_url(&self, key: &str, config: PresigningConfig) -> Result<String, Problem> {
         let request = self
             .client
             .put_object()
@@ -59,7 +127,14 @@ impl ImportsBucket {
             .presigned(config)
             .await
             .map_err(presign_failed)?;
-        Ok(presigned(request, expires_at))
+        let uri = request.uri();
+        let path = uri.split_once('?').map_or(uri, |(path, _)| path);
+        path.strip_suffix(key)
+            .map(|url| url.trim_end_matches('/').to_owned())
+            .ok_or_else(|| {
+                tracing::error!(uri = path, "a presigned URL that does not end in its key");
+                Problem::internal()
+            })
     }
 
     /// A URL to GET an error report, which downloads as `file_name` (CSV).
@@ -69,7 +144,7 @@ impl ImportsBucket {
         file_name: &str,
         now: DateTime<Utc>,
     ) -> Result<Presigned, Problem> {
-        let (config, expires_at) = presigning(now)?;
+        let (config, _, expires_at) = presigning(now)?;
         let request = self
             .client
             .get_object()
@@ -84,8 +159,11 @@ impl ImportsBucket {
     }
 }
 
-/// Signed from `now` to the second (SigV4 dates have no fractions), so `expiresAt` is exact.
-fn presigning(now: DateTime<Utc>) -> Result<(PresigningConfig, DateTime<Utc>), Problem> {
+/// Signed from `now` to the second (SigV4 dates have no fractions), so `expiresAt` is exact:
+/// the configuration, that start and the end.
+fn presigning(
+    now: DateTime<Utc>,
+) -> Result<(PresigningConfig, DateTime<Utc>, DateTime<Utc>), Problem> {
     let start = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
     let config = PresigningConfig::builder()
         .start_time(SystemTime::from(start))
@@ -96,7 +174,7 @@ fn presigning(now: DateTime<Utc>) -> Result<(PresigningConfig, DateTime<Utc>), P
             Problem::internal()
         })?;
     let validity = chrono::Duration::from_std(URL_VALIDITY).expect("15 minutes fit");
-    Ok((config, start + validity))
+    Ok((config, start, start + validity))
 }
 
 fn presigned(request: PresignedRequest, expires_at: DateTime<Utc>) -> Presigned {
@@ -119,20 +197,20 @@ mod tests {
     use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 
     fn bucket() -> ImportsBucket {
+        let credentials =
+            Credentials::new("AKIDEXAMPLE", "secret", Some("token".into()), None, "test");
         let config = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("eu-north-1"))
-            .credentials_provider(Credentials::new(
-                "AKIDEXAMPLE",
-                "secret",
-                None,
-                None,
-                "test",
-            ))
+            .credentials_provider(credentials.clone())
             .endpoint_url("http://127.0.0.1:4566")
             .force_path_style(true)
             .build();
-        ImportsBucket::new(aws_sdk_s3::Client::from_conf(config), "imports-bucket")
+        ImportsBucket::new(
+            aws_sdk_s3::Client::from_conf(config),
+            SharedCredentialsProvider::new(credentials),
+            "imports-bucket",
+        )
     }
 
     fn query(url: &str, name: &str) -> Option<String> {
@@ -145,33 +223,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_upload_url_signs_only_the_host_for_one_key_and_fifteen_minutes() {
+    async fn an_upload_form_posts_to_the_bucket_for_one_key_and_fifteen_minutes() {
         let tenant = TenantId::parse("acme").unwrap();
         let key = ImportsBucket::upload_key(&tenant, "01J8ZQ4N6X3M2S7K9V5T1B0C8D");
         assert_eq!(key, "imports/acme/01J8ZQ4N6X3M2S7K9V5T1B0C8D.csv");
         let now = DateTime::parse_from_rfc3339("2025-03-04T09:15:02.750Z")
             .unwrap()
             .with_timezone(&Utc);
-        let upload = bucket().upload_url(&key, now).await.unwrap();
-        assert!(
-            upload.url.starts_with(
-                "http://127.0.0.1:4566/imports-bucket/imports/acme/01J8ZQ4N6X3M2S7K9V5T1B0C8D.csv?"
-            ),
-            "{}",
-            upload.url
-        );
-        assert_eq!(query(&upload.url, "X-Amz-Expires").as_deref(), Some("900"));
+        let upload = bucket().upload_form(&key, 1000, now).await.unwrap();
+        assert_eq!(upload.url, "http://127.0.0.1:4566/imports-bucket");
+        assert_eq!(upload.method, "POST");
+        assert_eq!(upload.max_bytes, 1000);
+        assert_eq!(upload.fields["key"], key);
+        assert_eq!(upload.fields["x-amz-date"], "20250304T091502Z");
         assert_eq!(
-            query(&upload.url, "X-Amz-Date").as_deref(),
-            Some("20250304T091502Z")
+            upload.fields["x-amz-credential"],
+            "AKIDEXAMPLE/20250304/eu-north-1/s3/aws4_request"
         );
-        assert_eq!(
-            query(&upload.url, "X-Amz-SignedHeaders").as_deref(),
-            Some("host"),
-            "no content type or checksum to match: {}",
-            upload.url
-        );
-        assert!(!upload.url.to_ascii_lowercase().contains("checksum"));
+        assert_eq!(upload.fields["x-amz-security-token"], "token");
         assert_eq!(upload.expires_at.to_rfc3339(), "2025-03-04T09:30:02+00:00");
     }
 

@@ -8,6 +8,7 @@ mod handlers;
 mod http;
 pub mod routes;
 mod strict_json;
+pub mod upload_policy;
 pub mod usecases;
 mod view;
 

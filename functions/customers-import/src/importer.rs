@@ -39,13 +39,9 @@ const ERROR_CHUNK_BYTES: usize = 256 * 1024;
 const HANDOVER_TIME: Duration = Duration::from_secs(20);
 /// Tries of a batch whose rows keep meeting concurrent changes before those rows fail.
 const CONFLICT_ATTEMPTS: usize = 3;
-/// The largest file imported. Exports of a field-service customer register (QuickBooks,
-/// Sage 50, Visma) are well under 50 MB; 100 MiB is twice that, about half a million rows.
-/// Memory does not grow with the file (it is streamed), but time and write capacity do: a
-/// larger file is more likely a wrong file (a database dump, a log) than a register, and one
-/// tenant's import should not take the table's capacity for hours. Larger registers are split
-/// into several files.
-pub const MAX_FILE_BYTES: u64 = 100 * 1024 * 1024;
+/// The largest file imported; the API's upload policy refuses a larger one before it is
+/// stored, a file dropped straight into the bucket is refused here.
+pub use import::MAX_FILE_BYTES;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {

@@ -58,7 +58,8 @@ async fn start_object(
         }
     };
     let tenant = location.tenant.clone();
-    turns::in_turn(app, &tenant, &object.key, message, deadline, || {
+    let work = turns::work_of(&object.key, &object.etag);
+    turns::in_turn(app, &tenant, &work, message, deadline, || {
         begin_object(app, location, object, deadline)
     })
     .await
@@ -72,8 +73,28 @@ async fn begin_object(
     deadline: Instant,
 ) -> Result<(), ImportError> {
     let tenant = location.tenant.clone();
-    let (record, previous) = claimable_record(app, &location, object).await?;
     let delivery = delivery_digest(object);
+    let Some((record, previous)) = claimable_record(app, &location, object).await? else {
+        // The requested import has its file. This event may be the claiming upload's,
+        // delivered again; otherwise it is another upload with the same form, which the form's
+        // validity allows and which is no new import, whoever sends it.
+        return match app.store.import_delivery(&tenant, &delivery).await? {
+            Some(id) => delivered_again(app, tenant, &id, deadline).await,
+            None => {
+                tracing::warn!(
+                    tenant = %tenant,
+                    import_id = location.requested_import.as_deref().unwrap_or_default(),
+                    etag = %object.etag,
+                    "another upload to a requested import's key; ignored"
+                );
+                kit::metrics::Metrics::new(crate::FUNCTION)
+                    .count("ImportUploadsIgnored", 1)
+                    .property("tenant", tenant.as_str())
+                    .emit();
+                Ok(())
+            }
+        };
+    };
     match app
         .store
         .begin_import(&tenant, &delivery, &record, previous)
@@ -83,34 +104,49 @@ async fn begin_object(
             tracing::info!(tenant = %tenant, import_id = %record.id, "import started");
             importer::run(app, tenant, record, deadline).await
         }
-        // Delivered again: finish what is unfinished (the first delivery may have died
-        // mid-file), else there is nothing to do.
-        Begin::Delivered(id) => match app.store.import(&tenant, &id).await? {
-            Some(record) if record.status == ImportStatus::Running => {
-                tracing::info!(tenant = %tenant, import_id = %id, "delivered again; resuming");
-                importer::run(app, tenant, record, deadline).await
-            }
-            _ => {
-                tracing::info!(tenant = %tenant, import_id = %id, "delivered again; already done");
-                Ok(())
-            }
-        },
+        Begin::Delivered(id) => delivered_again(app, tenant, &id, deadline).await,
     }
 }
 
-/// The record this file starts: the one an upload URL was handed out for, or a new one for a
-/// file dropped straight into the bucket. Returns the awaiting record's version to replace.
+/// A delivery seen before: finish what is unfinished (the first delivery may have died
+/// mid-file), else there is nothing to do.
+async fn delivered_again(
+    app: &App,
+    tenant: TenantId,
+    id: &str,
+    deadline: Instant,
+) -> Result<(), ImportError> {
+    match app.store.import(&tenant, id).await? {
+        Some(record) if record.status == ImportStatus::Running => {
+            tracing::info!(tenant = %tenant, import_id = %id, "delivered again; resuming");
+            importer::run(app, tenant, record, deadline).await
+        }
+        _ => {
+            tracing::info!(tenant = %tenant, import_id = %id, "delivered again; already done");
+            Ok(())
+        }
+    }
+}
+
+/// The record this file starts: the one an upload form was handed out for, or a new one for a
+/// file dropped straight into the bucket; with the awaiting record's version to replace.
+/// `None` for a file under a requested import's key once that import has its file: the first
+/// upload claims the import (awaiting -> running, conditional on the version read), so a
+/// second one, even with the same form, starts nothing.
 async fn claimable_record(
     app: &App,
     location: &Location,
     object: &CreatedObject,
-) -> Result<(ImportRecord, Option<u64>), ImportError> {
+) -> Result<Option<(ImportRecord, Option<u64>)>, ImportError> {
     let now = Utc::now();
-    if let Some(id) = &location.requested_import
-        && let Some(awaiting) = app.store.import(&location.tenant, id).await?
-        && awaiting.status == ImportStatus::AwaitingUpload
-        && awaiting.object_key == object.key
-    {
+    let requested = match &location.requested_import {
+        Some(id) => app.store.import(&location.tenant, id).await?,
+        None => None,
+    };
+    if let Some(awaiting) = requested {
+        if awaiting.status != ImportStatus::AwaitingUpload || awaiting.object_key != object.key {
+            return Ok(None);
+        }
         let previous = awaiting.version;
         let record = ImportRecord {
             status: ImportStatus::Running,
@@ -120,7 +156,7 @@ async fn claimable_record(
             version: previous + 1,
             ..awaiting
         };
-        return Ok((record, Some(previous)));
+        return Ok(Some((record, Some(previous))));
     }
     let record = ImportRecord {
         id: ulid::Ulid::new().to_string(),
@@ -143,7 +179,7 @@ async fn claimable_record(
         mapping: None,
         version: 1,
     };
-    Ok((record, None))
+    Ok(Some((record, None)))
 }
 
 async fn continue_import(
@@ -162,8 +198,8 @@ async fn continue_import(
         Some(record)
             if record.status == ImportStatus::Running && record.version == continuation.version =>
         {
-            let key = record.object_key.clone();
-            turns::in_turn(app, &tenant.clone(), &key, message, deadline, || {
+            let work = turns::work_of(&record.object_key, record.etag.as_deref().unwrap_or(""));
+            turns::in_turn(app, &tenant.clone(), &work, message, deadline, || {
                 importer::run(app, tenant, record, deadline)
             })
             .await

@@ -27,13 +27,19 @@ const DEFER_SPREAD_SECONDS: u32 = 5;
 /// releasing it then, and after it nobody can be.
 const HOLDING_MARGIN: Duration = Duration::from_secs(5);
 
-/// Runs `work` (an import of `tenant`'s file at `object_key`) if one of the organisation's
+/// What a slot is held for: one version of one file (its key and ETag), so that the same
+/// import's next invocation takes its slot over and another upload to the same key does not.
+pub fn work_of(object_key: &str, etag: &str) -> String {
+    format!("{object_key}#{etag}")
+}
+
+/// Runs `work` (an import of `tenant`'s file, [`work_of`] `work_key`) if one of the organisation's
 /// slots is free, releasing it afterwards whatever the outcome; otherwise sends `message` back
 /// to the queue for later and answers that it is handled.
 pub async fn in_turn<F, Fut>(
     app: &App,
     tenant: &TenantId,
-    object_key: &str,
+    work_key: &str,
     message: &str,
     deadline: Instant,
     work: F,
@@ -45,7 +51,7 @@ where
     let holder = ulid::Ulid::new().to_string();
     let now = Utc::now();
     let turn = Turn {
-        work: object_key,
+        work: work_key,
         holder: &holder,
         slots: app.slots_per_organisation,
         now,

@@ -169,6 +169,14 @@ mod row;
 mod upsert;
 mod values;
 
+/// The largest file imported. Exports of a field-service customer register (QuickBooks,
+/// Sage 50, Visma) are well under 50 MB; 100 MiB is twice that, about half a million rows.
+/// Memory does not grow with the file (it is streamed), but time and write capacity do: a
+/// larger file is more likely a wrong file (a database dump, a log) than a register, and one
+/// tenant's import should not take the table's capacity for hours. Larger registers are split
+/// into several files. The API's upload policy and the import function both hold to it.
+pub const MAX_FILE_BYTES: u64 = 100 * 1024 * 1024;
+
 pub use columns::{Column, ExportShape, HeaderColumn, HeaderMap, normalise_header};
 pub use encoding::{
     DetectedEncoding, SAMPLE_LEN, TextEncoding, UnsupportedEncoding, detect_encoding,

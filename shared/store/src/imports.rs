@@ -20,7 +20,7 @@ use crate::customers::{Cancelled, Failed, Guarded, WriteSet, one};
 use crate::items::{self, Item};
 use crate::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK, TenantId};
 use crate::usage::Kind;
-use crate::{CustomerStore, MAX_PAGE, Page, StoreError, capacity, cursor};
+use crate::{CustomerStore, IdempotencyRecord, MAX_PAGE, Page, StoreError, capacity, cursor};
 
 /// DynamoDB's limit of items in one TransactWriteItems.
 pub const TRANSACTION_ITEMS: usize = 100;
@@ -212,16 +212,19 @@ struct StoredErrorChunk {
 }
 
 impl CustomerStore {
-    /// Records an import whose file is to come through a presigned URL. It expires after a day
-    /// unless the file arrives.
+    /// Records an import whose file is to come through a presigned upload, with the request's
+    /// idempotency record if it sent a key (`StoreError::IdempotencyKeyUsed` when the key was
+    /// used before). It expires after a day unless the file arrives.
     pub async fn put_import(
         &self,
         tenant: &TenantId,
         record: &ImportRecord,
+        idempotency: Option<&IdempotencyRecord>,
     ) -> Result<(), StoreError> {
-        self.put_item(
-            import_item(tenant, record),
-            Some("attribute_not_exists(PK)"),
+        self.transact_idempotent(
+            tenant,
+            vec![self.put_new(import_item(tenant, record))],
+            idempotency,
         )
         .await
     }
@@ -298,21 +301,30 @@ impl CustomerStore {
             .await
         {
             Ok(()) => Ok(Begin::Started),
-            Err(Cancelled(failed)) if failed.contains(&0) => {
-                let guard = self
-                    .get_item(keys::import_delivery(tenant, delivery))
-                    .await?;
-                let id = guard
-                    .as_ref()
-                    .and_then(|g| g.get("importId"))
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .ok_or(StoreError::VersionConflict)?;
-                Ok(Begin::Delivered(id))
-            }
+            Err(Cancelled(failed)) if failed.contains(&0) => self
+                .import_delivery(tenant, delivery)
+                .await?
+                .map(Begin::Delivered)
+                .ok_or(StoreError::VersionConflict),
             Err(Cancelled(_)) => Err(StoreError::VersionConflict),
             Err(Failed(e)) => Err(e),
         }
+    }
+
+    /// The import a delivery (see `begin_import`) started, if it was seen before.
+    pub async fn import_delivery(
+        &self,
+        tenant: &TenantId,
+        delivery: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let guard = self
+            .get_item(keys::import_delivery(tenant, delivery))
+            .await?;
+        Ok(guard
+            .as_ref()
+            .and_then(|g| g.get("importId"))
+            .and_then(|v| v.as_s().ok())
+            .cloned())
     }
 
     /// Saves the record if it is still at `expected_version` (status changes, the end).

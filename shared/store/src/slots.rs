@@ -26,7 +26,8 @@ pub struct ImportSlot {
 /// What an invocation asks a slot for.
 #[derive(Debug, Clone)]
 pub struct Turn<'a> {
-    /// The import's object key: a slot held for the same work can be taken over.
+    /// The file's key and ETag (see the import function's `turns::work_of`): a slot held for
+    /// the same work can be taken over.
     pub work: &'a str,
     /// Unique to this holding (a new id per invocation).
     pub holder: &'a str,

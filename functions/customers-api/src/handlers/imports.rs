@@ -4,13 +4,12 @@ use domain::Permission;
 use kit::Problem;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::scope;
+use super::{idempotency, scope};
 use crate::App;
-use crate::bucket::Presigned;
 use crate::http::{self, JSON, json, path_param, with_header};
-use crate::usecases::imports;
+use crate::usecases::{Created, imports};
 use crate::view::{self, ImportView};
 
 const DEFAULT_PAGE: i32 = 20;
@@ -29,26 +28,15 @@ struct ImportRequest {
     dry_run: bool,
 }
 
-#[derive(Serialize)]
-struct Requested<'a> {
-    #[serde(flatten)]
-    import: ImportView<'a>,
-    upload: Upload,
-}
-
-#[derive(Serialize)]
-struct Upload {
-    method: &'static str,
-    #[serde(flatten)]
-    url: Presigned,
-}
-
-/// 201 with the import and the URL to PUT the file to.
+/// 201 with the import and the form to POST the file with; a retry with the same
+/// Idempotency-Key gets the first answer.
 pub async fn request(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     // Checked again by the use case; here so that it is answered before the body is read.
     scope.require(Permission::Upload)?;
-    let input: ImportRequest = match http::optional_body(request, JSON)? {
+    let key = idempotency::key(request)?;
+    let body = http::optional_body(request, JSON)?;
+    let input: ImportRequest = match body {
         Some(body) => http::parse_json(body)?,
         None => ImportRequest::default(),
     };
@@ -56,19 +44,12 @@ pub async fn request(app: &App, request: &Request) -> Result<Response<Body>, Pro
         mapping: input.mapping,
         dry_run: input.dry_run,
     };
-    let requested = imports::request(app, &scope, input.file_name, wanted).await?;
-    let body = Requested {
-        import: ImportView::of(&requested.import),
-        upload: Upload {
-            method: "PUT",
-            url: requested.upload,
-        },
+    let retry = idempotency::retry_keyed(key, request, body.unwrap_or_default());
+    let answer = match imports::request(app, &scope, input.file_name, wanted, &retry).await? {
+        Created::Made(requested) => idempotency::to_response(imports::answer_of(&requested), false),
+        Created::Replayed(first) => idempotency::to_response(first, true),
     };
-    Ok(with_header(
-        json(StatusCode::CREATED, &body),
-        "location",
-        &format!("/imports/{}", requested.import.id),
-    ))
+    Ok(answer)
 }
 
 pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Problem> {

@@ -59,6 +59,18 @@ impl Retry {
         }
     }
 
+    /// The answer to give when writing our record found `first` already under the key: a
+    /// concurrent copy of this very request wrote it (the same fingerprint), or another
+    /// request did.
+    pub fn replayed(&self, first: &IdempotencyRecord) -> Result<StoredResponse, Problem> {
+        match &self.0 {
+            Some((_, fingerprint)) if fingerprint == &first.fingerprint => {
+                Ok(first.response.clone())
+            }
+            _ => Err(key_reused()),
+        }
+    }
+
     /// The idempotency record of `answer`, when the request sent a key.
     pub fn keep(&self, answer: StoredResponse, at: DateTime<Utc>) -> Option<IdempotencyRecord> {
         let (key, fingerprint) = self.0.clone()?;

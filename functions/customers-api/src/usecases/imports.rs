@@ -1,37 +1,54 @@
-//! CSV imports (Upload): request one (an upload URL), follow it, fetch its error report, get
+//! CSV imports (Upload): request one (an upload form), follow it, fetch its error report, get
 //! the template. The import itself is run by the customers-import function when the file
-//! arrives in the bucket; this side records the request and presigns URLs.
+//! arrives in the bucket; this side records the request and presigns uploads and downloads.
 
 use chrono::Utc;
 use domain::{FieldError, Permission};
 use kit::Problem;
 use lambda_http::http::StatusCode;
-use store::{ImportCounts, ImportRecord, ImportRequest, ImportSource, ImportStatus, Page};
+use serde::Serialize;
+use store::{
+    ImportCounts, ImportRecord, ImportRequest, ImportSource, ImportStatus, Page, StoredResponse,
+};
 use ulid::Ulid;
 
-use super::{Scope, store_problem};
+use super::idempotency::Retry;
+use super::{Created, Scope, store_problem};
 use crate::App;
-use crate::bucket::{ImportsBucket, Presigned};
+use crate::bucket::{ImportsBucket, Presigned, PresignedPost};
+use crate::view::ImportView;
 
 const MAX_FILE_NAME: usize = 200;
 
-/// A recorded import awaiting its file, and where to PUT the file.
+/// A recorded import awaiting its file, and the form to POST the file with.
+#[derive(Serialize)]
 pub struct Requested {
+    #[serde(flatten, serialize_with = "import_view")]
     pub import: ImportRecord,
-    pub upload: Presigned,
+    pub upload: PresignedPost,
 }
 
-/// Records an import awaiting its file and answers the URL to PUT the file to. The URL is
-/// signed before the record is written, so a failure leaves nothing behind. `wanted` carries
-/// the caller's column mapping (checked here against the fields an import fills and the
-/// organisation's custom fields) and whether it is a dry run.
+fn import_view<S: serde::Serializer>(record: &ImportRecord, out: S) -> Result<S::Ok, S::Error> {
+    ImportView::of(record).serialize(out)
+}
+
+/// Records an import awaiting its file and answers the form to upload the file with (at most
+/// [`import::MAX_FILE_BYTES`], enforced by S3). The form is signed before the record is
+/// written, so a failure leaves nothing behind. `wanted` carries the caller's column mapping
+/// (checked here against the fields an import fills and the organisation's custom fields) and
+/// whether it is a dry run. With an Idempotency-Key, a retry gets the first answer: the same
+/// import and the same form.
 pub async fn request(
     app: &App,
     scope: &Scope,
     file_name: Option<String>,
     wanted: ImportRequest,
-) -> Result<Requested, Problem> {
+    retry: &Retry,
+) -> Result<Created<Requested>, Problem> {
     scope.require(Permission::Upload)?;
+    if let Some(first) = retry.earlier(app, &scope.tenant).await? {
+        return Ok(Created::Replayed(first));
+    }
     let file_name = checked_file_name(file_name)?;
     checked_mapping(scope, &wanted)?;
     let now = Utc::now();
@@ -57,15 +74,39 @@ pub async fn request(
         mapping: None,
         version: 1,
     };
-    let upload = app.imports.upload_url(&record.object_key, now).await?;
-    app.store
-        .put_import(&scope.tenant, &record)
-        .await
-        .map_err(store_problem)?;
-    Ok(Requested {
+    let upload = app
+        .imports
+        .upload_form(&record.object_key, import::MAX_FILE_BYTES, now)
+        .await?;
+    let requested = Requested {
         import: record,
         upload,
-    })
+    };
+    let stored = retry.keep(answer_of(&requested), now);
+    match app
+        .store
+        .put_import(&scope.tenant, &requested.import, stored.as_ref())
+        .await
+    {
+        Ok(()) => Ok(Created::Made(requested)),
+        Err(store::StoreError::IdempotencyKeyUsed(first)) => {
+            retry.replayed(&first).map(Created::Replayed)
+        }
+        Err(e) => Err(store_problem(e)),
+    }
+}
+
+/// The answer to a request, as a retry of it gets it again: 201, the import's location, the
+/// import and its upload form.
+pub fn answer_of(requested: &Requested) -> StoredResponse {
+    StoredResponse {
+        status: StatusCode::CREATED.as_u16(),
+        headers: vec![(
+            "location".into(),
+            format!("/imports/{}", requested.import.id),
+        )],
+        body: serde_json::to_string(requested).expect("views serialise"),
+    }
 }
 
 /// A page of the organisation's imports, newest first.

@@ -218,6 +218,12 @@ async fn run_up(args: &[String]) -> Result<(), Failure> {
         options
             .parameters
             .insert(ALLOWED_ORIGINS_PARAMETER.to_owned(), origins.clone());
+        // The bucket takes one origin: the console's, which uploads straight to it.
+        if let Some(first) = origins.split(',').next() {
+            options
+                .parameters
+                .insert("UploadAllowedOrigin".to_owned(), first.trim().to_owned());
+        }
     }
     let clients = AwsClients::from_env().await?;
     let running = stack::start_with_clients(&options, &clients).await?;

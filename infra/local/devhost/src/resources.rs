@@ -85,8 +85,8 @@ impl StackResources {
 }
 
 /// Creates the template's tables, topics, queues and buckets for the stack `stack_name` and
-/// returns their names. `parameters` are template parameter values (the rest take their
-/// `Default`). Existing resources are kept and brought to the declared settings, so this is
+/// returns their names. `parameters` are template parameter values (the rest take their local
+/// values, `stack::local_parameters`, else their `Default`). Existing resources are kept and brought to the declared settings, so this is
 /// harmless to repeat.
 pub async fn create_stack(
     clients: &AwsClients,
@@ -99,7 +99,8 @@ pub async fn create_stack(
         .config()
         .region()
         .map_or(DEFAULT_REGION.to_owned(), |r| r.to_string());
-    let mut names = parameters.clone();
+    let mut names = crate::stack::local_parameters();
+    names.extend(parameters.clone());
     names.insert("AWS::StackName".into(), stack_name.to_owned());
     names.insert("AWS::Region".into(), region);
     let tables = create_all(&clients.dynamodb, template, stack_name).await?;

@@ -67,20 +67,32 @@ impl StackOptions {
             stack_name: "customers-local".into(),
             instances: 2,
             port: 0,
-            parameters: HashMap::from([
-                ("JwtIssuer".to_owned(), token::ISSUER.to_owned()),
-                ("JwtAudience".to_owned(), token::AUDIENCE.to_owned()),
-                (
-                    ALLOWED_ORIGINS_PARAMETER.to_owned(),
-                    LOCAL_CONSOLE_ORIGINS.to_owned(),
-                ),
-            ]),
+            parameters: local_parameters(),
             log_file: None,
             pollers: PollerOptions::default(),
             streams: StreamOptions::default(),
             function_environment: HashMap::new(),
         }
     }
+}
+
+/// The local values of the template's parameters that have no `Default` (a deployer must
+/// choose them): the local authorizer's issuer and audience, and the origins of the local
+/// console (`infra/local/run` serves it), which calls the API and uploads to the bucket.
+pub fn local_parameters() -> HashMap<String, String> {
+    HashMap::from([
+        ("JwtIssuer".to_owned(), token::ISSUER.to_owned()),
+        ("JwtAudience".to_owned(), token::AUDIENCE.to_owned()),
+        // The local console's origin: it uploads straight to the bucket.
+        (
+            "UploadAllowedOrigin".to_owned(),
+            "http://127.0.0.1:5173".to_owned(),
+        ),
+        (
+            ALLOWED_ORIGINS_PARAMETER.to_owned(),
+            LOCAL_CONSOLE_ORIGINS.to_owned(),
+        ),
+    ])
 }
 
 /// Cargo's debug output directory: `$CARGO_TARGET_DIR/debug`, else `<root>/target/debug`.

@@ -1524,7 +1524,7 @@ Resources:
             bucket.cors_rules,
             vec![CorsRuleDef {
                 id: None,
-                allowed_methods: vec!["PUT".into(), "GET".into()],
+                allowed_methods: vec!["POST".into(), "GET".into()],
                 allowed_origins: vec![Expr::Ref("UploadAllowedOrigin".into())],
                 allowed_headers: vec!["*".into()],
                 exposed_headers: vec![],

@@ -139,11 +139,11 @@ async fn buckets_and_queues_are_created_as_declared_and_twice_is_harmless() {
         .send()
         .await
         .unwrap();
-    assert_eq!(cors.cors_rules()[0].allowed_methods(), ["PUT", "GET"]);
+    assert_eq!(cors.cors_rules()[0].allowed_methods(), ["POST", "GET"]);
     assert_eq!(
         cors.cors_rules()[0].allowed_origins(),
-        ["*"],
-        "the parameter's Default"
+        ["http://127.0.0.1:3000"],
+        "the parameter's local value (it has no Default)"
     );
 
     // Putting the notification configuration sends S3's test event; the second create left

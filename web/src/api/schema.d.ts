@@ -1534,13 +1534,16 @@ export interface paths {
         get: operations["listImports"];
         put?: never;
         /**
-         * Request an upload URL for a CSV import
-         * @description Records an import in status `awaitingUpload` and answers the URL to upload its file to:
-         *     `upload.url`, a presigned S3 URL for one `PUT` of one object, valid for 15 minutes
-         *     (`upload.expiresAt`). PUT the file's bytes to it as they are, without an
-         *     `Authorization` header (the URL carries its own signature) and with any
-         *     `Content-Type` or none: no header is signed. When the file arrives, the import starts
-         *     by itself; follow it with GET /imports/{importId}.
+         * Request an upload form for a CSV import
+         * @description Records an import in status `awaitingUpload` and answers the form to upload its file
+         *     with: `upload`, a presigned S3 POST valid for 15 minutes (`upload.expiresAt`). Send
+         *     `multipart/form-data` to `upload.url` with every member of `upload.fields` as a field,
+         *     as it is, and then the file as the last part, named `file`; no `Authorization` header
+         *     (the form carries its own signature). A `Content-Type` field may be added with any
+         *     value. S3 answers 204 and refuses (400 `EntityTooSmall`/`EntityTooLarge`, 403
+         *     `AccessDenied`) an empty file, a file of more than `upload.maxBytes` bytes (100 MiB),
+         *     another key, a changed or added field, or an expired form. When the file arrives, the
+         *     import starts by itself; follow it with GET /imports/{importId}.
          *
          *     The body is optional. `fileName` is the name people see in the list of imports (1 to
          *     200 printable characters, trimmed; a blank one counts as not given). It is shown only,
@@ -1555,8 +1558,14 @@ export interface paths {
          *     file exactly as an import does and writes no customer: the same status, counts,
          *     mapping, warnings and error report. See docs/imports.md.
          *
-         *     A second upload to the same URL starts another import (source `bucket`). An import
-         *     whose file never arrives is removed after about a day.
+         *     The import counts the first upload only: a second upload with the same form (while it
+         *     is valid) starts no import and changes nothing. An import whose file never arrives is
+         *     removed after about a day.
+         *
+         *     **Retries.** Send an `Idempotency-Key`: for 24 hours a retry with the same key and the
+         *     same body answers with the first response (`Idempotent-Replayed: true`), the same
+         *     import and the same form (which stops working at its `expiresAt`), and records
+         *     nothing; the same key with another body answers 422 `idempotency-key-reused`.
          *
          *     Needs `upload`.
          */
@@ -3386,9 +3395,29 @@ export interface components {
              */
             expiresAt: string;
         };
-        Upload: components["schemas"]["PresignedUrl"] & {
+        /** @description A presigned S3 POST. Before `expiresAt`, send `multipart/form-data` to `url` with every member of `fields` as a field, unchanged, then the file as the last part, named `file` (1 to `maxBytes` bytes); no `Authorization` header. A `Content-Type` field may be added with any value; any other added or changed field is refused by S3. */
+        Upload: {
+            /**
+             * Format: uri
+             * @description The bucket's URL; the key is the `key` field.
+             */
+            url: string;
             /** @constant */
-            method: "PUT";
+            method: "POST";
+            /** @description Form fields, name to value: `key`, `policy`, `x-amz-algorithm`, `x-amz-credential`, `x-amz-date`, `x-amz-signature`, and `x-amz-security-token` when the API runs with temporary credentials (always on AWS Lambda). */
+            fields: {
+                [key: string]: string;
+            };
+            /**
+             * @description The largest file S3 takes (100 MiB, the most an import reads).
+             * @example 104857600
+             */
+            maxBytes: number;
+            /**
+             * Format: date-time
+             * @description 15 minutes after it was issued.
+             */
+            expiresAt: string;
         };
         RequestedImport: components["schemas"]["Import"] & {
             upload: components["schemas"]["Upload"];
@@ -6827,7 +6856,18 @@ export interface operations {
     requestImport: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the create safe to retry: 1 to 255 printable ASCII characters without spaces,
+                 *     e.g. a UUID; anything else answers 400 `invalid-idempotency-key`. On the creates of
+                 *     customers, sites, contracts, work orders and jobs, for 24 hours, a repeat with the
+                 *     same body answers with the first response and `Idempotent-Replayed: true`; the same
+                 *     key with another body answers 422 `idempotency-key-reused`. (POST
+                 *     /customers/{customerId}/tickets takes it too, with rules of its own: see that
+                 *     operation.)
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6848,11 +6888,12 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The import, awaiting its file, and where to upload it. */
+            /** @description The import, awaiting its file, and the form to upload it with (or, with `Idempotent-Replayed: true`, the replayed first answer). */
             201: {
                 headers: {
                     /** @description The import's path, e.g. `/imports/01JDZ8Q4W6X5V3T2R1P0N9M8K7`. */
                     Location?: string;
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6881,8 +6922,18 @@ export interface operations {
                      *       },
                      *       "warnings": [],
                      *       "upload": {
-                     *         "method": "PUT",
-                     *         "url": "https://s3.eu-north-1.amazonaws.com/customers-imports-123456789012-eu-north-1/imports/acme/01JDZ8Q4W6X5V3T2R1P0N9M8K7.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=...",
+                     *         "url": "https://s3.eu-north-1.amazonaws.com/customers-imports-123456789012-eu-north-1",
+                     *         "method": "POST",
+                     *         "fields": {
+                     *           "key": "imports/acme/01JDZ8Q4W6X5V3T2R1P0N9M8K7.csv",
+                     *           "policy": "eyJleHBpcmF0aW9uIjoiMjAyNS0wMy0wNFQwOTozMDowMi4wMDBaIiwiY29uZGl0aW9ucyI6Wy4uLl19",
+                     *           "x-amz-algorithm": "AWS4-HMAC-SHA256",
+                     *           "x-amz-credential": "ASIAEXAMPLE/20250304/eu-north-1/s3/aws4_request",
+                     *           "x-amz-date": "20250304T091502Z",
+                     *           "x-amz-security-token": "IQoJb3JpZ2luX2VjEXAMPLE",
+                     *           "x-amz-signature": "3f1c2a9e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f"
+                     *         },
+                     *         "maxBytes": 104857600,
                      *         "expiresAt": "2025-03-04T09:30:02Z"
                      *       }
                      *     }
@@ -6890,14 +6941,14 @@ export interface operations {
                     "application/json": components["schemas"]["RequestedImport"];
                 };
             };
-            /** @description The body is not JSON (`/problems/malformed-body`). */
+            /** @description The body is not JSON (`/problems/malformed-body`), or the `Idempotency-Key` is not 1 to 255 printable ASCII characters (`/problems/invalid-idempotency-key`). */
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             /** @description The caller lacks `upload` (`/problems/forbidden`, `missingPermission: upload`), or the token names no valid organisation (`/problems/no-organisation`). */
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description `fileName` is longer than 200 characters (`too_long`), holds control or invisible formatting characters (`invalid_characters`), or is not a string (`invalid_type`); `mapping` is not an object of strings or `dryRun` not a boolean (`invalid_type`); a `mapping` entry cannot be used (at `/mapping/<column>`: `unknown_field` for a field no import fills or a custom field the organisation does not have, `repeated_field` for a field given to two columns, `required` for an empty column name, `too_long` for one over 500 characters; `too_many` at `/mapping` for more than 200 entries); or the body has other members (`unknown_field`) (`/problems/validation-failed`). */
+            /** @description `fileName` is longer than 200 characters (`too_long`), holds control or invisible formatting characters (`invalid_characters`), or is not a string (`invalid_type`); `mapping` is not an object of strings or `dryRun` not a boolean (`invalid_type`); a `mapping` entry cannot be used (at `/mapping/<column>`: `unknown_field` for a field no import fills or a custom field the organisation does not have, `repeated_field` for a field given to two columns, `required` for an empty column name, `too_long` for one over 500 characters; `too_many` at `/mapping` for more than 200 entries); or the body has other members (`unknown_field`) (`/problems/validation-failed`). Or an Idempotency-Key already used for another request (`/problems/idempotency-key-reused`). */
             422: components["responses"]["UnprocessableEntity"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];

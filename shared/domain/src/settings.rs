@@ -179,6 +179,8 @@ impl Default for Settings {
 pub const ORGANISATION_NAME_MAX: usize = 30;
 
 const CUSTOM_FIELDS_MAX: usize = 50;
+/// The longest customer number any organisation may require.
+const NUMBER_LENGTH_MAX: usize = 30;
 
 impl Settings {
     /// Checks the settings themselves; `previous` guards against deleting custom field
@@ -188,6 +190,10 @@ impl Settings {
         let mut fail = |field: &str, code: &str, message: String| {
             errors.push(FieldError::new(field, code, message));
         };
+        // Generated numbers are drawn at the minimum length: only within the bounds may one be
+        // made to check the prefix (a minimum of millions would take the instance's memory).
+        let lengths_valid = (1..=self.number_max_length).contains(&self.number_min_length)
+            && self.number_max_length <= NUMBER_LENGTH_MAX;
         if self.number_min_length < 1 || self.number_min_length > self.number_max_length {
             fail(
                 "/numberMinLength",
@@ -195,7 +201,7 @@ impl Settings {
                 "Between 1 and numberMaxLength.".into(),
             );
         }
-        if self.number_max_length > 30 {
+        if self.number_max_length > NUMBER_LENGTH_MAX {
             fail("/numberMaxLength", "invalid_range", "At most 30.".into());
         }
         // A set, as the document says (`uniqueItems`): a channel named twice is a mistake.
@@ -225,8 +231,11 @@ impl Settings {
                 "too_long",
                 "The prefix must leave room for digits.".into(),
             );
-        } else if let Err(e) =
-            crate::validate_customer_number(&self.generated_number(1), &self.context().number_rules)
+        } else if lengths_valid
+            && let Err(e) = crate::validate_customer_number(
+                &self.generated_number(1),
+                &self.context().number_rules,
+            )
         {
             fail(
                 "/autoNumberPrefix",
@@ -645,6 +654,19 @@ mod tests {
         let mut retired = previous.clone();
         retired.custom_fields[0].retired = true;
         assert!(retired.validate(&previous).is_ok());
+    }
+
+    #[test]
+    fn a_minimum_length_of_millions_is_refused_without_making_a_number_of_that_length() {
+        let mut settings = Settings {
+            number_min_length: 67_738_147,
+            number_max_length: 31,
+            auto_number: true,
+            ..Settings::default()
+        };
+        let errors = settings.validate(&Settings::default()).unwrap_err();
+        let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["/numberMinLength", "/numberMaxLength"]);
     }
 
     #[test]

@@ -142,8 +142,8 @@ async fn buckets_and_queues_are_created_as_declared_and_twice_is_harmless() {
     assert_eq!(cors.cors_rules()[0].allowed_methods(), ["POST", "GET"]);
     assert_eq!(
         cors.cors_rules()[0].allowed_origins(),
-        ["http://127.0.0.1:3000"],
-        "the parameter's local value (it has no Default)"
+        [devhost::stack::local_parameters()["UploadAllowedOrigin"].as_str()],
+        "the parameter's local value (it has no Default): the local console's origin"
     );
 
     // Putting the notification configuration sends S3's test event; the second create left

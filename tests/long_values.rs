@@ -305,3 +305,20 @@ async fn over_long_values_in_an_import_are_row_errors() {
         "{text}"
     );
 }
+
+/// A verified token whose subject no key may hold (a user id goes into keys: assignments, a
+/// technician's list) is refused before anything is read: 401, never a 500.
+#[tokio::test]
+async fn a_token_subject_no_key_may_hold_is_refused() {
+    let suite = Suite::start().await;
+    for sub in ["x".repeat(3000), "mallory#T#acme".to_owned()] {
+        let session = suite.with_claims(serde_json::json!({
+            "iss": devhost::token::ISSUER, "aud": devhost::token::AUDIENCE,
+            "sub": sub, "tenant_id": "acme", "roles": ["administrator"],
+            "exp": 4_000_000_000u64
+        }));
+        let reply = session.get("/customers").await;
+        assert_eq!(reply.status, 401, "{}", reply.body);
+        assert_eq!(reply.header("content-type"), Some("application/problem+json"));
+    }
+}

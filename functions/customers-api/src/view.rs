@@ -117,6 +117,7 @@ struct ImportCountsView {
     unchanged: u64,
     failed: u64,
     without_key: u64,
+    phones_left_out: u64,
 }
 
 impl<'a> ImportView<'a> {
@@ -138,6 +139,7 @@ impl<'a> ImportView<'a> {
                 unchanged: counts.unchanged,
                 failed: counts.failed,
                 without_key: counts.without_key,
+                phones_left_out: counts.phones_left_out,
             },
             invocations: record.invocations,
             failure: record.failure.as_deref(),
@@ -170,6 +172,20 @@ fn warnings(record: &ImportRecord) -> Vec<String> {
         };
         warnings.push(format!(
             "{keyless} row(s) had neither a customer number nor an external id and {verb}              created as new customers: importing the file again creates them again. Give              them a number or an id column (such as \"Customer Id\") to make re-imports              update them."
+        ));
+    }
+    let left_out = record.counts.phones_left_out;
+    if left_out > 0 {
+        let first = record
+            .counts
+            .first_phone_left_out
+            .map(|line| format!(" (the first on line {line})"))
+            .unwrap_or_default();
+        warnings.push(format!(
+            "{left_out} phone number(s) of columns such as \"Phone 1\" or \"Work Phone\" are \
+             no valid number of their row's country{first} and were left out; their customers \
+             were imported without them. Write them with their country code (+1 ...) to import \
+             them."
         ));
     }
     warnings

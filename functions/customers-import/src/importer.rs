@@ -165,6 +165,9 @@ struct Transaction {
     failed: u64,
     /// New customers whose row had neither a number nor an external reference.
     without_key: u64,
+    /// Numbers of guessed phone columns left out of valid rows, and the first one's line.
+    phones_left_out: u64,
+    first_phone_left_out: Option<u64>,
     errors: Vec<RowError>,
     error_bytes: usize,
     after: Option<Checkpoint>,
@@ -604,6 +607,13 @@ impl Importer {
         let mut done = Vec::new();
         let mut current = Transaction::default();
         for (i, outcome) in outcomes.into_iter().enumerate() {
+            if let Ok(row) = &rows[i].0
+                && row.phones_left_out > 0
+                && !matches!(outcome, Outcome::Failed(_))
+            {
+                current.phones_left_out += u64::from(row.phones_left_out);
+                current.first_phone_left_out.get_or_insert(row.line);
+            }
             let prepared = match outcome {
                 Outcome::Create(customer) => {
                     let history = HistoryEntry::of(ChangeKind::Created, None, &customer);
@@ -679,6 +689,10 @@ impl Importer {
             counts.unchanged += transaction.unchanged;
             counts.failed += transaction.failed;
             counts.without_key += transaction.without_key;
+            counts.phones_left_out += transaction.phones_left_out;
+            counts.first_phone_left_out = counts
+                .first_phone_left_out
+                .or(transaction.first_phone_left_out);
             let at = transaction.after.expect("a transaction has rows");
             after.checkpoint = Some(ImportCheckpoint {
                 offset: at.offset,

@@ -313,6 +313,8 @@ pub struct ValidRow {
     /// The row had no customer number (only with [`MissingNumber::Defer`]); `fields` holds an
     /// empty one for the caller to fill in.
     pub needs_number: bool,
+    /// Numbers of guessed phone columns left out as unreadable (see `row::phones`).
+    pub phones_left_out: u32,
 }
 
 /// One problem with one row.
@@ -681,6 +683,7 @@ impl<R: Read> ImportReader<R> {
                     given,
                     key,
                     needs_number,
+                    phones_left_out: built.phones_left_out,
                 })
             }
             Ok(_) => Err(errors),

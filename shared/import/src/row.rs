@@ -38,6 +38,9 @@ pub(crate) struct BuiltRow {
     pub problems: Vec<CellProblem>,
     /// The row's own country (ISO code), for reading national phone numbers.
     pub country: Option<String>,
+    /// Numbers of guessed phone columns ("Phone 1", "Work Phone") that are no valid number of
+    /// the row's country: left out, so the customer is imported without them (see `phones`).
+    pub phones_left_out: u32,
 }
 
 impl BuiltRow {
@@ -265,8 +268,11 @@ impl<'a> RowBuilder<'a> {
     /// reads national numbers) fills the mobile when it is free; any other number the phone;
     /// with the phone taken, a number that may be a mobile (the US numbering does not tell)
     /// and has no extension fills the mobile. A number with an extension is never the mobile.
-    /// What does not fit (a third number) is not imported. An unreadable number goes to the
-    /// phone, whose validation names it.
+    /// What does not fit (a third number) is not imported. An unreadable number of the phone
+    /// column itself goes to the phone, whose validation names it; one of a guessed column is
+    /// left out and counted: generic exports are full of numbers of another country than the
+    /// row's, and a customer is worth more than one of its phone numbers. The import's
+    /// warnings say how many were left out and where the first one is.
     fn phones(&mut self, country: Option<&str>) -> (Option<String>, Option<String>) {
         let mut phone = self.text(Column::Phone, "/phone");
         let mut mobile = self.text(Column::Mobile, "/mobile");
@@ -278,6 +284,10 @@ impl<'a> RowBuilder<'a> {
             .collect();
         for (value, index) in candidates {
             let kind = domain::line_kind(value, country);
+            if kind.is_none() {
+                self.row.phones_left_out += 1;
+                continue;
+            }
             let slot = match kind {
                 Some((LineKind::Mobile, false)) if mobile.is_none() => "/mobile",
                 _ if phone.is_none() => "/phone",

@@ -1244,6 +1244,31 @@ fn a_generic_crm_export_reads_every_row_with_its_phones_id_and_country() {
     }
 }
 
+/// The rows of a faker-made export as it is (datablist's customers sample): US-style numbers
+/// on rows of any country, unassigned area codes. The customers are read; the numbers no
+/// row's country reads are left out and counted, not the row's error. An explicit phone
+/// column stays strict.
+#[test]
+fn unreadable_numbers_of_guessed_phone_columns_are_left_out_not_the_rows_error() {
+    let csv = "Customer Id,First Name,Last Name,Country,Phone 1,Phone 2\n\
+               DD37Cf93aecA6Dc,Sheryl,Baxter,Chile,229.077.5154,397.884.0519x718\n\
+               1Ef7b82A4CAAD10,Preston,Lozano,Chile,+56 9 6123 4567,(496)978-3969x58947\n";
+    let options = ImportOptions {
+        missing_number: MissingNumber::Defer,
+        ..options()
+    };
+    let rows = read_with(csv.as_bytes(), &options);
+    let rows = valid(&rows);
+    assert_eq!(rows.len(), 2, "both customers are read");
+    assert_eq!(rows[0].phones_left_out, 2);
+    assert_eq!((&rows[0].fields.phone, &rows[0].fields.mobile), (&None, &None));
+    assert_eq!(rows[1].phones_left_out, 1);
+    assert_eq!(rows[1].fields.mobile.as_deref(), Some("+56961234567"));
+
+    let strict = read(b"Customer Number,First Name,Country,Phone\n1,Anna,Chile,229.077.5154\n");
+    assert_eq!(errors(&strict[0])[0].field.as_deref(), Some("/phone"));
+}
+
 #[test]
 fn an_unknown_country_is_the_rows_error_naming_the_value() {
     let rows = read(b"Customer Number,First Name,Country\n1,Anna,Narnia\n2,Bo,Sverige\n");

@@ -67,6 +67,13 @@ pub struct ImportCounts {
     /// external reference in the file: importing the file again creates them again.
     #[serde(default)]
     pub without_key: u64,
+    /// Numbers of guessed phone columns that no row's country reads, left out of rows that
+    /// were imported (or, in a dry run, would be).
+    #[serde(default)]
+    pub phones_left_out: u64,
+    /// The line of the first of them, for the import's warning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_phone_left_out: Option<u64>,
 }
 
 /// What the caller asked of a file when requesting its upload: a column mapping that

@@ -33,6 +33,12 @@ use idempotency::to_response;
 /// The caller's scope from the verified token: who, which organisation, what they may do.
 pub async fn scope(app: &App, request: &Request) -> Result<Scope, Problem> {
     let caller = Caller::from_request(request, &app.claims)?;
+    // The user id goes into keys (assignments, a technician's list) and records: one that no
+    // key may hold (over 128 bytes, `#`, spaces) is no identity this API can serve.
+    if !domain::is_user_id(&caller.user) {
+        return Err(Problem::unauthenticated()
+            .detail("The token's subject (sub) is not a user id this API accepts: 1 to 128 printable ASCII characters without '#'."));
+    }
     let tenant = TenantId::parse(&caller.tenant).ok_or_else(Problem::no_tenant)?;
     let grants = Grants::of_roles(&caller.roles);
     let settings = app.settings(&tenant).await?;

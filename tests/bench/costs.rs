@@ -1,12 +1,10 @@
 //! What each customers-API operation costs in DynamoDB requests and capacity units (from
-//! ReturnConsumedCapacity), plus the function's binary size and its process-start-to-ready time.
-//! Counts, not timings of the emulator: run with `infra/local/bench`.
+//! ReturnConsumedCapacity). Counts, not timings of the emulator: run with `infra/local/bench`
+//! (the functions' start, CPU, memory and size are `bench-lambdas`).
 //!
 //! The operations call the store exactly as the handlers do: create = one `create`; get = one
 //! `get`; update = `get` + `replace`; list page = one `list` of 50 (active customers, the
 //! default; every status: two Queries merged).
-
-use std::time::Duration;
 
 use chrono::Utc;
 use domain::ChangeKind;
@@ -241,47 +239,4 @@ async fn main() {
         .await
         .expect("lookup");
     row("lookup by phone", store.usage().snapshot(), 1);
-
-    report_binary().await;
-}
-
-/// Size of the release binary and the time from process start to the first poll of the
-/// Runtime API (cold start without the network), if a release build exists.
-async fn report_binary() {
-    let root = e2e::repo_root();
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| root.join("target"));
-    let binary = target.join("release/customers-api");
-    let Ok(meta) = std::fs::metadata(&binary) else {
-        println!(
-            "\nno release build at {}: run infra/local/bench",
-            binary.display()
-        );
-        return;
-    };
-    println!(
-        "\nrelease binary {}: {:.1} MiB",
-        binary.display(),
-        meta.len() as f64 / 1048576.0
-    );
-    let env = [("TABLE_NAME".to_owned(), "unused".to_owned())]
-        .into_iter()
-        .collect();
-    let host = devhost::LambdaHost::start(&binary, "customers-api-bench", env, 5)
-        .await
-        .expect("the release binary starts");
-    let mut times = host
-        .wait_ready(Duration::from_secs(30))
-        .await
-        .expect("ready");
-    times.sort();
-    let ms: Vec<String> = times
-        .iter()
-        .map(|t| format!("{:.1}", t.as_secs_f64() * 1000.0))
-        .collect();
-    println!(
-        "process start to ready (5 processes, ms, sorted): {}",
-        ms.join(" ")
-    );
 }

@@ -1,7 +1,9 @@
 use customer_texts::App;
 use lambda_runtime::{Error, run, service_fn};
 
-#[tokio::main]
+// One thread: an execution environment handles one event at a time on a fraction of a vCPU,
+// where worker threads only add start-up work and cross-thread wake-ups per request.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     kit::logging::init();
     let app = App::from_env().await?;

@@ -3,12 +3,36 @@
 
 use std::time::Duration;
 
+use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::{SharedCredentialsProvider, SharedHttpClient};
+use aws_smithy_http_client::Builder;
+use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 
+/// Amazon Trust Services' root certificates: every AWS service endpoint's certificate chains
+/// to one of them (AWS finished moving its endpoints there in 2022).
+const AWS_ROOT_CERTIFICATES: &[u8] = include_bytes!("aws-roots.pem");
+
+/// The configuration of every client, from what Lambda puts in the environment: the region
+/// (`AWS_REGION`), the execution role's credentials (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) and, locally, `AWS_ENDPOINT_URL`. Not
+/// aws-config's loader: its default chains (profile files, web identity, container and
+/// instance credentials) are built at every cold start and find nothing more on Lambda, and
+/// they bring an STS client into every binary.
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    let region = std::env::var("AWS_REGION")
+        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+        .ok()
+        .map(Region::new);
+    let credentials = EnvironmentVariableCredentialsProvider::new();
+    let mut config = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(region)
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .http_client(http_client())
         // Three attempts with backoff for throttling and transient faults: enough to ride out
         // a blip, few enough to stay inside API Gateway's 30 s integration timeout.
         .retry_config(RetryConfig::standard().with_max_attempts(3))
@@ -19,9 +43,30 @@ pub async fn sdk_config() -> SdkConfig {
                 .operation_attempt_timeout(Duration::from_secs(3))
                 .operation_timeout(Duration::from_secs(8))
                 .build(),
-        )
-        .load()
-        .await
+        );
+    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL")
+        && !endpoint.trim().is_empty()
+    {
+        config = config.endpoint_url(endpoint);
+    }
+    config.build()
+}
+
+/// The HTTP client of every AWS client: HTTPS through rustls on ring, trusting Amazon's root
+/// certificates only. The SDK's default (rustls on aws-lc, trusting the system's store) costs
+/// a cold start dearly: it reads and parses every certificate of the store each time a client
+/// is built, and aws-lc's CPU-jitter entropy source runs for tens of milliseconds at the first
+/// handshake on a small Lambda. Plain `http://` endpoints (the local emulator) work too.
+pub fn http_client() -> SharedHttpClient {
+    let trust = TrustStore::empty().with_pem_certificate(AWS_ROOT_CERTIFICATES);
+    let context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("a TLS context of root certificates only");
+    Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .tls_context(context)
+        .build_https()
 }
 
 pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
@@ -52,4 +97,27 @@ pub fn publish_timeouts() -> TimeoutConfig {
 /// A required environment variable, with an error that names it.
 pub fn required_env(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("environment variable {name} is not set"))
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
+
+    /// Building a client builds its connector, root certificates included: a bundle that does
+    /// not parse fails here rather than at a cold start.
+    #[tokio::test]
+    async fn clients_build_with_amazons_root_certificates() {
+        assert_eq!(
+            String::from_utf8_lossy(super::AWS_ROOT_CERTIFICATES)
+                .matches("-----BEGIN CERTIFICATE-----")
+                .count(),
+            5
+        );
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-north-1"))
+            .http_client(super::http_client())
+            .build();
+        let _client = aws_sdk_dynamodb::Client::from_conf(config);
+    }
 }

@@ -119,6 +119,8 @@ struct InstanceStatus {
     /// Which process of this instance is the current one (counts spawns).
     generation: u64,
     spawned_at: Option<Instant>,
+    /// The current process's id (a benchmark reads its CPU time and memory from /proc).
+    pid: Option<u32>,
     ready: bool,
     failed: Option<String>,
 }
@@ -262,6 +264,15 @@ impl LambdaHost {
             .clone()
     }
 
+    /// The process id of each instance's current process, in instance order.
+    pub fn pids(&self) -> Vec<Option<u32>> {
+        self.shared
+            .instances
+            .iter()
+            .map(|i| i.status.lock().expect("not poisoned").pid)
+            .collect()
+    }
+
     /// Waits until every instance has polled for work once and returns their startup times.
     /// Fails when an instance died before that (a missing variable, a panic in `main`...).
     pub async fn wait_ready(&self, timeout: Duration) -> Result<Vec<Duration>> {
@@ -289,14 +300,18 @@ impl LambdaHost {
 
 impl Shared {
     fn spawn_instance(&self, index: usize, launch: &Launch) -> Result<Child> {
+        // Locked across the spawn: a process that starts in a few milliseconds can poll before
+        // the spawn returns, and its first poll must find its own status. Set afterwards, the
+        // status overwrote the poll's `ready` and the instance never became ready (seen).
+        let mut status = self.instances[index].status.lock().expect("not poisoned");
         // Timed from before the spawn: fork and exec are part of a cold start.
         let started = Instant::now();
         let child = spawn_process(launch)
             .map_err(|e| Error::Host(format!("cannot start {}: {e}", launch.binary.display())))?;
-        let mut status = self.instances[index].status.lock().expect("not poisoned");
         *status = InstanceStatus {
             generation: status.generation + 1,
             spawned_at: Some(started),
+            pid: child.id(),
             ready: false,
             failed: None,
         };

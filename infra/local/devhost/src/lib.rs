@@ -101,7 +101,9 @@ pub async fn try_aws_config() -> Result<SdkConfig> {
                     .into(),
             )
         })?;
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(endpoint);
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(kit::aws::http_client())
+        .endpoint_url(endpoint);
     if env_missing("AWS_REGION") && env_missing("AWS_DEFAULT_REGION") {
         loader = loader.region(Region::new(DEFAULT_REGION));
     }

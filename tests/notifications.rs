@@ -368,10 +368,17 @@ async fn customer_with_own_mobile(
 }
 
 #[tokio::test]
-async fn the_card_s_own_mobile_can_opt_out_and_a_finnish_customer_is_texted_in_finnish() {
+async fn the_card_s_own_mobile_can_opt_out_and_customers_are_texted_in_their_language_else_the_organisation_s()
+ {
     let suite = Suite::start_with(1).await;
     let office = suite.user("acme", "ada", ADMIN);
     settings(&office).await;
+    let mut german = office.get("/settings").await.body;
+    german["defaultLanguage"] = json!("de");
+    office
+        .send_json(http::Method::PUT, "/settings", &[], &german)
+        .await
+        .expect(200);
 
     // The office records that the card's own mobile wants no texts.
     let asked_mobile = fresh_mobile();
@@ -405,6 +412,10 @@ async fn the_card_s_own_mobile_can_opt_out_and_a_finnish_customer_is_texted_in_f
     let finnish_mobile = fresh_mobile();
     let (finn, finn_site) = customer_with_own_mobile(&office, "5303", &finnish_mobile, "fi").await;
     let (finn_order, _) = visit(&office, &finn, &finn_site, 1).await;
+    // A Polish customer: texts are not written in Polish, so in the organisation's language.
+    let polish_mobile = fresh_mobile();
+    let (pole, pole_site) = customer_with_own_mobile(&office, "5304", &polish_mobile, "pl").await;
+    visit(&office, &pole, &pole_site, 1).await;
 
     let asked_text = &settled_texts(&office, &asked, &asked_order, 1).await[0];
     assert_eq!(asked_text["state"], "suppressed");
@@ -429,6 +440,12 @@ async fn the_card_s_own_mobile_can_opt_out_and_a_finnish_customer_is_texted_in_f
     assert_eq!(finn_text["text"]["language"], "fi");
     assert_eq!(finn_text["text"]["encoding"], "gsm7");
     assert_eq!(finn_text["text"]["segments"], 1);
+    assert_eq!(
+        suite.wait_for_texts(&polish_mobile, 1).await,
+        [
+            "Rörmokarna AB: Ihr Termin ist am Mi., 2. Dez. zwischen 08:00 und 10:00 Uhr. Åsa kommt zu Ihnen."
+        ]
+    );
 }
 
 #[tokio::test]

@@ -348,6 +348,106 @@ async fn no_text_goes_without_a_mobile_or_against_an_opt_out_and_the_reason_is_r
     assert_eq!(reasons, ["noMobile", "optedOut", "optedOutAtCarrier"]);
 }
 
+/// A person customer whose card holds the only mobile, and one of its sites.
+async fn customer_with_own_mobile(
+    office: &Session<'_>,
+    number: &str,
+    mobile: &str,
+    language: &str,
+) -> (String, String) {
+    let mut card = customer(number, "Ola", "Ek");
+    card["mobile"] = json!(mobile);
+    card["language"] = json!(language);
+    let created = office.post("/customers", &card).await;
+    created.expect(201);
+    let id = id_of(&created);
+    let site = office
+        .post(&format!("/customers/{id}/sites"), &json!({"name": "Villa"}))
+        .await;
+    (id, id_of(&site))
+}
+
+#[tokio::test]
+async fn the_card_s_own_mobile_can_opt_out_and_customers_are_texted_in_their_language_else_the_organisation_s()
+ {
+    let suite = Suite::start_with(1).await;
+    let office = suite.user("acme", "ada", ADMIN);
+    settings(&office).await;
+    let mut german = office.get("/settings").await.body;
+    german["defaultLanguage"] = json!("de");
+    office
+        .send_json(http::Method::PUT, "/settings", &[], &german)
+        .await
+        .expect(200);
+
+    // The office records that the card's own mobile wants no texts.
+    let asked_mobile = fresh_mobile();
+    let (asked, asked_site) = customer_with_own_mobile(&office, "5301", &asked_mobile, "sv").await;
+    let card = office.get(&format!("/customers/{asked}")).await;
+    assert_eq!(card.body["smsOptOut"], false);
+    office
+        .patch(
+            &format!("/customers/{asked}"),
+            &card.etag(),
+            &json!({"smsOptOut": true}),
+        )
+        .await
+        .expect(200);
+    let history = office.get(&format!("/customers/{asked}/history")).await;
+    assert_eq!(history.body["items"][0]["kind"], "updated");
+    assert_eq!(history.body["items"][0]["by"], "ada");
+    assert_eq!(
+        history.body["items"][0]["changes"],
+        json!([{"field": "/smsOptOut", "before": false, "after": true}])
+    );
+    let (asked_order, _) = visit(&office, &asked, &asked_site, 1).await;
+
+    // A card whose own number is on SNS's opt-out list (the emulator lists numbers ending in
+    // 99): the opt-out is recorded on the card.
+    let (stopped, stopped_site) =
+        customer_with_own_mobile(&office, "5302", "+46705550399", "sv").await;
+    let (stopped_order, _) = visit(&office, &stopped, &stopped_site, 1).await;
+
+    // A Finnish customer.
+    let finnish_mobile = fresh_mobile();
+    let (finn, finn_site) = customer_with_own_mobile(&office, "5303", &finnish_mobile, "fi").await;
+    let (finn_order, _) = visit(&office, &finn, &finn_site, 1).await;
+    // A Polish customer: texts are not written in Polish, so in the organisation's language.
+    let polish_mobile = fresh_mobile();
+    let (pole, pole_site) = customer_with_own_mobile(&office, "5304", &polish_mobile, "pl").await;
+    visit(&office, &pole, &pole_site, 1).await;
+
+    let asked_text = &settled_texts(&office, &asked, &asked_order, 1).await[0];
+    assert_eq!(asked_text["state"], "suppressed");
+    assert_eq!(asked_text["reason"], "cardOptedOut");
+    assert!(suite.texts_to(&asked_mobile).await.is_empty());
+
+    let stopped_text = &settled_texts(&office, &stopped, &stopped_order, 1).await[0];
+    assert_eq!(stopped_text["reason"], "optedOutAtCarrier");
+    let card = office.get(&format!("/customers/{stopped}")).await;
+    assert_eq!(card.body["smsOptOut"], true);
+    let history = office.get(&format!("/customers/{stopped}/history")).await;
+    let entry = &history.body["items"][0];
+    assert_eq!(entry["by"], "sms:opt-out-list");
+    assert_eq!(entry["kind"], "updated");
+    assert_eq!(entry["changes"][0]["field"], "/smsOptOut");
+
+    assert_eq!(
+        suite.wait_for_texts(&finnish_mobile, 1).await,
+        ["Rörmokarna AB: Käyntisi on varattu ke 2.12. klo 08:00-10:00. Åsa tulee luoksesi."]
+    );
+    let finn_text = &settled_texts(&office, &finn, &finn_order, 1).await[0];
+    assert_eq!(finn_text["text"]["language"], "fi");
+    assert_eq!(finn_text["text"]["encoding"], "gsm7");
+    assert_eq!(finn_text["text"]["segments"], 1);
+    assert_eq!(
+        suite.wait_for_texts(&polish_mobile, 1).await,
+        [
+            "Rörmokarna AB: Ihr Termin ist am Mi., 2. Dez. zwischen 08:00 und 10:00 Uhr. Åsa kommt zu Ihnen."
+        ]
+    );
+}
+
 #[tokio::test]
 async fn a_text_that_cannot_be_published_is_reported_for_retry_and_stays_pending() {
     let suite = Suite::start_with(1).await;

@@ -17,8 +17,8 @@ use aws_lambda_events::streams::DynamoDbEventResponse;
 use aws_sdk_sns::types::MessageAttributeValue;
 use chrono::Utc;
 use domain::{
-    ChangeKind, Customer, Job, Suppression, TextContext, TextRecord, TextState, TextTrigger,
-    WorkOrder,
+    Customer, Job, Recipient, Suppression, TextContext, TextLanguage, TextRecord, TextState,
+    TextTrigger, WorkOrder,
 };
 use lambda_runtime::{Error, LambdaEvent};
 use store::stream::{self, Change, Changed, Images};
@@ -190,9 +190,7 @@ async fn deliver(
         return suppress(record, reason);
     }
     if opted_out_at_carrier(app, &recipient.mobile).await? {
-        if let Some(contact) = &recipient.contact_id {
-            record_opt_out(app, tenant, customer, contact).await?;
-        }
+        record_opt_out(app, tenant, customer, &recipient).await?;
         return suppress(record, Suppression::OptedOutAtCarrier);
     }
     let zone = settings.zone();
@@ -202,11 +200,11 @@ async fn deliver(
         window: job.fields.window,
         zone,
     };
-    let text = domain::compose(
-        record.trigger,
+    let language = TextLanguage::choose(
         customer.fields.language.as_deref(),
-        &context,
+        settings.default_language.as_deref(),
     );
+    let text = domain::compose(record.trigger, language, &context);
     let message_id = publish(app, &recipient.mobile, &text.body).await?;
     record.text = Some(text);
     record.message_id = Some(message_id);
@@ -233,28 +231,22 @@ async fn opted_out_at_carrier(app: &App, mobile: &str) -> Result<bool, TextError
     Ok(out.is_opted_out)
 }
 
-/// The opt-out SNS reported, recorded on the contact (with a history entry) so that the office
-/// sees it and no later text is even tried.
+/// The opt-out SNS reported, recorded on the contact or the card
+/// ([`domain::texts::record_carrier_opt_out`]) with a history entry.
 async fn record_opt_out(
     app: &App,
     tenant: &TenantId,
     customer: &Customer,
-    contact_id: &str,
+    recipient: &Recipient,
 ) -> Result<(), TextError> {
     let mut after = customer.clone();
-    let Some(contact) = after
-        .fields
-        .contacts
-        .iter_mut()
-        .find(|c| c.id.0 == contact_id)
-    else {
+    let Some(kind) = domain::texts::record_carrier_opt_out(&mut after.fields, recipient) else {
         return Ok(());
     };
-    contact.sms_opt_out = true;
     after.version += 1;
     after.updated_at = Utc::now();
     after.updated_by = OPT_OUT_ACTOR.to_owned();
-    let mut entry = domain::HistoryEntry::of(ChangeKind::ContactChanged, Some(customer), &after);
+    let mut entry = domain::HistoryEntry::of(kind, Some(customer), &after);
     entry.by = OPT_OUT_ACTOR.to_owned();
     match app
         .store

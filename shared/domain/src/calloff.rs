@@ -122,6 +122,7 @@ mod tests {
                 phone: None,
                 phone_extension: None,
                 mobile: None,
+                sms_opt_out: false,
                 invoice_email: None,
                 invoice_address: None,
                 visiting_address: None,

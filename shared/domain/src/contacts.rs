@@ -146,6 +146,7 @@ impl CustomerFields {
                     None => phone.clone(),
                 }),
             mobile: self.mobile.clone(),
+            sms_opt_out: Some(self.sms_opt_out),
             invoice_email: self.invoice_email.clone(),
             invoice_address: self.invoice_address.clone(),
             visiting_address: self.visiting_address.clone(),
@@ -456,7 +457,7 @@ mod tests {
             .keys()
             .map(String::as_str)
             .collect();
-        assert_eq!(keys.len(), 24, "{keys:?}");
+        assert_eq!(keys.len(), 25, "{keys:?}");
         assert!(!keys.contains(&"contacts"));
     }
 }

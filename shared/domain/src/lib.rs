@@ -50,8 +50,8 @@ pub use settings::{Channel, CustomFieldDef, CustomFieldType, OrderNumberUse, Set
 pub use sites::{Site, SiteFields, SiteInput, SiteStatus, contact_from_customer};
 pub use sms_policy::{SmsLimit, SmsPolicy};
 pub use texts::{
-    ComposedText, Recipient, SmsEncoding, Suppression, TextContext, TextRecord, TextState,
-    TextTrigger, compose, recipient, sms_segments, text_key, text_trigger,
+    ComposedText, Recipient, SmsEncoding, Suppression, TextContext, TextLanguage, TextRecord,
+    TextState, TextTrigger, compose, recipient, sms_segments, text_key, text_trigger,
 };
 pub use tickets::{
     Quantity, StockKey, StockLine, Ticket, TicketFields, TicketInput, validate_ticket,

@@ -384,6 +384,9 @@ pub struct CustomerInput {
     pub phone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
+    /// The customer asked not to get texts (SMS) about visits on the card's own mobile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms_opt_out: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoice_email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -447,6 +450,10 @@ pub struct CustomerFields {
     /// E.164.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
+    /// No texts about visits to the card's own mobile: asked for, or reported by SNS's opt-out
+    /// list. Contacts have their own.
+    #[serde(default)]
+    pub sms_opt_out: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoice_email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

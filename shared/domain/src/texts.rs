@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::{Customer, Job, Window, WorkOrder, WorkStatus};
+use crate::{ChangeKind, Customer, CustomerFields, Job, Window, WorkOrder, WorkStatus};
 
 /// Longest technician name a job takes for its texts (a first name).
 pub const TECHNICIAN_NAME_MAX: usize = 20;
@@ -69,7 +69,10 @@ pub enum Suppression {
     NoMobile,
     /// The contact asked not to get texts (`smsOptOut`).
     OptedOut,
-    /// SNS's opt-out list has the number (the customer replied STOP); recorded on the contact.
+    /// The text would go to the card's own mobile, and the card says no texts (`smsOptOut`).
+    CardOptedOut,
+    /// SNS's opt-out list has the number (the customer replied STOP); recorded on the contact,
+    /// or on the card when it was the card's own mobile.
     OptedOutAtCarrier,
     /// The number is of a country the organisation's SMS policy does not text.
     CountryNotAllowed,
@@ -87,6 +90,7 @@ impl Suppression {
         match self {
             Suppression::NoMobile => "noMobile",
             Suppression::OptedOut => "optedOut",
+            Suppression::CardOptedOut => "cardOptedOut",
             Suppression::OptedOutAtCarrier => "optedOutAtCarrier",
             Suppression::CountryNotAllowed => "countryNotAllowed",
             Suppression::OrganisationDailyLimit => "organisationDailyLimit",
@@ -106,7 +110,7 @@ pub struct Recipient {
 
 /// The work order's contact, else the primary contact (the first of them with a mobile), else
 /// the card's own mobile. A contact that opted out is never passed over for another one:
-/// opting out is the customer's answer.
+/// opting out is the customer's answer. The card's `smsOptOut` is about its own mobile only.
 pub fn recipient(customer: &Customer, work_order: &WorkOrder) -> Result<Recipient, Suppression> {
     let contacts = &customer.fields.contacts;
     let chosen = work_order
@@ -130,6 +134,7 @@ pub fn recipient(customer: &Customer, work_order: &WorkOrder) -> Result<Recipien
     }
     let recipient = match recipient {
         Some(recipient) => recipient,
+        None if customer.fields.sms_opt_out => return Err(Suppression::CardOptedOut),
         None => Recipient {
             mobile: customer
                 .fields
@@ -144,6 +149,27 @@ pub fn recipient(customer: &Customer, work_order: &WorkOrder) -> Result<Recipien
     match crate::phone::normalise_mobile(&recipient.mobile, None) {
         Ok(mobile) if mobile == recipient.mobile => Ok(recipient),
         _ => Err(Suppression::NoMobile),
+    }
+}
+
+/// Records on the card an opt-out that SNS's list reported for `recipient`'s number: on its
+/// contact, or on the card itself when it was the card's own mobile, so that the office sees
+/// it and no later text is tried. The kind of history entry the change makes; none when the
+/// contact is gone meanwhile.
+pub fn record_carrier_opt_out(
+    fields: &mut CustomerFields,
+    recipient: &Recipient,
+) -> Option<ChangeKind> {
+    match &recipient.contact_id {
+        Some(id) => {
+            let contact = fields.contacts.iter_mut().find(|c| &c.id.0 == id)?;
+            contact.sms_opt_out = true;
+            Some(ChangeKind::ContactChanged)
+        }
+        None => {
+            fields.sms_opt_out = true;
+            Some(ChangeKind::Updated)
+        }
     }
 }
 
@@ -165,54 +191,109 @@ pub struct TextContext<'a> {
     pub zone: Tz,
 }
 
-/// Languages with templates; any other falls back to English.
-pub const TEXT_LANGUAGES: [&str; 2] = ["en", "sv"];
+/// A language texts are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextLanguage {
+    English,
+    Swedish,
+    Norwegian,
+    Danish,
+    Finnish,
+    German,
+}
 
-/// The text of `trigger` in the customer's language (English when it has none of ours).
+impl TextLanguage {
+    pub const ALL: [TextLanguage; 6] = [
+        TextLanguage::English,
+        TextLanguage::Swedish,
+        TextLanguage::Norwegian,
+        TextLanguage::Danish,
+        TextLanguage::Finnish,
+        TextLanguage::German,
+    ];
+
+    /// Its ISO 639-1 code, as a text's record names it (Norwegian texts are Bokmål: `nb`).
+    pub fn code(self) -> &'static str {
+        match self {
+            TextLanguage::English => "en",
+            TextLanguage::Swedish => "sv",
+            TextLanguage::Norwegian => "nb",
+            TextLanguage::Danish => "da",
+            TextLanguage::Finnish => "fi",
+            TextLanguage::German => "de",
+        }
+    }
+
+    /// The language of an ISO 639-1 code when texts are written in it. Norwegian has three
+    /// codes (`no`, and its written standards `nb` and `nn`): every Norwegian reads Bokmål.
+    pub fn of(code: &str) -> Option<Self> {
+        Some(match code {
+            "en" => TextLanguage::English,
+            "sv" => TextLanguage::Swedish,
+            "no" | "nb" | "nn" => TextLanguage::Norwegian,
+            "da" => TextLanguage::Danish,
+            "fi" => TextLanguage::Finnish,
+            "de" => TextLanguage::German,
+            _ => return None,
+        })
+    }
+
+    /// The customer's language when texts are written in it, else the organisation's
+    /// `defaultLanguage` when they are, else English.
+    pub fn choose(customer: Option<&str>, organisation: Option<&str>) -> Self {
+        [customer, organisation]
+            .into_iter()
+            .flatten()
+            .find_map(Self::of)
+            .unwrap_or(TextLanguage::English)
+    }
+
+    fn wording(self) -> &'static Wording {
+        match self {
+            TextLanguage::English => &ENGLISH,
+            TextLanguage::Swedish => &SWEDISH,
+            TextLanguage::Norwegian => &NORWEGIAN,
+            TextLanguage::Danish => &DANISH,
+            TextLanguage::Finnish => &FINNISH,
+            TextLanguage::German => &GERMAN,
+        }
+    }
+}
+
+/// The text of `trigger` in `language`.
 pub fn compose(
     trigger: TextTrigger,
-    language: Option<&str>,
+    language: TextLanguage,
     context: &TextContext,
 ) -> ComposedText {
-    let language = language
-        .filter(|l| TEXT_LANGUAGES.contains(l))
-        .unwrap_or("en");
+    let wording = language.wording();
     let start = context.window.start.with_timezone(&context.zone);
     let end = context.window.end.with_timezone(&context.zone);
-    let (from, to) = (start.format("%H:%M"), end.format("%H:%M"));
+    let (from, to) = (
+        start.format("%H:%M").to_string(),
+        end.format("%H:%M").to_string(),
+    );
     let technician = context.technician.map(|n| cut(n, TECHNICIAN_NAME_MAX));
-    let body = match (language, trigger) {
-        ("sv", TextTrigger::Scheduled) => {
-            let day = format!("{} {} {}", SV_DAYS[weekday(&start)], start.format("%-d"), SV_MONTHS[month(&start)]);
-            match &technician {
-                Some(name) => format!("Ditt besök är bokat {day} kl. {from}-{to}. {name} kommer till dig."),
-                None => format!("Ditt besök är bokat {day} kl. {from}-{to}. Vi ses då!"),
-            }
-        }
-        ("sv", TextTrigger::OnTheWay) => match &technician {
-            Some(name) => format!("{name} är på väg till dig nu och kommer inom den bokade tiden {from}-{to}."),
-            None => format!("Vår tekniker är på väg till dig nu och kommer inom den bokade tiden {from}-{to}."),
-        },
-        ("sv", TextTrigger::Completed) => match &technician {
-            Some(name) => format!("Tack! {name} har slutfört dagens besök. Hör av dig om något inte fungerar som det ska."),
-            None => "Tack! Dagens besök är slutfört. Hör av dig om något inte fungerar som det ska.".to_owned(),
-        },
-        (_, TextTrigger::Scheduled) => {
-            let day = start.format("%a %-d %b");
-            match &technician {
-                Some(name) => format!("Your visit is booked for {day}, {from}-{to}. {name} will come to you."),
-                None => format!("Your visit is booked for {day}, {from}-{to}. See you then!"),
-            }
-        }
-        (_, TextTrigger::OnTheWay) => match &technician {
-            Some(name) => format!("{name} is on the way to you now and will arrive within your booked time {from}-{to}."),
-            None => format!("Our technician is on the way to you now and will arrive within your booked time {from}-{to}."),
-        },
-        (_, TextTrigger::Completed) => match &technician {
-            Some(name) => format!("Thank you! {name} has completed today's visit. Let us know if anything is not working as it should."),
-            None => "Thank you! Today's visit is completed. Let us know if anything is not working as it should.".to_owned(),
-        },
+    let [named, anonymous] = match trigger {
+        TextTrigger::Scheduled => wording.scheduled,
+        TextTrigger::OnTheWay => wording.on_the_way,
+        TextTrigger::Completed => wording.completed,
     };
+    let template = if technician.is_some() {
+        named
+    } else {
+        anonymous
+    };
+    let body = fill(
+        template,
+        &[
+            ("{date}", &wording.date(&start)),
+            ("{from}", &from),
+            ("{to}", &to),
+            // Last: a name is the office's text, and whatever it holds stays as written.
+            ("{name}", technician.as_deref().unwrap_or_default()),
+        ],
+    );
     let body = match context.organisation {
         Some(organisation) => format!(
             "{}: {body}",
@@ -222,27 +303,176 @@ pub fn compose(
     };
     let (encoding, segments) = sms_segments(&body);
     ComposedText {
-        language: language.to_owned(),
+        language: language.code().to_owned(),
         body,
         encoding,
         segments,
     }
 }
 
-const SV_DAYS: [&str; 7] = ["mån", "tis", "ons", "tor", "fre", "lör", "sön"];
-const SV_MONTHS: [&str; 12] = [
-    "jan", "feb", "mars", "april", "maj", "juni", "juli", "aug", "sep", "okt", "nov", "dec",
-];
-
-fn weekday(at: &DateTime<Tz>) -> usize {
-    use chrono::Datelike;
-    at.weekday().num_days_from_monday() as usize
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    values
+        .iter()
+        .fold(template.to_owned(), |text, (key, value)| {
+            text.replace(key, value)
+        })
 }
 
-fn month(at: &DateTime<Tz>) -> usize {
-    use chrono::Datelike;
-    at.month0() as usize
+/// One language's texts. Every character is in GSM 03.38's basic set (a unit test checks
+/// it), so that each text fits one segment.
+struct Wording {
+    /// Abbreviated weekdays, Monday first.
+    weekdays: [&'static str; 7],
+    /// Months as a date names them, January first.
+    months: [&'static str; 12],
+    /// How a day is written: `{weekday}`, `{day}` of the month, `{month}`.
+    date: &'static str,
+    /// Each trigger's text with a technician's `{name}` and without one; `{date}`, `{from}`,
+    /// `{to}` are the window.
+    scheduled: [&'static str; 2],
+    on_the_way: [&'static str; 2],
+    completed: [&'static str; 2],
 }
+
+impl Wording {
+    fn date(&self, at: &DateTime<Tz>) -> String {
+        use chrono::Datelike;
+        fill(
+            self.date,
+            &[
+                (
+                    "{weekday}",
+                    self.weekdays[at.weekday().num_days_from_monday() as usize],
+                ),
+                ("{day}", &at.day().to_string()),
+                ("{month}", self.months[at.month0() as usize]),
+            ],
+        )
+    }
+}
+
+const ENGLISH: Wording = Wording {
+    weekdays: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+    months: [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ],
+    date: "{weekday} {day} {month}",
+    scheduled: [
+        "Your visit is booked for {date}, {from}-{to}. {name} will come to you.",
+        "Your visit is booked for {date}, {from}-{to}. See you then!",
+    ],
+    on_the_way: [
+        "{name} is on the way to you now and will arrive within your booked time {from}-{to}.",
+        "Our technician is on the way to you now and will arrive within your booked time {from}-{to}.",
+    ],
+    completed: [
+        "Thank you! {name} has completed today's visit. Let us know if anything is not working as it should.",
+        "Thank you! Today's visit is completed. Let us know if anything is not working as it should.",
+    ],
+};
+
+const SWEDISH: Wording = Wording {
+    weekdays: ["mån", "tis", "ons", "tor", "fre", "lör", "sön"],
+    months: [
+        "jan", "feb", "mars", "april", "maj", "juni", "juli", "aug", "sep", "okt", "nov", "dec",
+    ],
+    date: "{weekday} {day} {month}",
+    scheduled: [
+        "Ditt besök är bokat {date} kl. {from}-{to}. {name} kommer till dig.",
+        "Ditt besök är bokat {date} kl. {from}-{to}. Vi ses då!",
+    ],
+    on_the_way: [
+        "{name} är på väg till dig nu och kommer inom den bokade tiden {from}-{to}.",
+        "Vår tekniker är på väg till dig nu och kommer inom den bokade tiden {from}-{to}.",
+    ],
+    completed: [
+        "Tack! {name} har slutfört dagens besök. Hör av dig om något inte fungerar som det ska.",
+        "Tack! Dagens besök är slutfört. Hör av dig om något inte fungerar som det ska.",
+    ],
+};
+
+/// Bokmål.
+const NORWEGIAN: Wording = Wording {
+    weekdays: ["man", "tir", "ons", "tor", "fre", "lør", "søn"],
+    months: [
+        "jan", "feb", "mars", "april", "mai", "juni", "juli", "aug", "sep", "okt", "nov", "des",
+    ],
+    date: "{weekday} {day}. {month}",
+    scheduled: [
+        "Besøket ditt er avtalt {date} kl. {from}-{to}. {name} kommer til deg.",
+        "Besøket ditt er avtalt {date} kl. {from}-{to}. Vi ses da!",
+    ],
+    on_the_way: [
+        "{name} er på vei til deg nå og kommer innenfor avtalt tid {from}-{to}.",
+        "Teknikeren vår er på vei til deg nå og kommer innenfor avtalt tid {from}-{to}.",
+    ],
+    completed: [
+        "Takk! {name} har fullført dagens besøk. Si fra hvis noe ikke fungerer som det skal.",
+        "Takk! Dagens besøk er fullført. Si fra hvis noe ikke fungerer som det skal.",
+    ],
+};
+
+const DANISH: Wording = Wording {
+    weekdays: ["man", "tir", "ons", "tor", "fre", "lør", "søn"],
+    months: [
+        "jan", "feb", "marts", "april", "maj", "juni", "juli", "aug", "sep", "okt", "nov", "dec",
+    ],
+    date: "{weekday} d. {day}. {month}",
+    scheduled: [
+        "Dit besøg er aftalt {date} kl. {from}-{to}. {name} kommer ud til dig.",
+        "Dit besøg er aftalt {date} kl. {from}-{to}. Vi ses!",
+    ],
+    on_the_way: [
+        "{name} er på vej til dig nu og kommer inden for det aftalte tidsrum {from}-{to}.",
+        "Vores tekniker er på vej til dig nu og kommer inden for det aftalte tidsrum {from}-{to}.",
+    ],
+    completed: [
+        "Tak! {name} har afsluttet dagens besøg. Sig til, hvis noget ikke virker, som det skal.",
+        "Tak! Dagens besøg er afsluttet. Sig til, hvis noget ikke virker, som det skal.",
+    ],
+};
+
+const FINNISH: Wording = Wording {
+    weekdays: ["ma", "ti", "ke", "to", "pe", "la", "su"],
+    // Finnish writes the month as its number: "ke 2.12.".
+    months: [
+        "1.", "2.", "3.", "4.", "5.", "6.", "7.", "8.", "9.", "10.", "11.", "12.",
+    ],
+    date: "{weekday} {day}.{month}",
+    scheduled: [
+        "Käyntisi on varattu {date} klo {from}-{to}. {name} tulee luoksesi.",
+        "Käyntisi on varattu {date} klo {from}-{to}. Nähdään silloin!",
+    ],
+    on_the_way: [
+        "{name} on nyt matkalla luoksesi ja saapuu varattuna aikana {from}-{to}.",
+        "Asentajamme on nyt matkalla luoksesi ja saapuu varattuna aikana {from}-{to}.",
+    ],
+    completed: [
+        "Kiitos! {name} on tehnyt tämän päivän käynnin. Ota yhteyttä, jos jokin ei toimi niin kuin pitäisi.",
+        "Kiitos! Tämän päivän käynti on tehty. Ota yhteyttä, jos jokin ei toimi niin kuin pitäisi.",
+    ],
+};
+
+const GERMAN: Wording = Wording {
+    weekdays: ["Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa.", "So."],
+    months: [
+        "Jan.", "Feb.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sep.", "Okt.", "Nov.",
+        "Dez.",
+    ],
+    date: "{weekday}, {day}. {month}",
+    scheduled: [
+        "Ihr Termin ist am {date} zwischen {from} und {to} Uhr. {name} kommt zu Ihnen.",
+        "Ihr Termin ist am {date} zwischen {from} und {to} Uhr. Bis dann!",
+    ],
+    on_the_way: [
+        "{name} ist jetzt unterwegs zu Ihnen und kommt in der gebuchten Zeit {from}-{to} Uhr.",
+        "Unser Techniker ist jetzt unterwegs zu Ihnen und kommt in der gebuchten Zeit {from}-{to} Uhr.",
+    ],
+    completed: [
+        "Vielen Dank! {name} hat den heutigen Termin abgeschlossen. Melden Sie sich, falls etwas nicht funktioniert.",
+        "Vielen Dank! Der heutige Termin ist abgeschlossen. Melden Sie sich, falls etwas nicht funktioniert.",
+    ],
+};
 
 fn cut(text: &str, max: usize) -> String {
     text.chars()
@@ -344,6 +574,7 @@ mod tests {
         for reason in [
             Suppression::NoMobile,
             Suppression::OptedOut,
+            Suppression::CardOptedOut,
             Suppression::OptedOutAtCarrier,
             Suppression::CountryNotAllowed,
             Suppression::OrganisationDailyLimit,
@@ -474,6 +705,74 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_card_that_opted_out_gets_no_text_on_its_own_mobile() {
+        let card = customer(
+            json!({"customerNumber": "4", "firstName": "Ola", "lastName": "Ek",
+            "mobile": "+46701111111", "smsOptOut": true}),
+        );
+        assert_eq!(
+            recipient(&card, &work_order(None)),
+            Err(Suppression::CardOptedOut)
+        );
+        let with_contact = customer(
+            json!({"customerNumber": "5", "companyName": "Acme", "mobile": "+46701111111",
+            "smsOptOut": true, "contacts": [
+                {"firstName": "Bo", "mobile": "+46702222222", "primary": true}]}),
+        );
+        assert_eq!(
+            recipient(&with_contact, &work_order(None)).unwrap().mobile,
+            "+46702222222",
+            "the card's opt-out is about its own mobile"
+        );
+    }
+
+    #[test]
+    fn an_opt_out_sns_reports_is_recorded_where_the_number_came_from() {
+        let mut card = customer(
+            json!({"customerNumber": "6", "companyName": "Acme", "mobile": "+46701111111",
+            "contacts": [{"firstName": "Bo", "mobile": "+46702222222", "primary": true}]}),
+        );
+        let before = card.clone();
+        let contact = card.fields.contacts[0].id.0.clone();
+        let to_contact = Recipient {
+            mobile: "+46702222222".into(),
+            contact_id: Some(contact),
+        };
+        assert_eq!(
+            record_carrier_opt_out(&mut card.fields, &to_contact),
+            Some(ChangeKind::ContactChanged)
+        );
+        assert!(card.fields.contacts[0].sms_opt_out);
+        assert!(
+            !card.fields.sms_opt_out,
+            "the card's own mobile is another number"
+        );
+        let mut card = before.clone();
+        let to_card = Recipient {
+            mobile: "+46701111111".into(),
+            contact_id: None,
+        };
+        assert_eq!(
+            record_carrier_opt_out(&mut card.fields, &to_card),
+            Some(ChangeKind::Updated)
+        );
+        assert!(card.fields.sms_opt_out);
+        assert_eq!(
+            crate::history::diff(&before, &card)
+                .iter()
+                .map(|change| change.field.as_str())
+                .collect::<Vec<_>>(),
+            ["/smsOptOut"]
+        );
+        let mut card = before;
+        let gone = Recipient {
+            mobile: "+46702222222".into(),
+            contact_id: Some("gone".into()),
+        };
+        assert_eq!(record_carrier_opt_out(&mut card.fields, &gone), None);
+    }
+
     fn context(
         organisation: Option<&'static str>,
         technician: Option<&'static str>,
@@ -493,49 +792,171 @@ mod tests {
     fn texts_are_in_the_customer_s_language_with_local_times() {
         let sv = compose(
             TextTrigger::Scheduled,
-            Some("sv"),
+            TextLanguage::Swedish,
             &context(Some("Rörmokarna AB"), Some("Åsa")),
         );
         assert_eq!(
             sv.body,
             "Rörmokarna AB: Ditt besök är bokat ons 2 dec kl. 08:00-10:00. Åsa kommer till dig."
         );
-        assert_eq!((sv.encoding, sv.segments), (SmsEncoding::Gsm7, 1));
+        assert_eq!(
+            (sv.language.as_str(), sv.encoding, sv.segments),
+            ("sv", SmsEncoding::Gsm7, 1)
+        );
         let en = compose(
             TextTrigger::OnTheWay,
-            Some("de"),
+            TextLanguage::English,
             &context(None, Some("Sam")),
         );
-        assert_eq!(en.language, "en", "English when we have no template");
         assert_eq!(
             en.body,
             "Sam is on the way to you now and will arrive within your booked time 08:00-10:00."
         );
-        let thanks = compose(TextTrigger::Completed, None, &context(None, None));
+        let thanks = compose(
+            TextTrigger::Completed,
+            TextLanguage::English,
+            &context(None, None),
+        );
         assert!(thanks.body.starts_with("Thank you! Today's visit"));
+        let dated = |language| {
+            compose(
+                TextTrigger::Scheduled,
+                language,
+                &context(None, Some("Åsa")),
+            )
+            .body
+        };
+        assert_eq!(
+            dated(TextLanguage::Norwegian),
+            "Besøket ditt er avtalt ons 2. des kl. 08:00-10:00. Åsa kommer til deg."
+        );
+        assert_eq!(
+            dated(TextLanguage::Danish),
+            "Dit besøg er aftalt ons d. 2. dec kl. 08:00-10:00. Åsa kommer ud til dig."
+        );
+        assert_eq!(
+            dated(TextLanguage::Finnish),
+            "Käyntisi on varattu ke 2.12. klo 08:00-10:00. Åsa tulee luoksesi."
+        );
+        assert_eq!(
+            dated(TextLanguage::German),
+            "Ihr Termin ist am Mi., 2. Dez. zwischen 08:00 und 10:00 Uhr. Åsa kommt zu Ihnen."
+        );
     }
 
     #[test]
-    fn every_text_fits_one_segment_with_the_longest_names() {
+    fn a_text_is_in_the_customer_s_language_else_the_organisation_s_else_english() {
+        use TextLanguage::*;
+        let choose = TextLanguage::choose;
+        for (code, language) in [
+            ("en", English),
+            ("sv", Swedish),
+            ("no", Norwegian),
+            ("nb", Norwegian),
+            ("nn", Norwegian),
+            ("da", Danish),
+            ("fi", Finnish),
+            ("de", German),
+        ] {
+            assert_eq!(choose(Some(code), Some("sv")), language, "{code}");
+        }
+        assert_eq!(
+            choose(Some("pl"), Some("fi")),
+            Finnish,
+            "the organisation's"
+        );
+        assert_eq!(choose(None, Some("nn")), Norwegian, "the organisation's");
+        assert_eq!(choose(Some("pl"), Some("et")), English, "neither is ours");
+        assert_eq!(choose(None, None), English);
+        for language in TextLanguage::ALL {
+            assert_eq!(TextLanguage::of(language.code()), Some(language));
+            assert!(crate::is_language(language.code()), "{language:?}");
+        }
+    }
+
+    #[test]
+    fn a_technician_s_name_is_written_as_it_is() {
+        let text = compose(
+            TextTrigger::OnTheWay,
+            TextLanguage::English,
+            &context(None, Some("{to} {date}")),
+        );
+        assert!(
+            text.body.starts_with("{to} {date} is on the way"),
+            "{}",
+            text.body
+        );
+    }
+
+    /// Every language and trigger, with and without a technician, on every day of a year (so
+    /// every weekday, month and two-digit day), with the longest signature and name: one GSM-7
+    /// segment. Prints the longest text of each language and trigger.
+    #[test]
+    fn every_text_fits_one_gsm_segment_with_the_longest_names_on_any_day() {
         let organisation = "O".repeat(crate::settings::ORGANISATION_NAME_MAX + 10);
         let technician = "T".repeat(TECHNICIAN_NAME_MAX + 10);
-        for language in TEXT_LANGUAGES {
+        let first: DateTime<Utc> = "2026-01-01T07:00:00Z".parse().unwrap();
+        for language in TextLanguage::ALL {
             for trigger in [
                 TextTrigger::Scheduled,
                 TextTrigger::OnTheWay,
                 TextTrigger::Completed,
             ] {
-                let mut ctx = context(None, None);
-                ctx.organisation = Some(&organisation);
-                ctx.technician = Some(&technician);
-                let text = compose(trigger, Some(language), &ctx);
-                assert_eq!(
-                    (text.encoding, text.segments),
-                    (SmsEncoding::Gsm7, 1),
-                    "{language} {trigger:?}: {} characters: {}",
-                    text.body.chars().count(),
-                    text.body
-                );
+                let mut longest = 0;
+                for named in [Some(technician.as_str()), None] {
+                    for day in 0..365 {
+                        let start = first + chrono::Duration::days(day);
+                        let ctx = TextContext {
+                            organisation: Some(&organisation),
+                            technician: named,
+                            window: Window {
+                                start,
+                                end: start + chrono::Duration::hours(2),
+                            },
+                            zone: "Europe/Helsinki".parse().unwrap(),
+                        };
+                        let text = compose(trigger, language, &ctx);
+                        assert_eq!(
+                            (text.encoding, text.segments),
+                            (SmsEncoding::Gsm7, 1),
+                            "{language:?} {trigger:?}: {} characters: {}",
+                            text.body.chars().count(),
+                            text.body
+                        );
+                        longest = longest.max(text.body.chars().count());
+                    }
+                }
+                println!("{language:?} {trigger:?}: at most {longest} characters");
+            }
+        }
+    }
+
+    #[test]
+    fn every_template_is_in_the_gsm_basic_set() {
+        for language in TextLanguage::ALL {
+            let wording = language.wording();
+            let words = wording
+                .weekdays
+                .iter()
+                .chain(&wording.months)
+                .chain([&wording.date])
+                .chain(&wording.scheduled)
+                .chain(&wording.on_the_way)
+                .chain(&wording.completed);
+            let placeholders = [
+                "{date}",
+                "{from}",
+                "{to}",
+                "{name}",
+                "{weekday}",
+                "{day}",
+                "{month}",
+            ]
+            .map(|key| (key, ""));
+            for word in words {
+                for c in fill(word, &placeholders).chars() {
+                    assert!(GSM_BASIC.contains(c), "{language:?}: {c:?} in {word:?}");
+                }
             }
         }
     }

@@ -309,6 +309,7 @@ pub fn validate_customer(
         }),
         phone_extension,
         mobile: v.mobile("/mobile", input.mobile),
+        sms_opt_out: input.sms_opt_out.unwrap_or(false),
         invoice_email: v.email("/invoiceEmail", input.invoice_email),
         invoice_address: v.address("/invoiceAddress", input.invoice_address),
         visiting_address: v.address("/visitingAddress", input.visiting_address),

@@ -2014,6 +2014,11 @@ export interface components {
             phone?: components["schemas"]["CustomerPhone"];
             /** @description Like phone, and must not be a fixed-line number (mobiles receive SMS). */
             mobile?: components["schemas"]["Phone"];
+            /**
+             * @description `true`: the customer asked for no texts about visits on the card's own `mobile` (contacts have their own `smsOptOut`). Needs no permission beyond changing the customer.
+             * @default false
+             */
+            smsOptOut?: boolean;
             invoiceEmail?: components["schemas"]["Email"] | components["schemas"]["Blank"];
             invoiceAddress?: components["schemas"]["Address"];
             visitingAddress?: components["schemas"]["Address"];
@@ -2058,6 +2063,8 @@ export interface components {
             email?: string | null;
             phone?: string | null;
             mobile?: string | null;
+            /** @description `true`: no texts about visits to the card's own mobile; `false` or `null`: texts again. */
+            smsOptOut?: boolean | null;
             invoiceEmail?: string | null;
             invoiceAddress?: components["schemas"]["AddressPatch"] | null;
             visitingAddress?: components["schemas"]["AddressPatch"] | null;
@@ -2105,7 +2112,7 @@ export interface components {
             createdBy: string;
             /** Format: date-time */
             updatedAt: string;
-            /** @description The `sub` of the user who made the last change; `sms:opt-out-list` when the API recorded a contact's opt-out that SNS reported (`smsOptOut`). */
+            /** @description The `sub` of the user who made the last change; `sms:opt-out-list` when the API recorded an opt-out that SNS reported (a contact's or the card's `smsOptOut`). */
             updatedBy: string;
             /**
              * @description The user ids (`sub`) of the users responsible for this customer, in the order they were assigned. Changed only through PUT and DELETE /customers/{customerId}/assignees/{userId}.
@@ -2139,6 +2146,8 @@ export interface components {
             readonly phoneDisplay?: string;
             /** @description E.164. */
             mobile?: string;
+            /** @description No texts about visits to the card's own `mobile`: the office recorded the customer's wish, or SNS reported the number as opted out (then `updatedBy` is `sms:opt-out-list`). */
+            smsOptOut: boolean;
             invoiceEmail?: string;
             invoiceAddress?: components["schemas"]["Address"];
             visitingAddress?: components["schemas"]["Address"];
@@ -2625,7 +2634,7 @@ export interface components {
             window?: components["schemas"]["WorkWindow"];
             /** @description The user id of the technician assigned to the work. */
             technician?: components["schemas"]["WorkUserId"];
-            /** @description The customer's contact that the texts about the work's visits go to; absent: the customer's primary contact. When that contact has no mobile, the texts go to the customer card's own mobile; a contact with `smsOptOut` gets none, and none goes to another number instead. */
+            /** @description The customer's contact that the texts about the work's visits go to; absent: the customer's primary contact. When that contact has no mobile, the texts go to the customer card's own mobile; a contact with `smsOptOut` gets none, and none goes to another number instead (nor to a card's own mobile with `smsOptOut`). */
             contactId?: string;
             /**
              * @description The customer's own order (purchase order) number for this work, for its invoice: as given on create, else the customer card's `orderNumber` at that moment; absent when there was none.
@@ -2784,9 +2793,12 @@ export interface components {
          *       card has a valid mobile.
          *     - `optedOut`: the contact the text was for has `smsOptOut: true`. The text is not
          *       sent to another number instead.
+         *     - `cardOptedOut`: the text would go to the customer card's own mobile (no contact
+         *       with a mobile was chosen), and the card has `smsOptOut: true`.
          *     - `optedOutAtCarrier`: SNS's opt-out list has the number (the customer replied
-         *       STOP). When the number is a contact's, the API also records `smsOptOut: true` on
-         *       that contact (history entry `contactChanged` by `sms:opt-out-list`).
+         *       STOP). The API also records `smsOptOut: true` where the number came from: on the
+         *       contact (history entry `contactChanged`) or on the card (`updated`), by
+         *       `sms:opt-out-list`.
          *     - `countryNotAllowed`: the number is of a country the settings' `smsPolicy` does
          *       not text (its `countries`, else the organisation's `defaultCountry`).
          *     - `organisationDailyLimit`: the organisation sent its `smsPolicy.dailyLimit` of
@@ -2800,14 +2812,14 @@ export interface components {
          *     another way.
          * @enum {string}
          */
-        TextSuppression: "noMobile" | "optedOut" | "optedOutAtCarrier" | "countryNotAllowed" | "organisationDailyLimit" | "numberDailyLimit" | "jobAndTriggerLimit";
+        TextSuppression: "noMobile" | "optedOut" | "cardOptedOut" | "optedOutAtCarrier" | "countryNotAllowed" | "organisationDailyLimit" | "numberDailyLimit" | "jobAndTriggerLimit";
         /** @description The text as sent: its language, body and length. Templates and lengths: docs/notifications.md. */
         SentText: {
             /**
-             * @description `sv` or `en`: the customer's `language` when it is one of them, else English.
+             * @description The language the text is written in: the customer's `language` when texts are written in it, else the settings' `defaultLanguage` when they are, else English. Norwegian (`no`, `nb`, `nn`) is written in Bokmål, `nb`.
              * @enum {string}
              */
-            language: "en" | "sv";
+            language: "en" | "sv" | "nb" | "da" | "fi" | "de";
             /**
              * @description The whole text, signed with the settings' `organisationName` when there is one, times in the settings' `timeZone` (UTC without one).
              * @example Rörmokarna AB: Ditt besök är bokat ons 12 mars kl. 08:00-12:00. Åsa kommer till dig.
@@ -3009,7 +3021,7 @@ export interface components {
             id: string;
             /** Format: date-time */
             at: string;
-            /** @description The `sub` of the user who made the change; `cascade:deactivation` for the entries of the deactivation cascade, `sms:opt-out-list` for a `contactChanged` that records an opt-out SNS reported (`/contacts/<contactId>/smsOptOut`). */
+            /** @description The `sub` of the user who made the change; `cascade:deactivation` for the entries of the deactivation cascade, `sms:opt-out-list` for a `contactChanged` (`/contacts/<contactId>/smsOptOut`) or an `updated` (`/smsOptOut`) that records an opt-out SNS reported. */
             by: string;
             kind: components["schemas"]["ChangeKind"];
             /**
@@ -3333,6 +3345,11 @@ export interface components {
              * @description Of the created rows, those with neither a customer number nor an external id: importing the file again creates them again (see `warnings`).
              */
             withoutKey: number;
+            /**
+             * Format: int64
+             * @description Numbers of phone-or-mobile columns ("Phone 1", "Work Phone", ...) that were no valid number of their row's country and were left out of rows that were imported (see `warnings`, which names the first line).
+             */
+            phonesLeftOut: number;
         };
         /** @description An import of a CSV file, its progress and its outcome. */
         Import: {
@@ -6911,7 +6928,8 @@ export interface operations {
                      *         "updated": 0,
                      *         "unchanged": 0,
                      *         "failed": 0,
-                     *         "withoutKey": 0
+                     *         "withoutKey": 0,
+                     *         "phonesLeftOut": 0
                      *       },
                      *       "invocations": 0,
                      *       "dryRun": true,
@@ -7021,7 +7039,8 @@ export interface operations {
                      *         "updated": 52,
                      *         "unchanged": 12,
                      *         "failed": 6,
-                     *         "withoutKey": 0
+                     *         "withoutKey": 0,
+                     *         "phonesLeftOut": 0
                      *       },
                      *       "invocations": 1,
                      *       "errorReport": "/imports/01JDZ8Q4W6X5V3T2R1P0N9M8K7/errors",

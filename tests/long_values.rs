@@ -319,6 +319,9 @@ async fn a_token_subject_no_key_may_hold_is_refused() {
         }));
         let reply = session.get("/customers").await;
         assert_eq!(reply.status, 401, "{}", reply.body);
-        assert_eq!(reply.header("content-type"), Some("application/problem+json"));
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/problem+json")
+        );
     }
 }

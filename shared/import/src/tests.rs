@@ -1261,7 +1261,10 @@ fn unreadable_numbers_of_guessed_phone_columns_are_left_out_not_the_rows_error()
     let rows = valid(&rows);
     assert_eq!(rows.len(), 2, "both customers are read");
     assert_eq!(rows[0].phones_left_out, 2);
-    assert_eq!((&rows[0].fields.phone, &rows[0].fields.mobile), (&None, &None));
+    assert_eq!(
+        (&rows[0].fields.phone, &rows[0].fields.mobile),
+        (&None, &None)
+    );
     assert_eq!(rows[1].phones_left_out, 1);
     assert_eq!(rows[1].fields.mobile.as_deref(), Some("+56961234567"));
 

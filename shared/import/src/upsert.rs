@@ -88,6 +88,7 @@ mod tests {
             given: input,
             key: RowKey::Number("10".into()),
             needs_number: false,
+            phones_left_out: 0,
         }
     }
 

@@ -926,6 +926,11 @@ fn refusal(line: u64, error: &StoreError, give_up: bool) -> Option<RowError> {
             "external_ref_taken",
             "The external id belongs to another customer of the organisation.",
         )),
+        StoreError::OrgNumberTaken => Some(RowError::of_row(
+            line,
+            "organisation_number_taken",
+            "The organisation number belongs to another customer of the organisation.",
+        )),
         _ if give_up => Some(RowError::of_row(
             line,
             "concurrent_change",
@@ -976,6 +981,7 @@ fn claims(outcome: &Outcome, found: Option<&Customer>) -> Option<Vec<String>> {
             .iter()
             .map(|r| format!("ref:{}", store::external_ref_key(r))),
     );
+    names.extend(fields.organisation_identity().map(|o| format!("org:{o}")));
     Some(names)
 }
 

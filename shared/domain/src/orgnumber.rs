@@ -173,7 +173,7 @@ fn luhn(s: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Weighted sum of the digits.
@@ -205,7 +205,9 @@ fn norwegian(compact: &str) -> Option<String> {
 /// DK: CVR, 8 digits whose weighted sum (2,7,6,5,4,3,2,1) is divisible by 11.
 fn danish(compact: &str) -> Option<String> {
     let ds = digits(compact).filter(|ds| ds.len() == 8)?;
-    (weighted(&ds, &[2, 7, 6, 5, 4, 3, 2, 1]) % 11 == 0).then(|| compact.to_owned())
+    weighted(&ds, &[2, 7, 6, 5, 4, 3, 2, 1])
+        .is_multiple_of(11)
+        .then(|| compact.to_owned())
 }
 
 /// FI: Y-tunnus, 7 digits and a check digit (weights 7,9,10,5,8,4,2, mod 11), "NNNNNNN-N".

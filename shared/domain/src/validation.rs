@@ -37,8 +37,9 @@ pub const EXTERNAL_ID_MAX: usize = 100;
 /// Contacts live inside the customer item, and their e-mails, phones and names get index
 /// entries written in the customer's transaction (DynamoDB takes at most 100 items): with 15
 /// contacts the worst case is 2 + 45 lookup and 3 + 30 name entries, plus the customer, its
-/// number guard, four external-reference guards (one per accounting system), the history
-/// entry and an idempotency record (or, in an import, the import record and an error chunk).
+/// number guard, four external-reference guards (one per accounting system), its
+/// organisation-number guard, the history entry and an idempotency record (or, in an import,
+/// the import record and an error chunk).
 pub const CONTACTS_MAX: usize = 15;
 /// Three decimals covers minutes as hours (0.017) and grams as kilograms; more is noise.
 pub const QUANTITY_DECIMALS_MAX: usize = 3;

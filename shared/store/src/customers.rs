@@ -137,8 +137,8 @@ impl CustomerStore {
         }
     }
 
-    /// What a create writes: the customer, its number and external-reference guards, the
-    /// `created` history entry and the lookup entries.
+    /// What a create writes: the customer, its number, external-reference and
+    /// organisation-number guards, the `created` history entry and the lookup entries.
     pub(crate) fn create_writes(
         &self,
         tenant: &TenantId,

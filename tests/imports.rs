@@ -416,11 +416,12 @@ async fn a_visma_file_brings_organisation_numbers_checked_and_unique() {
     let csv = "Kundnummer;Namn;Organisationsnummer;Ort;Land\r\n\
                5001;Bergs Måleri AB;5567037485;Lund;SE\r\n\
                5002;Dubbel AB;SE 556012-5790 01;Lund;SE\r\n\
-               5003;Fel AB;556703-7486;Lund;SE\r\n";
+               5003;Fel AB;556703-7486;Lund;SE\r\n\
+               5004;Samma AB;556703-7485;Lund;SE\r\n";
     suite.drop_file("imports/acme/visma.csv", csv).await;
     let done = &office.finished_imports(1).await[0];
     assert_eq!(count(done, "created"), 1, "{done}");
-    assert_eq!(count(done, "failed"), 2, "{done}");
+    assert_eq!(count(done, "failed"), 3, "{done}");
     let found = office
         .get("/customers?organisationNumber=556703-7485&organisationNumberCountry=SE")
         .await;
@@ -439,7 +440,11 @@ async fn a_visma_file_brings_organisation_numbers_checked_and_unique() {
     .await;
     assert_eq!(status, 200);
     let text = String::from_utf8(bytes).unwrap();
-    assert!(text.contains(",organisation_number_taken,"), "{text}");
+    assert!(text.contains("3,,,organisation_number_taken,"), "{text}");
+    assert!(
+        text.contains("5,Organisationsnummer,/organisationNumber,organisation_number_taken"),
+        "a second row of the file with the number: {text}"
+    );
     assert!(
         text.contains("Organisationsnummer,/organisationNumber,invalid_organisation_number"),
         "{text}"

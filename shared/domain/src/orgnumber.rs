@@ -223,6 +223,10 @@ fn finnish(compact: &str) -> Option<String> {
 
 /// GB: a Companies House number, 8 digits or 2 letters and 6 digits (SC, NI, OC, ...).
 fn british(compact: &str) -> Option<String> {
+    // ASCII first: splitting at a byte offset must not cut a character.
+    if !compact.is_ascii() {
+        return None;
+    }
     let (letters, rest) = compact.split_at(2.min(compact.len()));
     let fits = all_digits(compact, &[8])
         || (letters.bytes().all(|b| b.is_ascii_uppercase()) && all_digits(rest, &[6]));
@@ -299,6 +303,10 @@ fn vat_number(compact: &str, country: &'static str) -> Result<OrgNumber, OrgNumb
 /// Whether `body` (the VAT number after its prefix) fits the country's format, and that
 /// format in words.
 fn vat_rule(country: &str, body: &str) -> (bool, &'static str) {
+    // The rules slice at byte offsets: only ASCII can be a VAT number, and only ASCII is cut.
+    if !body.is_ascii() {
+        return (false, "letters and digits");
+    }
     let alnum = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric());
     match country {
         "SE" => (
@@ -401,7 +409,7 @@ mod tests {
 
     #[test]
     fn swedish_numbers_pass_luhn_and_come_out_as_nnnnnn_nnnn() {
-        // Volvo AB, IKEA of Sweden, Spotify AB, and a personnummer-shaped sole trader.
+        // AB Volvo, a Luhn-valid number, Spotify AB, and a personnummer-shaped sole trader.
         assert_eq!(ok("556012-5790", "SE").number, "556012-5790");
         assert_eq!(ok("5560747569", "SE").number, "556074-7569");
         assert_eq!(ok(" 556703-7485 ", "SE").number, "556703-7485");
@@ -441,7 +449,7 @@ mod tests {
     #[test]
     fn companies_house_numbers_have_eight_characters() {
         assert_eq!(ok("00445790", "GB").number, "00445790"); // Tesco PLC
-        assert_eq!(ok("sc 083026", "GB").number, "SC083026"); // a Scottish company
+        assert_eq!(ok("sc 083026", "GB").number, "SC083026"); // the Scottish form
         refused("445790", "GB");
         refused("S1083026", "GB");
     }
@@ -456,9 +464,9 @@ mod tests {
         assert_eq!(ok("DK24256790", "SE").country, "DK");
         assert_eq!(ok("FI01120389", "SE").country, "FI");
         assert_eq!(ok("NO923609016MVA", "SE").number, "NO923609016MVA");
-        assert_eq!(ok("BE0403170701", "SE").country, "BE"); // Solvay
-        assert_eq!(ok("IT00743110157", "SE").country, "IT"); // Pirelli
-        assert_eq!(ok("PL5260250995", "SE").country, "PL");
+        assert_eq!(ok("BE 0403.091.220", "SE").country, "BE"); // Solvay
+        assert_eq!(ok("IT00860340157", "SE").country, "IT"); // Pirelli
+        assert_eq!(ok("PL7740001454", "SE").country, "PL"); // Orlen
         assert_eq!(ok("DE 129 273 398", "SE").number, "DE129273398");
         assert_eq!(ok("EL094014201", "SE").country, "GR");
         assert_eq!(ok("NL004495445B01", "SE").country, "NL");
@@ -470,9 +478,9 @@ mod tests {
             "DK24256791",
             "FI01120388",
             "NO923609017MVA",
-            "BE0403170702",
-            "IT00743110158",
-            "PL5260250996",
+            "BE0403091221",
+            "IT00860340158",
+            "PL7740001455",
             "DE12927339",
             "NL004495445A01",
             "ATX13585627",
@@ -505,6 +513,21 @@ mod tests {
             parse_org_number("5560125790", None, None),
             Err(OrgNumberError::CountryUnknown)
         );
+    }
+
+    #[test]
+    fn letters_beyond_ascii_are_refused_without_panicking() {
+        for (raw, country) in [
+            ("CY1234567é", "SE"),
+            ("FRé123456789", "SE"),
+            ("NL12345678éB01", "SE"),
+            ("SE55601257é01", "SE"),
+            ("€1234567", "GB"),
+            ("S€123456", "GB"),
+            ("5560125790€", "SE"),
+        ] {
+            refused(raw, country);
+        }
     }
 
     #[test]

@@ -401,3 +401,52 @@ async fn files_outside_a_tenant_prefix_are_rejected_and_recorded() {
     );
     assert!(keys.contains(&"imports/nobody.csv".to_owned()), "{keys:?}");
 }
+
+/// Visma's Organisationsnummer column is read and checked by the row's country; a number
+/// another customer holds (in any spelling) and an invalid one are the rows' errors.
+#[tokio::test]
+async fn a_visma_file_brings_organisation_numbers_checked_and_unique() {
+    let suite = Suite::start().await;
+    let office = suite.user("acme", "olga", COORDINATOR);
+    let mut holder = customer("5100", "Anna", "Berg");
+    holder["companyName"] = json!("Berg AB");
+    holder["organisationNumber"] = json!("556012-5790");
+    holder["invoiceAddress"] = json!({"country": "SE"});
+    office.post("/customers", &holder).await.expect(201);
+    let csv = "Kundnummer;Namn;Organisationsnummer;Ort;Land\r\n\
+               5001;Bergs Måleri AB;5567037485;Lund;SE\r\n\
+               5002;Dubbel AB;SE 556012-5790 01;Lund;SE\r\n\
+               5003;Fel AB;556703-7486;Lund;SE\r\n\
+               5004;Samma AB;556703-7485;Lund;SE\r\n";
+    suite.drop_file("imports/acme/visma.csv", csv).await;
+    let done = &office.finished_imports(1).await[0];
+    assert_eq!(count(done, "created"), 1, "{done}");
+    assert_eq!(count(done, "failed"), 3, "{done}");
+    let found = office
+        .get("/customers?organisationNumber=556703-7485&organisationNumberCountry=SE")
+        .await;
+    assert_eq!(found.body["items"][0]["customerNumber"], "5001");
+    assert_eq!(found.body["items"][0]["organisationNumber"], "556703-7485");
+    assert_eq!(found.body["items"][0]["organisationNumberCountry"], "SE");
+
+    let id = done["id"].as_str().unwrap();
+    let report = office.get(&format!("/imports/{id}/errors")).await;
+    report.expect(303);
+    let (status, bytes) = fetch(
+        http::Method::GET,
+        report.header("location").unwrap(),
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.contains("3,,,organisation_number_taken,"), "{text}");
+    assert!(
+        text.contains("5,Organisationsnummer,/organisationNumber,organisation_number_taken"),
+        "a second row of the file with the number: {text}"
+    );
+    assert!(
+        text.contains("Organisationsnummer,/organisationNumber,invalid_organisation_number"),
+        "{text}"
+    );
+}

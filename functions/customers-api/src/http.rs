@@ -233,6 +233,7 @@ pub fn query_value_max(name: &str) -> usize {
         "email" => 254,
         "assignedTo" => domain::work::USER_ID_MAX,
         "tag" => domain::validation::TAG_MAX,
+        "organisationNumber" => domain::ORGANISATION_NUMBER_MAX,
         // Customer numbers (at most 30), phone numbers as typed, enum values, dates, ids.
         _ => 64,
     }

@@ -464,11 +464,16 @@ impl Importer {
                 None => self.create(row, &mut numbers, settings, now),
             };
             let outcome = match claims(&outcome, found) {
-                Some(names) if names.iter().any(|n| claimed.contains(n)) => repeat(row, header),
-                Some(names) => {
-                    claimed.extend(names);
-                    outcome
-                }
+                // The organisation number comes last: a row that repeats the card or its
+                // number is a repeat, one that only shares the number is refused for it.
+                Some(names) => match names.iter().find(|n| claimed.contains(*n)) {
+                    Some(name) if name.starts_with(ORG_CLAIM) => org_number_repeat(row, header),
+                    Some(_) => repeat(row, header),
+                    None => {
+                        claimed.extend(names);
+                        outcome
+                    }
+                },
                 None => outcome,
             };
             outcomes.push(outcome);
@@ -940,6 +945,11 @@ fn refusal(line: u64, error: &StoreError, give_up: bool) -> Option<RowError> {
             "external_ref_taken",
             "The external id belongs to another customer of the organisation.",
         )),
+        StoreError::OrgNumberTaken => Some(RowError::of_row(
+            line,
+            "organisation_number_taken",
+            "The organisation number belongs to another customer of the organisation.",
+        )),
         _ if give_up => Some(RowError::of_row(
             line,
             "concurrent_change",
@@ -970,8 +980,22 @@ fn repeat(row: &ValidRow, header: &HeaderMap) -> Outcome {
     Outcome::Failed(vec![RowError::of_field(row.line, header, error)])
 }
 
-/// The names of what a row claims: the card it writes (or leaves as it is), its number and
-/// its external references.
+/// The row gives another customer the organisation number of an earlier row of the file.
+fn org_number_repeat(row: &ValidRow, header: &HeaderMap) -> Outcome {
+    let error = domain::FieldError::new(
+        "/organisationNumber",
+        "organisation_number_taken",
+        "an earlier row of this file gives another customer this organisation number; it \
+         belongs to one customer",
+    );
+    Outcome::Failed(vec![RowError::of_field(row.line, header, error)])
+}
+
+/// How [`claims`] names an organisation number.
+const ORG_CLAIM: &str = "org:";
+
+/// The names of what a row claims: the card it writes (or leaves as it is), its number, its
+/// external references and its organisation number (last).
 fn claims(outcome: &Outcome, found: Option<&Customer>) -> Option<Vec<String>> {
     let customer = match outcome {
         Outcome::Create(customer) => customer,
@@ -989,6 +1013,11 @@ fn claims(outcome: &Outcome, found: Option<&Customer>) -> Option<Vec<String>> {
             .external_refs
             .iter()
             .map(|r| format!("ref:{}", store::external_ref_key(r))),
+    );
+    names.extend(
+        fields
+            .organisation_identity()
+            .map(|o| format!("{ORG_CLAIM}{o}")),
     );
     Some(names)
 }

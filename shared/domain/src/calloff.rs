@@ -117,6 +117,8 @@ mod tests {
                 last_name: None,
                 company_name: Some("Acme".into()),
                 show_company_name_on_documents: false,
+                organisation_number: None,
+                organisation_number_country: None,
                 description: None,
                 email: None,
                 phone: None,

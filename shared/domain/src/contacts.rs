@@ -134,6 +134,8 @@ impl CustomerFields {
             last_name: self.last_name.clone(),
             company_name: self.company_name.clone(),
             show_company_name_on_documents: Some(self.show_company_name_on_documents),
+            organisation_number: self.organisation_number.clone(),
+            organisation_number_country: self.organisation_number_country.clone(),
             description: self.description.clone(),
             email: self.email.clone(),
             // The extension rides along in the phone's text, so that a patch that leaves the

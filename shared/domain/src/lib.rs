@@ -13,6 +13,7 @@ pub mod linked;
 pub mod merge_patch;
 pub mod model;
 pub mod notes;
+pub mod orgnumber;
 pub mod permissions;
 pub mod phone;
 pub mod reference;
@@ -39,6 +40,7 @@ pub use history::{
 pub use linked::{Cascaded, Dependant, LinkRefusal, Linked, SiteUse};
 pub use model::*;
 pub use notes::{NOTE_TEXT_MAX, Note, NoteFields, NoteInput, NoteRefusal};
+pub use orgnumber::{ORGANISATION_NUMBER_MAX, OrgNumber, OrgNumberError, parse_org_number};
 pub use permissions::{Grants, Permission, Reach};
 pub use phone::{
     LineKind, PhoneError, PhoneWithExtension, country_of, display_phone, is_valid_country,

@@ -376,6 +376,13 @@ pub struct CustomerInput {
     /// Show the company name instead of the person on estimates and invoices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub show_company_name_on_documents: Option<bool>,
+    /// The organisation or VAT number (see `orgnumber`), unique within the organisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation_number: Option<String>,
+    /// The country whose rule the number is checked by; without it, a VAT prefix, the invoice
+    /// or visiting address's country, or the organisation's default country.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation_number_country: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -436,6 +443,12 @@ pub struct CustomerFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
     pub show_company_name_on_documents: bool,
+    /// Canonical: "556036-0793", "923609016", "SE556036079301" (see `orgnumber`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation_number: Option<String>,
+    /// ISO 3166-1 alpha-2 of the country whose rule the number passed; set with the number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation_number_country: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Trimmed; domain part lower-cased.

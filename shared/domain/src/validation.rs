@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::*;
+use crate::orgnumber::{ORGANISATION_NUMBER_MAX, OrgNumber, OrgNumberError, parse_org_number};
 use crate::phone::{
     PhoneError, PhoneWithExtension, normalise_mobile, normalise_phone,
     normalise_phone_with_extension,
@@ -36,8 +37,9 @@ pub const EXTERNAL_ID_MAX: usize = 100;
 /// Contacts live inside the customer item, and their e-mails, phones and names get index
 /// entries written in the customer's transaction (DynamoDB takes at most 100 items): with 15
 /// contacts the worst case is 2 + 45 lookup and 3 + 30 name entries, plus the customer, its
-/// number guard, four external-reference guards (one per accounting system), the history
-/// entry and an idempotency record (or, in an import, the import record and an error chunk).
+/// number guard, four external-reference guards (one per accounting system), its
+/// organisation-number guard, the history entry and an idempotency record (or, in an import,
+/// the import record and an error chunk).
 pub const CONTACTS_MAX: usize = 15;
 /// Three decimals covers minutes as hours (0.017) and grams as kilograms; more is noise.
 pub const QUANTITY_DECIMALS_MAX: usize = 3;
@@ -301,6 +303,9 @@ pub fn validate_customer(
         last_name: v.limit("/lastName", last_name, NAME_MAX),
         company_name: v.limit("/companyName", company_name, NAME_MAX),
         show_company_name_on_documents: input.show_company_name_on_documents.unwrap_or(false),
+        // Judged once the addresses are, since their country is the number's fallback.
+        organisation_number: None,
+        organisation_number_country: None,
         description: v.text("/description", input.description, DESCRIPTION_MAX),
         email: v.email("/email", input.email),
         phone: v.phone_with_extension("/phone", input.phone).map(|p| {
@@ -326,6 +331,15 @@ pub fn validate_customer(
         external_refs: v.external_refs(input.external_refs),
         custom_fields: v.custom_fields(input.custom_fields),
     };
+    let mut fields = fields;
+    if let Some(org) = v.organisation_number(
+        input.organisation_number,
+        input.organisation_number_country,
+        &fields,
+    ) {
+        fields.organisation_number = Some(org.number);
+        fields.organisation_number_country = Some(org.country);
+    }
     v.required_channels(&fields);
     v.finish(fields)
 }
@@ -343,6 +357,14 @@ pub fn validate_change(
     // made stricter afterwards must not lock customers that already have a number.
     let number_unchanged =
         input.customer_number.as_deref().map(str::trim) == Some(before.customer_number.as_str());
+    // The stored country rides along with every patch; a new number that does not name its
+    // own country is judged afresh (by its VAT prefix or the addresses), not by the old one's.
+    let mut input = input;
+    if input.organisation_number != before.organisation_number
+        && input.organisation_number_country == before.organisation_number_country
+    {
+        input.organisation_number_country = None;
+    }
     let relaxed = ValidationContext {
         number_rules: if number_unchanged {
             NumberRules::any_stored()
@@ -693,6 +715,40 @@ impl<'a> Validator<'a> {
             format!("{code:?} is not an ISO 3166-1 alpha-2 country code such as \"SE\"."),
         ));
         None
+    }
+
+    /// The organisation number, checked by its country: the one named, a VAT prefix, the
+    /// invoice or visiting address's, or the organisation's default.
+    fn organisation_number(
+        &mut self,
+        number: Option<String>,
+        country: Option<String>,
+        fields: &CustomerFields,
+    ) -> Option<OrgNumber> {
+        const FIELD: &str = "/organisationNumber";
+        let country = self.country("/organisationNumberCountry", country);
+        let raw = self.limit(FIELD, clean(number), ORGANISATION_NUMBER_MAX)?;
+        let address_country = |a: &Option<Address>| a.as_ref().and_then(|a| a.country.clone());
+        let fallback = address_country(&fields.invoice_address)
+            .or_else(|| address_country(&fields.visiting_address))
+            .or_else(|| self.ctx.default_country.clone());
+        match parse_org_number(&raw, country.as_deref(), fallback.as_deref()) {
+            Ok(org) => Some(org),
+            Err(error) => {
+                let (field, code) = match error {
+                    OrgNumberError::Invalid(_) => (FIELD, "invalid_organisation_number"),
+                    OrgNumberError::CountryMismatch { .. } => (
+                        "/organisationNumberCountry",
+                        "organisation_number_country_mismatch",
+                    ),
+                    OrgNumberError::CountryUnknown => {
+                        (FIELD, "organisation_number_country_unknown")
+                    }
+                };
+                self.push(FieldError::new(field, code, error.to_string()));
+                None
+            }
+        }
     }
 
     /// Channels the organisation requires; reported on the channel's own field.

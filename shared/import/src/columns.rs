@@ -116,14 +116,15 @@ pub enum Column {
     OnHold,
     /// Recognised so that it is not reported as unknown, but not imported.
     Salutation,
-    /// Recognised so that it is not reported as unknown, but not imported.
+    /// The organisation or VAT number, checked by the country of the row's address (or the
+    /// organisation's default country) unless it carries a VAT prefix.
     OrganisationNumber,
 }
 
 impl Column {
     /// Whether the column's values go into the customer.
     pub fn is_imported(self) -> bool {
-        !matches!(self, Column::Salutation | Column::OrganisationNumber)
+        self != Column::Salutation
     }
 
     /// Whether several columns of a file may have this meaning.
@@ -298,7 +299,7 @@ const ALIASES: &[Alias] = &[
     typical(Qbd, C::Salutation, &["Mr./Ms./..."]),
     generic(C::Salutation, &["Salutation"]),
     typical(Visma, C::OrganisationNumber, &["Organisationsnummer"]),
-    generic(C::OrganisationNumber, &["Organisation Number", "Organization Number", "Org.nr", "Orgnr"]),
+    generic(C::OrganisationNumber, &["Organisation Number", "Organization Number", "Org.nr", "Orgnr", "Org No", "Organisasjonsnummer", "CVR", "CVR-nr", "CVR-nummer", "Y-tunnus", "Company Registration Number", "Company Reg No", "Registration Number", "VAT Number", "VAT No", "VAT Reg No", "VAT Registration Number", "VAT ID", "Momsregistreringsnummer", "Momsreg.nr"]),
 ];
 
 /// The header name folded for comparison: diacritics and case dropped (the same folding
@@ -718,7 +719,7 @@ mod tests {
             C::PaymentTerms,
         ];
         assert_eq!(columns(&map), expected.map(Some).to_vec());
-        assert_eq!(map.unused(), vec!["Organisationsnummer"]);
+        assert!(map.unused().is_empty());
     }
 
     #[test]

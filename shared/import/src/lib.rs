@@ -88,6 +88,7 @@
 //! | First name | `firstName` | First Name, Given Name, Förnamn |
 //! | Middle initial | appended to `firstName` | M.I. (QBD), Middle Initial |
 //! | Last name | `lastName` | Last Name, Surname, Family Name, Efternamn |
+//! | Organisation number | `organisationNumber`, checked by the country of the row's address (or the organisation's default) unless it has a VAT prefix | Organisationsnummer (Visma), Organisation Number, Organization Number, Org.nr, Orgnr, Org No, Organisasjonsnummer, CVR, CVR-nr, CVR-nummer, Y-tunnus, Company Registration Number, Company Reg No, Registration Number, VAT Number, VAT No, VAT Reg No, VAT Registration Number, VAT ID, Momsregistreringsnummer, Momsreg.nr |
 //! | Company name | `companyName` | Company, Company Name, Business Name, Organisation, Organization, Företag, Företagsnamn; Name (in Sage files) |
 //! | Contact name | `contacts[0]` first and last name | Contact Name (Sage), Contact (in Sage files), Contact Person, Kontaktperson |
 //! | Email | `email` | Email, E-mail, Email Address, E-post, Epost; Main Email (QBD) |
@@ -111,7 +112,7 @@
 //! | Currency | `terms.currency` | Currency, Currency Code, Valuta |
 //! | VIP | `tier` (yes/no, or vip/regular) | VIP, Tier |
 //! | On hold | `onHold` | On Hold, Hold, Account on Hold, Spärrad |
-//! | Not imported | recognised, listed as unused | Mr./Ms./... (QBD), Salutation; Organisationsnummer (Visma), Organisation Number, Organization Number, Org.nr, Orgnr |
+//! | Not imported | recognised, listed as unused | Mr./Ms./... (QBD), Salutation |
 //!
 //! The external id's system is QuickBooks, Sage or Visma for files of those shapes and
 //! "other" for generic files. Without an External ID column, a Sage or Visma file's account

@@ -749,6 +749,7 @@ const HOMES: &[(&str, &[Column])] = &[
     ),
     ("/lastName", &[Column::LastName, Column::FullName]),
     ("/companyName", &[Column::CompanyName, Column::DisplayName]),
+    ("/organisationNumber", &[Column::OrganisationNumber]),
     // Channels the organisation requires.
     ("/email", &[Column::Email]),
     ("/phone", &[Column::Phone]),

@@ -237,6 +237,7 @@ impl<'a> RowBuilder<'a> {
             first_name,
             last_name,
             company_name,
+            organisation_number: self.text(Column::OrganisationNumber, "/organisationNumber"),
             description: self.text(Column::Description, "/description"),
             email: self.text(Column::Email, "/email"),
             phone,

@@ -586,9 +586,12 @@ fn visma_export() {
     let bytes = windows_1252(text);
     let reader = ImportReader::new(&bytes[..], &ImportOptions::for_country("US")).unwrap();
     assert_eq!(reader.header().shape, ExportShape::Visma);
-    assert_eq!(reader.header().unused(), vec!["Organisationsnummer"]);
+    assert!(reader.header().unused().is_empty());
     let rows: Vec<Row> = reader.collect();
     let fields = &valid(&rows)[0].fields;
+    // Checked as Swedish by the row's country, although the organisation's is US.
+    assert_eq!(fields.organisation_number.as_deref(), Some("556677-8899"));
+    assert_eq!(fields.organisation_number_country.as_deref(), Some("SE"));
     assert_eq!(fields.kind, CustomerKind::Company);
     assert_eq!(fields.company_name.as_deref(), Some("Bergs Måleri AB"));
     assert_eq!(fields.mobile.as_deref(), Some("+46701234567"));
@@ -1313,4 +1316,34 @@ fn a_mapping_override_is_applied_to_the_header() {
         matches!(&refused, Some(FileError::MappedColumnMissing(name)) if name == "Fax"),
         "{refused:?}"
     );
+}
+
+#[test]
+fn organisation_numbers_are_checked_by_the_row_country_or_their_vat_prefix() {
+    let text = "Kundnummer;Namn;Organisationsnummer;Land\n\
+                1;Bergs Måleri AB;5560125790;SE\n\
+                2;Nordic AS;NO 923 609 016 MVA;SE\n\
+                3;Fel AB;556012-5791;SE\n\
+                4;Dansk A/S;24256790;DK\n";
+    let rows = read_with(text.as_bytes(), &options());
+    let fields = |i: usize| match &rows[i] {
+        Ok(row) => row.fields.clone(),
+        Err(e) => panic!("row {i}: {e:?}"),
+    };
+    assert_eq!(
+        fields(0).organisation_number.as_deref(),
+        Some("556012-5790")
+    );
+    assert_eq!(
+        fields(1).organisation_number.as_deref(),
+        Some("NO923609016MVA")
+    );
+    assert_eq!(fields(1).organisation_number_country.as_deref(), Some("NO"));
+    let refused = errors(&rows[2]);
+    assert_eq!(
+        refused[0].code, "invalid_organisation_number",
+        "{refused:?}"
+    );
+    assert_eq!(refused[0].column.as_deref(), Some("Organisationsnummer"));
+    assert_eq!(fields(3).organisation_number_country.as_deref(), Some("DK"));
 }

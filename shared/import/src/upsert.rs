@@ -147,4 +147,20 @@ mod tests {
         let errors = update_from_row(&existing, &update, &ctx()).unwrap_err();
         assert_eq!(errors[0].field, "/email");
     }
+
+    #[test]
+    fn an_organisation_number_in_another_spelling_changes_nothing_and_a_new_one_replaces_it() {
+        let existing = fields(json!({"customerNumber": "10", "companyName": "Berg AB",
+                                     "organisationNumber": "556012-5790"}));
+        let same = row(json!({"customerNumber": "10", "companyName": "Berg AB",
+                              "organisationNumber": "5560125790"}));
+        assert_eq!(update_from_row(&existing, &same, &ctx()), Ok(None));
+        let vat = row(json!({"customerNumber": "10", "companyName": "Berg AB",
+                             "organisationNumber": "NO 923 609 016 MVA"}));
+        let after = update_from_row(&existing, &vat, &ctx())
+            .unwrap()
+            .expect("the row changes the number");
+        assert_eq!(after.organisation_number.as_deref(), Some("NO923609016MVA"));
+        assert_eq!(after.organisation_number_country.as_deref(), Some("NO"));
+    }
 }

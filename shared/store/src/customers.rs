@@ -137,8 +137,8 @@ impl CustomerStore {
         }
     }
 
-    /// What a create writes: the customer, its number and external-reference guards, the
-    /// `created` history entry and the lookup entries.
+    /// What a create writes: the customer, its number, external-reference and
+    /// organisation-number guards, the `created` history entry and the lookup entries.
     pub(crate) fn create_writes(
         &self,
         tenant: &TenantId,
@@ -166,6 +166,16 @@ impl CustomerStore {
                     &customer.id,
                 )),
                 Guarded::ExternalRef,
+            );
+        }
+        if let Some(identity) = customer.fields.organisation_identity() {
+            set.push_conditional(
+                self.put_new(items::org_number_guard_item(
+                    tenant,
+                    &identity,
+                    &customer.id,
+                )),
+                Guarded::OrgNumber,
             );
         }
         set.push(self.put(items::history_item(tenant, &customer.id, history)));
@@ -294,6 +304,22 @@ impl CustomerStore {
                 set.push_conditional(
                     self.put_new(items::external_ref_guard_item(tenant, external, &after.id)),
                     Guarded::ExternalRef,
+                );
+            }
+        }
+        let old_org = before.fields.organisation_identity();
+        let new_org = after.fields.organisation_identity();
+        if old_org != new_org {
+            if let Some(identity) = old_org {
+                set.push(self.delete_guard(
+                    keys::organisation_number_guard(tenant, &identity),
+                    &before.id,
+                ));
+            }
+            if let Some(identity) = new_org {
+                set.push_conditional(
+                    self.put_new(items::org_number_guard_item(tenant, &identity, &after.id)),
+                    Guarded::OrgNumber,
                 );
             }
         }
@@ -432,6 +458,10 @@ impl CustomerStore {
         let number = keys::customer_number_guard(tenant, &customer.fields.customer_number);
         writes.push(self.delete_guard(number, &customer.id));
         for key in external_ref_keys(tenant, customer) {
+            writes.push(self.delete_guard(key, &customer.id));
+        }
+        if let Some(identity) = customer.fields.organisation_identity() {
+            let key = keys::organisation_number_guard(tenant, &identity);
             writes.push(self.delete_guard(key, &customer.id));
         }
         for item in &partition.items {
@@ -573,6 +603,22 @@ impl CustomerStore {
     ) -> Result<Option<Customer>, StoreError> {
         let guard = self
             .get_item(keys::customer_number_guard(tenant, number))
+            .await?;
+        match guard.as_ref().and_then(items::customer_id_of) {
+            Some(id) => self.get(tenant, &id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The customer holding an organisation number (its `OrgNumber::identity`): the guard
+    /// item names it (two GetItems).
+    pub async fn find_by_org_number(
+        &self,
+        tenant: &TenantId,
+        identity: &str,
+    ) -> Result<Option<Customer>, StoreError> {
+        let guard = self
+            .get_item(keys::organisation_number_guard(tenant, identity))
             .await?;
         match guard.as_ref().and_then(items::customer_id_of) {
             Some(id) => self.get(tenant, &id).await,
@@ -1011,6 +1057,7 @@ pub(crate) enum Guarded {
     Customer,
     Number,
     ExternalRef,
+    OrgNumber,
     Idempotency,
     /// A site to link exists already, or one to unlink changed since it was read.
     Site,
@@ -1042,6 +1089,7 @@ impl WriteSet {
             Guarded::Idempotency,
             Guarded::Number,
             Guarded::ExternalRef,
+            Guarded::OrgNumber,
             Guarded::Site,
             Guarded::Customer,
         ]
@@ -1057,6 +1105,7 @@ impl Guarded {
         match failure {
             Some(Guarded::Number) => StoreError::NumberTaken,
             Some(Guarded::ExternalRef) => StoreError::ExternalRefTaken,
+            Some(Guarded::OrgNumber) => StoreError::OrgNumberTaken,
             _ => StoreError::VersionConflict,
         }
     }

@@ -9,6 +9,8 @@ pub enum StoreError {
     NumberTaken,
     #[error("an external reference (accounting system id) already belongs to another customer")]
     ExternalRefTaken,
+    #[error("the organisation number already belongs to another customer")]
+    OrgNumberTaken,
     #[error("the item was changed by someone else (version conflict)")]
     VersionConflict,
     #[error("the customer has history or linked records")]

@@ -90,6 +90,15 @@ pub fn number_guard_item(tenant: &TenantId, number: &str, id: &CustomerId) -> It
     item
 }
 
+pub fn org_number_guard_item(tenant: &TenantId, identity: &str, id: &CustomerId) -> Item {
+    let mut item = keyed(
+        keys::organisation_number_guard(tenant, identity),
+        "CustomerOrganisationNumber",
+    );
+    item.insert(CUSTOMER_ID.into(), s(id.0.clone()));
+    item
+}
+
 pub fn external_ref_guard_item(tenant: &TenantId, external: &ExternalRef, id: &CustomerId) -> Item {
     let mut item = keyed(
         keys::external_ref_guard(tenant, external.system, &external.id),

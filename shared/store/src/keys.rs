@@ -245,6 +245,16 @@ pub fn customer_number_guard(tenant: &TenantId, number: &str) -> Key {
     }
 }
 
+/// The guard item that makes an organisation number unique within a tenant. `identity` is
+/// `domain::OrgNumber::identity` (country and national number, so that a VAT number and the
+/// national number it is built from are one), upper case, and the last key part.
+pub fn organisation_number_guard(tenant: &TenantId, identity: &str) -> Key {
+    Key {
+        pk: format!("{}ORGNO#{identity}", tenant.prefix()),
+        sk: GUARD_SK.to_owned(),
+    }
+}
+
 /// The guard item that makes an accounting system's id unique within a tenant: the id is how
 /// an import from that system finds the customer again. Compared ignoring case, like numbers
 /// (QuickBooks display names are unique regardless of case). The id is the last key part, so

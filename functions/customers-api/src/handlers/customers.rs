@@ -77,6 +77,8 @@ const LIST_PARAMS: &[&str] = &[
     "number",
     "email",
     "phone",
+    "organisationNumber",
+    "organisationNumberCountry",
     "sort",
     "order",
     "paymentType",
@@ -112,21 +114,31 @@ pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Proble
     ))
 }
 
-/// `number`, `email` and `phone` are exact lookups (at most one of them, not combined with
-/// the list parameters); `None` when the request is a plain list.
+/// `number`, `email`, `phone` and `organisationNumber` (with its `organisationNumberCountry`)
+/// are exact lookups (at most one of them, not combined with the list parameters); `None` when
+/// the request is a plain list.
 fn exact_lookup(param: &impl Fn(&str) -> Option<String>) -> Result<Option<Search>, Problem> {
-    let lookups: Vec<&str> = ["number", "email", "phone"]
+    const LOOKUPS: [&str; 4] = ["number", "email", "phone", "organisationNumber"];
+    let lookups: Vec<&str> = LOOKUPS
         .into_iter()
         .filter(|name| param(name).is_some())
         .collect();
     let list_params = LIST_PARAMS
         .iter()
-        .filter(|n| !["number", "email", "phone", "limit"].contains(n))
+        .filter(|n| !LOOKUPS.contains(n) && !["organisationNumberCountry", "limit"].contains(n))
         .any(|n| param(n).is_some());
     if lookups.len() > 1 || (lookups.len() == 1 && list_params) {
         return Err(Problem::bad_parameter(
             lookups[0],
-            "Use one of number, email or phone on its own; they are exact lookups.",
+            "Use one of number, email, phone or organisationNumber on its own; they are exact \
+             lookups.",
+        ));
+    }
+    let country = param("organisationNumberCountry");
+    if country.is_some() && lookups.first() != Some(&"organisationNumber") {
+        return Err(Problem::bad_parameter(
+            "organisationNumberCountry",
+            "organisationNumberCountry goes with organisationNumber.",
         ));
     }
     let value = |name: &str| param(name).unwrap_or_default();
@@ -134,7 +146,11 @@ fn exact_lookup(param: &impl Fn(&str) -> Option<String>) -> Result<Option<Search
         None => None,
         Some("number") => Some(Search::Number(value("number"))),
         Some("email") => Some(Search::Email(value("email"))),
-        Some(_) => Some(Search::Phone(value("phone"))),
+        Some("phone") => Some(Search::Phone(value("phone"))),
+        Some(_) => Some(Search::OrgNumber {
+            number: value("organisationNumber"),
+            country: country.map(|c| c.to_ascii_uppercase()),
+        }),
     })
 }
 

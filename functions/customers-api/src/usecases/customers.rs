@@ -143,6 +143,13 @@ pub enum Search {
     /// The customers with this phone or mobile number as typed (normalised with the
     /// organisation's default country), of any status.
     Phone(String),
+    /// The customer with this organisation number, of any status: checked by the country
+    /// given, its VAT prefix or the organisation's default country, so that any spelling of
+    /// it (and a VAT number built from a national number) finds the card.
+    OrgNumber {
+        number: String,
+        country: Option<String>,
+    },
     /// A page of the list; `assigned_to` lists one user's customers.
     List {
         query: ListQuery,
@@ -165,6 +172,15 @@ pub async fn find(app: &App, scope: &Scope, search: Search) -> Result<Page<Custo
             .await
             .map(|c| c.into_iter().collect()),
         Search::Email(email) => app.store.find_by_email(tenant, &email).await,
+        Search::OrgNumber { number, country } => {
+            let fallback = scope.settings.settings.default_country.as_deref();
+            let org = domain::parse_org_number(&number, country.as_deref(), fallback)
+                .map_err(|e| Problem::bad_parameter("organisationNumber", e.to_string()))?;
+            app.store
+                .find_by_org_number(tenant, &org.identity())
+                .await
+                .map(|c| c.into_iter().collect())
+        }
         Search::Phone(raw) => {
             // Numbers are looked up without their extension: a customer with "x718" is found
             // by the number as it is dialled.

@@ -185,6 +185,12 @@ pub fn store_problem(error: StoreError) -> Problem {
             "Another customer of your organisation has this id in the same accounting system \
              (externalRefs). One accounting record belongs to one customer.",
         ),
+        StoreError::OrgNumberTaken => Problem::conflict(
+            "organisation-number-taken",
+            "The organisation number is already in use",
+            "Another customer of your organisation has this organisation number (or the VAT \
+             number built from it). Find it with GET /customers?organisationNumber=.",
+        ),
         StoreError::VersionConflict => Problem::stale(None),
         // Only a create racing with its own retry gets here; the create answers the replay.
         StoreError::IdempotencyKeyUsed(_) => idempotency::key_reused(),

@@ -1264,3 +1264,92 @@ fn a_mobile_or_a_contacts_phone_with_an_extension_is_refused() {
         "invalid_phone",
     );
 }
+
+#[test]
+fn an_organisation_number_is_checked_by_the_invoice_country_and_stored_canonically() {
+    let input: CustomerInput = serde_json::from_value(serde_json::json!({
+        "customerNumber": "1",
+        "companyName": "Equinor ASA",
+        "organisationNumber": "923 609 016",
+        "invoiceAddress": {"country": "NO"},
+        "visitingAddress": {"country": "SE"}
+    }))
+    .unwrap();
+    let fields = validate_customer(input, &ValidationContext::default()).unwrap();
+    assert_eq!(fields.organisation_number.as_deref(), Some("923609016"));
+    assert_eq!(fields.organisation_number_country.as_deref(), Some("NO"));
+}
+
+#[test]
+fn organisation_number_problems_are_reported_with_the_others() {
+    let input: CustomerInput = serde_json::from_value(serde_json::json!({
+        "customerNumber": "1",
+        "companyName": "Fel AB",
+        "email": "not-an-email",
+        "organisationNumber": "556012-5791",
+        "invoiceAddress": {"country": "SE"}
+    }))
+    .unwrap();
+    let errors = validate_customer(input, &ValidationContext::default()).unwrap_err();
+    assert!(errors.contains("/email", "invalid_email"), "{errors}");
+    assert!(
+        errors.contains("/organisationNumber", "invalid_organisation_number"),
+        "{errors}"
+    );
+    let unknown: CustomerInput = serde_json::from_value(serde_json::json!({
+        "customerNumber": "1",
+        "companyName": "Var AB",
+        "organisationNumber": "5560125790"
+    }))
+    .unwrap();
+    let errors = validate_customer(unknown, &ValidationContext::default()).unwrap_err();
+    assert!(
+        errors.contains("/organisationNumber", "organisation_number_country_unknown"),
+        "{errors}"
+    );
+    let mismatch: CustomerInput = serde_json::from_value(serde_json::json!({
+        "customerNumber": "1",
+        "companyName": "Var AB",
+        "organisationNumber": "DK24256790",
+        "organisationNumberCountry": "SE"
+    }))
+    .unwrap();
+    let errors = validate_customer(mismatch, &ValidationContext::default()).unwrap_err();
+    assert!(
+        errors.contains(
+            "/organisationNumberCountry",
+            "organisation_number_country_mismatch"
+        ),
+        "{errors}"
+    );
+}
+
+#[test]
+fn a_changed_organisation_number_is_not_judged_by_the_old_ones_country() {
+    let ctx = ValidationContext {
+        default_country: Some("SE".into()),
+        ..ValidationContext::default()
+    };
+    let input: CustomerInput = serde_json::from_value(serde_json::json!({
+        "customerNumber": "1",
+        "companyName": "Bergs AB",
+        "organisationNumber": "5560125790"
+    }))
+    .unwrap();
+    let before = validate_customer(input, &ctx).unwrap();
+    assert_eq!(before.organisation_number_country.as_deref(), Some("SE"));
+    // The stored country rides along in the merge-patch target, as in PATCH.
+    let mut changed = before.to_input();
+    changed.organisation_number = Some("DK24256790".into());
+    let after = validate_change(&before, changed, &ctx).unwrap();
+    assert_eq!(after.organisation_number.as_deref(), Some("DK24256790"));
+    assert_eq!(after.organisation_number_country.as_deref(), Some("DK"));
+    // An unchanged number keeps its country when the addresses move abroad.
+    let mut moved = before.to_input();
+    moved.invoice_address = Some(Address {
+        country: Some("NO".into()),
+        ..Address::default()
+    });
+    let after = validate_change(&before, moved, &ctx).unwrap();
+    assert_eq!(after.organisation_number_country.as_deref(), Some("SE"));
+}

@@ -92,6 +92,7 @@ async fn finished_import(
             unchanged: 1,
             failed: 1,
             without_key: 0,
+            possible_duplicates: 0,
         },
         checkpoint: None,
         invocations: 1,

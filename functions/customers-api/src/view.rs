@@ -117,6 +117,7 @@ struct ImportCountsView {
     unchanged: u64,
     failed: u64,
     without_key: u64,
+    possible_duplicates: u64,
 }
 
 impl<'a> ImportView<'a> {
@@ -138,6 +139,7 @@ impl<'a> ImportView<'a> {
                 unchanged: counts.unchanged,
                 failed: counts.failed,
                 without_key: counts.without_key,
+                possible_duplicates: counts.possible_duplicates,
             },
             invocations: record.invocations,
             failure: record.failure.as_deref(),
@@ -153,7 +155,8 @@ impl<'a> ImportView<'a> {
     }
 }
 
-/// The mapping's warnings, and one for rows created without a number or an external id.
+/// The mapping's warnings, one for rows created without a number or an external id, and
+/// one for possible duplicates.
 fn warnings(record: &ImportRecord) -> Vec<String> {
     let mut warnings: Vec<String> = record
         .mapping
@@ -170,6 +173,14 @@ fn warnings(record: &ImportRecord) -> Vec<String> {
         };
         warnings.push(format!(
             "{keyless} row(s) had neither a customer number nor an external id and {verb}              created as new customers: importing the file again creates them again. Give              them a number or an id column (such as \"Customer Id\") to make re-imports              update them."
+        ));
+    }
+    let duplicates = record.counts.possible_duplicates;
+    if duplicates > 0 {
+        warnings.push(format!(
+            "{duplicates} new customer(s) have the same e-mail or phone number as an existing \
+             customer (possible duplicates). The error report names each row \
+             (possible_duplicate) and the customer it resembles."
         ));
     }
     warnings

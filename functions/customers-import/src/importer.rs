@@ -12,11 +12,13 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use domain::{ChangeKind, Customer, CustomerId, HistoryEntry, Settings, ValidationContext};
+use domain::{
+    ChangeKind, Customer, CustomerId, FieldError, HistoryEntry, Settings, ValidationContext,
+};
 use import::{
     Checkpoint, ColumnOverride, ErrorReportWriter, FileError, FileMapping, HeaderMap,
     HeaderSnapshot, ImportOptions, ImportReader, MissingNumber, RowError, RowKey, ValidRow,
-    update_from_row,
+    unnumbered_file, update_from_row,
 };
 use sha2::{Digest, Sha256};
 use store::{
@@ -144,8 +146,12 @@ type Read1 = (Result<ValidRow, Vec<RowError>>, Checkpoint);
     reason = "a batch holds at most a hundred, briefly; boxing would only add noise"
 )]
 enum Outcome {
-    Create(Customer),
-    Update { before: Customer, after: Customer },
+    /// A new customer, with the warning of a possible duplicate if it has one.
+    Create(Customer, Option<RowError>),
+    Update {
+        before: Customer,
+        after: Customer,
+    },
     Unchanged,
     Failed(Vec<RowError>),
 }
@@ -165,6 +171,8 @@ struct Transaction {
     failed: u64,
     /// New customers whose row had neither a number nor an external reference.
     without_key: u64,
+    /// New customers sharing an e-mail or phone number with an existing one.
+    possible_duplicates: u64,
     errors: Vec<RowError>,
     error_bytes: usize,
     after: Option<Checkpoint>,
@@ -226,6 +234,11 @@ impl Importer {
         if self.record.mapping.is_none() && !self.record_mapping(&reader, &options)? {
             tracing::info!(import_id = %self.record.id, "another invocation took over");
             return Ok(());
+        }
+        // Every row would fail alike: say so once, with the fix, after the mapping is recorded
+        // (it shows what the import understood of the header).
+        if let Some(refusal) = unnumbered_file(reader.header(), options.missing_number) {
+            return self.fail(refusal);
         }
         self.record.invocations += 1;
         let context = settings.context();
@@ -468,6 +481,13 @@ impl Importer {
                 }
                 None => outcome,
             };
+            let outcome = match outcome {
+                Outcome::Create(customer, _) => {
+                    let warning = self.possible_duplicate(row, header, &customer)?;
+                    Outcome::Create(customer, warning)
+                }
+                other => other,
+            };
             outcomes.push(outcome);
         }
         Ok(outcomes)
@@ -530,7 +550,60 @@ impl Importer {
                 }
             }
         }
-        Outcome::Create(Customer::new(fields, &self.by, now))
+        Outcome::Create(Customer::new(fields, &self.by, now), None)
+    }
+
+    /// A new customer sharing its e-mail, phone or mobile with an existing one is imported,
+    /// and named in the error report (`possible_duplicate`) with the customers it shares them
+    /// with: the API asks for a confirmation of such a create, which a file cannot give, and
+    /// refusing the row would stop an import over what is often two customers at one address.
+    fn possible_duplicate(
+        &self,
+        row: &ValidRow,
+        header: &HeaderMap,
+        customer: &Customer,
+    ) -> Result<Option<RowError>, ImportError> {
+        let found = self.block(
+            self.app
+                .store
+                .possible_duplicates(&self.tenant, &customer.fields),
+        )?;
+        let Some((_, channels)) = found.first() else {
+            return Ok(None);
+        };
+        let others: Vec<String> = found
+            .iter()
+            .map(|(other, _)| {
+                format!(
+                    "{} ({})",
+                    other.fields.customer_number,
+                    other.fields.display_name()
+                )
+            })
+            .collect();
+        let shared: Vec<&str> = channels
+            .iter()
+            .map(|&c| if c == "email" { "e-mail" } else { c })
+            .collect();
+        let channel = channels[0];
+        let error = FieldError {
+            field: format!("/{channel}"),
+            code: "possible_duplicate".into(),
+            message: format!(
+                "Imported as a new customer, though customer {} has the same {}: if they are \
+                 one customer, merge them",
+                others.join(", "),
+                shared.join(" and ")
+            ),
+        };
+        let mut warning = RowError::of_field(row.line, header, error);
+        let fields = &customer.fields;
+        warning.value = match channel {
+            "email" => fields.email.clone(),
+            "phone" => fields.phone.clone(),
+            _ => fields.mobile.clone(),
+        };
+        Ok(Some(warning))
     }
 
     /// The customers the rows name, by [`key_name`].
@@ -604,8 +677,10 @@ impl Importer {
         let mut done = Vec::new();
         let mut current = Transaction::default();
         for (i, outcome) in outcomes.into_iter().enumerate() {
+            let mut warning = None;
             let prepared = match outcome {
-                Outcome::Create(customer) => {
+                Outcome::Create(customer, duplicate) => {
+                    warning = duplicate;
                     let history = HistoryEntry::of(ChangeKind::Created, None, &customer);
                     Some((true, CustomerChange::Create { customer, history }))
                 }
@@ -641,6 +716,12 @@ impl Importer {
                 current.items += change.items();
                 current.changes.push(change);
                 current.change_rows.push(i);
+                // In the row's own transaction, which may be the next one.
+                if let Some(warning) = warning {
+                    current.possible_duplicates += 1;
+                    current.error_bytes += error_size(&warning);
+                    current.errors.push(warning);
+                }
                 if created {
                     current.created += 1;
                     if rows[i].0.as_ref().is_ok_and(|row| row.key == RowKey::None) {
@@ -679,6 +760,7 @@ impl Importer {
             counts.unchanged += transaction.unchanged;
             counts.failed += transaction.failed;
             counts.without_key += transaction.without_key;
+            counts.possible_duplicates += transaction.possible_duplicates;
             let at = transaction.after.expect("a transaction has rows");
             after.checkpoint = Some(ImportCheckpoint {
                 offset: at.offset,
@@ -960,7 +1042,7 @@ fn repeat(row: &ValidRow, header: &HeaderMap) -> Outcome {
 /// its external references.
 fn claims(outcome: &Outcome, found: Option<&Customer>) -> Option<Vec<String>> {
     let customer = match outcome {
-        Outcome::Create(customer) => customer,
+        Outcome::Create(customer, _) => customer,
         Outcome::Update { after, .. } => after,
         Outcome::Unchanged => found?,
         Outcome::Failed(_) => return None,

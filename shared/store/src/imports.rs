@@ -67,6 +67,10 @@ pub struct ImportCounts {
     /// external reference in the file: importing the file again creates them again.
     #[serde(default)]
     pub without_key: u64,
+    /// Rows created (or, in a dry run, that would be) although an existing customer has the
+    /// same e-mail, phone or mobile: each is a line of the error report, `possible_duplicate`.
+    #[serde(default)]
+    pub possible_duplicates: u64,
 }
 
 /// What the caller asked of a file when requesting its upload: a column mapping that

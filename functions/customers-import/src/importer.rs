@@ -590,8 +590,8 @@ impl Importer {
             field: format!("/{channel}"),
             code: "possible_duplicate".into(),
             message: format!(
-                "Imported as a new customer, though customer {} has the same {}: if they are \
-                 one customer, merge them",
+                "A new customer, though customer {} has the same {}: if they are one \
+                 customer, merge them",
                 others.join(", "),
                 shared.join(" and ")
             ),

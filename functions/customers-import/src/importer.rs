@@ -39,6 +39,9 @@ const BATCH_ROWS: usize = 100;
 const ERROR_CHUNK_BYTES: usize = 256 * 1024;
 /// Time left for handing over: saving what was seen and queueing the continuation.
 const HANDOVER_TIME: Duration = Duration::from_secs(20);
+/// Possible-duplicate lookups of a batch's new customers in flight at once (each one to
+/// three queries).
+const DUPLICATE_LOOKUPS: usize = 8;
 /// Tries of a batch whose rows keep meeting concurrent changes before those rows fail.
 const CONFLICT_ATTEMPTS: usize = 3;
 /// The largest file imported; the API's upload policy refuses a larger one before it is
@@ -481,15 +484,9 @@ impl Importer {
                 }
                 None => outcome,
             };
-            let outcome = match outcome {
-                Outcome::Create(customer, _) => {
-                    let warning = self.possible_duplicate(row, header, &customer)?;
-                    Outcome::Create(customer, warning)
-                }
-                other => other,
-            };
             outcomes.push(outcome);
         }
+        self.warn_of_duplicates(&mut outcomes, rows, header)?;
         Ok(outcomes)
     }
 
@@ -557,53 +554,39 @@ impl Importer {
     /// and named in the error report (`possible_duplicate`) with the customers it shares them
     /// with: the API asks for a confirmation of such a create, which a file cannot give, and
     /// refusing the row would stop an import over what is often two customers at one address.
-    fn possible_duplicate(
+    /// One query per value of each new customer: a few customers at a time, so that on
+    /// DynamoDB the lookups of a batch take a fraction of their one-by-one time.
+    fn warn_of_duplicates(
         &self,
-        row: &ValidRow,
+        outcomes: &mut [Outcome],
+        rows: &[Read1],
         header: &HeaderMap,
-        customer: &Customer,
-    ) -> Result<Option<RowError>, ImportError> {
-        let found = self.block(
-            self.app
-                .store
-                .possible_duplicates(&self.tenant, &customer.fields),
-        )?;
-        let Some((_, channels)) = found.first() else {
-            return Ok(None);
-        };
-        let others: Vec<String> = found
-            .iter()
-            .map(|(other, _)| {
-                format!(
-                    "{} ({})",
-                    other.fields.customer_number,
-                    other.fields.display_name()
-                )
-            })
-            .collect();
-        let shared: Vec<&str> = channels
-            .iter()
-            .map(|&c| if c == "email" { "e-mail" } else { c })
-            .collect();
-        let channel = channels[0];
-        let error = FieldError {
-            field: format!("/{channel}"),
-            code: "possible_duplicate".into(),
-            message: format!(
-                "A new customer, though customer {} has the same {}: if they are one \
-                 customer, merge them",
-                others.join(", "),
-                shared.join(" and ")
-            ),
-        };
-        let mut warning = RowError::of_field(row.line, header, error);
-        let fields = &customer.fields;
-        warning.value = match channel {
-            "email" => fields.email.clone(),
-            "phone" => fields.phone.clone(),
-            _ => fields.mobile.clone(),
-        };
-        Ok(Some(warning))
+    ) -> Result<(), ImportError> {
+        use futures::StreamExt;
+        let (store, tenant) = (&self.app.store, &self.tenant);
+        let lookups =
+            outcomes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, outcome)| match outcome {
+                    Outcome::Create(customer, _) => Some(async move {
+                        (i, store.possible_duplicates(tenant, &customer.fields).await)
+                    }),
+                    _ => None,
+                });
+        let found: Vec<_> = self.block(
+            futures::stream::iter(lookups)
+                .buffer_unordered(DUPLICATE_LOOKUPS)
+                .collect(),
+        );
+        for (i, duplicates) in found {
+            let duplicates = duplicates?;
+            let line = rows[i].0.as_ref().map_or(0, |row| row.line);
+            if let Outcome::Create(customer, warning) = &mut outcomes[i] {
+                *warning = duplicate_warning(line, header, customer, &duplicates);
+            }
+        }
+        Ok(())
     }
 
     /// The customers the rows name, by [`key_name`].
@@ -1016,6 +999,50 @@ fn refusal(line: u64, error: &StoreError, give_up: bool) -> Option<RowError> {
         )),
         _ => None,
     }
+}
+
+/// The error report's line for a new customer that shares values with `duplicates`, if any:
+/// at the column of the first value shared, naming every customer found.
+fn duplicate_warning(
+    line: u64,
+    header: &HeaderMap,
+    customer: &Customer,
+    duplicates: &[(Customer, Vec<&'static str>)],
+) -> Option<RowError> {
+    let (_, channels) = duplicates.first()?;
+    let others: Vec<String> = duplicates
+        .iter()
+        .map(|(other, _)| {
+            format!(
+                "{} ({})",
+                other.fields.customer_number,
+                other.fields.display_name()
+            )
+        })
+        .collect();
+    let shared: Vec<&str> = channels
+        .iter()
+        .map(|&c| if c == "email" { "e-mail" } else { c })
+        .collect();
+    let channel = channels[0];
+    let error = FieldError {
+        field: format!("/{channel}"),
+        code: "possible_duplicate".into(),
+        message: format!(
+            "A new customer, though customer {} has the same {}: if they are one customer, \
+             merge them",
+            others.join(", "),
+            shared.join(" and ")
+        ),
+    };
+    let mut warning = RowError::of_field(line, header, error);
+    let fields = &customer.fields;
+    warning.value = match channel {
+        "email" => fields.email.clone(),
+        "phone" => fields.phone.clone(),
+        _ => fields.mobile.clone(),
+    };
+    Some(warning)
 }
 
 /// The row repeats an earlier row of the file: reported at the row's key column.

@@ -238,9 +238,11 @@ impl Importer {
             tracing::info!(import_id = %self.record.id, "another invocation took over");
             return Ok(());
         }
-        // Every row would fail alike: say so once, with the fix, after the mapping is recorded
-        // (it shows what the import understood of the header).
-        if let Some(refusal) = unnumbered_file(reader.header(), options.missing_number) {
+        // Every row would fail alike: say so once, with the fix, before any row and after the
+        // mapping is recorded (it shows what the import understood of the header).
+        if self.record.checkpoint.is_none()
+            && let Some(refusal) = unnumbered_file(reader.header(), options.missing_number)
+        {
             return self.fail(refusal);
         }
         self.record.invocations += 1;

@@ -3,10 +3,8 @@
 //! import's error report must not become a formula in any of those readings
 //! (docs/imports.md#formulas).
 
-use e2e::imports::fetch;
 use e2e::work::{customer_with_site, id_of, job, work_order};
 use e2e::{Session, Suite};
-use http::Method;
 use serde_json::json;
 
 const TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
@@ -68,20 +66,12 @@ async fn the_inventory_export_is_safe_with_any_separator() {
 async fn the_error_report_is_safe_with_any_separator() {
     let suite = Suite::start().await;
     let office = suite.user("acme", "olga", &["administrator"]);
-    let requested = office
-        .post("/imports", &json!({"fileName": "kunder.csv"}))
-        .await;
-    requested.expect(201);
-    let id = requested.body["id"].as_str().unwrap().to_owned();
-    let url = requested.body["upload"]["url"].as_str().unwrap();
     let file = "Customer Number,First Name,Email\n7701,Anna,x;=1+1\n7702,Bo,\"y,@SUM(A1)\"\n";
-    let (status, _) = fetch(Method::PUT, url, file.as_bytes().to_vec()).await;
-    assert_eq!(status, 200);
-    let done = office.finished_import(&id).await;
-    assert_eq!(done.body["counts"]["failed"], 2, "{}", done.body);
-    let report = office.get(&format!("/imports/{id}/errors")).await;
-    let (_, bytes) = fetch(Method::GET, report.header("location").unwrap(), Vec::new()).await;
-    let text = String::from_utf8(bytes).unwrap();
+    let done = office
+        .import_csv(&json!({"fileName": "kunder.csv"}), file.as_bytes())
+        .await;
+    assert_eq!(done["counts"]["failed"], 2, "{done}");
+    let text = office.error_report(&done).await;
     for separator in [',', ';', '\t'] {
         assert_no_formula_when_split_at(&text, separator);
     }

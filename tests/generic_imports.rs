@@ -3,7 +3,6 @@
 //! reports exactly what the real import then does, and a corrected mapping imports what the
 //! guess left out. The reading itself is unit-tested in `shared/import`.
 
-use e2e::imports::fetch;
 use e2e::{Session, Suite};
 use serde_json::{Value, json};
 
@@ -26,31 +25,12 @@ async fn numbering_automatically(admin: &Session<'_>) {
         .expect(200);
 }
 
-/// Requests an upload with `request`, PUTs `csv` to it, and answers the finished import.
+/// Imports `csv` with `request` through the upload form; answers the completed import.
 async fn import(session: &Session<'_>, request: Value, csv: &str) -> Value {
-    let requested = session.post("/imports", &request).await;
-    requested.expect(201);
-    assert_eq!(
-        requested.body["dryRun"],
-        request["dryRun"].as_bool().unwrap_or(false)
-    );
-    let id = requested.body["id"].as_str().unwrap().to_owned();
-    let url = requested.body["upload"]["url"].as_str().unwrap().to_owned();
-    let (status, _) = fetch(http::Method::PUT, &url, csv.as_bytes().to_vec()).await;
-    assert_eq!(status, 200, "the presigned URL takes the file");
-    let done = session.finished_import(&id).await.body;
+    let done = session.import_csv(&request, csv.as_bytes()).await;
+    assert_eq!(done["dryRun"], request["dryRun"].as_bool().unwrap_or(false));
     assert_eq!(done["status"], "completed", "{done}");
     done
-}
-
-async fn error_report(session: &Session<'_>, import: &Value) -> String {
-    let id = import["id"].as_str().unwrap();
-    let report = session.get(&format!("/imports/{id}/errors")).await;
-    report.expect(303);
-    let location = report.header("location").unwrap();
-    let (status, bytes) = fetch(http::Method::GET, location, Vec::new()).await;
-    assert_eq!(status, 200);
-    String::from_utf8(bytes).unwrap()
 }
 
 async fn customers(session: &Session<'_>) -> Vec<Value> {
@@ -266,12 +246,16 @@ async fn a_dry_run_writes_nothing_and_reports_what_the_import_then_does() {
     );
     let warnings = dry["warnings"].to_string();
     assert!(warnings.contains("1 row(s) had neither"), "{warnings}");
+    assert!(
+        !warnings.contains("  "),
+        "sentences without runs of spaces: {warnings}"
+    );
     assert_eq!(
         customers(&admin).await,
         Vec::<Value>::new(),
         "a dry run writes no customer"
     );
-    let dry_report = error_report(&admin, &dry).await;
+    let dry_report = &admin.error_report(&dry).await;
     for expected in [
         "3,Country,/visitingAddress/country,unknown_country",
         "4,Email,/email,invalid_email",
@@ -288,7 +272,7 @@ async fn a_dry_run_writes_nothing_and_reports_what_the_import_then_does() {
         real["warnings"].to_string(),
         warnings.replace("would be", "were")
     );
-    assert_eq!(error_report(&admin, &real).await, dry_report);
+    assert_eq!(&admin.error_report(&real).await, dry_report);
     let stored = customers(&admin).await;
     assert_eq!(stored.len(), 3);
     let frida = stored.iter().find(|c| c["firstName"] == "Frida").unwrap();

@@ -450,3 +450,101 @@ async fn a_visma_file_brings_organisation_numbers_checked_and_unique() {
         "{text}"
     );
 }
+
+/// A QuickBooks Online customer list: no customer-number column.
+const QUICKBOOKS_WITHOUT_NUMBERS: &str = "Display Name,Email,Phone,Billing Street,Billing City\n\
+Anna Berg,anna@example.com,08-123 456 78,Storgatan 1,Stockholm\n\
+Bo Ek,bo@example.com,,Lillgatan 2,Uppsala\n";
+
+async fn number_automatically(admin: &e2e::Session<'_>) {
+    let mut settings = admin.get("/settings").await.body;
+    settings["autoNumber"] = json!(true);
+    settings["defaultCountry"] = json!("SE");
+    admin
+        .send_json(http::Method::PUT, "/settings", &[], &settings)
+        .await
+        .expect(200);
+}
+
+/// Without automatic numbering every row of a file without numbers would fail alike: the
+/// import fails once, for the file, saying how to fix it (before, each row failed `required`
+/// with no column named). With numbering turned on, the same file imports.
+#[tokio::test]
+async fn a_quickbooks_list_without_numbers_fails_once_with_the_fix_until_numbering_is_on() {
+    let suite = Suite::start_with(1).await;
+    let admin = suite.user("acme", "ada", &["administrator"]);
+    let file = QUICKBOOKS_WITHOUT_NUMBERS.as_bytes();
+
+    let refused = admin.import_csv(&json!({}), file).await;
+    assert_eq!(refused["status"], "failed", "{refused}");
+    let failure = refused["failure"].as_str().unwrap();
+    assert!(failure.contains("QuickBooks"), "{failure}");
+    assert!(failure.contains("automatic numbering"), "{failure}");
+    assert!(failure.contains("Customer Number"), "{failure}");
+    assert_eq!(count(&refused, "rowsRead"), 0);
+    assert!(refused.get("errorReport").is_none(), "{refused}");
+    // What the import understood of the header is shown all the same.
+    assert_eq!(refused["mapping"]["shape"], "quickBooksOnline");
+
+    number_automatically(&admin).await;
+    let imported = admin.import_csv(&json!({}), file).await;
+    assert_eq!(imported["status"], "completed", "{imported}");
+    assert_eq!(count(&imported, "created"), 2);
+    assert_eq!(count(&imported, "failed"), 0);
+}
+
+/// A new customer with the e-mail of an existing one is imported, as a file cannot confirm a
+/// possible duplicate the way an API caller does, and counted and named with the customer it
+/// resembles.
+#[tokio::test]
+async fn a_row_with_an_existing_customers_email_is_imported_and_named_a_possible_duplicate() {
+    let suite = Suite::start().await;
+    let office = suite.user("acme", "olga", COORDINATOR);
+    let mut anna = customer("1001", "Anna", "Berg");
+    anna["email"] = json!("anna@example.com");
+    office.post("/customers", &anna).await.expect(201);
+    let csv = "Customer Number,First Name,Last Name,Email\n\
+               2001,Anna,Bergström,anna@example.com\n\
+               2002,Bo,Ek,bo@example.com\n";
+
+    let done = office.import_csv(&json!({}), csv.as_bytes()).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(count(&done, "created"), 2);
+    assert_eq!(count(&done, "failed"), 0);
+    assert_eq!(count(&done, "possibleDuplicates"), 1);
+    let warnings = done["warnings"].to_string();
+    assert!(warnings.contains("possible duplicates"), "{warnings}");
+    let report = office.error_report(&done).await;
+    let lines: Vec<&str> = report.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines.len(), 2, "{report}");
+    assert!(
+        lines[1].starts_with("2,Email,/email,possible_duplicate,"),
+        "{report}"
+    );
+    assert!(lines[1].contains("1001 (Anna Berg)"), "{report}");
+    assert!(lines[1].ends_with(",anna@example.com"), "{report}");
+    office.get("/customers?number=2001").await.expect(200);
+}
+
+/// The template as downloaded imports nothing: its example row is refused by name.
+#[tokio::test]
+async fn the_template_imported_as_it_is_creates_no_customer() {
+    let suite = Suite::start().await;
+    let office = suite.user("acme", "olga", COORDINATOR);
+    let template = office.get("/imports/template").await;
+    template.expect(200);
+    let template = template.body.as_str().expect("CSV text").to_owned();
+
+    let done = office.import_csv(&json!({}), template.as_bytes()).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(count(&done, "created"), 0);
+    assert_eq!(count(&done, "failed"), 1);
+    let report = office.error_report(&done).await;
+    assert!(
+        report.contains("\n2,Customer Number,/customerNumber,example_row,"),
+        "{report}"
+    );
+    let listed = office.get("/customers?limit=10").await;
+    let items = listed.body["items"].as_array().map_or(0, Vec::len);
+    assert_eq!(items, 0, "{}", listed.body);
+}

@@ -92,6 +92,7 @@ async fn finished_import(
             unchanged: 1,
             failed: 1,
             without_key: 0,
+            possible_duplicates: 0,
         },
         checkpoint: None,
         invocations: 1,
@@ -167,7 +168,7 @@ async fn a_requested_upload_form_takes_the_file() {
     assert_eq!(view["requestedBy"], "cora");
     assert_eq!(
         view["counts"],
-        json!({"rowsRead": 0, "created": 0, "updated": 0, "unchanged": 0, "failed": 0, "withoutKey": 0, "phonesLeftOut": 0})
+        json!({"rowsRead": 0, "created": 0, "updated": 0, "unchanged": 0, "failed": 0, "withoutKey": 0, "phonesLeftOut": 0, "possibleDuplicates": 0})
     );
     assert_eq!(view["invocations"], 0);
     assert!(view.get("errorReport").is_none());
@@ -527,8 +528,8 @@ async fn the_template_downloads_as_csv() {
         "{header}"
     );
     assert!(
-        lines.next().unwrap().starts_with("10001,"),
-        "an example row"
+        lines.next().unwrap().starts_with("EXAMPLE,"),
+        "an example row, which the import refuses"
     );
 }
 

@@ -8,7 +8,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use customers_api::routes::Route;
-use e2e::imports::fetch;
 use e2e::work::{customer_with_site, id_of, window, work_order};
 use e2e::{Reply, Session, Suite, customer};
 use http::Method;
@@ -272,21 +271,13 @@ async fn over_long_values_in_an_import_are_row_errors() {
          7503,{long},Cay,Ek,cay@example.com\n\
          7504,,Dan,Ek,{long}@example.com\n"
     );
-    let requested = admin
-        .post("/imports", &json!({"fileName": "long.csv"}))
+    let done = admin
+        .import_csv(&json!({"fileName": "long.csv"}), file.as_bytes())
         .await;
-    requested.expect(201);
-    let id = requested.body["id"].as_str().unwrap().to_owned();
-    let url = requested.body["upload"]["url"].as_str().unwrap();
-    let (status, _) = fetch(Method::PUT, url, file.into_bytes()).await;
-    assert_eq!(status, 200);
-    let done = admin.finished_import(&id).await;
-    assert_eq!(done.body["status"], "completed", "{}", done.body);
-    assert_eq!(done.body["counts"]["created"], 1, "{}", done.body);
-    assert_eq!(done.body["counts"]["failed"], 3, "{}", done.body);
-    let report = admin.get(&format!("/imports/{id}/errors")).await;
-    let (_, bytes) = fetch(Method::GET, report.header("location").unwrap(), Vec::new()).await;
-    let text = String::from_utf8(bytes).unwrap();
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["counts"]["created"], 1, "{done}");
+    assert_eq!(done["counts"]["failed"], 3, "{done}");
+    let text = admin.error_report(&done).await;
     let codes: Vec<(&str, &str)> = text
         .lines()
         .skip(1)

@@ -241,6 +241,43 @@ async fn generated_numbers_are_unique_even_when_created_at_once() {
     assert_eq!(numbers.len(), 10, "ten distinct numbers: {numbers:?}");
 }
 
+/// A blank number, as a form sends an empty field, is an absent one: with automatic numbering
+/// it gets the next number (it was refused `required` before); without, it stays required.
+#[tokio::test]
+async fn a_blank_number_is_generated_like_an_absent_one_where_numbering_is_automatic() {
+    let suite = Suite::start_with(1).await;
+    let admin = suite.user("acme", "ada", ADMIN);
+    let unnumbered = admin
+        .post(
+            "/customers",
+            &json!({"customerNumber": "  ", "firstName": "Anna"}),
+        )
+        .await;
+    unnumbered.expect_problem(422, "validation-failed");
+    assert_eq!(
+        unnumbered.field_errors(),
+        vec![("/customerNumber".into(), "required".into())]
+    );
+
+    put_settings(
+        &admin,
+        json!({"autoNumber": true, "autoNumberPrefix": "C-"}),
+    )
+    .await
+    .expect(200);
+    for (blank, name) in [("  ", "Anna"), ("", "Bo")] {
+        let created = admin
+            .post(
+                "/customers",
+                &json!({"customerNumber": blank, "firstName": name}),
+            )
+            .await;
+        created.expect(201);
+        let number = created.body["customerNumber"].as_str().unwrap();
+        assert!(number.starts_with("C-"), "{number:?} for {blank:?}");
+    }
+}
+
 #[tokio::test]
 async fn custom_fields_are_validated_and_can_be_retired() {
     let suite = Suite::start_with(1).await;

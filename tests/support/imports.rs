@@ -81,6 +81,31 @@ impl Session<'_> {
         }
     }
 
+    /// Requests an upload with `request`, sends `csv` with its upload form as a browser
+    /// would, and answers the finished import (completed or failed).
+    pub async fn import_csv(&self, request: &Value, csv: &[u8]) -> Value {
+        let requested = self.post("/imports", request).await;
+        requested.expect(201);
+        let id = requested.body["id"]
+            .as_str()
+            .expect("an import id")
+            .to_owned();
+        let posted = self.suite.upload(&requested.body["upload"], &[], csv).await;
+        assert_eq!(posted.status, 204, "the upload form takes the file");
+        self.finished_import(&id).await.body
+    }
+
+    /// The error report of a finished import, as its download link gives it.
+    pub async fn error_report(&self, import: &Value) -> String {
+        let id = import["id"].as_str().expect("an import id");
+        let report = self.get(&format!("/imports/{id}/errors")).await;
+        report.expect(303);
+        let location = report.header("location").expect("a download link");
+        let (status, bytes) = fetch(http::Method::GET, location, Vec::new()).await;
+        assert_eq!(status, 200);
+        String::from_utf8(bytes).expect("UTF-8")
+    }
+
     /// Waits for the tenant's imports list to hold `count` finished imports; returns them.
     pub async fn finished_imports(&self, count: usize) -> Vec<Value> {
         let started = Instant::now();

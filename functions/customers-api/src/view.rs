@@ -118,6 +118,7 @@ struct ImportCountsView {
     failed: u64,
     without_key: u64,
     phones_left_out: u64,
+    possible_duplicates: u64,
 }
 
 impl<'a> ImportView<'a> {
@@ -140,6 +141,7 @@ impl<'a> ImportView<'a> {
                 failed: counts.failed,
                 without_key: counts.without_key,
                 phones_left_out: counts.phones_left_out,
+                possible_duplicates: counts.possible_duplicates,
             },
             invocations: record.invocations,
             failure: record.failure.as_deref(),
@@ -155,7 +157,8 @@ impl<'a> ImportView<'a> {
     }
 }
 
-/// The mapping's warnings, and one for rows created without a number or an external id.
+/// The mapping's warnings, one for rows created without a number or an external id, and
+/// one for possible duplicates.
 fn warnings(record: &ImportRecord) -> Vec<String> {
     let mut warnings: Vec<String> = record
         .mapping
@@ -171,7 +174,10 @@ fn warnings(record: &ImportRecord) -> Vec<String> {
             "were"
         };
         warnings.push(format!(
-            "{keyless} row(s) had neither a customer number nor an external id and {verb}              created as new customers: importing the file again creates them again. Give              them a number or an id column (such as \"Customer Id\") to make re-imports              update them."
+            "{keyless} row(s) had neither a customer number nor an external id and {verb} \
+             created as new customers: importing the file again creates them again. Give \
+             them a number or an id column (such as \"Customer Id\") to make re-imports \
+             update them."
         ));
     }
     let left_out = record.counts.phones_left_out;
@@ -186,6 +192,14 @@ fn warnings(record: &ImportRecord) -> Vec<String> {
              no valid number of their row's country{first} and were left out; their customers \
              were imported without them. Write them with their country code (+1 ...) to import \
              them."
+        ));
+    }
+    let duplicates = record.counts.possible_duplicates;
+    if duplicates > 0 {
+        warnings.push(format!(
+            "{duplicates} new customer(s) have the same e-mail or phone number as an existing \
+             customer (possible duplicates). The error report names each row \
+             (possible_duplicate) and the customer it resembles."
         ));
     }
     warnings

@@ -12,11 +12,13 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use domain::{ChangeKind, Customer, CustomerId, HistoryEntry, Settings, ValidationContext};
+use domain::{
+    ChangeKind, Customer, CustomerId, FieldError, HistoryEntry, Settings, ValidationContext,
+};
 use import::{
     Checkpoint, ColumnOverride, ErrorReportWriter, FileError, FileMapping, HeaderMap,
     HeaderSnapshot, ImportOptions, ImportReader, MissingNumber, RowError, RowKey, ValidRow,
-    update_from_row,
+    unnumbered_file, update_from_row,
 };
 use sha2::{Digest, Sha256};
 use store::{
@@ -37,6 +39,9 @@ const BATCH_ROWS: usize = 100;
 const ERROR_CHUNK_BYTES: usize = 256 * 1024;
 /// Time left for handing over: saving what was seen and queueing the continuation.
 const HANDOVER_TIME: Duration = Duration::from_secs(20);
+/// Possible-duplicate lookups of a batch's new customers in flight at once (each one to
+/// three queries).
+const DUPLICATE_LOOKUPS: usize = 8;
 /// Tries of a batch whose rows keep meeting concurrent changes before those rows fail.
 const CONFLICT_ATTEMPTS: usize = 3;
 /// The largest file imported; the API's upload policy refuses a larger one before it is
@@ -144,8 +149,12 @@ type Read1 = (Result<ValidRow, Vec<RowError>>, Checkpoint);
     reason = "a batch holds at most a hundred, briefly; boxing would only add noise"
 )]
 enum Outcome {
-    Create(Customer),
-    Update { before: Customer, after: Customer },
+    /// A new customer, with the warning of a possible duplicate if it has one.
+    Create(Customer, Option<RowError>),
+    Update {
+        before: Customer,
+        after: Customer,
+    },
     Unchanged,
     Failed(Vec<RowError>),
 }
@@ -168,6 +177,8 @@ struct Transaction {
     /// Numbers of guessed phone columns left out of valid rows, and the first one's line.
     phones_left_out: u64,
     first_phone_left_out: Option<u64>,
+    /// New customers sharing an e-mail or phone number with an existing one.
+    possible_duplicates: u64,
     errors: Vec<RowError>,
     error_bytes: usize,
     after: Option<Checkpoint>,
@@ -229,6 +240,13 @@ impl Importer {
         if self.record.mapping.is_none() && !self.record_mapping(&reader, &options)? {
             tracing::info!(import_id = %self.record.id, "another invocation took over");
             return Ok(());
+        }
+        // Every row would fail alike: say so once, with the fix, before any row and after the
+        // mapping is recorded (it shows what the import understood of the header).
+        if self.record.checkpoint.is_none()
+            && let Some(refusal) = unnumbered_file(reader.header(), options.missing_number)
+        {
+            return self.fail(refusal);
         }
         self.record.invocations += 1;
         let context = settings.context();
@@ -478,6 +496,7 @@ impl Importer {
             };
             outcomes.push(outcome);
         }
+        self.warn_of_duplicates(&mut outcomes, rows, header)?;
         Ok(outcomes)
     }
 
@@ -538,7 +557,46 @@ impl Importer {
                 }
             }
         }
-        Outcome::Create(Customer::new(fields, &self.by, now))
+        Outcome::Create(Customer::new(fields, &self.by, now), None)
+    }
+
+    /// A new customer sharing its e-mail, phone or mobile with an existing one is imported,
+    /// and named in the error report (`possible_duplicate`) with the customers it shares them
+    /// with: the API asks for a confirmation of such a create, which a file cannot give, and
+    /// refusing the row would stop an import over what is often two customers at one address.
+    /// One query per value of each new customer: a few customers at a time, so that on
+    /// DynamoDB the lookups of a batch take a fraction of their one-by-one time.
+    fn warn_of_duplicates(
+        &self,
+        outcomes: &mut [Outcome],
+        rows: &[Read1],
+        header: &HeaderMap,
+    ) -> Result<(), ImportError> {
+        use futures::StreamExt;
+        let (store, tenant) = (&self.app.store, &self.tenant);
+        let lookups =
+            outcomes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, outcome)| match outcome {
+                    Outcome::Create(customer, _) => Some(async move {
+                        (i, store.possible_duplicates(tenant, &customer.fields).await)
+                    }),
+                    _ => None,
+                });
+        let found: Vec<_> = self.block(
+            futures::stream::iter(lookups)
+                .buffer_unordered(DUPLICATE_LOOKUPS)
+                .collect(),
+        );
+        for (i, duplicates) in found {
+            let duplicates = duplicates?;
+            let line = rows[i].0.as_ref().map_or(0, |row| row.line);
+            if let Outcome::Create(customer, warning) = &mut outcomes[i] {
+                *warning = duplicate_warning(line, header, customer, &duplicates);
+            }
+        }
+        Ok(())
     }
 
     /// The customers the rows name, by [`key_name`].
@@ -619,8 +677,10 @@ impl Importer {
                 current.phones_left_out += u64::from(row.phones_left_out);
                 current.first_phone_left_out.get_or_insert(row.line);
             }
+            let mut warning = None;
             let prepared = match outcome {
-                Outcome::Create(customer) => {
+                Outcome::Create(customer, duplicate) => {
+                    warning = duplicate;
                     let history = HistoryEntry::of(ChangeKind::Created, None, &customer);
                     Some((true, CustomerChange::Create { customer, history }))
                 }
@@ -656,6 +716,12 @@ impl Importer {
                 current.items += change.items();
                 current.changes.push(change);
                 current.change_rows.push(i);
+                // In the row's own transaction, which may be the next one.
+                if let Some(warning) = warning {
+                    current.possible_duplicates += 1;
+                    current.error_bytes += error_size(&warning);
+                    current.errors.push(warning);
+                }
                 if created {
                     current.created += 1;
                     if rows[i].0.as_ref().is_ok_and(|row| row.key == RowKey::None) {
@@ -698,6 +764,7 @@ impl Importer {
             counts.first_phone_left_out = counts
                 .first_phone_left_out
                 .or(transaction.first_phone_left_out);
+            counts.possible_duplicates += transaction.possible_duplicates;
             let at = transaction.after.expect("a transaction has rows");
             after.checkpoint = Some(ImportCheckpoint {
                 offset: at.offset,
@@ -960,6 +1027,50 @@ fn refusal(line: u64, error: &StoreError, give_up: bool) -> Option<RowError> {
     }
 }
 
+/// The error report's line for a new customer that shares values with `duplicates`, if any:
+/// at the column of the first value shared, naming every customer found.
+fn duplicate_warning(
+    line: u64,
+    header: &HeaderMap,
+    customer: &Customer,
+    duplicates: &[(Customer, Vec<&'static str>)],
+) -> Option<RowError> {
+    let (_, channels) = duplicates.first()?;
+    let others: Vec<String> = duplicates
+        .iter()
+        .map(|(other, _)| {
+            format!(
+                "{} ({})",
+                other.fields.customer_number,
+                other.fields.display_name()
+            )
+        })
+        .collect();
+    let shared: Vec<&str> = channels
+        .iter()
+        .map(|&c| if c == "email" { "e-mail" } else { c })
+        .collect();
+    let channel = channels[0];
+    let error = FieldError {
+        field: format!("/{channel}"),
+        code: "possible_duplicate".into(),
+        message: format!(
+            "A new customer, though customer {} has the same {}: if they are one customer, \
+             merge them",
+            others.join(", "),
+            shared.join(" and ")
+        ),
+    };
+    let mut warning = RowError::of_field(line, header, error);
+    let fields = &customer.fields;
+    warning.value = match channel {
+        "email" => fields.email.clone(),
+        "phone" => fields.phone.clone(),
+        _ => fields.mobile.clone(),
+    };
+    Some(warning)
+}
+
 /// The row repeats an earlier row of the file: reported at the row's key column.
 fn repeat(row: &ValidRow, header: &HeaderMap) -> Outcome {
     let (field, what) = match &row.key {
@@ -998,7 +1109,7 @@ const ORG_CLAIM: &str = "org:";
 /// external references and its organisation number (last).
 fn claims(outcome: &Outcome, found: Option<&Customer>) -> Option<Vec<String>> {
     let customer = match outcome {
-        Outcome::Create(customer) => customer,
+        Outcome::Create(customer, _) => customer,
         Outcome::Update { after, .. } => after,
         Outcome::Unchanged => found?,
         Outcome::Failed(_) => return None,

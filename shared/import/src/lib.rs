@@ -182,10 +182,10 @@ pub use columns::{Column, ExportShape, HeaderColumn, HeaderMap, normalise_header
 pub use encoding::{
     DetectedEncoding, SAMPLE_LEN, TextEncoding, UnsupportedEncoding, detect_encoding,
 };
-pub use mapping::{ColumnOverride, FileMapping, IGNORE, MappedColumn, Target};
+pub use mapping::{ColumnOverride, FileMapping, IGNORE, MappedColumn, Target, unnumbered_file};
 pub use output::{
-    ErrorReportWriter, SpreadsheetWriter, escape_cell, escape_formula, spreadsheet_csv,
-    template_csv,
+    EXAMPLE_NUMBER, ErrorReportWriter, SpreadsheetWriter, escape_cell, escape_formula,
+    spreadsheet_csv, template_csv,
 };
 pub use reader::{
     Checkpoint, FileError, HeaderSnapshot, ImportOptions, ImportReader, MAX_COLUMNS,

@@ -241,6 +241,30 @@ impl FileMapping {
     }
 }
 
+/// Why a file cannot be imported at all when no column fills the customer number and rows
+/// without one are refused (an organisation without automatic numbering): every row would
+/// fail alike, so the import fails once, for the file, with the fix. QuickBooks customer
+/// lists, for one, have no number column.
+pub fn unnumbered_file(header: &crate::HeaderMap, missing_number: MissingNumber) -> Option<String> {
+    if missing_number != MissingNumber::Refuse || header.index_of(Column::CustomerNumber).is_some()
+    {
+        return None;
+    }
+    let export = match header.shape {
+        ExportShape::QuickBooksOnline | ExportShape::QuickBooksDesktop => {
+            "This looks like a QuickBooks customer list, which has no customer numbers. "
+        }
+        _ => "",
+    };
+    Some(format!(
+        "No column of the file holds the customer number, and the organisation does not \
+         number customers automatically, so no row could be imported. {export}Either turn on \
+         automatic numbering (autoNumber in the organisation's settings) and import the file \
+         again, or add a customer number column (\"Customer Number\"), or name the column \
+         that holds it in the import's mapping (\"customerNumber\")."
+    ))
+}
+
 /// What an ignored column's name says its values are, if they are data a customer has.
 fn looks_like(name: &str) -> Option<&'static str> {
     let key = normalise_header(name);
@@ -337,6 +361,33 @@ mod tests {
         let missing = ColumnOverride::parse(&mapping(&[("Fax", "phone")]), &[]).unwrap();
         let refused = HeaderMap::from_headers(&["E-mail"]).with_override(&missing);
         assert_eq!(refused.unwrap_err(), "Fax");
+    }
+
+    #[test]
+    fn a_file_without_numbers_is_refused_once_only_where_rows_need_them() {
+        let quickbooks = HeaderMap::from_headers(&[
+            "Display Name",
+            "Email",
+            "Phone",
+            "Billing Street",
+            "Billing City",
+        ]);
+        assert_eq!(quickbooks.shape, ExportShape::QuickBooksOnline);
+        let refusal = unnumbered_file(&quickbooks, MissingNumber::Refuse).expect("refused");
+        assert!(refusal.contains("QuickBooks"), "{refusal}");
+        assert!(refusal.contains("automatic numbering"), "{refusal}");
+        assert!(refusal.contains("Customer Number"), "{refusal}");
+        // Automatic numbering numbers the rows; a number column, guessed or mapped, fills it.
+        assert_eq!(unnumbered_file(&quickbooks, MissingNumber::Defer), None);
+        let numbered = HeaderMap::from_headers(&["Customer Number", "Email"]);
+        assert_eq!(unnumbered_file(&numbered, MissingNumber::Refuse), None);
+        let wanted = ColumnOverride::parse(&mapping(&[("Email", "customerNumber")]), &[]).unwrap();
+        let mapped = HeaderMap::from_headers(&["Email"])
+            .with_override(&wanted)
+            .unwrap();
+        assert_eq!(unnumbered_file(&mapped, MissingNumber::Refuse), None);
+        let generic = unnumbered_file(&HeaderMap::from_headers(&["Name"]), MissingNumber::Refuse);
+        assert!(!generic.expect("refused").contains("QuickBooks"));
     }
 
     #[test]

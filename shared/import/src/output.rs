@@ -184,10 +184,16 @@ impl<W: Write> ErrorReportWriter<W> {
     }
 }
 
+/// The customer number of the template's example row. The import refuses a row with it
+/// (`example_row`): a template filled in below its example, or uploaded as it was downloaded,
+/// must not create the example's Anna Berg.
+pub const EXAMPLE_NUMBER: &str = "EXAMPLE";
+
 /// The columns of our own template, with an example value each. Every name here maps to a
-/// canonical column (a test checks it), and the example row imports as a valid customer.
+/// canonical column (a test checks it), and the example row is a valid customer but for its
+/// number, [`EXAMPLE_NUMBER`], which the import refuses.
 const TEMPLATE: &[(&str, &str)] = &[
-    ("Customer Number", "10001"),
+    ("Customer Number", EXAMPLE_NUMBER),
     ("External ID", ""),
     ("Type", "person"),
     ("First Name", "Anna"),

@@ -330,7 +330,8 @@ pub struct RowError {
     /// A stable snake_case code: the domain's codes, plus "invalid_amount",
     /// "invalid_boolean", "invalid_payment_terms", "invalid_payment_type", "invalid_kind",
     /// "invalid_encoding", "unexpected_value", "unterminated_quote", "duplicate_in_file",
-    /// "read_failed", "record_too_large".
+    /// "read_failed", "record_too_large", "example_row" (the template's example, see
+    /// [`crate::output::EXAMPLE_NUMBER`]).
     pub code: String,
     pub message: String,
     /// The cell as in the file, when the error is about one cell.
@@ -645,6 +646,18 @@ impl<R: Read> ImportReader<R> {
                 message,
             ));
         }
+        if is_template_example(&built.input) {
+            let column = column_of(&built, header, "/customerNumber");
+            let message = "This is the template's example row; delete it (or give it a real \
+                           customer's values) and import the file again."
+                .to_owned();
+            return Err(vec![cell_error(
+                column,
+                "/customerNumber",
+                "example_row",
+                message,
+            )]);
+        }
         let key = RowKey::of(&built.input);
         if let Some(first) = self
             .remember_keys
@@ -810,6 +823,14 @@ impl RowError {
             value: None,
         }
     }
+}
+
+/// The template's example row, recognised by its number ([`crate::output::EXAMPLE_NUMBER`]).
+fn is_template_example(input: &CustomerInput) -> bool {
+    input
+        .customer_number
+        .as_deref()
+        .is_some_and(|n| n.trim().eq_ignore_ascii_case(crate::output::EXAMPLE_NUMBER))
 }
 
 /// A number that passes the organisation's rules, so that a row without one is validated on

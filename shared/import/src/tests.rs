@@ -928,7 +928,7 @@ fn error_report_escapes_every_cell() {
 }
 
 #[test]
-fn template_lists_our_columns_and_imports_cleanly() {
+fn template_lists_our_columns_and_its_example_row_is_refused_until_changed() {
     let template = template_csv();
     assert!(template.starts_with('\u{feff}'));
     assert_eq!(template.lines().count(), 2);
@@ -952,7 +952,16 @@ fn template_lists_our_columns_and_imports_cleanly() {
         .count();
     assert_eq!(mapped, output::template_columns().count());
     let rows: Vec<Row> = reader.collect();
+    let refused = rows[0].as_ref().expect_err("the example row is refused");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].code, "example_row");
+    assert_eq!(refused[0].column.as_deref(), Some("Customer Number"));
+    assert_eq!(refused[0].value.as_deref(), Some(EXAMPLE_NUMBER));
+    // Given a real number, the example is a valid customer: every example value reads.
+    let filled = template.replacen(EXAMPLE_NUMBER, "10001", 1);
+    let rows = read(filled.as_bytes());
     let row = valid(&rows)[0];
+    assert_eq!(row.fields.customer_number, "10001");
     assert_eq!(row.fields.terms.credit_limit, Some(500_000));
     assert_eq!(row.fields.mobile.as_deref(), Some("+46701234567"));
 }

@@ -626,6 +626,36 @@ impl CustomerStore {
         }
     }
 
+    /// Possible duplicates of a new card: the customers sharing its own e-mail, phone or
+    /// mobile, each with the channels it shares ("email", "phone", "mobile"), in id order.
+    /// Contacts' channels are not compared: one person is often the contact of several
+    /// companies. The API's create and the import both ask this.
+    pub async fn possible_duplicates(
+        &self,
+        tenant: &TenantId,
+        fields: &domain::CustomerFields,
+    ) -> Result<Vec<(Customer, Vec<&'static str>)>, StoreError> {
+        let mut found: std::collections::BTreeMap<String, (Customer, Vec<&'static str>)> =
+            std::collections::BTreeMap::new();
+        let mut note = |customers: Vec<Customer>, channel: &'static str| {
+            for customer in customers {
+                let entry = found
+                    .entry(customer.id.0.clone())
+                    .or_insert_with(|| (customer, Vec::new()));
+                entry.1.push(channel);
+            }
+        };
+        if let Some(email) = &fields.email {
+            note(self.find_by_email(tenant, email).await?, "email");
+        }
+        for (channel, number) in [("phone", &fields.phone), ("mobile", &fields.mobile)] {
+            if let Some(number) = number {
+                note(self.find_by_phone(tenant, number).await?, channel);
+            }
+        }
+        Ok(found.into_values().collect())
+    }
+
     /// Customers that carry this e-mail address (customer, invoice or contact e-mail).
     pub async fn find_by_email(
         &self,

@@ -74,6 +74,10 @@ pub struct ImportCounts {
     /// The line of the first of them, for the import's warning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_phone_left_out: Option<u64>,
+    /// Rows created (or, in a dry run, that would be) although an existing customer has the
+    /// same e-mail, phone or mobile: each is a line of the error report, `possible_duplicate`.
+    #[serde(default)]
+    pub possible_duplicates: u64,
 }
 
 /// What the caller asked of a file when requesting its upload: a column mapping that

@@ -41,7 +41,12 @@ pub async fn create(
     let settings = &scope.settings.settings;
     // Validated with a stand-in that has the generated numbers' shape; the real number is
     // drawn only once the card is known to be valid.
-    let generate = settings.auto_number && input.customer_number.is_none();
+    // A blank number ("" or spaces, as forms send an empty field) is an absent one.
+    let blank = input
+        .customer_number
+        .as_deref()
+        .is_none_or(|n| n.trim().is_empty());
+    let generate = settings.auto_number && blank;
     if generate {
         input.customer_number = Some(settings.generated_number(0));
     }

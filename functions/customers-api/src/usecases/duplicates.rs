@@ -2,9 +2,7 @@
 //! e-mail address, phone or mobile number. Creating one anyway takes an explicit confirmation
 //! (`?confirmDuplicates=true`).
 
-use std::collections::BTreeMap;
-
-use domain::{Customer, CustomerFields};
+use domain::CustomerFields;
 use kit::Problem;
 use lambda_http::http::StatusCode;
 use serde::Serialize;
@@ -23,44 +21,20 @@ pub struct PossibleDuplicate {
     pub matched_on: Vec<&'static str>,
 }
 
-/// Customers sharing the new card's own e-mail, phone or mobile (contacts' channels are not
-/// compared: one person is often the contact of several companies).
+/// Customers sharing the new card's own e-mail, phone or mobile
+/// ([`store::CustomerStore::possible_duplicates`]).
 pub async fn possible(
     app: &App,
     tenant: &TenantId,
     fields: &CustomerFields,
 ) -> Result<Vec<PossibleDuplicate>, Problem> {
-    let mut found: BTreeMap<String, (Customer, Vec<&'static str>)> = BTreeMap::new();
-    let mut note = |customers: Vec<Customer>, channel: &'static str| {
-        for customer in customers {
-            let entry = found
-                .entry(customer.id.0.clone())
-                .or_insert_with(|| (customer, Vec::new()));
-            entry.1.push(channel);
-        }
-    };
-    if let Some(email) = &fields.email {
-        note(
-            app.store
-                .find_by_email(tenant, email)
-                .await
-                .map_err(store_problem)?,
-            "email",
-        );
-    }
-    for (channel, number) in [("phone", &fields.phone), ("mobile", &fields.mobile)] {
-        if let Some(number) = number {
-            note(
-                app.store
-                    .find_by_phone(tenant, number)
-                    .await
-                    .map_err(store_problem)?,
-                channel,
-            );
-        }
-    }
+    let found = app
+        .store
+        .possible_duplicates(tenant, fields)
+        .await
+        .map_err(store_problem)?;
     Ok(found
-        .into_values()
+        .into_iter()
         .map(|(customer, matched_on)| PossibleDuplicate {
             id: customer.id.0.clone(),
             customer_number: customer.fields.customer_number.clone(),

@@ -93,6 +93,7 @@ async fn finished_import(
             failed: 1,
             without_key: 0,
             possible_duplicates: 0,
+            ..ImportCounts::default()
         },
         checkpoint: None,
         invocations: 1,

@@ -31,10 +31,11 @@ export interface paths {
          *     display name; `sort` and `order` do not apply) and applies the other conditions to
          *     each page. docs/api.md ("Listing") has the table.
          *
-         *     With exactly one of `number`, `email` or `phone`: an exact lookup, answered in the same
-         *     page shape without `nextCursor`; it finds active and inactive customers alike. Lookups
-         *     cannot be combined with each other or with any other parameter but `limit` (400);
-         *     `limit` does not apply to them.
+         *     With exactly one of `number`, `email`, `phone` or `organisationNumber` (with its
+         *     `organisationNumberCountry`): an exact lookup, answered in the same page shape without
+         *     `nextCursor`; it finds active and inactive customers alike. Lookups cannot be combined
+         *     with each other or with any other parameter but `limit` (400); `limit` does not apply
+         *     to them.
          *
          *     Unknown query parameters, and unknown values of `sort`, `order`, `status`,
          *     `paymentType`, `paymentTerms`, `vip` and `onHold`, answer 400, so that a typo never
@@ -60,6 +61,11 @@ export interface paths {
          *     customer's id there) belongs to one customer of the organisation: an id that another
          *     customer already has in the same system, compared ignoring case, answers 409
          *     `external-reference-taken`.
+         *
+         *     **Organisation numbers.** `organisationNumber` (a company's registration or VAT
+         *     number) is checked by its country's rule and stored in its canonical spelling with
+         *     `organisationNumberCountry`; one that another customer of the organisation has, in
+         *     any spelling, answers 409 `organisation-number-taken`.
          *
          *     **Automatic numbering.** When the settings have `autoNumber: true` and the body has no
          *     `customerNumber`, the customer gets the next number of the organisation's counter:
@@ -167,7 +173,8 @@ export interface paths {
          *     unchanged ETag.
          *
          *     An `externalRefs` entry that another customer of the organisation already has (same
-         *     system, same id ignoring case) answers 409 `external-reference-taken`; nothing is
+         *     system, same id ignoring case) answers 409 `external-reference-taken`, an
+         *     `organisationNumber` another customer has 409 `organisation-number-taken`; nothing is
          *     changed.
          *
          *     Needs `edit`, or `editAssigned` for a customer assigned to the caller (any other
@@ -1590,7 +1597,9 @@ export interface paths {
          *     escaped like the error report's (a formula-like cell is prefixed with `'`, a plain
          *     negative decimal number is not). Fill it in and
          *     upload it, or upload an export of QuickBooks, Sage 50 or Visma as it is: their column
-         *     names are recognised too.
+         *     names are recognised too. The example row's customer number is `EXAMPLE`; a row with
+         *     that number is never imported (error report code `example_row`), so the template
+         *     uploaded as downloaded creates no customer.
          *
          *     Needs `upload`.
          */
@@ -1657,8 +1666,11 @@ export interface paths {
          *
          *     The report is CSV (UTF-8 with a byte-order mark) with the columns `line`, `column`,
          *     `field`, `code`, `message` and `value`: one row per problem, `line` being the line of
-         *     the uploaded file where the row starts. A completed import without failed rows has a
-         *     report with only the header row. Cells that a spreadsheet would run as a formula
+         *     the uploaded file where the row starts. Rows imported as possible duplicates (the new
+         *     customer has the e-mail, phone or mobile of an existing one, named in `message`; the
+         *     shared value in `value`) are lines too, with code `possible_duplicate`, counted in
+         *     `counts.possibleDuplicates`. A completed import without failed rows or possible
+         *     duplicates has a report with only the header row. Cells that a spreadsheet would run as a formula
          *     (starting with `=`, `+`, `-`, `@`, tab or carriage return) are prefixed with `'`,
          *     except a plain negative decimal number (`-5`, `-0.75`), which is written as it is.
          *
@@ -1988,6 +2000,18 @@ export interface components {
             smsOptOut: boolean;
         };
         /**
+         * @description A company's organisation or VAT number, in any usual spelling (spaces, `-`, `.` and `/` are ignored). Read by the rule of `organisationNumberCountry`; without it a VAT prefix (the EU's, `XI`, `GB`, `NO`) decides, else the country of the invoice address, the visiting address or the organisation's default country (422 `organisation_number_country_unknown` when none is known). Rules: SE 10 digits with a Luhn check digit (also the 12-digit form and personnummer-shaped numbers of sole traders), NO 9 digits (mod 11), DK CVR 8 digits (mod 11), FI Y-tunnus `NNNNNNN-N` (mod 11), GB Companies House (8 digits, or 2 letters and 6 digits); VAT numbers in their country's format, with the check digits of SE (`SE` + 10 digits + `01`), NO, DK, FI, BE, IT and PL verified. Other countries' numbers are kept as written (letters, digits, spaces and `- . /`). 422 `invalid_organisation_number` otherwise; 409 `organisation-number-taken` when another customer of the organisation has it.
+         * @example 556036-0793
+         * @example SE 5560360793 01
+         * @example NO923609016MVA
+         */
+        OrganisationNumberInput: string;
+        /**
+         * @description ISO 3166-1 alpha-2 (any case) naming the country whose rule reads `organisationNumber`; a VAT prefix of another country answers 422 `organisation_number_country_mismatch`. Ignored without `organisationNumber`.
+         * @example SE
+         */
+        OrganisationNumberCountryInput: string;
+        /**
          * @description A customer card as sent to create a customer. Strings are trimmed; a blank string
          *     counts as not given. A person needs `firstName` or `lastName`; a company needs
          *     `companyName`. The organisation's settings may require more: the channels in
@@ -1995,7 +2019,7 @@ export interface components {
          */
         CustomerInput: {
             /**
-             * @description Unique in the organisation (ignoring case). Required unless the organisation numbers automatically (settings `autoNumber`), in which case leaving it out gives the next generated number. Follows the organisation's number rules: `numberMinLength` to `numberMaxLength` characters (default 1 to 30), digits, letters A-Z when `numberLetters` (default yes), and the characters of `numberPunctuation` (default `- _ . /`).
+             * @description Unique in the organisation (ignoring case). Required unless the organisation numbers automatically (settings `autoNumber`), in which case leaving it out, or sending it blank (`""` or only spaces), gives the next generated number; without `autoNumber` a blank number is `required`. Follows the organisation's number rules: `numberMinLength` to `numberMaxLength` characters (default 1 to 30), digits, letters A-Z when `numberLetters` (default yes), and the characters of `numberPunctuation` (default `- _ . /`).
              * @example C-1001
              */
             customerNumber?: string;
@@ -2009,6 +2033,8 @@ export interface components {
              * @default false
              */
             showCompanyNameOnDocuments?: boolean;
+            organisationNumber?: components["schemas"]["OrganisationNumberInput"];
+            organisationNumberCountry?: components["schemas"]["OrganisationNumberCountryInput"];
             description?: string;
             email?: components["schemas"]["Email"] | components["schemas"]["Blank"];
             phone?: components["schemas"]["CustomerPhone"];
@@ -2059,6 +2085,9 @@ export interface components {
             lastName?: string | null;
             companyName?: string | null;
             showCompanyNameOnDocuments?: boolean | null;
+            /** @description As in CustomerInput. A new number is read by `organisationNumberCountry` if the patch names one, else by its VAT prefix or the card's addresses; `null` removes it. */
+            organisationNumber?: string | null;
+            organisationNumberCountry?: string | null;
             description?: string | null;
             email?: string | null;
             phone?: string | null;
@@ -2133,6 +2162,16 @@ export interface components {
             lastName?: string;
             companyName?: string;
             showCompanyNameOnDocuments: boolean;
+            /**
+             * @description The organisation or VAT number in its canonical spelling: SE `NNNNNN-NNNN`, NO 9 digits, DK 8 digits, FI `NNNNNNN-N`, GB 8 characters, a VAT number as its prefix and digits without spaces (`SE556036079301`); another country's number upper-cased as written. Unique in the organisation (a VAT number of SE, NO, DK or FI and the national number it is built from count as one).
+             * @example 556036-0793
+             */
+            organisationNumber?: string;
+            /**
+             * @description ISO 3166-1 alpha-2 of the country whose rule the number passed (`GR` for an `EL` VAT number, `GB` for `XI`). Present when `organisationNumber` is.
+             * @example SE
+             */
+            organisationNumberCountry?: string;
             description?: string;
             email?: string;
             /** @description E.164, without the extension. */
@@ -3350,6 +3389,11 @@ export interface components {
              * @description Numbers of phone-or-mobile columns ("Phone 1", "Work Phone", ...) that were no valid number of their row's country and were left out of rows that were imported (see `warnings`, which names the first line).
              */
             phonesLeftOut: number;
+            /**
+             * Format: int64
+             * @description Of the created rows, those with the same e-mail, phone or mobile as an existing customer (what POST /customers answers 409 `possible-duplicate` for). They are imported, warned of in `warnings`, and each is a `possible_duplicate` line of the error report naming the customer it resembles.
+             */
+            possibleDuplicates: number;
         };
         /** @description An import of a CSV file, its progress and its outcome. */
         Import: {
@@ -3379,7 +3423,7 @@ export interface components {
             counts: components["schemas"]["ImportCounts"];
             /** @description How many invocations of the import function have worked on the file: large files are read in turns, each continuing where the previous one stopped. */
             invocations: number;
-            /** @description Why the file as a whole could not be imported (status `failed`). */
+            /** @description Why the file as a whole could not be imported (status `failed`), with the fix: for instance a file in which no column holds the customer number while the organisation does not number automatically (a QuickBooks customer list): turn on `autoNumber`, add a "Customer Number" column, or map a column to `customerNumber`. */
             failure?: string;
             /**
              * Format: uri-reference
@@ -3390,7 +3434,7 @@ export interface components {
             dryRun: boolean;
             requestedMapping?: components["schemas"]["ImportMappingOverride"];
             mapping?: components["schemas"]["ImportMapping"];
-            /** @description What people should know before trusting the import: the mapping's warnings, and how many rows were (or in a dry run would be) created without a number or an external id. */
+            /** @description What people should know before trusting the import: the mapping's warnings, how many rows were (or in a dry run would be) created without a number or an external id, and how many were created as possible duplicates (`counts.possibleDuplicates`). */
             warnings: string[];
         };
         ImportPage: {
@@ -3532,7 +3576,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `/problems/external-reference-taken`: another customer of the organisation already has this id in the same accounting system (`externalRefs`, ids compared ignoring case). Nothing was changed. */
+        /** @description `/problems/external-reference-taken`: another customer of the organisation already has this id in the same accounting system (`externalRefs`, ids compared ignoring case). `/problems/organisation-number-taken`: another customer of the organisation has this `organisationNumber` (or the VAT number built from it). Nothing was changed. */
         ExternalReferenceTaken: {
             headers: {
                 [name: string]: unknown;
@@ -3601,7 +3645,9 @@ export interface components {
          * @description `/problems/customer-number-taken`: another customer of the organisation has this
          *     customer number. `/problems/external-reference-taken`: another customer of the
          *     organisation has one of the new customer's `externalRefs` (same system, same id
-         *     ignoring case). `/problems/possible-duplicate`: other customers share the new
+         *     ignoring case). `/problems/organisation-number-taken`: another customer of the
+         *     organisation has its `organisationNumber` (or the VAT number built from it).
+         *     `/problems/possible-duplicate`: other customers share the new
          *     customer's e-mail, phone or mobile; `duplicates` names them; send the request again
          *     with `?confirmDuplicates=true` to create it anyway. Nothing was created.
          */
@@ -4266,6 +4312,16 @@ export interface components {
          *     number answers 400. Use on its own.
          */
         Phone: string;
+        /**
+         * @description Exact lookup by organisation or VAT number in any spelling ("556036-0793",
+         *     "5560360793", "SE 5560360793 01"): a VAT number by its prefix, a national number by
+         *     `organisationNumberCountry` or else the organisation's default country. A VAT number of
+         *     SE, NO, DK or FI and the national number it is built from find the same customer. A
+         *     number that is not one of that country answers 400. Use on its own.
+         */
+        OrganisationNumber: string;
+        /** @description The country whose rule reads `organisationNumber` when it has no VAT prefix (ISO 3166-1 alpha-2, any case). Only with `organisationNumber`. */
+        OrganisationNumberCountry: string;
     };
     requestBodies: never;
     headers: {
@@ -4360,6 +4416,16 @@ export interface operations {
                  *     number answers 400. Use on its own.
                  */
                 phone?: components["parameters"]["Phone"];
+                /**
+                 * @description Exact lookup by organisation or VAT number in any spelling ("556036-0793",
+                 *     "5560360793", "SE 5560360793 01"): a VAT number by its prefix, a national number by
+                 *     `organisationNumberCountry` or else the organisation's default country. A VAT number of
+                 *     SE, NO, DK or FI and the national number it is built from find the same customer. A
+                 *     number that is not one of that country answers 400. Use on its own.
+                 */
+                organisationNumber?: components["parameters"]["OrganisationNumber"];
+                /** @description The country whose rule reads `organisationNumber` when it has no VAT prefix (ISO 3166-1 alpha-2, any case). Only with `organisationNumber`. */
+                organisationNumberCountry?: components["parameters"]["OrganisationNumberCountry"];
             };
             header?: never;
             path?: never;
@@ -6929,7 +6995,8 @@ export interface operations {
                      *         "unchanged": 0,
                      *         "failed": 0,
                      *         "withoutKey": 0,
-                     *         "phonesLeftOut": 0
+                     *         "phonesLeftOut": 0,
+                     *         "possibleDuplicates": 0
                      *       },
                      *       "invocations": 0,
                      *       "dryRun": true,
@@ -6991,7 +7058,7 @@ export interface operations {
                 content: {
                     /**
                      * @example Customer Number,External ID,Type,First Name,Last Name,Company,Email,...
-                     *     10001,,person,Anna,Berg,,anna.berg@example.com,...
+                     *     EXAMPLE,,person,Anna,Berg,,anna.berg@example.com,...
                      */
                     "text/csv": string;
                 };
@@ -7040,7 +7107,8 @@ export interface operations {
                      *         "unchanged": 12,
                      *         "failed": 6,
                      *         "withoutKey": 0,
-                     *         "phonesLeftOut": 0
+                     *         "phonesLeftOut": 0,
+                     *         "possibleDuplicates": 0
                      *       },
                      *       "invocations": 1,
                      *       "errorReport": "/imports/01JDZ8Q4W6X5V3T2R1P0N9M8K7/errors",

@@ -20,20 +20,7 @@ pub struct VersionedSettings {
 impl CustomerStore {
     /// The organisation's settings, or the defaults when it never saved any.
     pub async fn settings(&self, tenant: &TenantId) -> Result<VersionedSettings, StoreError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(items::key_of(keys::settings(tenant))))
-            .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        let estimate = capacity::read_units(out.item(), true);
-        self.usage()
-            .record(Kind::Read, one(out.consumed_capacity()), estimate);
-        let Some(mut item) = out.item else {
+        let Some(mut item) = self.get_item(keys::settings(tenant)).await? else {
             return Ok(VersionedSettings {
                 settings: Settings::default(),
                 version: 0,
@@ -110,21 +97,9 @@ impl CustomerStore {
     /// The counter's last value drawn (0 when none was), read without moving it: a dry-run
     /// import numbers what it would create from here.
     pub async fn last_customer_number(&self, tenant: &TenantId) -> Result<u64, StoreError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(items::key_of(keys::number_counter(tenant))))
-            .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        let estimate = capacity::read_units(out.item(), true);
-        self.usage()
-            .record(Kind::Read, one(out.consumed_capacity()), estimate);
-        Ok(out
-            .item()
+        let counter = self.get_item(keys::number_counter(tenant)).await?;
+        Ok(counter
+            .as_ref()
             .and_then(|item| item.get("next"))
             .and_then(|v| v.as_n().ok())
             .and_then(|n| n.parse().ok())

@@ -274,6 +274,15 @@ pub struct ListParams {
 }
 
 impl ListParams {
+    /// The page the parameters ask for.
+    pub fn page(&self) -> crate::usecases::PageRequest {
+        crate::usecases::PageRequest {
+            limit: self.limit,
+            cursor: self.cursor.clone(),
+            ascending: self.ascending,
+        }
+    }
+
     /// A filter's value, if given.
     pub fn filter(&self, name: &str) -> Option<&str> {
         self.params
@@ -330,15 +339,6 @@ pub fn parse_order(raw: Option<&str>) -> Result<bool, Problem> {
             "order is asc (the list's order) or desc (reversed).",
         )),
     }
-}
-
-/// [`list_params`] of a list without filters, as (limit, cursor, ascending).
-pub fn ordered_page_params(
-    request: &Request,
-    default_limit: i32,
-) -> Result<(i32, Option<String>, bool), Problem> {
-    let params = list_params(request, default_limit, &[])?;
-    Ok((params.limit, params.cursor, params.ascending))
 }
 
 /// The `limit` query parameter of every paginated route.

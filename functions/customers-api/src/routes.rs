@@ -12,9 +12,10 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::App;
 use crate::handlers::{
-    assignments, contacts, contracts, customers, history, imports, jobs, notes, profile, settings,
-    sites, tickets, work_orders,
+    assignments, contacts, contracts, customers, history, imports, jobs, linked, notes, profile,
+    settings, sites, tickets, work_orders,
 };
+use domain::{Contract, Job, Note, Site, WorkOrder};
 
 /// One line per route: `Variant: "METHOD /path/{param}" => handler,`. Everything else about
 /// a route follows from that line, so adding one is one line here (and, because the enum
@@ -80,29 +81,29 @@ routes! {
     GetImport: "GET /imports/{importId}" => imports::get,
     ImportErrors: "GET /imports/{importId}/errors" => imports::errors,
     CreateSite: "POST /customers/{customerId}/sites" => sites::create,
-    ListSites: "GET /customers/{customerId}/sites" => sites::list,
-    GetSite: "GET /customers/{customerId}/sites/{siteId}" => sites::get,
+    ListSites: "GET /customers/{customerId}/sites" => linked::list::<Site>,
+    GetSite: "GET /customers/{customerId}/sites/{siteId}" => linked::get::<Site>,
     UpdateSite: "PATCH /customers/{customerId}/sites/{siteId}" => sites::update,
     UnlinkSite: "DELETE /customers/{customerId}/sites/{siteId}" => sites::unlink,
     CreateContract: "POST /customers/{customerId}/contracts" => contracts::create,
-    ListContracts: "GET /customers/{customerId}/contracts" => contracts::list,
-    GetContract: "GET /customers/{customerId}/contracts/{contractId}" => contracts::get,
+    ListContracts: "GET /customers/{customerId}/contracts" => linked::list::<Contract>,
+    GetContract: "GET /customers/{customerId}/contracts/{contractId}" => linked::get::<Contract>,
     UpdateContract: "PATCH /customers/{customerId}/contracts/{contractId}" => contracts::update,
     CreateWorkOrder: "POST /customers/{customerId}/work-orders" => work_orders::create,
     ListWorkOrders: "GET /customers/{customerId}/work-orders" => work_orders::list,
-    GetWorkOrder: "GET /customers/{customerId}/work-orders/{workOrderId}" => work_orders::get,
+    GetWorkOrder: "GET /customers/{customerId}/work-orders/{workOrderId}" => linked::get::<WorkOrder>,
     UpdateWorkOrder: "PATCH /customers/{customerId}/work-orders/{workOrderId}" => work_orders::update,
     WorkOrderTexts: "GET /customers/{customerId}/work-orders/{workOrderId}/texts" => work_orders::texts,
     CreateJob: "POST /customers/{customerId}/work-orders/{workOrderId}/jobs" => jobs::create,
     ListJobs: "GET /customers/{customerId}/jobs" => jobs::list,
-    GetJob: "GET /customers/{customerId}/jobs/{jobId}" => jobs::get,
+    GetJob: "GET /customers/{customerId}/jobs/{jobId}" => linked::get::<Job>,
     UpdateJob: "PATCH /customers/{customerId}/jobs/{jobId}" => jobs::update,
     CreateTicket: "POST /customers/{customerId}/tickets" => tickets::create,
     ListTickets: "GET /customers/{customerId}/tickets" => tickets::list,
     GetTicket: "GET /customers/{customerId}/tickets/{ticketId}" => tickets::get,
     CreateNote: "POST /customers/{customerId}/notes" => notes::create,
     ListNotes: "GET /customers/{customerId}/notes" => notes::list,
-    GetNote: "GET /customers/{customerId}/notes/{noteId}" => notes::get,
+    GetNote: "GET /customers/{customerId}/notes/{noteId}" => linked::get::<Note>,
     UpdateNote: "PATCH /customers/{customerId}/notes/{noteId}" => notes::update,
     Inventory: "GET /customers/{customerId}/inventory" => profile::inventory,
     ExportInventory: "GET /customers/{customerId}/inventory/export" => profile::export,

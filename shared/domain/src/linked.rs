@@ -28,6 +28,8 @@ pub struct Kind {
     pub collection: &'static str,
     /// The path segment of its collection under the customer in the API ("work-orders").
     pub path: &'static str,
+    /// The path parameter that names one record of the kind in the API ("workOrderId").
+    pub id_param: &'static str,
     /// The record it hangs from (the customer is always the root).
     pub parent: Parent,
     /// What the deactivation cascade does to it, if it covers the kind.
@@ -57,6 +59,7 @@ pub const SITE: Kind = Kind {
     name: "site",
     collection: "sites",
     path: "sites",
+    id_param: "siteId",
     parent: Parent::Customer,
     cascade: Some(CascadeRule {
         change: ChangeKind::SitesDeactivated,
@@ -69,6 +72,7 @@ pub const CONTRACT: Kind = Kind {
     name: "contract",
     collection: "contracts",
     path: "contracts",
+    id_param: "contractId",
     parent: Parent::Customer,
     cascade: Some(CascadeRule {
         change: ChangeKind::ContractsCancelled,
@@ -81,6 +85,7 @@ pub const WORK_ORDER: Kind = Kind {
     name: "work order",
     collection: "workOrders",
     path: "work-orders",
+    id_param: "workOrderId",
     parent: Parent::Customer,
     cascade: Some(CascadeRule {
         change: ChangeKind::WorkOrdersCancelled,
@@ -93,6 +98,7 @@ pub const JOB: Kind = Kind {
     name: "job",
     collection: "jobs",
     path: "jobs",
+    id_param: "jobId",
     parent: Parent::WorkOrder,
     cascade: Some(CascadeRule {
         change: ChangeKind::JobsCancelled,
@@ -106,6 +112,7 @@ pub const TICKET: Kind = Kind {
     name: "ticket",
     collection: "tickets",
     path: "tickets",
+    id_param: "ticketId",
     parent: Parent::Job,
     cascade: None,
     needs_active_customer: true,
@@ -117,6 +124,7 @@ pub const NOTE: Kind = Kind {
     name: "note",
     collection: "notes",
     path: "notes",
+    id_param: "noteId",
     parent: Parent::Customer,
     cascade: None,
     needs_active_customer: false,

@@ -10,6 +10,7 @@ pub mod history;
 pub mod idempotency;
 pub mod imports;
 pub mod jobs;
+pub mod linked;
 pub mod notes;
 pub mod profile;
 pub mod settings;
@@ -64,12 +65,7 @@ pub fn record_id(request: &Request, param: &str, what: &str) -> Result<String, P
 
 /// A page's size, cursor and order from the query (`limit`, `cursor`, `order`).
 pub fn page_request(request: &Request) -> Result<PageRequest, Problem> {
-    let (limit, cursor, ascending) = crate::http::ordered_page_params(request, DEFAULT_PAGE)?;
-    Ok(PageRequest {
-        limit,
-        cursor,
-        ascending,
-    })
+    Ok(crate::http::list_params(request, DEFAULT_PAGE, &[])?.page())
 }
 
 /// The size of a page of a customer's records when the request names none.

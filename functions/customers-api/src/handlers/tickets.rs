@@ -1,20 +1,21 @@
-//! The ticket routes: request in, `usecases::tickets` call, response out.
+//! The ticket routes beyond the ones every linked kind shares (`handlers::linked`). A ticket
+//! is never changed, so its answers carry no ETag, and a retried record is matched by its
+//! Idempotency-Key alone.
 
-use domain::{Ticket, TicketInput};
+use domain::Ticket;
 use kit::Problem;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
-use super::{DEFAULT_PAGE, customer_id, idempotency, record_id, scope};
+use super::{DEFAULT_PAGE, idempotency, linked};
 use crate::App;
 use crate::http::{self, JSON, json, with_header};
-use crate::usecases::{PageRequest, linked, tickets};
+use crate::usecases::tickets;
 
 pub async fn create(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
-    let scope = scope(app, request).await?;
-    let id = customer_id(request)?;
+    let (scope, id) = linked::at_customer(app, request).await?;
     scope.edit_reach()?;
-    let input: TicketInput = http::parse_json(http::body_bytes(request, JSON)?)?;
+    let input = http::parse_json(http::body_bytes(request, JSON)?)?;
     let key = idempotency::key(request)?;
     let ticket = tickets::record(app, &scope, &id, input, key.as_deref()).await?;
     Ok(created(&ticket))
@@ -27,24 +28,14 @@ fn created(ticket: &Ticket) -> Response<Body> {
 }
 
 pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
-    let scope = scope(app, request).await?;
-    let id = customer_id(request)?;
+    let (scope, id) = linked::at_customer(app, request).await?;
     let params = http::list_params(request, DEFAULT_PAGE, &["jobId"])?;
     let job = params.filter("jobId").map(str::to_owned);
-    let page = PageRequest {
-        limit: params.limit,
-        cursor: params.cursor,
-        ascending: params.ascending,
-    };
-    let page = tickets::list(app, &scope, &id, job.as_deref(), page).await?;
+    let page = tickets::list(app, &scope, &id, job.as_deref(), params.page()).await?;
     Ok(json(StatusCode::OK, &page))
 }
 
 pub async fn get(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
-    let scope = scope(app, request).await?;
-    let id = customer_id(request)?;
-    let ticket =
-        linked::read::<Ticket>(app, &scope, &id, &record_id(request, "ticketId", "ticket")?)
-            .await?;
+    let ticket = linked::read::<Ticket>(app, request).await?;
     Ok(json(StatusCode::OK, &ticket))
 }

@@ -346,7 +346,12 @@ mod tests {
         ));
         assert_eq!(next.status, BulkStatus::Completed);
         assert!(next.finished_at.is_some());
-        let (next, writes) = judged(&record, vec![Ok(one.clone())], None, &[one.id.clone()]);
+        let (next, writes) = judged(
+            &record,
+            vec![Ok(one.clone())],
+            None,
+            std::slice::from_ref(&one.id),
+        );
         assert!(writes.is_empty());
         assert_eq!(next.refused[0].reason, RefusalReason::Conflict);
     }

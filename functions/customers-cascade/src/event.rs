@@ -335,6 +335,32 @@ mod tests {
     }
 
     #[test]
+    fn a_bulk_change_recorded_is_its_work_from_where_its_record_stands() {
+        let items = work_items(&batch(include_str!("../events/bulk-change-recorded.json")));
+        assert_eq!(items[0].id, "1100000000017454423041");
+        assert!(items[0].ordered);
+        let recorded = BulkWork {
+            tenant: TenantId::parse("acme").unwrap(),
+            id: "01M8YA3Q0W5T2K7X9C4D6F8H0J".into(),
+        };
+        assert_eq!(items[0].work, Ok(Task::Bulk(recorded.clone())));
+        // Its progress (a MODIFY of the record) is nobody's work.
+        let mut modified = batch(include_str!("../events/bulk-change-recorded.json"));
+        let Record::Stream(record) = &mut modified.records[0] else {
+            panic!("a stream record")
+        };
+        record.event_name = "MODIFY".into();
+        assert!(work_items(&modified)[0].work.is_err());
+        // Its continuation goes on with the same bulk change.
+        let mut queued = batch(include_str!("../events/continuation.json"));
+        let Record::Queue(message) = &mut queued.records[0] else {
+            panic!("an SQS record")
+        };
+        message.body = Some(bulk_continuation_body(&recorded));
+        assert_eq!(work_items(&queued)[0].work, Ok(Task::Bulk(recorded)));
+    }
+
+    #[test]
     fn an_event_of_another_source_is_not_a_batch() {
         let s3 = r#"{"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}]}"#;
         assert!(serde_json::from_str::<Batch>(s3).is_err());

@@ -332,6 +332,28 @@ mod tests {
     }
 
     #[test]
+    fn only_assigned_callers_reach_and_list_only_their_customers() {
+        let input: crate::CustomerInput =
+            serde_json::from_value(serde_json::json!({"customerNumber": "1", "companyName": "A"}))
+                .unwrap();
+        let fields = crate::validate_customer(input, &Default::default()).unwrap();
+        let mut customer = crate::Customer::new(fields, "ada", chrono::Utc::now());
+        assert!(Reach::All.admits(&customer, "tess"));
+        assert!(!Reach::Assigned.admits(&customer, "tess"));
+        customer.assignees.push("tess".into());
+        assert!(Reach::Assigned.admits(&customer, "tess"));
+        assert_eq!(
+            Reach::Assigned.listed_assignee("tess", Some("tom".into())),
+            Some("tess".into())
+        );
+        assert_eq!(
+            Reach::All.listed_assignee("ada", Some("tom".into())),
+            Some("tom".into())
+        );
+        assert_eq!(Reach::All.listed_assignee("ada", None), None);
+    }
+
+    #[test]
     fn roles_combine_and_unknown_roles_grant_nothing() {
         assert_eq!(Grants::of_roles(&["guest"]).view_reach(), Err(View));
         assert_eq!(Grants::of_roles::<&str>(&[]).edit_reach(), Err(Edit));

@@ -26,8 +26,20 @@ use crate::{App, CascadeFailure, FUNCTION, HANDOVER_TIME, PAGE_ATTEMPTS};
 pub const DEFAULT_PAGE_SIZE: usize = 25;
 
 /// Works on the bulk change from where its record stands until it is completed or the
-/// invocation's budget is spent.
-pub async fn run(app: &App, work: &BulkWork, deadline: Instant) -> Result<(), CascadeFailure> {
+/// invocation's budget is spent. Delivered by the table's stream (`from_stream`), whose shard
+/// waits for this invocation (other customers' deactivation cascades among its records), it
+/// writes one page, so that progress shows at once, and hands the rest to the queue.
+pub async fn run(
+    app: &App,
+    work: &BulkWork,
+    deadline: Instant,
+    from_stream: bool,
+) -> Result<(), CascadeFailure> {
+    let budget = if from_stream {
+        Some(1)
+    } else {
+        app.pages_per_invocation
+    };
     let mut pages = 0;
     loop {
         let Some(record) = app.store.bulk_change(&work.tenant, &work.id).await? else {
@@ -38,7 +50,7 @@ pub async fn run(app: &App, work: &BulkWork, deadline: Instant) -> Result<(), Ca
             tracing::info!(bulk_change = %work.id, "bulk change complete");
             return Ok(());
         }
-        let out_of_pages = app.pages_per_invocation.is_some_and(|n| pages >= n);
+        let out_of_pages = budget.is_some_and(|n| pages >= n);
         if out_of_pages || Instant::now() + HANDOVER_TIME >= deadline {
             return hand_over(app, work).await;
         }

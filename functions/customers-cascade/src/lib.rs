@@ -92,7 +92,7 @@ pub async fn handle(app: &App, event: LambdaEvent<event::Batch>) -> Result<Value
     for item in items {
         let outcome = match &item.work {
             Ok(Task::Cascade(work)) => cascade(app, work, deadline).await,
-            Ok(Task::Bulk(work)) => bulk::run(app, work, deadline).await,
+            Ok(Task::Bulk(work)) => bulk::run(app, work, deadline, item.ordered).await,
             Err(why) => {
                 // Never going to be understood: not retried, logged for operators.
                 tracing::warn!(id = %item.id, why = %why, "record ignored");

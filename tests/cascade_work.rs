@@ -361,6 +361,7 @@ async fn a_work_order_completed_while_the_cascade_runs_is_completed_and_never_ha
         queue_url: String::new(),
         page_size: 50,
         pages_per_invocation: None,
+        bulk_page_size: customers_cascade::bulk::DEFAULT_PAGE_SIZE,
     };
     let record =
         e2e::deactivation_record(&client, &table, "acme", &card.id.0, inactive.version).await;

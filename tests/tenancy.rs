@@ -42,6 +42,7 @@ struct Ids {
     ticket: String,
     note: String,
     import: String,
+    bulk_change: String,
     user: String,
 }
 
@@ -58,6 +59,7 @@ impl Ids {
             ("{ticketId}", &self.ticket),
             ("{noteId}", &self.note),
             ("{importId}", &self.import),
+            ("{bulkChangeId}", &self.bulk_change),
             ("{userId}", &self.user),
         ]
         .iter()
@@ -255,6 +257,18 @@ fn attack(route: Route, acme: &Acme) -> Attack {
         Route::UpdateJob => patch("job", json!({"status": "cancelled"})),
         Route::CreateTicket => Attack::write(None, Some(ticket(&acme.ids.job, "Stolen pipe"))),
         Route::CreateNote => Attack::write(None, Some(json!({"text": "Mallory was here"}))),
+        Route::RequestBulkChange => Attack::write(
+            None,
+            Some(with_tenant(
+                json!({"selection": {"ids": [acme.ids.customer]},
+                                    "change": {"addTag": "mallory"}}),
+            )),
+        )
+        .expecting(Expect::Refused),
+        Route::ListBulkChanges => Attack::read(true)
+            .with_query("?tenant=acme")
+            .expecting(Expect::Refused),
+        Route::GetBulkChange => Attack::read(false),
         Route::UpdateNote => patch("note", json!({"text": "Mallory was here"})),
     }
 }
@@ -339,6 +353,7 @@ async fn build_acme(suite: &Suite) -> Acme {
     acme.add_sites_and_contracts(&office).await;
     acme.add_work(&office).await;
     acme.add_imports(suite, &office).await;
+    acme.add_bulk_changes(&office).await;
     wait_for_texts(&office, &acme.ids).await;
     acme.etags = etags_of(&office, &acme.ids).await;
     acme.cursors = cursors_of(&office, &acme).await;
@@ -494,6 +509,31 @@ impl Acme {
         self.secrets.push(self.ids.import.clone());
         self.post_id(office, "/imports", json!({"fileName": "acme-kunder-2.csv"}))
             .await;
+    }
+}
+
+impl Acme {
+    /// Two bulk changes (so that their list pages), both run to completion before the sweep
+    /// so that nothing of acme's changes during it.
+    async fn add_bulk_changes(&mut self, office: &Session<'_>) {
+        for tag in ["acme-kunder-bulk", "acme-kunder-bulk-2"] {
+            let body = json!({"selection": {"ids": [self.ids.customer]},
+                              "change": {"addTag": tag}});
+            let requested = office.post("/bulk-changes", &body).await;
+            requested.expect(202);
+            let id = id_of(&requested);
+            let path = format!("/bulk-changes/{id}");
+            let started = Instant::now();
+            while office.get(&path).await.body["status"] != "completed" {
+                assert!(
+                    started.elapsed() < SETTLE_WAIT,
+                    "acme's bulk change {id} did not complete"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            self.secrets.push(id.clone());
+            self.ids.bulk_change = id;
+        }
     }
 }
 
@@ -733,7 +773,11 @@ fn assert_worth_guarding(state: &State, acme: &Acme) {
             "{secret:?} is in none of acme's answers"
         );
     }
-    assert_eq!(acme.cursors.len(), 12, "every paged list has a cursor");
+    let paged = read_routes()
+        .filter(|route| attack(*route, acme).paged)
+        .count();
+    assert_eq!(acme.cursors.len(), paged, "every paged list has a cursor");
+    assert!(paged >= 13, "the paged lists are counted");
     assert!(!state.items.is_empty());
 }
 

@@ -173,6 +173,7 @@ async fn main() {
         queue_url: String::new(),
         page_size: 50,
         pages_per_invocation: None,
+        bulk_page_size: customers_cascade::bulk::DEFAULT_PAGE_SIZE,
     };
     let record = e2e::deactivation_record(
         &client,

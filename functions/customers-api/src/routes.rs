@@ -12,8 +12,8 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::App;
 use crate::handlers::{
-    assignments, contacts, contracts, customers, history, imports, jobs, linked, notes, profile,
-    settings, sites, tickets, work_orders,
+    assignments, bulk_changes, contacts, contracts, customers, history, imports, jobs, linked,
+    notes, profile, settings, sites, tickets, work_orders,
 };
 use domain::{Contract, Job, Note, Site, WorkOrder};
 
@@ -108,6 +108,9 @@ routes! {
     Inventory: "GET /customers/{customerId}/inventory" => profile::inventory,
     ExportInventory: "GET /customers/{customerId}/inventory/export" => profile::export,
     Balance: "GET /customers/{customerId}/balance" => profile::balance,
+    RequestBulkChange: "POST /bulk-changes" => bulk_changes::request,
+    ListBulkChanges: "GET /bulk-changes" => bulk_changes::list,
+    GetBulkChange: "GET /bulk-changes/{bulkChangeId}" => bulk_changes::get,
 }
 
 impl Route {

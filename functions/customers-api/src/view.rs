@@ -219,3 +219,57 @@ pub fn import_page(records: &[ImportRecord], next_cursor: Option<String>) -> Imp
         next_cursor,
     }
 }
+
+/// What clients see of a bulk change: what was asked and by whom, and how far it got; not the
+/// roles it is judged with nor where its next page starts.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkChangeView<'a> {
+    pub id: &'a str,
+    pub status: store::BulkStatus,
+    pub selection: &'a store::Selection,
+    pub change: &'a domain::CardChange,
+    pub requested_by: &'a str,
+    pub created_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<DateTime<Utc>>,
+    pub totals: store::BulkTotals,
+    pub refused: &'a [store::RefusedCustomer],
+}
+
+impl<'a> BulkChangeView<'a> {
+    pub fn of(record: &'a store::BulkChangeRecord) -> Self {
+        Self {
+            id: &record.id,
+            status: record.status,
+            selection: &record.selection,
+            change: &record.change,
+            requested_by: &record.requested_by,
+            created_at: record.created_at,
+            started_at: record.started_at,
+            finished_at: record.finished_at,
+            totals: record.totals,
+            refused: &record.refused,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkChangePage<'a> {
+    pub items: Vec<BulkChangeView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+pub fn bulk_change_page(
+    records: &[store::BulkChangeRecord],
+    next_cursor: Option<String>,
+) -> BulkChangePage<'_> {
+    BulkChangePage {
+        items: records.iter().map(BulkChangeView::of).collect(),
+        next_cursor,
+    }
+}

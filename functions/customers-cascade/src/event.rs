@@ -65,13 +65,36 @@ pub struct Work {
     pub cursor: Option<String>,
 }
 
+/// What a record asks for: a customer's cascade, or the next pages of a bulk change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Task {
+    Cascade(Work),
+    Bulk(BulkWork),
+}
+
+impl Task {
+    pub fn tenant(&self) -> &TenantId {
+        match self {
+            Task::Cascade(work) => &work.tenant,
+            Task::Bulk(work) => &work.tenant,
+        }
+    }
+}
+
+/// A bulk change to go on with, from where its record says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkWork {
+    pub tenant: TenantId,
+    pub id: String,
+}
+
 /// One record of a batch: its id for a partial batch response, whether later records of the
 /// batch must wait for it (stream records keep their order), and the work it asks for.
 #[derive(Debug)]
 pub struct Item {
     pub id: String,
     pub ordered: bool,
-    pub work: Result<Work, String>,
+    pub work: Result<Task, String>,
 }
 
 /// The rest of a cascade, queued for a new invocation.
@@ -90,6 +113,30 @@ pub struct Continuation {
 #[serde(rename_all = "camelCase")]
 struct ContinuationMessage {
     continue_cascade: Continuation,
+}
+
+/// The rest of a bulk change, queued for a new invocation (its record says where it stands).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BulkContinuationMessage {
+    continue_bulk_change: BulkContinuation,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BulkContinuation {
+    tenant: String,
+    bulk_change_id: String,
+}
+
+pub fn bulk_continuation_body(work: &BulkWork) -> String {
+    serde_json::to_string(&BulkContinuationMessage {
+        continue_bulk_change: BulkContinuation {
+            tenant: work.tenant.as_str().to_owned(),
+            bulk_change_id: work.id.clone(),
+        },
+    })
+    .expect("a continuation serialises")
 }
 
 pub fn continuation_body(continuation: &Continuation) -> String {
@@ -123,13 +170,23 @@ pub fn work_items(batch: &Batch) -> Vec<Item> {
 }
 
 fn item_of(record: &Record) -> Item {
+    if let Record::Stream(stream) = record
+        && let Some((tenant, id)) = store::stream::bulk_change_inserted(stream)
+    {
+        return Item {
+            id: stream.change.sequence_number.clone().unwrap_or_default(),
+            ordered: true,
+            work: Ok(Task::Bulk(BulkWork { tenant, id })),
+        };
+    }
     match record {
         Record::Stream(record) => match store::stream::change(record) {
             Ok(change) => Item {
                 id: change.sequence.clone(),
                 ordered: true,
-                work: stream_work(change),
+                work: stream_work(change).map(Task::Cascade),
             },
+
             Err(ignored) => Item {
                 id: ignored.sequence,
                 ordered: true,
@@ -161,17 +218,24 @@ fn stream_work(change: store::stream::Change) -> Result<Work, String> {
     })
 }
 
-fn continuation_work(body: &str) -> Result<Work, String> {
+fn continuation_work(body: &str) -> Result<Task, String> {
+    if let Ok(message) = serde_json::from_str::<BulkContinuationMessage>(body) {
+        let c = message.continue_bulk_change;
+        return Ok(Task::Bulk(BulkWork {
+            tenant: TenantId::parse(&c.tenant).ok_or("a continuation without a valid tenant")?,
+            id: c.bulk_change_id,
+        }));
+    }
     let message: ContinuationMessage =
         serde_json::from_str(body).map_err(|e| format!("not a continuation: {e}"))?;
     let c = message.continue_cascade;
-    Ok(Work {
+    Ok(Task::Cascade(Work {
         tenant: TenantId::parse(&c.tenant).ok_or("a continuation without a valid tenant")?,
         customer: CustomerId(c.customer_id),
         version: c.version,
         phase: c.phase,
         cursor: c.cursor,
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -209,13 +273,13 @@ mod tests {
         assert!(items[0].ordered, "stream records keep their order");
         assert_eq!(
             items[0].work,
-            Ok(Work {
+            Ok(Task::Cascade(Work {
                 tenant: TenantId::parse("acme").unwrap(),
                 customer: CustomerId("01M8Y9N1E9TF1K4QDTN15NQDA2".into()),
                 version: 5,
                 phase: Phase::Sites,
                 cursor: None,
-            })
+            }))
         );
     }
 
@@ -226,13 +290,13 @@ mod tests {
         assert!(!items[0].ordered);
         assert_eq!(
             items[0].work,
-            Ok(Work {
+            Ok(Task::Cascade(Work {
                 tenant: TenantId::parse("acme").unwrap(),
                 customer: CustomerId("01M8Y9N1E9TF1K4QDTN15NQDA2".into()),
                 version: 5,
                 phase: Phase::Contracts,
                 cursor: Some("eyJQSyI6IlQjYWNtZSJ9".into()),
-            })
+            }))
         );
     }
 
@@ -250,7 +314,9 @@ mod tests {
             panic!("an SQS record")
         };
         message.body = Some(continuation_body(&continuation));
-        let work = work_items(&batch).remove(0).work.unwrap();
+        let Ok(Task::Cascade(work)) = work_items(&batch).remove(0).work else {
+            panic!("a cascade's continuation")
+        };
         assert_eq!((work.version, work.phase), (3, Phase::Jobs));
         assert_eq!(work.cursor.as_deref(), Some("abc"));
     }
@@ -266,6 +332,32 @@ mod tests {
         };
         message.body = Some("garbage".into());
         assert!(work_items(&garbage)[0].work.is_err());
+    }
+
+    #[test]
+    fn a_bulk_change_recorded_is_its_work_from_where_its_record_stands() {
+        let items = work_items(&batch(include_str!("../events/bulk-change-recorded.json")));
+        assert_eq!(items[0].id, "1100000000017454423041");
+        assert!(items[0].ordered);
+        let recorded = BulkWork {
+            tenant: TenantId::parse("acme").unwrap(),
+            id: "01M8YA3Q0W5T2K7X9C4D6F8H0J".into(),
+        };
+        assert_eq!(items[0].work, Ok(Task::Bulk(recorded.clone())));
+        // Its progress (a MODIFY of the record) is nobody's work.
+        let mut modified = batch(include_str!("../events/bulk-change-recorded.json"));
+        let Record::Stream(record) = &mut modified.records[0] else {
+            panic!("a stream record")
+        };
+        record.event_name = "MODIFY".into();
+        assert!(work_items(&modified)[0].work.is_err());
+        // Its continuation goes on with the same bulk change.
+        let mut queued = batch(include_str!("../events/continuation.json"));
+        let Record::Queue(message) = &mut queued.records[0] else {
+            panic!("an SQS record")
+        };
+        message.body = Some(bulk_continuation_body(&recorded));
+        assert_eq!(work_items(&queued)[0].work, Ok(Task::Bulk(recorded)));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! Reactivation does not undo the cascade: sites are reactivated one by one; cancelled
 //! contracts, work orders, tasks and jobs stay cancelled.
 
+pub mod bulk;
 pub mod event;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -23,15 +24,15 @@ use lambda_runtime::{Error, LambdaEvent};
 use serde_json::{Value, json};
 use store::{CascadeError, CustomerStore, StoreError, Stored};
 
-use crate::event::{Continuation, Phase, Work};
+use crate::event::{Continuation, Phase, Task, Work};
 
 /// Sites read and written together: one Query page and one transaction (with the condition
 /// on the customer and the history entry, within DynamoDB's 100 items).
 const DEFAULT_PAGE_SIZE: i32 = 50;
 /// Left for handing the rest to the queue before the invocation's deadline.
-const HANDOVER_TIME: Duration = Duration::from_secs(10);
+pub(crate) const HANDOVER_TIME: Duration = Duration::from_secs(10);
 /// A page whose sites keep changing under the cascade is read again this often.
-const PAGE_ATTEMPTS: usize = 5;
+pub(crate) const PAGE_ATTEMPTS: usize = 5;
 
 #[derive(Clone)]
 pub struct App {
@@ -42,6 +43,8 @@ pub struct App {
     /// Pages one invocation handles before handing over (`CASCADE_PAGES_PER_INVOCATION`;
     /// none: as many as the time allows).
     pub pages_per_invocation: Option<u32>,
+    /// Customers a bulk change judges and writes per transaction (`BULK_CHANGE_PAGE_SIZE`).
+    pub bulk_page_size: usize,
 }
 
 impl App {
@@ -69,6 +72,9 @@ impl App {
             queue_url: kit::aws::required_env("CASCADE_QUEUE_URL")?,
             page_size,
             pages_per_invocation: number("CASCADE_PAGES_PER_INVOCATION")?,
+            bulk_page_size: number("BULK_CHANGE_PAGE_SIZE")?
+                .map_or(bulk::DEFAULT_PAGE_SIZE, |n| n as usize)
+                .clamp(1, store::BULK_PAGE_MAX),
         })
     }
 }
@@ -85,7 +91,8 @@ pub async fn handle(app: &App, event: LambdaEvent<event::Batch>) -> Result<Value
     let records = items.len();
     for item in items {
         let outcome = match &item.work {
-            Ok(work) => cascade(app, work, deadline).await,
+            Ok(Task::Cascade(work)) => cascade(app, work, deadline).await,
+            Ok(Task::Bulk(work)) => bulk::run(app, work, deadline, item.ordered).await,
             Err(why) => {
                 // Never going to be understood: not retried, logged for operators.
                 tracing::warn!(id = %item.id, why = %why, "record ignored");
@@ -113,14 +120,14 @@ pub async fn handle(app: &App, event: LambdaEvent<event::Batch>) -> Result<Value
 }
 
 /// The name this function's metrics and log lines go by.
-const FUNCTION: &str = "customers-cascade";
+pub(crate) const FUNCTION: &str = "customers-cascade";
 
 /// The distinct organisations of a batch, for its log line.
 fn tenants_of(items: &[event::Item]) -> Vec<String> {
     let mut tenants: Vec<String> = items
         .iter()
         .filter_map(|item| item.work.as_ref().ok())
-        .map(|work| work.tenant.as_str().to_owned())
+        .map(|work| work.tenant().as_str().to_owned())
         .collect();
     tenants.sort();
     tenants.dedup();

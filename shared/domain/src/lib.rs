@@ -3,6 +3,7 @@
 
 pub mod articles;
 pub mod calloff;
+pub mod card_changes;
 pub mod contacts;
 pub mod contracts;
 pub mod countries;
@@ -28,6 +29,7 @@ pub mod work;
 
 pub use articles::{ArticleLine, ArticleLineInput, LINES_MAX, date_entered_hours};
 pub use calloff::CallOffRefusal;
+pub use card_changes::{CardChange, Denied, NotChanged};
 pub use contacts::ContactError;
 pub use contracts::{
     Contract, ContractFields, ContractInput, ContractStatus, Period, validate_contract,

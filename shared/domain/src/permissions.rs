@@ -112,6 +112,26 @@ pub enum Reach {
     Assigned,
 }
 
+impl Reach {
+    /// Whether `user` with this reach reaches `customer`: every customer, or the ones they are
+    /// assigned to. The one judge of "only assigned" (the API's routes and the bulk changes).
+    pub fn admits(self, customer: &crate::Customer, user: &str) -> bool {
+        match self {
+            Reach::All => true,
+            Reach::Assigned => customer.assignees.iter().any(|a| a == user),
+        }
+    }
+
+    /// Whose customers a list shows to `user` with this reach: their own when they reach only
+    /// those, else the ones of the user `asked` for (or everybody's).
+    pub fn listed_assignee(self, user: &str, asked: Option<String>) -> Option<String> {
+        match self {
+            Reach::All => asked,
+            Reach::Assigned => Some(user.to_owned()),
+        }
+    }
+}
+
 /// The permissions of a set of roles, with the questions handlers ask.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants(Vec<Permission>);
@@ -309,6 +329,28 @@ mod tests {
             Grants::of_roles(&["guest"]).require_any(),
             Err(ViewAssigned)
         );
+    }
+
+    #[test]
+    fn only_assigned_callers_reach_and_list_only_their_customers() {
+        let input: crate::CustomerInput =
+            serde_json::from_value(serde_json::json!({"customerNumber": "1", "companyName": "A"}))
+                .unwrap();
+        let fields = crate::validate_customer(input, &Default::default()).unwrap();
+        let mut customer = crate::Customer::new(fields, "ada", chrono::Utc::now());
+        assert!(Reach::All.admits(&customer, "tess"));
+        assert!(!Reach::Assigned.admits(&customer, "tess"));
+        customer.assignees.push("tess".into());
+        assert!(Reach::Assigned.admits(&customer, "tess"));
+        assert_eq!(
+            Reach::Assigned.listed_assignee("tess", Some("tom".into())),
+            Some("tess".into())
+        );
+        assert_eq!(
+            Reach::All.listed_assignee("ada", Some("tom".into())),
+            Some("tom".into())
+        );
+        assert_eq!(Reach::All.listed_assignee("ada", None), None);
     }
 
     #[test]

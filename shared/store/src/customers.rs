@@ -209,6 +209,27 @@ impl CustomerStore {
         companion: Option<&Companion>,
     ) -> Result<(), StoreError> {
         let mut set = self.replace_writes(tenant, before, after, history);
+        self.push_companion(&mut set, tenant, after, companion);
+        match self.transact(set.writes.clone(), None).await {
+            Ok(()) => Ok(()),
+            Err(Cancelled(failed)) => match (set.failed(&failed), companion) {
+                (Some(Guarded::Idempotency), Some(Companion::LinkSite(_, Some(record)))) => {
+                    Err(self.idempotency_replay(tenant, &record.key).await?)
+                }
+                (failure, _) => Err(Guarded::error(failure)),
+            },
+            Err(Failed(e)) => Err(e),
+        }
+    }
+
+    /// The writes of the change that travels with a customer change (`after`).
+    pub(crate) fn push_companion(
+        &self,
+        set: &mut WriteSet,
+        tenant: &TenantId,
+        after: &Customer,
+        companion: Option<&Companion>,
+    ) {
         match companion {
             Some(Companion::Assign { user, by, at }) => {
                 let assignment = Assignment {
@@ -248,16 +269,6 @@ impl CustomerStore {
                 set.push_conditional(write, Guarded::Site);
             }
             None => {}
-        }
-        match self.transact(set.writes.clone(), None).await {
-            Ok(()) => Ok(()),
-            Err(Cancelled(failed)) => match (set.failed(&failed), companion) {
-                (Some(Guarded::Idempotency), Some(Companion::LinkSite(_, Some(record)))) => {
-                    Err(self.idempotency_replay(tenant, &record.key).await?)
-                }
-                (failure, _) => Err(Guarded::error(failure)),
-            },
-            Err(Failed(e)) => Err(e),
         }
     }
 

@@ -35,6 +35,7 @@ pub const NOTE_PREFIX: &str = "NOTE#";
 const GUARD_SK: &str = "GUARD";
 const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 const IMPORT_SK: &str = "IMPORT";
+const BULK_CHANGE_SK: &str = "BULK";
 pub const IMPORT_ERRORS_PREFIX: &str = "ERRORS#";
 
 /// An organisation id as it appears in keys. Only taken from verified identity.
@@ -304,6 +305,29 @@ pub fn import_errors(tenant: &TenantId, import_id: &str, first_line: u64) -> Key
 /// GSI1 partition of a tenant's imports, sorted by import id (ULIDs: by time).
 pub fn imports_of(tenant: &TenantId) -> String {
     format!("{}IMPORTS", tenant.prefix())
+}
+
+/// A bulk change (docs/bulk-changes.md): its own partition, ids are ULIDs.
+pub fn bulk_change(tenant: &TenantId, bulk_change_id: &str) -> Key {
+    Key {
+        pk: format!("{}BULK#{bulk_change_id}", tenant.prefix()),
+        sk: BULK_CHANGE_SK.to_owned(),
+    }
+}
+
+/// GSI1 partition of a tenant's bulk changes, sorted by id (ULIDs: by time).
+pub fn bulk_changes_of(tenant: &TenantId) -> String {
+    format!("{}BULKCHANGES", tenant.prefix())
+}
+
+/// The tenant and id of a bulk change's key, if `pk` and `sk` are one.
+pub fn parse_bulk_change(pk: &str, sk: &str) -> Option<(TenantId, String)> {
+    if sk != BULK_CHANGE_SK {
+        return None;
+    }
+    let rest = pk.strip_prefix("T#")?;
+    let (tenant, id) = rest.split_once("#BULK#")?;
+    Some((TenantId::parse(tenant)?, id.to_owned()))
 }
 
 pub const SLOT_PREFIX: &str = "SLOT#";

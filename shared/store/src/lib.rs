@@ -2,6 +2,7 @@
 //! [`items`], and nothing outside this crate knows either. Access patterns and key design:
 //! `docs/data-model.md`.
 
+mod bulk;
 pub mod capacity;
 mod cascade;
 pub mod cursor;
@@ -19,6 +20,11 @@ pub mod stream;
 mod usage;
 mod work;
 
+pub use bulk::{
+    BULK_CHANGE_ENTITY, BULK_IDS_MAX, BULK_PAGE_MAX, BulkChangeRecord, BulkFilter, BulkStatus,
+    BulkTotals, CardWrite, PageError, REFUSED_LISTED_MAX, RefusalReason, RefusedCustomer,
+    Selection,
+};
 pub use cascade::CascadeError;
 pub use customers::{
     Assignment, Companion, CreateOutcome, CustomerStore, IdempotencyRecord, MAX_PAGE, Page,

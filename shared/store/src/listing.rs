@@ -29,7 +29,8 @@ pub enum Sort {
 }
 
 /// Which customers a list shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum StatusFilter {
     /// Active customers: what every list shows unless asked otherwise.
     #[default]

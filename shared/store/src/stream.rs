@@ -122,6 +122,19 @@ pub fn change(record: &EventRecord) -> Result<Change, Ignored> {
     })
 }
 
+/// The organisation and id of a bulk change whose record this record inserted; `None` for any
+/// other record (the cascade's mapping passes both kinds).
+pub fn bulk_change_inserted(record: &EventRecord) -> Option<(TenantId, String)> {
+    if record.event_name != "INSERT" {
+        return None;
+    }
+    let key = |name: &str| match record.change.keys.get(name) {
+        Some(AttributeValue::S(value)) => Some(value.as_str()),
+        _ => None,
+    };
+    keys::parse_bulk_change(key(keys::PK)?, key(keys::SK)?)
+}
+
 /// Both images through the item mapping's decoder; an absent image (the event's empty item)
 /// is `None`.
 fn decode<T>(

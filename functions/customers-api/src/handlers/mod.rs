@@ -3,6 +3,7 @@
 //! problem as the response. The pieces every handler shares live here.
 
 pub mod assignments;
+pub mod bulk_changes;
 pub mod contacts;
 pub mod contracts;
 pub mod customers;

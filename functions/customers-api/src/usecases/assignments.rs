@@ -3,11 +3,11 @@
 //! notifications need, written in one transaction.
 
 use chrono::Utc;
-use domain::{ChangeKind, Customer, CustomerId, Permission, Reach};
+use domain::{CardChange, Customer, CustomerId, Permission, Reach};
 use kit::Problem;
 use store::{Assignment, Companion, Page};
 
-use super::{Edit, Scope, forbidden, modify, read_visible, store_problem};
+use super::{Edit, Scope, change_card, forbidden, read_visible, store_problem};
 use crate::App;
 
 /// Assigns `user` to the customer (Assign). Assigning an assignee again changes nothing.
@@ -19,21 +19,10 @@ pub async fn assign(
     user: &str,
     expected: Option<Option<u64>>,
 ) -> Result<Customer, Problem> {
-    scope.require(Permission::Assign)?;
-    let mut edit = Edit::new(ChangeKind::Assigned, Reach::All);
-    edit.companion = Some(Companion::Assign {
-        user: user.to_owned(),
-        by: scope.caller.user.clone(),
-        at: Utc::now(),
-    });
-    let (customer, ()) = modify(app, scope, id, expected, edit, |c| {
-        if !c.assignees.iter().any(|a| a == user) {
-            c.assignees.push(user.to_owned());
-        }
-        Ok(())
-    })
-    .await?;
-    Ok(customer)
+    let change = CardChange::Assign(user.to_owned());
+    let mut edit = Edit::new(change.kind(), scope.change_reach(&change)?);
+    edit.companion = Companion::of_change(&change, &scope.caller.user, Utc::now());
+    change_card(app, scope, id, expected, edit, &change).await
 }
 
 /// Takes `user` off the customer (Assign). Unassigning someone not assigned changes nothing.
@@ -44,15 +33,10 @@ pub async fn unassign(
     user: &str,
     expected: Option<Option<u64>>,
 ) -> Result<Customer, Problem> {
-    scope.require(Permission::Assign)?;
-    let mut edit = Edit::new(ChangeKind::Unassigned, Reach::All);
-    edit.companion = Some(Companion::Unassign(user.to_owned()));
-    let (customer, ()) = modify(app, scope, id, expected, edit, |c| {
-        c.assignees.retain(|a| a != user);
-        Ok(())
-    })
-    .await?;
-    Ok(customer)
+    let change = CardChange::Unassign(user.to_owned());
+    let mut edit = Edit::new(change.kind(), scope.change_reach(&change)?);
+    edit.companion = Companion::of_change(&change, &scope.caller.user, Utc::now());
+    change_card(app, scope, id, expected, edit, &change).await
 }
 
 /// The assignments of a customer the caller may see.

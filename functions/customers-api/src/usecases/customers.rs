@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use domain::{
-    ChangeKind, Customer, CustomerId, CustomerInput, CustomerStatus, FieldError, HistoryEntry,
+    CardChange, ChangeKind, Customer, CustomerId, CustomerInput, FieldError, HistoryEntry,
     Permission, Reach,
 };
 use kit::Problem;
@@ -15,7 +15,8 @@ use store::{ListQuery, Page, StoreError, StoredResponse};
 
 use super::idempotency::{Retry, key_reused};
 use super::{
-    Created, Edit, Scope, duplicates, modify, number_taken, read_visible, refused, store_problem,
+    Created, Edit, Scope, change_card, duplicates, modify, number_taken, read_visible, refused,
+    store_problem,
 };
 use crate::App;
 use crate::http::etag;
@@ -195,15 +196,12 @@ pub async fn find(app: &App, scope: &Scope, search: Search) -> Result<Page<Custo
             app.store.find_by_phone(tenant, &phone.number).await
         }
         Search::List { query, assigned_to } => {
-            let assignee = match reach {
-                Reach::Assigned => Some(scope.caller.user.clone()),
-                Reach::All => assigned_to,
-            };
-            let page = match assignee {
-                Some(user) => assigned_page(app, scope, &user, &query).await,
-                None => app.store.list(tenant, &query).await,
-            };
-            return page.map_err(store_problem);
+            let assignee = reach.listed_assignee(&scope.caller.user, assigned_to);
+            return app
+                .store
+                .list_of(tenant, &query, assignee.as_deref())
+                .await
+                .map_err(store_problem);
         }
     };
     let mut items: Vec<Customer> = found.map_err(store_problem)?;
@@ -212,25 +210,6 @@ pub async fn find(app: &App, scope: &Scope, search: Search) -> Result<Page<Custo
         items,
         next_cursor: None,
     })
-}
-
-/// Customers assigned to one user (a Query of GSI1 and a BatchGetItem per page), with the
-/// other conditions applied to that short list.
-async fn assigned_page(
-    app: &App,
-    scope: &Scope,
-    user: &str,
-    query: &ListQuery,
-) -> Result<Page<Customer>, StoreError> {
-    let mut page = app
-        .store
-        .customers_assigned_to(&scope.tenant, user, query.limit, query.cursor.as_deref())
-        .await?;
-    // The assignment index lags behind writes; the cards are read consistently, so the card
-    // decides whether this user is (still) assigned.
-    page.items
-        .retain(|c| c.assignees.iter().any(|a| a == user) && store::matches(query, c));
-    Ok(page)
 }
 
 /// A customer the caller may see.
@@ -304,15 +283,7 @@ pub async fn deactivate(
     id: &CustomerId,
     expected: Option<Option<u64>>,
 ) -> Result<Customer, Problem> {
-    set_status(
-        app,
-        scope,
-        id,
-        expected,
-        CustomerStatus::Inactive,
-        ChangeKind::Deactivated,
-    )
-    .await
+    set_status(app, scope, id, expected, CardChange::Deactivate).await
 }
 
 /// Reactivates a customer. It does not undo the deactivation cascade: what it closed stays
@@ -323,15 +294,7 @@ pub async fn reactivate(
     id: &CustomerId,
     expected: Option<Option<u64>>,
 ) -> Result<Customer, Problem> {
-    set_status(
-        app,
-        scope,
-        id,
-        expected,
-        CustomerStatus::Active,
-        ChangeKind::Reactivated,
-    )
-    .await
+    set_status(app, scope, id, expected, CardChange::Reactivate).await
 }
 
 /// Deactivating an inactive customer (or reactivating an active one) is a no-op that answers
@@ -342,17 +305,10 @@ async fn set_status(
     scope: &Scope,
     id: &CustomerId,
     expected: Option<Option<u64>>,
-    status: CustomerStatus,
-    kind: ChangeKind,
+    change: CardChange,
 ) -> Result<Customer, Problem> {
-    domain::refused_field(&scope.grants, domain::field_permissions::STATUS).map_err(refused)?;
-    let edit = Edit::new(kind, scope.edit_reach()?);
-    let (customer, ()) = modify(app, scope, id, expected, edit, |customer| {
-        customer.status = status;
-        Ok(())
-    })
-    .await?;
-    Ok(customer)
+    let edit = Edit::new(change.kind(), scope.change_reach(&change)?);
+    change_card(app, scope, id, expected, edit, &change).await
 }
 
 /// Deletes a customer that has nothing but its creation: no later change, no assignment, no

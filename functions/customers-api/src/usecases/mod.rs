@@ -6,6 +6,7 @@
 //! this module; the linked records' shared path is in [`linked`].
 
 pub mod assignments;
+pub mod bulk_changes;
 pub mod contacts;
 pub mod contracts;
 pub mod customers;
@@ -26,8 +27,8 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use domain::{
-    ChangeKind, Customer, CustomerId, Grants, HistoryEntry, Permission, Reach, Refusal,
-    ValidationContext,
+    CardChange, ChangeKind, Customer, CustomerId, Denied, Grants, HistoryEntry, Permission, Reach,
+    Refusal, ValidationContext,
 };
 use kit::{Caller, Problem};
 use lambda_http::http::StatusCode;
@@ -93,13 +94,26 @@ impl Scope {
         customer: &Customer,
         all: Permission,
     ) -> Result<(), Problem> {
-        match reach {
-            Reach::All => Ok(()),
-            Reach::Assigned if customer.assignees.contains(&self.caller.user) => Ok(()),
-            Reach::Assigned => Err(forbidden(all).detail(
-                "You may only reach customers you are assigned to; this one needs the named permission.",
-            )),
+        if reach.admits(customer, &self.caller.user) {
+            return Ok(());
         }
+        Err(forbidden(all).detail(
+            "You may only reach customers you are assigned to; this one needs the named permission.",
+        ))
+    }
+
+    /// How far the caller reaches for a change of one action ([`CardChange::reach`]), or the
+    /// 403 that says why they may not make it.
+    pub fn change_reach(&self, change: &CardChange) -> Result<Reach, Problem> {
+        change.reach(&self.grants).map_err(denied)
+    }
+}
+
+/// The 403 of a change the caller may not make at all.
+pub fn denied(denied: Denied) -> Problem {
+    match denied {
+        Denied::Missing(permission) => forbidden(permission),
+        Denied::Guarded(refusal) => refused(refusal),
     }
 }
 
@@ -300,4 +314,27 @@ pub async fn modify<T>(
             Err(e) => return Err(store_problem(e)),
         }
     }
+}
+
+/// A change of one action ([`CardChange`]) made on one customer through [`modify`]: the card
+/// as it is afterwards (unchanged when the change was already in place). A card that cannot
+/// take the change (a tag beyond the limit) is 422.
+pub async fn change_card(
+    app: &App,
+    scope: &Scope,
+    id: &CustomerId,
+    expected: Option<Option<u64>>,
+    edit: Edit,
+    change: &CardChange,
+) -> Result<Customer, Problem> {
+    let (customer, ()) = modify(app, scope, id, expected, edit, |customer| {
+        change.apply(customer).map_err(|_| {
+            Problem::validation(vec![domain::FieldError::too_many(
+                "/tags",
+                domain::validation::TAGS_MAX,
+            )])
+        })
+    })
+    .await?;
+    Ok(customer)
 }

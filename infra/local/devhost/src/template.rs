@@ -1624,7 +1624,7 @@ Resources:
             event.on_failure,
             Some(Expr::GetAtt("CascadeDeadLetterQueue".into(), "Arn".into()))
         );
-        let [filter] = event.filters.as_slice() else {
+        let [filter, bulk] = event.filters.as_slice() else {
             panic!("{:?}", event.filters)
         };
         let image = |status: &str| serde_json::json!({"entity": {"S": "Customer"}, "status": {"S": status}});
@@ -1633,6 +1633,17 @@ Resources:
             "dynamodb": {"OldImage": image("active"), "NewImage": image("inactive")},
         });
         assert!(filter.matches(&record));
+        assert!(!bulk.matches(&record));
+        // A bulk change recorded, not its progress.
+        let recorded = |name: &str| {
+            serde_json::json!({
+                "eventName": name,
+                "dynamodb": {"NewImage": {"entity": {"S": "BulkChange"}, "status": {"S": "queued"}}},
+            })
+        };
+        assert!(bulk.matches(&recorded("INSERT")));
+        assert!(!bulk.matches(&recorded("MODIFY")));
+        assert!(!filter.matches(&recorded("INSERT")));
 
         let stream_arn = Expr::GetAtt("CustomersTable".into(), "StreamArn".into());
         let error = template.resolve(&stream_arn, &names(&[("CustomersTable", "s-T")]));

@@ -42,6 +42,7 @@ struct Ids {
     ticket: String,
     note: String,
     import: String,
+    export: String,
     user: String,
 }
 
@@ -58,6 +59,7 @@ impl Ids {
             ("{ticketId}", &self.ticket),
             ("{noteId}", &self.note),
             ("{importId}", &self.import),
+            ("{exportId}", &self.export),
             ("{userId}", &self.user),
         ]
         .iter()
@@ -207,7 +209,8 @@ fn attack(route: Route, acme: &Acme) -> Attack {
         | Route::ExportInventory
         | Route::Balance
         | Route::GetImport
-        | Route::ImportErrors => Attack::read(false),
+        | Route::ImportErrors
+        | Route::GetExport => Attack::read(false),
         Route::UpdateCustomer => patch("customer", json!({"firstName": "Mallory"})),
         Route::DeactivateCustomer | Route::ReactivateCustomer | Route::DeleteCustomer => {
             Attack::write(acme.etag("customer"), None)
@@ -229,7 +232,10 @@ fn attack(route: Route, acme: &Acme) -> Attack {
         Route::RequestImport => {
             Attack::write(None, Some(with_tenant(json!({})))).expecting(Expect::Refused)
         }
-        Route::ListImports => Attack::read(true)
+        Route::ListImports | Route::ListExports => Attack::read(true)
+            .with_query("?tenant=acme")
+            .expecting(Expect::Refused),
+        Route::RequestExport => Attack::write(None, None)
             .with_query("?tenant=acme")
             .expecting(Expect::Refused),
         Route::CreateSite => Attack::write(None, Some(json!({"name": "Mallory's yard"}))),
@@ -339,6 +345,7 @@ async fn build_acme(suite: &Suite) -> Acme {
     acme.add_sites_and_contracts(&office).await;
     acme.add_work(&office).await;
     acme.add_imports(suite, &office).await;
+    acme.add_exports(&office).await;
     wait_for_texts(&office, &acme.ids).await;
     acme.etags = etags_of(&office, &acme.ids).await;
     acme.cursors = cursors_of(&office, &acme).await;
@@ -486,6 +493,15 @@ impl Acme {
             let body = ticket(&self.ids.job, material);
             self.ids.ticket = self.post_id(office, &tickets, body).await;
         }
+    }
+
+    /// Two finished exports of acme's register (the list pages), the file of one downloaded.
+    async fn add_exports(&mut self, office: &Session<'_>) {
+        let (export, file) = office.export_csv("").await;
+        assert!(file.contains("Quist"), "acme's export holds acme's customers: {file}");
+        let (_, _) = office.export_csv("?status=all").await;
+        self.ids.export = export["id"].as_str().expect("an export id").to_owned();
+        self.secrets.push(self.ids.export.clone());
     }
 
     /// A finished import with an error report, and one awaiting its file.
@@ -651,7 +667,7 @@ async fn state_of(suite: &Suite, office: &Session<'_>, acme: &Acme) -> State {
             Some(location) if reply.status == 303 => {
                 json!(location.split_once('?').map_or(location, |(path, _)| path))
             }
-            _ => reply.body.clone(),
+            _ => without_signatures(reply.body.clone()),
         };
         answers.push((
             route.key(),
@@ -664,6 +680,19 @@ async fn state_of(suite: &Suite, office: &Session<'_>, acme: &Acme) -> State {
         answers,
         items: items_of(suite, "T#acme#").await,
     }
+}
+
+/// A body with every presigned URL (a finished export's download) cut to its path and its
+/// expiry left out: their signature and dates are new on every read.
+fn without_signatures(mut body: Value) -> Value {
+    if let Some(download) = body.get_mut("download").and_then(Value::as_object_mut) {
+        download.remove("expiresAt");
+        if let Some(url) = download.get("url").and_then(Value::as_str) {
+            let path = url.split_once('?').map_or(url, |(path, _)| path).to_owned();
+            download.insert("url".into(), json!(path));
+        }
+    }
+    body
 }
 
 /// Every item whose partition key starts with `prefix`, in key order.
@@ -733,7 +762,7 @@ fn assert_worth_guarding(state: &State, acme: &Acme) {
             "{secret:?} is in none of acme's answers"
         );
     }
-    assert_eq!(acme.cursors.len(), 12, "every paged list has a cursor");
+    assert_eq!(acme.cursors.len(), 13, "every paged list has a cursor");
     assert!(!state.items.is_empty());
 }
 
@@ -1071,7 +1100,22 @@ async fn globexs_own_data_only(globex: &Session<'_>, acme: &Acme, own: &Ids) -> 
         "globex's own request only: {}",
         imports.body
     );
-    cases + 2
+    let exports = globex.get("/exports").await;
+    assert_eq!(
+        exports.body["items"].as_array().map(Vec::len),
+        Some(0),
+        "none of acme's exports: {}",
+        exports.body
+    );
+    // globex's own export of its whole register holds its two customers and nothing of acme's
+    // but the card globex made with acme's values.
+    let (export, file) = globex.export_csv("?status=all").await;
+    assert_eq!(export["rows"], 2, "{export}");
+    assert!(file.contains("GX-1"), "{file}");
+    for secret in acme.secrets_but_the_card() {
+        assert!(!file.contains(&secret), "globex's export holds acme's {secret:?}: {file}");
+    }
+    cases + 4
 }
 
 #[tokio::test]

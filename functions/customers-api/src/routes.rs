@@ -12,8 +12,8 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::App;
 use crate::handlers::{
-    assignments, contacts, contracts, customers, history, imports, jobs, notes, profile, settings,
-    sites, tickets, work_orders,
+    assignments, contacts, contracts, customers, exports, history, imports, jobs, notes, profile,
+    settings, sites, tickets, work_orders,
 };
 
 /// One line per route: `Variant: "METHOD /path/{param}" => handler,`. Everything else about
@@ -107,6 +107,9 @@ routes! {
     Inventory: "GET /customers/{customerId}/inventory" => profile::inventory,
     ExportInventory: "GET /customers/{customerId}/inventory/export" => profile::export,
     Balance: "GET /customers/{customerId}/balance" => profile::balance,
+    RequestExport: "POST /exports" => exports::request,
+    ListExports: "GET /exports" => exports::list,
+    GetExport: "GET /exports/{exportId}" => exports::get,
 }
 
 impl Route {

@@ -11,7 +11,7 @@ use domain::{AccountingSystem, Address, CustomFieldDef, CustomerFields, Tier};
 use serde_json::Value;
 
 use crate::output::{EXAMPLE_NUMBER, SpreadsheetWriter, spreadsheet_csv};
-use crate::HeaderMap;
+use crate::{HeaderMap, normalise_header};
 
 /// One of our columns: its header name, the template's example value, and the value of a
 /// customer's card in it (empty when the card has none: an empty cell never changes a
@@ -221,11 +221,17 @@ impl<W: Write> CustomerExportWriter<W> {
 }
 
 /// Our column names, then each custom field under its label, or under its key where the
-/// import would read the label as something else (one of our columns, another field).
+/// label repeats a column name or the import would read it as something else.
 fn export_header(definitions: &[CustomFieldDef]) -> Vec<String> {
     let mut header: Vec<String> = COLUMNS.iter().map(|c| c.name.to_owned()).collect();
     for definition in definitions {
         let reads_back = |candidate: &str| {
+            let repeated = header
+                .iter()
+                .any(|name| normalise_header(name) == normalise_header(candidate));
+            if repeated {
+                return false;
+            }
             let mut names = header.clone();
             names.push(candidate.to_owned());
             let map = HeaderMap::from_headers(&names).with_custom_fields(definitions);

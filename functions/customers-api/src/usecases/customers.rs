@@ -200,7 +200,7 @@ pub async fn find(app: &App, scope: &Scope, search: Search) -> Result<Page<Custo
                 Reach::All => assigned_to,
             };
             let page = match assignee {
-                Some(user) => assigned_page(app, scope, &user, &query).await,
+                Some(user) => app.store.list_assigned(tenant, &user, &query).await,
                 None => app.store.list(tenant, &query).await,
             };
             return page.map_err(store_problem);
@@ -212,25 +212,6 @@ pub async fn find(app: &App, scope: &Scope, search: Search) -> Result<Page<Custo
         items,
         next_cursor: None,
     })
-}
-
-/// Customers assigned to one user (a Query of GSI1 and a BatchGetItem per page), with the
-/// other conditions applied to that short list.
-async fn assigned_page(
-    app: &App,
-    scope: &Scope,
-    user: &str,
-    query: &ListQuery,
-) -> Result<Page<Customer>, StoreError> {
-    let mut page = app
-        .store
-        .customers_assigned_to(&scope.tenant, user, query.limit, query.cursor.as_deref())
-        .await?;
-    // The assignment index lags behind writes; the cards are read consistently, so the card
-    // decides whether this user is (still) assigned.
-    page.items
-        .retain(|c| c.assignees.iter().any(|a| a == user) && store::matches(query, c));
-    Ok(page)
 }
 
 /// A customer the caller may see.

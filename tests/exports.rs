@@ -73,7 +73,9 @@ async fn versions(office: &Session<'_>, ids: &[(String, String)]) -> Vec<(String
     for (number, id) in ids {
         let card = office.get(&format!("/customers/{id}")).await;
         card.expect(200);
-        let history = office.get(&format!("/customers/{id}/history?limit=100")).await;
+        let history = office
+            .get(&format!("/customers/{id}/history?limit=100"))
+            .await;
         history.expect(200);
         let entries = history.body["items"].as_array().map_or(0, Vec::len);
         out.push((number.clone(), card.etag(), entries));
@@ -99,7 +101,9 @@ async fn an_export_imported_back_changes_no_customer() {
     .await;
     let mut ids = Vec::new();
     for card in odd_customers() {
-        let created = office.post("/customers?confirmDuplicates=true", &card).await;
+        let created = office
+            .post("/customers?confirmDuplicates=true", &card)
+            .await;
         created.expect(201);
         let id = created.body["id"].as_str().expect("an id").to_owned();
         ids.push((card["customerNumber"].as_str().unwrap().to_owned(), id));
@@ -108,7 +112,10 @@ async fn an_export_imported_back_changes_no_customer() {
 
     let (export, file) = office.export_csv("?tag=export&sort=number").await;
     assert_eq!(export["rows"], 3, "{export}");
-    assert_eq!(export["filters"], json!({"tag": "export", "sort": "number"}));
+    assert_eq!(
+        export["filters"],
+        json!({"tag": "export", "sort": "number"})
+    );
     assert!(file.starts_with('\u{feff}'), "UTF-8 with a byte-order mark");
     assert!(!file.contains("X-4"), "the filter leaves X-4 out: {file}");
     let header = file.lines().next().unwrap();
@@ -117,8 +124,14 @@ async fn an_export_imported_back_changes_no_customer() {
         "custom fields by label, or key where the label is one of ours: {header}"
     );
     assert!(file.contains("'=SUM(A1:A9)"), "{file}");
-    assert!(file.contains("'+46701234567"), "E.164 numbers keep their +: {file}");
-    assert!(file.contains("-120.50"), "a negative amount stays a number: {file}");
+    assert!(
+        file.contains("'+46701234567"),
+        "E.164 numbers keep their +: {file}"
+    );
+    assert!(
+        file.contains("-120.50"),
+        "a negative amount stays a number: {file}"
+    );
     assert_spreadsheet_safe(&file);
 
     let import = office
@@ -133,7 +146,10 @@ async fn an_export_imported_back_changes_no_customer() {
     assert_eq!(counts["failed"], 0, "{import}");
 
     let after = versions(&office, &ids).await;
-    assert_eq!(before, after, "no customer has a new version or history entry");
+    assert_eq!(
+        before, after,
+        "no customer has a new version or history entry"
+    );
 }
 
 /// Read as a spreadsheet set to `,`, `;` or tab would read it (quotes honoured): no cell
@@ -148,9 +164,9 @@ fn assert_spreadsheet_safe(file: &str) {
         for record in reader.records() {
             for cell in record.expect("the file reads").iter() {
                 let text = cell.trim_start_matches([' ', '"']);
-                let negative_number = text
-                    .strip_prefix('-')
-                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit() || b == b'.'));
+                let negative_number = text.strip_prefix('-').is_some_and(|n| {
+                    !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+                });
                 assert!(
                     !text.starts_with(['=', '+', '-', '@', '\t', '\r']) || negative_number,
                     "read with {:?}, the cell {cell:?} is a formula",
@@ -168,12 +184,17 @@ async fn filters_are_the_lists_and_are_checked_like_the_lists() {
     for (number, vip) in [("V-1", true), ("V-2", false), ("V-3", true)] {
         let tier = if vip { "vip" } else { "regular" };
         office
-            .post("/customers", &json!({"customerNumber": number, "firstName": "A",
-                                        "lastName": number, "tier": tier}))
+            .post(
+                "/customers",
+                &json!({"customerNumber": number, "firstName": "A",
+                                        "lastName": number, "tier": tier}),
+            )
             .await
             .expect(201);
     }
-    let listed = office.get("/customers?vip=true&sort=number&order=desc").await;
+    let listed = office
+        .get("/customers?vip=true&sort=number&order=desc")
+        .await;
     let numbers: Vec<&str> = listed.body["items"]
         .as_array()
         .unwrap()
@@ -187,7 +208,10 @@ async fn filters_are_the_lists_and_are_checked_like_the_lists() {
         .skip(1)
         .map(|line| line.split(',').next().unwrap())
         .collect();
-    assert_eq!(exported, numbers, "the list's customers in the list's order");
+    assert_eq!(
+        exported, numbers,
+        "the list's customers in the list's order"
+    );
 
     for (query, parameter) in [
         ("?vip=maybe", "vip"),
@@ -200,7 +224,10 @@ async fn filters_are_the_lists_and_are_checked_like_the_lists() {
             .await;
         refused.expect_problem(400, "invalid-parameter");
         assert!(
-            refused.body["detail"].as_str().unwrap_or_default().contains(parameter),
+            refused.body["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(parameter),
             "{query}: {}",
             refused.body
         );
@@ -229,7 +256,10 @@ async fn a_technician_may_not_export() {
     let requested = technician.send(Method::POST, "/exports", &[], None).await;
     requested.expect_problem(403, "forbidden");
     assert_eq!(requested.body["missingPermission"], "export");
-    technician.get("/exports").await.expect_problem(403, "forbidden");
+    technician
+        .get("/exports")
+        .await
+        .expect_problem(403, "forbidden");
     technician
         .get(&format!("/exports/{id}"))
         .await
@@ -243,9 +273,13 @@ async fn a_retry_with_the_same_key_gets_the_first_export() {
     let suite = Suite::start_with(1).await;
     let office = suite.user("acme", "ada", ADMIN);
     let key = [("idempotency-key", "export-once")];
-    let first = office.send(Method::POST, "/exports?tag=a", &key, None).await;
+    let first = office
+        .send(Method::POST, "/exports?tag=a", &key, None)
+        .await;
     first.expect(202);
-    let again = office.send(Method::POST, "/exports?tag=a", &key, None).await;
+    let again = office
+        .send(Method::POST, "/exports?tag=a", &key, None)
+        .await;
     again.expect(202);
     assert_eq!(again.body["id"], first.body["id"]);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
@@ -253,8 +287,14 @@ async fn a_retry_with_the_same_key_gets_the_first_export() {
         again.header("location").map(str::to_owned),
         Some(format!("/exports/{}", first.body["id"].as_str().unwrap()))
     );
-    let other = office.send(Method::POST, "/exports?tag=b", &key, None).await;
-    assert_eq!(other.status, 422, "another request with the key: {}", other.body);
+    let other = office
+        .send(Method::POST, "/exports?tag=b", &key, None)
+        .await;
+    assert_eq!(
+        other.status, 422,
+        "another request with the key: {}",
+        other.body
+    );
     let finished = office
         .finished_export(first.body["id"].as_str().unwrap())
         .await;

@@ -498,7 +498,10 @@ impl Acme {
     /// Two finished exports of acme's register (the list pages), the file of one downloaded.
     async fn add_exports(&mut self, office: &Session<'_>) {
         let (export, file) = office.export_csv("").await;
-        assert!(file.contains("Quist"), "acme's export holds acme's customers: {file}");
+        assert!(
+            file.contains("Quist"),
+            "acme's export holds acme's customers: {file}"
+        );
         let (_, _) = office.export_csv("?status=all").await;
         self.ids.export = export["id"].as_str().expect("an export id").to_owned();
         self.secrets.push(self.ids.export.clone());
@@ -1113,7 +1116,10 @@ async fn globexs_own_data_only(globex: &Session<'_>, acme: &Acme, own: &Ids) -> 
     assert_eq!(export["rows"], 2, "{export}");
     assert!(file.contains("GX-1"), "{file}");
     for secret in acme.secrets_but_the_card() {
-        assert!(!file.contains(&secret), "globex's export holds acme's {secret:?}: {file}");
+        assert!(
+            !file.contains(&secret),
+            "globex's export holds acme's {secret:?}: {file}"
+        );
     }
     cases + 4
 }

@@ -37,10 +37,15 @@ impl Session<'_> {
             .send(Method::POST, &format!("/exports{query}"), &[], None)
             .await;
         requested.expect(202);
-        let id = requested.body["id"].as_str().expect("an export id").to_owned();
+        let id = requested.body["id"]
+            .as_str()
+            .expect("an export id")
+            .to_owned();
         let finished = self.finished_export(&id).await;
         assert_eq!(finished["status"], "completed", "{finished}");
-        let url = finished["download"]["url"].as_str().expect("a download URL");
+        let url = finished["download"]["url"]
+            .as_str()
+            .expect("a download URL");
         let (status, bytes) = fetch(Method::GET, url, Vec::new()).await;
         assert_eq!(status, 200, "the download URL gives the file");
         (finished, String::from_utf8(bytes).expect("UTF-8"))

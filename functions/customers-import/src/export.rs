@@ -29,7 +29,10 @@ pub async fn run(app: &App, job: &ExportJob) -> Result<(), ImportError> {
             job.export_id
         )));
     };
-    if matches!(record.status, ExportStatus::Completed | ExportStatus::Failed) {
+    if matches!(
+        record.status,
+        ExportStatus::Completed | ExportStatus::Failed
+    ) {
         tracing::info!(export = %record.id, "export already finished; redelivery ignored");
         return Ok(());
     }
@@ -38,7 +41,13 @@ pub async fn run(app: &App, job: &ExportJob) -> Result<(), ImportError> {
         .starts_with(&store::exports_prefix(&tenant))
     {
         tracing::error!(export = %record.id, "export key outside the tenant's exports prefix");
-        return finish(app, &tenant, record, Err("The export's file name is invalid.")).await;
+        return finish(
+            app,
+            &tenant,
+            record,
+            Err("The export's file name is invalid."),
+        )
+        .await;
     }
     let Some(mut record) = claim(app, &tenant, record).await? else {
         return Ok(());

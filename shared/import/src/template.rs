@@ -62,13 +62,13 @@ const COLUMNS: &[OurColumn] = &[
     column("First Name", "Anna", |c| text(&c.first_name)),
     column("Last Name", "Berg", |c| text(&c.last_name)),
     column("Company", "", |c| text(&c.company_name)),
-    column("Organisation Number", "", |c| {
-        text(&c.organisation_number)
-    }),
+    column("Organisation Number", "", |c| text(&c.organisation_number)),
     column("Email", "anna.berg@example.com", |c| text(&c.email)),
-    column("Phone", "08-123 456 78", |c| match (&c.phone, &c.phone_extension) {
-        (Some(phone), Some(extension)) => format!("{phone} ext. {extension}"),
-        (phone, _) => text(phone),
+    column("Phone", "08-123 456 78", |c| {
+        match (&c.phone, &c.phone_extension) {
+            (Some(phone), Some(extension)) => format!("{phone} ext. {extension}"),
+            (phone, _) => text(phone),
+        }
     }),
     column("Mobile", "070-123 45 67", |c| text(&c.mobile)),
     column("Invoice Email", "", |c| text(&c.invoice_email)),

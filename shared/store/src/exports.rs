@@ -13,7 +13,9 @@ use crate::customers::{Cancelled, Failed, one};
 use crate::items::{self, Item};
 use crate::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK, TenantId};
 use crate::usage::Kind;
-use crate::{CustomerStore, IdempotencyRecord, ListQuery, MAX_PAGE, Page, StoreError, capacity, cursor};
+use crate::{
+    CustomerStore, IdempotencyRecord, ListQuery, MAX_PAGE, Page, StoreError, capacity, cursor,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -26,9 +26,7 @@ pub use customers::{
     StoredResponse,
 };
 pub use error::StoreError;
-pub use exports::{
-    ExportJob, ExportRecord, ExportStatus, export_object_key, exports_prefix,
-};
+pub use exports::{ExportJob, ExportRecord, ExportStatus, export_object_key, exports_prefix};
 pub use imports::{
     Begin, CHUNK_OVERHEAD, ChunkError, CustomerChange, ErrorChunk, ImportCheckpoint, ImportCounts,
     ImportRecord, ImportRequest, ImportSource, ImportStatus, PreparedChange, TRANSACTION_ITEMS,

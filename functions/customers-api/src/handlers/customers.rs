@@ -170,9 +170,7 @@ fn exact_lookup(param: &impl Fn(&str) -> Option<String>) -> Result<Option<Search
     })
 }
 
-pub(crate) fn list_query(
-    param: &impl Fn(&str) -> Option<String>,
-) -> Result<ListQuery, Problem> {
+pub(crate) fn list_query(param: &impl Fn(&str) -> Option<String>) -> Result<ListQuery, Problem> {
     let flag = |name: &str| -> Result<Option<bool>, Problem> {
         param(name)
             .map(|v| match v.as_str() {

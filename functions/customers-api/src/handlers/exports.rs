@@ -59,7 +59,6 @@ pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Proble
 /// The export, with a short-lived `download` URL of its file once completed.
 pub async fn get(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
-    let (record, download) =
-        exports::get(app, &scope, &path_param(request, "exportId")?).await?;
+    let (record, download) = exports::get(app, &scope, &path_param(request, "exportId")?).await?;
     Ok(json(StatusCode::OK, &ExportView::of(&record, download)))
 }

@@ -20,7 +20,8 @@ const USED: &[(&str, &[&str])] = &[
             "dynamodb:ConditionCheckItem", // a work order on its customer, a job on its work order
             "dynamodb:Query",      // every list (the table, GSI1, GSI3, GSI4)
             "s3:PutObject",        // presigned uploads to imports/
-            "s3:GetObject",        // presigned error reports from reports/
+            "s3:GetObject",        // presigned error reports from reports/, exports from exports/
+            "sqs:SendMessage",     // a requested export's message to the imports queue
         ],
     ),
     (
@@ -31,9 +32,9 @@ const USED: &[(&str, &[&str])] = &[
             "dynamodb:PutItem",      // rows' customers, the import record, error chunks
             "dynamodb:UpdateItem",   // the number counter
             "dynamodb:DeleteItem",   // guards and lookups an updated row frees
-            "dynamodb:Query",        // error chunks at the end
+            "dynamodb:Query",        // error chunks at the end; an export's list pages
             "s3:GetObject",          // the file
-            "s3:PutObject",          // the error report
+            "s3:PutObject",          // the error report; an export's file
             "sqs:SendMessage",       // the continuation
         ],
     ),

@@ -43,6 +43,7 @@ struct Ids {
     note: String,
     import: String,
     bulk_change: String,
+    export: String,
     user: String,
 }
 
@@ -60,6 +61,7 @@ impl Ids {
             ("{noteId}", &self.note),
             ("{importId}", &self.import),
             ("{bulkChangeId}", &self.bulk_change),
+            ("{exportId}", &self.export),
             ("{userId}", &self.user),
         ]
         .iter()
@@ -209,7 +211,8 @@ fn attack(route: Route, acme: &Acme) -> Attack {
         | Route::ExportInventory
         | Route::Balance
         | Route::GetImport
-        | Route::ImportErrors => Attack::read(false),
+        | Route::ImportErrors
+        | Route::GetExport => Attack::read(false),
         Route::UpdateCustomer => patch("customer", json!({"firstName": "Mallory"})),
         Route::DeactivateCustomer | Route::ReactivateCustomer | Route::DeleteCustomer => {
             Attack::write(acme.etag("customer"), None)
@@ -231,7 +234,10 @@ fn attack(route: Route, acme: &Acme) -> Attack {
         Route::RequestImport => {
             Attack::write(None, Some(with_tenant(json!({})))).expecting(Expect::Refused)
         }
-        Route::ListImports => Attack::read(true)
+        Route::ListImports | Route::ListExports => Attack::read(true)
+            .with_query("?tenant=acme")
+            .expecting(Expect::Refused),
+        Route::RequestExport => Attack::write(None, None)
             .with_query("?tenant=acme")
             .expecting(Expect::Refused),
         Route::CreateSite => Attack::write(None, Some(json!({"name": "Mallory's yard"}))),
@@ -354,6 +360,7 @@ async fn build_acme(suite: &Suite) -> Acme {
     acme.add_work(&office).await;
     acme.add_imports(suite, &office).await;
     acme.add_bulk_changes(&office).await;
+    acme.add_exports(&office).await;
     wait_for_texts(&office, &acme.ids).await;
     acme.etags = etags_of(&office, &acme.ids).await;
     acme.cursors = cursors_of(&office, &acme).await;
@@ -501,6 +508,18 @@ impl Acme {
             let body = ticket(&self.ids.job, material);
             self.ids.ticket = self.post_id(office, &tickets, body).await;
         }
+    }
+
+    /// Two finished exports of acme's register (the list pages), the file of one downloaded.
+    async fn add_exports(&mut self, office: &Session<'_>) {
+        let (export, file) = office.export_csv("").await;
+        assert!(
+            file.contains("Quist"),
+            "acme's export holds acme's customers: {file}"
+        );
+        let (_, _) = office.export_csv("?status=all").await;
+        self.ids.export = export["id"].as_str().expect("an export id").to_owned();
+        self.secrets.push(self.ids.export.clone());
     }
 
     /// A finished import with an error report, and one awaiting its file.
@@ -691,7 +710,7 @@ async fn state_of(suite: &Suite, office: &Session<'_>, acme: &Acme) -> State {
             Some(location) if reply.status == 303 => {
                 json!(location.split_once('?').map_or(location, |(path, _)| path))
             }
-            _ => reply.body.clone(),
+            _ => without_signatures(reply.body.clone()),
         };
         answers.push((
             route.key(),
@@ -704,6 +723,19 @@ async fn state_of(suite: &Suite, office: &Session<'_>, acme: &Acme) -> State {
         answers,
         items: items_of(suite, "T#acme#").await,
     }
+}
+
+/// A body with every presigned URL (a finished export's download) cut to its path and its
+/// expiry left out: their signature and dates are new on every read.
+fn without_signatures(mut body: Value) -> Value {
+    if let Some(download) = body.get_mut("download").and_then(Value::as_object_mut) {
+        download.remove("expiresAt");
+        if let Some(url) = download.get("url").and_then(Value::as_str) {
+            let path = url.split_once('?').map_or(url, |(path, _)| path).to_owned();
+            download.insert("url".into(), json!(path));
+        }
+    }
+    body
 }
 
 /// Every item whose partition key starts with `prefix`, in key order.
@@ -1115,7 +1147,25 @@ async fn globexs_own_data_only(globex: &Session<'_>, acme: &Acme, own: &Ids) -> 
         "globex's own request only: {}",
         imports.body
     );
-    cases + 2
+    let exports = globex.get("/exports").await;
+    assert_eq!(
+        exports.body["items"].as_array().map(Vec::len),
+        Some(0),
+        "none of acme's exports: {}",
+        exports.body
+    );
+    // globex's own export of its whole register holds its two customers and nothing of acme's
+    // but the card globex made with acme's values.
+    let (export, file) = globex.export_csv("?status=all").await;
+    assert_eq!(export["rows"], 2, "{export}");
+    assert!(file.contains("GX-1"), "{file}");
+    for secret in acme.secrets_but_the_card() {
+        assert!(
+            !file.contains(&secret),
+            "globex's export holds acme's {secret:?}: {file}"
+        );
+    }
+    cases + 4
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@ use serde_json::Value;
 
 pub use devhost::token;
 
+pub mod exports;
 pub mod faults;
 pub mod imports;
 pub mod notifications;

@@ -6,6 +6,7 @@ use kit::{ClaimNames, Problem};
 use store::{CustomerStore, TenantId, VersionedSettings};
 
 use crate::bucket::ImportsBucket;
+use crate::queue::ExportsQueue;
 use crate::usecases::store_problem;
 
 /// How long a function instance keeps an organisation's settings before reading them again.
@@ -20,6 +21,9 @@ pub struct App {
     /// Presigns import uploads and error-report downloads.
     pub imports: ImportsBucket,
     pub claims: ClaimNames,
+    /// Where export requests go (the imports queue); none in an `App` built for use-case
+    /// tests, whose export requests then answer 503.
+    exports: Option<ExportsQueue>,
     settings: Mutex<HashMap<TenantId, (Instant, Arc<VersionedSettings>)>>,
 }
 
@@ -31,10 +35,13 @@ impl App {
         let credentials = config
             .credentials_provider()
             .ok_or("no AWS credentials provider")?;
+        let queue_url = kit::aws::required_env("IMPORTS_QUEUE_URL")?;
+        let exports = ExportsQueue::new(aws_sdk_sqs::Client::new(&config), queue_url);
         Ok(Self::new(
             CustomerStore::new(kit::aws::dynamodb(&config), table),
             ImportsBucket::new(kit::aws::s3_client(&config), credentials, bucket),
-        ))
+        )
+        .with_exports_queue(exports))
     }
 
     pub fn new(store: CustomerStore, imports: ImportsBucket) -> Self {
@@ -42,8 +49,22 @@ impl App {
             store,
             imports,
             claims: ClaimNames::from_env(),
+            exports: None,
             settings: Mutex::new(HashMap::new()),
         }
+    }
+
+    pub fn with_exports_queue(mut self, queue: ExportsQueue) -> Self {
+        self.exports = Some(queue);
+        self
+    }
+
+    /// The queue export requests go to.
+    pub fn exports(&self) -> Result<&ExportsQueue, Problem> {
+        self.exports.as_ref().ok_or_else(|| {
+            tracing::error!("no exports queue configured");
+            Problem::unavailable()
+        })
     }
 
     /// The organisation's settings, from this instance's cache when fresh.

@@ -6,6 +6,7 @@ mod app;
 pub mod bucket;
 mod handlers;
 mod http;
+pub mod queue;
 pub mod routes;
 mod strict_json;
 pub mod upload_policy;

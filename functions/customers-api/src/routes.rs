@@ -12,8 +12,8 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::App;
 use crate::handlers::{
-    assignments, bulk_changes, contacts, contracts, customers, history, imports, jobs, linked,
-    notes, profile, settings, sites, tickets, work_orders,
+    assignments, bulk_changes, contacts, contracts, customers, exports, history, imports, jobs,
+    linked, notes, profile, settings, sites, tickets, work_orders,
 };
 use domain::{Contract, Job, Note, Site, WorkOrder};
 
@@ -111,6 +111,9 @@ routes! {
     RequestBulkChange: "POST /bulk-changes" => bulk_changes::request,
     ListBulkChanges: "GET /bulk-changes" => bulk_changes::list,
     GetBulkChange: "GET /bulk-changes/{bulkChangeId}" => bulk_changes::get,
+    RequestExport: "POST /exports" => exports::request,
+    ListExports: "GET /exports" => exports::list,
+    GetExport: "GET /exports/{exportId}" => exports::get,
 }
 
 impl Route {

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use domain::{CallOffRefusal, Customer};
 use serde::Serialize;
-use store::{ImportRecord, ImportSource, ImportStatus};
+use store::{ExportRecord, ExportStatus, ImportRecord, ImportSource, ImportStatus};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -270,6 +270,65 @@ pub fn bulk_change_page(
 ) -> BulkChangePage<'_> {
     BulkChangePage {
         items: records.iter().map(BulkChangeView::of).collect(),
+        next_cursor,
+    }
+}
+
+/// What clients see of a customer export: what was asked, its progress, and once completed a
+/// short-lived URL of the file. The stored query, object key and version are the writer's
+/// business.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportView<'a> {
+    id: &'a str,
+    status: ExportStatus,
+    /// The list's query parameters the export was asked with.
+    filters: &'a std::collections::BTreeMap<String, String>,
+    requested_by: &'a str,
+    created_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    started_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finished_at: Option<DateTime<Utc>>,
+    /// Customers written to the file.
+    rows: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    download: Option<crate::bucket::Presigned>,
+}
+
+impl<'a> ExportView<'a> {
+    pub fn of(record: &'a ExportRecord, download: Option<crate::bucket::Presigned>) -> Self {
+        Self {
+            id: &record.id,
+            status: record.status,
+            filters: &record.filters,
+            requested_by: &record.requested_by,
+            created_at: record.created_at,
+            started_at: record.started_at,
+            finished_at: record.finished_at,
+            rows: record.rows,
+            size_bytes: record.size_bytes,
+            failure: record.failure.as_deref(),
+            download,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportPage<'a> {
+    pub items: Vec<ExportView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+pub fn export_page(records: &[ExportRecord], next_cursor: Option<String>) -> ExportPage<'_> {
+    ExportPage {
+        items: records.iter().map(|r| ExportView::of(r, None)).collect(),
         next_cursor,
     }
 }

@@ -3,6 +3,7 @@
 //! a chunk of rows per transaction with the checkpoint that follows it. A file that does not
 //! fit in one invocation is handed to the next through the same queue. See docs/imports.md.
 
+mod export;
 mod importer;
 pub mod location;
 pub mod messages;
@@ -115,6 +116,7 @@ fn tenants_of(event: &SqsEvent) -> Vec<String> {
                 .map(|location| location.tenant.as_str().to_owned())
                 .collect(),
             messages::Message::Continue(continuation) => vec![continuation.tenant],
+            messages::Message::Export(job) => vec![job.tenant],
             messages::Message::Ignore(_) => Vec::new(),
         })
         .collect();

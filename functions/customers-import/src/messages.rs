@@ -1,5 +1,6 @@
 //! What arrives on the imports queue: S3's notifications of new objects (and its one-off test
-//! event), and our own messages that hand a long import to the next invocation.
+//! event), our own messages that hand a long import to the next invocation, and the API's
+//! requests to write a customer export.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +11,8 @@ pub enum Message {
     Created(Vec<CreatedObject>),
     /// Carry on with an import from its checkpoint.
     Continue(Continuation),
+    /// Write a customer export (the API's message, `store::ExportJob`).
+    Export(store::ExportJob),
     /// Nothing to do: S3's test event, or a kind of notification we do not act on.
     Ignore(&'static str),
 }
@@ -95,6 +98,9 @@ pub fn parse(body: &str) -> Result<Message, Unrecognised> {
     if let Ok(message) = serde_json::from_str::<ContinuationMessage>(body) {
         return Ok(Message::Continue(message.continue_import));
     }
+    if let Some(job) = store::ExportJob::of_body(body) {
+        return Ok(Message::Export(job));
+    }
     let notification: Notification =
         serde_json::from_str(body).map_err(|e| Unrecognised(e.to_string()))?;
     if notification.event.as_deref() == Some("s3:TestEvent") {
@@ -173,6 +179,15 @@ mod tests {
             parse(&continuation_body(&continuation)).unwrap(),
             Message::Continue(continuation)
         );
+    }
+
+    #[test]
+    fn an_export_job_is_a_message_of_its_own() {
+        let job = store::ExportJob {
+            tenant: "acme".into(),
+            export_id: "01J".into(),
+        };
+        assert_eq!(parse(&job.body()).unwrap(), Message::Export(job));
     }
 
     #[test]

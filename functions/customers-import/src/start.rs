@@ -25,6 +25,7 @@ pub async fn process(app: &App, body: &str, deadline: Instant) -> Result<(), Imp
         Ok(Message::Continue(continuation)) => {
             continue_import(app, &continuation, body, deadline).await
         }
+        Ok(Message::Export(job)) => crate::export::run(app, &job).await,
         Ok(Message::Ignore(why)) => {
             tracing::info!(why, "nothing to import");
             Ok(())

@@ -25,6 +25,8 @@ pub enum Permission {
     Delete,
     /// Bulk upload (CSV import).
     Upload,
+    /// Export the customer list as CSV (the register, every field of every card listed).
+    Export,
     /// Assign and unassign responsible users.
     Assign,
     /// Change a customer's number after creation.
@@ -45,6 +47,7 @@ impl Permission {
         Permission::Create,
         Permission::Delete,
         Permission::Upload,
+        Permission::Export,
         Permission::Assign,
         Permission::ChangeCustomerNumber,
         Permission::ManageSettings,
@@ -61,6 +64,7 @@ impl Permission {
             Permission::Create => "create",
             Permission::Delete => "delete",
             Permission::Upload => "upload",
+            Permission::Export => "export",
             Permission::Assign => "assign",
             Permission::ChangeCustomerNumber => "changeCustomerNumber",
             Permission::ManageSettings => "manageSettings",
@@ -78,6 +82,7 @@ const ADMINISTRATOR: &[Permission] = &[
     Create,
     Delete,
     Upload,
+    Export,
     Assign,
     ChangeCustomerNumber,
     ManageSettings,
@@ -89,6 +94,7 @@ const COORDINATOR: &[Permission] = &[
     ChangeStatus,
     Create,
     Upload,
+    Export,
     Assign,
 ];
 const TECHNICIAN: &[Permission] = &[ViewAssigned, EditAssigned];

@@ -68,9 +68,11 @@
 //!
 //! Every CSV we write for people goes through [`SpreadsheetWriter`] ([`spreadsheet_csv`] for a
 //! table in memory): [`ErrorReportWriter`] writes the errors, [`template_csv`] gives the
-//! template of our own columns, the API's inventory export its lines. It puts a quote before
-//! every formula character that a spreadsheet could read at the start of a cell, whether it
-//! splits lines at commas, semicolons or tabs ([`escape_cell`]).
+//! template of our own columns, [`CustomerExportWriter`] the customer export in the same
+//! columns, the API's inventory export its lines. It puts a quote before every formula
+//! character that a spreadsheet could read at the start of a cell, whether it splits lines at
+//! commas, semicolons or tabs ([`escape_cell`]); the reader takes those quotes off again
+//! ([`unescape_cell`]), so an export of ours imports back as the values it was written from.
 //!
 //! # Columns
 //!
@@ -167,6 +169,7 @@ mod output;
 mod reader;
 mod records;
 mod row;
+mod template;
 mod upsert;
 mod values;
 
@@ -185,13 +188,14 @@ pub use encoding::{
 pub use mapping::{ColumnOverride, FileMapping, IGNORE, MappedColumn, Target, unnumbered_file};
 pub use output::{
     EXAMPLE_NUMBER, ErrorReportWriter, SpreadsheetWriter, escape_cell, escape_formula,
-    spreadsheet_csv, template_csv,
+    spreadsheet_csv, unescape_cell,
 };
 pub use reader::{
     Checkpoint, FileError, HeaderSnapshot, ImportOptions, ImportReader, MAX_COLUMNS,
     MAX_RECORD_BYTES, MissingNumber, RowError, RowKey, SeenKeys, ValidRow,
 };
 pub use records::{DELIMITERS, detect_delimiter};
+pub use template::{CustomerExportWriter, template_csv};
 pub use upsert::update_from_row;
 pub use values::{
     AmountError, country_code, parse_amount, parse_payment_terms, parse_yes_no, split_full_name,

@@ -45,25 +45,65 @@ pub fn escape_cell(index: usize, cell: &str) -> Cow<'_, str> {
 }
 
 fn escape_every_trigger(cell: &str) -> Cow<'_, str> {
-    let mut at_cell_start = true;
-    let needs_escape = cell.chars().any(|c| {
-        let trigger = at_cell_start && FORMULA_TRIGGERS.contains(&c);
-        at_cell_start = CELL_BOUNDARIES.contains(&c) || (at_cell_start && c == ' ');
-        trigger
-    });
-    if !needs_escape {
+    if !cell_starts(cell).any(|start| needs_guard(&cell[start..])) {
         return Cow::Borrowed(cell);
     }
     let mut escaped = String::with_capacity(cell.len() + 2);
-    let mut at_cell_start = true;
-    for c in cell.chars() {
-        if at_cell_start && FORMULA_TRIGGERS.contains(&c) {
-            escaped.push('\'');
-        }
-        escaped.push(c);
-        at_cell_start = CELL_BOUNDARIES.contains(&c) || (at_cell_start && c == ' ');
+    let mut copied = 0;
+    for start in cell_starts(cell).filter(|&start| needs_guard(&cell[start..])) {
+        escaped.push_str(&cell[copied..start]);
+        escaped.push(GUARD);
+        copied = start;
     }
+    escaped.push_str(&cell[copied..]);
     Cow::Owned(escaped)
+}
+
+/// What a spreadsheet's reader gets back from a cell we wrote: the value as it was before
+/// [`escape_cell`] (or [`escape_formula`]). The pair is one rule read both ways: at every
+/// place a cell may begin (the start, or after a [cell boundary](CELL_BOUNDARIES), spaces
+/// skipped) the writer puts a `'` before any run of `'` that ends in a formula trigger (none
+/// or more: `=1` is written `'=1`, `'=1` is written `''=1`), and this takes one `'` off each
+/// such run. So `'+46701234567` reads as `+46701234567`, and any text written and read back
+/// is the text itself (property-tested). Text nobody escaped reads as itself unless it holds
+/// such a run, which is how people keep a value as text in a spreadsheet (`'+46...`, `'=x`).
+pub fn unescape_cell(cell: &str) -> Cow<'_, str> {
+    if !cell_starts(cell).any(|start| is_guarded(&cell[start..])) {
+        return Cow::Borrowed(cell);
+    }
+    let mut plain = String::with_capacity(cell.len());
+    let mut copied = 0;
+    for start in cell_starts(cell).filter(|&start| is_guarded(&cell[start..])) {
+        plain.push_str(&cell[copied..start]);
+        copied = start + GUARD.len_utf8();
+    }
+    plain.push_str(&cell[copied..]);
+    Cow::Owned(plain)
+}
+
+/// The `'` that spreadsheets take for "this cell is text" and do not show.
+const GUARD: char = '\'';
+
+/// `text` begins with `'`s (none or more) and then a formula trigger.
+fn needs_guard(text: &str) -> bool {
+    text.trim_start_matches(GUARD).starts_with(FORMULA_TRIGGERS)
+}
+
+/// `text` begins with a guard the writer put there: at least one `'`, then a trigger.
+fn is_guarded(text: &str) -> bool {
+    text.starts_with(GUARD) && needs_guard(text)
+}
+
+/// The byte offsets in `cell` where a spreadsheet may begin a cell: 0, and after each
+/// [cell boundary](CELL_BOUNDARIES), spaces skipped. Neither `'` nor a trigger that is no
+/// boundary moves them, so they are the same places in a value and in its escaped text.
+fn cell_starts(cell: &str) -> impl Iterator<Item = usize> + '_ {
+    let mut at_cell_start = true;
+    cell.char_indices().filter_map(move |(offset, c)| {
+        let start = at_cell_start.then_some(offset);
+        at_cell_start = CELL_BOUNDARIES.contains(&c) || (at_cell_start && c == ' ');
+        start.filter(|_| c != ' ')
+    })
 }
 
 /// `-` then digits with at most one decimal point between digits: nothing a spreadsheet could
@@ -188,59 +228,6 @@ impl<W: Write> ErrorReportWriter<W> {
 /// (`example_row`): a template filled in below its example, or uploaded as it was downloaded,
 /// must not create the example's Anna Berg.
 pub const EXAMPLE_NUMBER: &str = "EXAMPLE";
-
-/// The columns of our own template, with an example value each. Every name here maps to a
-/// canonical column (a test checks it), and the example row is a valid customer but for its
-/// number, [`EXAMPLE_NUMBER`], which the import refuses.
-const TEMPLATE: &[(&str, &str)] = &[
-    ("Customer Number", EXAMPLE_NUMBER),
-    ("External ID", ""),
-    ("Type", "person"),
-    ("First Name", "Anna"),
-    ("Last Name", "Berg"),
-    ("Company", ""),
-    ("Email", "anna.berg@example.com"),
-    ("Phone", "08-123 456 78"),
-    ("Mobile", "070-123 45 67"),
-    ("Invoice Email", ""),
-    ("Street", "Storgatan 1"),
-    ("Address Line 2", ""),
-    ("Postal Code", "123 45"),
-    ("City", "Stockholm"),
-    ("Region", ""),
-    ("Country", "SE"),
-    ("Invoice Street", "Box 12"),
-    ("Invoice Address Line 2", ""),
-    ("Invoice Postal Code", "123 21"),
-    ("Invoice City", "Stockholm"),
-    ("Invoice Region", ""),
-    ("Invoice Country", "SE"),
-    ("Language", "sv"),
-    ("Tags", "garden, priority"),
-    ("Cost Centre", ""),
-    ("Order Number", ""),
-    ("Notes", "Gate code 1234"),
-    ("Payment Type", "account"),
-    ("Payment Terms", "Net 30"),
-    ("Credit Limit", "5 000,00"),
-    ("Open Balance", "0"),
-    ("Currency", "SEK"),
-    ("VIP", "no"),
-    ("On Hold", "no"),
-];
-
-/// The header row of the columns we accept in our own template, and one example row, as CSV
-/// (comma-separated, UTF-8 with a byte-order mark so that Excel shows å, ä, ö).
-pub fn template_csv() -> String {
-    let names: Vec<&str> = TEMPLATE.iter().map(|(name, _)| *name).collect();
-    let example: Vec<String> = TEMPLATE.iter().map(|(_, e)| (*e).to_owned()).collect();
-    spreadsheet_csv(&names, [example])
-}
-
-#[cfg(test)]
-pub(crate) fn template_columns() -> impl Iterator<Item = &'static str> {
-    TEMPLATE.iter().map(|(name, _)| *name)
-}
 
 #[cfg(test)]
 mod tests {
@@ -372,6 +359,7 @@ mod tests {
             assert_eq!(read.len(), row.len(), "{file:?}");
             for (index, (read, original)) in read.iter().zip(row).enumerate() {
                 assert_eq!(read, &escape_cell(index, original), "{file:?}");
+                assert_eq!(unescape_cell(read), original.as_str(), "{file:?}");
                 assert!(
                     is_original_with_quotes_before_triggers(original, read),
                     "{original:?} read back as {read:?}"
@@ -424,15 +412,21 @@ mod tests {
         }
 
         #[test]
-        fn escaping_twice_changes_nothing(cell in hostile_cell(), index in 0..3usize) {
-            let once = escape_cell(index, &cell).into_owned();
-            prop_assert_eq!(escape_cell(index, &once), once.as_str());
+        fn what_is_written_reads_back_as_itself(cell in hostile_cell(), index in 0..3usize) {
+            let written = escape_cell(index, &cell);
+            prop_assert_eq!(unescape_cell(&written), cell.as_str());
+        }
+
+        #[test]
+        fn any_text_written_reads_back_as_itself(cell in any::<String>(), index in 0..3usize) {
+            let written = escape_cell(index, &cell);
+            prop_assert_eq!(unescape_cell(&written), cell.as_str());
         }
     }
 
     #[test]
     fn the_template_is_safe_with_any_separator() {
-        assert_safe_every_way(&template_csv());
+        assert_safe_every_way(&crate::template_csv());
     }
 
     #[test]
@@ -448,11 +442,31 @@ mod tests {
             ("x;\t=1", "x;'\t'=1"),
             ("x;-5", "x;'-5"),
             (" =1", " '=1"),
-            ("x;'=1", "x;'=1"),
+            ("x;'=1", "x;''=1"),
+            ("'+46701234567", "''+46701234567"),
+            ("' =1", "' =1"),
             ("a=b;c", "a=b;c"),
             ("-5", "-5"),
         ] {
             assert_eq!(escape_formula(cell), escaped, "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn guards_are_read_back_and_other_quotes_kept() {
+        for (read, value) in [
+            ("'+46701234567", "+46701234567"),
+            ("''=1", "'=1"),
+            ("x;'=1", "x;=1"),
+            ("x;'\t'=1", "x;\t=1"),
+            ("'-5", "-5"),
+            ("-5", "-5"),
+            ("it's", "it's"),
+            ("'quoted'", "'quoted'"),
+            ("' =1", "' =1"),
+            ("a'=1", "a'=1"),
+        ] {
+            assert_eq!(unescape_cell(read), value, "{read:?}");
         }
     }
 

@@ -599,7 +599,13 @@ impl<R: Read> ImportReader<R> {
         let line = self.record.line;
         let mut errors = Vec::new();
         let cells = decode_cells(&mut self.encoding, &self.record, &self.header, &mut errors);
-        let trimmed: Vec<&str> = cells.iter().map(|cell| cell.trim()).collect();
+        // The writer's formula guards come off here, so an export of ours reads back as the
+        // values it was written from (`'+46...` is `+46...`; see `unescape_cell`).
+        let unescaped: Vec<Cow<'_, str>> = cells
+            .iter()
+            .map(|cell| crate::output::unescape_cell(cell.trim()))
+            .collect();
+        let trimmed: Vec<&str> = unescaped.iter().map(|cell| cell.trim()).collect();
         let header = &self.header;
         if let Some(extra) = (header.columns.len()..trimmed.len()).find(|&i| !trimmed[i].is_empty())
         {

@@ -950,7 +950,7 @@ fn template_lists_our_columns_and_its_example_row_is_refused_until_changed() {
         .iter()
         .filter(|c| c.column.is_some())
         .count();
-    assert_eq!(mapped, output::template_columns().count());
+    assert_eq!(mapped, template::template_columns().count());
     let rows: Vec<Row> = reader.collect();
     let refused = rows[0].as_ref().expect_err("the example row is refused");
     assert_eq!(refused.len(), 1, "{refused:?}");

@@ -301,28 +301,6 @@ impl CustomerStore {
             Err(Failed(e)) => Err(PageError::Store(e)),
         }
     }
-
-    /// A page of the customers a list with `query` shows; `assignee`: only those this user is
-    /// assigned to (a Query of the assignment index and a BatchGetItem, the other conditions
-    /// applied to that short list).
-    pub async fn list_of(
-        &self,
-        tenant: &TenantId,
-        query: &ListQuery,
-        assignee: Option<&str>,
-    ) -> Result<Page<Customer>, StoreError> {
-        let Some(user) = assignee else {
-            return self.list(tenant, query).await;
-        };
-        let mut page = self
-            .customers_assigned_to(tenant, user, query.limit, query.cursor.as_deref())
-            .await?;
-        // The assignment index lags behind writes; the cards are read consistently, so the
-        // card decides whether this user is (still) assigned.
-        page.items
-            .retain(|c| c.assignees.iter().any(|a| a == user) && crate::matches(query, c));
-        Ok(page)
-    }
 }
 
 impl Companion {

@@ -302,6 +302,21 @@ pub fn import_errors(tenant: &TenantId, import_id: &str, first_line: u64) -> Key
     }
 }
 
+/// A customer export's record. Export ids are ULIDs.
+pub fn export(tenant: &TenantId, export_id: &str) -> Key {
+    Key {
+        pk: format!("{}EXPORT#{export_id}", tenant.prefix()),
+        sk: EXPORT_SK.to_owned(),
+    }
+}
+
+const EXPORT_SK: &str = "EXPORT";
+
+/// GSI1 partition of a tenant's exports, sorted by export id (ULIDs: by time).
+pub fn exports_of(tenant: &TenantId) -> String {
+    format!("{}EXPORTS", tenant.prefix())
+}
+
 /// GSI1 partition of a tenant's imports, sorted by import id (ULIDs: by time).
 pub fn imports_of(tenant: &TenantId) -> String {
     format!("{}IMPORTS", tenant.prefix())

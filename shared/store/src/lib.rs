@@ -8,6 +8,7 @@ mod cascade;
 pub mod cursor;
 mod customers;
 mod error;
+mod exports;
 mod imports;
 mod items;
 pub mod keys;
@@ -31,6 +32,7 @@ pub use customers::{
     StoredResponse,
 };
 pub use error::StoreError;
+pub use exports::{ExportJob, ExportRecord, ExportStatus, export_object_key, exports_prefix};
 pub use imports::{
     Begin, CHUNK_OVERHEAD, ChunkError, CustomerChange, ErrorChunk, ImportCheckpoint, ImportCounts,
     ImportRecord, ImportRequest, ImportSource, ImportStatus, PreparedChange, TRANSACTION_ITEMS,

@@ -11,13 +11,15 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::{Customer, CustomerStatus, PaymentTerms, PaymentType, Tier};
+use serde::{Deserialize, Serialize};
 
 use crate::customers::{CustomerStore, MAX_PAGE, Page, RecordQuery, attribute};
 use crate::items::{self, Item};
 use crate::keys::{self, TenantId};
 use crate::{StoreError, cursor};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum Sort {
     /// Folded display name (the default).
     #[default]
@@ -29,7 +31,7 @@ pub enum Sort {
 }
 
 /// Which customers a list shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum StatusFilter {
     /// Active customers: what every list shows unless asked otherwise.
@@ -55,7 +57,9 @@ impl StatusFilter {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Serialised as an export keeps it (see `exports`), to list the same customers later.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ListQuery {
     pub sort: Sort,
     pub status: StatusFilter,
@@ -262,6 +266,28 @@ impl CustomerStore {
                 .collect::<Result<_, _>>()?,
             next_cursor: page.next_cursor,
         })
+    }
+
+    /// A page of the customers a list with `query` shows; `assignee`: only those this user is
+    /// assigned to (a Query of the assignment index and a BatchGetItem per page, the other
+    /// conditions of `query` applied to that short list). The assignment index lags behind
+    /// writes; the cards are read consistently, so the card decides whether the user is
+    /// (still) assigned.
+    pub async fn list_of(
+        &self,
+        tenant: &TenantId,
+        query: &ListQuery,
+        assignee: Option<&str>,
+    ) -> Result<Page<Customer>, StoreError> {
+        let Some(user) = assignee else {
+            return self.list(tenant, query).await;
+        };
+        let mut page = self
+            .customers_assigned_to(tenant, user, query.limit, query.cursor.as_deref())
+            .await?;
+        page.items
+            .retain(|c| c.assignees.iter().any(|a| a == user) && matches(query, c));
+        Ok(page)
     }
 
     /// The list of several statuses: each status's Query from the same position, merged by

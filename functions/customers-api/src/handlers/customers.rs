@@ -89,6 +89,22 @@ const LIST_PARAMS: &[&str] = &[
     "assignedTo",
 ];
 
+/// The list's filters: the parameters of [`LIST_PARAMS`] that choose and order customers (not
+/// the exact lookups and not the page). A customer export takes these too, read by
+/// [`list_query`] as the list reads them.
+pub(crate) const LIST_FILTERS: &[&str] = &[
+    "q",
+    "status",
+    "sort",
+    "order",
+    "paymentType",
+    "paymentTerms",
+    "vip",
+    "onHold",
+    "tag",
+    "assignedTo",
+];
+
 pub async fn list(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     // Checked again by the use case; here so that it is answered before the query is read.
@@ -154,7 +170,7 @@ fn exact_lookup(param: &impl Fn(&str) -> Option<String>) -> Result<Option<Search
     })
 }
 
-fn list_query(param: &impl Fn(&str) -> Option<String>) -> Result<ListQuery, Problem> {
+pub(crate) fn list_query(param: &impl Fn(&str) -> Option<String>) -> Result<ListQuery, Problem> {
     let flag = |name: &str| -> Result<Option<bool>, Problem> {
         param(name)
             .map(|v| match v.as_str() {
@@ -278,4 +294,16 @@ pub fn customer_response(scope: &Scope, status: StatusCode, customer: &Customer)
         "etag",
         &etag(customer.version),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_filters_are_list_parameters() {
+        for filter in LIST_FILTERS {
+            assert!(LIST_PARAMS.contains(filter), "{filter}");
+        }
+    }
 }

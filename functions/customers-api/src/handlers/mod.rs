@@ -7,6 +7,7 @@ pub mod bulk_changes;
 pub mod contacts;
 pub mod contracts;
 pub mod customers;
+pub mod exports;
 pub mod history;
 pub mod idempotency;
 pub mod imports;

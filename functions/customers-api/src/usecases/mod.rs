@@ -11,6 +11,7 @@ pub mod contacts;
 pub mod contracts;
 pub mod customers;
 pub mod duplicates;
+pub mod exports;
 pub mod history;
 pub mod idempotency;
 pub mod imports;

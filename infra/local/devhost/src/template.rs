@@ -1471,19 +1471,21 @@ Resources:
                 &names(&[
                     ("CustomersTable", "local-CustomersTable"),
                     ("ImportsBucket", "local-imports"),
+                    ("ImportsQueue", "http://local/queue"),
                     ("LogLevel", "debug"),
                 ]),
             )
             .unwrap();
         assert_eq!(env["TABLE_NAME"], "local-CustomersTable");
         assert_eq!(env["IMPORTS_BUCKET"], "local-imports");
+        assert_eq!(env["IMPORTS_QUEUE_URL"], "http://local/queue");
         assert_eq!(env["TENANT_CLAIM"], "tenant_id", "parameter Default");
         assert_eq!(env["ROLES_CLAIM"], "roles");
         assert_eq!(
             env["RUST_LOG"], "debug",
             "Globals, with the given parameter value"
         );
-        assert_eq!(env.len(), 5);
+        assert_eq!(env.len(), 6);
     }
 
     #[test]
@@ -1491,7 +1493,10 @@ Resources:
         let template = real_template();
         let function = template.function("CustomersApiFunction").unwrap();
         let error = template
-            .environment(function, &names(&[("ImportsBucket", "b")]))
+            .environment(
+                function,
+                &names(&[("ImportsBucket", "b"), ("ImportsQueue", "q")]),
+            )
             .unwrap_err()
             .to_string();
         assert!(

@@ -11,6 +11,8 @@
 
 use phonenumber::{Mode, PhoneNumber, Type, country};
 
+use crate::phone_rules;
+
 pub use crate::reference::is_country as is_valid_country;
 
 /// Why a phone number was refused. The messages are shown to people typing numbers.
@@ -63,7 +65,7 @@ pub fn normalise_mobile(raw: &str, default_country: Option<&str>) -> Result<Stri
         PhoneError::HasExtension => PhoneError::MobileWithExtension,
         other => other,
     })?;
-    if number.number_type(&phonenumber::metadata::DATABASE) == Type::FixedLine {
+    if phone_rules::number_type(&number) == Type::FixedLine {
         return Err(PhoneError::NotMobile);
     }
     Ok(e164(&number))
@@ -74,7 +76,7 @@ pub fn normalise_mobile(raw: &str, default_country: Option<&str>) -> Result<Stri
 /// international services) and for anything that is not a valid number.
 pub fn country_of(number: &str) -> Option<String> {
     let number = parse_valid(number, None).ok()?;
-    let region = number.metadata(&phonenumber::metadata::DATABASE)?.id();
+    let region = phone_rules::metadata(&number)?.id();
     crate::is_country(region).then(|| region.to_owned())
 }
 
@@ -141,7 +143,7 @@ pub enum LineKind {
 /// what is not one.
 pub fn line_kind(raw: &str, default_country: Option<&str>) -> Option<(LineKind, bool)> {
     let number = parse_number(raw, default_country).ok()?;
-    let kind = match number.number_type(&phonenumber::metadata::DATABASE) {
+    let kind = match phone_rules::number_type(&number) {
         Type::Mobile => LineKind::Mobile,
         Type::FixedLineOrMobile | Type::Unknown => LineKind::MobileOrFixed,
         _ => LineKind::Fixed,
@@ -164,7 +166,7 @@ fn parse_number(raw: &str, default_country: Option<&str>) -> Result<PhoneNumber,
         Some(international) => parse(None, &international)?,
         None => parse(Some(country_id(default_country)?), &raw)?,
     };
-    if !phonenumber::is_valid(&number) {
+    if !phone_rules::is_valid(&number) {
         return Err(PhoneError::Invalid);
     }
     Ok(number)
@@ -219,7 +221,7 @@ fn parse(country: Option<country::Id>, raw: &str) -> Result<PhoneNumber, PhoneEr
 }
 
 fn e164(number: &PhoneNumber) -> String {
-    number.format().mode(Mode::E164).to_string()
+    phone_rules::e164(number)
 }
 
 #[cfg(test)]

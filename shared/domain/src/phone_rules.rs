@@ -163,9 +163,25 @@ pub(crate) fn is_valid(number: &PhoneNumber) -> bool {
 
 /// `PhoneNumber::number_type` (which reads the national number without its leading zeros).
 pub(crate) fn number_type(number: &PhoneNumber) -> Type {
-    let national = number.national().value().to_string();
-    metadata_for(number.country().code(), &national)
-        .map_or(Type::Unknown, |meta| rules(meta).number_type(&national))
+    type_of(
+        number.country().code(),
+        &number.national().value().to_string(),
+    )
+}
+
+fn type_of(code: u16, national: &str) -> Type {
+    metadata_for(code, national).map_or(Type::Unknown, |meta| rules(meta).number_type(national))
+}
+
+/// The number's type if it is valid ([`is_valid`] and [`number_type`] in one): without
+/// leading zeros, both read the same digits, so the rules run once.
+pub(crate) fn valid_type(number: &PhoneNumber) -> Option<Type> {
+    let code = number.country().code();
+    if number.national().zeros() == 0 {
+        let kind = type_of(code, &number.national().value().to_string());
+        return (kind != Type::Unknown).then_some(kind);
+    }
+    is_valid(number).then(|| number_type(number))
 }
 
 /// `PhoneNumber::metadata`.
@@ -228,6 +244,11 @@ mod tests {
                         continue;
                     };
                     assert_eq!(is_valid(&number), phonenumber::is_valid(&number), "{raw}");
+                    assert_eq!(
+                        valid_type(&number),
+                        phonenumber::is_valid(&number).then(|| number.number_type(&DATABASE)),
+                        "{raw}"
+                    );
                     assert_eq!(number_type(&number), number.number_type(&DATABASE), "{raw}");
                     assert_eq!(
                         metadata(&number).map(Metadata::id),

@@ -213,13 +213,24 @@ impl<'a> RowBuilder<'a> {
                 ("invalid_kind", message)
             })
         });
-        let names = [
-            company_name.clone(),
-            self.cell(Column::DisplayName).map(|(v, _)| v.to_owned()),
-            person(&first_name, &last_name),
-        ];
-        let invoice_free = self.free_address(Column::BillTo, &names);
-        let visiting_free = self.free_address(Column::ShipTo, &names);
+        // Only QuickBooks Desktop's free address lines are compared with the names.
+        let has_free_lines = self
+            .cells
+            .iter()
+            .any(|(c, _, _)| matches!(c, Column::BillTo(_) | Column::ShipTo(_)));
+        let (invoice_free, visiting_free) = if has_free_lines {
+            let names = [
+                company_name.clone(),
+                self.cell(Column::DisplayName).map(|(v, _)| v.to_owned()),
+                person(&first_name, &last_name),
+            ];
+            (
+                self.free_address(Column::BillTo, &names),
+                self.free_address(Column::ShipTo, &names),
+            )
+        } else {
+            Default::default()
+        };
         let plain_is_invoice = shape.plain_address_is_invoice();
         let invoice_address = self.address(&INVOICE, plain_is_invoice, invoice_free);
         let visiting_address = self.address(&VISITING, !plain_is_invoice, visiting_free);

@@ -246,10 +246,31 @@ fn international_form(raw: &str) -> Option<String> {
 
 fn country_id(default_country: Option<&str>) -> Result<country::Id, PhoneError> {
     let code = default_country.ok_or(PhoneError::MissingCountryCode)?;
-    code.trim()
+    // An import reads every national number of a file with one or a few countries: the last
+    // one read is kept rather than looked up among all of them again.
+    thread_local! {
+        static LAST: std::cell::Cell<Option<(country::Id, [u8; 2])>> =
+            const { std::cell::Cell::new(None) };
+    }
+    let key = match code.as_bytes() {
+        &[a, b] => Some([a, b]),
+        _ => None,
+    };
+    if let Some(key) = key
+        && let Some((id, last)) = LAST.get()
+        && last == key
+    {
+        return Ok(id);
+    }
+    let id: country::Id = code
+        .trim()
         .to_ascii_uppercase()
         .parse()
-        .map_err(|_| PhoneError::UnknownDefaultCountry(code.to_owned()))
+        .map_err(|_| PhoneError::UnknownDefaultCountry(code.to_owned()))?;
+    if let Some(key) = key {
+        LAST.set(Some((id, key)));
+    }
+    Ok(id)
 }
 
 fn parse(country: Option<country::Id>, raw: &str) -> Result<PhoneNumber, PhoneError> {

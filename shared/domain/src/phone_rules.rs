@@ -128,20 +128,62 @@ fn rules(meta: &'static Metadata) -> &'static RegionRules {
         .or_insert_with(|| Box::leak(Box::new(RegionRules::of(meta))))
 }
 
+/// The metadata of a country code that belongs to one region (most: +46, +47, +49), or of
+/// none; `None` for codes shared by several regions (+1, +7, +44), judged number by number.
+static SINGLE_REGION: LazyLock<RwLock<HashMap<u16, Option<Option<&'static Metadata>>>>> =
+    LazyLock::new(|| RwLock::new(HashMap::new()));
+
 /// The metadata a number is read by: `validator::source_for` then the database's lookup, as
 /// `PhoneNumber::metadata` and `validator::is_valid` do.
 fn metadata_for(code: u16, national: &str) -> Option<&'static Metadata> {
-    let database = &*DATABASE;
-    let regions = database.region(&code)?;
-    if let [region] = regions[..] {
-        if region == "001" {
-            return database.by_code(&code)?.into_iter().next();
+    let known = SINGLE_REGION
+        .read()
+        .expect("never poisoned")
+        .get(&code)
+        .copied();
+    let single = match known {
+        Some(single) => single,
+        None => {
+            let single = single_region(code);
+            SINGLE_REGION
+                .write()
+                .expect("never poisoned")
+                .insert(code, single);
+            single
         }
-        return region
+    };
+    match single {
+        Some(meta) => meta,
+        None => shared_code(code, national),
+    }
+}
+
+/// `Some(metadata)` for a code of one region (or of none: `Some(None)`), `None` for a code
+/// of several.
+fn single_region(code: u16) -> Option<Option<&'static Metadata>> {
+    let database = &*DATABASE;
+    let Some(regions) = database.region(&code) else {
+        return Some(None);
+    };
+    let [region] = regions[..] else {
+        return None;
+    };
+    if region == "001" {
+        return Some(database.by_code(&code).and_then(|m| m.into_iter().next()));
+    }
+    Some(
+        region
             .parse::<phonenumber::country::Id>()
             .ok()
-            .and_then(|id| database.by_id(id.as_ref()));
-    }
+            .and_then(|id| database.by_id(id.as_ref())),
+    )
+}
+
+/// The region of a code several share, by its leading digits or the first whose rules know
+/// the number.
+fn shared_code(code: u16, national: &str) -> Option<&'static Metadata> {
+    let database = &*DATABASE;
+    let regions = database.region(&code)?;
     regions.into_iter().find_map(|region| {
         let meta = database.by_id(region)?;
         let rules = rules(meta);

@@ -146,7 +146,11 @@ pub(crate) fn build_row(
                 (!value.is_empty()).then_some((c.column?, value, i))
             })
             .collect(),
-        row: BuiltRow::default(),
+        row: BuiltRow {
+            // A source per field filled: room for a wide row without growing.
+            sources: Vec::with_capacity(32),
+            ..BuiltRow::default()
+        },
     };
     builder.build(header.shape, default_country);
     builder.custom_fields(header, cells, definitions);

@@ -130,8 +130,11 @@ fn rules(meta: &'static Metadata) -> &'static RegionRules {
 
 /// The metadata of a country code that belongs to one region (most: +46, +47, +49), or of
 /// none; `None` for codes shared by several regions (+1, +7, +44), judged number by number.
-static SINGLE_REGION: LazyLock<RwLock<HashMap<u16, Option<Option<&'static Metadata>>>>> =
+static SINGLE_REGION: LazyLock<RwLock<HashMap<u16, Single>>> =
     LazyLock::new(|| RwLock::new(HashMap::new()));
+
+/// What [`single_region`] found for a code.
+type Single = Option<Option<&'static Metadata>>;
 
 /// The metadata a number is read by: `validator::source_for` then the database's lookup, as
 /// `PhoneNumber::metadata` and `validator::is_valid` do.
@@ -160,7 +163,7 @@ fn metadata_for(code: u16, national: &str) -> Option<&'static Metadata> {
 
 /// `Some(metadata)` for a code of one region (or of none: `Some(None)`), `None` for a code
 /// of several.
-fn single_region(code: u16) -> Option<Option<&'static Metadata>> {
+fn single_region(code: u16) -> Single {
     let database = &*DATABASE;
     let Some(regions) = database.region(&code) else {
         return Some(None);

@@ -21,9 +21,17 @@ const FILLER: &[&str] = &["and", "of", "the"];
 /// The ISO 3166-1 alpha-2 code of a country written as a code ("se", " SE ") or a name in any
 /// of the languages the table carries. `None` for what names no country (or two).
 pub fn country_from_name(raw: &str) -> Option<&'static str> {
-    let code = raw.trim().to_ascii_uppercase();
-    if code.len() == 2 && is_country(&code) {
-        return COUNTRY_CODES.iter().copied().find(|c| *c == code);
+    let code = raw.trim();
+    if let &[first, second] = code.as_bytes() {
+        let upper = [first.to_ascii_uppercase(), second.to_ascii_uppercase()];
+        if let Ok(code) = std::str::from_utf8(&upper)
+            && is_country(code)
+        {
+            return COUNTRY_CODES
+                .binary_search(&code)
+                .ok()
+                .map(|i| COUNTRY_CODES[i]);
+        }
     }
     let by_name = &*BY_NAME;
     let found = |text: &str| by_name.get(&name_key(text)).copied().flatten();
@@ -35,9 +43,13 @@ pub fn country_from_name(raw: &str) -> Option<&'static str> {
     })
 }
 
-/// Every code of the table, for handing out `'static` codes.
-static COUNTRY_CODES: LazyLock<Vec<&'static str>> =
-    LazyLock::new(|| COUNTRY_NAMES.iter().map(|(code, _)| *code).collect());
+/// Every code of the table, sorted, for handing out `'static` codes.
+static COUNTRY_CODES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let mut codes: Vec<&'static str> = COUNTRY_NAMES.iter().map(|(code, _)| *code).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+});
 
 /// Name key -> code; `None` for a key two countries share (refused rather than guessed).
 static BY_NAME: LazyLock<HashMap<String, Option<&'static str>>> = LazyLock::new(|| {

@@ -17,6 +17,7 @@ pub mod notes;
 pub mod orgnumber;
 pub mod permissions;
 pub mod phone;
+mod phone_rules;
 pub mod reference;
 pub mod search;
 pub mod settings;

@@ -508,12 +508,33 @@ fn derive_kind(
 fn clean(value: Option<String>) -> Option<String> {
     let value = value?;
     let trimmed = value.trim();
-    (!trimmed.is_empty()).then(|| trimmed.to_owned())
+    if trimmed.is_empty() {
+        return None;
+    }
+    // Imported cells come trimmed: keep the string rather than copy it.
+    if trimmed.len() == value.len() {
+        return Some(value);
+    }
+    Some(trimmed.to_owned())
 }
 
 /// Like [`clean`], with runs of whitespace collapsed: names are compared and searched.
 fn clean_name(value: Option<String>) -> Option<String> {
-    clean(value).map(|value| value.split_whitespace().collect::<Vec<_>>().join(" "))
+    clean(value).map(|value| {
+        // Most names have single spaces only: nothing to collapse, nothing to copy.
+        let mut previous_space = false;
+        let collapsed = value.chars().all(|c| {
+            let plain = c == ' ' && !previous_space;
+            let ok = !c.is_whitespace() || plain;
+            previous_space = c.is_whitespace();
+            ok
+        });
+        if collapsed {
+            value
+        } else {
+            value.split_whitespace().collect::<Vec<_>>().join(" ")
+        }
+    })
 }
 
 /// Lower-cases only the domain: the local part is case-sensitive by the letter of RFC 5321,
@@ -588,11 +609,29 @@ impl<'a> Validator<'a> {
     }
 
     fn check_len(&mut self, field: &str, value: &str, max: usize) -> bool {
-        let fits = value.chars().count() <= max;
+        self.check_len_at(|| field.to_owned(), value, max)
+    }
+
+    /// Like `check_len`, naming the field only when it is reported (an address part's
+    /// pointer is built from its address's).
+    fn check_len_at(&mut self, field: impl FnOnce() -> String, value: &str, max: usize) -> bool {
+        // A string's characters are never more than its bytes.
+        let fits = value.len() <= max || value.chars().count() <= max;
         if !fits {
-            self.push(FieldError::too_long(field, max));
+            self.push(FieldError::too_long(field(), max));
         }
         fits
+    }
+
+    /// Trimmed free text of an address part (`field` plus `part`).
+    fn address_part(
+        &mut self,
+        field: &str,
+        part: &str,
+        value: Option<String>,
+        max: usize,
+    ) -> Option<String> {
+        clean(value).filter(|value| self.check_len_at(|| format!("{field}/{part}"), value, max))
     }
 
     /// An over-long value is reported and dropped.
@@ -688,16 +727,15 @@ impl<'a> Validator<'a> {
     fn address(&mut self, field: &str, value: Option<Address>) -> Option<Address> {
         let value = value?;
         let address = Address {
-            line1: self.text(&format!("{field}/line1"), value.line1, ADDRESS_LINE_MAX),
-            line2: self.text(&format!("{field}/line2"), value.line2, ADDRESS_LINE_MAX),
-            postal_code: self.text(
-                &format!("{field}/postalCode"),
-                value.postal_code,
-                POSTAL_CODE_MAX,
-            ),
-            city: self.text(&format!("{field}/city"), value.city, ADDRESS_LINE_MAX),
-            region: self.text(&format!("{field}/region"), value.region, ADDRESS_LINE_MAX),
-            country: self.country(&format!("{field}/country"), value.country),
+            line1: self.address_part(field, "line1", value.line1, ADDRESS_LINE_MAX),
+            line2: self.address_part(field, "line2", value.line2, ADDRESS_LINE_MAX),
+            postal_code: self.address_part(field, "postalCode", value.postal_code, POSTAL_CODE_MAX),
+            city: self.address_part(field, "city", value.city, ADDRESS_LINE_MAX),
+            region: self.address_part(field, "region", value.region, ADDRESS_LINE_MAX),
+            country: match &value.country {
+                Some(_) => self.country(&format!("{field}/country"), value.country),
+                None => None,
+            },
         };
         // An address of blank fields is no address; keeping it would make an empty object
         // differ from an absent one.

@@ -146,7 +146,11 @@ pub(crate) fn build_row(
                 (!value.is_empty()).then_some((c.column?, value, i))
             })
             .collect(),
-        row: BuiltRow::default(),
+        row: BuiltRow {
+            // A source per field filled: room for a wide row without growing.
+            sources: Vec::with_capacity(32),
+            ..BuiltRow::default()
+        },
     };
     builder.build(header.shape, default_country);
     builder.custom_fields(header, cells, definitions);
@@ -213,13 +217,24 @@ impl<'a> RowBuilder<'a> {
                 ("invalid_kind", message)
             })
         });
-        let names = [
-            company_name.clone(),
-            self.cell(Column::DisplayName).map(|(v, _)| v.to_owned()),
-            person(&first_name, &last_name),
-        ];
-        let invoice_free = self.free_address(Column::BillTo, &names);
-        let visiting_free = self.free_address(Column::ShipTo, &names);
+        // Only QuickBooks Desktop's free address lines are compared with the names.
+        let has_free_lines = self
+            .cells
+            .iter()
+            .any(|(c, _, _)| matches!(c, Column::BillTo(_) | Column::ShipTo(_)));
+        let (invoice_free, visiting_free) = if has_free_lines {
+            let names = [
+                company_name.clone(),
+                self.cell(Column::DisplayName).map(|(v, _)| v.to_owned()),
+                person(&first_name, &last_name),
+            ];
+            (
+                self.free_address(Column::BillTo, &names),
+                self.free_address(Column::ShipTo, &names),
+            )
+        } else {
+            Default::default()
+        };
         let plain_is_invoice = shape.plain_address_is_invoice();
         let invoice_address = self.address(&INVOICE, plain_is_invoice, invoice_free);
         let visiting_address = self.address(&VISITING, !plain_is_invoice, visiting_free);

@@ -12,6 +12,7 @@ mod items;
 pub mod keys;
 mod linked;
 pub mod listing;
+mod merge;
 mod notices;
 mod settings;
 mod slots;
@@ -32,6 +33,7 @@ pub use imports::{
 };
 pub use keys::TenantId;
 pub use linked::{Depends, Link, Stored, WRITES_PER_TRANSACTION};
+pub use merge::{MERGE_TRANSACTION_ITEMS, MoveError};
 pub use listing::{ListQuery, Sort, StatusFilter, matches};
 pub use notices::{Claim, Quota};
 pub use settings::VersionedSettings;

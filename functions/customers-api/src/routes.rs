@@ -12,8 +12,8 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::App;
 use crate::handlers::{
-    assignments, contacts, contracts, customers, history, imports, jobs, notes, profile, settings,
-    sites, tickets, work_orders,
+    assignments, contacts, contracts, customers, history, imports, jobs, merge, notes, profile,
+    settings, sites, tickets, work_orders,
 };
 
 /// One line per route: `Variant: "METHOD /path/{param}" => handler,`. Everything else about
@@ -72,6 +72,7 @@ routes! {
     Unassign: "DELETE /customers/{customerId}/assignees/{userId}" => assignments::unassign,
     CustomersOfUser: "GET /users/{userId}/customers" => assignments::customers_of_user,
     ChangeNumber: "POST /customers/{customerId}/number" => customers::change_number,
+    MergeCustomer: "POST /customers/{customerId}/merge" => merge::merge,
     GetSettings: "GET /settings" => settings::get,
     PutSettings: "PUT /settings" => settings::put,
     RequestImport: "POST /imports" => imports::request,

@@ -65,13 +65,29 @@ pub struct Work {
     pub cursor: Option<String>,
 }
 
+/// What a record asks for: a deactivation's cascade, or a merge's moves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Task {
+    Cascade(Work),
+    Merge(crate::merge::MergeWork),
+}
+
+impl Task {
+    pub fn tenant(&self) -> &TenantId {
+        match self {
+            Task::Cascade(work) => &work.tenant,
+            Task::Merge(work) => &work.tenant,
+        }
+    }
+}
+
 /// One record of a batch: its id for a partial batch response, whether later records of the
 /// batch must wait for it (stream records keep their order), and the work it asks for.
 #[derive(Debug)]
 pub struct Item {
     pub id: String,
     pub ordered: bool,
-    pub work: Result<Work, String>,
+    pub work: Result<Task, String>,
 }
 
 /// The rest of a cascade, queued for a new invocation.
@@ -144,34 +160,45 @@ fn item_of(record: &Record) -> Item {
     }
 }
 
-/// The cascade of a customer's card whose new image is the one that turned inactive.
-fn stream_work(change: store::stream::Change) -> Result<Work, String> {
+/// The cascade of a customer's card whose new image is the one that turned inactive, or the
+/// moves of one that was merged (the mapping's filters pass only those two).
+fn stream_work(change: store::stream::Change) -> Result<Task, String> {
     let Changed::Customer(images) = change.item else {
         return Err("not a change of a customer's card".into());
     };
     let Some(customer) = images.new else {
         return Err("a customer's card without its new image".into());
     };
-    Ok(Work {
+    if let Some(survivor) = customer.merged_into {
+        return Ok(Task::Merge(crate::merge::MergeWork::start(
+            change.tenant,
+            change.customer,
+            survivor,
+        )));
+    }
+    Ok(Task::Cascade(Work {
         tenant: change.tenant,
         customer: change.customer,
         version: customer.version,
         phase: Phase::Sites,
         cursor: None,
-    })
+    }))
 }
 
-fn continuation_work(body: &str) -> Result<Work, String> {
+fn continuation_work(body: &str) -> Result<Task, String> {
+    if let Some(merge) = crate::merge::continuation_work(body) {
+        return merge.map(Task::Merge);
+    }
     let message: ContinuationMessage =
         serde_json::from_str(body).map_err(|e| format!("not a continuation: {e}"))?;
     let c = message.continue_cascade;
-    Ok(Work {
+    Ok(Task::Cascade(Work {
         tenant: TenantId::parse(&c.tenant).ok_or("a continuation without a valid tenant")?,
         customer: CustomerId(c.customer_id),
         version: c.version,
         phase: c.phase,
         cursor: c.cursor,
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -209,13 +236,13 @@ mod tests {
         assert!(items[0].ordered, "stream records keep their order");
         assert_eq!(
             items[0].work,
-            Ok(Work {
+            Ok(Task::Cascade(Work {
                 tenant: TenantId::parse("acme").unwrap(),
                 customer: CustomerId("01M8Y9N1E9TF1K4QDTN15NQDA2".into()),
                 version: 5,
                 phase: Phase::Sites,
                 cursor: None,
-            })
+            }))
         );
     }
 
@@ -226,13 +253,13 @@ mod tests {
         assert!(!items[0].ordered);
         assert_eq!(
             items[0].work,
-            Ok(Work {
+            Ok(Task::Cascade(Work {
                 tenant: TenantId::parse("acme").unwrap(),
                 customer: CustomerId("01M8Y9N1E9TF1K4QDTN15NQDA2".into()),
                 version: 5,
                 phase: Phase::Contracts,
                 cursor: Some("eyJQSyI6IlQjYWNtZSJ9".into()),
-            })
+            }))
         );
     }
 
@@ -250,7 +277,9 @@ mod tests {
             panic!("an SQS record")
         };
         message.body = Some(continuation_body(&continuation));
-        let work = work_items(&batch).remove(0).work.unwrap();
+        let Ok(Task::Cascade(work)) = work_items(&batch).remove(0).work else {
+            panic!("a cascade's continuation")
+        };
         assert_eq!((work.version, work.phase), (3, Phase::Jobs));
         assert_eq!(work.cursor.as_deref(), Some("abc"));
     }

@@ -14,6 +14,7 @@
 //! contracts, work orders, tasks and jobs stay cancelled.
 
 pub mod event;
+pub mod merge;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -23,15 +24,15 @@ use lambda_runtime::{Error, LambdaEvent};
 use serde_json::{Value, json};
 use store::{CascadeError, CustomerStore, StoreError, Stored};
 
-use crate::event::{Continuation, Phase, Work};
+use crate::event::{Continuation, Phase, Task, Work};
 
 /// Sites read and written together: one Query page and one transaction (with the condition
 /// on the customer and the history entry, within DynamoDB's 100 items).
 const DEFAULT_PAGE_SIZE: i32 = 50;
 /// Left for handing the rest to the queue before the invocation's deadline.
-const HANDOVER_TIME: Duration = Duration::from_secs(10);
+pub(crate) const HANDOVER_TIME: Duration = Duration::from_secs(10);
 /// A page whose sites keep changing under the cascade is read again this often.
-const PAGE_ATTEMPTS: usize = 5;
+pub(crate) const PAGE_ATTEMPTS: usize = 5;
 
 #[derive(Clone)]
 pub struct App {
@@ -85,7 +86,8 @@ pub async fn handle(app: &App, event: LambdaEvent<event::Batch>) -> Result<Value
     let records = items.len();
     for item in items {
         let outcome = match &item.work {
-            Ok(work) => cascade(app, work, deadline).await,
+            Ok(Task::Cascade(work)) => cascade(app, work, deadline).await,
+            Ok(Task::Merge(work)) => merge::merge(app, work, deadline).await,
             Err(why) => {
                 // Never going to be understood: not retried, logged for operators.
                 tracing::warn!(id = %item.id, why = %why, "record ignored");
@@ -113,14 +115,14 @@ pub async fn handle(app: &App, event: LambdaEvent<event::Batch>) -> Result<Value
 }
 
 /// The name this function's metrics and log lines go by.
-const FUNCTION: &str = "customers-cascade";
+pub(crate) const FUNCTION: &str = "customers-cascade";
 
 /// The distinct organisations of a batch, for its log line.
 fn tenants_of(items: &[event::Item]) -> Vec<String> {
     let mut tenants: Vec<String> = items
         .iter()
         .filter_map(|item| item.work.as_ref().ok())
-        .map(|work| work.tenant.as_str().to_owned())
+        .map(|task| task.tenant().as_str().to_owned())
         .collect();
     tenants.sort();
     tenants.dedup();

@@ -36,7 +36,8 @@ pub use contracts::{
 pub use countries::country_from_name;
 pub use field_permissions::{Refusal, refused_change, refused_create, refused_field};
 pub use history::{
-    CASCADE_ACTOR, ChangeKind, MERGE_ACTOR, FieldChange, HistoryEntry, import_actor, is_import_actor,
+    CASCADE_ACTOR, ChangeKind, FieldChange, HistoryEntry, MERGE_ACTOR, import_actor,
+    is_import_actor,
 };
 pub use linked::{Cascaded, Dependant, LinkRefusal, Linked, Movable, SiteUse};
 pub use merge::{Merge, MergeRefusal, is_merged_into, may_merge, merge_cards};

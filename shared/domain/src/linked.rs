@@ -511,7 +511,10 @@ mod tests {
         let before = site(SiteStatus::Active);
         let to = CustomerId("S".into());
         let moved = before.moved(&to, "cascade:merge", now());
-        assert_eq!((moved.id.as_str(), &moved.customer_id), (before.id.as_str(), &to));
+        assert_eq!(
+            (moved.id.as_str(), &moved.customer_id),
+            (before.id.as_str(), &to)
+        );
         assert_eq!(moved.version, before.version + 1);
         assert_eq!(moved.fields, before.fields);
     }

@@ -109,7 +109,10 @@ pub fn merge_cards(
         }
     }
     let taken_refs = duplicate.fields.external_refs.clone();
-    after.fields.external_refs.extend(taken_refs.iter().cloned());
+    after
+        .fields
+        .external_refs
+        .extend(taken_refs.iter().cloned());
     let moved_assignees: Vec<String> = duplicate
         .assignees
         .iter()
@@ -217,7 +220,10 @@ mod tests {
         assert_eq!(merged.status, CustomerStatus::Merged);
         assert_eq!(merged.merged_into.as_ref(), Some(&survivor.id));
         assert_eq!(merged.version, 5);
-        assert_eq!(merged.fields, duplicate.fields, "number and lookups stay as aliases");
+        assert_eq!(
+            merged.fields, duplicate.fields,
+            "number and lookups stay as aliases"
+        );
         assert!(merged.assignees.is_empty());
         assert_eq!(merged.sites_count, 0);
         assert!(is_merged_into(merged, &survivor.id));
@@ -246,7 +252,10 @@ mod tests {
             .iter()
             .map(|c| c.field.as_str())
             .collect();
-        assert!(fields.contains(&"/status") && fields.contains(&"/mergedInto"), "{fields:?}");
+        assert!(
+            fields.contains(&"/status") && fields.contains(&"/mergedInto"),
+            "{fields:?}"
+        );
     }
 
     #[test]
@@ -282,7 +291,9 @@ mod tests {
         }];
         assert_eq!(
             may_merge(&survivor, &clash),
-            Err(MergeRefusal::ExternalRefClash(vec![AccountingSystem::Visma]))
+            Err(MergeRefusal::ExternalRefClash(vec![
+                AccountingSystem::Visma
+            ]))
         );
         let mut crowded = duplicate.clone();
         crowded.fields.contacts = vec![duplicate.fields.contacts[0].clone(); CONTACTS_MAX];

@@ -33,8 +33,8 @@ pub use imports::{
 };
 pub use keys::TenantId;
 pub use linked::{Depends, Link, Stored, WRITES_PER_TRANSACTION};
-pub use merge::{MERGE_TRANSACTION_ITEMS, MoveError};
 pub use listing::{ListQuery, Sort, StatusFilter, matches};
+pub use merge::{MERGE_TRANSACTION_ITEMS, MoveError};
 pub use notices::{Claim, Quota};
 pub use settings::VersionedSettings;
 pub use slots::{ImportSlot, Turn};

@@ -57,10 +57,7 @@ impl CustomerStore {
         ));
         for external in &merge.taken_refs {
             let item = items::external_ref_guard_item(tenant, external, &survivor.id);
-            set.push_conditional(
-                self.put_owned_by(item, &duplicate.id),
-                Guarded::ExternalRef,
-            );
+            set.push_conditional(self.put_owned_by(item, &duplicate.id), Guarded::ExternalRef);
         }
         for user in &duplicate.assignees {
             set.push(self.delete(keys::assignment(tenant, &duplicate.id, user)));
@@ -154,7 +151,9 @@ impl CustomerStore {
         for line in lines {
             let delete = Delete::builder()
                 .table_name(self.table())
-                .set_key(Some(items::key_of(keys::stock_line(tenant, from, &line.key))))
+                .set_key(Some(items::key_of(keys::stock_line(
+                    tenant, from, &line.key,
+                ))))
                 .condition_expression("#q = :q AND #t = :t")
                 .expression_attribute_names("#q", STOCK_QUANTITY)
                 .expression_attribute_names("#t", STOCK_TICKETS)
@@ -246,7 +245,9 @@ impl CustomerStore {
     ) -> TransactWriteItem {
         let update = Update::builder()
             .table_name(self.table())
-            .set_key(Some(items::key_of(keys::stock_line(tenant, customer, &line.key))))
+            .set_key(Some(items::key_of(keys::stock_line(
+                tenant, customer, &line.key,
+            ))))
             .update_expression(
                 "SET #entity = :entity, customerId = :customer, siteId = :site, #unit = :unit, \
                  material = :material, updatedAt = :at ADD #q :q, #t :t",

@@ -10,6 +10,7 @@ pub mod history;
 pub mod idempotency;
 pub mod imports;
 pub mod jobs;
+pub mod merge;
 pub mod notes;
 pub mod profile;
 pub mod settings;

@@ -169,10 +169,10 @@ fn stream_work(change: store::stream::Change) -> Result<Task, String> {
     let Some(customer) = images.new else {
         return Err("a customer's card without its new image".into());
     };
-    if let Some(survivor) = customer.merged_into {
+    if let Some(survivor) = customer.merged_into.clone() {
         return Ok(Task::Merge(crate::merge::MergeWork::start(
             change.tenant,
-            change.customer,
+            &customer,
             survivor,
         )));
     }

@@ -97,16 +97,19 @@ pub struct MergeWork {
     pub tenant: TenantId,
     pub duplicate_id: CustomerId,
     pub survivor_id: CustomerId,
+    /// The duplicate's version that was merged: the version the history entries name.
+    pub version: u64,
     #[serde(default)]
     pub phase: MovePhase,
 }
 
 impl MergeWork {
-    pub fn start(tenant: TenantId, duplicate: CustomerId, survivor: CustomerId) -> Self {
+    pub fn start(tenant: TenantId, duplicate: &domain::Customer, survivor: CustomerId) -> Self {
         Self {
             tenant,
-            duplicate_id: duplicate,
+            duplicate_id: duplicate.id.clone(),
             survivor_id: survivor,
+            version: duplicate.version,
             phase: MovePhase::default(),
         }
     }
@@ -212,7 +215,7 @@ async fn move_records<T: Stored + Movable>(
         if page.items.is_empty() {
             return Ok(Some(0));
         }
-        let (moved, history) = moved_page(&page.items, from, to, Utc::now());
+        let (moved, history) = moved_page(&page.items, work, Utc::now());
         match app
             .store
             .move_for_merge(tenant, from, to, &moved, &history)
@@ -237,12 +240,7 @@ async fn move_inventory(app: &App, work: &MergeWork) -> Result<Option<usize>, Ca
         if page.items.is_empty() {
             return Ok(Some(0));
         }
-        let history = moved_entry(
-            page.items.iter().map(|line| inventory_pointer(line)),
-            from,
-            to,
-            Utc::now(),
-        );
+        let history = moved_entry(page.items.iter().map(inventory_pointer), work, Utc::now());
         match app
             .store
             .move_stock_for_merge(tenant, from, to, &page.items, &history)
@@ -263,21 +261,22 @@ async fn move_inventory(app: &App, work: &MergeWork) -> Result<Option<usize>, Ca
 /// the condition of its move) and the history entry that names them.
 pub fn moved_page<T: Movable>(
     records: &[T],
-    from: &CustomerId,
-    to: &CustomerId,
+    work: &MergeWork,
     now: DateTime<Utc>,
 ) -> (Vec<(u64, T)>, HistoryEntry) {
     let history = moved_entry(
         records
             .iter()
             .map(|r| format!("/{}/{}", T::KIND.collection, r.id())),
-        from,
-        to,
+        work,
         now,
     );
     let moved = records
         .iter()
-        .map(|record| (record.version(), record.moved(to, MERGE_ACTOR, now)))
+        .map(|record| {
+            let moved = record.moved(&work.survivor_id, MERGE_ACTOR, now);
+            (record.version(), moved)
+        })
         .collect();
     (moved, history)
 }
@@ -286,8 +285,7 @@ pub fn moved_page<T: Movable>(
 /// survivor.
 fn moved_entry(
     records: impl Iterator<Item = String>,
-    from: &CustomerId,
-    to: &CustomerId,
+    work: &MergeWork,
     now: DateTime<Utc>,
 ) -> HistoryEntry {
     HistoryEntry {
@@ -295,12 +293,12 @@ fn moved_entry(
         at: now,
         by: MERGE_ACTOR.to_owned(),
         kind: ChangeKind::RecordsMoved,
-        version: 0,
+        version: work.version,
         changes: records
             .map(|record| FieldChange {
                 field: format!("{record}/customerId"),
-                before: Some(json!(from)),
-                after: Some(json!(to)),
+                before: Some(json!(work.duplicate_id)),
+                after: Some(json!(work.survivor_id)),
             })
             .collect(),
     }
@@ -369,6 +367,13 @@ mod tests {
     #[test]
     fn a_page_moves_each_record_at_the_version_read_and_names_it_in_the_history() {
         let (from, to) = (CustomerId("D".into()), CustomerId("S".into()));
+        let work = MergeWork {
+            tenant: TenantId::parse("acme").unwrap(),
+            duplicate_id: from.clone(),
+            survivor_id: to.clone(),
+            version: 4,
+            phase: MovePhase::Sites,
+        };
         let site = Site::new(
             from.clone(),
             SiteFields {
@@ -390,20 +395,20 @@ mod tests {
             "u",
             now(),
         );
-        let (moved, history) = moved_page(std::slice::from_ref(&site), &from, &to, now());
+        let (moved, history) = moved_page(std::slice::from_ref(&site), &work, now());
         assert_eq!(moved.len(), 1);
         assert_eq!(moved[0].0, site.version);
         assert_eq!(moved[0].1.customer_id, to);
         assert_eq!(moved[0].1.id, site.id);
         assert_eq!(history.kind, ChangeKind::RecordsMoved);
-        assert_eq!(history.by, MERGE_ACTOR);
+        assert_eq!((history.by.as_str(), history.version), (MERGE_ACTOR, 4));
         assert_eq!(
             history.changes[0].field,
             format!("/sites/{}/customerId", site.id)
         );
         assert_eq!(history.changes[0].before, Some(json!("D")));
         assert_eq!(history.changes[0].after, Some(json!("S")));
-        let (moved, _) = moved_page(std::slice::from_ref(&note), &from, &to, now());
+        let (moved, _) = moved_page(std::slice::from_ref(&note), &work, now());
         assert_eq!(moved[0].1.created_by, "u", "a moved note keeps its author");
     }
 
@@ -413,6 +418,7 @@ mod tests {
             tenant: TenantId::parse("acme").unwrap(),
             duplicate_id: CustomerId("D".into()),
             survivor_id: CustomerId("S".into()),
+            version: 4,
             phase: MovePhase::Jobs,
         };
         let body = continuation_body(&work);

@@ -1624,15 +1624,23 @@ Resources:
             event.on_failure,
             Some(Expr::GetAtt("CascadeDeadLetterQueue".into(), "Arn".into()))
         );
-        let [filter] = event.filters.as_slice() else {
+        let [deactivated, merged] = event.filters.as_slice() else {
             panic!("{:?}", event.filters)
         };
         let image = |status: &str| serde_json::json!({"entity": {"S": "Customer"}, "status": {"S": status}});
-        let record = serde_json::json!({
-            "eventName": "MODIFY",
-            "dynamodb": {"OldImage": image("active"), "NewImage": image("inactive")},
-        });
-        assert!(filter.matches(&record));
+        let change = |old: &str, new: &str| {
+            serde_json::json!({
+                "eventName": "MODIFY",
+                "dynamodb": {"OldImage": image(old), "NewImage": image(new)},
+            })
+        };
+        assert!(deactivated.matches(&change("active", "inactive")));
+        // A merge moves the card's records; it never cancels them.
+        for old in ["active", "inactive"] {
+            assert!(merged.matches(&change(old, "merged")));
+            assert!(!deactivated.matches(&change(old, "merged")));
+        }
+        assert!(!merged.matches(&change("active", "inactive")));
 
         let stream_arn = Expr::GetAtt("CustomersTable".into(), "StreamArn".into());
         let error = template.resolve(&stream_arn, &names(&[("CustomersTable", "s-T")]));

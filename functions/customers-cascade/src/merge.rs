@@ -78,9 +78,7 @@ impl MovePhase {
     /// The phase after this one: the next kind of the domain's merge order, the inventory
     /// after the last kind, then none.
     pub fn next(self) -> Option<MovePhase> {
-        let Some(kind) = self.kind() else {
-            return None;
-        };
+        let kind = self.kind()?;
         let at = linked::MERGE_ORDER.iter().position(|k| *k == kind)?;
         match linked::MERGE_ORDER.get(at + 1) {
             Some(next) => Self::ALL.into_iter().find(|p| p.kind() == Some(*next)),

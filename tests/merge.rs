@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use domain::{Customer, CustomerInput, Movable, SiteFields, SiteStatus, ValidationContext};
+use e2e::notifications::fresh_mobile;
 use e2e::work::{id_of, job, move_through};
 use e2e::{Reply, Session, Suite, customer};
 use serde_json::{Value, json};
@@ -40,6 +41,7 @@ fn kinds(entries: &[Value]) -> Vec<&str> {
 /// A duplicate with something of every kind: (its id, the ids of its records by kind).
 async fn duplicate_with_records(office: &Session<'_>, number: &str) -> (String, Value) {
     let mut card = customer(number, "Anna", "Berg");
+    card["mobile"] = json!(fresh_mobile());
     card["contacts"] =
         json!([{"firstName": "Bo", "lastName": "Lind", "email": "bo.lind@example.com"}]);
     card["tags"] = json!(["north", "Gold"]);
@@ -162,12 +164,25 @@ async fn a_duplicate_merges_into_the_survivor_with_all_its_records_in_pages() {
     .await;
     let office = suite.user("acme", "ada", ADMIN);
     let coordinator = suite.user("acme", "cora", COORDINATOR);
-    let survivor = office
-        .post("/customers", &customer("9001", "Anna", "Berg"))
-        .await;
+    // A Swedish organisation: its customers are texted about their visits.
+    let mut settings = office.get("/settings").await.body;
+    settings["organisationName"] = json!("Rörmokarna AB");
+    settings["defaultCountry"] = json!("SE");
+    office
+        .send_json(http::Method::PUT, "/settings", &[], &settings)
+        .await
+        .expect(200);
+    let mut survivor_card = customer("9001", "Anna", "Berg");
+    survivor_card["mobile"] = json!(fresh_mobile());
+    let survivor = office.post("/customers", &survivor_card).await;
     survivor.expect(201);
     let survivor_id = id_of(&survivor);
     let (duplicate_id, ids) = duplicate_with_records(&office, "9002").await;
+    // Each scheduled visit was texted to the duplicate once.
+    let duplicate_card = office.get(&format!("/customers/{duplicate_id}")).await;
+    let duplicate_mobile = duplicate_card.body["mobile"].as_str().unwrap().to_owned();
+    assert_eq!(suite.wait_for_texts(&duplicate_mobile, 2).await.len(), 2);
+    let survivor_mobile = survivor.body["mobile"].as_str().unwrap().to_owned();
     let merge_path = format!("/customers/{survivor_id}/merge");
     let body = json!({"duplicateId": duplicate_id});
 
@@ -231,13 +246,18 @@ async fn a_duplicate_merges_into_the_survivor_with_all_its_records_in_pages() {
     let inventory = items(&office, &format!("{customer_path}/inventory")).await;
     assert_eq!(inventory.len(), 1);
     assert_eq!(inventory[0]["siteId"], ids["sites"][0]);
-    // Work on the moved records goes on under the survivor.
+    // A moved visit is no news: nobody is texted again (the notifications settle first).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(suite.texts_to(&survivor_mobile).await, Vec::<String>::new());
+    assert_eq!(suite.texts_to(&duplicate_mobile).await.len(), 2);
+    // Work on the moved records goes on under the survivor, and its news reach the survivor.
     move_through(
         &office,
         &format!("{customer_path}/jobs/{job_id}"),
         &["enRoute"],
     )
     .await;
+    assert_eq!(suite.wait_for_texts(&survivor_mobile, 1).await.len(), 1);
 
     // The old URL answers the survivor's location; the old number finds the survivor.
     let old = office.get(&format!("/customers/{duplicate_id}")).await;

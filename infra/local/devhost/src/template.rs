@@ -2138,8 +2138,10 @@ Resources:
             panic!("{:?}", event.filters)
         };
         let assignee = serde_json::json!({"entity": {"S": "Assignment"}, "userId": {"S": "u1"}});
-        let work_order =
-            |kind: &str| serde_json::json!({"entity": {"S": "WorkOrder"}, "kind": {"S": kind}});
+        let work_order = |kind: &str| {
+            serde_json::json!({"entity": {"S": "WorkOrder"}, "kind": {"S": kind},
+                               "updatedBy": {"S": "tess"}})
+        };
         let assigned = stream_record("INSERT", "ASSIGNEE#u1", assignee.clone());
         let unassigned = stream_record("REMOVE", "ASSIGNEE#u1", assignee.clone());
         let order = stream_record("INSERT", "WO#01", work_order("order"));
@@ -2163,6 +2165,13 @@ Resources:
             stream_record("INSERT", "WO#03", work_order("quotation")),
             stream_record("MODIFY", "WO#01", work_order("order")),
             stream_record("REMOVE", "WO#02", work_order("faultReport")),
+            // Moved to the survivor by a merge: not new work.
+            stream_record(
+                "INSERT",
+                "WO#04",
+                serde_json::json!({"entity": {"S": "WorkOrder"}, "kind": {"S": "order"},
+                                   "updatedBy": {"S": "cascade:merge"}}),
+            ),
             stream_record(
                 "INSERT",
                 "JOB#01",
@@ -2204,10 +2213,16 @@ Resources:
             ))
         );
         assert_eq!(event.filters.len(), 1);
-        let job =
-            |status: &str| serde_json::json!({"entity": {"S": "Job"}, "status": {"S": status}});
+        let job = |status: &str| {
+            serde_json::json!({"entity": {"S": "Job"}, "status": {"S": status},
+                               "updatedBy": {"S": "tess"}})
+        };
         let delivered =
             |record: serde_json::Value| crate::filter::matches_any(&event.filters, &record);
+        // A visit a merge moved to the survivor is no news.
+        let moved = serde_json::json!({"entity": {"S": "Job"}, "status": {"S": "scheduled"},
+                                       "updatedBy": {"S": "cascade:merge"}});
+        assert!(!delivered(stream_record("INSERT", "JOB#2", moved)));
         for status in ["scheduled", "enRoute", "completed"] {
             assert!(
                 delivered(stream_record("INSERT", "JOB#1", job(status))),

@@ -388,6 +388,20 @@ async fn a_change_racing_the_merge_is_kept_and_a_stale_merge_writes_nothing() {
     let merged = office.post(&merge_path, &body).await;
     merged.expect(202);
     assert_eq!(merged.body["description"], "Moved to Gävle");
+    // An import row with the merged card's number neither changes the merged card nor makes
+    // a new card of the old number: it is refused, naming the survivor.
+    let file = "Customer Number,First Name,Last Name\n9102,Anja,Berg\n";
+    let done = office
+        .import_csv(&json!({"fileName": "kunder.csv"}), file.as_bytes())
+        .await;
+    assert_eq!(done["counts"]["failed"], 1, "{done}");
+    let report = office.error_report(&done).await;
+    assert!(report.contains("customer_merged"), "{report}");
+    assert!(report.contains(survivor_id.as_str()), "{report}");
+    let by_number = items(&office, "/customers?number=9102").await;
+    assert_eq!(by_number.len(), 1);
+    assert_eq!(by_number[0]["id"], survivor_id.as_str());
+    assert_eq!(by_number[0]["firstName"], "Anna");
     // Merging the survivor away now, or into an inactive card, is refused.
     office
         .post(

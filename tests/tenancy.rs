@@ -227,6 +227,11 @@ fn attack(route: Route, acme: &Acme) -> Attack {
             acme.etag("customer"),
             Some(json!({"customerNumber": "GX-666"})),
         ),
+        // The attacker names acme's customer as both cards: neither is in their organisation.
+        Route::MergeCustomer => Attack::write(
+            acme.etag("customer"),
+            Some(json!({"duplicateId": acme.ids.customer})),
+        ),
         Route::GetSettings | Route::ImportTemplate => Attack::read(false).expecting(Expect::Own),
         Route::PutSettings => {
             Attack::write(None, Some(with_tenant(acme.settings.clone()))).expecting(Expect::Refused)

@@ -13,7 +13,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use crate::App;
 use crate::handlers::{
     assignments, bulk_changes, contacts, contracts, customers, exports, history, imports, jobs,
-    linked, notes, profile, settings, sites, tickets, work_orders,
+    linked, merge, notes, profile, settings, sites, tickets, work_orders,
 };
 use domain::{Contract, Job, Note, Site, WorkOrder};
 
@@ -73,6 +73,7 @@ routes! {
     Unassign: "DELETE /customers/{customerId}/assignees/{userId}" => assignments::unassign,
     CustomersOfUser: "GET /users/{userId}/customers" => assignments::customers_of_user,
     ChangeNumber: "POST /customers/{customerId}/number" => customers::change_number,
+    MergeCustomer: "POST /customers/{customerId}/merge" => merge::merge,
     GetSettings: "GET /settings" => settings::get,
     PutSettings: "PUT /settings" => settings::put,
     RequestImport: "POST /imports" => imports::request,

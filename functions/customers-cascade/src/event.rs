@@ -65,11 +65,13 @@ pub struct Work {
     pub cursor: Option<String>,
 }
 
-/// What a record asks for: a customer's cascade, or the next pages of a bulk change.
+/// What a record asks for: a deactivation's cascade, the next pages of a bulk change, or a
+/// merge's moves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Task {
     Cascade(Work),
     Bulk(BulkWork),
+    Merge(crate::merge::MergeWork),
 }
 
 impl Task {
@@ -77,6 +79,7 @@ impl Task {
         match self {
             Task::Cascade(work) => &work.tenant,
             Task::Bulk(work) => &work.tenant,
+            Task::Merge(work) => &work.tenant,
         }
     }
 }
@@ -184,7 +187,7 @@ fn item_of(record: &Record) -> Item {
             Ok(change) => Item {
                 id: change.sequence.clone(),
                 ordered: true,
-                work: stream_work(change).map(Task::Cascade),
+                work: stream_work(change),
             },
 
             Err(ignored) => Item {
@@ -201,21 +204,29 @@ fn item_of(record: &Record) -> Item {
     }
 }
 
-/// The cascade of a customer's card whose new image is the one that turned inactive.
-fn stream_work(change: store::stream::Change) -> Result<Work, String> {
+/// The cascade of a customer's card whose new image is the one that turned inactive, or the
+/// moves of one that was merged (the mapping's filters pass only those two).
+fn stream_work(change: store::stream::Change) -> Result<Task, String> {
     let Changed::Customer(images) = change.item else {
         return Err("not a change of a customer's card".into());
     };
     let Some(customer) = images.new else {
         return Err("a customer's card without its new image".into());
     };
-    Ok(Work {
+    if let Some(survivor) = customer.merged_into.clone() {
+        return Ok(Task::Merge(crate::merge::MergeWork::start(
+            change.tenant,
+            &customer,
+            survivor,
+        )));
+    }
+    Ok(Task::Cascade(Work {
         tenant: change.tenant,
         customer: change.customer,
         version: customer.version,
         phase: Phase::Sites,
         cursor: None,
-    })
+    }))
 }
 
 fn continuation_work(body: &str) -> Result<Task, String> {
@@ -225,6 +236,9 @@ fn continuation_work(body: &str) -> Result<Task, String> {
             tenant: TenantId::parse(&c.tenant).ok_or("a continuation without a valid tenant")?,
             id: c.bulk_change_id,
         }));
+    }
+    if let Some(merge) = crate::merge::continuation_work(body) {
+        return merge.map(Task::Merge);
     }
     let message: ContinuationMessage =
         serde_json::from_str(body).map_err(|e| format!("not a continuation: {e}"))?;

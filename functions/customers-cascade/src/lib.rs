@@ -15,6 +15,7 @@
 
 pub mod bulk;
 pub mod event;
+pub mod merge;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -93,6 +94,7 @@ pub async fn handle(app: &App, event: LambdaEvent<event::Batch>) -> Result<Value
         let outcome = match &item.work {
             Ok(Task::Cascade(work)) => cascade(app, work, deadline).await,
             Ok(Task::Bulk(work)) => bulk::run(app, work, deadline, item.ordered).await,
+            Ok(Task::Merge(work)) => merge::merge(app, work, deadline).await,
             Err(why) => {
                 // Never going to be understood: not retried, logged for operators.
                 tracing::warn!(id = %item.id, why = %why, "record ignored");
@@ -127,7 +129,7 @@ fn tenants_of(items: &[event::Item]) -> Vec<String> {
     let mut tenants: Vec<String> = items
         .iter()
         .filter_map(|item| item.work.as_ref().ok())
-        .map(|work| work.tenant().as_str().to_owned())
+        .map(|task| task.tenant().as_str().to_owned())
         .collect();
     tenants.sort();
     tenants.dedup();

@@ -478,6 +478,9 @@ impl Importer {
                 || (row.key != RowKey::None && self.dry_written.contains(&key_name(&row.key)));
             let outcome = match found {
                 _ if repeated => repeat(row, header),
+                // A merged card's number and references are its survivor's aliases: a row
+                // must not bring the merged card back to life.
+                Some(before) if before.merged_into.is_some() => merged_row(row, header, before),
                 Some(before) => self.update(before, row, header, context, now),
                 None => self.create(row, &mut numbers, settings, now),
             };
@@ -1086,6 +1089,25 @@ fn repeat(row: &ValidRow, header: &HeaderMap) -> Outcome {
         code: "duplicate_in_file".into(),
         message: format!(
             "an earlier row of this file is for {what}; a customer may appear only once in a file"
+        ),
+    };
+    Outcome::Failed(vec![RowError::of_field(row.line, header, error)])
+}
+
+/// The row names a card that was merged into another customer: nothing is written for it.
+fn merged_row(row: &ValidRow, header: &HeaderMap, merged: &Customer) -> Outcome {
+    let field = match &row.key {
+        RowKey::External(_) => "/externalRefs/0/id",
+        _ => "/customerNumber",
+    };
+    let into = merged.merged_into.as_ref().map_or("", |id| id.0.as_str());
+    let error = domain::FieldError {
+        field: field.to_owned(),
+        code: "customer_merged".into(),
+        message: format!(
+            "customer {} was merged into customer {into}; update that customer by its own \
+             number instead",
+            merged.fields.customer_number
         ),
     };
     Outcome::Failed(vec![RowError::of_field(row.line, header, error)])

@@ -69,7 +69,7 @@ impl Customer {
     }
 
     fn inactive_refusal(&self) -> Option<CallOffRefusal> {
-        (self.status == CustomerStatus::Inactive).then_some(CallOffRefusal::Inactive)
+        (self.status != CustomerStatus::Active).then_some(CallOffRefusal::Inactive)
     }
 
     fn on_hold_refusal(&self) -> Option<CallOffRefusal> {
@@ -103,6 +103,7 @@ mod tests {
         Customer {
             assignees: Vec::new(),
             sites_count: 0,
+            merged_into: None,
             id: CustomerId::new(),
             status: CustomerStatus::Active,
             version: 1,

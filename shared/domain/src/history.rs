@@ -38,6 +38,14 @@ pub enum ChangeKind {
     NoteAdded,
     /// A note's author changed it (before and after).
     NoteChanged,
+    /// This card took a duplicate's contacts, tags, external references and assignees
+    /// (`/mergedFrom` names the duplicate); its records follow in `recordsMoved` entries.
+    DuplicateMerged,
+    /// This card was merged into another (`/status` to `merged`, `/mergedInto`).
+    MergedInto,
+    /// A page of a merged duplicate's records moved to the survivor (`/<collection>/<id>/customerId`,
+    /// before the duplicate, after the survivor), in both cards' histories.
+    RecordsMoved,
 }
 
 /// One field's value before and after; `None` means absent.
@@ -98,6 +106,9 @@ const IMPORT_ACTOR_PREFIX: &str = "import:";
 
 /// Who the history names for what the deactivation cascade changes: the cause, not a user.
 pub const CASCADE_ACTOR: &str = "cascade:deactivation";
+
+/// Who the history names for the records a merge moves in the background.
+pub const MERGE_ACTOR: &str = "cascade:merge";
 
 /// Bookkeeping members that change with every write and say nothing about the card.
 const IGNORED: &[&str] = &["version", "updatedAt", "updatedBy"];
@@ -211,6 +222,7 @@ mod tests {
             updated_by: "alice".into(),
             assignees: Vec::new(),
             sites_count: 0,
+            merged_into: None,
             fields: validate_customer(input, &ValidationContext::default()).unwrap(),
         }
     }

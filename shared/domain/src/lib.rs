@@ -11,6 +11,7 @@ mod country_names;
 pub mod field_permissions;
 pub mod history;
 pub mod linked;
+pub mod merge;
 pub mod merge_patch;
 pub mod model;
 pub mod notes;
@@ -38,9 +39,11 @@ pub use contracts::{
 pub use countries::country_from_name;
 pub use field_permissions::{Refusal, refused_change, refused_create, refused_field};
 pub use history::{
-    CASCADE_ACTOR, ChangeKind, FieldChange, HistoryEntry, import_actor, is_import_actor,
+    CASCADE_ACTOR, ChangeKind, FieldChange, HistoryEntry, MERGE_ACTOR, import_actor,
+    is_import_actor,
 };
-pub use linked::{Cascaded, Dependant, LinkRefusal, Linked, SiteUse};
+pub use linked::{Cascaded, Dependant, LinkRefusal, Linked, Movable, SiteUse};
+pub use merge::{Merge, MergeRefusal, is_merged_into, may_merge, merge_cards};
 pub use model::*;
 pub use notes::{NOTE_TEXT_MAX, Note, NoteFields, NoteInput, NoteRefusal};
 pub use orgnumber::{ORGANISATION_NUMBER_MAX, OrgNumber, OrgNumberError, parse_org_number};

@@ -134,6 +134,10 @@ pub const NOTE: Kind = Kind {
 /// be planned there), then contracts, work orders (with their tasks), and the jobs last.
 pub const CASCADE_ORDER: [&Kind; 4] = [&SITE, &CONTRACT, &WORK_ORDER, &JOB];
 
+/// Every kind, in the order a merge moves a duplicate's records to the survivor: the records
+/// others name first (sites, then contracts and work orders), then what hangs off them.
+pub const MERGE_ORDER: [&Kind; 6] = [&SITE, &CONTRACT, &WORK_ORDER, &JOB, &TICKET, &NOTE];
+
 /// A record that hangs off a customer.
 pub trait Linked {
     const KIND: &'static Kind;
@@ -152,6 +156,13 @@ pub trait Linked {
 pub trait Cascaded: Linked + Sized {
     /// The record as the cascade leaves it, changed by `by` at `now` (a new version).
     fn closed(&self, by: &str, now: DateTime<Utc>) -> Self;
+}
+
+/// A kind a merge moves from the duplicate to the survivor: the same record (its id kept, so
+/// that what names it stays valid) under the other customer.
+pub trait Movable: Linked + Sized {
+    /// The record as it is under `to`, moved by `by` at `now` (a new version, where it has one).
+    fn moved(&self, to: &CustomerId, by: &str, now: DateTime<Utc>) -> Self;
 }
 
 /// Why a linked record may not be written.
@@ -191,7 +202,8 @@ impl Dependant {
 pub fn may_link(kind: &'static Kind, customer: &Customer) -> Result<(), LinkRefusal> {
     match customer.status {
         CustomerStatus::Active => Ok(()),
-        _ if !kind.needs_active_customer => Ok(()),
+        // A merged card's records are moving to the survivor: nothing new hangs off it.
+        CustomerStatus::Inactive if !kind.needs_active_customer => Ok(()),
         status => Err(LinkRefusal::CustomerNotActive { kind, status }),
     }
 }
@@ -321,6 +333,39 @@ macro_rules! closed_as {
             }
         }
     };
+}
+
+/// Declares how a versioned kind moves: its customer changes, its version goes up.
+macro_rules! movable {
+    ($record:ty) => {
+        impl Movable for $record {
+            fn moved(&self, to: &CustomerId, by: &str, now: DateTime<Utc>) -> Self {
+                Self {
+                    customer_id: to.clone(),
+                    version: self.version + 1,
+                    updated_at: now,
+                    updated_by: by.to_owned(),
+                    ..self.clone()
+                }
+            }
+        }
+    };
+}
+
+movable!(Site);
+movable!(Contract);
+movable!(WorkOrder);
+movable!(Job);
+movable!(Note);
+
+/// Tickets are never changed: a moved ticket is the same proof of work under the survivor.
+impl Movable for Ticket {
+    fn moved(&self, to: &CustomerId, _by: &str, _now: DateTime<Utc>) -> Self {
+        Self {
+            customer_id: to.clone(),
+            ..self.clone()
+        }
+    }
 }
 
 linked!(Site, &SITE, live: |site| site.fields.status == SiteStatus::Active);
@@ -454,6 +499,32 @@ mod tests {
     #[test]
     fn an_inactive_customer_still_takes_notes() {
         assert_eq!(may_link(&NOTE, &customer(CustomerStatus::Inactive)), Ok(()));
+    }
+
+    #[test]
+    fn a_merged_customer_takes_nothing_not_even_notes() {
+        for kind in MERGE_ORDER {
+            assert_eq!(
+                may_link(kind, &customer(CustomerStatus::Merged)),
+                Err(LinkRefusal::CustomerNotActive {
+                    kind,
+                    status: CustomerStatus::Merged
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn a_moved_record_keeps_its_id_under_the_survivor_at_a_new_version() {
+        let before = site(SiteStatus::Active);
+        let to = CustomerId("S".into());
+        let moved = before.moved(&to, "cascade:merge", now());
+        assert_eq!(
+            (moved.id.as_str(), &moved.customer_id),
+            (before.id.as_str(), &to)
+        );
+        assert_eq!(moved.version, before.version + 1);
+        assert_eq!(moved.fields, before.fields);
     }
 
     #[test]

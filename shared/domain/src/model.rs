@@ -75,6 +75,9 @@ pub enum CustomerStatus {
     #[default]
     Active,
     Inactive,
+    /// Merged into another card (`Customer::merged_into`): final, read-only, in no list; its
+    /// records move to the survivor (see `merge`).
+    Merged,
 }
 
 impl CustomerStatus {
@@ -82,6 +85,7 @@ impl CustomerStatus {
         match self {
             CustomerStatus::Active => "active",
             CustomerStatus::Inactive => "inactive",
+            CustomerStatus::Merged => "merged",
         }
     }
 }
@@ -515,6 +519,9 @@ pub struct Customer {
     /// unlinks one, so every list row can show it without counting.
     #[serde(default)]
     pub sites_count: u32,
+    /// The card this one was merged into (status `merged`); absent on every other card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<CustomerId>,
     #[serde(flatten)]
     pub fields: CustomerFields,
 }
@@ -532,6 +539,7 @@ impl Customer {
             updated_by: user.to_owned(),
             assignees: Vec::new(),
             sites_count: 0,
+            merged_into: None,
             fields,
         }
     }

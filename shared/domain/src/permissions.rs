@@ -33,6 +33,8 @@ pub enum Permission {
     ChangeCustomerNumber,
     /// Change the organisation's customer settings (every role of the organisation reads them).
     ManageSettings,
+    /// Merge a duplicate card into another customer (final: the duplicate becomes `merged`).
+    Merge,
 }
 
 impl Permission {
@@ -51,6 +53,7 @@ impl Permission {
         Permission::Assign,
         Permission::ChangeCustomerNumber,
         Permission::ManageSettings,
+        Permission::Merge,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +71,7 @@ impl Permission {
             Permission::Assign => "assign",
             Permission::ChangeCustomerNumber => "changeCustomerNumber",
             Permission::ManageSettings => "manageSettings",
+            Permission::Merge => "merge",
         }
     }
 }
@@ -86,6 +90,7 @@ const ADMINISTRATOR: &[Permission] = &[
     Assign,
     ChangeCustomerNumber,
     ManageSettings,
+    Merge,
 ];
 const COORDINATOR: &[Permission] = &[
     View,
@@ -229,6 +234,7 @@ mod tests {
             Err(ChangeCustomerNumber)
         );
         assert_eq!(grants.require(ManageSettings), Err(ManageSettings));
+        assert_eq!(grants.require(Merge), Err(Merge));
         assert_eq!(grants.require(Assign), Ok(()));
         assert_eq!(grants.edit_reach(), Ok(Reach::All));
     }

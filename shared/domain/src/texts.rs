@@ -38,6 +38,10 @@ impl TextTrigger {
 
 /// The text a change of a job sends, if any (`before`: the job as it was; none for a new job).
 pub fn text_trigger(before: Option<&Job>, after: &Job) -> Option<TextTrigger> {
+    // A job a merge moved to the survivor (a new item there) is the same visit: no news.
+    if after.updated_by == crate::MERGE_ACTOR {
+        return None;
+    }
     let was = before.map(|job| job.fields.status);
     match after.fields.status {
         WorkStatus::Scheduled => {
@@ -608,6 +612,29 @@ mod tests {
 
     const NINE: &str = "2026-12-02T09:00:00Z";
     const TEN: &str = "2026-12-02T10:00:00Z";
+
+    #[test]
+    fn a_visit_a_merge_moved_to_the_survivor_sends_nothing() {
+        use crate::linked::Movable;
+        let scheduled = job("scheduled", NINE);
+        let moved = scheduled.moved(
+            &crate::CustomerId("S".into()),
+            crate::MERGE_ACTOR,
+            Utc::now(),
+        );
+        assert_eq!(
+            text_trigger(None, &moved),
+            None,
+            "a new item, the same visit"
+        );
+        let mut on_the_way = moved.clone();
+        on_the_way.fields.status = WorkStatus::EnRoute;
+        on_the_way.updated_by = "tess".into();
+        assert_eq!(
+            text_trigger(Some(&moved), &on_the_way),
+            Some(TextTrigger::OnTheWay)
+        );
+    }
 
     #[test]
     fn each_real_change_of_a_visit_sends_its_text_once() {

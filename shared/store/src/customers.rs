@@ -895,7 +895,7 @@ impl CustomerStore {
 
     /// Frees a guard (old number, old external reference), but only if it still belongs to
     /// this customer.
-    fn delete_guard(&self, key: keys::Key, owner: &CustomerId) -> TransactWriteItem {
+    pub(crate) fn delete_guard(&self, key: keys::Key, owner: &CustomerId) -> TransactWriteItem {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(items::key_of(key)))
@@ -1109,13 +1109,21 @@ impl WriteSet {
         self.writes.push(write);
     }
 
-    fn push_conditional(&mut self, write: TransactWriteItem, guarded: Guarded) {
+    pub(crate) fn push_conditional(&mut self, write: TransactWriteItem, guarded: Guarded) {
         self.guarded.push((self.writes.len(), guarded));
         self.writes.push(write);
     }
 
     pub fn len(&self) -> usize {
         self.writes.len()
+    }
+
+    /// Another change's writes after these, in the same transaction.
+    pub fn append(&mut self, other: WriteSet) {
+        let offset = self.writes.len();
+        self.guarded
+            .extend(other.guarded.into_iter().map(|(i, g)| (i + offset, g)));
+        self.writes.extend(other.writes);
     }
 
     /// The decisive failure among the failed indexes (relative to this set): a taken number

@@ -14,6 +14,7 @@ mod items;
 pub mod keys;
 mod linked;
 pub mod listing;
+mod merge;
 mod notices;
 mod settings;
 mod slots;
@@ -41,6 +42,7 @@ pub use imports::{
 pub use keys::TenantId;
 pub use linked::{Depends, Link, Stored, WRITES_PER_TRANSACTION};
 pub use listing::{ListQuery, Sort, StatusFilter, matches};
+pub use merge::{MERGE_TRANSACTION_ITEMS, MoveError};
 pub use notices::{Claim, Quota};
 pub use settings::VersionedSettings;
 pub use slots::{ImportSlot, Turn};

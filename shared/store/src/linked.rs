@@ -26,6 +26,10 @@ pub trait Stored: Linked + Serialize + DeserializeOwned + Clone {
     /// The sort-key prefix of the kind in the customer's partition.
     const PREFIX: &'static str;
 
+    /// Whether its items carry a version to write on condition of (tickets, never changed, do
+    /// not).
+    const VERSIONED: bool = true;
+
     /// The key of the record `id` of `customer`.
     fn key(tenant: &TenantId, customer: &CustomerId, id: &str) -> keys::Key;
 
@@ -84,6 +88,7 @@ impl Stored for Job {
 
 impl Stored for Ticket {
     const PREFIX: &'static str = keys::TICKET_PREFIX;
+    const VERSIONED: bool = false;
     fn key(tenant: &TenantId, customer: &CustomerId, id: &str) -> keys::Key {
         keys::ticket(tenant, customer, id)
     }

@@ -32,8 +32,8 @@ pub struct JobFilter {
 }
 
 /// Attributes of an inventory line (the rest is in its key and in [`StockKey`]'s names).
-const STOCK_QUANTITY: &str = "quantityThousandths";
-const STOCK_TICKETS: &str = "tickets";
+pub(crate) const STOCK_QUANTITY: &str = "quantityThousandths";
+pub(crate) const STOCK_TICKETS: &str = "tickets";
 
 impl CustomerStore {
     /// One page of the customer's work orders by creation; kind and status are filters.
@@ -303,7 +303,7 @@ fn enum_value<T: serde::Serialize>(value: &T) -> AttributeValue {
     AttributeValue::S(name)
 }
 
-fn stock_line_from_item(item: &Item) -> Result<StockLine, StoreError> {
+pub(crate) fn stock_line_from_item(item: &Item) -> Result<StockLine, StoreError> {
     let text = |name: &str| -> Result<String, StoreError> {
         item.get(name)
             .and_then(|v| v.as_s().ok())

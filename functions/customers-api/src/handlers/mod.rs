@@ -13,6 +13,7 @@ pub mod idempotency;
 pub mod imports;
 pub mod jobs;
 pub mod linked;
+pub mod merge;
 pub mod notes;
 pub mod profile;
 pub mod settings;

@@ -204,7 +204,11 @@ pub async fn find(app: &App, scope: &Scope, search: Search) -> Result<Page<Custo
                 .map_err(store_problem);
         }
     };
-    let mut items: Vec<Customer> = found.map_err(store_problem)?;
+    // A merged card's number, organisation number, e-mails and phones find its survivor.
+    let found = found.map_err(store_problem)?;
+    let mut items = super::merge::survivors(app, tenant, found)
+        .await
+        .map_err(store_problem)?;
     items.retain(|c| scope.may_reach(reach, c, Permission::View).is_ok());
     Ok(Page {
         items,
@@ -213,8 +217,13 @@ pub async fn find(app: &App, scope: &Scope, search: Search) -> Result<Page<Custo
 }
 
 /// A customer the caller may see.
+/// A merged card answers where the survivor is (308, `super::merge::moved`).
 pub async fn get(app: &App, scope: &Scope, id: &CustomerId) -> Result<Customer, Problem> {
-    read_visible(app, scope, id).await
+    let customer = read_visible(app, scope, id).await?;
+    match super::merge::moved(&customer) {
+        Some(moved) => Err(moved),
+        None => Ok(customer),
+    }
 }
 
 /// Changes a customer's card by merge patch (RFC 7396) at the If-Match version (`expected`;

@@ -33,7 +33,26 @@ pub async fn possible(
         .possible_duplicates(tenant, fields)
         .await
         .map_err(store_problem)?;
-    Ok(found
+    // A merged card stands for the customer it was merged into.
+    let mut resolved: Vec<(domain::Customer, Vec<&'static str>)> = Vec::new();
+    for (card, matched_on) in found {
+        let survivors = super::merge::survivors(app, tenant, vec![card])
+            .await
+            .map_err(store_problem)?;
+        for customer in survivors {
+            match resolved.iter_mut().find(|(c, _)| c.id == customer.id) {
+                Some((_, channels)) => {
+                    for channel in &matched_on {
+                        if !channels.contains(channel) {
+                            channels.push(channel);
+                        }
+                    }
+                }
+                None => resolved.push((customer, matched_on.clone())),
+            }
+        }
+    }
+    Ok(resolved
         .into_iter()
         .map(|(customer, matched_on)| PossibleDuplicate {
             id: customer.id.0.clone(),

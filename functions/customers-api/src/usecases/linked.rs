@@ -238,12 +238,20 @@ pub fn refused(refusal: LinkRefusal) -> Problem {
         LinkRefusal::CustomerNotActive { kind, status } => Problem::conflict(
             "customer-inactive",
             "The customer is inactive",
-            format!(
-                "The customer is {}: it takes no new {} and none is made active again on it. \
-                 Reactivate the customer first.",
-                status.as_str(),
-                kind.name
-            ),
+            if status == domain::CustomerStatus::Merged {
+                format!(
+                    "The customer was merged into another: it takes no new {}; add it to the \
+                     customer it was merged into.",
+                    kind.name
+                )
+            } else {
+                format!(
+                    "The customer is {}: it takes no new {} and none is made active again on \
+                     it. Reactivate the customer first.",
+                    status.as_str(),
+                    kind.name
+                )
+            },
         )
         .with("customerStatus", status.as_str()),
         LinkRefusal::SiteInUse { dependants } => Problem::conflict(

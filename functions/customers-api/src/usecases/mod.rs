@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod imports;
 pub mod jobs;
 pub mod linked;
+pub mod merge;
 pub mod notes;
 pub mod profile;
 pub mod settings;
@@ -280,6 +281,7 @@ pub async fn modify<T>(
             .map_err(store_problem)?
             .ok_or_else(|| Problem::not_found("customer"))?;
         scope.may_reach(edit.reach, &current, Permission::Edit)?;
+        merge::refuse_change(&current)?;
         if let Some(Some(version)) = expected
             && version != current.version
         {

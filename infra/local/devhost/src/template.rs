@@ -1629,16 +1629,24 @@ Resources:
             event.on_failure,
             Some(Expr::GetAtt("CascadeDeadLetterQueue".into(), "Arn".into()))
         );
-        let [filter, bulk] = event.filters.as_slice() else {
+        let [deactivated, bulk, merged] = event.filters.as_slice() else {
             panic!("{:?}", event.filters)
         };
         let image = |status: &str| serde_json::json!({"entity": {"S": "Customer"}, "status": {"S": status}});
-        let record = serde_json::json!({
-            "eventName": "MODIFY",
-            "dynamodb": {"OldImage": image("active"), "NewImage": image("inactive")},
-        });
-        assert!(filter.matches(&record));
-        assert!(!bulk.matches(&record));
+        let change = |old: &str, new: &str| {
+            serde_json::json!({
+                "eventName": "MODIFY",
+                "dynamodb": {"OldImage": image(old), "NewImage": image(new)},
+            })
+        };
+        assert!(deactivated.matches(&change("active", "inactive")));
+        assert!(!bulk.matches(&change("active", "inactive")));
+        assert!(!merged.matches(&change("active", "inactive")));
+        // A merge moves the card's records; it never cancels them.
+        for old in ["active", "inactive"] {
+            assert!(merged.matches(&change(old, "merged")));
+            assert!(!deactivated.matches(&change(old, "merged")));
+        }
         // A bulk change recorded, not its progress.
         let recorded = |name: &str| {
             serde_json::json!({
@@ -1648,7 +1656,8 @@ Resources:
         };
         assert!(bulk.matches(&recorded("INSERT")));
         assert!(!bulk.matches(&recorded("MODIFY")));
-        assert!(!filter.matches(&recorded("INSERT")));
+        assert!(!deactivated.matches(&recorded("INSERT")));
+        assert!(!merged.matches(&recorded("INSERT")));
 
         let stream_arn = Expr::GetAtt("CustomersTable".into(), "StreamArn".into());
         let error = template.resolve(&stream_arn, &names(&[("CustomersTable", "s-T")]));
@@ -2146,8 +2155,10 @@ Resources:
             panic!("{:?}", event.filters)
         };
         let assignee = serde_json::json!({"entity": {"S": "Assignment"}, "userId": {"S": "u1"}});
-        let work_order =
-            |kind: &str| serde_json::json!({"entity": {"S": "WorkOrder"}, "kind": {"S": kind}});
+        let work_order = |kind: &str| {
+            serde_json::json!({"entity": {"S": "WorkOrder"}, "kind": {"S": kind},
+                               "updatedBy": {"S": "tess"}})
+        };
         let assigned = stream_record("INSERT", "ASSIGNEE#u1", assignee.clone());
         let unassigned = stream_record("REMOVE", "ASSIGNEE#u1", assignee.clone());
         let order = stream_record("INSERT", "WO#01", work_order("order"));
@@ -2171,6 +2182,13 @@ Resources:
             stream_record("INSERT", "WO#03", work_order("quotation")),
             stream_record("MODIFY", "WO#01", work_order("order")),
             stream_record("REMOVE", "WO#02", work_order("faultReport")),
+            // Moved to the survivor by a merge: not new work.
+            stream_record(
+                "INSERT",
+                "WO#04",
+                serde_json::json!({"entity": {"S": "WorkOrder"}, "kind": {"S": "order"},
+                                   "updatedBy": {"S": "cascade:merge"}}),
+            ),
             stream_record(
                 "INSERT",
                 "JOB#01",
@@ -2212,10 +2230,16 @@ Resources:
             ))
         );
         assert_eq!(event.filters.len(), 1);
-        let job =
-            |status: &str| serde_json::json!({"entity": {"S": "Job"}, "status": {"S": status}});
+        let job = |status: &str| {
+            serde_json::json!({"entity": {"S": "Job"}, "status": {"S": status},
+                               "updatedBy": {"S": "tess"}})
+        };
         let delivered =
             |record: serde_json::Value| crate::filter::matches_any(&event.filters, &record);
+        // A visit a merge moved to the survivor is no news.
+        let moved = serde_json::json!({"entity": {"S": "Job"}, "status": {"S": "scheduled"},
+                                       "updatedBy": {"S": "cascade:merge"}});
+        assert!(!delivered(stream_record("INSERT", "JOB#2", moved)));
         for status in ["scheduled", "enRoute", "completed"] {
             assert!(
                 delivered(stream_record("INSERT", "JOB#1", job(status))),

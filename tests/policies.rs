@@ -44,6 +44,10 @@ const USED: &[(&str, &[&str])] = &[
             "dynamodb:Query",              // a page of sites, contracts, work orders, jobs
             "dynamodb:PutItem",            // the closed records and the history entry
             "dynamodb:ConditionCheckItem", // the customer still inactive
+            "dynamodb:GetItem",            // a bulk change's record
+            "dynamodb:BatchGetItem",       // a page of a bulk change's customers
+            "dynamodb:DeleteItem",         // a moved record under the merged card
+            "dynamodb:UpdateItem",         // the survivor's inventory lines a merge adds to
             "sqs:SendMessage",             // the continuation; the on-failure destination
         ],
     ),

@@ -12,7 +12,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::App;
 use crate::handlers::{
-    assignments, contacts, contracts, customers, history, imports, jobs, notes, profile, settings,
+    assignments, contacts, contracts, customers, erasure, history, imports, jobs, notes, profile, settings,
     sites, tickets, work_orders,
 };
 
@@ -107,6 +107,8 @@ routes! {
     Inventory: "GET /customers/{customerId}/inventory" => profile::inventory,
     ExportInventory: "GET /customers/{customerId}/inventory/export" => profile::export,
     Balance: "GET /customers/{customerId}/balance" => profile::balance,
+    EraseCustomer: "POST /customers/{customerId}/erase" => erasure::erase,
+    PersonalData: "GET /customers/{customerId}/personal-data" => erasure::personal_data,
 }
 
 impl Route {

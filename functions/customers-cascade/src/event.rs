@@ -72,6 +72,8 @@ pub struct Item {
     pub id: String,
     pub ordered: bool,
     pub work: Result<Work, String>,
+    /// The background erasure the record asks for too (a card just erased), if any.
+    pub erasure: Option<crate::erase::Erasure>,
 }
 
 /// The rest of a cascade, queued for a new invocation.
@@ -128,19 +130,29 @@ fn item_of(record: &Record) -> Item {
             Ok(change) => Item {
                 id: change.sequence.clone(),
                 ordered: true,
+                erasure: crate::erase::of_change(&change),
                 work: stream_work(change),
             },
             Err(ignored) => Item {
                 id: ignored.sequence,
                 ordered: true,
                 work: Err(ignored.why),
+                erasure: None,
             },
         },
-        Record::Queue(message) => Item {
-            id: message.message_id.clone().unwrap_or_default(),
-            ordered: false,
-            work: continuation_work(message.body.as_deref().unwrap_or_default()),
-        },
+        Record::Queue(message) => {
+            let body = message.body.as_deref().unwrap_or_default();
+            let erasure = crate::erase::of_message(body);
+            Item {
+                id: message.message_id.clone().unwrap_or_default(),
+                ordered: false,
+                work: match erasure {
+                    Some(_) => Err("an erasure's continuation".into()),
+                    None => continuation_work(body),
+                },
+                erasure,
+            }
+        }
     }
 }
 
@@ -152,6 +164,15 @@ fn stream_work(change: store::stream::Change) -> Result<Work, String> {
     let Some(customer) = images.new else {
         return Err("a customer's card without its new image".into());
     };
+    // The mapping also passes cards that were erased (for the erasure); only a card that went
+    // from active to inactive is a cascade. A card without its old image is taken as one.
+    let was_active = images
+        .old
+        .as_ref()
+        .is_none_or(|old| old.status == domain::CustomerStatus::Active);
+    if !was_active || customer.status != domain::CustomerStatus::Inactive {
+        return Err("no deactivation".into());
+    }
     Ok(Work {
         tenant: change.tenant,
         customer: change.customer,

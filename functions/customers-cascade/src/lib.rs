@@ -13,6 +13,7 @@
 //! Reactivation does not undo the cascade: sites are reactivated one by one; cancelled
 //! contracts, work orders, tasks and jobs stay cancelled.
 
+pub mod erase;
 pub mod event;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -29,9 +30,9 @@ use crate::event::{Continuation, Phase, Work};
 /// on the customer and the history entry, within DynamoDB's 100 items).
 const DEFAULT_PAGE_SIZE: i32 = 50;
 /// Left for handing the rest to the queue before the invocation's deadline.
-const HANDOVER_TIME: Duration = Duration::from_secs(10);
+pub(crate) const HANDOVER_TIME: Duration = Duration::from_secs(10);
 /// A page whose sites keep changing under the cascade is read again this often.
-const PAGE_ATTEMPTS: usize = 5;
+pub(crate) const PAGE_ATTEMPTS: usize = 5;
 
 #[derive(Clone)]
 pub struct App {
@@ -84,13 +85,19 @@ pub async fn handle(app: &App, event: LambdaEvent<event::Batch>) -> Result<Value
     let tenants = tenants_of(&items);
     let records = items.len();
     for item in items {
-        let outcome = match &item.work {
-            Ok(work) => cascade(app, work, deadline).await,
-            Err(why) => {
+        let outcome = match (&item.work, &item.erasure) {
+            (Ok(work), _) => cascade(app, work, deadline).await,
+            (Err(_), Some(_)) => Ok(()),
+            (Err(why), None) => {
                 // Never going to be understood: not retried, logged for operators.
                 tracing::warn!(id = %item.id, why = %why, "record ignored");
                 Ok(())
             }
+        };
+        // An erased card that was active is both: its open work is cancelled, then erased.
+        let outcome = match (outcome, &item.erasure) {
+            (Ok(()), Some(erasure)) => erase::erase(app, erasure, deadline).await,
+            (outcome, _) => outcome,
         };
         if let Err(error) = outcome {
             tracing::error!(id = %item.id, error = %error, "cascade failed; the record comes again");

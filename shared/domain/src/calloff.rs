@@ -103,6 +103,7 @@ mod tests {
         Customer {
             assignees: Vec::new(),
             sites_count: 0,
+            erased: None,
             id: CustomerId::new(),
             status: CustomerStatus::Active,
             version: 1,

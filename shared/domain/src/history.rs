@@ -38,6 +38,11 @@ pub enum ChangeKind {
     NoteAdded,
     /// A note's author changed it (before and after).
     NoteChanged,
+    /// The customer was erased (GDPR): the entry names the fields cleared, never their values.
+    Erased,
+    /// The background erasure rewrote the customer's records (`changes` names them, without
+    /// values).
+    RecordsErased,
 }
 
 /// One field's value before and after; `None` means absent.
@@ -69,7 +74,7 @@ impl HistoryEntry {
     /// The entry for the change from `before` (None when created) to `after`.
     pub fn of(kind: ChangeKind, before: Option<&Customer>, after: &Customer) -> Self {
         let changes = match before {
-            Some(before) => diff(before, after),
+            Some(before) => crate::erasure::without_values(kind, diff(before, after)),
             None => Vec::new(),
         };
         Self {
@@ -211,6 +216,7 @@ mod tests {
             updated_by: "alice".into(),
             assignees: Vec::new(),
             sites_count: 0,
+            erased: None,
             fields: validate_customer(input, &ValidationContext::default()).unwrap(),
         }
     }

@@ -6,6 +6,7 @@ pub mod calloff;
 pub mod contacts;
 pub mod contracts;
 pub mod countries;
+pub mod erasure;
 mod country_names;
 pub mod field_permissions;
 pub mod history;

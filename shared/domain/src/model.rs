@@ -515,6 +515,9 @@ pub struct Customer {
     /// unlinks one, so every list row can show it without counting.
     #[serde(default)]
     pub sites_count: u32,
+    /// Who erased the customer and when (`crate::erasure`); an erased customer never changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased: Option<crate::erasure::Erasure>,
     #[serde(flatten)]
     pub fields: CustomerFields,
 }
@@ -532,6 +535,7 @@ impl Customer {
             updated_by: user.to_owned(),
             assignees: Vec::new(),
             sites_count: 0,
+            erased: None,
             fields,
         }
     }

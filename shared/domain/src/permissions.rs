@@ -31,6 +31,9 @@ pub enum Permission {
     ChangeCustomerNumber,
     /// Change the organisation's customer settings (every role of the organisation reads them).
     ManageSettings,
+    /// Erase a customer's personal data for good (GDPR right to erasure) and export everything
+    /// held about one customer (subject access): the data-protection duties of the organisation.
+    Erase,
 }
 
 impl Permission {
@@ -48,6 +51,7 @@ impl Permission {
         Permission::Assign,
         Permission::ChangeCustomerNumber,
         Permission::ManageSettings,
+        Permission::Erase,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +68,7 @@ impl Permission {
             Permission::Assign => "assign",
             Permission::ChangeCustomerNumber => "changeCustomerNumber",
             Permission::ManageSettings => "manageSettings",
+            Permission::Erase => "erase",
         }
     }
 }
@@ -81,6 +86,7 @@ const ADMINISTRATOR: &[Permission] = &[
     Assign,
     ChangeCustomerNumber,
     ManageSettings,
+    Erase,
 ];
 const COORDINATOR: &[Permission] = &[
     View,

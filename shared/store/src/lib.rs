@@ -6,6 +6,7 @@ pub mod capacity;
 mod cascade;
 pub mod cursor;
 mod customers;
+mod erasure;
 mod error;
 mod imports;
 mod items;
@@ -24,6 +25,7 @@ pub use customers::{
     Assignment, Companion, CreateOutcome, CustomerStore, IdempotencyRecord, MAX_PAGE, Page,
     StoredResponse,
 };
+pub use erasure::{EXPORT_ITEMS_MAX, ErasedPage, ErasureError};
 pub use error::StoreError;
 pub use imports::{
     Begin, CHUNK_OVERHEAD, ChunkError, CustomerChange, ErrorChunk, ImportCheckpoint, ImportCounts,

@@ -6,6 +6,7 @@ pub mod assignments;
 pub mod contacts;
 pub mod contracts;
 pub mod customers;
+pub mod erasure;
 pub mod history;
 pub mod idempotency;
 pub mod imports;

@@ -1624,7 +1624,7 @@ Resources:
             event.on_failure,
             Some(Expr::GetAtt("CascadeDeadLetterQueue".into(), "Arn".into()))
         );
-        let [filter] = event.filters.as_slice() else {
+        let [deactivated, erased] = event.filters.as_slice() else {
             panic!("{:?}", event.filters)
         };
         let image = |status: &str| serde_json::json!({"entity": {"S": "Customer"}, "status": {"S": status}});
@@ -1632,7 +1632,16 @@ Resources:
             "eventName": "MODIFY",
             "dynamodb": {"OldImage": image("active"), "NewImage": image("inactive")},
         });
-        assert!(filter.matches(&record));
+        assert!(deactivated.matches(&record));
+        assert!(!erased.matches(&record));
+        let mut erased_image = image("inactive");
+        erased_image["erased"] = serde_json::json!({"M": {"by": {"S": "dpo"}, "at": {"S": "2026-01-01T00:00:00Z"}}});
+        let erasure = serde_json::json!({
+            "eventName": "MODIFY",
+            "dynamodb": {"OldImage": image("inactive"), "NewImage": erased_image},
+        });
+        assert!(erased.matches(&erasure));
+        assert!(!deactivated.matches(&erasure));
 
         let stream_arn = Expr::GetAtt("CustomersTable".into(), "StreamArn".into());
         let error = template.resolve(&stream_arn, &names(&[("CustomersTable", "s-T")]));

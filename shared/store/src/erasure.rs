@@ -121,14 +121,17 @@ impl CustomerStore {
             .await?;
         let mut writes = Vec::new();
         let mut changed = 0;
+        // Texts to one number share its counters; a transaction names each item once.
+        let mut counters = std::collections::BTreeSet::new();
         for item in &page.items {
             if let Some((erased, condition)) = erased_item(item)? {
                 changed += 1;
                 writes.push(self.put_on(erased, condition));
+                counters.extend(counter_days(item).into_iter().map(|k| (k.pk, k.sk)));
             }
-            for day in counter_days(item) {
-                writes.push(self.delete(day));
-            }
+        }
+        for (pk, sk) in counters {
+            writes.push(self.delete(keys::Key { pk, sk }));
         }
         // Counters for numbers texts went to are deleted whether or not they still exist.
         if changed > 0 {

@@ -359,3 +359,31 @@ async fn an_erased_customer_is_found_by_none_of_its_personal_values() {
         Value::from("Erased customer")
     );
 }
+
+#[tokio::test]
+async fn a_customer_created_with_an_idempotency_key_is_still_deleted_while_untouched() {
+    // The pointer at the create's idempotency record (for erasure) is no use of the customer.
+    let suite = Suite::start_with(1).await;
+    let office = suite.user("acme", "ada", ADMIN);
+    let created = office
+        .send_json(
+            http::Method::POST,
+            "/customers",
+            &[("idempotency-key", "erase-delete-1")],
+            &json!({"customerNumber": "E-7003", "companyName": "Mistake AB"}),
+        )
+        .await;
+    created.expect(201);
+    let id = id_of(&created);
+    office
+        .delete(&format!("/customers/{id}"))
+        .await
+        .expect(204);
+    let left: Vec<Vec<String>> = scan(&suite)
+        .await
+        .into_iter()
+        .filter(|item| item.iter().any(|s| s.contains(&id)))
+        .filter(|item| !item.iter().any(|s| s == "IdempotencyRecord"))
+        .collect();
+    assert!(left.is_empty(), "left of the deleted customer: {left:?}");
+}

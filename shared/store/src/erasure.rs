@@ -100,7 +100,8 @@ impl CustomerStore {
     /// Erases one page of the customer's partition (from `cursor`): every item the domain
     /// declares personal is rewritten without its personal attributes, history entries
     /// without their personal values, and the per-number SMS counters of the numbers texts
-    /// went to are deleted. Each rewrite is conditional on what was read (a record's
+    /// went to are deleted, as are the idempotency records of requests about the customer
+    /// (their stored answers hold it as it was). Each rewrite is conditional on what was read (a record's
     /// `version`, bumped so that a concurrent writer reads again), all in one transaction.
     /// A page already erased writes nothing.
     pub async fn erase_page(
@@ -124,6 +125,16 @@ impl CustomerStore {
         // Texts to one number share its counters; a transaction names each item once.
         let mut counters = std::collections::BTreeSet::new();
         for item in &page.items {
+            // A request's stored answer about the customer: the record and its pointer go.
+            if attribute(item, ENTITY) == items::IDEMPOTENCY_REF {
+                changed += 1;
+                writes.push(self.delete(keys::idempotency(tenant, attribute(item, "key"))));
+                writes.push(self.delete(keys::Key {
+                    pk: attribute(item, keys::PK).to_owned(),
+                    sk: attribute(item, keys::SK).to_owned(),
+                }));
+                continue;
+            }
             if let Some((erased, condition)) = erased_item(item)? {
                 changed += 1;
                 writes.push(self.put_on(erased, condition));

@@ -78,6 +78,36 @@ fn holders<'a>(items: &'a [Vec<String>], value: &str) -> Vec<&'a Vec<String>> {
         .collect()
 }
 
+/// Every version of every object of the imports bucket, each as its key and text.
+async fn bucket_texts(suite: &Suite) -> Vec<Vec<String>> {
+    let s3 = suite.s3().await;
+    let listed = s3
+        .list_object_versions()
+        .bucket(suite.bucket())
+        .send()
+        .await
+        .expect("list versions");
+    assert_ne!(listed.is_truncated(), Some(true), "one page holds this test's objects");
+    let mut objects = Vec::new();
+    for version in listed.versions() {
+        let (key, id) = (version.key().unwrap(), version.version_id().unwrap());
+        let object = s3
+            .get_object()
+            .bucket(suite.bucket())
+            .key(key)
+            .version_id(id)
+            .send()
+            .await
+            .expect("read a version");
+        let bytes = object.body.collect().await.expect("its body").into_bytes();
+        objects.push(vec![
+            key.to_owned(),
+            String::from_utf8_lossy(&bytes).into_owned(),
+        ]);
+    }
+    objects
+}
+
 async fn history_kinds(office: &Session<'_>, id: &str) -> Vec<String> {
     office
         .get(&format!("/customers/{id}/history?limit=100"))
@@ -200,6 +230,14 @@ async fn an_erased_customer_leaves_no_personal_data_in_the_table_and_keeps_its_n
         .await
         .expect(201);
     assert_eq!(suite.wait_for_texts(&contact_mobile, 3).await.len(), 3);
+    // An import whose error report (and file) holds a row mentioning the customer.
+    let csv = "Customer Number,First Name,Last Name,Email\r\n\
+               E-7099,Ingeborg,Quarnström,ingeborg.q@@erase.example\r\n\
+               E-7100,Carl,Ek,carl.ek@other.example\r\n";
+    let import = office.import_csv(&json!({}), csv.as_bytes()).await;
+    let report = office.error_report(&import).await;
+    assert!(report.to_lowercase().contains("ingeborg"), "{report}");
+    assert!(!bucket_texts(&suite).await.is_empty());
 
     let personal = [
         "Ingeborg",
@@ -258,6 +296,14 @@ async fn an_erased_customer_leaves_no_personal_data_in_the_table_and_keeps_its_n
         let found = holders(&items, value);
         assert!(found.is_empty(), "{value} is still in {found:?}");
     }
+    // Nor in any version of any object of the bucket (error reports, uploaded files).
+    let objects = bucket_texts(&suite).await;
+    for value in personal {
+        let found = holders(&objects, value);
+        assert!(found.is_empty(), "{value} is still in the bucket: {found:?}");
+    }
+    let report = office.error_report(&import).await;
+    assert!(!report.contains("ngeborg"), "{report}");
     // The SMS policy's per-number counters of the numbers texted are gone too.
     let tenant = store::TenantId::parse("acme").unwrap();
     let tag = store::keys::number_tag(&tenant, &contact_mobile);

@@ -5,8 +5,11 @@
 //! personal (`domain::erasure`, applied by `store::CustomerStore::erase_page`): sites'
 //! addresses and contacts, notes' texts, work orders' descriptions, jobs' and tickets' notes,
 //! the numbers and bodies of texts (and the per-number SMS counters), history entries' before
-//! and after values, assignments' customer name. A history entry names the erasure of the
-//! records (no values). Long partitions continue through the cascade queue.
+//! and after values, assignments' customer name, idempotency records of requests about it.
+//! First, in the stream record's invocation, the rows of the organisation's imports that
+//! mention the card's personal values (error-report chunks, reports and uploaded files in the
+//! bucket, every version). A history entry names the erasure of the records (no values). Long
+//! partitions continue through the cascade queue.
 //!
 //! Idempotent: a page already erased writes nothing, so a redelivered record or continuation
 //! changes nothing.
@@ -35,6 +38,11 @@ pub struct Erasure {
     pub tenant: String,
     pub customer_id: String,
     pub cursor: Option<String>,
+    /// The card's personal values as they were (from the stream record's old image), to find
+    /// its rows in import reports and files. Never queued: the imports are erased in the
+    /// stream record's own invocation, before the first page.
+    #[serde(skip)]
+    pub values: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -55,6 +63,11 @@ pub fn of_change(change: &Change) -> Option<Erasure> {
         tenant: change.tenant.as_str().to_owned(),
         customer_id: change.customer.0.clone(),
         cursor: None,
+        values: images
+            .old
+            .as_ref()
+            .map(|old| domain::erasure::personal_values(&old.fields))
+            .unwrap_or_default(),
     })
 }
 
@@ -80,6 +93,9 @@ pub async fn erase(app: &App, erasure: &Erasure, deadline: Instant) -> Result<()
     let customer = CustomerId(erasure.customer_id.clone());
     let mut cursor = erasure.cursor.clone();
     let mut changed = 0;
+    if cursor.is_none() && !erasure.values.is_empty() {
+        changed += erase_imports(app, &tenant, &erasure.values).await?;
+    }
     loop {
         if Instant::now() + HANDOVER_TIME >= deadline {
             return hand_over(app, erasure, cursor).await;
@@ -119,6 +135,124 @@ async fn erase_page(
     Err(CascadeFailure::Retry(
         "the customer's records kept changing during the erasure".into(),
     ))
+}
+
+/// The rows of the organisation's imports that mention the customer: removed from the error
+/// reports' chunks in the table and from the reports in the bucket (a new version without
+/// them, every version with them deleted), and every version of an uploaded file holding one
+/// deleted (the customers are in the table; a file is a working copy, see the bucket's
+/// lifecycle rules). Answers how many rows and objects went.
+async fn erase_imports(
+    app: &App,
+    tenant: &TenantId,
+    values: &[String],
+) -> Result<usize, CascadeFailure> {
+    let mut erased = app.store.erase_import_rows(tenant, values).await?;
+    let Some(bucket) = &app.bucket else {
+        return Ok(erased);
+    };
+    for prefix in ["reports", "imports"] {
+        let prefix = format!("{prefix}/{}/", tenant.as_str());
+        for version in object_versions(app, bucket, &prefix).await? {
+            erased += erase_object_version(app, bucket, &prefix, &version, values).await?;
+        }
+    }
+    Ok(erased)
+}
+
+/// One stored version of an object: its key, version id and whether it is the current one.
+struct ObjectVersion {
+    key: String,
+    version_id: String,
+    latest: bool,
+}
+
+async fn object_versions(
+    app: &App,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<ObjectVersion>, CascadeFailure> {
+    let mut versions = Vec::new();
+    let (mut key_marker, mut version_marker) = (None, None);
+    loop {
+        let page = app
+            .s3
+            .list_object_versions()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_key_marker(key_marker)
+            .set_version_id_marker(version_marker)
+            .send()
+            .await
+            .map_err(|e| CascadeFailure::Retry(format!("listing {prefix}: {e}")))?;
+        versions.extend(page.versions().iter().filter_map(|v| {
+            Some(ObjectVersion {
+                key: v.key()?.to_owned(),
+                version_id: v.version_id()?.to_owned(),
+                latest: v.is_latest().unwrap_or(false),
+            })
+        }));
+        if page.is_truncated() != Some(true) {
+            return Ok(versions);
+        }
+        key_marker = page.next_key_marker().map(str::to_owned);
+        version_marker = page.next_version_id_marker().map(str::to_owned);
+    }
+}
+
+/// Erases the customer's rows from one object version, if it has any: a report's current
+/// version is replaced by one without them; the version itself is deleted.
+async fn erase_object_version(
+    app: &App,
+    bucket: &str,
+    prefix: &str,
+    version: &ObjectVersion,
+    values: &[String],
+) -> Result<usize, CascadeFailure> {
+    let failed = |what: &str, e: String| {
+        CascadeFailure::Retry(format!("{what} {} ({}): {e}", version.key, version.version_id))
+    };
+    let object = app
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(&version.key)
+        .version_id(&version.version_id)
+        .send()
+        .await
+        .map_err(|e| failed("reading", e.to_string()))?;
+    let bytes = object
+        .body
+        .collect()
+        .await
+        .map_err(|e| failed("reading", e.to_string()))?
+        .into_bytes();
+    // Files in another encoding are read as UTF-8 with replacement characters: ASCII names,
+    // e-mails and phone digits are still found (see docs/api.md).
+    let text = String::from_utf8_lossy(&bytes);
+    let Some((kept, _)) = domain::erasure::without_mentions(&text, values) else {
+        return Ok(0);
+    };
+    if version.latest && prefix.starts_with("reports/") {
+        app.s3
+            .put_object()
+            .bucket(bucket)
+            .key(&version.key)
+            .content_type("text/csv; charset=utf-8")
+            .body(kept.into_bytes().into())
+            .send()
+            .await
+            .map_err(|e| failed("rewriting", e.to_string()))?;
+    }
+    app.s3
+        .delete_object()
+        .bucket(bucket)
+        .key(&version.key)
+        .version_id(&version.version_id)
+        .send()
+        .await
+        .map_err(|e| failed("deleting", e.to_string()))?;
+    Ok(1)
 }
 
 /// The history entry that says the records were erased: by whom (the background erasure),
@@ -180,6 +314,7 @@ mod tests {
             tenant: "acme".into(),
             customer_id: "01J".into(),
             cursor: Some("abc".into()),
+            values: Vec::new(),
         };
         let body = continuation_body(&erasure);
         assert_eq!(of_message(&body), Some(erasure));

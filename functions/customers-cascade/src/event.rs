@@ -240,6 +240,36 @@ mod tests {
         );
     }
 
+    /// The deactivation fixture with its new image erased, and the old image's status.
+    fn erasure_of(old_status: &str) -> Batch {
+        let mut event: serde_json::Value =
+            serde_json::from_str(include_str!("../events/customer-deactivated.json")).unwrap();
+        let record = &mut event["Records"][0]["dynamodb"];
+        record["OldImage"]["status"] = serde_json::json!({"S": old_status});
+        record["NewImage"]["erased"] = serde_json::json!(
+            {"M": {"at": {"S": "2026-12-03T16:00:00Z"}, "by": {"S": "dpo"}}});
+        serde_json::from_value(event).unwrap()
+    }
+
+    #[test]
+    fn an_erased_card_is_an_erasure_and_a_cascade_only_when_it_was_active() {
+        let [active] = work_items(&erasure_of("active")).try_into().unwrap();
+        assert!(active.work.is_ok(), "an active customer erased: its work is cancelled");
+        let erasure = active.erasure.expect("and its records erased");
+        assert_eq!(erasure.customer_id, "01M8Y9N1E9TF1K4QDTN15NQDA2");
+        assert_eq!(erasure.cursor, None);
+        assert!(!erasure.values.is_empty(), "the old image's personal values");
+
+        let [inactive] = work_items(&erasure_of("inactive")).try_into().unwrap();
+        assert!(inactive.work.is_err(), "an inactive customer has no cascade");
+        assert!(inactive.erasure.is_some());
+
+        let [deactivated] = work_items(&batch(include_str!("../events/customer-deactivated.json")))
+            .try_into()
+            .unwrap();
+        assert!(deactivated.erasure.is_none(), "a deactivation is no erasure");
+    }
+
     #[test]
     fn a_continuation_message_goes_on_where_the_last_invocation_stopped() {
         let items = work_items(&batch(include_str!("../events/continuation.json")));

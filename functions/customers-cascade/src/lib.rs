@@ -39,6 +39,10 @@ pub struct App {
     pub store: CustomerStore,
     pub sqs: aws_sdk_sqs::Client,
     pub queue_url: String,
+    /// The imports bucket, whose reports and files the erasure rewrites (`IMPORTS_BUCKET`;
+    /// none: only the table is erased).
+    pub s3: aws_sdk_s3::Client,
+    pub bucket: Option<String>,
     pub page_size: i32,
     /// Pages one invocation handles before handing over (`CASCADE_PAGES_PER_INVOCATION`;
     /// none: as many as the time allows).
@@ -68,6 +72,8 @@ impl App {
             ),
             sqs: aws_sdk_sqs::Client::new(&config),
             queue_url: kit::aws::required_env("CASCADE_QUEUE_URL")?,
+            s3: kit::aws::s3_client(&config),
+            bucket: std::env::var("IMPORTS_BUCKET").ok().filter(|b| !b.is_empty()),
             page_size,
             pages_per_invocation: number("CASCADE_PAGES_PER_INVOCATION")?,
         })

@@ -281,6 +281,21 @@ pub fn mentions(line: &str, values: &[String]) -> bool {
     })
 }
 
+/// `text` (an error report, an import file, one line a row) without the lines that mention
+/// any of `values`, and how many went; `None` when none does. Line endings are kept.
+pub fn without_mentions(text: &str, values: &[String]) -> Option<(String, usize)> {
+    let mut removed = 0;
+    let kept: String = text
+        .split_inclusive('\n')
+        .filter(|line| {
+            let mentioned = mentions(line, values);
+            removed += usize::from(mentioned);
+            !mentioned
+        })
+        .collect();
+    (removed > 0).then_some((kept, removed))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,5 +409,15 @@ mod tests {
         assert!(mentions("x;070-123 45 67", &values));
         assert!(mentions("x;+46 (0)70 222 22 22", &values));
         assert!(!mentions("10002;Carl;Ek;carl@example.org;08-555 12", &values));
+    }
+
+    #[test]
+    fn only_the_lines_mentioning_the_customer_go() {
+        let values = personal_values(&anna().fields);
+        let report = "line,code\r\n4,invalid_email: anna.berg@example.com\r\n5,required\r\n";
+        let (kept, removed) = without_mentions(report, &values).unwrap();
+        assert_eq!(kept, "line,code\r\n5,required\r\n");
+        assert_eq!(removed, 1);
+        assert_eq!(without_mentions(&kept, &values), None);
     }
 }

@@ -11,6 +11,7 @@ use serde_dynamo::aws_sdk_dynamodb_1::{from_attribute_value, to_attribute_value}
 use serde_json::{Map, Value};
 
 use crate::customers::{Cancelled, Failed, attribute};
+use crate::imports::StoredErrorChunk;
 use crate::items::{self, Item, VERSION};
 use crate::keys::{self, ENTITY, TenantId};
 use crate::{CustomerStore, Page, StoreError};
@@ -156,6 +157,75 @@ impl CustomerStore {
             changed,
             next_cursor: page.next_cursor,
         })
+    }
+
+    /// Removes the rows that mention any of `values` (an erased customer's personal values,
+    /// `domain::erasure::personal_values`) from the error-report chunks of every import of the
+    /// organisation; answers how many rows went. Chunks are written once and never changed by
+    /// the importer, so a plain put is safe; a chunk already clean is not written.
+    pub async fn erase_import_rows(
+        &self,
+        tenant: &TenantId,
+        values: &[String],
+    ) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        let mut imports_cursor = None;
+        loop {
+            let imports = self
+                .imports(tenant, crate::MAX_PAGE, imports_cursor.as_deref())
+                .await?;
+            for import in &imports.items {
+                removed += self.erase_chunk_rows(tenant, &import.id, values).await?;
+            }
+            match imports.next_cursor {
+                Some(next) => imports_cursor = Some(next),
+                None => return Ok(removed),
+            }
+        }
+    }
+
+    async fn erase_chunk_rows(
+        &self,
+        tenant: &TenantId,
+        import_id: &str,
+        values: &[String],
+    ) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        let mut cursor = None;
+        loop {
+            let page = self
+                .query_partition(
+                    keys::import_partition(tenant, import_id),
+                    Some(keys::IMPORT_ERRORS_PREFIX),
+                    crate::MAX_PAGE,
+                    cursor.as_deref(),
+                    true,
+                )
+                .await?;
+            for item in page.items {
+                let chunk: StoredErrorChunk =
+                    serde_dynamo::aws_sdk_dynamodb_1::from_item(item.clone())
+                        .map_err(StoreError::Corrupt)?;
+                let Some((csv, gone)) = erasure::without_mentions(&chunk.csv, values) else {
+                    continue;
+                };
+                let mut next = item;
+                next.insert("csv".into(), AttributeValue::S(csv));
+                next.insert(
+                    "rows".into(),
+                    AttributeValue::N(chunk.rows.saturating_sub(gone as u64).to_string()),
+                );
+                match self.transact(vec![self.put(next)], None).await {
+                    Ok(()) => removed += gone,
+                    Err(Cancelled(_)) => return Err(StoreError::VersionConflict),
+                    Err(Failed(e)) => return Err(e),
+                }
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(removed),
+            }
+        }
     }
 
     /// A history entry of the customer that changes nothing on the card (the background

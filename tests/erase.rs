@@ -87,7 +87,11 @@ async fn bucket_texts(suite: &Suite) -> Vec<Vec<String>> {
         .send()
         .await
         .expect("list versions");
-    assert_ne!(listed.is_truncated(), Some(true), "one page holds this test's objects");
+    assert_ne!(
+        listed.is_truncated(),
+        Some(true),
+        "one page holds this test's objects"
+    );
     let mut objects = Vec::new();
     for version in listed.versions() {
         let (key, id) = (version.key().unwrap(), version.version_id().unwrap());
@@ -125,7 +129,10 @@ async fn wait_for_history(suite: &Suite, office: &Session<'_>, id: &str, kind: &
     while !history_kinds(office, id).await.iter().any(|k| k == kind) {
         let logs = suite.logs();
         let cascade: Vec<&str> = logs.lines().filter(|l| l.contains("cascade")).collect();
-        assert!(started.elapsed() < WAIT, "no {kind} entry; the cascade's log: {cascade:#?}");
+        assert!(
+            started.elapsed() < WAIT,
+            "no {kind} entry; the cascade's log: {cascade:#?}"
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
@@ -258,8 +265,20 @@ async fn an_erased_customer_leaves_no_personal_data_in_the_table_and_keeps_its_n
     for value in personal {
         assert!(exported.contains(value), "{value} not in the export");
     }
-    for kind in ["Customer", "CustomerHistory", "Site", "Note", "WorkOrder", "Job", "Ticket", "Text"] {
-        assert!(export.body["records"][kind].is_array(), "no {kind} in the export");
+    for kind in [
+        "Customer",
+        "CustomerHistory",
+        "Site",
+        "Note",
+        "WorkOrder",
+        "Job",
+        "Ticket",
+        "Text",
+    ] {
+        assert!(
+            export.body["records"][kind].is_array(),
+            "no {kind} in the export"
+        );
     }
 
     // Only the erase permission erases or exports.
@@ -268,7 +287,12 @@ async fn an_erased_customer_leaves_no_personal_data_in_the_table_and_keeps_its_n
     let etag = office.get(&customer).await.etag();
     for caller in [&technician, &coordinator] {
         caller
-            .send(http::Method::POST, &format!("{customer}/erase"), &[("if-match", &etag)], None)
+            .send(
+                http::Method::POST,
+                &format!("{customer}/erase"),
+                &[("if-match", &etag)],
+                None,
+            )
             .await
             .expect_problem(403, "forbidden");
         caller
@@ -282,7 +306,12 @@ async fn an_erased_customer_leaves_no_personal_data_in_the_table_and_keeps_its_n
         .expect(428);
 
     let erased = office
-        .send(http::Method::POST, &format!("{customer}/erase"), &[("if-match", &etag)], None)
+        .send(
+            http::Method::POST,
+            &format!("{customer}/erase"),
+            &[("if-match", &etag)],
+            None,
+        )
         .await;
     erased.expect(202);
     assert_eq!(erased.body["displayName"], "Erased customer");
@@ -300,14 +329,20 @@ async fn an_erased_customer_leaves_no_personal_data_in_the_table_and_keeps_its_n
     let objects = bucket_texts(&suite).await;
     for value in personal {
         let found = holders(&objects, value);
-        assert!(found.is_empty(), "{value} is still in the bucket: {found:?}");
+        assert!(
+            found.is_empty(),
+            "{value} is still in the bucket: {found:?}"
+        );
     }
     let report = office.error_report(&import).await;
     assert!(!report.contains("ngeborg"), "{report}");
     // The SMS policy's per-number counters of the numbers texted are gone too.
     let tenant = store::TenantId::parse("acme").unwrap();
     let tag = store::keys::number_tag(&tenant, &contact_mobile);
-    assert!(holders(&items, &tag).is_empty(), "a per-number counter is left");
+    assert!(
+        holders(&items, &tag).is_empty(),
+        "a per-number counter is left"
+    );
 
     // The number and the work remain.
     let card = office.get(&customer).await;
@@ -323,7 +358,11 @@ async fn an_erased_customer_leaves_no_personal_data_in_the_table_and_keeps_its_n
     assert!(kinds.contains(&"erased".to_owned()), "{kinds:?}");
 
     // Subject access after: nothing personal.
-    let export = office.get(&format!("{customer}/personal-data")).await.body.to_string();
+    let export = office
+        .get(&format!("{customer}/personal-data"))
+        .await
+        .body
+        .to_string();
     for value in personal {
         assert!(!export.contains(value), "{value} is still exported");
     }
@@ -335,20 +374,36 @@ async fn an_erased_customer_leaves_no_personal_data_in_the_table_and_keeps_its_n
         .await
         .expect_problem(409, "erased");
     office
-        .send(http::Method::POST, &format!("{customer}/reactivate"), &[], None)
+        .send(
+            http::Method::POST,
+            &format!("{customer}/reactivate"),
+            &[],
+            None,
+        )
         .await
         .expect_problem(409, "erased");
     office
-        .post(&format!("{customer}/notes"), &json!({"text": "Ingeborg called"}))
+        .post(
+            &format!("{customer}/notes"),
+            &json!({"text": "Ingeborg called"}),
+        )
         .await
         .expect_problem(409, "erased");
     office
-        .post(&format!("{customer}/contacts"), &json!({"firstName": "Hjalmar"}))
+        .post(
+            &format!("{customer}/contacts"),
+            &json!({"firstName": "Hjalmar"}),
+        )
         .await
         .expect_problem(409, "erased");
     // Erasing again changes nothing.
     office
-        .send(http::Method::POST, &format!("{customer}/erase"), &[("if-match", "*")], None)
+        .send(
+            http::Method::POST,
+            &format!("{customer}/erase"),
+            &[("if-match", "*")],
+            None,
+        )
         .await
         .expect(202);
 
@@ -421,10 +476,7 @@ async fn a_customer_created_with_an_idempotency_key_is_still_deleted_while_untou
         .await;
     created.expect(201);
     let id = id_of(&created);
-    office
-        .delete(&format!("/customers/{id}"))
-        .await
-        .expect(204);
+    office.delete(&format!("/customers/{id}")).await.expect(204);
     let left: Vec<Vec<String>> = scan(&suite)
         .await
         .into_iter()

@@ -12,8 +12,8 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::App;
 use crate::handlers::{
-    assignments, contacts, contracts, customers, erasure, history, imports, jobs, notes, profile, settings,
-    sites, tickets, work_orders,
+    assignments, contacts, contracts, customers, erasure, history, imports, jobs, notes, profile,
+    settings, sites, tickets, work_orders,
 };
 
 /// One line per route: `Variant: "METHOD /path/{param}" => handler,`. Everything else about

@@ -210,7 +210,10 @@ async fn erase_object_version(
     values: &[String],
 ) -> Result<usize, CascadeFailure> {
     let failed = |what: &str, e: String| {
-        CascadeFailure::Retry(format!("{what} {} ({}): {e}", version.key, version.version_id))
+        CascadeFailure::Retry(format!(
+            "{what} {} ({}): {e}",
+            version.key, version.version_id
+        ))
     };
     let object = app
         .s3

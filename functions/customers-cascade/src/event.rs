@@ -254,20 +254,32 @@ mod tests {
     #[test]
     fn an_erased_card_is_an_erasure_and_a_cascade_only_when_it_was_active() {
         let [active] = work_items(&erasure_of("active")).try_into().unwrap();
-        assert!(active.work.is_ok(), "an active customer erased: its work is cancelled");
+        assert!(
+            active.work.is_ok(),
+            "an active customer erased: its work is cancelled"
+        );
         let erasure = active.erasure.expect("and its records erased");
         assert_eq!(erasure.customer_id, "01M8Y9N1E9TF1K4QDTN15NQDA2");
         assert_eq!(erasure.cursor, None);
-        assert!(!erasure.values.is_empty(), "the old image's personal values");
+        assert!(
+            !erasure.values.is_empty(),
+            "the old image's personal values"
+        );
 
         let [inactive] = work_items(&erasure_of("inactive")).try_into().unwrap();
-        assert!(inactive.work.is_err(), "an inactive customer has no cascade");
+        assert!(
+            inactive.work.is_err(),
+            "an inactive customer has no cascade"
+        );
         assert!(inactive.erasure.is_some());
 
         let [deactivated] = work_items(&batch(include_str!("../events/customer-deactivated.json")))
             .try_into()
             .unwrap();
-        assert!(deactivated.erasure.is_none(), "a deactivation is no erasure");
+        assert!(
+            deactivated.erasure.is_none(),
+            "a deactivation is no erasure"
+        );
     }
 
     #[test]

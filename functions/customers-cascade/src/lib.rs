@@ -73,7 +73,9 @@ impl App {
             sqs: aws_sdk_sqs::Client::new(&config),
             queue_url: kit::aws::required_env("CASCADE_QUEUE_URL")?,
             s3: kit::aws::s3_client(&config),
-            bucket: std::env::var("IMPORTS_BUCKET").ok().filter(|b| !b.is_empty()),
+            bucket: std::env::var("IMPORTS_BUCKET")
+                .ok()
+                .filter(|b| !b.is_empty()),
             page_size,
             pages_per_invocation: number("CASCADE_PAGES_PER_INVOCATION")?,
         })

@@ -177,11 +177,8 @@ fn kept_history_field(field: &str) -> bool {
 /// (who, when, the kind and which fields changed stay). `None` when nothing needed replacing,
 /// so a redelivered erasure writes nothing.
 pub fn scrub_history(changes: &[FieldChange]) -> Option<Vec<FieldChange>> {
-    let tombstone = |value: &Option<Value>| {
-        value
-            .as_ref()
-            .map(|_| Value::String(TOMBSTONE.to_owned()))
-    };
+    let tombstone =
+        |value: &Option<Value>| value.as_ref().map(|_| Value::String(TOMBSTONE.to_owned()));
     let mut changed = false;
     let scrubbed = changes
         .iter()
@@ -347,7 +344,14 @@ mod tests {
         for value in personal_values(&before.fields) {
             assert!(!json.contains(&value), "{value} left in {json}");
         }
-        for value in ["Anna", "Berg", "example.com", "Storgatan", "garden", "+4670"] {
+        for value in [
+            "Anna",
+            "Berg",
+            "example.com",
+            "Storgatan",
+            "garden",
+            "+4670",
+        ] {
             assert!(!json.contains(value), "{value} left in {json}");
         }
     }
@@ -388,8 +392,16 @@ mod tests {
         assert_eq!(scrubbed[1].after, Some(TOMBSTONE.into()));
         assert_eq!(scrubbed[2], changes[2]);
         assert_eq!(scrubbed[3], changes[3]);
-        assert_eq!(scrubbed[4].before, Some(TOMBSTONE.into()), "a prefix is no match");
-        assert_eq!(scrub_history(&scrubbed), None, "scrubbing twice changes nothing");
+        assert_eq!(
+            scrubbed[4].before,
+            Some(TOMBSTONE.into()),
+            "a prefix is no match"
+        );
+        assert_eq!(
+            scrub_history(&scrubbed),
+            None,
+            "scrubbing twice changes nothing"
+        );
     }
 
     #[test]
@@ -398,7 +410,11 @@ mod tests {
         let after = erased_card(&before, "dpo", Utc::now());
         let changes = without_values(ChangeKind::Erased, crate::history::diff(&before, &after));
         assert!(changes.iter().any(|c| c.field == "/firstName"));
-        assert!(changes.iter().all(|c| c.before.is_none() && c.after.is_none()));
+        assert!(
+            changes
+                .iter()
+                .all(|c| c.before.is_none() && c.after.is_none())
+        );
     }
 
     #[test]
@@ -408,7 +424,10 @@ mod tests {
         assert!(mentions("x;ANNA.BERG@EXAMPLE.COM", &values));
         assert!(mentions("x;070-123 45 67", &values));
         assert!(mentions("x;+46 (0)70 222 22 22", &values));
-        assert!(!mentions("10002;Carl;Ek;carl@example.org;08-555 12", &values));
+        assert!(!mentions(
+            "10002;Carl;Ek;carl@example.org;08-555 12",
+            &values
+        ));
     }
 
     #[test]

@@ -237,7 +237,10 @@ impl CustomerStore {
         entry: &domain::HistoryEntry,
     ) -> Result<(), StoreError> {
         match self
-            .transact(vec![self.put(items::history_item(tenant, customer, entry))], None)
+            .transact(
+                vec![self.put(items::history_item(tenant, customer, entry))],
+                None,
+            )
             .await
         {
             Ok(()) => Ok(()),
@@ -276,8 +279,7 @@ fn json_of(mut item: Item) -> Result<Value, StoreError> {
     for name in KEY_ATTRIBUTES {
         item.remove(*name);
     }
-    from_attribute_value(AttributeValue::M(item))
-        .map_err(StoreError::Corrupt)
+    from_attribute_value(AttributeValue::M(item)).map_err(StoreError::Corrupt)
 }
 
 /// The item as erasure leaves it, with the condition of its write; `None` when it holds
@@ -287,22 +289,23 @@ fn erased_item(item: &Item) -> Result<Option<(Item, Condition)>, StoreError> {
     let mut next = item.clone();
     if entity == "CustomerHistory" {
         let changes: Vec<FieldChange> = match item.get("changes") {
-            Some(value) => from_attribute_value(value.clone())
-                .map_err(StoreError::Corrupt)?,
+            Some(value) => from_attribute_value(value.clone()).map_err(StoreError::Corrupt)?,
             None => return Ok(None),
         };
         let Some(scrubbed) = erasure::scrub_history(&changes) else {
             return Ok(None);
         };
-        let value = to_attribute_value(scrubbed)
-            .map_err(StoreError::Corrupt)?;
+        let value = to_attribute_value(scrubbed).map_err(StoreError::Corrupt)?;
         next.insert("changes".into(), value);
     } else if let Some(rule) = erasure::erased_record(entity) {
         for name in rule.remove {
             next.remove(*name);
         }
         for (name, tombstone) in rule.replace {
-            next.insert((*name).to_owned(), AttributeValue::S((*tombstone).to_owned()));
+            next.insert(
+                (*name).to_owned(),
+                AttributeValue::S((*tombstone).to_owned()),
+            );
         }
     } else {
         return Ok(None);
@@ -313,10 +316,7 @@ fn erased_item(item: &Item) -> Result<Option<(Item, Condition)>, StoreError> {
     let condition = match item.get(VERSION).and_then(|v| v.as_n().ok()) {
         Some(version) => {
             let version: u64 = version.parse().unwrap_or_default();
-            next.insert(
-                VERSION.into(),
-                AttributeValue::N((version + 1).to_string()),
-            );
+            next.insert(VERSION.into(), AttributeValue::N((version + 1).to_string()));
             Condition::Version(version)
         }
         None => match item.get("updatedAt").and_then(|v| v.as_s().ok()) {
@@ -368,7 +368,10 @@ mod tests {
         let item: Item = [
             (ENTITY, s("Site")),
             ("name", s("Anna's house")),
-            ("address", AttributeValue::M([("line1".to_owned(), s("Storgatan 1"))].into())),
+            (
+                "address",
+                AttributeValue::M([("line1".to_owned(), s("Storgatan 1"))].into()),
+            ),
             (VERSION, AttributeValue::N("3".into())),
         ]
         .into_iter()

@@ -24,7 +24,8 @@ pub async fn erase(app: &App, request: &Request) -> Result<Response<Body>, Probl
     Ok(customer_response(&scope, StatusCode::ACCEPTED, &customer))
 }
 
-/// Everything held about one customer, as JSON (subject access).
+/// Everything held about one customer, as JSON (subject access). The same data answers the
+/// same bytes: no time of export in it.
 pub async fn personal_data(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     let scope = scope(app, request).await?;
     scope.require(Permission::Erase)?;
@@ -32,6 +33,6 @@ pub async fn personal_data(app: &App, request: &Request) -> Result<Response<Body
     let records = erasure::personal_data(app, &scope, &id).await?;
     Ok(http::json(
         StatusCode::OK,
-        &json!({"customerId": id.0, "exportedAt": chrono::Utc::now(), "records": records}),
+        &json!({"customerId": id.0, "records": records}),
     ))
 }

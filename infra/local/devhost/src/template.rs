@@ -1635,7 +1635,8 @@ Resources:
         assert!(deactivated.matches(&record));
         assert!(!erased.matches(&record));
         let mut erased_image = image("inactive");
-        erased_image["erased"] = serde_json::json!({"M": {"by": {"S": "dpo"}, "at": {"S": "2026-01-01T00:00:00Z"}}});
+        erased_image["erased"] =
+            serde_json::json!({"M": {"by": {"S": "dpo"}, "at": {"S": "2026-01-01T00:00:00Z"}}});
         let erasure = serde_json::json!({
             "eventName": "MODIFY",
             "dynamodb": {"OldImage": image("inactive"), "NewImage": erased_image},

@@ -214,34 +214,48 @@ pub fn without_values(kind: ChangeKind, changes: Vec<FieldChange>) -> Vec<FieldC
 }
 
 /// Every personal value of a card as it was before erasure, for finding the customer's rows in
-/// files the table does not structure (import files and error reports): names (as written),
-/// e-mails, and phones as the digits of their national number (files write phones in any
-/// format; see [`mentions`]).
+/// files the table does not structure (import files and error reports): e-mails, the
+/// organisation number, address lines, the company name, phones as the digits of their
+/// national number (files write phones in any format), and each person's name as first and
+/// last name together ([`NAME_PARTS`] between them: a row must hold both, so that another
+/// customer who shares only a first name keeps its rows). See [`mentions`].
 pub fn personal_values(fields: &CustomerFields) -> Vec<String> {
     let mut values = Vec::new();
-    let mut push = |value: &Option<String>| {
-        if let Some(v) = value.as_deref().map(str::trim).filter(|v| v.len() >= 3) {
-            values.push(v.to_owned());
+    let usable = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| v.chars().count() >= 3)
+            .map(str::to_owned)
+    };
+    let mut name = |first: &Option<String>, last: &Option<String>| {
+        let parts: Vec<String> = [usable(first), usable(last)]
+            .into_iter()
+            .flatten()
+            .collect();
+        if !parts.is_empty() {
+            values.push(parts.join(&NAME_PARTS.to_string()));
         }
     };
-    push(&fields.first_name);
-    push(&fields.last_name);
-    push(&fields.company_name);
-    push(&fields.email);
-    push(&fields.invoice_email);
-    push(&fields.organisation_number);
-    for address in [&fields.invoice_address, &fields.visiting_address]
+    name(&fields.first_name, &fields.last_name);
+    for contact in &fields.contacts {
+        name(&contact.first_name, &contact.last_name);
+    }
+    let addresses = [&fields.invoice_address, &fields.visiting_address]
         .into_iter()
         .flatten()
-    {
-        push(&address.line1);
-        push(&address.line2);
-    }
-    for contact in &fields.contacts {
-        push(&contact.first_name);
-        push(&contact.last_name);
-        push(&contact.email);
-    }
+        .flat_map(|a| [&a.line1, &a.line2]);
+    let contact_emails = fields.contacts.iter().map(|c| &c.email);
+    let singles = [
+        &fields.company_name,
+        &fields.email,
+        &fields.invoice_email,
+        &fields.organisation_number,
+    ]
+    .into_iter()
+    .chain(addresses)
+    .chain(contact_emails);
+    values.extend(singles.filter_map(usable));
     let phones = [&fields.phone, &fields.mobile]
         .into_iter()
         .chain(fields.contacts.iter().flat_map(|c| [&c.phone, &c.mobile]));
@@ -254,6 +268,9 @@ pub fn personal_values(fields: &CustomerFields) -> Vec<String> {
     values.dedup();
     values
 }
+
+/// Separates the parts of a name in [`personal_values`]: every part must be in the line.
+pub const NAME_PARTS: char = '\u{1f}';
 
 /// The national significant number of an E.164 phone, as digits ("+46701234567" ->
 /// "701234567"): what every written form of the number contains once its punctuation and
@@ -273,7 +290,9 @@ pub fn mentions(line: &str, values: &[String]) -> bool {
         if value.chars().all(|c| c.is_ascii_digit()) {
             digits.contains(value.as_str())
         } else {
-            lower.contains(&value.to_lowercase())
+            value
+                .split(NAME_PARTS)
+                .all(|part| lower.contains(&part.to_lowercase()))
         }
     })
 }
@@ -424,6 +443,12 @@ mod tests {
         assert!(mentions("x;ANNA.BERG@EXAMPLE.COM", &values));
         assert!(mentions("x;070-123 45 67", &values));
         assert!(mentions("x;+46 (0)70 222 22 22", &values));
+        assert!(mentions("x;Bo;Lund;y", &values), "a contact's name");
+        assert!(
+            !mentions("10003;Anna;Ek", &values),
+            "another Anna keeps her rows"
+        );
+        assert!(mentions("x;Box 12;y", &values), "an address line");
         assert!(!mentions(
             "10002;Carl;Ek;carl@example.org;08-555 12",
             &values

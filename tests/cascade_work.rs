@@ -359,6 +359,8 @@ async fn a_work_order_completed_while_the_cascade_runs_is_completed_and_never_ha
         store: store.clone(),
         sqs: aws_sdk_sqs::Client::new(&config),
         queue_url: String::new(),
+        s3: kit::aws::s3_client(&config),
+        bucket: None,
         page_size: 50,
         pages_per_invocation: None,
         bulk_page_size: customers_cascade::bulk::DEFAULT_PAGE_SIZE,

@@ -48,6 +48,11 @@ const USED: &[(&str, &[&str])] = &[
             "dynamodb:BatchGetItem",       // a page of a bulk change's customers
             "dynamodb:DeleteItem",         // a moved record under the merged card
             "dynamodb:UpdateItem",         // the survivor's inventory lines a merge adds to
+            "s3:GetObject",                // an erasure: the import files and reports
+            "s3:GetObjectVersion",         // every version of them
+            "s3:DeleteObjectVersion",      // the versions holding the erased customer's rows
+            "s3:PutObject",                // a report written again without them
+            "s3:ListBucketVersions",       // the versions of the organisation's files
             "sqs:SendMessage",             // the continuation; the on-failure destination
         ],
     ),

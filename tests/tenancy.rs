@@ -210,13 +210,15 @@ fn attack(route: Route, acme: &Acme) -> Attack {
         | Route::GetNote
         | Route::ExportInventory
         | Route::Balance
+        | Route::PersonalData
         | Route::GetImport
         | Route::ImportErrors
         | Route::GetExport => Attack::read(false),
         Route::UpdateCustomer => patch("customer", json!({"firstName": "Mallory"})),
-        Route::DeactivateCustomer | Route::ReactivateCustomer | Route::DeleteCustomer => {
-            Attack::write(acme.etag("customer"), None)
-        }
+        Route::DeactivateCustomer
+        | Route::ReactivateCustomer
+        | Route::DeleteCustomer
+        | Route::EraseCustomer => Attack::write(acme.etag("customer"), None),
         Route::AddContact => Attack::write(None, Some(json!({"firstName": "Mallory"}))),
         Route::ChangeContact => patch("customer", json!({"firstName": "Mallory"})),
         Route::RemoveContact | Route::Assign | Route::Unassign => {

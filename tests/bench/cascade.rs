@@ -171,6 +171,8 @@ async fn main() {
         store: store.clone(),
         sqs: aws_sdk_sqs::Client::new(&config),
         queue_url: String::new(),
+        s3: kit::aws::s3_client(&config),
+        bucket: None,
         page_size: 50,
         pages_per_invocation: None,
         bulk_page_size: customers_cascade::bulk::DEFAULT_PAGE_SIZE,

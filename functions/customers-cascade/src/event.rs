@@ -98,6 +98,8 @@ pub struct Item {
     pub id: String,
     pub ordered: bool,
     pub work: Result<Task, String>,
+    /// The background erasure the record asks for too (a card just erased), if any.
+    pub erasure: Option<crate::erase::Erasure>,
 }
 
 /// The rest of a cascade, queued for a new invocation.
@@ -180,6 +182,7 @@ fn item_of(record: &Record) -> Item {
             id: stream.change.sequence_number.clone().unwrap_or_default(),
             ordered: true,
             work: Ok(Task::Bulk(BulkWork { tenant, id })),
+            erasure: None,
         };
     }
     match record {
@@ -187,6 +190,7 @@ fn item_of(record: &Record) -> Item {
             Ok(change) => Item {
                 id: change.sequence.clone(),
                 ordered: true,
+                erasure: crate::erase::of_change(&change),
                 work: stream_work(change),
             },
 
@@ -194,13 +198,22 @@ fn item_of(record: &Record) -> Item {
                 id: ignored.sequence,
                 ordered: true,
                 work: Err(ignored.why),
+                erasure: None,
             },
         },
-        Record::Queue(message) => Item {
-            id: message.message_id.clone().unwrap_or_default(),
-            ordered: false,
-            work: continuation_work(message.body.as_deref().unwrap_or_default()),
-        },
+        Record::Queue(message) => {
+            let body = message.body.as_deref().unwrap_or_default();
+            let erasure = crate::erase::of_message(body);
+            Item {
+                id: message.message_id.clone().unwrap_or_default(),
+                ordered: false,
+                work: match erasure {
+                    Some(_) => Err("an erasure's continuation".into()),
+                    None => continuation_work(body),
+                },
+                erasure,
+            }
+        }
     }
 }
 
@@ -219,6 +232,15 @@ fn stream_work(change: store::stream::Change) -> Result<Task, String> {
             &customer,
             survivor,
         )));
+    }
+    // The mapping also passes cards that were erased (for the erasure); only a card that went
+    // from active to inactive is a cascade. A card without its old image is taken as one.
+    let was_active = images
+        .old
+        .as_ref()
+        .is_none_or(|old| old.status == domain::CustomerStatus::Active);
+    if !was_active || customer.status != domain::CustomerStatus::Inactive {
+        return Err("no deactivation".into());
     }
     Ok(Task::Cascade(Work {
         tenant: change.tenant,
@@ -294,6 +316,48 @@ mod tests {
                 phase: Phase::Sites,
                 cursor: None,
             }))
+        );
+    }
+
+    /// The deactivation fixture with its new image erased, and the old image's status.
+    fn erasure_of(old_status: &str) -> Batch {
+        let mut event: serde_json::Value =
+            serde_json::from_str(include_str!("../events/customer-deactivated.json")).unwrap();
+        let record = &mut event["Records"][0]["dynamodb"];
+        record["OldImage"]["status"] = serde_json::json!({"S": old_status});
+        record["NewImage"]["erased"] = serde_json::json!(
+            {"M": {"at": {"S": "2026-12-03T16:00:00Z"}, "by": {"S": "dpo"}}});
+        serde_json::from_value(event).unwrap()
+    }
+
+    #[test]
+    fn an_erased_card_is_an_erasure_and_a_cascade_only_when_it_was_active() {
+        let [active] = work_items(&erasure_of("active")).try_into().unwrap();
+        assert!(
+            active.work.is_ok(),
+            "an active customer erased: its work is cancelled"
+        );
+        let erasure = active.erasure.expect("and its records erased");
+        assert_eq!(erasure.customer_id, "01M8Y9N1E9TF1K4QDTN15NQDA2");
+        assert_eq!(erasure.cursor, None);
+        assert!(
+            !erasure.values.is_empty(),
+            "the old image's personal values"
+        );
+
+        let [inactive] = work_items(&erasure_of("inactive")).try_into().unwrap();
+        assert!(
+            inactive.work.is_err(),
+            "an inactive customer has no cascade"
+        );
+        assert!(inactive.erasure.is_some());
+
+        let [deactivated] = work_items(&batch(include_str!("../events/customer-deactivated.json")))
+            .try_into()
+            .unwrap();
+        assert!(
+            deactivated.erasure.is_none(),
+            "a deactivation is no erasure"
         );
     }
 

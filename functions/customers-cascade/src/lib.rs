@@ -14,6 +14,7 @@
 //! contracts, work orders, tasks and jobs stay cancelled.
 
 pub mod bulk;
+pub mod erase;
 pub mod event;
 pub mod merge;
 
@@ -40,6 +41,10 @@ pub struct App {
     pub store: CustomerStore,
     pub sqs: aws_sdk_sqs::Client,
     pub queue_url: String,
+    /// The imports bucket, whose reports and files the erasure rewrites (`IMPORTS_BUCKET`;
+    /// none: only the table is erased).
+    pub s3: aws_sdk_s3::Client,
+    pub bucket: Option<String>,
     pub page_size: i32,
     /// Pages one invocation handles before handing over (`CASCADE_PAGES_PER_INVOCATION`;
     /// none: as many as the time allows).
@@ -71,6 +76,10 @@ impl App {
             ),
             sqs: aws_sdk_sqs::Client::new(&config),
             queue_url: kit::aws::required_env("CASCADE_QUEUE_URL")?,
+            s3: kit::aws::s3_client(&config),
+            bucket: std::env::var("IMPORTS_BUCKET")
+                .ok()
+                .filter(|b| !b.is_empty()),
             page_size,
             pages_per_invocation: number("CASCADE_PAGES_PER_INVOCATION")?,
             bulk_page_size: number("BULK_CHANGE_PAGE_SIZE")?
@@ -91,15 +100,21 @@ pub async fn handle(app: &App, event: LambdaEvent<event::Batch>) -> Result<Value
     let tenants = tenants_of(&items);
     let records = items.len();
     for item in items {
-        let outcome = match &item.work {
-            Ok(Task::Cascade(work)) => cascade(app, work, deadline).await,
-            Ok(Task::Bulk(work)) => bulk::run(app, work, deadline, item.ordered).await,
-            Ok(Task::Merge(work)) => merge::merge(app, work, deadline).await,
-            Err(why) => {
+        let outcome = match (&item.work, &item.erasure) {
+            (Ok(Task::Cascade(work)), _) => cascade(app, work, deadline).await,
+            (Ok(Task::Bulk(work)), _) => bulk::run(app, work, deadline, item.ordered).await,
+            (Ok(Task::Merge(work)), _) => merge::merge(app, work, deadline).await,
+            (Err(_), Some(_)) => Ok(()),
+            (Err(why), None) => {
                 // Never going to be understood: not retried, logged for operators.
                 tracing::warn!(id = %item.id, why = %why, "record ignored");
                 Ok(())
             }
+        };
+        // An erased card that was active is both: its open work is cancelled, then erased.
+        let outcome = match (outcome, &item.erasure) {
+            (Ok(()), Some(erasure)) => erase::erase(app, erasure, deadline).await,
+            (outcome, _) => outcome,
         };
         if let Err(error) = outcome {
             tracing::error!(id = %item.id, error = %error, "cascade failed; the record comes again");

@@ -511,6 +511,14 @@ impl Importer {
         context: &ValidationContext,
         now: DateTime<Utc>,
     ) -> Outcome {
+        // An erased customer is never changed again: a row would put personal data back.
+        if before.is_erased() {
+            return Outcome::Failed(vec![RowError::of_row(
+                row.line,
+                "erased",
+                "The customer with this number was erased (GDPR) and cannot be changed.",
+            )]);
+        }
         match update_from_row(&before.fields, row, context) {
             Ok(None) => Outcome::Unchanged,
             Ok(Some(fields)) => {

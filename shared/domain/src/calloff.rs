@@ -104,6 +104,7 @@ mod tests {
             assignees: Vec::new(),
             sites_count: 0,
             merged_into: None,
+            erased: None,
             id: CustomerId::new(),
             status: CustomerStatus::Active,
             version: 1,

@@ -46,6 +46,11 @@ pub enum ChangeKind {
     /// A page of a merged duplicate's records moved to the survivor (`/<collection>/<id>/customerId`,
     /// before the duplicate, after the survivor), in both cards' histories.
     RecordsMoved,
+    /// The customer was erased (GDPR): the entry names the fields cleared, never their values.
+    Erased,
+    /// The background erasure rewrote the customer's records (`changes` names them, without
+    /// values).
+    RecordsErased,
 }
 
 /// One field's value before and after; `None` means absent.
@@ -77,7 +82,7 @@ impl HistoryEntry {
     /// The entry for the change from `before` (None when created) to `after`.
     pub fn of(kind: ChangeKind, before: Option<&Customer>, after: &Customer) -> Self {
         let changes = match before {
-            Some(before) => diff(before, after),
+            Some(before) => crate::erasure::without_values(kind, diff(before, after)),
             None => Vec::new(),
         };
         Self {
@@ -223,6 +228,7 @@ mod tests {
             assignees: Vec::new(),
             sites_count: 0,
             merged_into: None,
+            erased: None,
             fields: validate_customer(input, &ValidationContext::default()).unwrap(),
         }
     }

@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod contracts;
 pub mod countries;
 mod country_names;
+pub mod erasure;
 pub mod field_permissions;
 pub mod history;
 pub mod linked;

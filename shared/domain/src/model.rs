@@ -522,6 +522,9 @@ pub struct Customer {
     /// The card this one was merged into (status `merged`); absent on every other card.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<CustomerId>,
+    /// Who erased the customer and when (`crate::erasure`); an erased customer never changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased: Option<crate::erasure::Erasure>,
     #[serde(flatten)]
     pub fields: CustomerFields,
 }
@@ -540,6 +543,7 @@ impl Customer {
             assignees: Vec::new(),
             sites_count: 0,
             merged_into: None,
+            erased: None,
             fields,
         }
     }

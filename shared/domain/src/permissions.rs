@@ -35,6 +35,9 @@ pub enum Permission {
     ManageSettings,
     /// Merge a duplicate card into another customer (final: the duplicate becomes `merged`).
     Merge,
+    /// Erase a customer's personal data for good (GDPR right to erasure) and export everything
+    /// held about one customer (subject access): the data-protection duties of the organisation.
+    Erase,
 }
 
 impl Permission {
@@ -54,6 +57,7 @@ impl Permission {
         Permission::ChangeCustomerNumber,
         Permission::ManageSettings,
         Permission::Merge,
+        Permission::Erase,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -72,6 +76,7 @@ impl Permission {
             Permission::ChangeCustomerNumber => "changeCustomerNumber",
             Permission::ManageSettings => "manageSettings",
             Permission::Merge => "merge",
+            Permission::Erase => "erase",
         }
     }
 }
@@ -91,6 +96,7 @@ const ADMINISTRATOR: &[Permission] = &[
     ChangeCustomerNumber,
     ManageSettings,
     Merge,
+    Erase,
 ];
 const COORDINATOR: &[Permission] = &[
     View,

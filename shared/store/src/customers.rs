@@ -124,6 +124,7 @@ impl CustomerStore {
                 self.put_new(items::idempotency_item(tenant, record)),
                 Guarded::Idempotency,
             );
+            set.push(self.put(items::idempotency_ref_item(tenant, &customer.id, record)));
         }
         match self.transact(set.writes.clone(), None).await {
             Ok(()) => Ok(CreateOutcome::Created),
@@ -253,6 +254,7 @@ impl CustomerStore {
                         self.put_new(items::idempotency_item(tenant, record)),
                         Guarded::Idempotency,
                     );
+                    set.push(self.put(items::idempotency_ref_item(tenant, &after.id, record)));
                 }
             }
             Some(Companion::UnlinkSite { site, keep }) => {
@@ -448,7 +450,7 @@ impl CustomerStore {
             .query_partition(
                 keys::customer_partition(tenant, &customer.id),
                 None,
-                3,
+                4,
                 None,
                 true,
             )
@@ -458,7 +460,10 @@ impl CustomerStore {
             .iter()
             .filter(|item| attribute(item, SK).starts_with(keys::HISTORY_PREFIX))
             .count();
-        let others = partition.items.len() - history_entries;
+        // The pointer at the create's idempotency record (erasure's) is no use of the customer.
+        let is_ref = |item: &&Item| attribute(item, keys::ENTITY) == items::IDEMPOTENCY_REF;
+        let refs = partition.items.iter().filter(is_ref).count();
+        let others = partition.items.len() - history_entries - refs;
         // A customer an import created is linked to that import: the next import of the same
         // file would create it again, and its history says where it came from.
         let imported = domain::is_import_actor(&customer.created_by);
@@ -477,7 +482,7 @@ impl CustomerStore {
         }
         for item in &partition.items {
             let sk = attribute(item, SK);
-            if sk.starts_with(keys::HISTORY_PREFIX) {
+            if sk.starts_with(keys::HISTORY_PREFIX) || is_ref(&item) {
                 writes.push(self.delete(keys::Key {
                     pk: keys::customer_partition(tenant, &customer.id),
                     sk: sk.to_owned(),

@@ -217,9 +217,9 @@ pub struct ErrorChunk {
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct StoredErrorChunk {
-    rows: u64,
-    csv: String,
+pub(crate) struct StoredErrorChunk {
+    pub(crate) rows: u64,
+    pub(crate) csv: String,
 }
 
 impl CustomerStore {

@@ -127,6 +127,27 @@ pub fn idempotency_item(tenant: &TenantId, record: &IdempotencyRecord) -> Item {
     item
 }
 
+/// The customer's pointer at an idempotency record ([`keys::idempotency_ref`]), expiring with
+/// it: `key` names the record.
+pub fn idempotency_ref_item(
+    tenant: &TenantId,
+    customer: &CustomerId,
+    record: &IdempotencyRecord,
+) -> Item {
+    let mut item = keyed(
+        keys::idempotency_ref(tenant, customer, &record.key),
+        IDEMPOTENCY_REF,
+    );
+    item.insert("key".into(), s(record.key.clone()));
+    item.insert(
+        keys::EXPIRES_AT.into(),
+        AttributeValue::N(record.expires_at.to_string()),
+    );
+    item
+}
+
+pub const IDEMPOTENCY_REF: &str = "IdempotencyRef";
+
 pub fn idempotency_from_item(item: Item) -> Result<IdempotencyRecord, StoreError> {
     from_item(item).map_err(StoreError::Corrupt)
 }

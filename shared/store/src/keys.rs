@@ -444,6 +444,15 @@ pub fn idempotency(tenant: &TenantId, key: &str) -> Key {
     }
 }
 
+/// Where a customer's partition points at an idempotency record of a request about the
+/// customer (its stored answer holds the customer's data), so that erasure finds it.
+pub fn idempotency_ref(tenant: &TenantId, id: &CustomerId, key: &str) -> Key {
+    Key {
+        pk: customer_partition(tenant, id),
+        sk: format!("IDEMREF#{key}"),
+    }
+}
+
 /// The organisation's customer settings: one item per tenant.
 pub fn settings(tenant: &TenantId) -> Key {
     Key {

@@ -7,6 +7,7 @@ pub mod capacity;
 mod cascade;
 pub mod cursor;
 mod customers;
+mod erasure;
 mod error;
 mod exports;
 mod imports;
@@ -32,6 +33,7 @@ pub use customers::{
     Assignment, Companion, CreateOutcome, CustomerStore, IdempotencyRecord, MAX_PAGE, Page,
     StoredResponse,
 };
+pub use erasure::{EXPORT_ITEMS_MAX, ErasedPage, ErasureError};
 pub use error::StoreError;
 pub use exports::{ExportJob, ExportRecord, ExportStatus, export_object_key, exports_prefix};
 pub use imports::{

@@ -251,6 +251,9 @@ impl CustomerStore {
         let mut writes = self.checks(tenant, customer, &link.depends);
         writes.push(self.put_new(link.record.item(tenant)));
         writes.extend(also);
+        if let Some(record) = link.idempotency {
+            writes.push(self.put(items::idempotency_ref_item(tenant, customer, record)));
+        }
         self.transact_idempotent(tenant, writes, link.idempotency)
             .await
     }

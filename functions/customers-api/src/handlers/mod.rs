@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod contracts;
 pub mod customers;
 pub mod exports;
+pub mod erasure;
 pub mod history;
 pub mod idempotency;
 pub mod imports;

@@ -27,7 +27,11 @@ pub async fn customer_for_change(
     scope: &Scope,
     id: &CustomerId,
 ) -> Result<Customer, Problem> {
-    read_reachable(app, scope, id, scope.edit_reach()?, Permission::Edit).await
+    let customer = read_reachable(app, scope, id, scope.edit_reach()?, Permission::Edit).await?;
+    if customer.is_erased() {
+        return Err(super::erased());
+    }
+    Ok(customer)
 }
 
 /// The customer whose records the caller reads (see [`customer_for_change`]).

@@ -12,6 +12,7 @@ pub mod contracts;
 pub mod customers;
 pub mod duplicates;
 pub mod exports;
+pub mod erasure;
 pub mod history;
 pub mod idempotency;
 pub mod imports;
@@ -227,6 +228,17 @@ pub fn store_problem(error: StoreError) -> Problem {
     }
 }
 
+/// An erased customer refuses every change: nothing may put personal data back, and it cannot
+/// be reactivated.
+pub fn erased() -> Problem {
+    Problem::conflict(
+        "erased",
+        "The customer was erased",
+        "Its personal data was erased for good (GDPR). It keeps its number and its work for the \
+         accounts, but cannot be changed, reactivated or given new records.",
+    )
+}
+
 pub fn number_taken() -> Problem {
     Problem::conflict(
         "customer-number-taken",
@@ -282,6 +294,9 @@ pub async fn modify<T>(
             .ok_or_else(|| Problem::not_found("customer"))?;
         scope.may_reach(edit.reach, &current, Permission::Edit)?;
         merge::refuse_change(&current)?;
+        if current.is_erased() {
+            return Err(erased());
+        }
         if let Some(Some(version)) = expected
             && version != current.version
         {

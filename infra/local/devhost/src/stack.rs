@@ -421,7 +421,7 @@ mod tests {
 
         let mut mappings = Vec::new();
         for (logical_id, event, filters) in [
-            ("CustomersCascadeFunction", "CustomerDeactivated", 3),
+            ("CustomersCascadeFunction", "CustomerDeactivated", 4),
             (
                 "TechnicianNotificationsFunction",
                 "AssignmentsAndNewWork",

@@ -1629,7 +1629,7 @@ Resources:
             event.on_failure,
             Some(Expr::GetAtt("CascadeDeadLetterQueue".into(), "Arn".into()))
         );
-        let [deactivated, bulk, merged] = event.filters.as_slice() else {
+        let [deactivated, bulk, merged, erased] = event.filters.as_slice() else {
             panic!("{:?}", event.filters)
         };
         let image = |status: &str| serde_json::json!({"entity": {"S": "Customer"}, "status": {"S": status}});
@@ -1658,6 +1658,18 @@ Resources:
         assert!(!bulk.matches(&recorded("MODIFY")));
         assert!(!deactivated.matches(&recorded("INSERT")));
         assert!(!merged.matches(&recorded("INSERT")));
+        assert!(!erased.matches(&change("active", "inactive")));
+        let mut erased_image = image("inactive");
+        erased_image["erased"] =
+            serde_json::json!({"M": {"by": {"S": "dpo"}, "at": {"S": "2026-01-01T00:00:00Z"}}});
+        let erasure = serde_json::json!({
+            "eventName": "MODIFY",
+            "dynamodb": {"OldImage": image("inactive"), "NewImage": erased_image},
+        });
+        assert!(erased.matches(&erasure));
+        assert!(!deactivated.matches(&erasure));
+        assert!(!merged.matches(&erasure));
+        assert!(!bulk.matches(&erasure));
 
         let stream_arn = Expr::GetAtt("CustomersTable".into(), "StreamArn".into());
         let error = template.resolve(&stream_arn, &names(&[("CustomersTable", "s-T")]));

@@ -126,6 +126,10 @@ export interface paths {
          * Get a customer
          * @description Needs `view`, or `viewAssigned` for a customer assigned to the caller (any other
          *     customer answers 403 with `missingPermission: view`).
+         *
+         *     A card merged into another (POST /customers/{customerId}/merge) answers 308 with the
+         *     survivor's URL in `Location` (and `mergedInto` in the problem document): HTTP clients
+         *     that follow redirects get the survivor.
          */
         get: operations["getCustomer"];
         put?: never;
@@ -259,6 +263,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/customers/{customerId}/erase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
+                customerId: components["parameters"]["CustomerId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase a customer's personal data (GDPR right to erasure)
+         * @description Erases the customer for good; **it cannot be undone**. The card keeps its id, number,
+         *     commercial terms, tier, hold, accounting references, cost centre, order number and
+         *     default articles; its names, e-mails, phones, addresses, contacts, organisation
+         *     number, description, tags, discount codes, language and custom fields are removed,
+         *     its name becomes "Erased customer", it turns `inactive` (the deactivation cascade
+         *     then cancels its open work, as for any deactivation) and it carries `erased` (who,
+         *     when). Its history gets an `erased` entry naming the fields cleared, without values.
+         *
+         *     The customer's other records are erased in the background within seconds: sites'
+         *     addresses and contacts, notes' texts, work orders' descriptions, jobs' and tickets'
+         *     notes, the numbers and bodies of the texts sent, the history's before and after
+         *     values; work orders, jobs, tickets, contracts, articles and amounts stay. Hence 202.
+         *     See docs/api.md, "Erasure and subject access".
+         *
+         *     Erasing an erased customer changes nothing and answers 202 with it. No request body.
+         *     Needs `erase` (checked first).
+         */
+        post: operations["eraseCustomer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/personal-data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
+                customerId: components["parameters"]["CustomerId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Everything held about one customer (subject access)
+         * @description The subject-access export: every record of the customer as stored, grouped by kind
+         *     (`Customer`, `CustomerHistory`, `CustomerAssignment`, `Site`, `Contract`,
+         *     `WorkOrder`, `Job`, `Ticket`, `StockLine`, `Note`, `Text`, `Notice`), each kind in
+         *     creation order, without the table's key attributes. After erasure it shows what is
+         *     kept. Needs `erase` (checked first); see docs/permissions.md for why.
+         */
+        get: operations["getPersonalData"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/customers/{customerId}/number": {
         parameters: {
             query?: never;
@@ -294,6 +369,57 @@ export interface paths {
          *     (administrators); it reaches every customer of the organisation.
          */
         post: operations["changeCustomerNumber"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/customers/{customerId}/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
+                customerId: components["parameters"]["CustomerId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merge a duplicate card into this customer
+         * @description Merges the card `duplicateId` names into this customer (the survivor), for a customer
+         *     that was entered twice. In one transaction, on condition that neither card changed
+         *     since it was read: the survivor takes the duplicate's contacts (its own primary
+         *     contact stays primary), tags (case-insensitively new ones), external references,
+         *     assignees and sites count, with a `duplicateMerged` history entry (`/mergedFrom`
+         *     names the duplicate); the duplicate becomes `merged` with `mergedInto`, with a
+         *     `mergedInto` history entry. The duplicate's sites, contracts, work orders, jobs,
+         *     tickets, notes and inventory lines then move to the survivor in the background, a
+         *     page at a time, each with its id (so a job's work order and a ticket's job stay
+         *     valid) and a `recordsMoved` entry in both histories: the answer is 202. Nothing of
+         *     the duplicate's work is cancelled.
+         *
+         *     The merged card keeps its number, organisation number, e-mails and phones as
+         *     aliases: the exact lookups (`GET /customers?number=`, `email`, `phone`,
+         *     `organisationNumber`) answer the survivor for them, and no other card can take them.
+         *     Its URL answers 308 to the survivor; it is in no list; it cannot change (409
+         *     `customer-merged`) and takes no new records (409 `customer-inactive`); its history
+         *     and its not-yet-moved records stay readable.
+         *
+         *     `If-Match` is optional and names the survivor's ETag (412 when it changed); without
+         *     it a merge that raced a change of either card is decided again on the cards as they
+         *     are. Merging a card that is merged into this customer already changes nothing and
+         *     answers the survivor again. Refused with 409 `merge-refused`: a card merged into
+         *     itself, a card merged already (into another customer), a survivor that is not
+         *     active, more than 15 contacts together, a reference in the same accounting system on
+         *     both cards, or a merge larger than one transaction. Needs `merge` (administrators).
+         */
+        post: operations["mergeCustomer"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1689,6 +1815,178 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/bulk-changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the organisation's bulk changes
+         * @description One page of the organisation's bulk changes, newest first; callers who see only the
+         *     customers assigned to them see only their own bulk changes (a page may then come back
+         *     short: follow `nextCursor` until it is absent). The list is read from an index that
+         *     follows writes with a short delay; GET /bulk-changes/{bulkChangeId} always shows the
+         *     bulk change as it is.
+         *
+         *     Needs `view` or `viewAssigned`.
+         */
+        get: operations["listBulkChanges"];
+        put?: never;
+        /**
+         * Change many customers at once
+         * @description Records a bulk change and answers 202 at once; the change runs in the background, a
+         *     page of customers at a time. Follow it with GET /bulk-changes/{bulkChangeId} (the
+         *     `Location`) until `status` is `completed`.
+         *
+         *     `selection` names the customers: `ids` (1 to 1000 customer ids, each counted once),
+         *     or `filter`, the filters of GET /customers as members (the active customers unless
+         *     `status` says otherwise). Callers who see only the customers assigned to them select only those with
+         *     a filter. `change` is exactly one action: `assign` or `unassign` a user, `addTag` or
+         *     `removeTag` (tags compare ignoring case), `deactivate` or `reactivate`.
+         *
+         *     Every customer is judged as the single routes judge it, with the roles the caller has
+         *     now: assignments need `assign`; tags need `edit`, or `editAssigned` for the customers
+         *     assigned to the caller; deactivating and reactivating need `changeStatus` on top.
+         *     A change the caller may not make at all is refused here (403); customers they do not
+         *     reach, ids that name no customer of the organisation, a card that would hold more than
+         *     50 tags and customers that kept changing meanwhile are counted and listed in `refused`
+         *     with the reason. A customer already as asked is `unchanged` and gets no history entry;
+         *     every changed one gets its history entry, by the caller. A deactivation starts the
+         *     deactivation cascade like POST /customers/{customerId}/deactivate.
+         *
+         *     **Retries.** Send an `Idempotency-Key`: for 24 hours a retry with the same key and the
+         *     same body answers with the first response (`Idempotent-Replayed: true`) and starts
+         *     nothing; the same key with another body answers 422 `idempotency-key-reused`. The
+         *     background work changes each customer at most once, however often its pages are
+         *     delivered.
+         */
+        post: operations["requestBulkChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/bulk-changes/{bulkChangeId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The bulk change's id (a ULID, read in any case). An id that is not a ULID names no
+                 *     bulk change and answers 404, like a bulk change of another organisation.
+                 */
+                bulkChangeId: components["parameters"]["BulkChangeId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Follow a bulk change
+         * @description The bulk change's status and totals, read fresh: `queued` until its first page is
+         *     written, `running`, then `completed` once every selected customer was judged. Totals
+         *     grow page by page: `selected` (for ids, all of them from the start; for a filter, the
+         *     customers found so far), `changed`, `unchanged` (already as asked) and `refused`;
+         *     `refused` lists the first 1000 refused customers with the reason.
+         *
+         *     Needs `view` (every bulk change of the organisation) or `viewAssigned` (the caller's
+         *     own; another's answers 404).
+         */
+        get: operations["getBulkChange"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the organisation's exports
+         * @description One page of the organisation's exports, newest first, without download URLs (GET
+         *     /exports/{exportId} hands those out). Follow `nextCursor` until it is absent. The list
+         *     is read from an index that follows writes with a short delay: an export asked for a
+         *     moment ago may not be listed yet, while GET /exports/{exportId} always shows it.
+         *
+         *     Needs `export`.
+         */
+        get: operations["listExports"];
+        put?: never;
+        /**
+         * Export the customer list as CSV
+         * @description Records an export of the customers that GET /customers lists with the same filters
+         *     (`q`, `status`, `sort`, `order`, `paymentType`, `paymentTerms`, `vip`, `onHold`, `tag`,
+         *     `assignedTo`: the same query parameters, read and checked the same way; without any,
+         *     the active customers by name) and answers 202 with the export, `queued`. The file is
+         *     written in the background; follow it with GET /exports/{exportId} until `status` is
+         *     `completed` (then `download` holds a URL of the file) or `failed`. The request has no
+         *     body. The exact lookups (`number`, `email`, `phone`, `organisationNumber`) and the
+         *     page (`limit`, `cursor`) are not filters: they answer 400 like any unknown parameter.
+         *
+         *     The file is CSV, comma-separated, UTF-8 with a byte-order mark: a header row with the
+         *     template's columns (GET /imports/template) and then one column per custom field of
+         *     the organisation (its label, or its key where the label repeats a column name), one
+         *     row per customer in the list's order. Every cell is spreadsheet-safe: a formula
+         *     trigger (`=`, `+`, `-`, `@`, tab, carriage return) where a cell may begin gets a `'`
+         *     before it, as in every CSV of this API, and the import reads that `'` back off, so the
+         *     file imported into the same organisation leaves every customer as it is (counted
+         *     `unchanged`, no new version, no history entry). docs/api.md ("Exports") says what each
+         *     column holds.
+         *
+         *     **Retries.** Send an `Idempotency-Key`: for 24 hours a retry with the same key and the
+         *     same filters answers with the first response (`Idempotent-Replayed: true`) and records
+         *     no second export; the same key with other filters answers 422 `idempotency-key-reused`.
+         *
+         *     Needs `export`. With only `viewAssigned`, the export holds the caller's assigned
+         *     customers (`assignedTo` is ignored), as the list does.
+         */
+        post: operations["requestExport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/exports/{exportId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The export's id (a ULID, read in any case). An id that is not a ULID names no export
+                 *     and answers 404, like an export of another organisation.
+                 */
+                exportId: components["parameters"]["ExportId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Follow an export and download its file
+         * @description The export's status, read fresh: `queued`, `running`, then `completed` or `failed`
+         *     (`failure` says why). Poll it every few seconds. Once `completed`, `rows` is the
+         *     number of customers in the file and `download` a presigned URL of the file, valid for
+         *     15 minutes (ask again for a new one); do not send the `Authorization` header to it.
+         *     Files are deleted 7 days after they were written: a register holds personal data.
+         *
+         *     Needs `export`.
+         */
+        get: operations["getExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1757,10 +2055,40 @@ export interface components {
             type?: "/problems/work-closed";
         };
         /**
+         * @description Everything held about one customer: its records as stored, by kind (the item's entity). Each record is an object with the record's own members (see the record types of this document and docs/data-model.md).
+         * @example {
+         *       "customerId": "01J9Z8XQ4C2D3E4F5G6H7J8K9M",
+         *       "records": {
+         *         "Customer": [
+         *           {
+         *             "id": "01J9Z8XQ4C2D3E4F5G6H7J8K9M",
+         *             "customerNumber": "10001",
+         *             "firstName": "Anna",
+         *             "lastName": "Berg",
+         *             "email": "anna.berg@example.com"
+         *           }
+         *         ],
+         *         "Note": [
+         *           {
+         *             "id": "01J9Z8XQ4C2D3E4F5G6H7J8K9N",
+         *             "text": "Gate code 4711"
+         *           }
+         *         ]
+         *       }
+         *     }
+         */
+        PersonalData: {
+            customerId: string;
+            /** @description One member per kind of record the customer has, each a list of records. */
+            records: {
+                [key: string]: Record<string, never>[];
+            };
+        };
+        /**
          * @description A permission of the customer register; see docs/permissions.md.
          * @enum {string}
          */
-        Permission: "view" | "viewAssigned" | "edit" | "editAssigned" | "changeCommercialTerms" | "changeStatus" | "create" | "delete" | "upload" | "assign" | "changeCustomerNumber" | "manageSettings";
+        Permission: "view" | "viewAssigned" | "edit" | "editAssigned" | "changeCommercialTerms" | "changeStatus" | "create" | "delete" | "upload" | "export" | "assign" | "changeCustomerNumber" | "manageSettings" | "erase";
         /** @description An existing customer that shares contact details with the one being created. */
         PossibleDuplicate: {
             /** @example 01J8ZQ4N6X3M2S7K9V5T1B0C8D */
@@ -1820,8 +2148,11 @@ export interface components {
         PaymentTerms: string;
         /** @enum {string} */
         CustomerKind: "person" | "company";
-        /** @enum {string} */
-        CustomerStatus: "active" | "inactive";
+        /**
+         * @description `merged`: merged into the customer `mergedInto` names (final; in no list).
+         * @enum {string}
+         */
+        CustomerStatus: "active" | "inactive" | "merged";
         /** @enum {string} */
         Tier: "regular" | "vip";
         /**
@@ -2150,6 +2481,17 @@ export interface components {
              *     ]
              */
             readonly assignees: string[];
+            /**
+             * @description Only on a card merged into another (status `merged`): the survivor's id.
+             * @example 01J8ZQ4N6X3M2S7K9V5T1B0C8D
+             */
+            readonly mergedInto?: string;
+            /** @description Present once the customer was erased (POST /customers/{customerId}/erase): who erased it and when. An erased customer is inactive, holds no personal data and refuses every change (409 `/problems/erased`). */
+            readonly erased?: {
+                /** Format: date-time */
+                at: string;
+                by: string;
+            };
             /**
              * Format: int64
              * @description The number of sites linked to the customer, on every list row and on GET. Changed only by linking (POST /customers/{customerId}/sites) and unlinking (DELETE /customers/{customerId}/sites/{siteId}) a site, each a new version of the customer with a `siteLinked` or `siteUnlinked` history entry.
@@ -3041,7 +3383,7 @@ export interface components {
          * @description What kind of change a history entry records.
          * @enum {string}
          */
-        ChangeKind: "created" | "updated" | "deactivated" | "reactivated" | "contactAdded" | "contactChanged" | "contactRemoved" | "assigned" | "unassigned" | "numberChanged" | "siteLinked" | "siteUnlinked" | "sitesDeactivated" | "contractsCancelled" | "workOrdersCancelled" | "jobsCancelled" | "noteAdded" | "noteChanged";
+        ChangeKind: "created" | "updated" | "deactivated" | "reactivated" | "contactAdded" | "contactChanged" | "contactRemoved" | "assigned" | "unassigned" | "numberChanged" | "siteLinked" | "siteUnlinked" | "sitesDeactivated" | "contractsCancelled" | "workOrdersCancelled" | "jobsCancelled" | "noteAdded" | "noteChanged" | "duplicateMerged" | "mergedInto" | "recordsMoved" | "erased" | "recordsErased";
         /** @description One changed field. `before` is absent when the field was added, `after` when it was removed; both hold any JSON value (arrays such as `tags` or `assignees` appear whole). */
         FieldChange: {
             /**
@@ -3060,7 +3402,7 @@ export interface components {
             id: string;
             /** Format: date-time */
             at: string;
-            /** @description The `sub` of the user who made the change; `cascade:deactivation` for the entries of the deactivation cascade, `sms:opt-out-list` for a `contactChanged` (`/contacts/<contactId>/smsOptOut`) or an `updated` (`/smsOptOut`) that records an opt-out SNS reported. */
+            /** @description The `sub` of the user who made the change; `cascade:deactivation` for the entries of the deactivation cascade, `cascade:merge` for the `recordsMoved` entries of a merge, `sms:opt-out-list` for a `contactChanged` (`/contacts/<contactId>/smsOptOut`) or an `updated` (`/smsOptOut`) that records an opt-out SNS reported. */
             by: string;
             kind: components["schemas"]["ChangeKind"];
             /**
@@ -3095,6 +3437,14 @@ export interface components {
         AssigneeList: {
             /** @description Sorted by user id. */
             items: components["schemas"]["Assignment"][];
+        };
+        /** @description The body of POST /customers/{customerId}/merge. */
+        MergeRequest: {
+            /**
+             * @description The id of the card to merge into this customer (the duplicate). An id of no customer of the organisation answers 404.
+             * @example 01J8ZQ4N6X3M2S7K9V5T1B0C8E
+             */
+            duplicateId: string;
         };
         /** @description The body of POST /customers/{customerId}/number. */
         NumberChange: {
@@ -3437,9 +3787,134 @@ export interface components {
             /** @description What people should know before trusting the import: the mapping's warnings, how many rows were (or in a dry run would be) created without a number or an external id, and how many were created as possible duplicates (`counts.possibleDuplicates`). */
             warnings: string[];
         };
+        BulkChangeRequest: {
+            selection: components["schemas"]["BulkSelection"];
+            change: components["schemas"]["CardChange"];
+        };
+        /** @description The customers of a bulk change, by id or by the filters of GET /customers. */
+        BulkSelection: {
+            ids: string[];
+        } | {
+            filter: components["schemas"]["BulkFilter"];
+        };
+        /** @description The filters of GET /customers, as members: every customer the list would show with them (the active ones unless `status` says otherwise). */
+        BulkFilter: {
+            /** @description Name prefix, case- and diacritic-insensitive. */
+            q?: string;
+            /** @enum {string} */
+            status?: "active" | "inactive" | "all";
+            paymentType?: components["schemas"]["PaymentType"];
+            paymentTerms?: components["schemas"]["PaymentTerms"];
+            vip?: boolean;
+            onHold?: boolean;
+            tag?: string;
+            assignedTo?: string;
+        };
+        /** @description Exactly one action on each customer. `assign`/`unassign`: a user id (1 to 128 printable ASCII characters without `#`); `addTag`/`removeTag`: a tag of up to 50 characters, trimmed, not blank (tags compare ignoring case); `deactivate`/`reactivate`: `true`. */
+        CardChange: {
+            assign: string;
+        } | {
+            unassign: string;
+        } | {
+            addTag: string;
+        } | {
+            removeTag: string;
+        } | {
+            /** @constant */
+            deactivate: true;
+        } | {
+            /** @constant */
+            reactivate: true;
+        };
+        BulkChange: {
+            /** @description A ULID; bulk changes list newest first. */
+            id: string;
+            /** @enum {string} */
+            status: "queued" | "running" | "completed";
+            selection: components["schemas"]["BulkSelection"];
+            change: components["schemas"]["CardChange"];
+            /** @description The user who asked; every changed customer's history names them. */
+            requestedBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            startedAt?: string;
+            /** Format: date-time */
+            finishedAt?: string;
+            totals: {
+                /** @description Customers selected (for a filter, found so far). */
+                selected: number;
+                changed: number;
+                /** @description Already as asked; nothing written. */
+                unchanged: number;
+                refused: number;
+            };
+            /** @description The first 1000 refused customers, in the order they were judged. */
+            refused: {
+                customerId: string;
+                /**
+                 * @description `notFound`: no such customer in the organisation; `outOfReach`: the requester reaches only the customers assigned to them; `tooManyTags`: the card holds 50 tags already; `conflict`: the customer kept changing meanwhile; `forbidden`: the requester's roles do not allow the change.
+                 * @enum {string}
+                 */
+                reason: "notFound" | "outOfReach" | "tooManyTags" | "conflict" | "forbidden";
+            }[];
+        };
+        BulkChangePage: {
+            /** @description Newest first. */
+            items: components["schemas"]["BulkChange"][];
+            /** @description Present when there may be more; pass it as `cursor` for the next page. */
+            nextCursor?: string;
+        };
         ImportPage: {
             /** @description Newest first. */
             items: components["schemas"]["Import"][];
+            /** @description Present when there may be more; pass it as `cursor` for the next page. */
+            nextCursor?: string;
+        };
+        /**
+         * @description `queued`: asked for; the file is not being written yet. `running`: the file is being
+         *     written. `completed`: the file is written (`rows` customers); `download` has its URL.
+         *     `failed`: no file (`failure` says why).
+         * @enum {string}
+         */
+        ExportStatus: "queued" | "running" | "completed" | "failed";
+        /** @description A customer export, its progress and, once completed, where to fetch its file. */
+        Export: {
+            /**
+             * @description ULID; exports sort by creation time.
+             * @example 01JDZ8Q4W6X5V3T2R1P0N9M8K7
+             */
+            id: string;
+            status: components["schemas"]["ExportStatus"];
+            /** @description The list's query parameters the export was asked with, as given (trimmed). */
+            filters: {
+                [key: string]: string;
+            };
+            /** @description The `sub` of the user who asked for it. */
+            requestedBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            startedAt?: string;
+            /** Format: date-time */
+            finishedAt?: string;
+            /**
+             * Format: int64
+             * @description Customers written to the file (0 until it is completed).
+             */
+            rows: number;
+            /**
+             * Format: int64
+             * @description The file's size, once written.
+             */
+            sizeBytes?: number;
+            /** @description Why no file was written. */
+            failure?: string;
+            download?: components["schemas"]["PresignedUrl"];
+        };
+        ExportPage: {
+            /** @description Newest first; without `download`. */
+            items: components["schemas"]["Export"][];
             /** @description Present when there may be more; pass it as `cursor` for the next page. */
             nextCursor?: string;
         };
@@ -3559,6 +4034,79 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The card was merged into another customer (`/problems/customer-merged`): `Location` is the survivor's URL, `mergedInto` its id. */
+        CustomerMerged: {
+            headers: {
+                /** @description The survivor's URL, /customers/{mergedInto}. */
+                Location?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/problems/customer-merged",
+                 *       "title": "The customer was merged into another",
+                 *       "status": 308,
+                 *       "detail": "This card was merged into the customer at Location; use that one.",
+                 *       "mergedInto": "01J8ZQ4N6X3M2S7K9V5T1B0C8D"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The card was merged into another customer and cannot change (`/problems/customer-merged`, `mergedInto` names the survivor), or the customer was erased and never changes again (`/problems/erased`). Nothing was changed. */
+        CustomerMergedConflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/problems/customer-merged",
+                 *       "title": "The customer was merged into another",
+                 *       "status": 409,
+                 *       "detail": "This card was merged into customer 01J8ZQ4N6X3M2S7K9V5T1B0C8D and cannot change; change that one.",
+                 *       "mergedInto": "01J8ZQ4N6X3M2S7K9V5T1B0C8D"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The card was merged into another customer: notes go to the survivor (`/problems/customer-inactive`, `customerStatus: merged`). Nothing was written. */
+        NoteRefused: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description `/problems/merge-refused`: the cards cannot be merged (the detail says why: the same
+         *     card, a card merged already, a survivor that is not active, too many contacts
+         *     together, references in the same accounting system on both cards with `systems`, or
+         *     too large for one transaction; `mergedInto` when a card was merged already). Nothing
+         *     was changed.
+         */
+        MergeRefused: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/problems/merge-refused",
+                 *       "title": "The cards cannot be merged",
+                 *       "status": 409,
+                 *       "detail": "Both cards have a reference in the same accounting system (one per system per card). Remove one of them first.",
+                 *       "systems": [
+                 *         "visma"
+                 *       ]
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description Another customer of the organisation has this customer number (`/problems/customer-number-taken`). */
         CustomerNumberTaken: {
             headers: {
@@ -3593,6 +4141,23 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description No such bulk change in the caller's organisation, or another's bulk change for a caller who sees only their own (`/problems/not-found`). */
+        BulkChangeNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/problems/not-found",
+                 *       "title": "Not found",
+                 *       "status": 404,
+                 *       "detail": "No bulk change with that id exists in your organisation."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description No such import in the caller's organisation (`/problems/not-found`). */
         ImportNotFound: {
             headers: {
@@ -3605,6 +4170,23 @@ export interface components {
                  *       "title": "Not found",
                  *       "status": 404,
                  *       "detail": "No import with that id exists in your organisation."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description No such export in the caller's organisation (`/problems/not-found`). */
+        ExportNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/problems/not-found",
+                 *       "title": "Not found",
+                 *       "status": 404,
+                 *       "detail": "No export with that id exists in your organisation."
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -3657,6 +4239,40 @@ export interface components {
             };
             content: {
                 "application/problem+json": components["schemas"]["Problem"] | components["schemas"]["PossibleDuplicateProblem"];
+            };
+        };
+        /** @description `/problems/erased`: the customer was erased (GDPR). It keeps its number and its work for the accounts but is never changed again: no update, contact, status change, assignment, number change, and no new or changed record of it. Nothing was written. */
+        Erased: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/problems/erased",
+                 *       "title": "The customer was erased",
+                 *       "status": 409,
+                 *       "detail": "Its personal data was erased for good (GDPR). It keeps its number and its work for the accounts, but cannot be changed, reactivated or given new records."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `/problems/export-too-large`: the customer holds more records than one export reads (20 000); nothing is answered rather than part of it. */
+        ExportTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/problems/export-too-large",
+                 *       "title": "The customer holds too many records to export at once",
+                 *       "status": 409,
+                 *       "detail": "The export reads at most 20000 records of one customer; ask an operator."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
             };
         };
         /** @description `/problems/customer-in-use`: the customer has been changed (linking a site is a change) or assigned since it was created, so it cannot be deleted. Deactivate it instead (member `deactivate`). */
@@ -4107,6 +4723,18 @@ export interface components {
          */
         UserId: string;
         /**
+         * @description The bulk change's id (a ULID, read in any case). An id that is not a ULID names no
+         *     bulk change and answers 404, like a bulk change of another organisation.
+         */
+        BulkChangeId: string;
+        /** @description Page size, 1 to 100. */
+        BulkChangeLimit: number;
+        /**
+         * @description The `nextCursor` of the previous page, opaque. A cursor from another list or another
+         *     organisation, or one that was altered, answers 400.
+         */
+        BulkChangeCursor: string;
+        /**
          * @description The import's id (a ULID, read in any case). An id that is not a ULID names no import
          *     and answers 404, like an import of another organisation.
          */
@@ -4118,6 +4746,16 @@ export interface components {
          *     organisation, or one that was altered, answers 400.
          */
         ImportCursor: string;
+        /**
+         * @description The export's id (a ULID, read in any case). An id that is not a ULID names no export
+         *     and answers 404, like an export of another organisation.
+         */
+        ExportId: string;
+        /**
+         * @description The `nextCursor` of the previous page, opaque. A cursor from another list or another
+         *     organisation, or one that was altered, answers 400.
+         */
+        ExportCursor: string;
         /**
          * @description Makes the create safe to retry: 1 to 255 printable ASCII characters without spaces,
          *     e.g. a UUID; anything else answers 400 `invalid-idempotency-key`. On the creates of
@@ -4531,6 +5169,7 @@ export interface operations {
                     "application/json": components["schemas"]["Customer"];
                 };
             };
+            308: components["responses"]["CustomerMerged"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -4618,6 +5257,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            /** @description Another customer holds an accounting reference of the card (`/problems/external-reference-taken`), or the customer was erased (`/problems/erased`): it takes no change and no new record. */
             409: components["responses"]["ExternalReferenceTaken"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
@@ -4664,6 +5304,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["CustomerMergedConflict"];
             412: components["responses"]["PreconditionFailed"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
@@ -4704,7 +5345,81 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["CustomerMergedConflict"];
             412: components["responses"]["PreconditionFailed"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    eraseCustomer: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The ETag last read (`"3"`; the weak form `W/"3"` is accepted too), or `*` for
+                 *     whatever the current version is. Without it: 428. When the customer has changed
+                 *     since: 412 with the current `ETag`.
+                 */
+                "If-Match": components["parameters"]["IfMatchRequired"];
+            };
+            path: {
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
+                customerId: components["parameters"]["CustomerId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The erased customer; its other records are being erased. */
+            202: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Customer"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getPersonalData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
+                customerId: components["parameters"]["CustomerId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Everything held about the customer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalData"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["ExportTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };
@@ -4756,11 +5471,72 @@ export interface operations {
             /** @description The caller lacks `changeCustomerNumber` (`/problems/forbidden`, `missingPermission: changeCustomerNumber`), or the token names no valid organisation (`/problems/no-organisation`). */
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            /** @description Another customer holds the number (`/problems/customer-number-taken`), or the customer was erased (`/problems/erased`): it takes no change and no new record. */
             409: components["responses"]["CustomerNumberTaken"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             /** @description The number is blank (`required`), too long (`too_long`) or breaks the organisation's number rules (`invalid_customer_number`), or the body has other members (`unknown_field`) (`/problems/validation-failed`). */
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    mergeCustomer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Optional. With an ETag (`"3"`), the change is made only if the customer is still at
+                 *     that version (else 412 with the current `ETag`). Without it (or with `*`), a change
+                 *     that races with another one is re-applied to the newer version, so nothing is lost.
+                 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description The customer's id (a ULID, 26 characters). An id that is not a ULID names no customer
+                 *     and answers 404.
+                 */
+                customerId: components["parameters"]["CustomerId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "duplicateId": "01J8ZQ4N6X3M2S7K9V5T1B0C8E"
+                 *     }
+                 */
+                "application/json": components["schemas"]["MergeRequest"];
+            };
+        };
+        responses: {
+            /** @description The survivor as merged, its new `ETag` and its `Location`; the duplicate's records follow in the background. */
+            202: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    /** @description The survivor's URL. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Customer"];
+                };
+            };
+            /** @description The body is not JSON (`/problems/malformed-body`). */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller lacks `merge` (`/problems/forbidden`, `missingPermission: merge`), or the token names no valid organisation (`/problems/no-organisation`). */
+            403: components["responses"]["Forbidden"];
+            /** @description No such customer in the caller's organisation (`/problems/not-found`); with `duplicateId` when it is the duplicate that is not found. */
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["MergeRefused"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `duplicateId` is missing or not a string, or the body has other members (`/problems/validation-failed`). */
             422: components["responses"]["UnprocessableEntity"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
@@ -4819,6 +5595,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["CustomerMergedConflict"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -4867,6 +5644,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             /** @description No such customer, or no such contact on it (`/problems/not-found`). */
             404: components["responses"]["NotFound"];
+            409: components["responses"]["CustomerMergedConflict"];
             412: components["responses"]["PreconditionFailed"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
@@ -4926,6 +5704,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             /** @description No such customer, or no such contact on it (`/problems/not-found`). */
             404: components["responses"]["NotFound"];
+            409: components["responses"]["CustomerMergedConflict"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -5057,6 +5836,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            /** @description The customer is inactive (`/problems/customer-inactive`), or the customer was erased (`/problems/erased`): it takes no change and no new record. */
             409: components["responses"]["CustomerInactive"];
             /** @description Rarely: concurrent changes of the customer kept winning the race even after retries (`/problems/stale-version`); nothing was changed. Send it again. */
             412: components["responses"]["PreconditionFailed"];
@@ -5137,7 +5917,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             /** @description No such customer, or no such site of it, also when the site was unlinked meanwhile (`/problems/not-found`). */
             404: components["responses"]["NotFound"];
-            /** @description Open work orders, open jobs or active contracts depend on the site (`/problems/site-in-use`, member `dependants` naming each by `kind`, `id` and `status`). Nothing was changed: complete, cancel or move them first. */
+            /** @description Open work orders, open jobs or active contracts depend on the site (`/problems/site-in-use`, member `dependants` naming each by `kind`, `id` and `status`). Nothing was changed: complete, cancel or move them first. Or the customer was erased (`/problems/erased`). Nothing was changed. */
             409: components["responses"]["LinkConflict"];
             /** @description Rarely: concurrent changes of the customer kept winning the race even after retries (`/problems/stale-version`); nothing was changed. Send it again. */
             412: components["responses"]["PreconditionFailed"];
@@ -5193,7 +5973,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             /** @description No such customer, or no such site of it (`/problems/not-found`). */
             404: components["responses"]["NotFound"];
-            /** @description The site would be made active again on a customer that is not active (`/problems/customer-inactive`), or the site is unlinked and changes no more (`/problems/site-unlinked`). Nothing was changed. */
+            /** @description The site would be made active again on a customer that is not active (`/problems/customer-inactive`), or the site is unlinked and changes no more (`/problems/site-unlinked`). Or the customer was erased (`/problems/erased`). Nothing was changed. */
             409: components["responses"]["LinkConflict"];
             412: components["responses"]["SitePreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
@@ -5319,6 +6099,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            /** @description The customer is inactive (`/problems/customer-inactive`), or the customer was erased (`/problems/erased`): it takes no change and no new record. */
             409: components["responses"]["CustomerInactive"];
             /** @description Rarely: concurrent changes of the customer kept winning the race even after retries (`/problems/stale-version`); nothing was created. Send it again. */
             412: components["responses"]["PreconditionFailed"];
@@ -5416,7 +6197,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             /** @description No such customer, or no such contract of it (`/problems/not-found`). */
             404: components["responses"]["NotFound"];
-            /** @description The contract is cancelled (`/problems/contract-cancelled`), or an expired contract would be made active again on an inactive customer (`/problems/customer-inactive`). Nothing was changed. */
+            /** @description The contract is cancelled (`/problems/contract-cancelled`), or an expired contract would be made active again on an inactive customer (`/problems/customer-inactive`). Or the customer was erased (`/problems/erased`). Nothing was changed. */
             409: components["responses"]["ContractCancelled"];
             412: components["responses"]["ContractPreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
@@ -5582,6 +6363,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            /** @description The call-off rule refuses new work (`/problems/call-off-refused`, member `refusals`), or the customer was erased (`/problems/erased`): it takes no change and no new record. */
             409: components["responses"]["CallOffRefused"];
             /** @description Rarely: concurrent changes of the customer kept winning the race even after the call-off rule was checked again (`/problems/stale-version`); nothing was created. Send it again. */
             412: components["responses"]["PreconditionFailed"];
@@ -5679,6 +6461,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             /** @description No such customer, or no such work order of it (`/problems/not-found`). */
             404: components["responses"]["NotFound"];
+            /** @description The change breaks a rule of the work (the problem's `type` says which: see the WorkConflict response), or the customer was erased (`/problems/erased`): it takes no change and no new record. */
             409: components["responses"]["WorkConflict"];
             412: components["responses"]["WorkOrderPreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
@@ -5854,7 +6637,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             /** @description No such customer, or no such work order of it (`/problems/not-found`). */
             404: components["responses"]["NotFound"];
-            /** @description The work order is completed or cancelled (`/problems/work-closed`, member `workStatus`), the customer is not active (`/problems/customer-inactive`), or the work order has 200 open jobs already (`/problems/too-many-open-jobs`, member `limit`). Nothing was created. */
+            /** @description The work order is completed or cancelled (`/problems/work-closed`, member `workStatus`), the customer is not active (`/problems/customer-inactive`), or the work order has 200 open jobs already (`/problems/too-many-open-jobs`, member `limit`). Or the customer was erased (`/problems/erased`). Nothing was created. */
             409: components["responses"]["LinkConflict"];
             /** @description Rarely: concurrent changes of the work order kept winning the race (`/problems/stale-version`); nothing was created. Send it again. */
             412: components["responses"]["WorkOrderPreconditionFailed"];
@@ -6000,6 +6783,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             /** @description No such customer, or no such job of it (`/problems/not-found`). */
             404: components["responses"]["NotFound"];
+            /** @description The change breaks a rule of the work (the problem's `type` says which: see the WorkConflict response), or the customer was erased (`/problems/erased`): it takes no change and no new record. */
             409: components["responses"]["WorkConflict"];
             412: components["responses"]["JobPreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
@@ -6118,7 +6902,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description The job is cancelled (`/problems/job-cancelled`: a cancelled job takes no tickets), or the customer is inactive (`/problems/customer-inactive`). Nothing was recorded. */
+            /** @description The job is cancelled (`/problems/job-cancelled`: a cancelled job takes no tickets), or the customer is inactive (`/problems/customer-inactive`) or erased (`/problems/erased`). Nothing was recorded. */
             409: components["responses"]["JobCancelled"];
             /** @description Rarely: concurrent changes of the customer or the job kept winning the race even after retries (`/problems/stale-version`); nothing was created. Send it again. */
             412: components["responses"]["PreconditionFailed"];
@@ -6259,6 +7043,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["NoteRefused"];
             /** @description Rarely: concurrent changes of the customer kept winning the race even after retries (`/problems/stale-version`); nothing was written. Send it again. */
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
@@ -6360,6 +7145,7 @@ export interface operations {
             403: components["responses"]["NotAuthor"];
             /** @description No such customer, or no such note of it (`/problems/not-found`). */
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Erased"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -6675,6 +7461,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["CustomerMergedConflict"];
             412: components["responses"]["PreconditionFailed"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
@@ -6723,6 +7510,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["CustomerMergedConflict"];
             412: components["responses"]["PreconditionFailed"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
@@ -7057,8 +7845,8 @@ export interface operations {
                 };
                 content: {
                     /**
-                     * @example Customer Number,External ID,Type,First Name,Last Name,Company,Email,...
-                     *     EXAMPLE,,person,Anna,Berg,,anna.berg@example.com,...
+                     * @example Customer Number,External ID,Type,First Name,Last Name,Company,Organisation Number,Email,...
+                     *     EXAMPLE,,person,Anna,Berg,,,anna.berg@example.com,...
                      */
                     "text/csv": string;
                 };
@@ -7184,6 +7972,368 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ImportErrorsNotFound"];
             409: components["responses"]["ImportNotFinished"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listBulkChanges: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 100. */
+                limit?: components["parameters"]["BulkChangeLimit"];
+                /**
+                 * @description The `nextCursor` of the previous page, opaque. A cursor from another list or another
+                 *     organisation, or one that was altered, answers 400.
+                 */
+                cursor?: components["parameters"]["BulkChangeCursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of bulk changes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkChangePage"];
+                };
+            };
+            /** @description An unknown or malformed query parameter, or a cursor this list did not issue (`/problems/invalid-parameter`, with member `parameter`). */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    requestBulkChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the create safe to retry: 1 to 255 printable ASCII characters without spaces,
+                 *     e.g. a UUID; anything else answers 400 `invalid-idempotency-key`. On the creates of
+                 *     customers, sites, contracts, work orders and jobs, for 24 hours, a repeat with the
+                 *     same body answers with the first response and `Idempotent-Replayed: true`; the same
+                 *     key with another body answers 422 `idempotency-key-reused`. (POST
+                 *     /customers/{customerId}/tickets takes it too, with rules of its own: see that
+                 *     operation.)
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "selection": {
+                 *         "filter": {
+                 *           "tag": "boiler"
+                 *         }
+                 *       },
+                 *       "change": {
+                 *         "assign": "tess"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["BulkChangeRequest"];
+            };
+        };
+        responses: {
+            /** @description The bulk change, recorded and queued (or, with `Idempotent-Replayed: true`, the replayed first answer). */
+            202: {
+                headers: {
+                    /** @description The bulk change's path, e.g. `/bulk-changes/01JDZ8Q4W6X5V3T2R1P0N9M8K7`. */
+                    Location?: string;
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "01JDZ8Q4W6X5V3T2R1P0N9M8K7",
+                     *       "status": "queued",
+                     *       "selection": {
+                     *         "filter": {
+                     *           "tag": "boiler"
+                     *         }
+                     *       },
+                     *       "change": {
+                     *         "assign": "tess"
+                     *       },
+                     *       "requestedBy": "alice",
+                     *       "createdAt": "2025-03-04T09:15:02.123Z",
+                     *       "totals": {
+                     *         "selected": 0,
+                     *         "changed": 0,
+                     *         "unchanged": 0,
+                     *         "refused": 0
+                     *       },
+                     *       "refused": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BulkChange"];
+                };
+            };
+            /** @description The body is not JSON (`/problems/malformed-body`), or the `Idempotency-Key` is not 1 to 255 printable ASCII characters (`/problems/invalid-idempotency-key`). */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller may not make the change at all (`/problems/forbidden`): `assign` for assignments, `edit` or `editAssigned` for tags, and `changeStatus` (with `fields`) for deactivating and reactivating; or the token names no valid organisation (`/problems/no-organisation`). */
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description The body is not a selection and one change (`invalid_type`, `unknown_field`, at the member's pointer); an id that is not a customer id as the API gives it (`invalid_id` at `/selection/ids/<i>`); no ids (`required`) or more than 1000 (`too_many`); a filter value out of bounds (`too_long`, `invalid_user_id`) (`/problems/validation-failed`). Or an Idempotency-Key already used for another request (`/problems/idempotency-key-reused`). */
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getBulkChange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The bulk change's id (a ULID, read in any case). An id that is not a ULID names no
+                 *     bulk change and answers 404, like a bulk change of another organisation.
+                 */
+                bulkChangeId: components["parameters"]["BulkChangeId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bulk change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "01JDZ8Q4W6X5V3T2R1P0N9M8K7",
+                     *       "status": "completed",
+                     *       "selection": {
+                     *         "ids": [
+                     *           "01J8ZQ4N6X3M2S7K9V5T1B0C8D",
+                     *           "01J8ZQ4N6X3M2S7K9V5T1B0C8E"
+                     *         ]
+                     *       },
+                     *       "change": {
+                     *         "addTag": "boiler"
+                     *       },
+                     *       "requestedBy": "tess",
+                     *       "createdAt": "2025-03-04T09:15:02.123Z",
+                     *       "startedAt": "2025-03-04T09:15:02.611Z",
+                     *       "finishedAt": "2025-03-04T09:15:02.904Z",
+                     *       "totals": {
+                     *         "selected": 2,
+                     *         "changed": 1,
+                     *         "unchanged": 0,
+                     *         "refused": 1
+                     *       },
+                     *       "refused": [
+                     *         {
+                     *           "customerId": "01J8ZQ4N6X3M2S7K9V5T1B0C8E",
+                     *           "reason": "outOfReach"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BulkChange"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["BulkChangeNotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listExports: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 100. */
+                limit?: components["parameters"]["ImportLimit"];
+                /**
+                 * @description The `nextCursor` of the previous page, opaque. A cursor from another list or another
+                 *     organisation, or one that was altered, answers 400.
+                 */
+                cursor?: components["parameters"]["ExportCursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of exports. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportPage"];
+                };
+            };
+            /** @description An unknown or malformed query parameter, or a cursor this list did not issue (`/problems/invalid-parameter`, with member `parameter`). */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    requestExport: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Name prefix: customers with a name that starts with it, ignoring case and diacritics:
+                 *     the display name, the company name, the person as "last first", and each contact as
+                 *     "first last" and "last first" ("asa" and "oberg" find "Åsa Öberg"; "ø" matches "o",
+                 *     "æ" matches "ae", "ß" matches "ss"). Runs of spaces count as one. Served by the name
+                 *     entries (one Query and one batch read per page); results in name order (reversed with
+                 *     `order=desc`), `sort` does not apply, `status` (active by default) and the other
+                 *     conditions are applied to each page (pages may be short).
+                 */
+                q?: components["parameters"]["Q"];
+                /** @description Which customers the list shows: `active` (the default), `inactive`, or `all` (both, in one list in the order asked for). Part of the index key in every order, so pages stay full. Without it, inactive customers are left out (before, they were listed: send `all` for that). Exact lookups find both and take no `status`. Any other value answers 400. */
+                status?: components["parameters"]["Status"];
+                /**
+                 * @description The order of the list. `name`: display name, folded (case and diacritics ignored).
+                 *     `number`: customer number ignoring case, every run of digits compared as a number
+                 *     wherever it stands (`1`, `2`, `10`, `A2`, `A10`, `B1`; `C-0009` before `C-10`;
+                 *     leading zeros do not count). `created`: creation time, oldest first. `order=desc`
+                 *     reverses each. Does not apply to `q` (name order) or `assignedTo` lists. Any other
+                 *     value answers 400.
+                 */
+                sort?: components["parameters"]["Sort"];
+                /** @description `asc`: the order of `sort` (or of a name search); `desc`: reversed. Does not apply to `assignedTo` lists. Any other value answers 400. */
+                order?: components["parameters"]["CustomerOrder"];
+                /** @description Only customers with this payment type (`terms.paymentType`). A filter; pages may be short. */
+                paymentType?: components["parameters"]["PaymentTypeFilter"];
+                /** @description Only customers with exactly these payment terms (`terms.paymentTerms`, `dueOnReceipt` or `netN` as stored, e.g. `net30`). A filter; pages may be short. */
+                paymentTerms?: components["parameters"]["PaymentTermsFilter"];
+                /** @description `true`: only customers with tier `vip`; `false`: only tier `regular`. A filter; pages may be short. */
+                vip?: components["parameters"]["Vip"];
+                /** @description `true`: only customers on hold; `false`: only those not on hold. A filter; pages may be short. */
+                onHold?: components["parameters"]["OnHold"];
+                /** @description Only customers with this tag, ignoring case and diacritics like the name search (`NÖRTH` finds `north`). A filter; pages may be short. */
+                tag?: components["parameters"]["Tag"];
+                /**
+                 * @description Only customers assigned to this user (the user's `sub`). Pages follow the user's
+                 *     assignments in customer id order, each page sorted by display name (`sort` does not
+                 *     apply); the other conditions are applied to each page, so pages may be short. Ignored
+                 *     for callers who see only their own assigned customers: their lists always are.
+                 */
+                assignedTo?: components["parameters"]["AssignedTo"];
+            };
+            header?: {
+                /**
+                 * @description Makes the create safe to retry: 1 to 255 printable ASCII characters without spaces,
+                 *     e.g. a UUID; anything else answers 400 `invalid-idempotency-key`. On the creates of
+                 *     customers, sites, contracts, work orders and jobs, for 24 hours, a repeat with the
+                 *     same body answers with the first response and `Idempotent-Replayed: true`; the same
+                 *     key with another body answers 422 `idempotency-key-reused`. (POST
+                 *     /customers/{customerId}/tickets takes it too, with rules of its own: see that
+                 *     operation.)
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export, queued (or, with `Idempotent-Replayed: true`, the replayed first answer). */
+            202: {
+                headers: {
+                    /** @description The export's path, e.g. `/exports/01JDZ8Q4W6X5V3T2R1P0N9M8K7`. */
+                    Location?: string;
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "01JDZ8Q4W6X5V3T2R1P0N9M8K7",
+                     *       "status": "queued",
+                     *       "filters": {
+                     *         "tag": "garden",
+                     *         "vip": "true"
+                     *       },
+                     *       "requestedBy": "alice",
+                     *       "createdAt": "2025-03-04T09:15:02.123Z",
+                     *       "rows": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+            /** @description An unknown or malformed query parameter, or an unknown value of `sort`, `order`, `status`, `paymentType`, `paymentTerms`, `vip` or `onHold` (`/problems/invalid-parameter`, with member `parameter`); or an `Idempotency-Key` that is not 1 to 255 printable ASCII characters (`/problems/invalid-idempotency-key`). */
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The caller lacks `export` (`/problems/forbidden`, `missingPermission: export`), or the token names no valid organisation (`/problems/no-organisation`). */
+            403: components["responses"]["Forbidden"];
+            /** @description An Idempotency-Key already used for another request (`/problems/idempotency-key-reused`). */
+            422: components["responses"]["UnprocessableEntity"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The export's id (a ULID, read in any case). An id that is not a ULID names no export
+                 *     and answers 404, like an export of another organisation.
+                 */
+                exportId: components["parameters"]["ExportId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "01JDZ8Q4W6X5V3T2R1P0N9M8K7",
+                     *       "status": "completed",
+                     *       "filters": {
+                     *         "tag": "garden",
+                     *         "vip": "true"
+                     *       },
+                     *       "requestedBy": "alice",
+                     *       "createdAt": "2025-03-04T09:15:02.123Z",
+                     *       "startedAt": "2025-03-04T09:15:02.912Z",
+                     *       "finishedAt": "2025-03-04T09:15:04.020Z",
+                     *       "rows": 1250,
+                     *       "sizeBytes": 402113,
+                     *       "download": {
+                     *         "url": "https://customers-imports-123456789012-eu-north-1.s3.eu-north-1.amazonaws.com/exports/acme/01JDZ8Q4W6X5V3T2R1P0N9M8K7.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=3f1c",
+                     *         "expiresAt": "2025-03-04T09:30:10Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ExportNotFound"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];
         };

@@ -257,38 +257,8 @@ impl CustomerStore {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<ImportRecord>, StoreError> {
-        let partition = keys::imports_of(tenant);
-        let start = cursor
-            .map(|c| cursor::decode(c, &[PK, SK, GSI1PK, GSI1SK], GSI1PK, &partition))
-            .transpose()?;
-        let out = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .index_name(GSI1)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", GSI1PK)
-            .expression_attribute_values(":pk", AttributeValue::S(partition))
-            .scan_index_forward(false)
-            .limit(limit.clamp(1, MAX_PAGE))
-            .set_exclusive_start_key(start)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
+        self.newest_first(keys::imports_of(tenant), limit, cursor)
             .await
-            .map_err(StoreError::sdk)?;
-        let estimate = capacity::read_units(out.items(), false);
-        self.usage()
-            .record(Kind::Read, one(out.consumed_capacity()), estimate);
-        let items = out
-            .items()
-            .iter()
-            .cloned()
-            .map(|item| from_item(item).map_err(StoreError::Corrupt))
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            next_cursor: out.last_evaluated_key.as_ref().and_then(cursor::encode),
-        })
     }
 
     /// Claims one delivery of an object (`delivery` digests its key, ETag and sequencer) for

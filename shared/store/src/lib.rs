@@ -15,6 +15,7 @@ mod items;
 pub mod keys;
 mod linked;
 pub mod listing;
+mod newest_first;
 mod merge;
 mod notices;
 mod settings;

@@ -524,8 +524,11 @@ mod tests {
                 .item("PK", AttributeValue::S("T#acme#C#1".into()))
                 .item("SK", AttributeValue::S(sk.into()))
                 .item("entity", AttributeValue::S(entity.into()));
+            // Work orders carry who wrote them; the mapping passes none a merge moved.
             let request = match kind {
-                Some(kind) => request.item("kind", AttributeValue::S(kind.into())),
+                Some(kind) => request
+                    .item("kind", AttributeValue::S(kind.into()))
+                    .item("updatedBy", AttributeValue::S("ada".into())),
                 None => request,
             };
             async move { request.send().await.unwrap() }

@@ -31,9 +31,10 @@ impl App {
         let credentials = config
             .credentials_provider()
             .ok_or("no AWS credentials provider")?;
+        let region = config.region().ok_or("no AWS region (AWS_REGION)")?;
         Ok(Self::new(
             CustomerStore::new(kit::aws::dynamodb(&config), table),
-            ImportsBucket::new(kit::aws::s3_client(&config), credentials, bucket),
+            ImportsBucket::new(region.as_ref(), config.endpoint_url(), credentials, bucket),
         ))
     }
 

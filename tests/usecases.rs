@@ -22,13 +22,12 @@ const TECHNICIAN: &[&str] = &["technician"];
 /// touched: none of these use cases presigns.
 async fn app() -> App {
     let (dynamodb, table) = e2e::fresh_table().await;
-    let s3 = devhost::s3_client().await;
     let credentials = aws_sdk_s3::config::SharedCredentialsProvider::new(
         aws_sdk_s3::config::Credentials::new("test", "test", None, None, "tests"),
     );
     App::new(
         CustomerStore::new(dynamodb, table),
-        ImportsBucket::new(s3, credentials, e2e::unique_name("imports")),
+        ImportsBucket::new("us-east-1", None, credentials, e2e::unique_name("imports")),
     )
 }
 

@@ -34,6 +34,10 @@ announces more bytes than it sends holds only its own thread. A PUT with a form 
 sent: the server would otherwise parse them as a form and moto store an empty object. S3
 stores the bytes of a PUT whatever its content type.
 
+Keep-alive on request (EMULATOR_KEEP_ALIVE=1, the benchmark's setting): werkzeug closes every
+connection after its answer, so each SDK call of a function opens a new TCP connection, which
+AWS does not make it do; see _KeepAliveHandler.
+
 POST policies enforced: moto stores whatever a browser-style POST upload sends, S3 checks its
 policy (signature, expiry, every condition, content-length-range). The API hands out such
 policies to keep uploads to one key and a size limit, so the emulator checks them as S3 does.
@@ -47,8 +51,10 @@ import io
 import json
 import os
 import re
+import selectors
 import threading
 import time
+import types
 from datetime import datetime, timezone
 from urllib.parse import parse_qs, unquote, urlparse
 from xml.sax.saxutils import escape
@@ -65,8 +71,12 @@ from moto.dynamodb.exceptions import (
 )
 from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodb.models.dynamo_type import DynamoType
+from werkzeug import serving
+from werkzeug.serving import WSGIRequestHandler
 
 _run_simple = server.run_simple
+# Set in a request's environment once its body has been read whole (see _KeepAliveHandler).
+_BODY_READ = "emulator.body_read"
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -111,6 +121,7 @@ class _OneAtATime:
             return _error(start_response, "400 Bad Request", "IncompleteBody",
                           "You did not provide the number of bytes specified by the "
                           "Content-Length HTTP header.")
+        environ[_BODY_READ] = True
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         environ.pop("wsgi.input_terminated", None)
@@ -139,8 +150,43 @@ class _OneAtATime:
         return chunks
 
 
+class _KeepAliveHandler(WSGIRequestHandler):
+    """Keeps a connection open after an answer (HTTP/1.1 keep-alive) once the request's body
+    was read whole. Werkzeug closes every connection because it cannot drain a body the
+    application left unread before the next request line; `_OneAtATime` reads every body
+    first, so that danger is gone. AWS keeps connections too: with one per request, a function
+    spends CPU on TCP set-up that it would not spend on AWS (the benchmark turns this on)."""
+
+    def send_header(self, keyword, value):
+        drained = getattr(self, "environ", {}).get(_BODY_READ)
+        if drained and keyword.lower() == "connection" and value.lower() == "close":
+            return
+        super().send_header(keyword, value)
+
+
+class _NoDrain:
+    """Stands in for the selector with which werkzeug, after each answer, reads whatever the
+    client sent next and throws it away (a body the application left unread): on a kept
+    connection that is the next request, and the read blocks until the client goes. Every
+    body has been read whole by then (`_OneAtATime`)."""
+
+    def register(self, *args):
+        pass
+
+    def select(self, timeout=None):
+        return []
+
+    def close(self):
+        pass
+
+
 def _threaded_one_at_a_time(host, port, application, *args, **kwargs):
     kwargs["threaded"] = True
+    if os.environ.get("EMULATOR_KEEP_ALIVE") == "1":
+        kwargs["request_handler"] = _KeepAliveHandler
+        serving.selectors = types.SimpleNamespace(
+            DefaultSelector=_NoDrain, EVENT_READ=selectors.EVENT_READ
+        )
     return _run_simple(host, port, _OneAtATime(application), *args, **kwargs)
 
 

@@ -132,6 +132,7 @@ async fn main() {
         "(init: median of {STARTS} starts; CPU: time on CPU over {WARM} warm invocations \
          after {WARM_UP}; first call: wall time of the first invocation, emulator included)"
     );
+    println!("{}", connections_note());
     let log = root.join(".local/bench-lambdas.log");
     let baseline = measure(&bin_dir, HELLO, HashMap::new(), &get_customer, &log).await;
     print_figures(HELLO, &baseline);
@@ -148,6 +149,18 @@ async fn main() {
         print_targets(&figures, &baseline);
         let arm64 = lambda_dir.join(&subject.binary).join("bootstrap");
         print_arm64_size(&arm64);
+    }
+}
+
+/// Whether the emulator keeps connections open (`EMULATOR_KEEP_ALIVE=1 infra/local/bench`):
+/// when it closes them, every SDK call of a function opens a TCP connection, which it does not
+/// do on AWS, and the CPU figures include that.
+fn connections_note() -> &'static str {
+    if std::env::var("EMULATOR_KEEP_ALIVE").as_deref() == Ok("1") {
+        "(emulator connections kept alive, as AWS keeps them)"
+    } else {
+        "(emulator connections closed after each answer: CPU figures include a TCP connect per \
+         AWS call, which AWS does not cost)"
     }
 }
 

@@ -35,11 +35,12 @@ impl App {
         let credentials = config
             .credentials_provider()
             .ok_or("no AWS credentials provider")?;
+        let region = config.region().ok_or("no AWS region (AWS_REGION)")?;
         let queue_url = kit::aws::required_env("IMPORTS_QUEUE_URL")?;
         let exports = ExportsQueue::new(aws_sdk_sqs::Client::new(&config), queue_url);
         Ok(Self::new(
             CustomerStore::new(kit::aws::dynamodb(&config), table),
-            ImportsBucket::new(kit::aws::s3_client(&config), credentials, bucket),
+            ImportsBucket::new(region.as_ref(), config.endpoint_url(), credentials, bucket),
         )
         .with_exports_queue(exports))
     }

@@ -6,8 +6,12 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_s3::config::{ProvideCredentials, SharedCredentialsProvider};
-use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
+use aws_sdk_dynamodb::config::{Credentials, ProvideCredentials, SharedCredentialsProvider};
+use aws_sigv4::http_request::{
+    PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
+    UriPathNormalizationMode, sign,
+};
+use aws_sigv4::sign::v4;
 use chrono::{DateTime, Utc};
 use kit::Problem;
 use serde::Serialize;
@@ -40,23 +44,35 @@ pub struct PresignedPost {
     pub expires_at: DateTime<Utc>,
 }
 
+/// The bucket, presigned for with SigV4 directly rather than through an S3 client: the API
+/// never calls S3 itself, and the S3 client (its endpoint rules, checksums and operations) was
+/// a third of the API's binary and a client to build at every cold start.
 pub struct ImportsBucket {
-    client: aws_sdk_s3::Client,
-    /// The function's credentials, which sign upload policies as they sign every request.
+    /// The bucket's URL, path-style: `<endpoint>/<bucket>`.
+    url: String,
+    region: String,
+    /// The function's credentials, which sign URLs and upload policies as they sign every
+    /// request.
     credentials: SharedCredentialsProvider,
     name: String,
 }
 
 impl ImportsBucket {
+    /// The bucket `name` of `region`, reached at `endpoint` when one is set
+    /// (`AWS_ENDPOINT_URL`, the local emulator), else at S3's regional endpoint.
     pub fn new(
-        client: aws_sdk_s3::Client,
+        region: impl Into<String>,
+        endpoint: Option<&str>,
         credentials: SharedCredentialsProvider,
         name: impl Into<String>,
     ) -> Self {
+        let region = region.into();
+        let name = name.into();
         Self {
-            client,
+            url: bucket_url(endpoint, &region, &name),
+            region,
             credentials,
-            name: name.into(),
+            name,
         }
     }
 
@@ -79,22 +95,12 @@ impl ImportsBucket {
         max_bytes: u64,
         now: DateTime<Utc>,
     ) -> Result<PresignedPost, Problem> {
-        let (config, start, expires_at) = presigning(now)?;
-        let url = self.bucket_url(key, config).await?;
+        let (start, expires_at) = validity(now);
         let credentials = self
             .credentials
             .provide_credentials()
             .await
             .map_err(presign_failed)?;
-        let region = self
-            .client
-            .config()
-            .region()
-            .map(|r| r.as_ref())
-            .ok_or_else(|| {
-                tracing::error!("the S3 client has no region");
-                Problem::internal()
-            })?;
         let policy = UploadPolicy {
             bucket: &self.name,
             key,
@@ -105,36 +111,15 @@ impl ImportsBucket {
             access_key_id: credentials.access_key_id(),
             secret_access_key: credentials.secret_access_key(),
             session_token: credentials.session_token(),
-            region,
+            region: &self.region,
         };
         Ok(PresignedPost {
-            url,
+            url: self.url.clone(),
             method: "POST".to_owned(),
             fields: upload_policy::signed_fields(&policy, &signer, start),
             max_bytes,
             expires_at,
         })
-    }
-
-    /// The bucket's own URL, where a POST upload goes, as the SDK resolves it (the endpoint,
-    /// path-style addressing): a presigned PUT of `key` without the key and the query.
-    async fn bucket_url(&self, key: &str, config: PresigningConfig) -> Result<String, Problem> {
-        let request = self
-            .client
-            .put_object()
-            .bucket(&self.name)
-            .key(key)
-            .presigned(config)
-            .await
-            .map_err(presign_failed)?;
-        let uri = request.uri();
-        let path = uri.split_once('?').map_or(uri, |(path, _)| path);
-        path.strip_suffix(key)
-            .map(|url| url.trim_end_matches('/').to_owned())
-            .ok_or_else(|| {
-                tracing::error!(uri = path, "a presigned URL that does not end in its key");
-                Problem::internal()
-            })
     }
 
     /// A URL to GET an error report, which downloads as `file_name` (CSV).
@@ -144,70 +129,133 @@ impl ImportsBucket {
         file_name: &str,
         now: DateTime<Utc>,
     ) -> Result<Presigned, Problem> {
-        let (config, _, expires_at) = presigning(now)?;
-        let request = self
-            .client
-            .get_object()
-            .bucket(&self.name)
-            .key(key)
-            .response_content_type("text/csv; charset=utf-8")
-            .response_content_disposition(format!("attachment; filename=\"{file_name}\""))
-            .presigned(config)
+        let (start, expires_at) = validity(now);
+        let credentials = self
+            .credentials
+            .provide_credentials()
             .await
             .map_err(presign_failed)?;
-        Ok(presigned(request, expires_at))
+        // S3 answers with these headers in place of the stored ones.
+        let unsigned = format!(
+            "{}/{}?response-content-disposition={}&response-content-type={}",
+            self.url,
+            key.split('/').map(uri_encode).collect::<Vec<_>>().join("/"),
+            uri_encode(&format!("attachment; filename=\"{file_name}\"")),
+            uri_encode("text/csv; charset=utf-8"),
+        );
+        let url = presign_get(
+            &unsigned,
+            &credentials,
+            &self.region,
+            start.into(),
+            URL_VALIDITY,
+        )
+        .map_err(|error| {
+            tracing::error!(%error, "presigning a download");
+            Problem::internal()
+        })?;
+        Ok(Presigned { url, expires_at })
     }
+}
+
+/// The bucket's URL as `kit::aws::s3_client` addresses it, path-style (`<endpoint>/<bucket>`):
+/// the configured endpoint, or S3's regional one (`amazonaws.com.cn` in the China regions).
+fn bucket_url(endpoint: Option<&str>, region: &str, bucket: &str) -> String {
+    match endpoint.map(str::trim).filter(|e| !e.is_empty()) {
+        Some(endpoint) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
+        None => {
+            let suffix = if region.starts_with("cn-") {
+                "amazonaws.com.cn"
+            } else {
+                "amazonaws.com"
+            };
+            format!("https://s3.{region}.{suffix}/{bucket}")
+        }
+    }
+}
+
+/// `url` (already encoded) presigned for a GET from `start` for `expires_in`, as S3 signs:
+/// the path not normalised or encoded twice, the payload unsigned, only `host` signed, the
+/// session token (if any) in the signed query.
+fn presign_get(
+    url: &str,
+    credentials: &Credentials,
+    region: &str,
+    start: SystemTime,
+    expires_in: Duration,
+) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let mut settings = SigningSettings::default();
+    settings.signature_location = SignatureLocation::QueryParams;
+    settings.expires_in = Some(expires_in);
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    let identity = credentials.clone().into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("s3")
+        .time(start)
+        .settings(settings)
+        .build()?
+        .into();
+    let request = SignableRequest::new(
+        "GET",
+        url,
+        std::iter::empty(),
+        SignableBody::UnsignedPayload,
+    )?;
+    let (instructions, _) = sign(request, &params)?.into_parts();
+    let mut signed = url.to_owned();
+    let mut separator = if url.contains('?') { '&' } else { '?' };
+    for (name, value) in instructions.params() {
+        signed.push(separator);
+        signed.push_str(name);
+        signed.push('=');
+        signed.push_str(&uri_encode(value));
+        separator = '&';
+    }
+    Ok(signed)
+}
+
+/// SigV4's URI encoding: every byte but the unreserved characters (`A-Z a-z 0-9 - _ . ~`) as
+/// `%XX`.
+fn uri_encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
 }
 
 /// Signed from `now` to the second (SigV4 dates have no fractions), so `expiresAt` is exact:
-/// the configuration, that start and the end.
-fn presigning(
-    now: DateTime<Utc>,
-) -> Result<(PresigningConfig, DateTime<Utc>, DateTime<Utc>), Problem> {
+/// that start and the end.
+fn validity(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     let start = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
-    let config = PresigningConfig::builder()
-        .start_time(SystemTime::from(start))
-        .expires_in(URL_VALIDITY)
-        .build()
-        .map_err(|error| {
-            tracing::error!(%error, "presigning configuration");
-            Problem::internal()
-        })?;
     let validity = chrono::Duration::from_std(URL_VALIDITY).expect("15 minutes fit");
-    Ok((config, start, start + validity))
-}
-
-fn presigned(request: PresignedRequest, expires_at: DateTime<Utc>) -> Presigned {
-    Presigned {
-        url: request.uri().to_owned(),
-        expires_at,
-    }
+    (start, start + validity)
 }
 
 /// Presigning makes no request; it fails only when the credentials cannot be had, which is
 /// worth a retry.
 fn presign_failed(error: impl std::error::Error) -> Problem {
-    tracing::warn!(error = %aws_sdk_s3::error::DisplayErrorContext(&error), "presigning failed");
+    tracing::warn!(%error, "presigning failed");
     Problem::unavailable()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 
     fn bucket() -> ImportsBucket {
         let credentials =
             Credentials::new("AKIDEXAMPLE", "secret", Some("token".into()), None, "test");
-        let config = aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("eu-north-1"))
-            .credentials_provider(credentials.clone())
-            .endpoint_url("http://127.0.0.1:4566")
-            .force_path_style(true)
-            .build();
         ImportsBucket::new(
-            aws_sdk_s3::Client::from_conf(config),
+            "eu-north-1",
+            Some("http://127.0.0.1:4566"),
             SharedCredentialsProvider::new(credentials),
             "imports-bucket",
         )
@@ -260,5 +308,90 @@ mod tests {
             "{url}"
         );
         assert_eq!(query(&url, "X-Amz-SignedHeaders").as_deref(), Some("host"));
+    }
+
+    /// AWS's own example of a presigned GET (S3 API reference, "Authenticating Requests:
+    /// Using Query Parameters"): the same URL, key, date and validity give its signature.
+    #[test]
+    fn a_presigned_get_matches_the_documented_example() {
+        let credentials = Credentials::new(
+            "AKIAIOSFODNN7EXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            None,
+            None,
+            "example",
+        );
+        let start = DateTime::parse_from_rfc3339("2013-05-24T00:00:00Z").unwrap();
+        let url = presign_get(
+            "https://examplebucket.s3.amazonaws.com/test.txt",
+            &credentials,
+            "us-east-1",
+            SystemTime::from(start),
+            Duration::from_secs(86400),
+        )
+        .unwrap();
+        assert_eq!(
+            url,
+            "https://examplebucket.s3.amazonaws.com/test.txt\
+             ?X-Amz-Algorithm=AWS4-HMAC-SHA256\
+             &X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request\
+             &X-Amz-Date=20130524T000000Z\
+             &X-Amz-Expires=86400\
+             &X-Amz-SignedHeaders=host\
+             &X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
+        );
+    }
+
+    #[test]
+    fn the_bucket_is_addressed_path_style_at_the_endpoint_or_s3s_regional_one() {
+        assert_eq!(
+            bucket_url(Some("http://127.0.0.1:4566/"), "eu-north-1", "b"),
+            "http://127.0.0.1:4566/b"
+        );
+        assert_eq!(
+            bucket_url(None, "eu-north-1", "b"),
+            "https://s3.eu-north-1.amazonaws.com/b"
+        );
+        assert_eq!(
+            bucket_url(Some(" "), "cn-north-1", "b"),
+            "https://s3.cn-north-1.amazonaws.com.cn/b"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_download_url_carries_the_session_token_and_the_encoded_file_name() {
+        let now = DateTime::parse_from_rfc3339("2025-03-04T09:15:02.750Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let download = bucket()
+            .download_url("reports/acme/01J.csv", "import-01J-errors.csv", now)
+            .await
+            .unwrap();
+        let url = download.url;
+        assert!(
+            url.starts_with("http://127.0.0.1:4566/imports-bucket/reports/acme/01J.csv?"),
+            "{url}"
+        );
+        assert_eq!(
+            query(&url, "response-content-disposition").as_deref(),
+            Some("attachment%3B%20filename%3D%22import-01J-errors.csv%22")
+        );
+        assert_eq!(
+            query(&url, "response-content-type").as_deref(),
+            Some("text%2Fcsv%3B%20charset%3Dutf-8")
+        );
+        assert_eq!(
+            query(&url, "X-Amz-Security-Token").as_deref(),
+            Some("token")
+        );
+        assert_eq!(query(&url, "X-Amz-Expires").as_deref(), Some("900"));
+        assert_eq!(
+            query(&url, "X-Amz-Date").as_deref(),
+            Some("20250304T091502Z")
+        );
+        assert_eq!(
+            download.expires_at.to_rfc3339(),
+            "2025-03-04T09:30:02+00:00"
+        );
     }
 }

@@ -9,19 +9,17 @@
 //! committed finds the record moved on and writes nothing; a page that failed half-way wrote
 //! nothing, so its customers are counted once, by the attempt that commits.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use domain::{CardChange, Customer, CustomerId, HistoryEntry, PaymentTerms, PaymentType, Tier};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
-use crate::customers::{Cancelled, Failed, WriteSet, one};
+use crate::customers::{Cancelled, Failed, WriteSet};
 use crate::items::{self, Item};
-use crate::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK, TenantId};
-use crate::usage::Kind;
+use crate::keys::{self, GSI1PK, GSI1SK, TenantId};
 use crate::{
-    Companion, CustomerStore, IdempotencyRecord, ListQuery, MAX_PAGE, Page, Sort, StatusFilter,
-    StoreError, capacity, cursor,
+    Companion, CustomerStore, IdempotencyRecord, ListQuery, Page, Sort, StatusFilter, StoreError,
 };
 
 /// Ids one bulk change may name.

@@ -4,18 +4,15 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
-use crate::customers::{Cancelled, Failed, one};
+use crate::customers::{Cancelled, Failed};
 use crate::items::{self, Item};
-use crate::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK, TenantId};
-use crate::usage::Kind;
-use crate::{
-    CustomerStore, IdempotencyRecord, ListQuery, MAX_PAGE, Page, StoreError, capacity, cursor,
-};
+use crate::keys::{self, GSI1PK, GSI1SK, TenantId};
+use crate::{CustomerStore, IdempotencyRecord, ListQuery, Page, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

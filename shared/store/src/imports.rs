@@ -18,9 +18,9 @@ use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
 use crate::customers::{Cancelled, Failed, Guarded, WriteSet, one};
 use crate::items::{self, Item};
-use crate::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK, TenantId};
+use crate::keys::{self, GSI1PK, GSI1SK, PK, SK, TenantId};
 use crate::usage::Kind;
-use crate::{CustomerStore, IdempotencyRecord, MAX_PAGE, Page, StoreError, capacity, cursor};
+use crate::{CustomerStore, IdempotencyRecord, MAX_PAGE, Page, StoreError, capacity};
 
 /// DynamoDB's limit of items in one TransactWriteItems.
 pub const TRANSACTION_ITEMS: usize = 100;

@@ -116,6 +116,8 @@ struct Statement {
     effect: String,
     actions: Vec<String>,
     resources: Vec<String>,
+    /// The key prefixes a bucket-level list is held to (`Condition: StringLike: s3:prefix`).
+    list_prefixes: Vec<String>,
 }
 
 fn statements(template: &Value) -> BTreeMap<String, Vec<Statement>> {
@@ -132,6 +134,10 @@ fn statements(template: &Value) -> BTreeMap<String, Vec<Statement>> {
                     effect: text(&statement["Effect"]),
                     actions: list(&statement["Action"]).iter().map(text).collect(),
                     resources: list(&statement["Resource"]).iter().map(text).collect(),
+                    list_prefixes: list(&statement["Condition"]["StringLike"]["s3:prefix"])
+                        .iter()
+                        .map(text)
+                        .collect(),
                 });
             }
         }
@@ -187,9 +193,19 @@ fn no_function_may_do_everything_or_touch_everything() {
                         assert!(table || index, "{function}: {action} on {resource}");
                     }
                     if action.starts_with("s3:") {
-                        let prefix = resource.starts_with("!Sub ${ImportsBucket.Arn}/")
-                            && resource.ends_with("/*")
-                            && !resource.ends_with("Arn}/*");
+                        // An object action on one key prefix, or a list of the bucket held to
+                        // key prefixes by its condition.
+                        let listed = action.starts_with("s3:ListBucket")
+                            && resource == "!GetAtt ImportsBucket.Arn"
+                            && !statement.list_prefixes.is_empty()
+                            && statement
+                                .list_prefixes
+                                .iter()
+                                .all(|p| p.ends_with("/*") && p.len() > 2);
+                        let prefix = listed
+                            || resource.starts_with("!Sub ${ImportsBucket.Arn}/")
+                                && resource.ends_with("/*")
+                                && !resource.ends_with("Arn}/*");
                         assert!(
                             prefix,
                             "{function}: {action} on {resource} (one key prefix)"

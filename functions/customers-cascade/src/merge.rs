@@ -234,7 +234,7 @@ async fn move_records<T: Stored + Movable>(
 async fn move_inventory(app: &App, work: &MergeWork) -> Result<Option<usize>, CascadeFailure> {
     let (tenant, from, to) = (&work.tenant, &work.duplicate_id, &work.survivor_id);
     for _ in 0..PAGE_ATTEMPTS {
-        let page = app.store.stock_page(tenant, from, page_size(app)).await?;
+        let page = app.store.stock(tenant, from, page_size(app), None).await?;
         if page.items.is_empty() {
             return Ok(Some(0));
         }

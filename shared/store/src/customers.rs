@@ -266,7 +266,7 @@ impl CustomerStore {
                     kept.updated_by = after.updated_by.clone();
                     self.put_if_version(items::site_item(tenant, &kept), site.version)
                 } else {
-                    self.delete_site_at(keys::site(tenant, &after.id, &site.id), site.version)
+                    self.delete_at_version(keys::site(tenant, &after.id, &site.id), site.version)
                 };
                 set.push_conditional(write, Guarded::Site);
             }
@@ -861,8 +861,9 @@ impl CustomerStore {
         TransactWriteItem::builder().put(put).build()
     }
 
-    /// Deletes a site still at the version it was read at (a concurrent change loses).
-    fn delete_site_at(&self, key: keys::Key, version: u64) -> TransactWriteItem {
+    /// Deletes a versioned item (a site, a record a merge moves) still at the version it was
+    /// read at (a concurrent change loses).
+    pub(crate) fn delete_at_version(&self, key: keys::Key, version: u64) -> TransactWriteItem {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(items::key_of(key)))

@@ -9,11 +9,11 @@ use aws_sdk_dynamodb::types::{
 };
 use domain::{Customer, CustomerId, HistoryEntry, Merge, Movable, StockLine};
 
-use crate::customers::{Cancelled, Failed, Guarded, RecordQuery};
-use crate::items::{self, CUSTOMER_ID, VERSION};
+use crate::customers::{Cancelled, Failed, Guarded};
+use crate::items::{self, CUSTOMER_ID};
 use crate::keys::{self, TenantId};
-use crate::work::{STOCK_QUANTITY, STOCK_TICKETS, stock_line_from_item};
-use crate::{Assignment, CustomerStore, Page, StoreError, Stored};
+use crate::work::{STOCK_QUANTITY, STOCK_TICKETS};
+use crate::{Assignment, CustomerStore, StoreError, Stored};
 
 /// DynamoDB's limit of items in one transaction: a merge that needs more (many contacts, each
 /// with its lookup entries, and many assignees) is refused before it is sent.
@@ -112,30 +112,6 @@ impl CustomerStore {
         self.move_transaction(writes).await
     }
 
-    /// One page of the customer's inventory lines, as stored.
-    pub async fn stock_page(
-        &self,
-        tenant: &TenantId,
-        customer: &CustomerId,
-        limit: i32,
-    ) -> Result<Page<StockLine>, StoreError> {
-        let page = self
-            .query_records(RecordQuery {
-                prefix: Some(keys::STOCK_PREFIX),
-                limit,
-                ..RecordQuery::partition(keys::customer_partition(tenant, customer))
-            })
-            .await?;
-        Ok(Page {
-            items: page
-                .items
-                .iter()
-                .map(stock_line_from_item)
-                .collect::<Result<_, _>>()?,
-            next_cursor: page.next_cursor,
-        })
-    }
-
     /// Moves inventory lines from `from` to `to` as [`CustomerStore::move_for_merge`] moves
     /// records: each line is deleted under `from` if it still holds what was read and added to
     /// the survivor's line (ADD: a line the survivor has too adds up).
@@ -212,18 +188,6 @@ impl CustomerStore {
             .build()
             .expect("table and item are set");
         TransactWriteItem::builder().put(put).build()
-    }
-
-    fn delete_at_version(&self, key: keys::Key, version: u64) -> TransactWriteItem {
-        let delete = Delete::builder()
-            .table_name(self.table())
-            .set_key(Some(items::key_of(key)))
-            .condition_expression("#version = :expected")
-            .expression_attribute_names("#version", VERSION)
-            .expression_attribute_values(":expected", AttributeValue::N(version.to_string()))
-            .build()
-            .expect("table and key are set");
-        TransactWriteItem::builder().delete(delete).build()
     }
 
     fn delete_existing(&self, key: keys::Key) -> TransactWriteItem {

@@ -789,8 +789,15 @@ mod tests {
     }
 
     /// An executable that runs this test binary as a fake function (hosts pass no arguments).
-    /// One per test binary, written atomically so parallel tests can share it.
+    /// One per test binary, written atomically and once per process: a test writing it while
+    /// another forks a host lets the child inherit the open file, and the exec then fails
+    /// with "text file busy".
     fn fake_runtime_script() -> PathBuf {
+        static SCRIPT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+        SCRIPT.get_or_init(write_fake_runtime_script).clone()
+    }
+
+    fn write_fake_runtime_script() -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
         let exe = std::env::current_exe().unwrap();
         let stem = exe.file_name().unwrap().to_string_lossy().into_owned();

@@ -240,7 +240,7 @@ async fn an_erased_customer_leaves_no_personal_data_in_the_table_and_keeps_its_n
     // An import whose error report (and file) holds a row mentioning the customer.
     let csv = "Customer Number,First Name,Last Name,Email\r\n\
                E-7099,Ingeborg,Quarnström,\"Ingeborg Quarnström <ingeborg.q@erase.example>\"\r\n\
-               E-7100,Carl,Ek,carl.ek@other.example\r\n";
+               E-7100,Carl,Ek,carl.ek(at)other.example\r\n";
     let import = office.import_csv(&json!({}), csv.as_bytes()).await;
     let report = office.error_report(&import).await;
     assert!(report.to_lowercase().contains("ingeborg"), "{report}");
@@ -274,12 +274,38 @@ async fn an_erased_customer_leaves_no_personal_data_in_the_table_and_keeps_its_n
         "Job",
         "Ticket",
         "Text",
+        "IdempotencyRecord",
+        "ImportRow",
+        "ImportFile",
     ] {
         assert!(
             export.body["records"][kind].is_array(),
             "no {kind} in the export"
         );
     }
+    // The stored answer of the create sent with an Idempotency-Key.
+    let stored = export.body["records"]["IdempotencyRecord"].to_string();
+    assert!(stored.contains("Quarnström"), "{stored}");
+    // The import's error row that mentions the customer, and the file it came from; not the
+    // other customer's row.
+    let import_id = import["id"].as_str().expect("an import id");
+    let rows = export.body["records"]["ImportRow"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["importId"], import_id);
+    assert!(
+        rows[0]["row"].as_str().unwrap().starts_with("2,"),
+        "{rows:?}"
+    );
+    assert!(report.contains("carl.ek(at)other.example"), "{report}");
+    assert!(!exported.contains("carl.ek(at)other.example"));
+    let files = &export.body["records"]["ImportFile"];
+    assert_eq!(files[0]["importId"], import_id, "{files}");
+    assert!(
+        files[0]["objectKey"]
+            .as_str()
+            .unwrap()
+            .starts_with("imports/")
+    );
 
     // Only the erase permission erases or exports.
     let technician = suite.user("acme", "tech-1", &["technician"]);
@@ -336,6 +362,10 @@ async fn an_erased_customer_leaves_no_personal_data_in_the_table_and_keeps_its_n
     }
     let report = office.error_report(&import).await;
     assert!(!report.contains("ngeborg"), "{report}");
+    assert!(
+        report.contains("carl.ek(at)other.example"),
+        "another customer's row stays: {report}"
+    );
     // The SMS policy's per-number counters of the numbers texted are gone too.
     let tenant = store::TenantId::parse("acme").unwrap();
     let tag = store::keys::number_tag(&tenant, &contact_mobile);

@@ -297,6 +297,12 @@ pub fn mentions(line: &str, values: &[String]) -> bool {
     })
 }
 
+/// The lines of `text` (an error report, one line a row) that mention any of `values`, without
+/// their line endings: what subject access shows of it.
+pub fn lines_mentioning<'a>(text: &'a str, values: &[String]) -> Vec<&'a str> {
+    text.lines().filter(|line| mentions(line, values)).collect()
+}
+
 /// `text` (an error report, an import file, one line a row) without the lines that mention
 /// any of `values`, and how many went; `None` when none does. Line endings are kept.
 pub fn without_mentions(text: &str, values: &[String]) -> Option<(String, usize)> {
@@ -463,5 +469,10 @@ mod tests {
         assert_eq!(kept, "line,code\r\n5,required\r\n");
         assert_eq!(removed, 1);
         assert_eq!(without_mentions(&kept, &values), None);
+        assert_eq!(
+            lines_mentioning(report, &values),
+            ["4,invalid_email: anna.berg@example.com"],
+            "subject access shows the lines erasure removes"
+        );
     }
 }

@@ -107,6 +107,11 @@ pub fn is_import_actor(by: &str) -> bool {
     by.starts_with(IMPORT_ACTOR_PREFIX)
 }
 
+/// The import a history entry's `by` names, if an import made the change.
+pub fn import_of_actor(by: &str) -> Option<&str> {
+    by.strip_prefix(IMPORT_ACTOR_PREFIX)
+}
+
 const IMPORT_ACTOR_PREFIX: &str = "import:";
 
 /// Who the history names for what the deactivation cascade changes: the cause, not a user.

@@ -41,7 +41,7 @@ pub use countries::country_from_name;
 pub use field_permissions::{Refusal, refused_change, refused_create, refused_field};
 pub use history::{
     CASCADE_ACTOR, ChangeKind, FieldChange, HistoryEntry, MERGE_ACTOR, import_actor,
-    is_import_actor,
+    import_of_actor, is_import_actor,
 };
 pub use linked::{Cascaded, Dependant, LinkRefusal, Linked, Movable, SiteUse};
 pub use merge::{Merge, MergeRefusal, is_merged_into, may_merge, merge_cards};

@@ -3,15 +3,17 @@
 //! (`domain::erasure`). The items are handled as items, not as their record types, so one
 //! function covers every kind the declaration names.
 
+use std::collections::BTreeSet;
+
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Duration, Utc};
 use domain::erasure;
 use domain::{CustomerId, FieldChange};
-use serde_dynamo::aws_sdk_dynamodb_1::{from_attribute_value, to_attribute_value};
+use serde_dynamo::aws_sdk_dynamodb_1::{from_attribute_value, from_item, to_attribute_value};
 use serde_json::{Map, Value};
 
 use crate::customers::{Cancelled, Failed, attribute};
-use crate::imports::StoredErrorChunk;
+use crate::imports::{ImportRecord, StoredErrorChunk};
 use crate::items::{self, Item, VERSION};
 use crate::keys::{self, ENTITY, TenantId};
 use crate::{CustomerStore, Page, StoreError};
@@ -57,14 +59,22 @@ impl From<StoreError> for ErasureError {
 }
 
 impl CustomerStore {
-    /// Everything the customer's partition holds, as JSON without key attributes, grouped by
-    /// entity (`Customer`, `CustomerHistory`, `Site`, ...), each group in key order.
+    /// Everything held about the customer, as JSON without key attributes, grouped by entity:
+    /// its partition (`Customer`, `CustomerHistory`, `Site`, ..., each in key order), the
+    /// idempotency records of requests about it (`IdempotencyRecord`: their stored answers),
+    /// the rows of the organisation's import error reports that mention any of `values` (its
+    /// personal values, `domain::erasure::personal_values`: `ImportRow`), and the uploaded
+    /// files that changed it or hold such a row (`ImportFile`). `None` when the partition
+    /// holds more than `EXPORT_ITEMS_MAX` items.
     pub async fn personal_data(
         &self,
         tenant: &TenantId,
         customer: &CustomerId,
+        values: &[String],
     ) -> Result<Option<Map<String, Value>>, StoreError> {
         let mut groups = Map::new();
+        let mut requests = Vec::new();
+        let mut imports = BTreeSet::new();
         let mut cursor = None;
         let mut read = 0;
         loop {
@@ -83,19 +93,82 @@ impl CustomerStore {
             }
             for item in page.items {
                 let entity = attribute(&item, ENTITY).to_owned();
-                let json = json_of(item)?;
-                groups
-                    .entry(entity)
-                    .or_insert_with(|| Value::Array(Vec::new()))
-                    .as_array_mut()
-                    .expect("each group is an array")
-                    .push(json);
+                if entity == items::IDEMPOTENCY_REF {
+                    requests.push(keys::idempotency(tenant, attribute(&item, "key")));
+                }
+                if let Some(import) = domain::import_of_actor(attribute(&item, "by")) {
+                    imports.insert(import.to_owned());
+                }
+                add_to(&mut groups, &entity, json_of(item)?);
             }
             match page.next_cursor {
                 Some(next) => cursor = Some(next),
-                None => return Ok(Some(groups)),
+                None => break,
             }
         }
+        for chunk in requests.chunks(100) {
+            for record in self.batch_get(chunk).await? {
+                add_to(&mut groups, "IdempotencyRecord", json_of(record)?);
+            }
+        }
+        for (import, row) in self.import_rows_mentioning(tenant, values).await? {
+            add_to(
+                &mut groups,
+                "ImportRow",
+                serde_json::json!({"importId": import, "row": row}),
+            );
+            imports.insert(import);
+        }
+        for file in self.import_files(tenant, &imports).await? {
+            add_to(&mut groups, "ImportFile", file);
+        }
+        Ok(Some(groups))
+    }
+
+    /// The rows of the organisation's import error reports that mention any of `values`, with
+    /// their import's id, in import and line order.
+    async fn import_rows_mentioning(
+        &self,
+        tenant: &TenantId,
+        values: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut rows = Vec::new();
+        if values.is_empty() {
+            return Ok(rows);
+        }
+        let mut chunks = ErrorChunks::of(tenant);
+        while let Some((import, _, chunk)) = chunks.next(self).await? {
+            rows.extend(
+                erasure::lines_mentioning(&chunk.csv, values)
+                    .into_iter()
+                    .map(|row| (import.clone(), row.to_owned())),
+            );
+        }
+        Ok(rows)
+    }
+
+    /// The uploaded files of `imports` (those still recorded): where a copy of the rows that
+    /// changed the customer may be kept, with columns the import did not read.
+    async fn import_files(
+        &self,
+        tenant: &TenantId,
+        imports: &BTreeSet<String>,
+    ) -> Result<Vec<Value>, StoreError> {
+        let wanted: Vec<keys::Key> = imports.iter().map(|id| keys::import(tenant, id)).collect();
+        let mut files = Vec::new();
+        for chunk in wanted.chunks(100) {
+            for item in self.batch_get(chunk).await? {
+                let record: ImportRecord = from_item(item).map_err(StoreError::Corrupt)?;
+                files.push(serde_json::json!({
+                    "importId": record.id,
+                    "fileName": record.file_name,
+                    "objectKey": record.object_key,
+                    "createdAt": record.created_at,
+                }));
+            }
+        }
+        files.sort_by_key(|file| file["importId"].as_str().map(str::to_owned));
+        Ok(files)
     }
 
     /// Erases one page of the customer's partition (from `cursor`): every item the domain
@@ -169,63 +242,24 @@ impl CustomerStore {
         values: &[String],
     ) -> Result<usize, StoreError> {
         let mut removed = 0;
-        let mut imports_cursor = None;
-        loop {
-            let imports = self
-                .imports(tenant, crate::MAX_PAGE, imports_cursor.as_deref())
-                .await?;
-            for import in &imports.items {
-                removed += self.erase_chunk_rows(tenant, &import.id, values).await?;
-            }
-            match imports.next_cursor {
-                Some(next) => imports_cursor = Some(next),
-                None => return Ok(removed),
-            }
-        }
-    }
-
-    async fn erase_chunk_rows(
-        &self,
-        tenant: &TenantId,
-        import_id: &str,
-        values: &[String],
-    ) -> Result<usize, StoreError> {
-        let mut removed = 0;
-        let mut cursor = None;
-        loop {
-            let page = self
-                .query_partition(
-                    keys::import_partition(tenant, import_id),
-                    Some(keys::IMPORT_ERRORS_PREFIX),
-                    crate::MAX_PAGE,
-                    cursor.as_deref(),
-                    true,
-                )
-                .await?;
-            for item in page.items {
-                let chunk: StoredErrorChunk =
-                    serde_dynamo::aws_sdk_dynamodb_1::from_item(item.clone())
-                        .map_err(StoreError::Corrupt)?;
-                let Some((csv, gone)) = erasure::without_mentions(&chunk.csv, values) else {
-                    continue;
-                };
-                let mut next = item;
-                next.insert("csv".into(), AttributeValue::S(csv));
-                next.insert(
-                    "rows".into(),
-                    AttributeValue::N(chunk.rows.saturating_sub(gone as u64).to_string()),
-                );
-                match self.transact(vec![self.put(next)], None).await {
-                    Ok(()) => removed += gone,
-                    Err(Cancelled(_)) => return Err(StoreError::VersionConflict),
-                    Err(Failed(e)) => return Err(e),
-                }
-            }
-            match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => return Ok(removed),
+        let mut chunks = ErrorChunks::of(tenant);
+        while let Some((_, item, chunk)) = chunks.next(self).await? {
+            let Some((csv, gone)) = erasure::without_mentions(&chunk.csv, values) else {
+                continue;
+            };
+            let mut next = item;
+            next.insert("csv".into(), AttributeValue::S(csv));
+            next.insert(
+                "rows".into(),
+                AttributeValue::N(chunk.rows.saturating_sub(gone as u64).to_string()),
+            );
+            match self.transact(vec![self.put(next)], None).await {
+                Ok(()) => removed += gone,
+                Err(Cancelled(_)) => return Err(StoreError::VersionConflict),
+                Err(Failed(e)) => return Err(e),
             }
         }
+        Ok(removed)
     }
 
     /// A history entry of the customer that changes nothing on the card (the background
@@ -268,11 +302,103 @@ impl CustomerStore {
     }
 }
 
+/// Every error-report chunk of an organisation's imports, one at a time: the imports a page at
+/// a time (GSI1 `T#<t>#IMPORTS`), then each import's `ERRORS#` items a page at a time.
+struct ErrorChunks {
+    tenant: TenantId,
+    imports: Vec<String>,
+    imports_cursor: Option<String>,
+    imports_done: bool,
+    import: Option<String>,
+    chunks: Vec<Item>,
+    chunks_cursor: Option<String>,
+}
+
+impl ErrorChunks {
+    fn of(tenant: &TenantId) -> Self {
+        ErrorChunks {
+            tenant: tenant.clone(),
+            imports: Vec::new(),
+            imports_cursor: None,
+            imports_done: false,
+            import: None,
+            chunks: Vec::new(),
+            chunks_cursor: None,
+        }
+    }
+
+    /// The next chunk, with its import's id, as item and as read; `None` after the last.
+    async fn next(
+        &mut self,
+        store: &CustomerStore,
+    ) -> Result<Option<(String, Item, StoredErrorChunk)>, StoreError> {
+        loop {
+            if let (Some(import), Some(item)) = (&self.import, self.chunks.pop()) {
+                let chunk = from_item(item.clone()).map_err(StoreError::Corrupt)?;
+                return Ok(Some((import.clone(), item, chunk)));
+            }
+            if self.import.is_some() && self.chunks_cursor.is_some() {
+                self.read_chunks(store).await?;
+                continue;
+            }
+            let Some(import) = self.next_import(store).await? else {
+                return Ok(None);
+            };
+            self.import = Some(import);
+            self.read_chunks(store).await?;
+        }
+    }
+
+    /// The next page of the current import's chunks, kept in reverse to be popped in order.
+    async fn read_chunks(&mut self, store: &CustomerStore) -> Result<(), StoreError> {
+        let import = self.import.as_deref().expect("an import is being read");
+        let page = store
+            .query_partition(
+                keys::import_partition(&self.tenant, import),
+                Some(keys::IMPORT_ERRORS_PREFIX),
+                crate::MAX_PAGE,
+                self.chunks_cursor.as_deref(),
+                true,
+            )
+            .await?;
+        self.chunks = page.items;
+        self.chunks.reverse();
+        self.chunks_cursor = page.next_cursor;
+        Ok(())
+    }
+
+    async fn next_import(&mut self, store: &CustomerStore) -> Result<Option<String>, StoreError> {
+        while self.imports.is_empty() && !self.imports_done {
+            let page = store
+                .imports(
+                    &self.tenant,
+                    crate::MAX_PAGE,
+                    self.imports_cursor.as_deref(),
+                )
+                .await?;
+            self.imports = page.items.into_iter().rev().map(|i| i.id).collect();
+            self.imports_done = page.next_cursor.is_none();
+            self.imports_cursor = page.next_cursor;
+        }
+        Ok(self.imports.pop())
+    }
+}
+
 /// On what an erased item is written: the version it was read at, or its last change.
 enum Condition {
     Version(u64),
     UpdatedAt(String),
     Exists,
+}
+
+/// Adds `value` to the group of `entity`.
+fn add_to(groups: &mut Map<String, Value>, entity: &str, value: Value) {
+    groups
+        .entry(entity)
+        .or_insert_with(|| Value::Array(Vec::new()))
+        .as_array_mut()
+        .expect("each group is an array")
+        .push(value);
 }
 
 fn json_of(mut item: Item) -> Result<Value, StoreError> {

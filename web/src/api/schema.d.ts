@@ -322,8 +322,12 @@ export interface paths {
          * @description The subject-access export: every record of the customer as stored, grouped by kind
          *     (`Customer`, `CustomerHistory`, `CustomerAssignment`, `Site`, `Contract`,
          *     `WorkOrder`, `Job`, `Ticket`, `StockLine`, `Note`, `Text`, `Notice`), each kind in
-         *     creation order, without the table's key attributes. After erasure it shows what is
-         *     kept. Needs `erase` (checked first); see docs/permissions.md for why.
+         *     creation order, without the table's key attributes; then the stored answers of
+         *     requests about it sent with an Idempotency-Key (`IdempotencyRecord`), the rows of the
+         *     organisation's import error reports that mention it (`ImportRow`: `importId`, `row`)
+         *     and the uploaded files that changed it or hold such a row (`ImportFile`: `importId`,
+         *     `fileName`, `objectKey`, `createdAt`). After erasure it shows what is kept. Needs
+         *     `erase` (checked first); see docs/permissions.md for why.
          */
         get: operations["getPersonalData"];
         put?: never;
@@ -2072,6 +2076,12 @@ export interface components {
          *           {
          *             "id": "01J9Z8XQ4C2D3E4F5G6H7J8K9N",
          *             "text": "Gate code 4711"
+         *           }
+         *         ],
+         *         "ImportRow": [
+         *           {
+         *             "importId": "01J9Z8XQ4C2D3E4F5G6H7J8K9P",
+         *             "row": "2,Email,/email,invalid_email,\"\"\"anna(at)example.com\"\" is not a valid e-mail address.\",anna(at)example.com"
          *           }
          *         ]
          *       }

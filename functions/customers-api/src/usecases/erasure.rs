@@ -36,18 +36,20 @@ pub async fn erase(
     Ok(customer)
 }
 
-/// Everything the table holds about the customer, grouped by kind of record (the card, its
-/// history, sites, contracts, work orders, jobs, tickets, notes, texts, inventory lines,
-/// assignments, notices): the subject-access export.
+/// Everything held about the customer, grouped by kind of record (the card, its history,
+/// sites, contracts, work orders, jobs, tickets, notes, texts, inventory lines, assignments,
+/// notices, the stored answers of requests about it, the import rows that mention it and the
+/// files that changed it): the subject-access export.
 pub async fn personal_data(
     app: &App,
     scope: &Scope,
     id: &CustomerId,
 ) -> Result<Map<String, Value>, Problem> {
     scope.require(Permission::Erase)?;
-    read_reachable(app, scope, id, Reach::All, Permission::Erase).await?;
+    let card = read_reachable(app, scope, id, Reach::All, Permission::Erase).await?;
+    let values = domain::erasure::personal_values(&card.fields);
     app.store
-        .personal_data(&scope.tenant, id)
+        .personal_data(&scope.tenant, id, &values)
         .await
         .map_err(store_problem)?
         .ok_or_else(|| {

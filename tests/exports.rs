@@ -54,7 +54,8 @@ fn odd_customers() -> Vec<Value> {
             "terms": {"paymentType": "cash", "currency": "EUR", "paymentTerms": "dueOnReceipt",
                       "openBalance": 0},
             "externalRefs": [{"system": "quickbooks", "id": "QB-7"}],
-            "customFields": {"units": -5, "alarm": false}
+            // Sent with spaces around it: stored trimmed, so it reads back as stored.
+            "customFields": {"units": -5, "alarm": false, "remark": "  padded remark\t"}
         }),
         json!({
             "customerNumber": "X-3", "firstName": "Zoë", "lastName": "O'Neil",

@@ -808,12 +808,18 @@ impl<'a> Validator<'a> {
     }
 
     /// Values checked against the organisation's definitions: unknown keys are refused,
-    /// required ones must be there, retired ones are kept as they are.
+    /// required ones must be there, retired ones are kept as they are. Texts are trimmed and
+    /// a blank one is not given, as for every other text of the card and as an import reads
+    /// a cell: an exported card imported back is unchanged.
     fn custom_fields(&mut self, value: Option<BTreeMap<String, Value>>) -> BTreeMap<String, Value> {
         let values: BTreeMap<String, Value> = value
             .unwrap_or_default()
             .into_iter()
-            .filter(|(_, v)| !v.is_null())
+            .filter_map(|(key, value)| match value {
+                Value::Null => None,
+                Value::String(text) => clean(Some(text)).map(|text| (key, Value::String(text))),
+                other => Some((key, other)),
+            })
             .collect();
         for (key, value) in &values {
             let field = format!("/customFields/{key}");

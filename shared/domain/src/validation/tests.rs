@@ -1353,3 +1353,37 @@ fn a_changed_organisation_number_is_not_judged_by_the_old_ones_country() {
     let after = validate_change(&before, moved, &ctx).unwrap();
     assert_eq!(after.organisation_number_country.as_deref(), Some("SE"));
 }
+
+// --- custom fields ---
+
+#[test]
+fn custom_texts_are_trimmed_and_a_blank_one_is_not_given() {
+    let text = |key: &str, required| crate::settings::CustomFieldDef {
+        key: key.into(),
+        label: key.into(),
+        kind: crate::settings::CustomFieldType::Text,
+        required,
+        options: Vec::new(),
+        retired: false,
+    };
+    let ctx = ValidationContext {
+        custom_fields: vec![text("gate", false), text("region", true)],
+        ..ctx()
+    };
+    let input = |gate: &str, region: &str| CustomerInput {
+        custom_fields: Some(
+            [
+                ("gate".to_owned(), serde_json::json!(gate)),
+                ("region".to_owned(), serde_json::json!(region)),
+            ]
+            .into(),
+        ),
+        ..person()
+    };
+    let fields = validate_customer(input("  4711 ", "North"), &ctx).unwrap();
+    assert_eq!(fields.custom_fields["gate"], "4711");
+    let fields = validate_customer(input("   ", "North"), &ctx).unwrap();
+    assert!(!fields.custom_fields.contains_key("gate"));
+    let errors = validate_customer(input("4711", " "), &ctx).unwrap_err();
+    assert_eq!(errors.iter().next().unwrap().code, "required_custom_field");
+}

@@ -9,7 +9,7 @@
 //! shown back with the number as its country writes it ([`display_phone`]). A mobile number
 //! is for texts and never has one.
 
-use phonenumber::{Mode, PhoneNumber, Type, country};
+use phonenumber::{Mode, NationalNumber, PhoneNumber, Type, country};
 
 use crate::phone_rules;
 
@@ -53,7 +53,7 @@ impl PhoneError {
 /// A number starting with `+` or `00` is read as international; anything else is a national
 /// number of `default_country` (ISO 3166-1 alpha-2).
 pub fn normalise_phone(raw: &str, default_country: Option<&str>) -> Result<String, PhoneError> {
-    parse_valid(raw, default_country).map(|(number, _)| e164(&number))
+    parse_valid(raw, default_country).map(|(number, _)| number.e164())
 }
 
 /// Like [`normalise_phone`], and also refuses numbers known to be fixed-line only.
@@ -68,7 +68,7 @@ pub fn normalise_mobile(raw: &str, default_country: Option<&str>) -> Result<Stri
     if kind == Type::FixedLine {
         return Err(PhoneError::NotMobile);
     }
-    Ok(e164(&number))
+    Ok(number.e164())
 }
 
 /// The country (ISO 3166 alpha-2) of a valid number, from its country code and leading digits
@@ -76,7 +76,7 @@ pub fn normalise_mobile(raw: &str, default_country: Option<&str>) -> Result<Stri
 /// international services) and for anything that is not a valid number.
 pub fn country_of(number: &str) -> Option<String> {
     let (number, _) = parse_valid(number, None).ok()?;
-    let region = phone_rules::metadata(&number)?.id();
+    let region = phone_rules::metadata_of(number.code, number.national)?.id();
     crate::is_country(region).then(|| region.to_owned())
 }
 
@@ -96,13 +96,9 @@ pub fn normalise_phone_with_extension(
     default_country: Option<&str>,
 ) -> Result<PhoneWithExtension, PhoneError> {
     let (number, _) = parse_number(raw, default_country)?;
-    let extension = number
-        .extension()
-        .map(|ext| ext.to_string())
-        .filter(|ext| !ext.is_empty());
     Ok(PhoneWithExtension {
-        number: e164(&number),
-        extension,
+        number: number.e164(),
+        extension: number.extension.filter(|ext| !ext.is_empty()),
     })
 }
 
@@ -148,31 +144,62 @@ pub fn line_kind(raw: &str, default_country: Option<&str>) -> Option<(LineKind, 
         Type::FixedLineOrMobile | Type::Unknown => LineKind::MobileOrFixed,
         _ => LineKind::Fixed,
     };
-    Some((kind, number.extension().is_some()))
+    Some((kind, number.extension.is_some()))
 }
 
-fn parse_valid(
-    raw: &str,
-    default_country: Option<&str>,
-) -> Result<(PhoneNumber, Type), PhoneError> {
+/// A number as read: what the rules judge and E.164 is written from.
+struct Parsed {
+    code: u16,
+    national: NationalNumber,
+    extension: Option<String>,
+}
+
+impl Parsed {
+    fn e164(&self) -> String {
+        phone_rules::e164_of(self.code, self.national)
+    }
+}
+
+impl From<PhoneNumber> for Parsed {
+    fn from(number: PhoneNumber) -> Self {
+        Parsed {
+            code: number.country().code(),
+            national: *number.national(),
+            extension: number.extension().map(|ext| ext.to_string()),
+        }
+    }
+}
+
+fn parse_valid(raw: &str, default_country: Option<&str>) -> Result<(Parsed, Type), PhoneError> {
     let (number, kind) = parse_number(raw, default_country)?;
-    if number.extension().is_some() {
+    if number.extension.is_some() {
         return Err(PhoneError::HasExtension);
     }
     Ok((number, kind))
 }
 
 /// A valid number, with its extension if it was written with one, and its type.
-fn parse_number(
-    raw: &str,
-    default_country: Option<&str>,
-) -> Result<(PhoneNumber, Type), PhoneError> {
+fn parse_number(raw: &str, default_country: Option<&str>) -> Result<(Parsed, Type), PhoneError> {
     let raw = extension_words_as_ext(raw.trim());
     let number = match international_form(&raw) {
-        Some(international) => parse(None, &digits_only(&international))?,
-        None => parse(Some(country_id(default_country)?), &digits_only(&raw))?,
+        Some(international) => parse(None, &digits_only(&international))?.into(),
+        None => {
+            let country = country_id(default_country)?;
+            let digits = digits_only(&raw);
+            // National digits (most numbers in a file) by the crate's steps without its
+            // parser; anything else by the parser (see `phone_rules::parse_national`).
+            match phone_rules::parse_national(country, &digits) {
+                Some((code, national)) => Parsed {
+                    code,
+                    national,
+                    extension: None,
+                },
+                None => parse(Some(country), &digits)?.into(),
+            }
+        }
     };
-    let kind = phone_rules::valid_type(&number).ok_or(PhoneError::Invalid)?;
+    let kind =
+        phone_rules::valid_type_of(number.code, number.national).ok_or(PhoneError::Invalid)?;
     Ok((number, kind))
 }
 
@@ -275,10 +302,6 @@ fn country_id(default_country: Option<&str>) -> Result<country::Id, PhoneError> 
 
 fn parse(country: Option<country::Id>, raw: &str) -> Result<PhoneNumber, PhoneError> {
     phonenumber::parse(country, raw).map_err(|_| PhoneError::NotANumber)
-}
-
-fn e164(number: &PhoneNumber) -> String {
-    phone_rules::e164(number)
 }
 
 #[cfg(test)]

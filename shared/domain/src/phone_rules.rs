@@ -8,15 +8,24 @@
 //! number's type takes up to eleven such checks, twice per mobile. That was half of an
 //! import's parse-and-validate time (docs/imports.md, "What an import costs"). Here each
 //! region's patterns are compiled once, on first use, and found by the address of the
-//! region's metadata in the crate's static database. The crate still parses numbers; only
-//! the rules applied to a parsed number live here. `tests::the_rules_agree_with_the_crate`
-//! holds the two to the same answers over every example number of the metadata.
+//! region's metadata in the crate's static database. The rules take a number as its country
+//! code and national number (`*_of`); the forms taking the crate's `PhoneNumber` exist for
+//! `tests::the_rules_agree_with_the_crate`, which holds the two to the same answers over
+//! every example number of the metadata.
+//!
+//! A national number typed as bare digits (how most files hold them, or what
+//! `phone::digits_only` makes of "070-123 45 67") is also read here ([`parse_national`]),
+//! by the crate's own steps over the same compiled patterns: the crate's parser spent a fifth
+//! of an import's time trying an RFC 3966 grammar and its punctuation on plain digits, and
+//! looks up three more patterns in the cache. Anything off that path (an international
+//! prefix, a national prefix rewritten by a transform rule, an error) is left to the crate.
+//! `tests::national_digits_read_as_the_crate_reads_them` holds the two to the same numbers.
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, RwLock};
 
 use phonenumber::metadata::{DATABASE, Descriptor, Metadata};
-use phonenumber::{PhoneNumber, Type};
+use phonenumber::{NationalNumber, Type, country};
 use regex::Regex;
 
 /// One descriptor: a number matches when its length is possible and the pattern matches from
@@ -62,6 +71,15 @@ struct RegionRules {
     /// The metadata gives fixed lines and mobiles the same pattern (the US, Canada).
     fixed_is_mobile: bool,
     leading_digits: Option<Regex>,
+    /// The international dialling prefix ("00"), anchored as `from_start` says.
+    international_prefix: Option<Regex>,
+    /// What a national prefix (and carrier code) looks like when parsing, anchored.
+    national_prefix_for_parsing: Option<Regex>,
+    /// The general descriptor's possible lengths, and those only dialled locally.
+    possible_lengths: Vec<u16>,
+    possible_local_lengths: Vec<u16>,
+    /// The country code as digits ("46").
+    country_code: String,
 }
 
 impl RegionRules {
@@ -89,6 +107,37 @@ impl RegionRules {
             fixed_is_mobile: pattern(d.fixed_line()) == pattern(d.mobile()),
             // The crate searches anywhere and keeps a match at the start, as above.
             leading_digits: meta.leading_digits().map(|p| from_start(p.as_str())),
+            international_prefix: meta.international_prefix().map(|p| from_start(p.as_str())),
+            national_prefix_for_parsing: meta
+                .national_prefix_for_parsing()
+                .map(|p| from_start(p.as_str())),
+            possible_lengths: d.general().possible_length().to_vec(),
+            possible_local_lengths: d.general().possible_local_length().to_vec(),
+            country_code: meta.country_code().to_string(),
+        }
+    }
+
+    /// `validator::length(meta, number, Type::Unknown)` is not too short: the general
+    /// descriptor's lengths, as the crate reads them for an unknown type.
+    fn length(&self, len: usize) -> Length {
+        let Ok(len) = u16::try_from(len) else {
+            return Length::TooLong;
+        };
+        let (Some(&minimum), Some(&maximum)) =
+            (self.possible_lengths.first(), self.possible_lengths.last())
+        else {
+            return Length::Invalid;
+        };
+        if self.possible_local_lengths.contains(&len) || len == minimum {
+            Length::Possible
+        } else if len < minimum {
+            Length::TooShort
+        } else if len > maximum {
+            Length::TooLong
+        } else if self.possible_lengths.contains(&len) {
+            Length::Possible
+        } else {
+            Length::Invalid
         }
     }
 
@@ -110,6 +159,15 @@ impl RegionRules {
         }
         if mobile { Type::Mobile } else { Type::Unknown }
     }
+}
+
+/// What `validator::length` says of a number's length (its two "possible" answers as one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Length {
+    Possible,
+    TooShort,
+    TooLong,
+    Invalid,
 }
 
 /// Compiled rules by the address of their metadata in the crate's static database (regions
@@ -200,14 +258,19 @@ fn shared_code(code: u16, national: &str) -> Option<&'static Metadata> {
 
 /// `validator::is_valid`: the number has a type in the region its code and digits name.
 /// (The crate reads the national number with its leading zeros here.)
-pub(crate) fn is_valid(number: &PhoneNumber) -> bool {
-    let national = number.national().to_string();
-    metadata_for(number.country().code(), &national)
-        .is_some_and(|meta| rules(meta).number_type(&national) != Type::Unknown)
+#[cfg(test)]
+pub(crate) fn is_valid(number: &phonenumber::PhoneNumber) -> bool {
+    is_valid_national(number.country().code(), &number.national().to_string())
+}
+
+fn is_valid_national(code: u16, national: &str) -> bool {
+    metadata_for(code, national)
+        .is_some_and(|meta| rules(meta).number_type(national) != Type::Unknown)
 }
 
 /// `PhoneNumber::number_type` (which reads the national number without its leading zeros).
-pub(crate) fn number_type(number: &PhoneNumber) -> Type {
+#[cfg(test)]
+pub(crate) fn number_type(number: &phonenumber::PhoneNumber) -> Type {
     type_of(
         number.country().code(),
         &number.national().value().to_string(),
@@ -220,27 +283,108 @@ fn type_of(code: u16, national: &str) -> Type {
 
 /// The number's type if it is valid ([`is_valid`] and [`number_type`] in one): without
 /// leading zeros, both read the same digits, so the rules run once.
-pub(crate) fn valid_type(number: &PhoneNumber) -> Option<Type> {
-    let code = number.country().code();
-    if number.national().zeros() == 0 {
-        let kind = type_of(code, &number.national().value().to_string());
+#[cfg(test)]
+pub(crate) fn valid_type(number: &phonenumber::PhoneNumber) -> Option<Type> {
+    valid_type_of(number.country().code(), *number.national())
+}
+
+/// [`valid_type`] of a number given as its country code and national number.
+pub(crate) fn valid_type_of(code: u16, national: NationalNumber) -> Option<Type> {
+    let with_zeros = national.to_string();
+    let without_zeros = &with_zeros[usize::from(national.zeros())..];
+    if national.zeros() == 0 {
+        let kind = type_of(code, without_zeros);
         return (kind != Type::Unknown).then_some(kind);
     }
-    is_valid(number).then(|| number_type(number))
+    is_valid_national(code, &with_zeros).then(|| type_of(code, without_zeros))
 }
 
 /// `PhoneNumber::metadata`.
-pub(crate) fn metadata(number: &PhoneNumber) -> Option<&'static Metadata> {
-    metadata_for(
-        number.country().code(),
-        &number.national().value().to_string(),
-    )
+#[cfg(test)]
+pub(crate) fn metadata(number: &phonenumber::PhoneNumber) -> Option<&'static Metadata> {
+    metadata_of(number.country().code(), *number.national())
+}
+
+/// [`metadata`] of a number given as its country code and national number.
+pub(crate) fn metadata_of(code: u16, national: NationalNumber) -> Option<&'static Metadata> {
+    metadata_for(code, &national.value().to_string())
+}
+
+/// A number of `country` typed as ASCII digits only ("0701234567"), read by the steps of
+/// the crate's `parse_with` for such a string: it is taken whole (RFC 3966 allows digits
+/// only), and is viable from two digits; an international prefix at its start makes the rest
+/// international (left to the crate here); a start that repeats the country code is dropped
+/// when the whole is no possible number (`helper::country_code`); then the national prefix
+/// is dropped (`helper::national_number` and the check after it) unless that leaves it too
+/// short. `None` where the crate is to read it: off this path, or an error.
+pub(crate) fn parse_national<'a>(
+    country: country::Id,
+    digits: &'a str,
+) -> Option<(u16, NationalNumber)> {
+    // Fewer than two digits are no number, and far more than the 17 a number may have are
+    // garbage: the crate says what is wrong with either.
+    if !(2..=64).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let meta = DATABASE.by_id(country.as_ref())?;
+    let rules = rules(meta);
+    if let Some(idd) = &rules.international_prefix
+        && let Some(found) = idd.find(digits)
+        && !digits[found.end()..].starts_with('0')
+    {
+        return None;
+    }
+    let mut national = digits;
+    if let Some(rest) = national.strip_prefix(rules.country_code.as_str())
+        && (!rules.general.is_match(national) || rules.length(national.len()) != Length::Possible)
+    {
+        national = rest;
+    }
+    let national_prefix = |number: &'a str| match meta.national_prefix() {
+        Some(prefix) => number.strip_prefix(prefix).unwrap_or(number),
+        None => number,
+    };
+    let potential = match &rules.national_prefix_for_parsing {
+        Some(parsing) => match parsing.captures(national) {
+            // With a transform rule the crate rewrites the prefix instead of dropping it,
+            // unless its last group took part in the match.
+            Some(captures)
+                if meta.national_prefix_transform_rule().is_some()
+                    && captures.get(captures.len() - 1).is_some() =>
+            {
+                return None;
+            }
+            // The crate keeps the number when it matched the general pattern and what is
+            // left would not, but compares the number with itself there (it always would):
+            // so the prefix is always dropped.
+            Some(captures) => &national[captures.get(0).map_or(0, |m| m.end())..],
+            None => national,
+        },
+        // Without a pattern the national prefix is dropped as it is written.
+        None => national_prefix(national),
+    };
+    // And the national prefix once more, whatever came before.
+    let potential = national_prefix(potential);
+    if rules.length(potential.len()) != Length::TooShort {
+        national = potential;
+    }
+    if !(2..=17).contains(&national.len()) {
+        return None;
+    }
+    let national: NationalNumber = national.parse().ok()?;
+    Some((meta.country_code(), national))
 }
 
 /// E.164: `+`, the country code and the national number with its leading zeros, as the
 /// crate's formatter writes it (which also looks for a national format first, unused here).
-pub(crate) fn e164(number: &PhoneNumber) -> String {
-    format!("+{}{}", number.country().code(), number.national())
+#[cfg(test)]
+pub(crate) fn e164(number: &phonenumber::PhoneNumber) -> String {
+    e164_of(number.country().code(), *number.national())
+}
+
+/// [`e164`] of a number given as its country code and national number.
+pub(crate) fn e164_of(code: u16, national: NationalNumber) -> String {
+    format!("+{code}{national}")
 }
 
 #[cfg(test)]
@@ -312,5 +456,87 @@ mod tests {
             }
         }
         assert!(compared > 3_000, "{compared} numbers compared");
+    }
+
+    /// Every example number of every region, as digits the way people type them in that
+    /// region (nationally formatted, with and without the national prefix, with the country
+    /// code but no `+`, after the international prefix) and variations of each (a digit more,
+    /// a digit less, one changed, zeros in front): where [`parse_national`] reads one, the
+    /// crate's parser reads the same country code and national number.
+    #[test]
+    fn national_digits_read_as_the_crate_reads_them() {
+        let (mut read, mut left_to_the_crate) = (0, 0);
+        for meta in DATABASE.iter() {
+            let Ok(region) = meta.id().parse::<country::Id>() else {
+                continue;
+            };
+            let d = meta.descriptors();
+            let examples = [
+                Some(d.general()),
+                d.fixed_line(),
+                d.mobile(),
+                d.toll_free(),
+                d.premium_rate(),
+                d.shared_cost(),
+                d.personal_number(),
+                d.voip(),
+                d.pager(),
+                d.uan(),
+                d.voicemail(),
+            ]
+            .into_iter()
+            .flatten()
+            .filter_map(Descriptor::example);
+            for example in examples {
+                let code = meta.country_code();
+                let formatted = phonenumber::parse(None, format!("+{code}{example}"))
+                    .map(|n| n.format().mode(Mode::National).to_string())
+                    .unwrap_or_default();
+                let typed = [
+                    example.to_owned(),
+                    format!("{}{example}", meta.national_prefix().unwrap_or("")),
+                    formatted.chars().filter(char::is_ascii_digit).collect(),
+                    format!("{code}{example}"),
+                    format!("{code}0{example}"),
+                    format!("00{code}{example}"),
+                    format!("0{example}"),
+                    format!("00{example}"),
+                ];
+                for digits in typed {
+                    let mut variants = vec![
+                        digits.clone(),
+                        format!("{digits}5"),
+                        digits[..digits.len().saturating_sub(1)].to_owned(),
+                        digits[..digits.len().min(2)].to_owned(),
+                    ];
+                    if let Some(last) = digits.chars().last() {
+                        let changed = if last == '9' { '1' } else { '9' };
+                        variants.push(format!("{}{changed}", &digits[..digits.len() - 1]));
+                    }
+                    for digits in variants {
+                        let crate_reads = phonenumber::parse(Some(region), &digits).ok();
+                        match parse_national(region, &digits) {
+                            Some((code, national)) => {
+                                let number = crate_reads.expect(&digits);
+                                assert_eq!(
+                                    (code, national),
+                                    (number.country().code(), *number.national()),
+                                    "{digits} in {region:?}"
+                                );
+                                read += 1;
+                            }
+                            None => left_to_the_crate += 1,
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            read > 20_000,
+            "{read} read, {left_to_the_crate} left to the crate"
+        );
+        let (code, national) = parse_national(country::SE, "0701234567").unwrap();
+        assert_eq!((code, national.to_string()), (46, "701234567".to_owned()));
+        assert_eq!(parse_national(country::SE, "070-1234567"), None);
     }
 }

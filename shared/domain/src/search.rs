@@ -16,6 +16,13 @@ use crate::model::{CustomerFields, CustomerKind};
 /// (ø, æ, ß, ...) are spelled out the way a Scandinavian or German keyboard user would type them
 /// without the letter.
 pub fn fold(text: &str) -> String {
+    if text.is_ascii() {
+        return fold_ascii(text);
+    }
+    fold_unicode(text)
+}
+
+fn fold_unicode(text: &str) -> String {
     let mut folded = String::with_capacity(text.len());
     for c in text
         .nfkd()
@@ -28,6 +35,21 @@ pub fn fold(text: &str) -> String {
         }
     }
     folded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// [`fold`] of ASCII text, which NFKD leaves as it is and which has no combining marks and
+/// no letters to spell out: its words, lower-cased, single-spaced. Imports fold several
+/// cells of every row (payment terms, yes/no, country names), nearly always ASCII.
+fn fold_ascii(text: &str) -> String {
+    let mut folded = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !folded.is_empty() {
+            folded.push(' ');
+        }
+        folded.push_str(word);
+    }
+    folded.make_ascii_lowercase();
+    folded
 }
 
 /// Lower-case letters without a decomposition, as their plain Latin spelling. Capitals arrive
@@ -138,6 +160,20 @@ mod tests {
         assert_eq!(fold("Straße"), "strasse");
         assert_eq!(fold("Łódź"), "lodz");
         assert_eq!(fold("Þórður"), "thordur");
+    }
+
+    #[test]
+    fn ascii_folds_as_any_text_does() {
+        for byte in 0..=127u8 {
+            let c = char::from(byte);
+            for text in [
+                format!("{c}"),
+                format!("Ab{c}Cd"),
+                format!(" {c}{c} X{c} \t{c}y "),
+            ] {
+                assert_eq!(fold_ascii(&text), fold_unicode(&text), "{text:?}");
+            }
+        }
     }
 
     #[test]

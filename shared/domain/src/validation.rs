@@ -538,22 +538,33 @@ fn clean_name(value: Option<String>) -> Option<String> {
 }
 
 /// Lower-cases only the domain: the local part is case-sensitive by the letter of RFC 5321,
-/// the domain never is.
-fn normalise_email(raw: &str) -> Option<String> {
+/// the domain never is. An address that is none comes back as the error.
+fn normalise_email(raw: String) -> Result<String, String> {
     let options = email_address::Options::default()
         .with_required_tld()
         .without_domain_literal()
         .without_display_text();
-    let address = email_address::EmailAddress::parse_with_options(raw, options).ok()?;
+    let Ok(address) = email_address::EmailAddress::parse_with_options(&raw, options) else {
+        return Err(raw);
+    };
     let domain = address.domain();
     if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
-        return None;
+        return Err(raw);
     }
-    Some(format!(
-        "{}@{}",
-        address.local_part(),
-        domain.to_lowercase()
-    ))
+    let local_part = address.local_part();
+    // Most addresses are typed with a lower-case domain: then the address is what was typed,
+    // kept rather than written again.
+    let lower_case = domain
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase());
+    let as_typed = raw
+        .strip_prefix(local_part)
+        .and_then(|rest| rest.strip_prefix('@'))
+        == Some(domain);
+    if lower_case && as_typed {
+        return Ok(raw);
+    }
+    Ok(format!("{local_part}@{}", domain.to_lowercase()))
 }
 
 /// "2,5" -> "2.5", "02.50" -> "2.5"; `None` for anything that is not a plain non-negative
@@ -683,15 +694,15 @@ impl<'a> Validator<'a> {
 
     fn email(&mut self, field: &str, value: Option<String>) -> Option<String> {
         let raw = clean(value)?;
-        let email = normalise_email(&raw);
-        if email.is_none() {
-            self.push(FieldError::new(
-                field,
-                "invalid_email",
-                format!("{raw:?} is not a valid e-mail address."),
-            ));
-        }
-        email
+        normalise_email(raw)
+            .map_err(|raw| {
+                self.push(FieldError::new(
+                    field,
+                    "invalid_email",
+                    format!("{raw:?} is not a valid e-mail address."),
+                ));
+            })
+            .ok()
     }
 
     fn phone(&mut self, field: &str, value: Option<String>) -> Option<String> {
@@ -732,10 +743,7 @@ impl<'a> Validator<'a> {
             postal_code: self.address_part(field, "postalCode", value.postal_code, POSTAL_CODE_MAX),
             city: self.address_part(field, "city", value.city, ADDRESS_LINE_MAX),
             region: self.address_part(field, "region", value.region, ADDRESS_LINE_MAX),
-            country: match &value.country {
-                Some(_) => self.country(&format!("{field}/country"), value.country),
-                None => None,
-            },
+            country: self.country_at(|| format!("{field}/country"), value.country),
         };
         // An address of blank fields is no address; keeping it would make an empty object
         // differ from an absent one.
@@ -743,12 +751,22 @@ impl<'a> Validator<'a> {
     }
 
     fn country(&mut self, field: &str, value: Option<String>) -> Option<String> {
-        let code = clean(value)?.to_ascii_uppercase();
+        self.country_at(|| field.to_owned(), value)
+    }
+
+    /// Like `country`, naming the field only when it is reported.
+    fn country_at(
+        &mut self,
+        field: impl FnOnce() -> String,
+        value: Option<String>,
+    ) -> Option<String> {
+        let mut code = clean(value)?;
+        code.make_ascii_uppercase();
         if is_country(&code) {
             return Some(code);
         }
         self.push(FieldError::new(
-            field,
+            field(),
             "unknown_country",
             format!("{code:?} is not an ISO 3166-1 alpha-2 country code such as \"SE\"."),
         ));
@@ -897,16 +915,17 @@ impl<'a> Validator<'a> {
         let mut seen = HashSet::new();
         let mut items = Vec::new();
         for (i, raw) in value.unwrap_or_default().into_iter().enumerate() {
-            let item_field = format!("{field}/{i}");
+            // Named only when reported: most lists are fine.
+            let item_field = || format!("{field}/{i}");
             let Some(item) = clean(Some(raw)) else {
                 self.push(FieldError::new(
-                    item_field,
+                    item_field(),
                     "required",
                     "Entries must not be empty.",
                 ));
                 continue;
             };
-            if self.check_len(&item_field, &item, item_max) && seen.insert(key(&item)) {
+            if self.check_len_at(item_field, &item, item_max) && seen.insert(key(&item)) {
                 items.push(item);
             }
         }

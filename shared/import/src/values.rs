@@ -48,15 +48,27 @@ const CURRENCY_AFFIXES: &[&str] = &["US$", "$", "€", "£", "¥", "kr.", "kr", 
 pub fn parse_amount(raw: &str) -> Result<i64, AmountError> {
     let (number, negative) = strip_sign_and_currency(raw)?;
     let (integer, fraction) = split_decimal(number)?;
-    let integer = join_groups(integer)?;
+    let integer = grouped_digits(integer)?;
     if fraction.len() > 2 {
         return Err(AmountError::TooManyDecimals);
     }
+    // The integer's digits read as they are checked, without joining them into a string
+    // first: `None` once they overflow, which is only an error if they are all digits.
+    let (mut whole, mut count) = (Some(0i64), 0);
+    for byte in integer {
+        if !byte.is_ascii_digit() {
+            return Err(AmountError::NotAnAmount);
+        }
+        count += 1;
+        whole = whole
+            .and_then(|w| w.checked_mul(10))
+            .and_then(|w| w.checked_add(i64::from(byte - b'0')));
+    }
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(&integer) || !(fraction.is_empty() || digits(fraction)) {
+    if count == 0 || !(fraction.is_empty() || digits(fraction)) {
         return Err(AmountError::NotAnAmount);
     }
-    let whole: i64 = integer.parse().map_err(|_| AmountError::TooLarge)?;
+    let whole = whole.ok_or(AmountError::TooLarge)?;
     let digit = |i: usize| {
         fraction
             .as_bytes()
@@ -168,14 +180,34 @@ fn split_decimal(number: &str) -> Result<(&str, &str), AmountError> {
 /// Removes thousands separators, checking that they separate groups of three: "12 34" is
 /// more likely two numbers run together than twelve hundred and thirty-four.
 fn join_groups(integer: &str) -> Result<String, AmountError> {
-    let separator = |c: char| is_space(c) || matches!(c, '.' | ',' | '\'');
-    let groups: Vec<&str> = integer.split(separator).collect();
-    let (first, rest) = groups.split_first().ok_or(AmountError::NotAnAmount)?;
-    let grouped = !rest.is_empty();
-    if grouped && (first.is_empty() || first.len() > 3 || rest.iter().any(|g| g.len() != 3)) {
+    check_groups(integer)?;
+    Ok(integer.split(is_group_separator).collect())
+}
+
+/// The bytes of [`join_groups`]'s result, without building it.
+fn grouped_digits(integer: &str) -> Result<impl Iterator<Item = u8> + '_, AmountError> {
+    check_groups(integer)?;
+    Ok(integer.split(is_group_separator).flat_map(str::bytes))
+}
+
+fn is_group_separator(c: char) -> bool {
+    is_space(c) || matches!(c, '.' | ',' | '\'')
+}
+
+fn check_groups(integer: &str) -> Result<(), AmountError> {
+    let mut groups = integer.split(is_group_separator);
+    let first = groups.next().ok_or(AmountError::NotAnAmount)?;
+    let mut grouped = false;
+    for group in groups {
+        grouped = true;
+        if group.len() != 3 {
+            return Err(AmountError::NotAnAmount);
+        }
+    }
+    if grouped && (first.is_empty() || first.len() > 3) {
         return Err(AmountError::NotAnAmount);
     }
-    Ok(groups.concat())
+    Ok(())
 }
 
 /// A plain number as people type it, for custom number fields: "1 234,5", "1,234.5", "-3".
@@ -294,11 +326,13 @@ pub fn parse_payment_terms(raw: &str) -> Option<PaymentTerms> {
     })
 }
 
-/// "net30" -> ["net", "30"]; "1% 10 net 30" -> ["1", "%", "10", "net", "30"].
-fn tokens(text: &str) -> Vec<String> {
-    let mut tokens: Vec<String> = Vec::new();
-    let mut last_kind = None;
-    for c in text.chars() {
+/// "net30" -> ["net", "30"]; "1% 10 net 30" -> ["1", "%", "10", "net", "30"]: runs of digits,
+/// runs of letters and single other characters, each a slice of `text`.
+fn tokens(text: &str) -> Vec<&str> {
+    let mut tokens: Vec<&str> = Vec::new();
+    // The current run of digits (0) or letters (1), and where it starts.
+    let mut run: Option<(u8, usize)> = None;
+    for (at, c) in text.char_indices() {
         let kind = if c.is_ascii_digit() {
             Some(0)
         } else if c.is_alphabetic() {
@@ -309,12 +343,20 @@ fn tokens(text: &str) -> Vec<String> {
         } else {
             Some(2)
         };
-        match (kind, last_kind) {
-            (None, _) => {}
-            (Some(k), Some(l)) if k == l && k != 2 => tokens.last_mut().unwrap().push(c),
-            (Some(_), _) => tokens.push(c.to_string()),
+        if let Some((last, start)) = run
+            && kind != Some(last)
+        {
+            tokens.push(&text[start..at]);
+            run = None;
         }
-        last_kind = kind;
+        match kind {
+            Some(2) => tokens.push(&text[at..at + c.len_utf8()]),
+            Some(k) if run.is_none() => run = Some((k, at)),
+            _ => {}
+        }
+    }
+    if let Some((_, start)) = run {
+        tokens.push(&text[start..]);
     }
     tokens
 }
@@ -324,21 +366,19 @@ fn is_number(token: &str) -> bool {
 }
 
 /// The number right after "net" or "netto": the net period of discount terms.
-fn net_days(tokens: &[String]) -> Option<&str> {
+fn net_days<'a>(tokens: &[&'a str]) -> Option<&'a str> {
     tokens
         .windows(2)
-        .find(|pair| matches!(pair[0].as_str(), "net" | "netto" | "n") && is_number(&pair[1]))
-        .map(|pair| pair[1].as_str())
+        .find(|pair| matches!(pair[0], "net" | "netto" | "n") && is_number(pair[1]))
+        .map(|pair| pair[1])
 }
 
 /// The single number in a phrase that otherwise only has day words.
-fn only_number(tokens: &[String]) -> Option<&str> {
+fn only_number<'a>(tokens: &[&'a str]) -> Option<&'a str> {
     let mut numbers = tokens.iter().filter(|t| is_number(t));
-    let number = numbers.next()?;
-    let rest_are_day_words = tokens
-        .iter()
-        .all(|t| is_number(t) || DAY_WORDS.contains(&t.as_str()));
-    (numbers.next().is_none() && rest_are_day_words).then_some(number.as_str())
+    let number = *numbers.next()?;
+    let rest_are_day_words = tokens.iter().all(|t| is_number(t) || DAY_WORDS.contains(t));
+    (numbers.next().is_none() && rest_are_day_words).then_some(number)
 }
 
 /// Splits a full name into first and last name: "Berg, Anna" (last name first, as

@@ -26,27 +26,38 @@ use std::sync::{LazyLock, RwLock};
 
 use phonenumber::metadata::{DATABASE, Descriptor, Metadata};
 use phonenumber::{NationalNumber, Type, country};
-use regex::Regex;
+use regex::{Regex, RegexSet, RegexSetBuilder, SetMatches};
 
 /// One descriptor: a number matches when its length is possible and the pattern matches from
 /// its first digit (the crate's `Descriptor::is_match`).
 struct Matcher {
     lengths: Vec<u16>,
     pattern: Regex,
+    /// Where the pattern is in its region's [`RegionRules::patterns`].
+    index: usize,
 }
 
 impl Matcher {
-    fn of(descriptor: &Descriptor) -> Self {
+    fn of(descriptor: &Descriptor, index: usize) -> Self {
         Matcher {
             lengths: descriptor.possible_length().to_vec(),
             pattern: from_start(descriptor.national_number().as_str()),
+            index,
         }
     }
 
     fn is_match(&self, value: &str) -> bool {
-        let length_possible = self.lengths.is_empty()
-            || u16::try_from(value.len()).is_ok_and(|n| self.lengths.contains(&n));
-        length_possible && self.pattern.is_match(value)
+        self.length_possible(value) && self.pattern.is_match(value)
+    }
+
+    /// [`Matcher::is_match`] with the pattern's answer taken from a pass of the region's set.
+    fn is_match_in(&self, value: &str, matched: &SetMatches) -> bool {
+        self.length_possible(value) && matched.matched(self.index)
+    }
+
+    fn length_possible(&self, value: &str) -> bool {
+        self.lengths.is_empty()
+            || u16::try_from(value.len()).is_ok_and(|n| self.lengths.contains(&n))
     }
 }
 
@@ -55,10 +66,14 @@ impl Matcher {
 /// matches, which stops at the first digit that cannot match instead of scanning on. The
 /// crate compiles the metadata's patterns with `ignore_whitespace`, so this does too.
 fn from_start(pattern: &str) -> Regex {
-    regex::RegexBuilder::new(&format!("^(?:{pattern})"))
+    regex::RegexBuilder::new(&anchored(pattern))
         .ignore_whitespace(true)
         .build()
         .expect("the phone metadata's patterns compile (the crate compiled them)")
+}
+
+fn anchored(pattern: &str) -> String {
+    format!("^(?:{pattern})")
 }
 
 /// A region's descriptors, in the order `validator::number_type` tries them.
@@ -68,6 +83,10 @@ struct RegionRules {
     special: Vec<(Matcher, Type)>,
     fixed_line: Option<Matcher>,
     mobile: Option<Matcher>,
+    /// The patterns of all the matchers above, each anchored as `from_start` says: one pass
+    /// over a number tells which of them match, where matching them one by one took up to
+    /// eleven searches per number (a tenth of an import's time).
+    patterns: RegexSet,
     /// The metadata gives fixed lines and mobiles the same pattern (the US, Canada).
     fixed_is_mobile: bool,
     leading_digits: Option<Regex>,
@@ -85,6 +104,12 @@ struct RegionRules {
 impl RegionRules {
     fn of(meta: &Metadata) -> Self {
         let d = meta.descriptors();
+        let mut patterns = vec![anchored(d.general().national_number().as_str())];
+        let mut matcher = |descriptor: &Descriptor| {
+            patterns.push(anchored(descriptor.national_number().as_str()));
+            Matcher::of(descriptor, patterns.len() - 1)
+        };
+        let general = Matcher::of(d.general(), 0);
         let special = [
             (d.premium_rate(), Type::PremiumRate),
             (d.toll_free(), Type::TollFree),
@@ -96,14 +121,21 @@ impl RegionRules {
             (d.voicemail(), Type::Voicemail),
         ]
         .into_iter()
-        .filter_map(|(descriptor, kind)| Some((Matcher::of(descriptor?), kind)))
+        .filter_map(|(descriptor, kind)| Some((matcher(descriptor?), kind)))
         .collect();
+        let fixed_line = d.fixed_line().map(&mut matcher);
+        let mobile = d.mobile().map(&mut matcher);
+        let patterns = RegexSetBuilder::new(patterns)
+            .ignore_whitespace(true)
+            .build()
+            .expect("the phone metadata's patterns compile (the crate compiled them)");
         let pattern = |d: Option<&Descriptor>| d.map(|d| d.national_number().as_str().to_owned());
         RegionRules {
-            general: Matcher::of(d.general()),
+            general,
             special,
-            fixed_line: d.fixed_line().map(Matcher::of),
-            mobile: d.mobile().map(Matcher::of),
+            fixed_line,
+            mobile,
+            patterns,
             fixed_is_mobile: pattern(d.fixed_line()) == pattern(d.mobile()),
             // The crate searches anywhere and keeps a match at the start, as above.
             leading_digits: meta.leading_digits().map(|p| from_start(p.as_str())),
@@ -143,14 +175,20 @@ impl RegionRules {
 
     /// `validator::number_type`.
     fn number_type(&self, value: &str) -> Type {
-        if !self.general.is_match(value) {
+        // A length the region never has needs no pattern at all.
+        if !self.general.length_possible(value) {
             return Type::Unknown;
         }
-        if let Some((_, kind)) = self.special.iter().find(|(m, _)| m.is_match(value)) {
+        let matched = self.patterns.matches(value);
+        let is_match = |m: &Matcher| m.is_match_in(value, &matched);
+        if !is_match(&self.general) {
+            return Type::Unknown;
+        }
+        if let Some((_, kind)) = self.special.iter().find(|(m, _)| is_match(m)) {
             return *kind;
         }
-        let mobile = self.mobile.as_ref().is_some_and(|m| m.is_match(value));
-        if self.fixed_line.as_ref().is_some_and(|m| m.is_match(value)) {
+        let mobile = self.mobile.as_ref().is_some_and(is_match);
+        if self.fixed_line.as_ref().is_some_and(is_match) {
             return if self.fixed_is_mobile || mobile {
                 Type::FixedLineOrMobile
             } else {

@@ -91,6 +91,17 @@ fn is_space(c: char) -> bool {
 /// Takes currency symbols, codes and the sign off, in any order: "-$12", "$-12", "(12 kr)",
 /// "SEK 12-" all work. Two signs are refused rather than guessed at.
 fn strip_sign_and_currency(raw: &str) -> Result<(&str, bool), AmountError> {
+    // Most amounts begin and end with a digit: every sign, bracket, space, currency symbol
+    // and code begins or ends with something else, so there is nothing to take off, and the
+    // affixes need not be compared (a tenth of reading an amount).
+    let digit_at = |byte: Option<&u8>| byte.is_some_and(u8::is_ascii_digit);
+    if digit_at(raw.as_bytes().first()) && digit_at(raw.as_bytes().last()) {
+        return Ok((raw, false));
+    }
+    strip_affixes(raw)
+}
+
+fn strip_affixes(raw: &str) -> Result<(&str, bool), AmountError> {
     let mut s = raw.trim_matches(is_space);
     let mut negative = false;
     let set_negative = |negative: &mut bool| {
@@ -417,6 +428,29 @@ pub fn split_tags(raw: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shortcut for amounts between digits takes off what the affix loop would: nothing,
+    /// whatever stands between the digits.
+    #[test]
+    fn amounts_between_digits_have_no_affixes() {
+        let middles = [
+            "", " ", "\u{a0}", ",", ".", "-", "(", ")", "$", "kr", "SEK ", " SEK", "€", ":-", "'",
+            "1 000,", "US$", "−", "+",
+        ];
+        for first in ["0", "1", "9"] {
+            for last in ["0", "5", "9"] {
+                for middle in middles {
+                    let raw = format!("{first}{middle}{last}");
+                    assert_eq!(
+                        strip_sign_and_currency(&raw),
+                        strip_affixes(&raw),
+                        "{raw:?}"
+                    );
+                    assert_eq!(strip_sign_and_currency(&raw), Ok((raw.as_str(), false)));
+                }
+            }
+        }
+    }
 
     #[test]
     fn amounts_with_decimal_comma_or_point() {

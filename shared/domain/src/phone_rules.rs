@@ -328,7 +328,8 @@ pub(crate) fn valid_type(number: &phonenumber::PhoneNumber) -> Option<Type> {
 
 /// [`valid_type`] of a number given as its country code and national number.
 pub(crate) fn valid_type_of(code: u16, national: NationalNumber) -> Option<Type> {
-    let with_zeros = national.to_string();
+    let mut with_zeros = String::with_capacity(20);
+    push_national(&mut with_zeros, national);
     let without_zeros = &with_zeros[usize::from(national.zeros())..];
     if national.zeros() == 0 {
         let kind = type_of(code, without_zeros);
@@ -422,7 +423,34 @@ pub(crate) fn e164(number: &phonenumber::PhoneNumber) -> String {
 
 /// [`e164`] of a number given as its country code and national number.
 pub(crate) fn e164_of(code: u16, national: NationalNumber) -> String {
-    format!("+{code}{national}")
+    let mut e164 = String::with_capacity(20);
+    e164.push('+');
+    push_decimal(&mut e164, u64::from(code));
+    push_national(&mut e164, national);
+    e164
+}
+
+/// The national number as the crate's `Display` writes it, its leading zeros and then its
+/// value, without going through a formatter: every number an import reads is written out
+/// twice (to judge it, and as E.164), which took a twentieth of a row's time by `format!`.
+fn push_national(out: &mut String, national: NationalNumber) {
+    out.extend(std::iter::repeat_n('0', usize::from(national.zeros())));
+    push_decimal(out, national.value());
+}
+
+fn push_decimal(out: &mut String, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        // The remainder is a single decimal digit.
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
 }
 
 #[cfg(test)]
@@ -494,6 +522,33 @@ mod tests {
             }
         }
         assert!(compared > 3_000, "{compared} numbers compared");
+    }
+
+    /// The digits written without a formatter are the crate's `Display` and `format!`'s.
+    #[test]
+    fn numbers_are_written_as_the_formatter_writes_them() {
+        let values = [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            701_234_567,
+            12_345_678_901_234,
+            (1 << 56) - 1,
+        ];
+        for value in values {
+            for zeros in [0, 1, 2, 17] {
+                let national = NationalNumber::new(value, zeros).unwrap();
+                let mut written = String::new();
+                push_national(&mut written, national);
+                assert_eq!(written, national.to_string());
+                for code in [1, 46, 358, 979] {
+                    assert_eq!(e164_of(code, national), format!("+{code}{national}"));
+                }
+            }
+        }
     }
 
     /// Every example number of every region, as digits the way people type them in that

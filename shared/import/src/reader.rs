@@ -605,7 +605,15 @@ impl<R: Read> ImportReader<R> {
             .iter()
             .map(|cell| crate::output::unescape_cell(cell.trim()))
             .collect();
-        let trimmed: Vec<&str> = unescaped.iter().map(|cell| cell.trim()).collect();
+        // A cell the guards did not change is the trimmed cell itself: trimmed again only
+        // where a guard came off.
+        let trimmed: Vec<&str> = unescaped
+            .iter()
+            .map(|cell| match cell {
+                Cow::Borrowed(cell) => cell,
+                Cow::Owned(cell) => cell.trim(),
+            })
+            .collect();
         let header = &self.header;
         if let Some(extra) = (header.columns.len()..trimmed.len()).find(|&i| !trimmed[i].is_empty())
         {

@@ -7,6 +7,9 @@
 //! set of keys seen (it grows with the distinct customer numbers).
 //!
 //! Run with `cargo bench -p import` (the bench profile: optimised, with the workspace's LTO).
+//! Row counts given as arguments replace the three sizes, for a profiler that runs the code
+//! far slower but counts its instructions repeatably on a busy machine:
+//! `valgrind --tool=callgrind <bench binary> 20000`.
 
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -132,8 +135,19 @@ fn generating(rows: u64) -> Duration {
     thread_cpu().unwrap_or_default().saturating_sub(before)
 }
 
+/// The row counts to measure: the arguments that are numbers (cargo passes `--bench`), or
+/// the three sizes.
+fn sizes() -> Vec<u64> {
+    let given: Vec<u64> = std::env::args().filter_map(|a| a.parse().ok()).collect();
+    if given.is_empty() {
+        vec![10_000, 100_000, 1_000_000]
+    } else {
+        given
+    }
+}
+
 fn run(options: &ImportOptions) {
-    for rows in [10_000, 100_000, 1_000_000] {
+    for rows in sizes() {
         let started = Instant::now();
         let cpu_before = thread_cpu();
         let reader = ImportReader::new(SyntheticFile::new(rows), options).expect("header");

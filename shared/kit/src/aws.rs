@@ -47,8 +47,9 @@ pub async fn sdk_config() -> SdkConfig {
         )
         // The answers of DynamoDB, SNS and SQS are read whole within the attempt's timeout, so
         // the stalled-stream watch (a timer and a throughput log around every request and
-        // response body) only costs CPU on every call. The S3 client, whose objects are
-        // streamed after the attempt, keeps it (`s3_client`).
+        // response body) protects nothing there, and it cost CPU on every call in the bench
+        // (docs/architecture.md#performance). The S3 client, whose objects are streamed after
+        // the attempt, keeps it (`s3_client`).
         .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
     if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL")
         && !endpoint.trim().is_empty()

@@ -383,3 +383,44 @@ async fn a_work_order_with_many_open_jobs_is_cancelled_whole() {
         "every job cancelled"
     );
 }
+
+#[tokio::test]
+async fn the_customer_and_a_record_read_together_equal_each_read_alone() {
+    let suite = Suite::start().await;
+    let office = suite.user("acme", "ada", ADMIN);
+    let (id, site) = customer_with_site(&office, "9109").await;
+    let order = work_order(&office, &id, &site, "order").await;
+    order.expect(201);
+    let store = CustomerStore::new(suite.dynamodb.clone(), suite.table().to_owned());
+    let tenant = TenantId::parse("acme").unwrap();
+    let customer = CustomerId(id.clone());
+
+    let (card, record) = store
+        .customer_and_linked::<WorkOrder>(&tenant, &customer, &id_of(&order))
+        .await
+        .unwrap();
+    assert_eq!(card, store.get(&tenant, &customer).await.unwrap());
+    assert_eq!(
+        record,
+        store
+            .linked::<WorkOrder>(&tenant, &customer, &id_of(&order))
+            .await
+            .unwrap()
+    );
+    assert!(card.is_some() && record.is_some());
+
+    let (card, record) = store
+        .customer_and_linked::<WorkOrder>(&tenant, &customer, "01J00000000000000000000000")
+        .await
+        .unwrap();
+    assert!(card.is_some() && record.is_none());
+    let (card, record) = store
+        .customer_and_linked::<WorkOrder>(
+            &tenant,
+            &CustomerId("01J00000000000000000000000".into()),
+            &id_of(&order),
+        )
+        .await
+        .unwrap();
+    assert!(card.is_none() && record.is_none());
+}

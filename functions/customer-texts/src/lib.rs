@@ -127,12 +127,10 @@ async fn text(app: &App, change: Change) -> Result<(), TextError> {
         tracing::info!(text = %record.id, "text settled before; nothing to send");
         return Ok(());
     };
-    let (Some(work_order), Some(customer)) = (
-        store
-            .linked::<domain::WorkOrder>(tenant, customer_id, &job.work_order_id)
-            .await?,
-        store.get(tenant, customer_id).await?,
-    ) else {
+    let (Some(customer), Some(work_order)) = store
+        .customer_and_linked::<WorkOrder>(tenant, customer_id, &job.work_order_id)
+        .await?
+    else {
         // Cannot happen while work orders and customers with work are never deleted.
         tracing::warn!(job = %job.id, "a job without its work order or customer; no text");
         return Ok(());

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::{SharedCredentialsProvider, SharedHttpClient};
@@ -43,7 +44,13 @@ pub async fn sdk_config() -> SdkConfig {
                 .operation_attempt_timeout(Duration::from_secs(3))
                 .operation_timeout(Duration::from_secs(8))
                 .build(),
-        );
+        )
+        // The answers of DynamoDB, SNS and SQS are read whole within the attempt's timeout, so
+        // the stalled-stream watch (a timer and a throughput log around every request and
+        // response body) protects nothing there, and it cost CPU on every call in the bench
+        // (docs/architecture.md#performance). The S3 client, whose objects are streamed after
+        // the attempt, keeps it (`s3_client`).
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
     if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL")
         && !endpoint.trim().is_empty()
     {
@@ -78,6 +85,8 @@ pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
 pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
     let s3 = aws_sdk_s3::config::Builder::from(config)
         .force_path_style(true)
+        // A streamed object body outlives the attempt's timeout: a stall must still fail it.
+        .stalled_stream_protection(StalledStreamProtectionConfig::enabled().build())
         .build();
     aws_sdk_s3::Client::from_conf(s3)
 }

@@ -146,6 +146,29 @@ impl CustomerStore {
         Ok(record.map(|r| r.read_as_of(today())))
     }
 
+    /// The customer and one of its linked records by id, strongly consistent, in one
+    /// BatchGetItem: the same capacity as two GetItems, half the requests (each costs a stream
+    /// consumer more CPU than the rest of its work: docs/architecture.md#performance).
+    pub async fn customer_and_linked<T: Stored>(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        id: &str,
+    ) -> Result<(Option<domain::Customer>, Option<T>), StoreError> {
+        let card = keys::customer(tenant, customer);
+        let wanted = [card.clone(), T::key(tenant, customer, id)];
+        let mut found = (None, None);
+        for item in self.batch_get(&wanted).await? {
+            if crate::customers::attribute(&item, keys::SK) == card.sk {
+                found.0 = Some(items::customer_from_item(item)?);
+            } else {
+                let record: T = items::record_from_item(item)?;
+                found.1 = Some(record.read_as_of(today()));
+            }
+        }
+        Ok(found)
+    }
+
     /// One page of the customer's records of a kind in id (creation) order, strongly
     /// consistent: what the cascade and an unlink check must not miss.
     pub async fn linked_page<T: Stored>(

@@ -459,6 +459,27 @@ mod tests {
 
     use super::*;
 
+    /// The metadata's example numbers of a region, one per number type it describes.
+    fn example_numbers(meta: &Metadata) -> impl Iterator<Item = &str> {
+        let d = meta.descriptors();
+        [
+            Some(d.general()),
+            d.fixed_line(),
+            d.mobile(),
+            d.toll_free(),
+            d.premium_rate(),
+            d.shared_cost(),
+            d.personal_number(),
+            d.voip(),
+            d.pager(),
+            d.uan(),
+            d.voicemail(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(Descriptor::example)
+    }
+
     /// Every example number of every region and type in the metadata, read nationally and
     /// internationally, and variations of each (a digit more, a digit less, one digit
     /// changed): validity, type, region and E.164 are the crate's own answers.
@@ -466,24 +487,7 @@ mod tests {
     fn the_rules_agree_with_the_crate() {
         let mut compared = 0;
         for meta in DATABASE.iter() {
-            let d = meta.descriptors();
-            let examples = [
-                Some(d.general()),
-                d.fixed_line(),
-                d.mobile(),
-                d.toll_free(),
-                d.premium_rate(),
-                d.shared_cost(),
-                d.personal_number(),
-                d.voip(),
-                d.pager(),
-                d.uan(),
-                d.voicemail(),
-            ]
-            .into_iter()
-            .flatten()
-            .filter_map(Descriptor::example);
-            for example in examples {
+            for example in example_numbers(meta) {
                 let mut variants = vec![
                     example.to_owned(),
                     format!("{example}5"),
@@ -563,24 +567,7 @@ mod tests {
             let Ok(region) = meta.id().parse::<country::Id>() else {
                 continue;
             };
-            let d = meta.descriptors();
-            let examples = [
-                Some(d.general()),
-                d.fixed_line(),
-                d.mobile(),
-                d.toll_free(),
-                d.premium_rate(),
-                d.shared_cost(),
-                d.personal_number(),
-                d.voip(),
-                d.pager(),
-                d.uan(),
-                d.voicemail(),
-            ]
-            .into_iter()
-            .flatten()
-            .filter_map(Descriptor::example);
-            for example in examples {
+            for example in example_numbers(meta) {
                 let code = meta.country_code();
                 let formatted = phonenumber::parse(None, format!("+{code}{example}"))
                     .map(|n| n.format().mode(Mode::National).to_string())

@@ -1,6 +1,6 @@
 //! Faults between the functions and AWS: the table unreachable in the middle of requests, an
-//! answer lost after DynamoDB applied a write, an import cut off between two chunks, the
-//! cascade unable to read. Each stack's functions reach the emulator through a
+//! answer lost after DynamoDB applied a write, an import cut off in the middle of a round of
+//! blocks (with a refused block among them), the cascade unable to read. Each stack's functions reach the emulator through a
 //! [`FaultyLink`] the test breaks and repairs (the emulator itself keeps serving the others).
 //!
 //! What must hold: the API answers 503 with a problem document and Retry-After (never hangs,
@@ -174,9 +174,9 @@ async fn a_write_whose_answer_is_lost_is_applied_once_when_the_sdk_repeats_it() 
     );
 }
 
-#[tokio::test]
-async fn an_import_cut_off_between_two_chunks_resumes_from_its_checkpoint() {
-    let link = FaultyLink::start().await;
+/// The import function's code in-process, every AWS request of it through `link`; with the
+/// store reached directly, for the test's own reads.
+async fn import_through(link: &FaultyLink) -> (ImportApp, CustomerStore) {
     let (client, table) = e2e::fresh_table().await;
     let direct = CustomerStore::new(client, table.clone());
     // The function's own SDK settings (retries, timeouts), through the link. The endpoint is
@@ -209,46 +209,59 @@ async fn an_import_cut_off_between_two_chunks_resumes_from_its_checkpoint() {
         .unwrap();
     let app = ImportApp {
         store: CustomerStore::new(dynamodb, table),
-        s3: s3.clone(),
+        s3,
         sqs,
-        bucket: bucket.clone(),
+        bucket,
         queue_url: queue.queue_url().unwrap().to_owned(),
         rows_per_invocation: None,
         slots_per_organisation: 2,
     };
-    let key = "imports/acme/cut-off.csv";
-    let total = 300;
-    let put = s3
+    (app, direct)
+}
+
+/// Puts `csv` in the app's bucket under `key` and answers S3's notification of it.
+async fn upload(app: &ImportApp, key: &str, csv: String, sequencer: &str) -> String {
+    let put = app
+        .s3
         .put_object()
-        .bucket(&bucket)
+        .bucket(&app.bucket)
         .key(key)
-        .body(e2e::imports::customer_rows(total, 8000).into_bytes().into())
+        .body(csv.into_bytes().into())
         .send()
         .await
         .unwrap();
     let etag = put.e_tag().unwrap().trim_matches('"');
-    let notification = e2e::imports::object_created(&bucket, key, etag, "01", None);
+    e2e::imports::object_created(&app.bucket, key, etag, sequencer, None)
+}
+
+#[tokio::test]
+async fn an_import_cut_off_in_the_middle_of_a_round_of_blocks_resumes_and_writes_each_row_once() {
+    let link = FaultyLink::start().await;
+    let (app, direct) = import_through(&link).await;
+    let total = 300;
+    let rows = e2e::imports::customer_rows(total, 8000);
+    let notification = upload(&app, "imports/acme/cut-off.csv", rows, "01").await;
     let tenant = TenantId::parse("acme").unwrap();
     let deadline = || Instant::now() + Duration::from_secs(300);
 
-    // The import's record and its first chunks commit; the link goes down at the next one.
-    link.cut_at(TRANSACTION, 3);
+    // The delivery's claim, the take-over and the mapping commit, then five of the round's
+    // blocks (side by side, each on its lane); the link goes down at the next block, with the
+    // rest of the round in flight and the round not yet counted in the record.
+    link.cut_at(TRANSACTION, 3 + 5);
     let cut_off = customers_import::process(&app, &notification, deadline()).await;
     assert!(cut_off.is_err(), "the invocation fails: {cut_off:?}");
     assert!(link.faults_injected() > 0);
     let record = direct.imports(&tenant, 1, None).await.unwrap().items[0].clone();
     assert_eq!(record.status, ImportStatus::Running);
-    let checkpoint = record.counts.rows_read;
-    assert!(
-        checkpoint > 0 && checkpoint < total as u64,
-        "stopped between chunks: {record:?}"
-    );
     let numbers: Vec<String> = (0..total).map(|n| (8000 + n).to_string()).collect();
-    let imported = direct.ids_by_number(&tenant, &numbers).await.unwrap();
-    assert_eq!(
-        imported.len() as u64,
-        record.counts.created,
-        "exactly the rows of the committed chunks"
+    let imported = direct.ids_by_number(&tenant, &numbers).await.unwrap().len() as u64;
+    assert!(
+        imported > 0 && imported < total as u64,
+        "stopped in the middle: {imported} customers written, {record:?}"
+    );
+    assert!(
+        record.counts.created < imported,
+        "the blocks written are not counted yet: {record:?}"
     );
 
     // The notification comes again (SQS redelivers it) once AWS is back.
@@ -413,4 +426,73 @@ async fn a_work_order_applied_but_answered_503_is_made_once_when_retried_with_it
     other.expect_problem(422, "idempotency-key-reused");
     let listed = office.get(&format!("/customers/{id}/jobs")).await;
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 1, "one job");
+}
+
+/// A block refused in the middle of a round (a row's external id belongs to another customer)
+/// leaves the blocks after it written: the record counts them as done ahead of its checkpoint.
+/// Cut off before the refused block is written again, the import resumes from the checkpoint,
+/// passes over those blocks' rows and writes every row once, the refused row reported in its
+/// place in the report.
+#[tokio::test]
+async fn a_block_refused_mid_round_is_written_again_after_a_crash_and_the_blocks_after_it_once() {
+    let link = FaultyLink::start().await;
+    let (app, direct) = import_through(&link).await;
+    let tenant = TenantId::parse("acme").unwrap();
+    let deadline = || Instant::now() + Duration::from_secs(300);
+    let header = "Customer Number,First Name,Last Name,Email,External ID\n";
+    let holder = format!("{header}1,Hanna,Holm,h@example.com,X-17\n");
+    let first = upload(&app, "imports/acme/holder.csv", holder, "01").await;
+    customers_import::process(&app, &first, deadline())
+        .await
+        .unwrap();
+
+    let total = 120;
+    let mut rows = header.to_owned();
+    for n in 0..total {
+        let external = if n == 29 {
+            "X-17".to_owned()
+        } else {
+            format!("E-{n}")
+        };
+        let number = 9000 + n;
+        rows.push_str(&format!(
+            "{number},First{number},Last{number},c{number}@example.com,{external}\n"
+        ));
+    }
+    let notification = upload(&app, "imports/acme/refused.csv", rows, "02").await;
+    // Row 9029's block is refused and the rest of the round written; the block comes again
+    // without that row's customer, and the link is cut as it does.
+    link.cut_at("First9030", 1);
+    let cut_off = customers_import::process(&app, &notification, deadline()).await;
+    assert!(cut_off.is_err(), "the invocation fails: {cut_off:?}");
+    let record = direct.imports(&tenant, 1, None).await.unwrap().items[0].clone();
+    assert!(
+        !record.done_ahead.is_empty(),
+        "blocks after the refused one are done ahead: {record:?}"
+    );
+
+    link.restore();
+    customers_import::process(&app, &notification, deadline())
+        .await
+        .expect("the rest is imported");
+    let record = direct.imports(&tenant, 1, None).await.unwrap().items[0].clone();
+    assert_eq!(record.status, ImportStatus::Completed, "{record:?}");
+    assert!(record.done_ahead.is_empty(), "{record:?}");
+    assert_eq!(record.counts.rows_read, total as u64, "{record:?}");
+    assert_eq!(record.counts.created, total as u64 - 1, "{record:?}");
+    assert_eq!(record.counts.failed, 1, "{record:?}");
+    let numbers: Vec<String> = (0..total).map(|n| (9000 + n).to_string()).collect();
+    let imported = direct.ids_by_number(&tenant, &numbers).await.unwrap();
+    assert_eq!(imported.len(), total - 1, "every other row once");
+    assert!(!imported.contains_key("9029"));
+    let report = app
+        .s3
+        .get_object()
+        .bucket(&app.bucket)
+        .key(record.error_report_key.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let text = String::from_utf8(report.body.collect().await.unwrap().to_vec()).unwrap();
+    assert!(text.contains("\n31,,,external_ref_taken,"), "{text}");
 }

@@ -266,13 +266,14 @@ async fn a_long_file_checkpoints_and_resumes_without_losing_or_repeating_a_row()
 async fn a_file_of_several_batches_is_written_whole_in_full_transactions() {
     let suite = Suite::start().await;
     let office = suite.user("acme", "olga", COORDINATOR);
-    // 230 rows: three batches of reading, each ending in a transaction that waits for the
-    // next batch's rows; line 202 repeats line 12 and is reported.
-    let csv = csv_rows(230, 6001).replace("6201,First6201", "6011,Again6011");
+    // 460 rows: two batches of reading (400 rows each at most), the first ending in a block
+    // that waits for the next batch's rows; line 452 repeats line 12, a batch earlier, and is
+    // reported.
+    let csv = csv_rows(460, 6001).replace("6451,First6451", "6011,Again6011");
     suite.drop_file("imports/acme/many.csv", csv).await;
     let done = &office.finished_imports(1).await[0];
-    assert_eq!(count(done, "rowsRead"), 230, "{done}");
-    assert_eq!(count(done, "created"), 229);
+    assert_eq!(count(done, "rowsRead"), 460, "{done}");
+    assert_eq!(count(done, "created"), 459);
     assert_eq!(count(done, "failed"), 1);
     let mut seen = 0;
     let mut cursor: Option<String> = None;
@@ -288,7 +289,7 @@ async fn a_file_of_several_batches_is_written_whole_in_full_transactions() {
             break;
         }
     }
-    assert_eq!(seen, 229);
+    assert_eq!(seen, 459);
     let report = suite
         .object_text(&format!(
             "reports/acme/{}.csv",
@@ -296,7 +297,7 @@ async fn a_file_of_several_batches_is_written_whole_in_full_transactions() {
         ))
         .await;
     assert!(
-        report.contains("\n202,Customer Number,/customerNumber,duplicate_in_file"),
+        report.contains("\n452,Customer Number,/customerNumber,duplicate_in_file"),
         "{report}"
     );
 }

@@ -96,6 +96,8 @@ async fn finished_import(
             ..ImportCounts::default()
         },
         checkpoint: None,
+        done_ahead: Vec::new(),
+        lanes: 0,
         invocations: 1,
         failure: (status == ImportStatus::Failed).then(|| "the file is empty".to_owned()),
         error_report_key: report_key.map(|k| k.replace("{id}", &id)),

@@ -3,13 +3,44 @@
 //! import function's own code runs in-process (`customers_import::process`) against the
 //! emulator, with the store's meter counting every request. Counts, not timings of the
 //! emulator: run with `infra/local/bench`.
+//!
+//! Then how fast an import writes when DynamoDB is as far away as it is from a Lambda
+//! function: 10 000 new customers through the fault tests' link, which holds every DynamoDB
+//! request for a round trip (25 ms for a transaction, 10 ms for anything else), so that rows
+//! per second show what the importer keeps in flight. The emulator's own time is in the
+//! figure too (it answers on one machine, not a fleet): the same file without the latency is
+//! timed beside it.
 
 use std::time::{Duration, Instant};
 
 use customers_import::App;
+use e2e::faults::FaultyLink;
 use store::{CustomerStore, TenantId, Usage};
 
 const ROWS: usize = 1_000;
+/// New customers of the latency run, and issue 15's target for it.
+const LATENCY_ROWS: usize = 10_000;
+const LATENCY_TARGET_ROWS_PER_S: f64 = 1_000.0;
+/// The round trips the link puts on DynamoDB requests: a transaction of up to 100 items, and
+/// any other request (a read, a single write).
+const TRANSACTION_LATENCY: Duration = Duration::from_millis(25);
+const REQUEST_LATENCY: Duration = Duration::from_millis(10);
+
+/// A field-service export of `rows` new customers, every e-mail and mobile its own (mobiles
+/// repeat every 1 000 rows in [`file`], which would make possible duplicates of them).
+fn distinct_file(rows: usize, first: usize) -> String {
+    let mut csv = String::from("Customer Number,First Name,Last Name,Email,Mobile,City,Country\n");
+    for i in 0..rows {
+        let n = first + i;
+        csv.push_str(&format!(
+            "{n},Eva{i},Lind{i},eva.{n}@example.com,070-{:03} {:02} {:02},Örebro,SE\n",
+            100 + i / 10_000,
+            (i / 100) % 100,
+            i % 100,
+        ));
+    }
+    csv
+}
 
 /// A field-service export: person, e-mail, mobile, address.
 fn file(rows: usize, city: &str) -> String {
@@ -59,7 +90,7 @@ async fn main() {
         .await
         .expect("bucket");
     let app = App {
-        store: CustomerStore::new(client, table),
+        store: CustomerStore::new(client, table.clone()),
         s3: s3.clone(),
         sqs: aws_sdk_sqs::Client::new(&config),
         bucket: bucket.clone(),
@@ -116,4 +147,103 @@ async fn main() {
             elapsed.as_secs_f64()
         );
     }
+    println!();
+    println!(
+        "Import writing, {LATENCY_ROWS} new customers (DynamoDB round trips: {} ms a transaction, {} ms any other request)",
+        TRANSACTION_LATENCY.as_millis(),
+        REQUEST_LATENCY.as_millis()
+    );
+    let s3 = Uploads {
+        s3: &s3,
+        bucket: &bucket,
+        table: &table,
+    };
+    let direct = timed_import(&s3, &app.store, "direct", 200_000, None).await;
+    let link = FaultyLink::start().await;
+    link.delay("DynamoDB_20120810.TransactWriteItems", TRANSACTION_LATENCY);
+    link.delay("DynamoDB_20120810.", REQUEST_LATENCY);
+    let far = timed_import(&s3, &app.store, "far", 300_000, Some(&link.url())).await;
+    println!(
+        "{:<34} {:>9.0} rows/s  ({:.1} s)",
+        "emulator alone, no latency",
+        rate(direct),
+        direct.as_secs_f64()
+    );
+    let rows_per_s = rate(far);
+    println!(
+        "{:<34} {:>9.0} rows/s  ({:.1} s)  target >= {LATENCY_TARGET_ROWS_PER_S:.0}: {}",
+        "with the latency",
+        rows_per_s,
+        far.as_secs_f64(),
+        if rows_per_s >= LATENCY_TARGET_ROWS_PER_S {
+            "met"
+        } else {
+            "MISSED"
+        }
+    );
+}
+
+/// Where the latency runs put their files and customers.
+struct Uploads<'a> {
+    s3: &'a aws_sdk_s3::Client,
+    bucket: &'a str,
+    table: &'a str,
+}
+
+fn rate(took: Duration) -> f64 {
+    LATENCY_ROWS as f64 / took.as_secs_f64()
+}
+
+/// Imports a file of [`LATENCY_ROWS`] new customers (numbers from `first`) into a fresh
+/// organisation, with the store's DynamoDB requests sent to `endpoint` when given (the link),
+/// and answers how long the import took; every row must have been created.
+async fn timed_import(
+    uploads: &Uploads<'_>,
+    direct: &CustomerStore,
+    tenant: &str,
+    first: usize,
+    endpoint: Option<&str>,
+) -> Duration {
+    let config = kit::aws::sdk_config().await;
+    let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&config);
+    if let Some(endpoint) = endpoint {
+        dynamodb = dynamodb.endpoint_url(endpoint);
+    }
+    let app = App {
+        store: CustomerStore::new(
+            aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
+            uploads.table.to_owned(),
+        ),
+        s3: uploads.s3.clone(),
+        sqs: aws_sdk_sqs::Client::new(&config),
+        bucket: uploads.bucket.to_owned(),
+        queue_url: String::new(),
+        rows_per_invocation: None,
+        slots_per_organisation: 2,
+    };
+    let key = format!("imports/{tenant}/latency.csv");
+    let put = uploads
+        .s3
+        .put_object()
+        .bucket(uploads.bucket)
+        .key(&key)
+        .body(distinct_file(LATENCY_ROWS, first).into_bytes().into())
+        .send()
+        .await
+        .expect("file");
+    let etag = put.e_tag().unwrap_or_default().trim_matches('"').to_owned();
+    let started = Instant::now();
+    customers_import::process(
+        &app,
+        &notification(uploads.bucket, &key, &etag, "1"),
+        Instant::now() + Duration::from_secs(3600),
+    )
+    .await
+    .expect("the import runs");
+    let took = started.elapsed();
+    let tenant = TenantId::parse(tenant).unwrap();
+    let imports = direct.imports(&tenant, 1, None).await.expect("imports");
+    let counts = imports.items[0].counts;
+    assert_eq!(counts.created, LATENCY_ROWS as u64, "{counts:?}");
+    took
 }

@@ -36,6 +36,9 @@ enum Fault {
 
 struct State {
     fault: watch::Sender<Fault>,
+    /// Latency put on requests containing a marker (the first marker found counts), as if the
+    /// service were across a network: see [`FaultyLink::delay`].
+    delays: std::sync::RwLock<Vec<(Vec<u8>, std::time::Duration)>>,
     /// Requests the link dropped or whose answer it swallowed: proof a fault happened.
     faults_injected: AtomicUsize,
 }
@@ -58,6 +61,7 @@ impl FaultyLink {
         let address = listener.local_addr().expect("a bound address");
         let state = Arc::new(State {
             fault: watch::Sender::new(Fault::None),
+            delays: std::sync::RwLock::new(Vec::new()),
             faults_injected: AtomicUsize::new(0),
         });
         let accept = tokio::spawn(accept_loop(listener, upstream, state.clone()));
@@ -103,6 +107,14 @@ impl FaultyLink {
         });
     }
 
+    /// Holds each request containing `marker` for `latency` before passing it on (requests
+    /// on different connections wait side by side, as on a network). Markers are tried in the
+    /// order they were given: give the specific ones first.
+    pub fn delay(&self, marker: &str, latency: std::time::Duration) {
+        let mut delays = self.state.delays.write().expect("not poisoned");
+        delays.push((marker.as_bytes().to_vec(), latency));
+    }
+
     pub fn faults_injected(&self) -> usize {
         self.state.faults_injected.load(Ordering::SeqCst)
     }
@@ -139,7 +151,10 @@ async fn forward(client: TcpStream, upstream: String, state: Arc<State>) {
     let (server_read, server_write) = server.into_split();
     let requests = pump(client_read, server_write, &state, |chunk| {
         match decide(&state, chunk) {
-            Verdict::Pass => Flow::Forward,
+            Verdict::Pass => match latency(&state, chunk) {
+                Some(latency) => Flow::Delay(latency),
+                None => Flow::Forward,
+            },
             Verdict::Drop => Flow::Stop,
             Verdict::Mute => {
                 muted.store(true, Ordering::SeqCst);
@@ -165,6 +180,8 @@ async fn forward(client: TcpStream, upstream: String, state: Arc<State>) {
 /// What happens to a chunk on its way through.
 enum Flow {
     Forward,
+    /// Forwarded after a while.
+    Delay(std::time::Duration),
     Swallow,
     /// The connection is dropped.
     Stop,
@@ -187,8 +204,12 @@ async fn pump(
         };
         let Ok(n @ 1..) = read else { return };
         let chunk = &buffer[..n];
-        match inspect(chunk) {
-            Flow::Forward => {
+        let flow = inspect(chunk);
+        if let Flow::Delay(latency) = flow {
+            tokio::time::sleep(latency).await;
+        }
+        match flow {
+            Flow::Forward | Flow::Delay(_) => {
                 if to.write_all(chunk).await.is_err() {
                     return;
                 }
@@ -261,6 +282,15 @@ fn decide(state: &State, chunk: &[u8]) -> Verdict {
         state.faults_injected.fetch_add(1, Ordering::SeqCst);
     }
     verdict
+}
+
+/// The latency a chunk of a request waits, if it starts a request with a delayed marker.
+fn latency(state: &State, chunk: &[u8]) -> Option<std::time::Duration> {
+    let delays = state.delays.read().expect("not poisoned");
+    delays
+        .iter()
+        .find(|(marker, _)| contains(chunk, marker))
+        .map(|(_, latency)| *latency)
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

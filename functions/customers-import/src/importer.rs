@@ -1,11 +1,15 @@
-//! One invocation's work on one import: read the file from its checkpoint, resolve each
-//! batch of rows against the table, write them a transaction at a time with the checkpoint,
-//! and at the end write the error report. Runs on a blocking thread: the CSV reader reads
-//! synchronously from the S3 body stream, and the store calls are awaited one after another.
+//! One invocation's work on one import: take the import over, read the file from its
+//! checkpoint, resolve each batch of rows against the table, write the batch's blocks of rows
+//! side by side (a round of transactions, one per lane, then the record counts them), and at
+//! the end write the error report. Runs on a blocking thread: the CSV reader reads
+//! synchronously from the S3 body stream; each step's store calls go out together.
 //!
-//! Why rows are written in order, one transaction after another: the checkpoint after a
-//! transaction must mean "every row before this offset is done", so a later transaction may
-//! not commit before an earlier one.
+//! Why blocks may commit side by side: a batch's rows claim distinct customers, numbers and
+//! references (a second row for one of them is a repeat, written nowhere), so its blocks touch
+//! distinct items, and the first row for a key is the one applied, in file order. A block
+//! refused by a concurrent change is resolved and written again while the blocks after it
+//! stand; the record keeps them as done ahead of its checkpoint until the gap closes, and a
+//! resumed import skips their rows (see the store's `imports` module).
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -22,9 +26,9 @@ use import::{
 };
 use sha2::{Digest, Sha256};
 use store::{
-    CHUNK_OVERHEAD, ChunkError, CustomerChange, ErrorChunk, ImportCheckpoint, ImportCounts,
-    ImportRecord, ImportRequest, ImportStatus, PreparedChange, StoreError, TRANSACTION_ITEMS,
-    TenantId,
+    CHUNK_OVERHEAD, ChunkError, CustomerChange, ErrorChunk, ImportBlock, ImportCounts,
+    ImportRecord, ImportRequest, ImportStatus, PreparedChange, RowSpan, StoreError,
+    TRANSACTION_ITEMS, TenantId,
 };
 use tokio::runtime::Handle;
 use tokio_util::io::SyncIoBridge;
@@ -32,16 +36,16 @@ use tokio_util::io::SyncIoBridge;
 use crate::App;
 use crate::messages::{Continuation, continuation_body};
 
-/// Rows read and resolved together: one BatchGetItem of their keys (at most 100), one of
-/// their cards.
-const BATCH_ROWS: usize = 100;
+/// Rows read and resolved together: their keys and cards in BatchGetItems of 100 side by side,
+/// then written in one round of blocks (about 14 new customers each, one per lane).
+const BATCH_ROWS: usize = 400;
 /// An error chunk is one item; DynamoDB items stop at 400 KB.
 const ERROR_CHUNK_BYTES: usize = 256 * 1024;
 /// Time left for handing over: saving what was seen and queueing the continuation.
 const HANDOVER_TIME: Duration = Duration::from_secs(20);
 /// Possible-duplicate lookups of a batch's new customers in flight at once (each one to
-/// three queries).
-const DUPLICATE_LOOKUPS: usize = 8;
+/// three queries): enough that a batch waits a few round trips, not hundreds.
+const DUPLICATE_LOOKUPS: usize = 64;
 /// Tries of a batch whose rows keep meeting concurrent changes before those rows fail.
 const CONFLICT_ATTEMPTS: usize = 3;
 /// The largest file imported; the API's upload policy refuses a larger one before it is
@@ -83,6 +87,9 @@ pub async fn run(
         by: String::new(),
         dry_written: HashSet::new(),
         dry_numbers_drawn: 0,
+        epoch: 0,
+        rounds: 0,
+        rows_start: 0,
     };
     tokio::task::spawn_blocking(move || importer.run())
         .await
@@ -107,6 +114,12 @@ struct Importer {
     /// In a dry run, the generated numbers handed out so far, counted from the counter's
     /// current value (which a dry run reads but never moves).
     dry_numbers_drawn: u64,
+    /// The lanes' epoch since this invocation took the import over.
+    epoch: u64,
+    /// Rounds of blocks written by this invocation: with the epoch, names each block's request.
+    rounds: u64,
+    /// Where the file's first row starts (rows before a first checkpoint begin there).
+    rows_start: u64,
 }
 
 /// Whichever way an invocation ends (done, handed over, failed, or an error for SQS to
@@ -140,8 +153,13 @@ impl Drop for Importer {
     }
 }
 
-/// A row read, with where the file continues after it.
-type Read1 = (Result<ValidRow, Vec<RowError>>, Checkpoint);
+/// A row read, with where it starts in the file and where the file continues after it.
+#[derive(Clone)]
+struct Read1 {
+    read: Result<ValidRow, Vec<RowError>>,
+    start: Checkpoint,
+    after: Checkpoint,
+}
 
 /// What a row comes to once resolved against the table.
 #[expect(
@@ -181,7 +199,8 @@ struct Transaction {
     possible_duplicates: u64,
     errors: Vec<RowError>,
     error_bytes: usize,
-    after: Option<Checkpoint>,
+    /// Where its rows lie in the file.
+    span: Option<RowSpan>,
 }
 
 impl Transaction {
@@ -193,15 +212,36 @@ impl Transaction {
     }
 }
 
-enum Committed {
-    All,
+impl Transaction {
+    /// What the block's rows count, for its lane and the record.
+    fn block(&self) -> ImportBlock {
+        ImportBlock {
+            span: self.span.expect("a transaction has rows"),
+            counts: ImportCounts {
+                rows_read: self.rows.len() as u64,
+                created: self.created,
+                updated: self.updated,
+                unchanged: self.unchanged,
+                failed: self.failed,
+                without_key: self.without_key,
+                phones_left_out: self.phones_left_out,
+                first_phone_left_out: self.first_phone_left_out,
+                possible_duplicates: self.possible_duplicates,
+            },
+        }
+    }
+}
+
+/// What became of a round of blocks.
+enum Round {
+    /// Every block was written, or some were refused: their rows (batch indexes) are to be
+    /// resolved again, with why each refused change was refused.
+    Written {
+        refused_rows: Vec<usize>,
+        reasons: Vec<(usize, StoreError)>,
+    },
     /// Another invocation owns the import now.
     Moved,
-    /// A change was refused; rows from `from` on were not written.
-    Refused {
-        from: usize,
-        rows: Vec<(usize, StoreError)>,
-    },
 }
 
 impl Importer {
@@ -211,6 +251,10 @@ impl Importer {
 
     fn run(mut self) -> Result<(), ImportError> {
         self.by = domain::import_actor(&self.record.id);
+        let Some(uncounted) = self.take_over()? else {
+            tracing::info!(import_id = %self.record.id, "another invocation took over");
+            return Ok(());
+        };
         let settings = self.block(self.app.store.settings(&self.tenant))?.settings;
         let options = match import_options(&settings, &self.record.request) {
             Ok(options) => options,
@@ -237,13 +281,22 @@ impl Importer {
             Err(FileError::Io(e)) => return Err(ImportError::Retry(e.to_string())),
             Err(unreadable) => return self.fail(unreadable.to_string()),
         };
+        if self.record.checkpoint.is_none() {
+            self.rows_start = reader.checkpoint().offset;
+        }
         if self.record.mapping.is_none() && !self.record_mapping(&reader, &options)? {
+            tracing::info!(import_id = %self.record.id, "another invocation took over");
+            return Ok(());
+        }
+        let snapshot = serde_json::to_string(&reader.snapshot()).expect("a snapshot serialises");
+        if !uncounted.is_empty() && !self.count_round(&uncounted, &snapshot)? {
             tracing::info!(import_id = %self.record.id, "another invocation took over");
             return Ok(());
         }
         // Every row would fail alike: say so once, with the fix, before any row and after the
         // mapping is recorded (it shows what the import understood of the header).
         if self.record.checkpoint.is_none()
+            && self.record.done_ahead.is_empty()
             && let Some(refusal) = unnumbered_file(reader.header(), options.missing_number)
         {
             return self.fail(refusal);
@@ -255,7 +308,7 @@ impl Importer {
         let mut carried: Vec<Read1> = Vec::new();
         loop {
             let wanted = self.batch_rows().saturating_sub(carried.len());
-            let fresh = read_batch(&mut reader, wanted);
+            let fresh = read_batch(&mut reader, wanted, &self.record);
             if let Some(FileError::Io(e)) = reader.failure() {
                 return Err(ImportError::Retry(format!("reading the file: {e}")));
             }
@@ -267,10 +320,15 @@ impl Importer {
             let mut batch = std::mem::take(&mut carried);
             batch.extend(fresh);
             if !batch.is_empty() {
-                let header =
-                    serde_json::to_string(&reader.snapshot()).expect("a snapshot serialises");
                 let last = at_end || out_of_budget;
-                match self.apply(&batch, reader.header(), &header, &context, &settings, last)? {
+                match self.apply(
+                    &batch,
+                    reader.header(),
+                    &snapshot,
+                    &context,
+                    &settings,
+                    last,
+                )? {
                     Some(rest) => carried = rest,
                     None => {
                         tracing::info!(import_id = %self.record.id, "another invocation took over");
@@ -387,9 +445,35 @@ impl Importer {
         }
     }
 
-    /// Writes a batch, a transaction at a time, and hands back the rows of its last
-    /// transaction when that one is not full and more rows follow (`last` is false): they are
-    /// written with the next batch. `None` when another invocation owns the import.
+    /// Takes the import over (see the store's `take_over_import`) and answers the blocks an
+    /// earlier invocation wrote but did not count; `None` when another invocation took it.
+    fn take_over(&mut self) -> Result<Option<Vec<ImportBlock>>, ImportError> {
+        let expected = self.record.version;
+        let mut after = self.record.clone();
+        after.version += 1;
+        after.lanes(); // decided now, if it was not: every later take-over fences them
+        match self.block(
+            self.app
+                .store
+                .take_over_import(&self.tenant, &after, expected),
+        ) {
+            Ok(blocks) => {
+                self.record = after;
+                self.epoch = self.record.version;
+                let uncounted = blocks
+                    .into_iter()
+                    .filter(|block| !self.record.has_counted(block))
+                    .collect();
+                Ok(Some(uncounted))
+            }
+            Err(StoreError::VersionConflict) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Writes a batch in rounds of blocks, and hands back the rows of its last block when that
+    /// one is not full and more rows follow (`last` is false): they are written with the next
+    /// batch. `None` when another invocation owns the import.
     fn apply(
         &mut self,
         batch: &[Read1],
@@ -399,45 +483,57 @@ impl Importer {
         settings: &Settings,
         last: bool,
     ) -> Result<Option<Vec<Read1>>, ImportError> {
-        let mut from = 0;
+        // Batch indexes of the rows still to write.
+        let mut pending: Vec<usize> = (0..batch.len()).collect();
+        let mut held = batch.len();
         let mut forced: HashMap<usize, RowError> = HashMap::new();
         let mut attempts = 0;
-        while from < batch.len() {
-            let rows = &batch[from..];
-            let outcomes = self.resolve(rows, header, context, settings, &forced, from)?;
-            let mut transactions = self.pack(outcomes, rows);
-            let held = match transactions.last() {
-                Some(tail) if !last && transactions.len() > 1 && !tail.is_full() => {
-                    let start = from + tail.rows.start;
-                    transactions.pop();
-                    start
-                }
-                _ => batch.len(),
-            };
-            match self.commit_all(transactions, from, snapshot)? {
-                Committed::All => return Ok(Some(batch[held..].to_vec())),
-                Committed::Moved => return Ok(None),
-                Committed::Refused { from: at, rows } => {
-                    attempts += 1;
-                    // Cancelled by concurrent transactions alone, again and again: let the
-                    // message come back later rather than spin.
-                    if rows.is_empty() && attempts >= CONFLICT_ATTEMPTS {
-                        return Err(ImportError::Retry(
-                            "transactions kept conflicting with concurrent writes".into(),
-                        ));
-                    }
-                    for (row, error) in rows {
-                        let line = batch[row].0.as_ref().map_or(0, |r| r.line);
-                        let give_up = attempts >= CONFLICT_ATTEMPTS;
-                        if let Some(failure) = refusal(line, &error, give_up) {
-                            forced.insert(row, failure);
-                        }
-                    }
-                    from = at;
+        while !pending.is_empty() {
+            let rows: Vec<Read1> = pending.iter().map(|&i| batch[i].clone()).collect();
+            let local_forced: HashMap<usize, RowError> = pending
+                .iter()
+                .enumerate()
+                .filter_map(|(local, i)| Some((local, forced.get(i)?.clone())))
+                .collect();
+            let outcomes = self.resolve(&rows, header, context, settings, &local_forced)?;
+            let mut transactions = self.pack(outcomes, &rows, &pending);
+            if attempts == 0
+                && !last
+                && transactions.len() > 1
+                && transactions.last().is_some_and(|tail| !tail.is_full())
+            {
+                let tail = transactions.pop().expect("more than one");
+                held = pending[tail.rows.start];
+            }
+            let (refused_rows, reasons) =
+                match self.commit_round(transactions, &pending, snapshot)? {
+                    Round::Written {
+                        refused_rows,
+                        reasons,
+                    } => (refused_rows, reasons),
+                    Round::Moved => return Ok(None),
+                };
+            if refused_rows.is_empty() {
+                break;
+            }
+            attempts += 1;
+            // Cancelled by concurrent transactions alone, again and again: let the message
+            // come back later rather than spin.
+            if reasons.is_empty() && attempts >= CONFLICT_ATTEMPTS {
+                return Err(ImportError::Retry(
+                    "transactions kept conflicting with concurrent writes".into(),
+                ));
+            }
+            for (row, error) in reasons {
+                let line = batch[row].read.as_ref().map_or(0, |r| r.line);
+                let give_up = attempts >= CONFLICT_ATTEMPTS;
+                if let Some(failure) = refusal(line, &error, give_up) {
+                    forced.insert(row, failure);
                 }
             }
+            pending = refused_rows;
         }
-        Ok(Some(Vec::new()))
+        Ok(Some(batch[held..].to_vec()))
     }
 
     /// What each row comes to: two BatchGetItems find the customers the rows name.
@@ -448,7 +544,6 @@ impl Importer {
         context: &ValidationContext,
         settings: &Settings,
         forced: &HashMap<usize, RowError>,
-        offset: usize,
     ) -> Result<Vec<Outcome>, ImportError> {
         let existing = self.existing_customers(rows)?;
         let mut numbers = self.new_numbers(rows, &existing, settings)?;
@@ -458,8 +553,8 @@ impl Importer {
         let mut claimed: HashSet<String> = HashSet::new();
         let now = Utc::now();
         let mut outcomes = Vec::with_capacity(rows.len());
-        for (i, (read, _)) in rows.iter().enumerate() {
-            if let Some(failure) = forced.get(&(offset + i)) {
+        for (i, Read1 { read, .. }) in rows.iter().enumerate() {
+            if let Some(failure) = forced.get(&i) {
                 outcomes.push(Outcome::Failed(vec![failure.clone()]));
                 continue;
             }
@@ -602,7 +697,7 @@ impl Importer {
         );
         for (i, duplicates) in found {
             let duplicates = duplicates?;
-            let line = rows[i].0.as_ref().map_or(0, |row| row.line);
+            let line = rows[i].read.as_ref().map_or(0, |row| row.line);
             if let Outcome::Create(customer, warning) = &mut outcomes[i] {
                 *warning = duplicate_warning(line, header, customer, &duplicates);
             }
@@ -614,7 +709,7 @@ impl Importer {
     fn existing_customers(&self, rows: &[Read1]) -> Result<HashMap<String, Customer>, ImportError> {
         let mut numbers = Vec::new();
         let mut refs = Vec::new();
-        for (read, _) in rows {
+        for Read1 { read, .. } in rows {
             match read.as_ref().map(|r| &r.key) {
                 Ok(RowKey::Number(n)) => numbers.push(n.clone()),
                 Ok(RowKey::External(r)) => refs.push(r.clone()),
@@ -655,7 +750,7 @@ impl Importer {
     ) -> Result<std::ops::Range<u64>, ImportError> {
         let wanted = rows
             .iter()
-            .filter_map(|(read, _)| read.as_ref().ok())
+            .filter_map(|row| row.read.as_ref().ok())
             .filter(|row| row.needs_number && !existing.contains_key(&key_name(&row.key)))
             .count() as u64;
         if wanted == 0 || !settings.auto_number {
@@ -675,13 +770,19 @@ impl Importer {
         Ok(last + 1 - wanted..last + 1)
     }
 
-    /// Packs the outcomes, in order, into transactions of at most 100 items.
-    fn pack(&self, outcomes: Vec<Outcome>, rows: &[Read1]) -> Vec<Transaction> {
+    /// Packs the outcomes, in order, into transactions of at most 100 items. A transaction's
+    /// rows follow one another in the file (`at` gives each row's batch index), so that its
+    /// span holds only its own rows and its error chunk sorts in line order.
+    fn pack(&self, outcomes: Vec<Outcome>, rows: &[Read1], at: &[usize]) -> Vec<Transaction> {
         let budget = TRANSACTION_ITEMS - CHUNK_OVERHEAD;
         let mut done = Vec::new();
         let mut current = Transaction::default();
         for (i, outcome) in outcomes.into_iter().enumerate() {
-            if let Ok(row) = &rows[i].0
+            if i > 0 && at[i] != at[i - 1] + 1 && !current.rows.is_empty() {
+                done.push(std::mem::take(&mut current));
+                current.rows = i..i;
+            }
+            if let Ok(row) = &rows[i].read
                 && row.phones_left_out > 0
                 && !matches!(outcome, Outcome::Failed(_))
             {
@@ -720,9 +821,8 @@ impl Importer {
             if let Some((created, change)) = prepared {
                 let change = self.app.store.prepare(&self.tenant, change);
                 if current.items + change.items() > budget && !current.changes.is_empty() {
-                    let next_start = i;
                     done.push(std::mem::take(&mut current));
-                    current.rows = next_start..next_start;
+                    current.rows = i..i;
                 }
                 current.items += change.items();
                 current.changes.push(change);
@@ -735,15 +835,30 @@ impl Importer {
                 }
                 if created {
                     current.created += 1;
-                    if rows[i].0.as_ref().is_ok_and(|row| row.key == RowKey::None) {
+                    if rows[i]
+                        .read
+                        .as_ref()
+                        .is_ok_and(|row| row.key == RowKey::None)
+                    {
                         current.without_key += 1;
                     }
                 } else {
                     current.updated += 1;
                 }
             }
+            if current.rows.is_empty() {
+                current.rows = i..i;
+            }
             current.rows.end = i + 1;
-            current.after = Some(rows[i].1);
+            let from = current
+                .span
+                .map_or(rows[current.rows.start].start.offset, |s| s.from);
+            let after = rows[i].after;
+            current.span = Some(RowSpan {
+                from,
+                to: after.offset,
+                to_line: after.line,
+            });
             if current.error_bytes >= ERROR_CHUNK_BYTES {
                 done.push(std::mem::take(&mut current));
                 current.rows = i + 1..i + 1;
@@ -755,73 +870,111 @@ impl Importer {
         done
     }
 
-    /// Commits the transactions in order; `base` is the batch index of the first row.
-    fn commit_all(
+    /// Commits the transactions side by side, a round of at most one per lane at a time, each
+    /// round counted into the record. `at` maps the transactions' rows to batch indexes.
+    fn commit_round(
         &mut self,
         transactions: Vec<Transaction>,
-        base: usize,
+        at: &[usize],
         snapshot: &str,
-    ) -> Result<Committed, ImportError> {
-        for transaction in transactions {
-            let mut after = self.record.clone();
-            let counts = &mut after.counts;
-            counts.rows_read += transaction.rows.len() as u64;
-            counts.created += transaction.created;
-            counts.updated += transaction.updated;
-            counts.unchanged += transaction.unchanged;
-            counts.failed += transaction.failed;
-            counts.without_key += transaction.without_key;
-            counts.phones_left_out += transaction.phones_left_out;
-            counts.first_phone_left_out = counts
-                .first_phone_left_out
-                .or(transaction.first_phone_left_out);
-            counts.possible_duplicates += transaction.possible_duplicates;
-            let at = transaction.after.expect("a transaction has rows");
-            after.checkpoint = Some(ImportCheckpoint {
-                offset: at.offset,
-                line: at.line,
-                header: snapshot.to_owned(),
+    ) -> Result<Round, ImportError> {
+        let mut refused_rows = Vec::new();
+        let mut reasons = Vec::new();
+        let lanes = self.record.lanes();
+        let mut transactions = transactions.into_iter().peekable();
+        while transactions.peek().is_some() {
+            let round: Vec<Transaction> = transactions.by_ref().take(lanes).collect();
+            let blocks: Vec<ImportBlock> = round.iter().map(Transaction::block).collect();
+            let errors: Vec<Option<ErrorChunk>> = round
+                .iter()
+                .map(|t| error_chunk(&t.errors, t.failed))
+                .collect();
+            self.rounds += 1;
+            let (store, tenant, id) = (&self.app.store, &self.tenant, &self.record.id);
+            let (epoch, rounds, dry_run) = (self.epoch, self.rounds, self.dry_run());
+            let commits = round.iter().enumerate().map(|(lane, transaction)| {
+                // The one difference of a dry run: the same transaction, without its customers.
+                let changes = if dry_run {
+                    &[][..]
+                } else {
+                    &transaction.changes[..]
+                };
+                let token = request_token(id, epoch, rounds, lane);
+                let (block, errors) = (&blocks[lane], errors[lane].as_ref());
+                async move {
+                    store
+                        .commit_import_block(
+                            tenant,
+                            id,
+                            (epoch, lane),
+                            block,
+                            changes,
+                            errors,
+                            &token,
+                        )
+                        .await
+                }
             });
-            after.version += 1;
-            let errors = error_chunk(&transaction.errors, transaction.failed);
-            let token = request_token(&self.record.id, after.version);
-            // The one difference of a dry run: the same transaction, without its customers.
-            let changes = if self.dry_run() {
-                &[][..]
-            } else {
-                &transaction.changes[..]
-            };
-            let result = self.block(self.app.store.commit_import_chunk(
-                &self.tenant,
-                &after,
-                self.record.version,
-                changes,
-                errors.as_ref(),
-                &token,
-            ));
-            match result {
-                Ok(()) => {
-                    self.record = after;
-                    if self.dry_run() {
-                        self.dry_written
-                            .extend(transaction.changes.iter().flat_map(written_keys));
+            let results = self.block(futures::future::join_all(commits));
+            let mut written = Vec::new();
+            let mut moved = false;
+            let mut failure = None;
+            for ((transaction, block), result) in round.iter().zip(blocks).zip(results) {
+                match result {
+                    Ok(()) => {
+                        written.push(block);
+                        if dry_run {
+                            self.dry_written
+                                .extend(transaction.changes.iter().flat_map(written_keys));
+                        }
                     }
+                    Err(ChunkError::ImportMoved) => moved = true,
+                    Err(ChunkError::Refused(refused)) => {
+                        refused_rows.extend(transaction.rows.clone().map(|row| at[row]));
+                        reasons.extend(
+                            refused.into_iter().map(|(change, error)| {
+                                (at[transaction.change_rows[change]], error)
+                            }),
+                        );
+                    }
+                    Err(ChunkError::Store(error)) => failure = Some(error),
                 }
-                Err(ChunkError::ImportMoved) => return Ok(Committed::Moved),
-                Err(ChunkError::Refused(refused)) => {
-                    let rows = refused
-                        .into_iter()
-                        .map(|(change, error)| (base + transaction.change_rows[change], error))
-                        .collect();
-                    return Ok(Committed::Refused {
-                        from: base + transaction.rows.start,
-                        rows,
-                    });
-                }
-                Err(ChunkError::Store(error)) => return Err(error.into()),
+            }
+            // What was written is counted, whatever else happened: a failed block's message
+            // comes back and resumes after it.
+            if moved || !written.is_empty() && !self.count_round(&written, snapshot)? {
+                return Ok(Round::Moved);
+            }
+            if let Some(error) = failure {
+                return Err(error.into());
             }
         }
-        Ok(Committed::All)
+        refused_rows.sort_unstable();
+        Ok(Round::Written {
+            refused_rows,
+            reasons,
+        })
+    }
+
+    /// Counts written blocks into the record and saves it. False when another invocation took
+    /// the import over meanwhile (it counts them itself, from the lanes).
+    fn count_round(&mut self, blocks: &[ImportBlock], snapshot: &str) -> Result<bool, ImportError> {
+        let expected = self.record.version;
+        let mut after = self.record.clone();
+        let start = after
+            .checkpoint
+            .as_ref()
+            .map_or(self.rows_start, |at| at.offset);
+        after.count_blocks(blocks, start, snapshot);
+        after.version += 1;
+        match self.block(self.app.store.save_import(&self.tenant, &after, expected)) {
+            Ok(()) => {
+                self.record = after;
+                Ok(true)
+            }
+            Err(StoreError::VersionConflict) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Queues the rest of the file for a fresh invocation (the checkpoint is committed).
@@ -994,11 +1147,29 @@ fn object_size(out: &aws_sdk_s3::operation::get_object::GetObjectOutput) -> Opti
     }
 }
 
-fn read_batch<R: Read>(reader: &mut ImportReader<R>, rows: usize) -> Vec<Read1> {
+/// Up to `rows` rows, passing over those the record says are written: before its checkpoint
+/// (which blocks counted at the take-over may have moved past where the reader started) or in
+/// a block done ahead of it.
+fn read_batch<R: Read>(
+    reader: &mut ImportReader<R>,
+    rows: usize,
+    record: &ImportRecord,
+) -> Vec<Read1> {
+    let checkpoint = record.checkpoint.as_ref().map_or(0, |at| at.offset);
     let mut batch = Vec::with_capacity(rows);
     while batch.len() < rows {
-        let Some(row) = reader.next_row() else { break };
-        batch.push((row, reader.checkpoint()));
+        let start = reader.checkpoint();
+        let Some(read) = reader.next_row() else { break };
+        let written = start.offset < checkpoint
+            || record
+                .done_ahead
+                .iter()
+                .any(|span| span.holds(start.offset));
+        if written {
+            continue;
+        }
+        let after = reader.checkpoint();
+        batch.push(Read1 { read, start, after });
     }
     batch
 }
@@ -1185,10 +1356,10 @@ fn error_size(error: &RowError) -> usize {
         + error.column.as_ref().map_or(0, String::len)
 }
 
-/// DynamoDB's ClientRequestToken (at most 36 characters): one per import record version, so
-/// a retried chunk is the same request and a new chunk a new one.
-fn request_token(import_id: &str, version: u64) -> String {
-    let digest = Sha256::digest(format!("{import_id}#{version}"));
+/// DynamoDB's ClientRequestToken (at most 36 characters): one per block of an invocation, so
+/// that the SDK's retry of a block is the same request and every other block a new one.
+fn request_token(import_id: &str, epoch: u64, round: u64, lane: usize) -> String {
+    let digest = Sha256::digest(format!("{import_id}#{epoch}#{round}#{lane}"));
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 

@@ -173,6 +173,8 @@ async fn claimable_record(
         size_bytes: object.size,
         counts: ImportCounts::default(),
         checkpoint: None,
+        done_ahead: Vec::new(),
+        lanes: 0,
         invocations: 0,
         failure: None,
         error_report_key: None,

@@ -1,20 +1,32 @@
 //! CSV imports in the single table: the import record (status, progress, checkpoint), the
-//! guard that makes one S3 delivery start one import, the chunks of the error report, and the
-//! transaction that applies a chunk of rows together with the checkpoint that follows it.
+//! guard that makes one S3 delivery start one import, the chunks of the error report, the
+//! lanes, and the transaction that applies a block of rows.
 //!
-//! Why one transaction per chunk: the customers written and the checkpoint that says they were
-//! written commit together, so an invocation that dies anywhere leaves either the chunk and its
-//! checkpoint or neither. The next invocation resumes from the checkpoint and never loses or
-//! repeats a row. The import record's version is the chunk's condition, so two invocations of
-//! one import (a redelivered message) cannot both advance it.
+//! Why blocks and lanes: rows for different customers are independent, so an invocation keeps
+//! up to [`IMPORT_LANES`] block transactions in flight, one per lane. A block's transaction
+//! writes its customers, its error-report chunk and its lane, which names the block (where its
+//! rows lie in the file, what they counted) on the condition that the lane still belongs to
+//! this invocation. So a block and the proof that it was written commit together: an
+//! invocation that dies anywhere leaves each block whole or absent. After each round of
+//! blocks the record takes in what they counted and moves its checkpoint over the rows done
+//! in a row; a block that committed beyond a refused one is kept as done ahead.
+//!
+//! An invocation takes an import over ([`CustomerStore::take_over_import`]) by moving the
+//! record's version and every lane to a new epoch in one transaction: an older invocation's
+//! blocks still in flight fail their lane's condition from then on, and the blocks it did
+//! commit are read back from the lanes and counted once.
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
+};
 use chrono::{DateTime, Utc};
 use domain::{Customer, CustomerId, ExternalRef, HistoryEntry};
 use serde::{Deserialize, Serialize};
-use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
+use serde_dynamo::aws_sdk_dynamodb_1::{
+    from_attribute_value, from_item, to_attribute_value, to_item,
+};
 
 use crate::customers::{Cancelled, Failed, Guarded, WriteSet, one};
 use crate::items::{self, Item};
@@ -24,11 +36,23 @@ use crate::{CustomerStore, IdempotencyRecord, MAX_PAGE, Page, StoreError, capaci
 
 /// DynamoDB's limit of items in one TransactWriteItems.
 pub const TRANSACTION_ITEMS: usize = 100;
-/// Items of a chunk transaction that are not customer writes: the import record and one
-/// error-report chunk.
+/// Items of a block transaction that are not customer writes: its lane and one error-report
+/// chunk.
 pub const CHUNK_OVERHEAD: usize = 2;
+/// Block transactions of one import in flight at once, each on its own lane. A round of
+/// blocks takes about one transaction's latency, whatever the number of lanes: 32 blocks of
+/// about 14 new customers each keep DynamoDB, not the round trips, the limit.
+pub const IMPORT_LANES: usize = 32;
+/// The fewest bytes a row of a file takes, for the lanes a file can use: every take-over
+/// writes each lane, so a ten-row file is not charged for 32.
+const ROW_BYTES_AT_LEAST: u64 = 40;
+/// The most rows of a block (new customers of about 7 items in 100).
+const BLOCK_ROWS_AT_MOST: u64 = 14;
 /// How long an upload URL's import waits for its file before the record expires.
 const AWAITING_UPLOAD_TTL_SECONDS: i64 = 24 * 3600;
+/// A lane's epoch (the version of the record that took the import over) and its last block.
+const EPOCH: &str = "epoch";
+const BLOCK: &str = "block";
 /// BatchGetItem takes at most 100 keys.
 const BATCH_GET_KEYS: usize = 100;
 
@@ -136,6 +160,15 @@ pub struct ImportRecord {
     pub counts: ImportCounts,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<ImportCheckpoint>,
+    /// Blocks written beyond the checkpoint, while rows before them are still to be written
+    /// (refused by a concurrent change, or in flight when an invocation ended): a resumed
+    /// import skips their rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub done_ahead: Vec<RowSpan>,
+    /// The import's lanes (see [`IMPORT_LANES`]), fixed at its first take-over: a later one
+    /// must fence every lane an earlier invocation could use.
+    #[serde(default)]
+    pub lanes: u32,
     /// Invocations that worked on the file (more than one for files that needed a checkpoint).
     #[serde(default)]
     pub invocations: u32,
@@ -155,7 +188,97 @@ pub struct ImportRecord {
     pub version: u64,
 }
 
-/// One customer write of an import chunk.
+/// Where a block's rows lie in the file: from the byte offset of its first row to where the
+/// file continues after its last, and that position's line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RowSpan {
+    pub from: u64,
+    pub to: u64,
+    pub to_line: u64,
+}
+
+impl RowSpan {
+    /// Whether the row starting at `offset` is one of the span's.
+    pub fn holds(&self, offset: u64) -> bool {
+        (self.from..self.to).contains(&offset)
+    }
+}
+
+/// A block of rows written in one transaction: where they lie and what they counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportBlock {
+    pub span: RowSpan,
+    pub counts: ImportCounts,
+}
+
+impl ImportCounts {
+    fn add(&mut self, more: &ImportCounts) {
+        self.rows_read += more.rows_read;
+        self.created += more.created;
+        self.updated += more.updated;
+        self.unchanged += more.unchanged;
+        self.failed += more.failed;
+        self.without_key += more.without_key;
+        self.phones_left_out += more.phones_left_out;
+        self.first_phone_left_out = match (self.first_phone_left_out, more.first_phone_left_out) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.possible_duplicates += more.possible_duplicates;
+    }
+}
+
+impl ImportRecord {
+    /// The lanes of the import, deciding them (for the file's size) if no invocation has.
+    pub fn lanes(&mut self) -> usize {
+        if self.lanes == 0 {
+            let blocks = self.size_bytes.map_or(IMPORT_LANES as u64, |size| {
+                size / ROW_BYTES_AT_LEAST / BLOCK_ROWS_AT_MOST + 1
+            });
+            self.lanes = blocks.clamp(1, IMPORT_LANES as u64) as u32;
+        }
+        self.lanes as usize
+    }
+
+    /// Whether the record has counted `block` already: its rows are before the checkpoint or
+    /// done ahead of it.
+    pub fn has_counted(&self, block: &ImportBlock) -> bool {
+        let before = self
+            .checkpoint
+            .as_ref()
+            .is_some_and(|at| block.span.to <= at.offset);
+        before || self.done_ahead.contains(&block.span)
+    }
+
+    /// Counts `blocks` (committed, not counted yet) and moves the checkpoint over every row
+    /// now done in a row from `start`, where the rows still to be written begin (the checkpoint,
+    /// or the first row of the file); `header` is the reader's snapshot for the checkpoint.
+    pub fn count_blocks(&mut self, blocks: &[ImportBlock], start: u64, header: &str) {
+        for block in blocks {
+            self.counts.add(&block.counts);
+            self.done_ahead.push(block.span);
+        }
+        self.done_ahead.sort_by_key(|span| span.from);
+        let mut at = start;
+        let mut line = None;
+        while let Some(next) = self.done_ahead.first().filter(|span| span.from <= at) {
+            at = at.max(next.to);
+            line = Some(next.to_line);
+            self.done_ahead.remove(0);
+        }
+        if let Some(line) = line {
+            self.checkpoint = Some(ImportCheckpoint {
+                offset: at,
+                line,
+                header: header.to_owned(),
+            });
+        }
+    }
+}
+
+/// One customer write of an import block.
 #[derive(Debug, Clone)]
 #[expect(
     clippy::large_enum_variant,
@@ -342,22 +465,74 @@ impl CustomerStore {
         PreparedChange { change, set }
     }
 
-    /// Applies a chunk of rows and moves the import to `record` (its checkpoint and counts
-    /// after the chunk) in one transaction, on condition that the record is still at
-    /// `expected_version`. `token` makes a retry of the same chunk idempotent for DynamoDB's
-    /// ten minutes (a timeout after the commit does not apply it twice).
-    pub async fn commit_import_chunk(
+    /// Takes the import over for this invocation: saves `record` (its version is the new
+    /// epoch, its `lanes` decided) if the stored one is still at `expected_version`, and moves
+    /// every lane to the epoch, in one transaction. From then on a block of an earlier invocation fails its
+    /// lane's condition. Answers the blocks the lanes name (the last each lane wrote; those the
+    /// record has not counted were written by an invocation that ended before counting them).
+    /// `StoreError::VersionConflict` when another invocation took the import meanwhile.
+    pub async fn take_over_import(
         &self,
         tenant: &TenantId,
         record: &ImportRecord,
         expected_version: u64,
+    ) -> Result<Vec<ImportBlock>, StoreError> {
+        let mut writes = vec![self.put_if_version(import_item(tenant, record), expected_version)];
+        for lane in 0..record.lanes as usize {
+            let update = Update::builder()
+                .table_name(self.table())
+                .set_key(Some(items::key_of(keys::import_lane(
+                    tenant, &record.id, lane,
+                ))))
+                .update_expression("SET #epoch = :epoch")
+                .expression_attribute_names("#epoch", EPOCH)
+                .expression_attribute_values(
+                    ":epoch",
+                    AttributeValue::N(record.version.to_string()),
+                )
+                .build()
+                .expect("table, key and expression are set");
+            writes.push(TransactWriteItem::builder().update(update).build());
+        }
+        match self.transact(writes, None).await {
+            Ok(()) => {}
+            Err(Cancelled(_)) => return Err(StoreError::VersionConflict),
+            Err(Failed(e)) => return Err(e),
+        }
+        let lanes = self
+            .query_partition(
+                keys::import_partition(tenant, &record.id),
+                Some(keys::IMPORT_LANES_PREFIX),
+                MAX_PAGE,
+                None,
+                true,
+            )
+            .await?;
+        lanes
+            .items
+            .into_iter()
+            .filter_map(|mut lane| lane.remove(BLOCK))
+            .map(|block| from_attribute_value(block).map_err(StoreError::Corrupt))
+            .collect()
+    }
+
+    /// Commits one block of an import on `lane`: its customer changes, its error-report chunk
+    /// and the lane naming it, if the lane is still at `epoch` (see `take_over_import`).
+    /// `token` makes a retried request idempotent.
+    #[expect(clippy::too_many_arguments, reason = "one block's parts, each needed")]
+    pub async fn commit_import_block(
+        &self,
+        tenant: &TenantId,
+        import_id: &str,
+        (epoch, lane): (u64, usize),
+        block: &ImportBlock,
         changes: &[PreparedChange],
         errors: Option<&ErrorChunk>,
         token: &str,
     ) -> Result<(), ChunkError> {
-        let mut writes = vec![self.put_if_version(import_item(tenant, record), expected_version)];
+        let mut writes = vec![self.lane_write(tenant, import_id, (epoch, lane), block)];
         if let Some(chunk) = errors {
-            writes.push(self.put(error_chunk_item(tenant, &record.id, chunk)));
+            writes.push(self.put(error_chunk_item(tenant, import_id, chunk)));
         }
         let mut starts = Vec::with_capacity(changes.len());
         for change in changes {
@@ -387,6 +562,29 @@ impl CustomerStore {
             }
             Err(Failed(e)) => Err(ChunkError::Store(e)),
         }
+    }
+
+    /// The lane, naming `block`, on the condition that it is still at `epoch`.
+    fn lane_write(
+        &self,
+        tenant: &TenantId,
+        import_id: &str,
+        (epoch, lane): (u64, usize),
+        block: &ImportBlock,
+    ) -> TransactWriteItem {
+        let mut item = items::keyed(keys::import_lane(tenant, import_id, lane), "ImportLane");
+        item.insert(EPOCH.into(), AttributeValue::N(epoch.to_string()));
+        let block = to_attribute_value(block).expect("a block serialises");
+        item.insert(BLOCK.into(), block);
+        let put = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("#epoch = :epoch")
+            .expression_attribute_names("#epoch", EPOCH)
+            .expression_attribute_values(":epoch", AttributeValue::N(epoch.to_string()))
+            .build()
+            .expect("table and item are set");
+        TransactWriteItem::builder().put(put).build()
     }
 
     /// One page of the import's error-report chunks, in line order.
@@ -490,11 +688,15 @@ impl CustomerStore {
         tenant: &TenantId,
         ids: &[CustomerId],
     ) -> Result<Vec<Customer>, StoreError> {
-        let mut found = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(BATCH_GET_KEYS) {
-            found.extend(self.get_many(tenant, chunk).await?);
-        }
-        Ok(found)
+        // Side by side: a batch of several hundred rows waits one round trip, not several.
+        let chunks = ids
+            .chunks(BATCH_GET_KEYS)
+            .map(|chunk| self.get_many(tenant, chunk));
+        Ok(futures::future::try_join_all(chunks)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
     }
 
     /// Reads guard items and maps each caller's name to the customer the guard names.
@@ -505,8 +707,11 @@ impl CustomerStore {
         let mut names: HashMap<keys::Key, String> = wanted.collect();
         let all: Vec<keys::Key> = names.keys().cloned().collect();
         let mut owners = HashMap::new();
-        for chunk in all.chunks(BATCH_GET_KEYS) {
-            for item in self.batch_get(chunk).await? {
+        let chunks = all
+            .chunks(BATCH_GET_KEYS)
+            .map(|chunk| self.batch_get(chunk));
+        for found in futures::future::try_join_all(chunks).await? {
+            for item in found {
                 let key = keys::Key {
                     pk: item_string(&item, PK),
                     sk: item_string(&item, SK),
@@ -562,4 +767,110 @@ fn error_chunk_item(tenant: &TenantId, import_id: &str, chunk: &ErrorChunk) -> I
         "ImportErrors",
     ));
     item
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> ImportRecord {
+        ImportRecord {
+            id: "01J".into(),
+            status: ImportStatus::Running,
+            source: ImportSource::Bucket,
+            object_key: "imports/acme/a.csv".into(),
+            file_name: None,
+            requested_by: None,
+            created_at: Utc::now(),
+            started_at: None,
+            finished_at: None,
+            etag: None,
+            size_bytes: None,
+            counts: ImportCounts::default(),
+            checkpoint: None,
+            done_ahead: Vec::new(),
+            lanes: 0,
+            invocations: 1,
+            failure: None,
+            error_report_key: None,
+            request: ImportRequest::default(),
+            mapping: None,
+            version: 3,
+        }
+    }
+
+    /// A block of `rows` rows of 10 bytes and one line each, starting at byte `from` (line
+    /// `from / 10 + 2`: the header is line 1 and ends at byte 10).
+    fn block(from: u64, rows: u64, created: u64) -> ImportBlock {
+        let to = from + rows * 10;
+        ImportBlock {
+            span: RowSpan {
+                from,
+                to,
+                to_line: to / 10 + 1,
+            },
+            counts: ImportCounts {
+                rows_read: rows,
+                created,
+                failed: rows - created,
+                ..ImportCounts::default()
+            },
+        }
+    }
+
+    #[test]
+    fn blocks_written_in_a_row_move_the_checkpoint_over_them_whatever_their_order() {
+        let mut record = record();
+        record.count_blocks(&[block(60, 5, 5), block(10, 5, 4)], 10, "{}");
+        let at = record.checkpoint.clone().expect("a checkpoint");
+        assert_eq!((at.offset, at.line), (110, 12));
+        assert!(record.done_ahead.is_empty());
+        assert_eq!(record.counts.rows_read, 10);
+        assert_eq!(record.counts.created, 9);
+        assert_eq!(record.counts.failed, 1);
+    }
+
+    #[test]
+    fn a_block_beyond_a_gap_is_done_ahead_until_the_gap_is_written() {
+        let mut record = record();
+        record.count_blocks(&[block(10, 5, 5), block(110, 5, 5)], 10, "{}");
+        assert_eq!(record.checkpoint.as_ref().map(|at| at.offset), Some(60));
+        assert_eq!(record.done_ahead, vec![block(110, 5, 5).span]);
+        assert!(record.has_counted(&block(10, 5, 5)));
+        assert!(record.has_counted(&block(110, 5, 5)));
+        assert!(!record.has_counted(&block(60, 5, 5)));
+
+        // The gap, written again after a refusal, closes it.
+        record.count_blocks(&[block(60, 5, 5)], 60, "{}");
+        assert_eq!(record.checkpoint.as_ref().map(|at| at.offset), Some(160));
+        assert!(record.done_ahead.is_empty());
+        assert_eq!(record.counts.rows_read, 15);
+    }
+
+    #[test]
+    fn a_small_file_takes_few_lanes_a_large_one_all_and_the_number_stays() {
+        let mut small = ImportRecord {
+            size_bytes: Some(600),
+            ..record()
+        };
+        assert_eq!(small.lanes(), 2);
+        small.size_bytes = Some(10_000_000);
+        assert_eq!(small.lanes(), 2, "decided once");
+        let mut large = ImportRecord {
+            size_bytes: Some(10_000_000),
+            ..record()
+        };
+        assert_eq!(large.lanes(), IMPORT_LANES);
+        let mut unknown = record();
+        assert_eq!(unknown.lanes(), IMPORT_LANES);
+    }
+
+    #[test]
+    fn a_row_of_a_span_is_one_that_starts_inside_it() {
+        let span = block(60, 5, 5).span;
+        assert!(!span.holds(50));
+        assert!(span.holds(60));
+        assert!(span.holds(100));
+        assert!(!span.holds(110));
+    }
 }

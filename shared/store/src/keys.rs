@@ -37,6 +37,7 @@ const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
 const IMPORT_SK: &str = "IMPORT";
 const BULK_CHANGE_SK: &str = "BULK";
 pub const IMPORT_ERRORS_PREFIX: &str = "ERRORS#";
+pub const IMPORT_LANES_PREFIX: &str = "LANE#";
 
 /// An organisation id as it appears in keys. Only taken from verified identity.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -299,6 +300,15 @@ pub fn import_errors(tenant: &TenantId, import_id: &str, first_line: u64) -> Key
     Key {
         pk: import_partition(tenant, import_id),
         sk: format!("{IMPORT_ERRORS_PREFIX}{first_line:012}"),
+    }
+}
+
+/// One of an import's lanes (see `imports::IMPORT_LANES`): it fences the transactions in
+/// flight to the invocation that owns the import and names the block of rows written last.
+pub fn import_lane(tenant: &TenantId, import_id: &str, lane: usize) -> Key {
+    Key {
+        pk: import_partition(tenant, import_id),
+        sk: format!("{IMPORT_LANES_PREFIX}{lane:03}"),
     }
 }
 

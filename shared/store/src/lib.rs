@@ -38,9 +38,9 @@ pub use erasure::{EXPORT_ITEMS_MAX, ErasedPage, ErasureError};
 pub use error::StoreError;
 pub use exports::{ExportJob, ExportRecord, ExportStatus, export_object_key, exports_prefix};
 pub use imports::{
-    Begin, CHUNK_OVERHEAD, ChunkError, CustomerChange, ErrorChunk, ImportCheckpoint, ImportCounts,
-    ImportRecord, ImportRequest, ImportSource, ImportStatus, PreparedChange, TRANSACTION_ITEMS,
-    external_ref_key,
+    Begin, CHUNK_OVERHEAD, ChunkError, CustomerChange, ErrorChunk, IMPORT_LANES, ImportBlock,
+    ImportCheckpoint, ImportCounts, ImportRecord, ImportRequest, ImportSource, ImportStatus,
+    PreparedChange, RowSpan, TRANSACTION_ITEMS, external_ref_key,
 };
 pub use keys::TenantId;
 pub use linked::{Depends, Link, Stored, WRITES_PER_TRANSACTION};

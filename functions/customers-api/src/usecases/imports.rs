@@ -67,6 +67,8 @@ pub async fn request(
         size_bytes: None,
         counts: ImportCounts::default(),
         checkpoint: None,
+        done_ahead: Vec::new(),
+        lanes: 0,
         invocations: 0,
         failure: None,
         error_report_key: None,

@@ -354,9 +354,16 @@ impl Importer {
         options: &ImportOptions,
     ) -> Result<bool, ImportError> {
         let mapping = FileMapping::of(&reader.snapshot(), options.missing_number);
+        let mapping = serde_json::to_value(&mapping).expect("a mapping serialises");
+        self.advance(|record| record.mapping = Some(mapping))
+    }
+
+    /// Saves the record as `change` leaves it, at the next version, if no other invocation
+    /// moved it meanwhile (false then: that one owns the import).
+    fn advance(&mut self, change: impl FnOnce(&mut ImportRecord)) -> Result<bool, ImportError> {
         let expected = self.record.version;
         let mut after = self.record.clone();
-        after.mapping = Some(serde_json::to_value(&mapping).expect("a mapping serialises"));
+        change(&mut after);
         after.version += 1;
         match self.block(self.app.store.save_import(&self.tenant, &after, expected)) {
             Ok(()) => {
@@ -959,22 +966,14 @@ impl Importer {
     /// Counts written blocks into the record and saves it. False when another invocation took
     /// the import over meanwhile (it counts them itself, from the lanes).
     fn count_round(&mut self, blocks: &[ImportBlock], snapshot: &str) -> Result<bool, ImportError> {
-        let expected = self.record.version;
-        let mut after = self.record.clone();
-        let start = after
-            .checkpoint
-            .as_ref()
-            .map_or(self.rows_start, |at| at.offset);
-        after.count_blocks(blocks, start, snapshot);
-        after.version += 1;
-        match self.block(self.app.store.save_import(&self.tenant, &after, expected)) {
-            Ok(()) => {
-                self.record = after;
-                Ok(true)
-            }
-            Err(StoreError::VersionConflict) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        let rows_start = self.rows_start;
+        self.advance(|record| {
+            let start = record
+                .checkpoint
+                .as_ref()
+                .map_or(rows_start, |at| at.offset);
+            record.count_blocks(blocks, start, snapshot);
+        })
     }
 
     /// Queues the rest of the file for a fresh invocation (the checkpoint is committed).

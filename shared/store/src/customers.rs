@@ -852,11 +852,21 @@ impl CustomerStore {
     }
 
     pub(crate) fn put_if_version(&self, item: Item, expected: u64) -> TransactWriteItem {
+        self.put_if_number(item, VERSION, expected)
+    }
+
+    /// Puts `item` if the stored one's number `attribute` is `expected`.
+    pub(crate) fn put_if_number(
+        &self,
+        item: Item,
+        attribute: &str,
+        expected: u64,
+    ) -> TransactWriteItem {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("#version = :expected")
-            .expression_attribute_names("#version", VERSION)
+            .condition_expression("#attribute = :expected")
+            .expression_attribute_names("#attribute", attribute)
             .expression_attribute_values(":expected", AttributeValue::N(expected.to_string()))
             .build()
             .expect("table and item are set");

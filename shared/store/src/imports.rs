@@ -18,9 +18,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use domain::{Customer, CustomerId, ExternalRef, HistoryEntry};
 use serde::{Deserialize, Serialize};
@@ -576,15 +574,7 @@ impl CustomerStore {
         item.insert(EPOCH.into(), AttributeValue::N(epoch.to_string()));
         let block = to_attribute_value(block).expect("a block serialises");
         item.insert(BLOCK.into(), block);
-        let put = Put::builder()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("#epoch = :epoch")
-            .expression_attribute_names("#epoch", EPOCH)
-            .expression_attribute_values(":epoch", AttributeValue::N(epoch.to_string()))
-            .build()
-            .expect("table and item are set");
-        TransactWriteItem::builder().put(put).build()
+        self.put_if_number(item, EPOCH, epoch)
     }
 
     /// One page of the import's error-report chunks, in line order.
@@ -774,29 +764,15 @@ mod tests {
     use super::*;
 
     fn record() -> ImportRecord {
-        ImportRecord {
-            id: "01J".into(),
-            status: ImportStatus::Running,
-            source: ImportSource::Bucket,
-            object_key: "imports/acme/a.csv".into(),
-            file_name: None,
-            requested_by: None,
-            created_at: Utc::now(),
-            started_at: None,
-            finished_at: None,
-            etag: None,
-            size_bytes: None,
-            counts: ImportCounts::default(),
-            checkpoint: None,
-            done_ahead: Vec::new(),
-            lanes: 0,
-            invocations: 1,
-            failure: None,
-            error_report_key: None,
-            request: ImportRequest::default(),
-            mapping: None,
-            version: 3,
-        }
+        serde_json::from_value(serde_json::json!({
+            "id": "01J",
+            "status": "running",
+            "source": "bucket",
+            "objectKey": "imports/acme/a.csv",
+            "createdAt": "2026-12-04T10:00:00Z",
+            "version": 3,
+        }))
+        .expect("a record")
     }
 
     /// A block of `rows` rows of 10 bytes and one line each, starting at byte `from` (line

@@ -185,11 +185,13 @@ const FLOOD_ROWS: usize = 600;
 /// (the emulator serves one request at a time, so its seconds are the flood's): the flood holds
 /// at most `ImportSlotsPerOrganisation` (2) of the stack's 3 executions, so the other file waits
 /// only for one pass over the flood's waiting messages (each a read and a send) and starts
-/// before the flood's first two files are followed by a third. Without the bound it waits for
-/// the flood's files ahead of it, three at a time: nine or more of them. (When it starts, not
-/// when it ends: its requests queue at the emulator behind the flood's dozens in flight, which
-/// DynamoDB, a fleet, would serve side by side.)
-const FLOOD_FILES_DONE_AT_MOST: usize = 2;
+/// while the flood's first files, or the few after them, are running (2 to 4 flood files had
+/// started in five runs). Without the bound it starts behind the twelve flood messages ahead
+/// of it, three executions at a time: after ten or more of the flood's files started. Counted at the starts: the pass's requests queue
+/// at the emulator behind the flood's dozens in flight (an import writes its blocks side by
+/// side), which DynamoDB, a fleet, would serve side by side, so how many flood files end
+/// meanwhile says more about the emulator than about the turns.
+const FLOOD_FILES_STARTED_AT_MOST: usize = 6;
 
 #[tokio::test]
 async fn one_organisations_flood_of_files_does_not_hold_up_anothers_small_import() {
@@ -219,19 +221,19 @@ async fn one_organisations_flood_of_files_does_not_hold_up_anothers_small_import
     };
     let started = time(&imports[0]["startedAt"]).expect("a start time");
     let flood = flooder.get("/imports?limit=100").await.body;
-    let finished = flood["items"]
+    let ahead = flood["items"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|i| time(&i["finishedAt"]).is_some_and(|at| at < started))
+        .filter(|i| time(&i["startedAt"]).is_some_and(|at| at < started))
         .count();
     println!(
-        "small import done {:.1} s after its file arrived; {finished} of the flood's {FLOOD_FILES} files finished before it started",
+        "small import done {:.1} s after its file arrived; {ahead} of the flood's {FLOOD_FILES} files started before it",
         waited.as_secs_f64()
     );
     assert!(
-        finished <= FLOOD_FILES_DONE_AT_MOST,
-        "the small import started behind {finished} of the flood's files (done after {waited:?})"
+        ahead <= FLOOD_FILES_STARTED_AT_MOST,
+        "the small import started behind {ahead} of the flood's files (done after {waited:?})"
     );
     let deferred = suite.metrics("ImportsDeferred");
     assert!(!deferred.is_empty(), "the flood never waited for a turn");

@@ -29,6 +29,7 @@ pub mod texts;
 pub mod tickets;
 pub mod validation;
 pub mod work;
+pub mod zone;
 
 pub use articles::{ArticleLine, ArticleLineInput, LINES_MAX, date_entered_hours};
 pub use calloff::CallOffRefusal;

@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::sms_policy::SmsPolicy;
 use crate::texts::Suppression;
 use crate::validation::{FieldError, NumberRules, ValidationContext, ValidationErrors};
+use crate::zone::Zone;
 use crate::{PaymentTerms, is_country, is_currency, is_language};
 
 /// A contact channel a new customer can be required to have.
@@ -288,7 +289,7 @@ impl Settings {
             .map(|z| z.trim().to_owned())
             .filter(|z| !z.is_empty());
         if let Some(zone) = &self.time_zone
-            && zone.parse::<chrono_tz::Tz>().is_err()
+            && Zone::named(zone).is_none()
         {
             fail(
                 "/timeZone",
@@ -410,17 +411,17 @@ impl Settings {
     }
 
     /// The organisation's time zone (validated on save); UTC without one.
-    pub fn zone(&self) -> chrono_tz::Tz {
+    pub fn zone(&self) -> Zone {
         self.time_zone
             .as_deref()
-            .and_then(|zone| zone.parse().ok())
-            .unwrap_or(chrono_tz::UTC)
+            .and_then(Zone::named)
+            .unwrap_or(Zone::UTC)
     }
 
     /// The organisation's date at `now`: the day its people call today (time lines of work
     /// orders are dated by it).
     pub fn today(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
-        now.with_timezone(&self.zone()).date_naive()
+        self.zone().local(now).date_naive()
     }
 
     /// The number for the n-th generated customer: the prefix, then n padded with zeros to

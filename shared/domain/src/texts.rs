@@ -9,10 +9,10 @@
 //! - Anything else (a note, another technician, the same status again) sends nothing.
 //! - Texts are per job, never per technician: several technicians on one visit, one text.
 
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::zone::Zone;
 use crate::{ChangeKind, Customer, CustomerFields, Job, Window, WorkOrder, WorkStatus};
 
 /// Longest technician name a job takes for its texts (a first name).
@@ -192,7 +192,7 @@ pub struct TextContext<'a> {
     pub organisation: Option<&'a str>,
     pub technician: Option<&'a str>,
     pub window: Window,
-    pub zone: Tz,
+    pub zone: Zone,
 }
 
 /// A language texts are written in.
@@ -271,8 +271,8 @@ pub fn compose(
     context: &TextContext,
 ) -> ComposedText {
     let wording = language.wording();
-    let start = context.window.start.with_timezone(&context.zone);
-    let end = context.window.end.with_timezone(&context.zone);
+    let start = context.zone.local(context.window.start);
+    let end = context.zone.local(context.window.end);
     let (from, to) = (
         start.format("%H:%M").to_string(),
         end.format("%H:%M").to_string(),
@@ -339,7 +339,7 @@ struct Wording {
 }
 
 impl Wording {
-    fn date(&self, at: &DateTime<Tz>) -> String {
+    fn date(&self, at: &DateTime<FixedOffset>) -> String {
         use chrono::Datelike;
         fill(
             self.date,

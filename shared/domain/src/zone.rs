@@ -86,7 +86,10 @@ mod tests {
         let summer = Utc.with_ymd_and_hms(2026, 6, 2, 7, 0, 0).unwrap();
         assert_eq!(zone.local(winter).to_rfc3339(), "2026-12-02T08:00:00+01:00");
         assert_eq!(zone.local(summer).to_rfc3339(), "2026-06-02T09:00:00+02:00");
-        assert_eq!(Zone::UTC.local(summer).to_rfc3339(), "2026-06-02T07:00:00+00:00");
+        assert_eq!(
+            Zone::UTC.local(summer).to_rfc3339(),
+            "2026-06-02T07:00:00+00:00"
+        );
     }
 
     #[test]

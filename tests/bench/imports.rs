@@ -9,8 +9,7 @@
 //! request for a round trip (25 ms for a transaction, 10 ms for anything else), so that rows
 //! per second show what the importer keeps in flight. The emulator's own time is in the
 //! figure too (it answers one request at a time, on one machine, not a fleet): the same file
-//! without the latency is timed beside it, and the difference is the latency's own cost, from
-//! which the bench derives the rows per second at DynamoDB's latency.
+//! without the latency is timed beside it, and the difference is what the round trips add.
 
 use std::time::{Duration, Instant};
 
@@ -176,21 +175,19 @@ async fn main() {
         rate(far),
         far.as_secs_f64()
     );
-    // The emulator answers one request at a time and its own time is the same in both runs;
-    // what the latency adds is what the importer did not keep in flight. DynamoDB, a fleet,
-    // serves the requests side by side within those round trips.
-    let added = far.saturating_sub(direct);
-    let at_latency = LATENCY_ROWS as f64 / added.as_secs_f64().max(0.001);
+    // The emulator answers one request at a time and its own time is about the same in both
+    // runs; what the latency adds is what the importer did not keep in flight (DynamoDB, a
+    // fleet, serves the requests side by side within those round trips). The emulator's own
+    // time moves by more than that between runs, so no rate is derived from the difference.
+    let added = far.as_secs_f64() - direct.as_secs_f64();
     println!(
-        "{:<34} {:>9.0} rows/s  ({:.1} s added)  target >= {LATENCY_TARGET_ROWS_PER_S:.0}: {}",
-        "latency's own cost (derived)",
-        at_latency,
-        added.as_secs_f64(),
-        if at_latency >= LATENCY_TARGET_ROWS_PER_S {
-            "met"
-        } else {
-            "MISSED"
-        }
+        "{:<34} {:>+9.1} s  (per 1 000 rows: {:+.2} s)",
+        "added by the round trips",
+        added,
+        added * 1_000.0 / LATENCY_ROWS as f64
+    );
+    println!(
+        "target >= {LATENCY_TARGET_ROWS_PER_S:.0} rows/s at DynamoDB's latency: not shown by this run, which the emulator bounds (docs/imports.md#writing-at-dynamodbs-speed)"
     );
 }
 

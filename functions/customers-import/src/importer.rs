@@ -11,6 +11,7 @@
 //! stand; the record keeps them as done ahead of its checkpoint until the gap closes, and a
 //! resumed import skips their rows (see the store's `imports` module).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -496,7 +497,12 @@ impl Importer {
         let mut forced: HashMap<usize, RowError> = HashMap::new();
         let mut attempts = 0;
         while !pending.is_empty() {
-            let rows: Vec<Read1> = pending.iter().map(|&i| batch[i].clone()).collect();
+            // The first pass writes the whole batch as read; a retry, the refused rows' copies.
+            let rows: Cow<[Read1]> = if pending.len() == batch.len() {
+                Cow::Borrowed(batch)
+            } else {
+                Cow::Owned(pending.iter().map(|&i| batch[i].clone()).collect())
+            };
             let local_forced: HashMap<usize, RowError> = pending
                 .iter()
                 .enumerate()

@@ -138,6 +138,15 @@ impl Suite {
         std::fs::read_to_string(&self.log_file).unwrap_or_default()
     }
 
+    /// The lines the stack's functions logged at level ERROR so far.
+    pub fn error_lines(&self) -> Vec<String> {
+        self.logs()
+            .lines()
+            .filter(|line| line.contains(r#""level":"ERROR""#))
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// The embedded-metric-format lines the stack's functions wrote that carry `metric`.
     pub fn metrics(&self, metric: &str) -> Vec<Value> {
         self.logs()
@@ -217,6 +226,7 @@ impl Suite {
             status,
             headers,
             body: Value::String(String::from_utf8_lossy(&bytes).into_owned()),
+            server_errors: Vec::new(),
         }
     }
 
@@ -352,10 +362,16 @@ impl Session<'_> {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
+        let server_errors = if status >= 500 {
+            self.suite.error_lines()
+        } else {
+            Vec::new()
+        };
         Reply {
             status,
             headers,
             body,
+            server_errors,
         }
     }
 }
@@ -365,6 +381,9 @@ pub struct Reply {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Value,
+    /// For a 5xx answer, the stack's error log lines as they were when it came: a failing test
+    /// then says what went wrong on the server, after its logs are gone (a CI clone).
+    pub server_errors: Vec<String>,
 }
 
 impl Reply {
@@ -400,9 +419,13 @@ impl Reply {
     #[track_caller]
     pub fn expect(&self, status: u16) -> &Self {
         assert_eq!(
-            self.status, status,
-            "unexpected status; body: {}",
-            self.body
+            self.status,
+            status,
+            "unexpected status; body: {}{}",
+            self.body,
+            self.server_errors
+                .iter()
+                .fold(String::new(), |all, line| all + "\nserver: " + line)
         );
         self
     }

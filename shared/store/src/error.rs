@@ -1,4 +1,4 @@
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 use crate::customers::IdempotencyRecord;
 
@@ -26,9 +26,11 @@ pub enum StoreError {
     /// Throttled, timed out or unreachable: a retry later may succeed. A write that timed out
     /// may still have been applied; transactions carry a ClientRequestToken, so the SDK's
     /// retry of one is applied once (see `CustomerStore::transact`).
-    #[error("DynamoDB is unavailable: {0}")]
+    #[error("DynamoDB is unavailable: {}", DisplayErrorContext(.0.as_ref()))]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
-    #[error("DynamoDB request failed: {0}")]
+    // The whole chain: an SDK error's own text is "service error", its code and message are
+    // in its sources, and a logged 500 must say which.
+    #[error("DynamoDB request failed: {}", DisplayErrorContext(.0.as_ref()))]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
@@ -63,5 +65,28 @@ impl StoreError {
 
     pub(crate) fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> Self {
         StoreError::Backend(Box::new(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error that, like the SDK's, says little itself and the rest in its source.
+    #[derive(Debug, thiserror::Error)]
+    #[error("service error")]
+    struct Outer(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("ValidationException: One or more parameter values were invalid")]
+    struct Inner;
+
+    #[test]
+    fn a_failure_says_what_its_sources_say() {
+        let failed = StoreError::backend(Outer(Inner)).to_string();
+        assert!(failed.contains("service error"), "{failed}");
+        assert!(failed.contains("ValidationException"), "{failed}");
+        let unavailable = StoreError::Unavailable(Box::new(Outer(Inner))).to_string();
+        assert!(unavailable.contains("ValidationException"), "{unavailable}");
     }
 }

@@ -187,6 +187,131 @@ async fn lookups_follow_changed_emails_and_numbers() {
         .expect("the freed number can be taken again");
 }
 
+/// A name search reads every shard of the name entries and merges them: page after page in
+/// name order, both ways, each customer once, nothing left out.
+#[tokio::test]
+async fn a_name_search_merges_the_name_shards_page_by_page() {
+    let (client, table) = e2e::fresh_table().await;
+    let store = CustomerStore::new(client.clone(), table.clone());
+    let acme = tenant("acme");
+    let mut expected = Vec::new();
+    for i in 0..23 {
+        // Persons are found by "first last" and "last first": both start with "Berg" here
+        // for none but the last name, so each matches once.
+        let last = format!("Berg{:02}", (i * 7) % 23);
+        let c = new_customer(&i.to_string(), "Anna", &last, None);
+        store
+            .create(&acme, &c, &e2e::history_entry(ChangeKind::Created), None)
+            .await
+            .unwrap();
+        expected.push(c.fields.display_name());
+    }
+    let other = new_customer("99", "Bertil", "Berg", None);
+    store
+        .create(
+            &tenant("other"),
+            &other,
+            &e2e::history_entry(ChangeKind::Created),
+            None,
+        )
+        .await
+        .unwrap();
+    expected.sort_by_key(|name| fold(&name.replace("Anna ", "")));
+
+    let mut shards_used = 0;
+    for shard in 0..store::keys::NAME_SHARDS {
+        let entries = client
+            .query()
+            .table_name(&table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(
+                ":pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("T#acme#NAMES#{shard}")),
+            )
+            .send()
+            .await
+            .unwrap();
+        shards_used += usize::from(entries.count() > 0);
+    }
+    assert!(
+        shards_used >= 3,
+        "23 customers land in {shards_used} shards"
+    );
+
+    for descending in [false, true] {
+        let mut found = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = store
+                .list(
+                    &acme,
+                    &ListQuery {
+                        name_prefix: Some(fold("berg")),
+                        limit: 5,
+                        descending,
+                        cursor: cursor.take(),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            assert!(page.items.len() <= 5);
+            found.extend(page.items.iter().map(|c| c.fields.display_name()));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        let mut wanted = expected.clone();
+        if descending {
+            wanted.reverse();
+        }
+        assert_eq!(found, wanted, "descending: {descending}");
+    }
+
+    let first = store
+        .list(
+            &acme,
+            &ListQuery {
+                name_prefix: Some(fold("berg")),
+                limit: 5,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let elsewhere = store
+        .list(
+            &acme,
+            &ListQuery {
+                name_prefix: Some(fold("anna")),
+                limit: 5,
+                cursor: first.next_cursor.clone(),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(elsewhere, Err(StoreError::InvalidCursor(_))),
+        "a cursor of another search is refused: {elsewhere:?}"
+    );
+    let other_tenant = store
+        .list(
+            &tenant("other"),
+            &ListQuery {
+                name_prefix: Some(fold("berg")),
+                limit: 5,
+                cursor: first.next_cursor,
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(other_tenant, Err(StoreError::InvalidCursor(_))),
+        "a cursor of another organisation is refused: {other_tenant:?}"
+    );
+}
+
 #[tokio::test]
 async fn lists_sort_by_folded_name_filter_by_status_and_page() {
     let store = store().await;

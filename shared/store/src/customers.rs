@@ -2,7 +2,7 @@
 //! optional idempotency record, all in one transaction), get, replace with optimistic
 //! concurrency, list by name or status, and exact lookups.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::StoreError;
 use crate::items::{self, CUSTOMER_ID, Item, VERSION};
 use crate::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK, TenantId};
+use crate::listing::merge_page;
 use crate::usage::{Kind, UsageMeter};
 use crate::{capacity, cursor};
 
@@ -404,8 +405,10 @@ impl CustomerStore {
     }
 
     /// Customers with a name (display, company, person reversed, contact) that begins with
-    /// `prefix` (folded), in name order (reversed unless `ascending`): one Query of the name
-    /// entries and one BatchGetItem. A customer matching by two names appears once per page.
+    /// `prefix` (folded), in name order (reversed unless `ascending`): one Query of each shard
+    /// of the name entries, side by side, merged in name order ([`merge_page`]), and one
+    /// BatchGetItem. A customer's names share its shard, so one matching by two names appears
+    /// once per page.
     pub async fn search_names(
         &self,
         tenant: &TenantId,
@@ -414,17 +417,45 @@ impl CustomerStore {
         cursor: Option<&str>,
         ascending: bool,
     ) -> Result<Page<Customer>, StoreError> {
-        let page = self
-            .query_partition(
-                keys::name_search_partition(tenant),
-                Some(keys::name_prefix(prefix)),
+        let prefix = keys::name_prefix(prefix);
+        let stem = keys::name_search_stem(tenant);
+        let from = cursor
+            .map(|c| cursor::decode(c, &[PK, SK], PK, &stem))
+            .transpose()?
+            .map(|key| attribute(&key, SK).to_owned());
+        if from.as_ref().is_some_and(|from| !from.starts_with(prefix)) {
+            return Err(StoreError::InvalidCursor(
+                "the cursor belongs to another query",
+            ));
+        }
+        let shards = keys::name_search_partitions(tenant).map(|partition| {
+            let start = from.as_ref().map(|position| {
+                items::key_of(keys::Key {
+                    pk: partition.clone(),
+                    sk: position.clone(),
+                })
+            });
+            let query = RecordQuery {
+                prefix: Some(prefix),
                 limit,
-                cursor,
                 ascending,
-            )
-            .await?;
+                ..RecordQuery::partition(partition)
+            };
+            async move { self.query_from(&query, start).await }
+        });
+        let mut rows = Vec::new();
+        let mut ends = Vec::new();
+        for (items, last) in futures::future::try_join_all(shards).await? {
+            rows.extend(
+                items
+                    .into_iter()
+                    .map(|item| (attribute(&item, SK).to_owned(), item)),
+            );
+            ends.push(last.map(|last| attribute(&last, SK).to_owned()));
+        }
+        let (entries, next) = merge_page(rows, &ends, limit.clamp(1, MAX_PAGE) as usize, ascending);
         let mut ids: Vec<CustomerId> = Vec::new();
-        for id in page.items.iter().filter_map(items::customer_id_of) {
+        for id in entries.iter().filter_map(items::customer_id_of) {
             if !ids.contains(&id) {
                 ids.push(id);
             }
@@ -433,7 +464,12 @@ impl CustomerStore {
         customers.sort_by_key(|c| ids.iter().position(|id| *id == c.id));
         Ok(Page {
             items: customers,
-            next_cursor: page.next_cursor,
+            next_cursor: next.and_then(|position| {
+                cursor::encode(&HashMap::from([
+                    (PK.to_owned(), AttributeValue::S(stem)),
+                    (SK.to_owned(), AttributeValue::S(position)),
+                ]))
+            }),
         })
     }
 

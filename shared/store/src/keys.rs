@@ -412,14 +412,41 @@ pub fn phone_lookup_partition(tenant: &TenantId, phone: &str) -> String {
     format!("{}PHONE#{}", tenant.prefix(), phone)
 }
 
-/// Name-search entries: one partition per tenant, one item per (folded name, customer).
-pub fn name_search_partition(tenant: &TenantId) -> String {
+/// How many partitions hold a tenant's name-search entries. Every new person writes two
+/// entries (4 write units in its transaction) and a partition takes about 1 000 units a
+/// second: one partition held an organisation to some 250 new persons a second, below one
+/// import file's pace; four hold it to some 1 000, the list indexes' own ceiling
+/// (docs/data-model.md, Scale envelope). A search reads all four, side by side.
+pub const NAME_SHARDS: u32 = 4;
+
+/// The name-search entries of a tenant: one item per (folded name, customer), in the shard of
+/// the customer ([`name_shard`]), so that all the names of one customer share a partition.
+pub fn name_search_partition(tenant: &TenantId, shard: u32) -> String {
+    format!("{}NAMES#{shard}", tenant.prefix())
+}
+
+/// Every partition of the tenant's name-search entries.
+pub fn name_search_partitions(tenant: &TenantId) -> impl Iterator<Item = String> + '_ {
+    (0..NAME_SHARDS).map(|shard| name_search_partition(tenant, shard))
+}
+
+/// What a merged name search's cursor names as its partition: the shards' common stem.
+pub fn name_search_stem(tenant: &TenantId) -> String {
     format!("{}NAMES", tenant.prefix())
+}
+
+/// The shard of a customer's name entries: FNV-1a of its id, which stays the same for ever
+/// (the entries are found again by it when the names change), unlike std's hasher.
+pub fn name_shard(id: &CustomerId) -> u32 {
+    let hash = id.0.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    });
+    hash % NAME_SHARDS
 }
 
 pub fn name_entry(tenant: &TenantId, folded_name: &str, id: &CustomerId) -> Key {
     Key {
-        pk: name_search_partition(tenant),
+        pk: name_search_partition(tenant, name_shard(id)),
         sk: format!("{}#{id}", key_part(folded_name)),
     }
 }
@@ -660,6 +687,39 @@ mod tests {
         assert!(key.ends_with("#01J"));
         let t = TenantId::parse("acme").unwrap();
         assert!(name_entry(&t, &long, &id).sk.len() < 1024);
+    }
+
+    #[test]
+    fn a_customers_names_share_one_shard_and_customers_spread_over_all() {
+        let t = TenantId::parse("acme").unwrap();
+        let id = CustomerId("01JD5Q1Z8X3V7N2K4M6P9R0S1T".into());
+        assert_eq!(
+            name_entry(&t, "berg anna", &id).pk,
+            name_entry(&t, "anna berg", &id).pk
+        );
+        // Fixed for ever: entries are deleted under the shard they were written to, so the
+        // hash may never change (these are FNV-1a's values, worked out apart from this code).
+        assert_eq!(name_shard(&id), 3_892_986_296 % NAME_SHARDS);
+        assert_eq!(
+            name_shard(&CustomerId("01JD5Q1Z8X3V7N2K4M6P9R0S1V".into())),
+            3_926_541_534 % NAME_SHARDS
+        );
+        assert_eq!(name_entry(&t, "anna berg", &id).pk, "T#acme#NAMES#0");
+        let mut counts = [0_u32; NAME_SHARDS as usize];
+        for _ in 0..4_000 {
+            counts[name_shard(&CustomerId::new()) as usize] += 1;
+        }
+        for count in counts {
+            assert!((800..1_200).contains(&count), "{counts:?}");
+        }
+        let partitions: Vec<String> = name_search_partitions(&t).collect();
+        assert_eq!(partitions.len(), NAME_SHARDS as usize);
+        assert!(partitions.contains(&name_entry(&t, "x", &id).pk));
+        assert!(
+            partitions
+                .iter()
+                .all(|p| p.starts_with(&name_search_stem(&t)))
+        );
     }
 
     #[test]

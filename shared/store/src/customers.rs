@@ -1054,20 +1054,19 @@ impl CustomerStore {
             };
             // What a cancelled transaction is charged is not documented per item; count none.
             self.usage.record(Kind::Write, &[], 0.0);
-            match cancellation_reasons(&error) {
-                Some(reasons) => {
-                    let failed = indexes_with(&reasons, "ConditionalCheckFailed");
-                    let conflicted = !indexes_with(&reasons, "TransactionConflict").is_empty();
-                    if failed.is_empty() && conflicted && attempt < TRANSACTION_ATTEMPTS {
-                        backoff(attempt).await;
-                        continue;
-                    }
-                    if failed.is_empty() && !conflicted {
-                        return Err(Failed(StoreError::sdk(error)));
-                    }
-                    return Err(Cancelled(failed));
+            let cancellation = cancellation_reasons(&error).map(|r| Cancellation::of(&r));
+            match cancellation {
+                Some(Cancellation::Conditions(failed)) => return Err(Cancelled(failed)),
+                Some(Cancellation::Conflict | Cancellation::Throttled)
+                    if attempt < TRANSACTION_ATTEMPTS =>
+                {
+                    backoff(attempt).await;
                 }
-                None => return Err(Failed(StoreError::sdk(error))),
+                Some(Cancellation::Conflict) => return Err(Cancelled(Vec::new())),
+                Some(Cancellation::Throttled) => {
+                    return Err(Failed(StoreError::Unavailable(Box::new(error))));
+                }
+                Some(Cancellation::Refused) | None => return Err(Failed(StoreError::sdk(error))),
             }
         }
     }
@@ -1252,13 +1251,51 @@ fn cancellation_reasons(error: &SdkError<TransactWriteItemsError>) -> Option<Vec
     }
 }
 
-fn indexes_with(reasons: &[Option<String>], code: &str) -> Vec<usize> {
-    reasons
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.as_deref() == Some(code))
-        .map(|(i, _)| i)
-        .collect()
+/// Why DynamoDB cancelled a transaction, read from its reasons (one per item, `None` or
+/// `"None"` for the items that were fine).
+#[derive(Debug, PartialEq)]
+enum Cancellation {
+    /// These items' conditions failed: that decides, whatever else happened.
+    Conditions(Vec<usize>),
+    /// Another transaction held an item: the same writes may pass when sent again.
+    Conflict,
+    /// A partition, the table or the account was over its throughput: nothing was written and
+    /// the same writes pass later. Hot partitions do this (docs/data-model.md, Scale
+    /// envelope); it is not the caller's fault, so it is retried and then "unavailable", not a
+    /// failure of the request.
+    Throttled,
+    /// Anything else (a ValidationError, an item collection over 10 GB): sending the same
+    /// writes again changes nothing.
+    Refused,
+}
+
+impl Cancellation {
+    fn of(reasons: &[Option<String>]) -> Self {
+        let with = |codes: &[&str]| -> Vec<usize> {
+            reasons
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.as_deref().is_some_and(|code| codes.contains(&code)))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let failed = with(&["ConditionalCheckFailed"]);
+        if !failed.is_empty() {
+            Self::Conditions(failed)
+        } else if !with(&["TransactionConflict"]).is_empty() {
+            Self::Conflict
+        } else if !with(&[
+            "ThrottlingError",
+            "ProvisionedThroughputExceeded",
+            "RequestLimitExceeded",
+        ])
+        .is_empty()
+        {
+            Self::Throttled
+        } else {
+            Self::Refused
+        }
+    }
 }
 
 /// Exponential backoff with a little jitter from the clock, capped at ~1 s.
@@ -1289,5 +1326,49 @@ where
     match value {
         Some(value) => find(value).await,
         None => Ok(Vec::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reasons(codes: &[&str]) -> Vec<Option<String>> {
+        codes.iter().map(|c| Some((*c).to_owned())).collect()
+    }
+
+    #[test]
+    fn a_failed_condition_decides_a_cancelled_transaction() {
+        let judged = Cancellation::of(&reasons(&[
+            "None",
+            "ConditionalCheckFailed",
+            "TransactionConflict",
+            "ThrottlingError",
+        ]));
+        assert_eq!(judged, Cancellation::Conditions(vec![1]));
+    }
+
+    #[test]
+    fn a_conflict_or_throttling_is_sent_again_and_anything_else_is_refused() {
+        let conflict = reasons(&["None", "TransactionConflict"]);
+        assert_eq!(Cancellation::of(&conflict), Cancellation::Conflict);
+        for code in [
+            "ThrottlingError",
+            "ProvisionedThroughputExceeded",
+            "RequestLimitExceeded",
+        ] {
+            assert_eq!(
+                Cancellation::of(&reasons(&["None", code])),
+                Cancellation::Throttled
+            );
+        }
+        assert_eq!(
+            Cancellation::of(&reasons(&["ValidationError", "None"])),
+            Cancellation::Refused
+        );
+        assert_eq!(
+            Cancellation::of(&[None, Some("ItemCollectionSizeLimitExceeded".into())]),
+            Cancellation::Refused
+        );
     }
 }

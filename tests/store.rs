@@ -187,6 +187,24 @@ async fn lookups_follow_changed_emails_and_numbers() {
         .expect("the freed number can be taken again");
 }
 
+/// One page of a name search (`descending`: reverse name order).
+async fn search_page(
+    store: &CustomerStore,
+    tenant: &TenantId,
+    prefix: &str,
+    descending: bool,
+    cursor: Option<String>,
+) -> Result<store::Page<Customer>, StoreError> {
+    let query = ListQuery {
+        name_prefix: Some(fold(prefix)),
+        limit: 5,
+        descending,
+        cursor,
+        ..Default::default()
+    };
+    store.list(tenant, &query).await
+}
+
 /// A name search reads every shard of the name entries and merges them: page after page in
 /// name order, both ways, each customer once, nothing left out.
 #[tokio::test]
@@ -242,17 +260,7 @@ async fn a_name_search_merges_the_name_shards_page_by_page() {
         let mut found = Vec::new();
         let mut cursor = None;
         loop {
-            let page = store
-                .list(
-                    &acme,
-                    &ListQuery {
-                        name_prefix: Some(fold("berg")),
-                        limit: 5,
-                        descending,
-                        cursor: cursor.take(),
-                        ..Default::default()
-                    },
-                )
+            let page = search_page(&store, &acme, "berg", descending, cursor.take())
                 .await
                 .unwrap();
             assert!(page.items.len() <= 5);
@@ -269,43 +277,16 @@ async fn a_name_search_merges_the_name_shards_page_by_page() {
         assert_eq!(found, wanted, "descending: {descending}");
     }
 
-    let first = store
-        .list(
-            &acme,
-            &ListQuery {
-                name_prefix: Some(fold("berg")),
-                limit: 5,
-                ..Default::default()
-            },
-        )
+    let first = search_page(&store, &acme, "berg", false, None)
         .await
         .unwrap();
-    let elsewhere = store
-        .list(
-            &acme,
-            &ListQuery {
-                name_prefix: Some(fold("anna")),
-                limit: 5,
-                cursor: first.next_cursor.clone(),
-                ..Default::default()
-            },
-        )
-        .await;
+    let elsewhere = search_page(&store, &acme, "anna", false, first.next_cursor.clone()).await;
     assert!(
         matches!(elsewhere, Err(StoreError::InvalidCursor(_))),
         "a cursor of another search is refused: {elsewhere:?}"
     );
-    let other_tenant = store
-        .list(
-            &tenant("other"),
-            &ListQuery {
-                name_prefix: Some(fold("berg")),
-                limit: 5,
-                cursor: first.next_cursor,
-                ..Default::default()
-            },
-        )
-        .await;
+    let other_tenant =
+        search_page(&store, &tenant("other"), "berg", false, first.next_cursor).await;
     assert!(
         matches!(other_tenant, Err(StoreError::InvalidCursor(_))),
         "a cursor of another organisation is refused: {other_tenant:?}"

@@ -1,4 +1,4 @@
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 use crate::customers::IdempotencyRecord;
 
@@ -26,11 +26,11 @@ pub enum StoreError {
     /// Throttled, timed out or unreachable: a retry later may succeed. A write that timed out
     /// may still have been applied; transactions carry a ClientRequestToken, so the SDK's
     /// retry of one is applied once (see `CustomerStore::transact`).
-    #[error("DynamoDB is unavailable: {}", DisplayErrorContext(.0.as_ref()))]
+    #[error("DynamoDB is unavailable: {}", chain(.0.as_ref()))]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     // The whole chain: an SDK error's own text is "service error", its code and message are
     // in its sources, and a logged 500 must say which.
-    #[error("DynamoDB request failed: {}", DisplayErrorContext(.0.as_ref()))]
+    #[error("DynamoDB request failed: {}", chain(.0.as_ref()))]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
@@ -42,6 +42,24 @@ const TRANSIENT_CODES: &[&str] = &[
     "InternalServerError",
     "ServiceUnavailable",
 ];
+
+/// An error and its sources, each as it displays itself: "service error: TransactionCanceled
+/// Exception: ... [None, ThrottlingError]". Not the SDK's `DisplayErrorContext`, which ends
+/// with the debug form of the raw response, body included: an answer can carry an item, and
+/// personal data stays out of the logs.
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.ends_with(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
+}
 
 impl StoreError {
     pub(crate) fn sdk<E, R>(error: SdkError<E, R>) -> Self

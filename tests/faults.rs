@@ -496,3 +496,38 @@ async fn a_block_refused_mid_round_is_written_again_after_a_crash_and_the_blocks
     let text = String::from_utf8(report.body.collect().await.unwrap().to_vec()).unwrap();
     assert!(text.contains("\n31,,,external_ref_taken,"), "{text}");
 }
+
+/// DynamoDB cancels a transaction whose partition is over its throughput (reason
+/// `ThrottlingError`, nothing written). The store sends it again: a short burst passes
+/// unnoticed, a lasting one is 503 with nothing written, never a 500.
+#[tokio::test]
+async fn a_transaction_cancelled_for_throttling_is_sent_again_and_then_answered_503() {
+    let link = FaultyLink::start().await;
+    let suite = Suite::start_behind(&link).await;
+    let office = suite.user("acme", "alice", ADMIN);
+
+    link.throttle(TRANSACTION, 2);
+    let passed = office
+        .post("/customers", &customer("T-1", "Anna", "Berg"))
+        .await;
+    passed.expect(201);
+    assert_eq!(
+        link.faults_injected(),
+        2,
+        "both throttled answers were given"
+    );
+    assert_eq!(with_number(&office, "T-1").await.len(), 1);
+
+    link.throttle(TRANSACTION, 1_000);
+    let (refused, took) = timed(office.post("/customers", &customer("T-2", "Bo", "Ek"))).await;
+    assert_unavailable(&refused, took);
+    link.restore();
+    assert!(
+        with_number(&office, "T-2").await.is_empty(),
+        "nothing of the refused create was written"
+    );
+    office
+        .post("/customers", &customer("T-2", "Bo", "Ek"))
+        .await
+        .expect(201);
+}

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -32,6 +32,25 @@ enum Fault {
     /// The first `left - 1` requests containing the marker pass; the next one is dropped and
     /// the link is cut from then on.
     CutAt { marker: Vec<u8>, left: usize },
+    /// The next `left` requests containing the marker never reach the emulator: the link
+    /// answers them with a TransactWriteItems cancelled for throttling, as DynamoDB answers
+    /// when a partition the transaction writes is over its throughput (nothing written).
+    Throttle { marker: Vec<u8>, left: usize },
+}
+
+/// DynamoDB's answer to a transaction it cancelled because a partition was throttled: one
+/// reason per item (`None` for items that were fine), and nothing written. The link closes the
+/// connection after it, so the rest of the request's body goes nowhere.
+const THROTTLED_TRANSACTION: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [None, ThrottlingError]","CancellationReasons":[{"Code":"None"},{"Code":"ThrottlingError","Message":"Throughput exceeds the current capacity for one or more global secondary indexes. DynamoDB is automatically scaling your index so please try again shortly."}]}"#;
+
+fn throttled_answer() -> Vec<u8> {
+    format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.0\r\n\
+         x-amzn-requestid: THROTTLED0LINK0000000000000000000000000000000000000\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{THROTTLED_TRANSACTION}",
+        THROTTLED_TRANSACTION.len()
+    )
+    .into_bytes()
 }
 
 struct State {
@@ -115,6 +134,15 @@ impl FaultyLink {
         delays.push((marker.as_bytes().to_vec(), latency));
     }
 
+    /// Answers the next `times` requests containing `marker` (a TransactWriteItems) itself,
+    /// with the transaction cancelled for throttling; see [`Fault::Throttle`].
+    pub fn throttle(&self, marker: &str, times: usize) {
+        self.set(Fault::Throttle {
+            marker: marker.as_bytes().to_vec(),
+            left: times,
+        });
+    }
+
     pub fn faults_injected(&self) -> usize {
         self.state.faults_injected.load(Ordering::SeqCst)
     }
@@ -147,8 +175,10 @@ async fn forward(client: TcpStream, upstream: String, state: Arc<State>) {
         return;
     };
     let muted = Arc::new(AtomicBool::new(false));
-    let (client_read, client_write) = client.into_split();
+    let (client_read, mut client_write) = client.into_split();
     let (server_read, server_write) = server.into_split();
+    let (answer_here, mut answered_here) = tokio::sync::oneshot::channel();
+    let mut answer_here = Some(answer_here);
     let requests = pump(client_read, server_write, &state, |chunk| {
         match decide(&state, chunk) {
             Verdict::Pass => match latency(&state, chunk) {
@@ -160,20 +190,31 @@ async fn forward(client: TcpStream, upstream: String, state: Arc<State>) {
                 muted.store(true, Ordering::SeqCst);
                 Flow::Forward
             }
+            Verdict::Answer(answer) => {
+                if let Some(sender) = answer_here.take() {
+                    let _ = sender.send(answer);
+                }
+                Flow::Stop
+            }
         }
     });
     // A muted connection swallows its answers until the caller gives up on it.
-    let answers = pump(server_read, client_write, &state, |_| {
+    let answers = pump(server_read, &mut client_write, &state, |_| {
         if muted.load(Ordering::SeqCst) {
             Flow::Swallow
         } else {
             Flow::Forward
         }
     });
-    // Whichever direction ends first ends the connection (both halves are dropped).
+    // Whichever direction ends first ends the connection (both halves are dropped). A request
+    // the link answers itself ends the requests' direction; its answer then goes out on the
+    // client's side before the connection closes.
     tokio::select! {
         () = requests => {}
-        () = answers => {}
+        () = answers => return,
+    }
+    if let Ok(answer) = answered_here.try_recv() {
+        let _ = client_write.write_all(&answer).await;
     }
 }
 
@@ -191,7 +232,7 @@ enum Flow {
 /// or the link is cut.
 async fn pump(
     mut from: OwnedReadHalf,
-    mut to: OwnedWriteHalf,
+    mut to: impl tokio::io::AsyncWrite + Unpin,
     state: &State,
     mut inspect: impl FnMut(&[u8]) -> Flow,
 ) {
@@ -229,6 +270,8 @@ enum Verdict {
     Pass,
     Drop,
     Mute,
+    /// The link answers the request itself with these bytes, and closes the connection.
+    Answer(Vec<u8>),
 }
 
 /// What happens to a chunk of a request on its way to the emulator.
@@ -263,6 +306,17 @@ fn decide(state: &State, chunk: &[u8]) -> Verdict {
                 marker: std::mem::take(marker),
                 left: 1,
             };
+            true
+        }
+        Fault::Throttle { marker, left } => {
+            if !contains(chunk, marker) {
+                return false;
+            }
+            verdict = Verdict::Answer(throttled_answer());
+            *left -= 1;
+            if *left == 0 {
+                *fault = Fault::None;
+            }
             true
         }
         Fault::CutAt { marker, left } => {

@@ -30,6 +30,43 @@ fn fits_key(attr: &str, value: &str) -> bool {
     value.len() <= limit
 }
 
+/// The cursor of a list merged from several Queries (`listing::merge_results`): the position
+/// they all continue from, under the list's own partition name, not any one Query's key.
+pub fn encode_position(
+    partition_attr: &str,
+    partition: &str,
+    sort_attr: &str,
+    position: String,
+) -> Option<String> {
+    encode(&HashMap::from([
+        (
+            partition_attr.to_owned(),
+            AttributeValue::S(partition.to_owned()),
+        ),
+        (sort_attr.to_owned(), AttributeValue::S(position)),
+    ]))
+}
+
+/// The position an [`encode_position`] cursor of this list holds; refused as [`decode`]
+/// refuses.
+pub fn decode_position(
+    cursor: &str,
+    partition_attr: &str,
+    partition: &str,
+    sort_attr: &str,
+) -> Result<String, StoreError> {
+    let mut key = decode(
+        cursor,
+        &[partition_attr, sort_attr],
+        partition_attr,
+        partition,
+    )?;
+    Ok(key
+        .remove(sort_attr)
+        .and_then(|v| v.as_s().ok().cloned())
+        .unwrap_or_default())
+}
+
 pub fn encode(last_evaluated_key: &HashMap<String, AttributeValue>) -> Option<String> {
     let strings: BTreeMap<&str, &str> = last_evaluated_key
         .iter()

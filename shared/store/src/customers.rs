@@ -2,7 +2,7 @@
 //! optional idempotency record, all in one transaction), get, replace with optimistic
 //! concurrency, list by name or status, and exact lookups.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::StoreError;
 use crate::items::{self, CUSTOMER_ID, Item, VERSION};
 use crate::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK, TenantId};
-use crate::listing::merge_page;
+use crate::listing::merge_results;
 use crate::usage::{Kind, UsageMeter};
 use crate::{capacity, cursor};
 
@@ -420,9 +420,8 @@ impl CustomerStore {
         let prefix = keys::name_prefix(prefix);
         let stem = keys::name_search_stem(tenant);
         let from = cursor
-            .map(|c| cursor::decode(c, &[PK, SK], PK, &stem))
-            .transpose()?
-            .map(|key| attribute(&key, SK).to_owned());
+            .map(|c| cursor::decode_position(c, PK, &stem, SK))
+            .transpose()?;
         if from.as_ref().is_some_and(|from| !from.starts_with(prefix)) {
             return Err(StoreError::InvalidCursor(
                 "the cursor belongs to another query",
@@ -443,17 +442,9 @@ impl CustomerStore {
             };
             async move { self.query_from(&query, start).await }
         });
-        let mut rows = Vec::new();
-        let mut ends = Vec::new();
-        for (items, last) in futures::future::try_join_all(shards).await? {
-            rows.extend(
-                items
-                    .into_iter()
-                    .map(|item| (attribute(&item, SK).to_owned(), item)),
-            );
-            ends.push(last.map(|last| attribute(&last, SK).to_owned()));
-        }
-        let (entries, next) = merge_page(rows, &ends, limit.clamp(1, MAX_PAGE) as usize, ascending);
+        let results = futures::future::try_join_all(shards).await?;
+        let limit = limit.clamp(1, MAX_PAGE) as usize;
+        let (entries, next) = merge_results(results, |item| attribute(item, SK), limit, ascending);
         let mut ids: Vec<CustomerId> = Vec::new();
         for id in entries.iter().filter_map(items::customer_id_of) {
             if !ids.contains(&id) {
@@ -464,12 +455,7 @@ impl CustomerStore {
         customers.sort_by_key(|c| ids.iter().position(|id| *id == c.id));
         Ok(Page {
             items: customers,
-            next_cursor: next.and_then(|position| {
-                cursor::encode(&HashMap::from([
-                    (PK.to_owned(), AttributeValue::S(stem)),
-                    (SK.to_owned(), AttributeValue::S(position)),
-                ]))
-            }),
+            next_cursor: next.and_then(|position| cursor::encode_position(PK, &stem, SK, position)),
         })
     }
 

@@ -7,8 +7,6 @@
 //! so such a page may come back short (follow `nextCursor`) and costs the items examined, not
 //! the items returned: docs/data-model.md lists every combination.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::{Customer, CustomerStatus, PaymentTerms, PaymentType, Tier};
 use serde::{Deserialize, Serialize};
@@ -305,8 +303,7 @@ impl CustomerStore {
             .as_deref()
             .map(|c| merged_cursor_position(c, plan))
             .transpose()?;
-        let mut rows = Vec::new();
-        let mut ends = Vec::new();
+        let mut results = Vec::new();
         for status in statuses {
             let prefix = keys::list_status_prefix(*status);
             let start = from.as_deref().map(|position| {
@@ -315,26 +312,49 @@ impl CustomerStore {
                 key.insert(plan.sort_attr.into(), s(&format!("{prefix}{position}")));
                 key
             });
-            let (items, last) = self
-                .query_from(&plan.query(&prefix, query, None), start)
-                .await?;
-            rows.extend(
-                items
-                    .into_iter()
-                    .map(|item| (plan.position(&item).to_owned(), item)),
+            results.push(
+                self.query_from(&plan.query(&prefix, query, None), start)
+                    .await?,
             );
-            ends.push(last.map(|last| plan.position(&last).to_owned()));
         }
         let limit = query.limit.clamp(1, MAX_PAGE) as usize;
-        let (items, next) = merge_page(rows, &ends, limit, !query.descending);
+        let (items, next) = merge_results(
+            results,
+            |item| plan.position(item),
+            limit,
+            !query.descending,
+        );
         let next_cursor = next.and_then(|position| {
-            cursor::encode(&HashMap::from([
-                (plan.partition_attr.to_owned(), s(&plan.partition)),
-                (plan.sort_attr.to_owned(), s(&position)),
-            ]))
+            cursor::encode_position(
+                plan.partition_attr,
+                &plan.partition,
+                plan.sort_attr,
+                position,
+            )
         });
         Ok(Page { items, next_cursor })
     }
+}
+
+/// One page from several Queries' answers (items, LastEvaluatedKey), each item placed by
+/// `position` in the order all of them share: [`merge_page`] over them.
+pub(crate) fn merge_results(
+    results: Vec<(Vec<Item>, Option<Item>)>,
+    position: impl Fn(&Item) -> &str,
+    limit: usize,
+    ascending: bool,
+) -> (Vec<Item>, Option<String>) {
+    let mut rows = Vec::new();
+    let mut ends = Vec::new();
+    for (items, last) in results {
+        ends.push(last.as_ref().map(|last| position(last).to_owned()));
+        rows.extend(
+            items
+                .into_iter()
+                .map(|item| (position(&item).to_owned(), item)),
+        );
+    }
+    merge_page(rows, &ends, limit, ascending)
 }
 
 /// One page of a list merged from several Queries over the same positions: `rows` are every
@@ -365,16 +385,8 @@ pub fn merge_page(
 
 /// The position a cursor of a merged list holds; 400 for anything this list did not issue.
 fn merged_cursor_position(cursor: &str, plan: &Plan) -> Result<String, StoreError> {
-    let mut key = cursor::decode(
-        cursor,
-        &[plan.partition_attr, plan.sort_attr],
-        plan.partition_attr,
-        &plan.partition,
-    )?;
-    let position = key
-        .remove(plan.sort_attr)
-        .and_then(|v| v.as_s().ok().cloned())
-        .unwrap_or_default();
+    let position =
+        cursor::decode_position(cursor, plan.partition_attr, &plan.partition, plan.sort_attr)?;
     // With the status in front it becomes a sort key, which DynamoDB caps at 1 024 bytes.
     if position.len() > 1000 {
         return Err(StoreError::InvalidCursor("the cursor is not one we issued"));
@@ -388,6 +400,8 @@ fn s(value: &str) -> AttributeValue {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     fn acme() -> TenantId {

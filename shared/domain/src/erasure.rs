@@ -276,7 +276,7 @@ pub const NAME_PARTS: char = '\u{1f}';
 /// "701234567"): what every written form of the number contains once its punctuation and
 /// trunk prefix are ignored.
 fn national_digits(e164: &str) -> Option<String> {
-    let parsed = phonenumber::parse(None, e164).ok()?;
+    let parsed = crate::phone_metadata::parse(None, e164).ok()?;
     let national = parsed.national().value().to_string();
     (national.len() >= 6).then_some(national)
 }

@@ -19,6 +19,7 @@ pub mod notes;
 pub mod orgnumber;
 pub mod permissions;
 pub mod phone;
+mod phone_metadata;
 mod phone_rules;
 pub mod reference;
 pub mod search;

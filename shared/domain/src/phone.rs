@@ -9,9 +9,9 @@
 //! shown back with the number as its country writes it ([`display_phone`]). A mobile number
 //! is for texts and never has one.
 
-use phonenumber::{Mode, NationalNumber, PhoneNumber, Type, country};
+use phonenumber::{NationalNumber, PhoneNumber, Type, country};
 
-use crate::phone_rules;
+use crate::{phone_metadata, phone_rules};
 
 pub use crate::reference::is_country as is_valid_country;
 
@@ -107,15 +107,18 @@ pub fn normalise_phone_with_extension(
 /// "08-123 456 78 ankn. 12", "030 1234567-12"). The stored number itself when it cannot be
 /// read (it always can, having been normalised).
 pub fn display_phone(number: &str, extension: Option<&str>) -> String {
-    let Ok(parsed) = phonenumber::parse(None, number) else {
+    let Ok(parsed) = phone_metadata::parse(None, number) else {
         return number.to_owned();
     };
-    let national = parsed.format().mode(Mode::National).to_string();
+    let Some(national) = phone_metadata::national_format(&parsed) else {
+        return number.to_owned();
+    };
     let Some(extension) = extension else {
         return national;
     };
-    let region = parsed.country().id().map(|id| id.as_ref().to_owned());
-    let prefix = match region.as_deref() {
+    let region =
+        phone_rules::metadata_of(parsed.country().code(), *parsed.national()).map(|m| m.id());
+    let prefix = match region {
         // The Nordic habit is the word; DIN 5008 joins the extension with a hyphen.
         Some("SE") => " ankn. ",
         Some("NO") | Some("DK") => " lokal ",
@@ -301,7 +304,7 @@ fn country_id(default_country: Option<&str>) -> Result<country::Id, PhoneError> 
 }
 
 fn parse(country: Option<country::Id>, raw: &str) -> Result<PhoneNumber, PhoneError> {
-    phonenumber::parse(country, raw).map_err(|_| PhoneError::NotANumber)
+    phone_metadata::parse(country, raw).map_err(|_| PhoneError::NotANumber)
 }
 
 #[cfg(test)]

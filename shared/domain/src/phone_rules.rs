@@ -24,7 +24,9 @@
 use std::collections::HashMap;
 use std::sync::{LazyLock, RwLock};
 
-use phonenumber::metadata::{DATABASE, Descriptor, Metadata};
+use phonenumber::metadata::{Descriptor, Metadata};
+
+use crate::phone_metadata;
 use phonenumber::{NationalNumber, Type, country};
 use regex::{Regex, RegexSet, RegexSetBuilder, SetMatches};
 
@@ -68,6 +70,7 @@ impl Matcher {
 fn from_start(pattern: &str) -> Regex {
     regex::RegexBuilder::new(&anchored(pattern))
         .ignore_whitespace(true)
+        .unicode(false)
         .build()
         .expect("the phone metadata's patterns compile (the crate compiled them)")
 }
@@ -127,6 +130,7 @@ impl RegionRules {
         let mobile = d.mobile().map(&mut matcher);
         let patterns = RegexSetBuilder::new(patterns)
             .ignore_whitespace(true)
+            .unicode(false)
             .build()
             .expect("the phone metadata's patterns compile (the crate compiled them)");
         let pattern = |d: Option<&Descriptor>| d.map(|d| d.national_number().as_str().to_owned());
@@ -260,7 +264,9 @@ fn metadata_for(code: u16, national: &str) -> Option<&'static Metadata> {
 /// `Some(metadata)` for a code of one region (or of none: `Some(None)`), `None` for a code
 /// of several.
 fn single_region(code: u16) -> Single {
-    let database = &*DATABASE;
+    let Some(database) = phone_metadata::by_code(code) else {
+        return Some(None);
+    };
     let Some(regions) = database.region(&code) else {
         return Some(None);
     };
@@ -281,7 +287,7 @@ fn single_region(code: u16) -> Single {
 /// The region of a code several share, by its leading digits or the first whose rules know
 /// the number.
 fn shared_code(code: u16, national: &str) -> Option<&'static Metadata> {
-    let database = &*DATABASE;
+    let database = phone_metadata::by_code(code)?;
     let regions = database.region(&code)?;
     regions.into_iter().find_map(|region| {
         let meta = database.by_id(region)?;
@@ -365,7 +371,7 @@ pub(crate) fn parse_national<'a>(
     if !(2..=64).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let meta = DATABASE.by_id(country.as_ref())?;
+    let meta = phone_metadata::region(country.as_ref())?;
     let rules = rules(meta);
     if let Some(idd) = &rules.international_prefix
         && let Some(found) = idd.find(digits)
@@ -456,6 +462,7 @@ fn push_decimal(out: &mut String, mut value: u64) {
 #[cfg(test)]
 mod tests {
     use phonenumber::Mode;
+    use phonenumber::metadata::DATABASE;
 
     use super::*;
 

@@ -12,8 +12,9 @@
 //! default region's (the crate reads it for any number given one) and the code after a `+`.
 //! Calling codes are prefix-free, so a database holding the number's code finds it exactly as
 //! the whole one does, and one lacking it (an international prefix such as `00`, a code
-//! written some other way) answers "invalid country code": that is read again over the whole
-//! database, so every answer is the crate's. The tests hold parsing and formatting to it.
+//! written some other way) answers "invalid country code": that is read again over every
+//! code's regions, so every answer is the crate's. The tests hold parsing and formatting to
+//! the crate's over its own database.
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, RwLock};
@@ -52,7 +53,7 @@ pub(crate) fn parse(country: Option<country::Id>, raw: &str) -> Result<PhoneNumb
         Some(id) => match region_code(id.as_ref()) {
             Some(code) => Some(code),
             // A region without metadata: whatever the crate makes of it.
-            None => return phonenumber::parse(country, raw),
+            None => return phonenumber::parse_with(whole(), country, raw),
         },
         None => None,
     };
@@ -61,12 +62,27 @@ pub(crate) fn parse(country: Option<country::Id>, raw: &str) -> Result<PhoneNumb
         (Some(code), None) | (None, Some(code)) => database(code, code),
         (None, None) => None,
     }) else {
-        return phonenumber::parse(country, raw);
+        return phonenumber::parse_with(whole(), country, raw);
     };
     match phonenumber::parse_with(database, country, raw) {
-        Err(ParseError::InvalidCountryCode) => phonenumber::parse(country, raw),
+        Err(ParseError::InvalidCountryCode) => phonenumber::parse_with(whole(), country, raw),
         answer => answer,
     }
+}
+
+/// Every code's regions in one database, for the numbers a smaller one cannot read: as
+/// costly to build as the crate's own, and built only when such a number comes. (Built from
+/// the same records rather than taken from the crate, so that the crate's copy of the
+/// metadata is not linked as well.)
+fn whole() -> &'static Database {
+    static WHOLE: LazyLock<Database> = LazyLock::new(|| {
+        let records = GROUPS
+            .iter()
+            .flat_map(|(code, _)| group(*code).expect("a code of the table"))
+            .collect();
+        Database::from(records).expect("the crate's own metadata builds")
+    });
+    &WHOLE
 }
 
 /// A number as its country writes it (`Mode::National` of the crate's formatter, which reads

@@ -51,6 +51,9 @@ const TENANT: &str = "bench";
 struct Figures {
     init: Vec<Duration>,
     first_invocation: Duration,
+    /// The process's CPU in its first invocation: what a cold request costs beyond init
+    /// (clients' first use, metadata and patterns built on first use), the emulator excluded.
+    first_invocation_cpu_ms: f64,
     cpu_per_invocation_ms: f64,
     peak_rss_mb: f64,
     binary_mb: f64,
@@ -130,7 +133,8 @@ async fn main() {
     );
     println!(
         "(init: median of {STARTS} starts; CPU: time on CPU over {WARM} warm invocations \
-         after {WARM_UP}; first call: wall time of the first invocation, emulator included)"
+         after {WARM_UP}; first call: wall time of the first invocation, emulator included, and \
+         the process's CPU in it)"
     );
     println!("{}", connections_note());
     let log = root.join(".local/bench-lambdas.log");
@@ -277,7 +281,9 @@ async fn measure(
         .expect("the function gets ready");
     let pid = host.pids()[0].expect("a running process");
     let started = Instant::now();
+    let cpu_at_start = cpu_ns(pid);
     invoke(&host, event).await;
+    let first_invocation_cpu_ns = cpu_ns(pid) - cpu_at_start;
     let first_invocation = started.elapsed();
     for _ in 0..WARM_UP {
         invoke(&host, event).await;
@@ -290,6 +296,7 @@ async fn measure(
     let figures = Figures {
         init,
         first_invocation,
+        first_invocation_cpu_ms: first_invocation_cpu_ns as f64 / 1e6,
         cpu_per_invocation_ms: cpu_ns as f64 / 1e6 / WARM as f64,
         peak_rss_mb: peak_rss_kb(pid) as f64 / 1024.0,
         binary_mb: std::fs::metadata(&path).expect("the binary").len() as f64 / 1e6,
@@ -372,6 +379,10 @@ fn print_figures(name: &str, figures: &Figures) {
     println!(
         "  first call      {:>7.2} ms",
         figures.first_invocation.as_secs_f64() * 1000.0
+    );
+    println!(
+        "  CPU first call  {:>7.2} ms",
+        figures.first_invocation_cpu_ms
     );
     println!(
         "  CPU per warm    {:>7.3} ms",

@@ -17,34 +17,51 @@
 //! the crate's over its own database.
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, RwLock};
+use std::sync::{LazyLock, OnceLock, RwLock};
 
 use phonenumber::metadata::{Database, Format, Metadata, loader};
 use phonenumber::{ParseError, PhoneNumber, country};
 
 include!(concat!(env!("OUT_DIR"), "/phone_groups.rs"));
 
-/// Built databases by their codes (one code, or the default region's and the number's);
-/// bounded by the pairs of codes a process meets, built once each and kept for good.
+/// Built databases by their codes (one code, or the default region's and the number's, which
+/// a number written with `+` and read with a default region needs); bounded by the pairs of
+/// codes a process meets, built once each and kept for good.
 static BUILT: LazyLock<RwLock<HashMap<(u16, u16), &'static Database>>> =
     LazyLock::new(|| RwLock::new(HashMap::new()));
 
-/// The database of one calling code's regions; `None` for a code no region has.
+/// The database of one calling code's regions; `None` for a code no region has. Every number
+/// read asks for one (an import, for each phone of each row), so after the first time it is
+/// a binary search and an atomic load.
 pub(crate) fn by_code(code: u16) -> Option<&'static Database> {
-    database(code, code)
+    static BY_CODE: LazyLock<Vec<OnceLock<&'static Database>>> =
+        LazyLock::new(|| GROUPS.iter().map(|_| OnceLock::new()).collect());
+    let index = GROUPS.binary_search_by_key(&code, |(c, _)| *c).ok()?;
+    let slot = &BY_CODE[index];
+    if let Some(database) = slot.get() {
+        return Some(database);
+    }
+    let database = database(code, code)?;
+    Some(slot.get_or_init(|| database))
 }
 
 /// A region's metadata ("SE"), from its code's database.
 pub(crate) fn region(id: &str) -> Option<&'static Metadata> {
-    by_code(region_code(id)?)?.by_id(id)
+    static BY_REGION: LazyLock<Vec<OnceLock<Option<&'static Metadata>>>> =
+        LazyLock::new(|| REGIONS.iter().map(|_| OnceLock::new()).collect());
+    let index = region_index(id)?;
+    *BY_REGION[index].get_or_init(|| by_code(REGIONS[index].1)?.by_id(id))
 }
 
 /// The calling code of a region ("SE" -> 46).
 pub(crate) fn region_code(id: &str) -> Option<u16> {
+    region_index(id).map(|i| REGIONS[i].1)
+}
+
+fn region_index(id: &str) -> Option<usize> {
     REGIONS
         .binary_search_by(|(region, _)| (*region).cmp(id))
         .ok()
-        .map(|i| REGIONS[i].1)
 }
 
 /// `phonenumber::parse`, over the codes the number needs (see the module's comment).
@@ -58,8 +75,8 @@ pub(crate) fn parse(country: Option<country::Id>, raw: &str) -> Result<PhoneNumb
         None => None,
     };
     let Some(database) = (match (default_code, code_after_plus(raw)) {
-        (Some(a), Some(b)) => database(a.min(b), a.max(b)),
-        (Some(code), None) | (None, Some(code)) => database(code, code),
+        (Some(a), Some(b)) if a != b => database(a.min(b), a.max(b)),
+        (Some(code), _) | (None, Some(code)) => by_code(code),
         (None, None) => None,
     }) else {
         return phonenumber::parse_with(whole(), country, raw);

@@ -107,17 +107,20 @@ pub fn normalise_phone_with_extension(
 /// "08-123 456 78 ankn. 12", "030 1234567-12"). The stored number itself when it cannot be
 /// read (it always can, having been normalised).
 pub fn display_phone(number: &str, extension: Option<&str>) -> String {
-    let Ok(parsed) = phone_metadata::parse(None, number) else {
+    let Some((code, national)) = phone_metadata::split_e164(number) else {
         return number.to_owned();
     };
-    let Some(national) = phone_metadata::national_format(&parsed) else {
+    let Some(written) = phone_metadata::national_format_of(code, national, None, None) else {
         return number.to_owned();
     };
     let Some(extension) = extension else {
-        return national;
+        return written;
     };
-    let region =
-        phone_rules::metadata_of(parsed.country().code(), *parsed.national()).map(|m| m.id());
+    let region = national
+        .parse()
+        .ok()
+        .and_then(|national| phone_rules::metadata_of(code, national))
+        .map(|m| m.id());
     let prefix = match region {
         // The Nordic habit is the word; DIN 5008 joins the extension with a hyphen.
         Some("SE") => " ankn. ",
@@ -126,7 +129,7 @@ pub fn display_phone(number: &str, extension: Option<&str>) -> String {
         Some("DE") | Some("AT") | Some("CH") => "-",
         _ => " ext. ",
     };
-    format!("{national}{prefix}{extension}")
+    format!("{written}{prefix}{extension}")
 }
 
 /// What a valid number is for: texts, calls, or either (in countries like the US, whose

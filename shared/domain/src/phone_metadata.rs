@@ -19,8 +19,9 @@
 use std::collections::HashMap;
 use std::sync::{LazyLock, OnceLock, RwLock};
 
-use phonenumber::metadata::{Database, Format, Metadata, loader};
+use phonenumber::metadata::{Database, Metadata, loader};
 use phonenumber::{ParseError, PhoneNumber, country};
+use regex::{Regex, RegexBuilder};
 
 include!(concat!(env!("OUT_DIR"), "/phone_groups.rs"));
 
@@ -36,7 +37,7 @@ static BUILT: LazyLock<RwLock<HashMap<(u16, u16), &'static Database>>> =
 pub(crate) fn by_code(code: u16) -> Option<&'static Database> {
     static BY_CODE: LazyLock<Vec<OnceLock<&'static Database>>> =
         LazyLock::new(|| GROUPS.iter().map(|_| OnceLock::new()).collect());
-    let index = GROUPS.binary_search_by_key(&code, |(c, _)| *c).ok()?;
+    let index = group_index(code)?;
     let slot = &BY_CODE[index];
     if let Some(database) = slot.get() {
         return Some(database);
@@ -103,47 +104,79 @@ fn whole() -> &'static Database {
 }
 
 /// A number as its country writes it (`Mode::National` of the crate's formatter, which reads
-/// the whole database whichever it is given): the first of the main region's formats whose
-/// leading digits and pattern fit, with the national prefix or carrier code its rule adds,
-/// and the extension. `None` for a code no region has.
+/// the whole database whichever it is given). `None` for a code no region has.
+#[cfg(test)]
 pub(crate) fn national_format(number: &PhoneNumber) -> Option<String> {
-    let code = number.country().code();
-    let meta = *by_code(code)?.by_code(&code)?.first()?;
-    let national = number.national().to_string();
-    let mut written = match fitting_format(&national, meta.formats()) {
+    national_format_of(
+        number.country().code(),
+        &number.national().to_string(),
+        number.carrier().map(|c| &**c),
+        number.extension().map(|e| &**e),
+    )
+}
+
+/// [`national_format`] of a number's parts: the first of its code's main region's formats
+/// whose leading digits and pattern fit, with the national prefix or carrier code its rule
+/// adds, and the extension. Read from the code's records as `build.rs` wrote them, so that
+/// showing a number builds no database.
+pub(crate) fn national_format_of(
+    code: u16,
+    national: &str,
+    carrier: Option<&str>,
+    extension: Option<&str>,
+) -> Option<String> {
+    // The main region comes first (`build.rs` keeps the crate's order).
+    let meta = records(code)?.first()?;
+    let mut written = match fitting_format(national, &meta.formats) {
         Some(format) => {
-            let carrier = number
-                .carrier()
-                .and_then(|c| format.domestic_carrier().map(|rule| (c, rule)));
-            match (carrier, format.national_prefix()) {
+            let carrier = carrier.and_then(|c| format.domestic_carrier.as_deref().map(|r| (c, r)));
+            let rule = format.national_prefix_formatting_rule.as_deref();
+            match (carrier, rule) {
                 (Some((carrier, rule)), _) => {
-                    with_format(&national, meta, format, Some(rule), Some(carrier))
+                    with_format(national, meta, format, Some(rule), Some(carrier))
                 }
-                (None, Some(rule)) => with_format(&national, meta, format, Some(rule), None),
-                (None, None) => with_format(&national, meta, format, None, None),
+                (None, Some(rule)) => with_format(national, meta, format, Some(rule), None),
+                (None, None) => with_format(national, meta, format, None, None),
             }
         }
-        None => national,
+        None => national.to_owned(),
     };
-    if let Some(extension) = number.extension() {
-        written.push_str(meta.preferred_extension_prefix().unwrap_or(" ext. "));
+    if let Some(extension) = extension {
+        let prefix = meta.preferred_extension_prefix.as_deref();
+        written.push_str(prefix.unwrap_or(" ext. "));
         written.push_str(extension);
     }
     Some(written)
 }
 
+/// A number in E.164 ("+46812345678", as this product stores every number) as its calling
+/// code and national number: what showing one needs, without the crate's parser (its grammar,
+/// and its national-prefix patterns compiled on first use). `None` for anything else.
+pub(crate) fn split_e164(number: &str) -> Option<(u16, &str)> {
+    let digits = number.strip_prefix('+')?;
+    if digits.len() < 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    (1..=3).find_map(|len| {
+        let code = digits[..len].parse().ok()?;
+        code_known(code).then(|| (code, &digits[len..]))
+    })
+}
+
 /// The crate's `formatter::formatter`, its precedence included: a format without leading
-/// digits is taken whatever its pattern.
-fn fitting_format<'a>(national: &str, formats: &'a [Format]) -> Option<&'a Format> {
+/// digits is taken whatever its pattern. Only the patterns it tries are compiled.
+fn fitting_format(
+    national: &str,
+    formats: &'static [loader::Format],
+) -> Option<&'static loader::Format> {
     formats.iter().find(|format| {
-        let leading = format.leading_digits();
+        let leading = &format.leading_digits;
         leading.is_empty()
             || leading
                 .last()
-                .and_then(|l| l.find(national))
+                .and_then(|l| ascii(l).find(national))
                 .is_some_and(|m| m.start() == 0)
-                && format
-                    .pattern()
+                && ascii(pattern_of(format))
                     .find(national)
                     .is_some_and(|m| m.start() == 0 && m.end() == national.len())
     })
@@ -153,33 +186,65 @@ fn fitting_format<'a>(national: &str, formats: &'a [Format]) -> Option<&'a Forma
 /// national prefix, `$FG` the group, `$CC` the carrier code), then the number through it.
 fn with_format(
     national: &str,
-    meta: &Metadata,
-    format: &Format,
+    meta: &loader::Metadata,
+    format: &'static loader::Format,
     rule: Option<&str>,
     carrier: Option<&str>,
 ) -> String {
-    static FIRST_GROUP: LazyLock<regex::Regex> =
-        LazyLock::new(|| regex::Regex::new(r"(\$\d)").expect("a valid pattern"));
+    static FIRST_GROUP: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(\$\d)").expect("a valid pattern"));
+    let layout = format.format.as_deref().unwrap_or_default();
     let layout = match rule {
         Some(rule) => {
             let first = FIRST_GROUP
-                .captures(format.format())
+                .captures(layout)
                 .and_then(|c| c.get(1))
                 .map_or("", |m| m.as_str());
             let rule = rule
-                .replace("$NP", meta.national_prefix().unwrap_or(""))
+                .replace("$NP", meta.national_prefix.as_deref().unwrap_or(""))
                 .replace("$FG", &format!("${first}"))
                 .replace("$CC", carrier.unwrap_or(""));
-            FIRST_GROUP
-                .replace(format.format(), rule.as_str())
-                .into_owned()
+            FIRST_GROUP.replace(layout, rule.as_str()).into_owned()
         }
-        None => format.format().to_owned(),
+        None => layout.to_owned(),
     };
-    format
-        .pattern()
+    ascii(pattern_of(format))
         .replace(national, layout.as_str())
         .into_owned()
+}
+
+/// Every format of the crate's metadata has a pattern (the crate refuses to load one without).
+fn pattern_of(format: &'static loader::Format) -> &'static str {
+    format.pattern.as_deref().unwrap_or_default()
+}
+
+/// A format's pattern, compiled once and ASCII-only as the rules' are (`phone_rules`): the
+/// crate's cache compiles it with Unicode classes, half a millisecond or more for each pattern
+/// the first number of a region is shown with. Matched against ASCII digits only. By the
+/// pattern's address in its (never freed) database: bounded by the formats of the regions a
+/// process shows numbers of.
+fn ascii(pattern: &'static str) -> &'static Regex {
+    static COMPILED: LazyLock<RwLock<HashMap<usize, &'static Regex>>> =
+        LazyLock::new(|| RwLock::new(HashMap::new()));
+    let address = pattern.as_ptr() as usize;
+    if let Some(compiled) = COMPILED.read().expect("never poisoned").get(&address) {
+        return compiled;
+    }
+    let compiled = ascii_regex(pattern);
+    COMPILED
+        .write()
+        .expect("never poisoned")
+        .entry(address)
+        .or_insert_with(|| Box::leak(Box::new(compiled)))
+}
+
+/// A metadata pattern as the crate compiles it (whitespace ignored), ASCII-only.
+fn ascii_regex(pattern: &str) -> Regex {
+    RegexBuilder::new(pattern)
+        .ignore_whitespace(true)
+        .unicode(false)
+        .build()
+        .expect("every format pattern compiles ASCII-only (tests::formats_compile_ascii_only)")
 }
 
 /// The calling code a number written with `+` starts with: the first of its one to three
@@ -202,14 +267,11 @@ fn code_after_plus(raw: &str) -> Option<u16> {
 }
 
 fn code_known(code: u16) -> bool {
-    group_bytes(code).is_some()
+    group_index(code).is_some()
 }
 
-fn group_bytes(code: u16) -> Option<&'static [u8]> {
-    GROUPS
-        .binary_search_by_key(&code, |(c, _)| *c)
-        .ok()
-        .map(|i| GROUPS[i].1)
+fn group_index(code: u16) -> Option<usize> {
+    GROUPS.binary_search_by_key(&code, |(c, _)| *c).ok()
 }
 
 /// The database of the regions of codes `a` and `b` (`a <= b`; the same code for one).
@@ -234,8 +296,19 @@ fn database(a: u16, b: u16) -> Option<&'static Database> {
 }
 
 fn group(code: u16) -> Option<Vec<loader::Metadata>> {
-    let bytes = group_bytes(code)?;
-    Some(postcard::from_bytes(bytes).expect("build.rs wrote this metadata"))
+    records(code).map(<[_]>::to_vec)
+}
+
+/// A code's regions as `build.rs` wrote them, decoded once (microseconds; building them into
+/// a database is what costs).
+fn records(code: u16) -> Option<&'static [loader::Metadata]> {
+    static RECORDS: LazyLock<Vec<OnceLock<Vec<loader::Metadata>>>> =
+        LazyLock::new(|| GROUPS.iter().map(|_| OnceLock::new()).collect());
+    let index = group_index(code)?;
+    let records = RECORDS[index].get_or_init(|| {
+        postcard::from_bytes(GROUPS[index].1).expect("build.rs wrote this metadata")
+    });
+    Some(records)
 }
 
 #[cfg(test)]
@@ -328,16 +401,45 @@ mod tests {
                             "{raw} {country:?}"
                         );
                         if let (Ok(ours), Ok(whole)) = (ours, whole) {
-                            assert_eq!(
-                                national_format(&ours),
-                                Some(whole.format().mode(Mode::National).to_string()),
-                                "{raw}"
-                            );
+                            let national = whole.format().mode(Mode::National).to_string();
+                            assert_eq!(national_format(&ours), Some(national.clone()), "{raw}");
+                            // Shown from its E.164 as stored, without the parser.
+                            let e164 = whole.format().mode(Mode::E164).to_string();
+                            let (code, digits) = split_e164(&e164).expect("E.164 splits");
+                            if whole.extension().is_none() && whole.carrier().is_none() {
+                                assert_eq!(
+                                    national_format_of(code, digits, None, None),
+                                    Some(national),
+                                    "{e164}"
+                                );
+                            }
                         }
                     }
                 }
             }
         }
+    }
+
+    #[test]
+    fn formats_compile_ascii_only() {
+        for meta in DATABASE.iter() {
+            for format in meta.formats().iter().chain(meta.international_formats()) {
+                ascii_regex(format.pattern().as_str());
+                for leading in format.leading_digits() {
+                    ascii_regex(leading.as_str());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn e164_splits_into_code_and_national_number() {
+        assert_eq!(split_e164("+46812345678"), Some((46, "812345678")));
+        assert_eq!(split_e164("+12125550123"), Some((1, "2125550123")));
+        assert_eq!(split_e164("+390612345678"), Some((39, "0612345678")));
+        assert_eq!(split_e164("+881612345678"), Some((881, "612345678")));
+        assert_eq!(split_e164("0812345678"), None);
+        assert_eq!(split_e164("+46 8 123"), None);
     }
 
     #[test]

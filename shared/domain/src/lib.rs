@@ -2,6 +2,7 @@
 //! folding that search uses. Pure: no AWS and no I/O, so every rule is unit-tested in isolation.
 
 pub mod articles;
+mod built_once;
 pub mod calloff;
 pub mod card_changes;
 pub mod contacts;

@@ -16,20 +16,20 @@
 //! code's regions, so every answer is the crate's. The tests hold parsing and formatting to
 //! the crate's over its own database.
 
-use std::collections::HashMap;
-use std::sync::{LazyLock, OnceLock, RwLock};
+use std::sync::{LazyLock, OnceLock};
 
 use phonenumber::metadata::{Database, Metadata, loader};
 use phonenumber::{ParseError, PhoneNumber, country};
+
+use crate::built_once::BuiltOnce;
 use regex::{Regex, RegexBuilder};
 
 include!(concat!(env!("OUT_DIR"), "/phone_groups.rs"));
 
 /// Built databases by their codes (one code, or the default region's and the number's, which
 /// a number written with `+` and read with a default region needs); bounded by the pairs of
-/// codes a process meets, built once each and kept for good.
-static BUILT: LazyLock<RwLock<HashMap<(u16, u16), &'static Database>>> =
-    LazyLock::new(|| RwLock::new(HashMap::new()));
+/// codes a process meets.
+static BUILT: BuiltOnce<(u16, u16), Database> = BuiltOnce::new();
 
 /// The database of one calling code's regions; `None` for a code no region has. Every number
 /// read asks for one (an import, for each phone of each row), so after the first time it is
@@ -224,18 +224,8 @@ fn pattern_of(format: &'static loader::Format) -> &'static str {
 /// pattern's address in its (never freed) database: bounded by the formats of the regions a
 /// process shows numbers of.
 fn ascii(pattern: &'static str) -> &'static Regex {
-    static COMPILED: LazyLock<RwLock<HashMap<usize, &'static Regex>>> =
-        LazyLock::new(|| RwLock::new(HashMap::new()));
-    let address = pattern.as_ptr() as usize;
-    if let Some(compiled) = COMPILED.read().expect("never poisoned").get(&address) {
-        return compiled;
-    }
-    let compiled = ascii_regex(pattern);
-    COMPILED
-        .write()
-        .expect("never poisoned")
-        .entry(address)
-        .or_insert_with(|| Box::leak(Box::new(compiled)))
+    static COMPILED: BuiltOnce<usize, Regex> = BuiltOnce::new();
+    COMPILED.get_or_build(pattern.as_ptr() as usize, || ascii_regex(pattern))
 }
 
 /// A metadata pattern as the crate compiles it (whitespace ignored), ASCII-only.
@@ -276,23 +266,16 @@ fn group_index(code: u16) -> Option<usize> {
 
 /// The database of the regions of codes `a` and `b` (`a <= b`; the same code for one).
 fn database(a: u16, b: u16) -> Option<&'static Database> {
-    if let Some(built) = BUILT.read().expect("never poisoned").get(&(a, b)) {
-        return Some(built);
+    if !code_known(a) || !code_known(b) {
+        return None;
     }
-    let mut records = group(a)?;
-    if b != a {
-        records.extend(group(b)?);
-    }
-    let built: &'static Database = Box::leak(Box::new(
-        Database::from(records).expect("the crate's own metadata builds"),
-    ));
-    Some(
-        *BUILT
-            .write()
-            .expect("never poisoned")
-            .entry((a, b))
-            .or_insert(built),
-    )
+    Some(BUILT.get_or_build((a, b), || {
+        let mut records = group(a).unwrap_or_default();
+        if b != a {
+            records.extend(group(b).unwrap_or_default());
+        }
+        Database::from(records).expect("the crate's own metadata builds")
+    }))
 }
 
 fn group(code: u16) -> Option<Vec<loader::Metadata>> {

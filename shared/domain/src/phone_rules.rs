@@ -26,6 +26,7 @@ use std::sync::{LazyLock, RwLock};
 
 use phonenumber::metadata::{Descriptor, Metadata};
 
+use crate::built_once::BuiltOnce;
 use crate::phone_metadata;
 use phonenumber::{NationalNumber, Type, country};
 use regex::{Regex, RegexSet, RegexSetBuilder, SetMatches};
@@ -212,20 +213,13 @@ enum Length {
     Invalid,
 }
 
-/// Compiled rules by the address of their metadata in the crate's static database (regions
-/// of one code, and the non-geographic codes that all have the id "001", are told apart).
-/// Bounded by the database's few hundred entries; compiled on first use only.
-static RULES: LazyLock<RwLock<HashMap<usize, &'static RegionRules>>> =
-    LazyLock::new(|| RwLock::new(HashMap::new()));
+/// Compiled rules by the address of their metadata in its code's database (never freed;
+/// regions of one code, and the non-geographic codes that all have the id "001", are told
+/// apart). Bounded by the metadata's few hundred entries; compiled on first use only.
+static RULES: BuiltOnce<usize, RegionRules> = BuiltOnce::new();
 
 fn rules(meta: &'static Metadata) -> &'static RegionRules {
-    let address = std::ptr::from_ref(meta) as usize;
-    if let Some(rules) = RULES.read().expect("never poisoned").get(&address) {
-        return rules;
-    }
-    let mut all = RULES.write().expect("never poisoned");
-    all.entry(address)
-        .or_insert_with(|| Box::leak(Box::new(RegionRules::of(meta))))
+    RULES.get_or_build(std::ptr::from_ref(meta) as usize, || RegionRules::of(meta))
 }
 
 /// The metadata of a country code that belongs to one region (most: +46, +47, +49), or of

@@ -357,9 +357,9 @@ async fn a_work_order_completed_while_the_cascade_runs_is_completed_and_never_ha
     // The cascade itself reads the page again and leaves the completed one alone.
     let app = App {
         store: store.clone(),
-        sqs: aws_sdk_sqs::Client::new(&config),
+        sqs: kit::aws::OnFirstUse::new(&config, aws_sdk_sqs::Client::new),
         queue_url: String::new(),
-        s3: kit::aws::s3_client(&config),
+        s3: kit::aws::OnFirstUse::new(&config, kit::aws::s3_client),
         bucket: None,
         page_size: 50,
         pages_per_invocation: None,

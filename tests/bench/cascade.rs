@@ -169,9 +169,9 @@ async fn main() {
 
     let app = App {
         store: store.clone(),
-        sqs: aws_sdk_sqs::Client::new(&config),
+        sqs: kit::aws::OnFirstUse::new(&config, aws_sdk_sqs::Client::new),
         queue_url: String::new(),
-        s3: kit::aws::s3_client(&config),
+        s3: kit::aws::OnFirstUse::new(&config, kit::aws::s3_client),
         bucket: None,
         page_size: 50,
         pages_per_invocation: None,

@@ -37,7 +37,9 @@ impl App {
             .ok_or("no AWS credentials provider")?;
         let region = config.region().ok_or("no AWS region (AWS_REGION)")?;
         let queue_url = kit::aws::required_env("IMPORTS_QUEUE_URL")?;
-        let exports = ExportsQueue::new(aws_sdk_sqs::Client::new(&config), queue_url);
+        // Built on first use: only export requests send to it.
+        let sqs = kit::aws::OnFirstUse::new(&config, aws_sdk_sqs::Client::new);
+        let exports = ExportsQueue::new(sqs, queue_url);
         Ok(Self::new(
             CustomerStore::new(kit::aws::dynamodb(&config), table),
             ImportsBucket::new(region.as_ref(), config.endpoint_url(), credentials, bucket),

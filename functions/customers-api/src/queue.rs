@@ -5,12 +5,12 @@ use kit::Problem;
 use store::ExportJob;
 
 pub struct ExportsQueue {
-    client: aws_sdk_sqs::Client,
+    client: kit::aws::OnFirstUse<aws_sdk_sqs::Client>,
     url: String,
 }
 
 impl ExportsQueue {
-    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
+    pub fn new(client: kit::aws::OnFirstUse<aws_sdk_sqs::Client>, url: impl Into<String>) -> Self {
         Self {
             client,
             url: url.into(),
@@ -20,6 +20,7 @@ impl ExportsQueue {
     /// Sends the job; a failure is worth asking again (503).
     pub async fn queue(&self, job: &ExportJob) -> Result<(), Problem> {
         self.client
+            .get()
             .send_message()
             .queue_url(&self.url)
             .message_body(job.body())

@@ -250,6 +250,7 @@ fn count_changed(work: &BulkWork, changed: usize) {
 
 async fn hand_over(app: &App, work: &BulkWork) -> Result<(), CascadeFailure> {
     app.sqs
+        .get()
         .send_message()
         .queue_url(&app.queue_url)
         .message_body(event::bulk_continuation_body(work))

@@ -177,6 +177,7 @@ async fn object_versions(
     loop {
         let page = app
             .s3
+            .get()
             .list_object_versions()
             .bucket(bucket)
             .prefix(prefix)
@@ -217,6 +218,7 @@ async fn erase_object_version(
     };
     let object = app
         .s3
+        .get()
         .get_object()
         .bucket(bucket)
         .key(&version.key)
@@ -238,6 +240,7 @@ async fn erase_object_version(
     };
     if version.latest && prefix.starts_with("reports/") {
         app.s3
+            .get()
             .put_object()
             .bucket(bucket)
             .key(&version.key)
@@ -248,6 +251,7 @@ async fn erase_object_version(
             .map_err(|e| failed("rewriting", e.to_string()))?;
     }
     app.s3
+        .get()
         .delete_object()
         .bucket(bucket)
         .key(&version.key)
@@ -297,6 +301,7 @@ async fn hand_over(
         ..erasure.clone()
     };
     app.sqs
+        .get()
         .send_message()
         .queue_url(&app.queue_url)
         .message_body(continuation_body(&rest))

@@ -39,11 +39,12 @@ pub(crate) const PAGE_ATTEMPTS: usize = 5;
 #[derive(Clone)]
 pub struct App {
     pub store: CustomerStore,
-    pub sqs: aws_sdk_sqs::Client,
+    /// The cascade queue, for handing long work over (built on first use, as the bucket's).
+    pub sqs: kit::aws::OnFirstUse<aws_sdk_sqs::Client>,
     pub queue_url: String,
     /// The imports bucket, whose reports and files the erasure rewrites (`IMPORTS_BUCKET`;
     /// none: only the table is erased).
-    pub s3: aws_sdk_s3::Client,
+    pub s3: kit::aws::OnFirstUse<aws_sdk_s3::Client>,
     pub bucket: Option<String>,
     pub page_size: i32,
     /// Pages one invocation handles before handing over (`CASCADE_PAGES_PER_INVOCATION`;
@@ -74,9 +75,9 @@ impl App {
                 kit::aws::dynamodb(&config),
                 kit::aws::required_env("TABLE_NAME")?,
             ),
-            sqs: aws_sdk_sqs::Client::new(&config),
+            sqs: kit::aws::OnFirstUse::new(&config, aws_sdk_sqs::Client::new),
             queue_url: kit::aws::required_env("CASCADE_QUEUE_URL")?,
-            s3: kit::aws::s3_client(&config),
+            s3: kit::aws::OnFirstUse::new(&config, kit::aws::s3_client),
             bucket: std::env::var("IMPORTS_BUCKET")
                 .ok()
                 .filter(|b| !b.is_empty()),
@@ -309,6 +310,7 @@ async fn hand_over(
         cursor,
     };
     app.sqs
+        .get()
         .send_message()
         .queue_url(&app.queue_url)
         .message_body(event::continuation_body(&continuation))

@@ -323,6 +323,7 @@ fn count_moved(work: &MergeWork, moved: usize) {
 
 async fn hand_over(app: &App, work: &MergeWork) -> Result<(), CascadeFailure> {
     app.sqs
+        .get()
         .send_message()
         .queue_url(&app.queue_url)
         .message_body(continuation_body(work))

@@ -46,12 +46,30 @@ pub(crate) fn by_code(code: u16) -> Option<&'static Database> {
     Some(slot.get_or_init(|| database))
 }
 
-/// A region's metadata ("SE"), from its code's database.
+/// A region's metadata ("SE"), in a database of its own: the rules judge a number by one
+/// region at a time, so the first US number builds the US and not the 24 other regions of +1.
 pub(crate) fn region(id: &str) -> Option<&'static Metadata> {
     static BY_REGION: LazyLock<Vec<OnceLock<Option<&'static Metadata>>>> =
         LazyLock::new(|| REGIONS.iter().map(|_| OnceLock::new()).collect());
     let index = region_index(id)?;
-    *BY_REGION[index].get_or_init(|| by_code(REGIONS[index].1)?.by_id(id))
+    *BY_REGION[index].get_or_init(|| {
+        let record = records(REGIONS[index].1)?
+            .iter()
+            .find(|r| r.id.as_deref() == Some(id))?;
+        let database: &'static Database = Box::leak(Box::new(
+            Database::from(vec![record.clone()]).expect("the crate's own metadata builds"),
+        ));
+        database.by_id(id)
+    })
+}
+
+/// The regions of a calling code, the main one first (the crate's order; "001" for a
+/// non-geographic code).
+pub(crate) fn region_ids(code: u16) -> impl Iterator<Item = &'static str> {
+    records(code)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| r.id.as_deref())
 }
 
 /// The calling code of a region ("SE" -> 46).

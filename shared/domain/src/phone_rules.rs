@@ -258,33 +258,30 @@ fn metadata_for(code: u16, national: &str) -> Option<&'static Metadata> {
 /// `Some(metadata)` for a code of one region (or of none: `Some(None)`), `None` for a code
 /// of several.
 fn single_region(code: u16) -> Single {
-    let Some(database) = phone_metadata::by_code(code) else {
+    let mut regions = phone_metadata::region_ids(code);
+    let Some(region) = regions.next() else {
         return Some(None);
     };
-    let Some(regions) = database.region(&code) else {
-        return Some(None);
-    };
-    let [region] = regions[..] else {
+    if regions.next().is_some() {
         return None;
-    };
+    }
     if region == "001" {
+        let database = phone_metadata::by_code(code)?;
         return Some(database.by_code(&code).and_then(|m| m.into_iter().next()));
     }
     Some(
         region
             .parse::<phonenumber::country::Id>()
             .ok()
-            .and_then(|id| database.by_id(id.as_ref())),
+            .and_then(|id| phone_metadata::region(id.as_ref())),
     )
 }
 
 /// The region of a code several share, by its leading digits or the first whose rules know
 /// the number.
 fn shared_code(code: u16, national: &str) -> Option<&'static Metadata> {
-    let database = phone_metadata::by_code(code)?;
-    let regions = database.region(&code)?;
-    regions.into_iter().find_map(|region| {
-        let meta = database.by_id(region)?;
+    phone_metadata::region_ids(code).find_map(|region| {
+        let meta = phone_metadata::region(region)?;
         let rules = rules(meta);
         let ours = match &rules.leading_digits {
             Some(leading) => leading.is_match(national),

@@ -188,7 +188,19 @@ fn parse_valid(raw: &str, default_country: Option<&str>) -> Result<(Parsed, Type
 fn parse_number(raw: &str, default_country: Option<&str>) -> Result<(Parsed, Type), PhoneError> {
     let raw = extension_words_as_ext(raw.trim());
     let number = match international_form(&raw) {
-        Some(international) => parse(None, &digits_only(&international))?.into(),
+        Some(international) => {
+            let digits = digits_only(&international);
+            // "+" and digits (most international numbers in a file) by the crate's steps
+            // without its parser; anything else by the parser.
+            match phone_rules::parse_international(&digits) {
+                Some((code, national)) => Parsed {
+                    code,
+                    national,
+                    extension: None,
+                },
+                None => parse(None, &digits)?.into(),
+            }
+        }
         None => {
             let country = country_id(default_country)?;
             let digits = digits_only(&raw);

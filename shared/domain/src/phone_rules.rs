@@ -353,10 +353,7 @@ pub(crate) fn metadata_of(code: u16, national: NationalNumber) -> Option<&'stati
 /// when the whole is no possible number (`helper::country_code`); then the national prefix
 /// is dropped (`helper::national_number` and the check after it) unless that leaves it too
 /// short. `None` where the crate is to read it: off this path, or an error.
-pub(crate) fn parse_national<'a>(
-    country: country::Id,
-    digits: &'a str,
-) -> Option<(u16, NationalNumber)> {
+pub(crate) fn parse_national(country: country::Id, digits: &str) -> Option<(u16, NationalNumber)> {
     // Fewer than two digits are no number, and far more than the 17 a number may have are
     // garbage: the crate says what is wrong with either.
     if !(2..=64).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -376,6 +373,48 @@ pub(crate) fn parse_national<'a>(
     {
         national = rest;
     }
+    let national = without_national_prefix(meta, rules, national)?;
+    if !(2..=17).contains(&national.len()) {
+        return None;
+    }
+    let national: NationalNumber = national.parse().ok()?;
+    Some((meta.country_code(), national))
+}
+
+/// A number written as `+` and ASCII digits ("+12125550123", what `phone::digits_only` makes
+/// of "+1 212 555 0123"), read by the steps of the crate's `parse_with` for it without its
+/// parser, which would build every region of the code to read it: the code is the digits'
+/// first one to three that are a code; the region is the one the rules find for the rest, as
+/// `validator::source_for` does; then its national prefix is dropped as for a national
+/// number. `None` where the crate is to read it: off this path, or an error.
+/// `tests::international_digits_read_as_the_crate_reads_them` holds the two to the same
+/// numbers.
+pub(crate) fn parse_international(digits: &str) -> Option<(u16, NationalNumber)> {
+    let rest = digits.strip_prefix('+')?;
+    // Two digits or fewer are too short for the crate; a code never starts with 0.
+    if !(3..=64).contains(&rest.len())
+        || !rest.bytes().all(|b| b.is_ascii_digit())
+        || rest.starts_with('0')
+    {
+        return None;
+    }
+    let (code, national) = phone_metadata::split_e164(digits)?;
+    let meta = metadata_for(code, national.trim_start_matches('0'))?;
+    let national = without_national_prefix(meta, rules(meta), national)?;
+    if !(2..=17).contains(&national.len()) {
+        return None;
+    }
+    Some((code, national.parse().ok()?))
+}
+
+/// `helper::national_number` and the national prefix check after it in `parse_with`: the
+/// region's national prefix (and carrier code) dropped from `national` unless what is left
+/// is too short. `None` where the crate rewrites the prefix by a transform rule instead.
+fn without_national_prefix<'a>(
+    meta: &Metadata,
+    rules: &RegionRules,
+    national: &'a str,
+) -> Option<&'a str> {
     let national_prefix = |number: &'a str| match meta.national_prefix() {
         Some(prefix) => number.strip_prefix(prefix).unwrap_or(number),
         None => number,
@@ -401,14 +440,11 @@ pub(crate) fn parse_national<'a>(
     };
     // And the national prefix once more, whatever came before.
     let potential = national_prefix(potential);
-    if rules.length(potential.len()) != Length::TooShort {
-        national = potential;
-    }
-    if !(2..=17).contains(&national.len()) {
-        return None;
-    }
-    let national: NationalNumber = national.parse().ok()?;
-    Some((meta.country_code(), national))
+    Some(if rules.length(potential.len()) != Length::TooShort {
+        potential
+    } else {
+        national
+    })
 }
 
 /// E.164: `+`, the country code and the national number with its leading zeros, as the
@@ -616,5 +652,58 @@ mod tests {
         let (code, national) = parse_national(country::SE, "0701234567").unwrap();
         assert_eq!((code, national.to_string()), (46, "701234567".to_owned()));
         assert_eq!(parse_national(country::SE, "070-1234567"), None);
+    }
+
+    #[test]
+    fn international_digits_read_as_the_crate_reads_them() {
+        let (mut read, mut left_to_the_crate) = (0, 0);
+        for meta in DATABASE.iter() {
+            for example in example_numbers(meta) {
+                let code = meta.country_code();
+                let prefix = meta.national_prefix().unwrap_or("");
+                let written = [
+                    format!("+{code}{example}"),
+                    format!("+{code}{prefix}{example}"),
+                    format!("+{code}0{example}"),
+                    format!("+{code}{code}{example}"),
+                    format!("+0{code}{example}"),
+                    format!("+{code}"),
+                ];
+                for digits in written {
+                    let mut variants = vec![
+                        digits.clone(),
+                        format!("{digits}5"),
+                        digits[..digits.len().saturating_sub(1)].to_owned(),
+                        digits[..digits.len().min(3)].to_owned(),
+                    ];
+                    if let Some(last) = digits.chars().last() {
+                        let changed = if last == '9' { '1' } else { '9' };
+                        variants.push(format!("{}{changed}", &digits[..digits.len() - 1]));
+                    }
+                    for digits in variants {
+                        let crate_reads = phonenumber::parse(None, &digits).ok();
+                        match parse_international(&digits) {
+                            Some((code, national)) => {
+                                let number = crate_reads.expect(&digits);
+                                assert_eq!(
+                                    (code, national),
+                                    (number.country().code(), *number.national()),
+                                    "{digits}"
+                                );
+                                read += 1;
+                            }
+                            None => left_to_the_crate += 1,
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            read > 10_000,
+            "{read} read, {left_to_the_crate} left to the crate"
+        );
+        let (code, national) = parse_international("+12125550123").unwrap();
+        assert_eq!((code, national.to_string()), (1, "2125550123".to_owned()));
+        assert_eq!(parse_international("+1 212 555 0123"), None);
     }
 }

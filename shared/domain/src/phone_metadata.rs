@@ -66,10 +66,15 @@ pub(crate) fn region(id: &str) -> Option<&'static Metadata> {
 /// The regions of a calling code, the main one first (the crate's order; "001" for a
 /// non-geographic code).
 pub(crate) fn region_ids(code: u16) -> impl Iterator<Item = &'static str> {
+    regions_of(code).map(|(id, _)| id)
+}
+
+/// [`region_ids`] with each region's leading-digits pattern, if it has one.
+pub(crate) fn regions_of(code: u16) -> impl Iterator<Item = (&'static str, Option<&'static str>)> {
     records(code)
         .unwrap_or_default()
         .iter()
-        .filter_map(|r| r.id.as_deref())
+        .filter_map(|r| Some((r.id.as_deref()?, r.leading_digits.as_deref())))
 }
 
 /// The calling code of a region ("SE" -> 46).

@@ -93,7 +93,6 @@ struct RegionRules {
     patterns: RegexSet,
     /// The metadata gives fixed lines and mobiles the same pattern (the US, Canada).
     fixed_is_mobile: bool,
-    leading_digits: Option<Regex>,
     /// The international dialling prefix ("00"), anchored as `from_start` says.
     international_prefix: Option<Regex>,
     /// What a national prefix (and carrier code) looks like when parsing, anchored.
@@ -142,8 +141,6 @@ impl RegionRules {
             mobile,
             patterns,
             fixed_is_mobile: pattern(d.fixed_line()) == pattern(d.mobile()),
-            // The crate searches anywhere and keeps a match at the start, as above.
-            leading_digits: meta.leading_digits().map(|p| from_start(p.as_str())),
             international_prefix: meta.international_prefix().map(|p| from_start(p.as_str())),
             national_prefix_for_parsing: meta
                 .national_prefix_for_parsing()
@@ -278,16 +275,23 @@ fn single_region(code: u16) -> Single {
 }
 
 /// The region of a code several share, by its leading digits or the first whose rules know
-/// the number.
+/// the number. A region with leading digits is judged by them alone, so its other rules are
+/// not compiled for numbers of its neighbours (the first Canadian number tries the US and
+/// six Caribbean regions of +1 before it, all but the US by their leading digits).
 fn shared_code(code: u16, national: &str) -> Option<&'static Metadata> {
-    phone_metadata::region_ids(code).find_map(|region| {
-        let meta = phone_metadata::region(region)?;
-        let rules = rules(meta);
-        let ours = match &rules.leading_digits {
-            Some(leading) => leading.is_match(national),
-            None => rules.number_type(national) != Type::Unknown,
+    // The crate searches anywhere and keeps a match at the start: a match from the start.
+    static LEADING_DIGITS: BuiltOnce<usize, Regex> = BuiltOnce::new();
+    phone_metadata::regions_of(code).find_map(|(region, leading_digits)| {
+        let ours = match leading_digits {
+            Some(leading) => LEADING_DIGITS
+                .get_or_build(leading.as_ptr() as usize, || from_start(leading))
+                .is_match(national),
+            None => {
+                let rules = rules(phone_metadata::region(region)?);
+                rules.number_type(national) != Type::Unknown
+            }
         };
-        ours.then_some(meta)
+        ours.then(|| phone_metadata::region(region)).flatten()
     })
 }
 

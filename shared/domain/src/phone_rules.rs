@@ -621,17 +621,7 @@ mod tests {
                     format!("00{example}"),
                 ];
                 for digits in typed {
-                    let mut variants = vec![
-                        digits.clone(),
-                        format!("{digits}5"),
-                        digits[..digits.len().saturating_sub(1)].to_owned(),
-                        digits[..digits.len().min(2)].to_owned(),
-                    ];
-                    if let Some(last) = digits.chars().last() {
-                        let changed = if last == '9' { '1' } else { '9' };
-                        variants.push(format!("{}{changed}", &digits[..digits.len() - 1]));
-                    }
-                    for digits in variants {
+                    for digits in variants(&digits, 2) {
                         let crate_reads = phonenumber::parse(Some(region), &digits).ok();
                         match parse_national(region, &digits) {
                             Some((code, national)) => {
@@ -658,6 +648,22 @@ mod tests {
         assert_eq!(parse_national(country::SE, "070-1234567"), None);
     }
 
+    /// A number as written and as mistyped: itself, a digit more, a digit less, its first
+    /// `shortest` characters only, and its last digit changed.
+    fn variants(digits: &str, shortest: usize) -> Vec<String> {
+        let mut variants = vec![
+            digits.to_owned(),
+            format!("{digits}5"),
+            digits[..digits.len().saturating_sub(1)].to_owned(),
+            digits[..digits.len().min(shortest)].to_owned(),
+        ];
+        if let Some(last) = digits.chars().last() {
+            let changed = if last == '9' { '1' } else { '9' };
+            variants.push(format!("{}{changed}", &digits[..digits.len() - 1]));
+        }
+        variants
+    }
+
     #[test]
     fn international_digits_read_as_the_crate_reads_them() {
         let (mut read, mut left_to_the_crate) = (0, 0);
@@ -674,17 +680,7 @@ mod tests {
                     format!("+{code}"),
                 ];
                 for digits in written {
-                    let mut variants = vec![
-                        digits.clone(),
-                        format!("{digits}5"),
-                        digits[..digits.len().saturating_sub(1)].to_owned(),
-                        digits[..digits.len().min(3)].to_owned(),
-                    ];
-                    if let Some(last) = digits.chars().last() {
-                        let changed = if last == '9' { '1' } else { '9' };
-                        variants.push(format!("{}{changed}", &digits[..digits.len() - 1]));
-                    }
-                    for digits in variants {
+                    for digits in variants(&digits, 3) {
                         let crate_reads = phonenumber::parse(None, &digits).ok();
                         match parse_international(&digits) {
                             Some((code, national)) => {

@@ -21,29 +21,28 @@ use std::sync::{LazyLock, OnceLock};
 use phonenumber::metadata::{Database, Metadata, loader};
 use phonenumber::{ParseError, PhoneNumber, country};
 
-use crate::built_once::BuiltOnce;
 use regex::{Regex, RegexBuilder};
 
-include!(concat!(env!("OUT_DIR"), "/phone_groups.rs"));
+use crate::built_once::BuiltOnce;
 
-/// Built databases by their codes (one code, or the default region's and the number's, which
-/// a number written with `+` and read with a default region needs); bounded by the pairs of
-/// codes a process meets.
-static BUILT: BuiltOnce<(u16, u16), Database> = BuiltOnce::new();
+include!(concat!(env!("OUT_DIR"), "/phone_groups.rs"));
 
 /// The database of one calling code's regions; `None` for a code no region has. Every number
 /// read asks for one (an import, for each phone of each row), so after the first time it is
 /// a binary search and an atomic load.
 pub(crate) fn by_code(code: u16) -> Option<&'static Database> {
-    static BY_CODE: LazyLock<Vec<OnceLock<&'static Database>>> =
+    static BY_CODE: LazyLock<Vec<OnceLock<Database>>> =
         LazyLock::new(|| GROUPS.iter().map(|_| OnceLock::new()).collect());
     let index = group_index(code)?;
-    let slot = &BY_CODE[index];
-    if let Some(database) = slot.get() {
-        return Some(database);
-    }
-    let database = database(code, code)?;
-    Some(slot.get_or_init(|| database))
+    Some(BY_CODE[index].get_or_init(|| database_of(&[code])))
+}
+
+/// The database of two calling codes' regions (`a < b`): the default region's and the
+/// number's, which a number written with `+` and read with a default region needs. Bounded
+/// by the pairs of codes a process meets.
+fn pair(a: u16, b: u16) -> &'static Database {
+    static BUILT: BuiltOnce<(u16, u16), Database> = BuiltOnce::new();
+    BUILT.get_or_build((a, b), || database_of(&[a, b]))
 }
 
 /// A region's metadata ("SE"), in a database of its own: the rules judge a number by one
@@ -99,7 +98,7 @@ pub(crate) fn parse(country: Option<country::Id>, raw: &str) -> Result<PhoneNumb
         None => None,
     };
     let Some(database) = (match (default_code, code_after_plus(raw)) {
-        (Some(a), Some(b)) if a != b => database(a.min(b), a.max(b)),
+        (Some(a), Some(b)) if a != b => Some(pair(a.min(b), a.max(b))),
         (Some(code), _) | (None, Some(code)) => by_code(code),
         (None, None) => None,
     }) else {
@@ -117,11 +116,8 @@ pub(crate) fn parse(country: Option<country::Id>, raw: &str) -> Result<PhoneNumb
 /// metadata is not linked as well.)
 fn whole() -> &'static Database {
     static WHOLE: LazyLock<Database> = LazyLock::new(|| {
-        let records = GROUPS
-            .iter()
-            .flat_map(|(code, _)| group(*code).expect("a code of the table"))
-            .collect();
-        Database::from(records).expect("the crate's own metadata builds")
+        let codes: Vec<u16> = GROUPS.iter().map(|(code, _)| *code).collect();
+        database_of(&codes)
     });
     &WHOLE
 }
@@ -152,15 +148,14 @@ pub(crate) fn national_format_of(
     let meta = records(code)?.first()?;
     let mut written = match fitting_format(national, &meta.formats) {
         Some(format) => {
-            let carrier = carrier.and_then(|c| format.domestic_carrier.as_deref().map(|r| (c, r)));
-            let rule = format.national_prefix_formatting_rule.as_deref();
-            match (carrier, rule) {
-                (Some((carrier, rule)), _) => {
-                    with_format(national, meta, format, Some(rule), Some(carrier))
-                }
-                (None, Some(rule)) => with_format(national, meta, format, Some(rule), None),
-                (None, None) => with_format(national, meta, format, None, None),
-            }
+            // A carrier code the format has a rule for is written by that rule; otherwise the
+            // national prefix by its rule, if the format has one.
+            let by_carrier = carrier
+                .and_then(|c| Some((format.domestic_carrier.as_deref()?, c)))
+                .map(|(rule, c)| (Some(rule), Some(c)));
+            let (rule, carrier) =
+                by_carrier.unwrap_or((format.national_prefix_formatting_rule.as_deref(), None));
+            with_format(national, meta, format, rule, carrier)
         }
         None => national.to_owned(),
     };
@@ -287,18 +282,13 @@ fn group_index(code: u16) -> Option<usize> {
     GROUPS.binary_search_by_key(&code, |(c, _)| *c).ok()
 }
 
-/// The database of the regions of codes `a` and `b` (`a <= b`; the same code for one).
-fn database(a: u16, b: u16) -> Option<&'static Database> {
-    if !code_known(a) || !code_known(b) {
-        return None;
-    }
-    Some(BUILT.get_or_build((a, b), || {
-        let mut records = group(a).unwrap_or_default();
-        if b != a {
-            records.extend(group(b).unwrap_or_default());
-        }
-        Database::from(records).expect("the crate's own metadata builds")
-    }))
+/// A database of the regions of `codes`, all codes of the table.
+fn database_of(codes: &[u16]) -> Database {
+    let records = codes
+        .iter()
+        .flat_map(|code| group(*code).expect("a code of the table"))
+        .collect();
+    Database::from(records).expect("the crate's own metadata builds")
 }
 
 fn group(code: u16) -> Option<Vec<loader::Metadata>> {

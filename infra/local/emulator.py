@@ -335,20 +335,38 @@ def _transact_write_items_journaled(self, transact_items, *args, **kwargs):
 
 dynamodb_models.DynamoDBBackend.transact_write_items = _transact_write_items_journaled
 
-# Token -> (digest of the request's other parameters, when it was applied). Only applied
-# transactions are remembered: a cancelled one wrote nothing, so repeating it is evaluated
-# again, as DynamoDB does.
+# Token -> (digest of the request's other parameters, when it was applied, an outline of its
+# writes). Only applied transactions are remembered: a cancelled one wrote nothing, so
+# repeating it is evaluated again, as DynamoDB does.
 _IDEMPOTENCY_WINDOW_SECONDS = 600
 _applied_tokens = {}
 _handle_transact_write_items = DynamoHandler.transact_write_items
 
 
 class _IdempotentParameterMismatch(DynamodbException):
-    def __init__(self):
+    def __init__(self, token, applied_ago, applied, repeated):
+        # DynamoDB's own message, then what a test's log needs to tell which two requests
+        # met (the keys they write, no attribute values).
         super().__init__(
             ERROR_TYPE_PREFIX + "IdempotentParameterMismatchException",
-            "The request uses the same client token as a previous, but non-identical request.",
+            "The request uses the same client token as a previous, but non-identical request."
+            " [emulator: token %s applied %.1f s ago to %s; now %s]"
+            % (token, applied_ago, applied, repeated),
         )
+
+
+def _transaction_outline(body):
+    """Each write of a TransactWriteItems as `Action table key`, keys in wire form."""
+    writes = []
+    for item in body.get("TransactItems", []):
+        for action, op in item.items():
+            key = op.get("Key") or {
+                name: value for name, value in op.get("Item", {}).items()
+                if name in ("PK", "SK")
+            }
+            table = op.get("TableName")
+            writes.append("%s %s %s" % (action, table, json.dumps(key, sort_keys=True)))
+    return "[" + "; ".join(writes) + "]"
 
 
 def _parameters_digest(body):
@@ -361,17 +379,20 @@ def _transact_write_items_idempotent(self):
     if token is None:
         return _handle_transact_write_items(self)
     now = time.monotonic()
-    for old, (_, applied_at) in list(_applied_tokens.items()):
+    for old, (_, applied_at, _) in list(_applied_tokens.items()):
         if now - applied_at > _IDEMPOTENCY_WINDOW_SECONDS:
             del _applied_tokens[old]
     digest = _parameters_digest(self.body)
     seen = _applied_tokens.get(token)
     if seen is not None:
         if seen[0] != digest:
-            raise _IdempotentParameterMismatch()
+            raise _IdempotentParameterMismatch(
+                token, now - seen[1], seen[2], _transaction_outline(self.body)
+            )
         return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+    outline = _transaction_outline(self.body)
     result = _handle_transact_write_items(self)
-    _applied_tokens[token] = (digest, now)
+    _applied_tokens[token] = (digest, now, outline)
     return result
 
 

@@ -497,6 +497,25 @@ async fn a_block_refused_mid_round_is_written_again_after_a_crash_and_the_blocks
     assert!(text.contains("\n31,,,external_ref_taken,"), "{text}");
 }
 
+/// DynamoDB refuses, unapplied, a transaction whose ClientRequestToken an applied transaction
+/// with other writes used. The SDK draws its tokens at random, so that should never happen;
+/// when it does (CI saw it twice on the emulator, cause unknown), the store sends the same
+/// writes again with a new token: the create succeeds and is written once.
+#[tokio::test]
+async fn a_transaction_refused_for_a_used_token_is_sent_again_with_a_new_one() {
+    let link = FaultyLink::start().await;
+    let suite = Suite::start_behind(&link).await;
+    let office = suite.user("acme", "alice", ADMIN);
+
+    link.mismatch_token(TRANSACTION, 1);
+    office
+        .post("/customers", &customer("M-1", "Anna", "Berg"))
+        .await
+        .expect(201);
+    assert_eq!(link.faults_injected(), 1, "the mismatch was answered");
+    assert_eq!(with_number(&office, "M-1").await.len(), 1);
+}
+
 /// DynamoDB cancels a transaction whose partition is over its throughput (reason
 /// `ThrottlingError`, nothing written). The store sends it again: a short burst passes
 /// unnoticed, a lasting one is 503 with nothing written, never a 500.

@@ -33,9 +33,13 @@ enum Fault {
     /// the link is cut from then on.
     CutAt { marker: Vec<u8>, left: usize },
     /// The next `left` requests containing the marker never reach the emulator: the link
-    /// answers them with a TransactWriteItems cancelled for throttling, as DynamoDB answers
-    /// when a partition the transaction writes is over its throughput (nothing written).
-    Throttle { marker: Vec<u8>, left: usize },
+    /// answers them itself with `answer`, a DynamoDB error that means nothing was written
+    /// (see [`FaultyLink::throttle`] and [`FaultyLink::mismatch_token`]).
+    Answer {
+        marker: Vec<u8>,
+        left: usize,
+        answer: &'static str,
+    },
 }
 
 /// DynamoDB's answer to a transaction it cancelled because a partition was throttled: one
@@ -43,12 +47,17 @@ enum Fault {
 /// connection after it, so the rest of the request's body goes nowhere.
 const THROTTLED_TRANSACTION: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [None, ThrottlingError]","CancellationReasons":[{"Code":"None"},{"Code":"ThrottlingError","Message":"Throughput exceeds the current capacity for one or more global secondary indexes. DynamoDB is automatically scaling your index so please try again shortly."}]}"#;
 
-fn throttled_answer() -> Vec<u8> {
+/// DynamoDB's answer to a TransactWriteItems whose ClientRequestToken an applied transaction
+/// with other parameters already used (within ten minutes): this one is not applied.
+const TOKEN_MISMATCH: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException","Message":"The request uses the same client token as a previous, but non-identical request."}"#;
+
+/// `body` as DynamoDB sends a client error; the link closes the connection after it.
+fn error_answer(body: &str) -> Vec<u8> {
     format!(
         "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.0\r\n\
-         x-amzn-requestid: THROTTLED0LINK0000000000000000000000000000000000000\r\n\
-         content-length: {}\r\nconnection: close\r\n\r\n{THROTTLED_TRANSACTION}",
-        THROTTLED_TRANSACTION.len()
+         x-amzn-requestid: ANSWERED0BY0LINK00000000000000000000000000000000000\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
     )
     .into_bytes()
 }
@@ -135,11 +144,22 @@ impl FaultyLink {
     }
 
     /// Answers the next `times` requests containing `marker` (a TransactWriteItems) itself,
-    /// with the transaction cancelled for throttling; see [`Fault::Throttle`].
+    /// with the transaction cancelled for throttling; see [`Fault::Answer`].
     pub fn throttle(&self, marker: &str, times: usize) {
-        self.set(Fault::Throttle {
+        self.answer(marker, times, THROTTLED_TRANSACTION);
+    }
+
+    /// Answers the next `times` requests containing `marker` (a TransactWriteItems) itself,
+    /// as DynamoDB answers a token that another applied transaction already used.
+    pub fn mismatch_token(&self, marker: &str, times: usize) {
+        self.answer(marker, times, TOKEN_MISMATCH);
+    }
+
+    fn answer(&self, marker: &str, times: usize, answer: &'static str) {
+        self.set(Fault::Answer {
             marker: marker.as_bytes().to_vec(),
             left: times,
+            answer,
         });
     }
 
@@ -308,11 +328,15 @@ fn decide(state: &State, chunk: &[u8]) -> Verdict {
             };
             true
         }
-        Fault::Throttle { marker, left } => {
+        Fault::Answer {
+            marker,
+            left,
+            answer,
+        } => {
             if !contains(chunk, marker) {
                 return false;
             }
-            verdict = Verdict::Answer(throttled_answer());
+            verdict = Verdict::Answer(error_answer(answer));
             *left -= 1;
             if *left == 0 {
                 *fault = Fault::None;

@@ -1012,7 +1012,8 @@ impl CustomerStore {
     /// Without one the SDK fills in a fresh token per call, which its own retries reuse: an
     /// attempt whose answer was lost (a timeout, a dropped connection) may have committed, and
     /// its retry is then answered with success instead of failing its own conditions
-    /// (tests/faults.rs loses such an answer on purpose).
+    /// (tests/faults.rs loses such an answer on purpose). A drawn token that another
+    /// transaction already used is drawn again.
     pub(crate) async fn transact(
         &self,
         writes: Vec<TransactWriteItem>,
@@ -1040,6 +1041,14 @@ impl CustomerStore {
             };
             // What a cancelled transaction is charged is not documented per item; count none.
             self.usage.record(Kind::Write, &[], 0.0);
+            if token.is_none() && drew_a_used_token(&error) && attempt < TRANSACTION_ATTEMPTS {
+                // The token the SDK drew for this call was one an applied transaction with
+                // other writes had used: DynamoDB applied nothing of this one, so it goes again
+                // with a new token. Random tokens should never meet; say so when they do.
+                let error = StoreError::sdk(error);
+                tracing::warn!(%error, "transaction token already used; sent again");
+                continue;
+            }
             let cancellation = cancellation_reasons(&error).map(|r| Cancellation::of(&r));
             match cancellation {
                 Some(Cancellation::Conditions(failed)) => return Err(Cancelled(failed)),
@@ -1223,6 +1232,14 @@ fn lookup_keys(tenant: &TenantId, customer: &Customer) -> BTreeSet<keys::Key> {
         .chain(phones.iter().map(|p| keys::phone_lookup(tenant, p, id)))
         .chain(names.iter().map(|n| keys::name_entry(tenant, n, id)))
         .collect()
+}
+
+/// DynamoDB refused the transaction because its ClientRequestToken belongs to another one.
+fn drew_a_used_token(error: &SdkError<TransactWriteItemsError>) -> bool {
+    matches!(
+        error.as_service_error(),
+        Some(TransactWriteItemsError::IdempotentParameterMismatchException(_))
+    )
 }
 
 fn cancellation_reasons(error: &SdkError<TransactWriteItemsError>) -> Option<Vec<Option<String>>> {

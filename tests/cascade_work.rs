@@ -359,7 +359,6 @@ async fn a_work_order_completed_while_the_cascade_runs_is_completed_and_never_ha
         store: store.clone(),
         sqs: kit::aws::OnFirstUse::new(&config, aws_sdk_sqs::Client::new),
         queue_url: String::new(),
-        s3: kit::aws::OnFirstUse::new(&config, kit::aws::s3_client),
         bucket: None,
         page_size: 50,
         pages_per_invocation: None,

@@ -13,6 +13,7 @@ use customers_import::App as ImportApp;
 use e2e::faults::FaultyLink;
 use e2e::{Reply, Session, Suite, customer};
 use http::Method;
+use kit::objects::{Bucket, Get};
 use serde_json::{Value, json};
 use store::{CustomerStore, ImportStatus, TenantId};
 
@@ -188,19 +189,19 @@ async fn import_through(link: &FaultyLink) -> (ImportApp, CustomerStore) {
             .endpoint_url(link.url())
             .build(),
     );
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .endpoint_url(link.url())
-            .force_path_style(true)
-            .build(),
-    );
     let sqs = aws_sdk_sqs::Client::from_conf(
         aws_sdk_sqs::config::Builder::from(&config)
             .endpoint_url(link.url())
             .build(),
     );
     let bucket = e2e::unique_name("faults");
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    devhost::s3_client()
+        .await
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
     let queue = sqs
         .create_queue()
         .queue_name(e2e::unique_name("continue"))
@@ -209,9 +210,8 @@ async fn import_through(link: &FaultyLink) -> (ImportApp, CustomerStore) {
         .unwrap();
     let app = ImportApp {
         store: CustomerStore::new(dynamodb, table),
-        s3,
+        bucket: Bucket::new(&config, bucket).at_endpoint(&link.url()),
         sqs,
-        bucket,
         queue_url: queue.queue_url().unwrap().to_owned(),
         rows_per_invocation: None,
         slots_per_organisation: 2,
@@ -221,17 +221,13 @@ async fn import_through(link: &FaultyLink) -> (ImportApp, CustomerStore) {
 
 /// Puts `csv` in the app's bucket under `key` and answers S3's notification of it.
 async fn upload(app: &ImportApp, key: &str, csv: String, sequencer: &str) -> String {
-    let put = app
-        .s3
-        .put_object()
-        .bucket(&app.bucket)
-        .key(key)
-        .body(csv.into_bytes().into())
-        .send()
+    let etag = app
+        .bucket
+        .put(key, "text/csv", csv.into_bytes().into())
         .await
-        .unwrap();
-    let etag = put.e_tag().unwrap().trim_matches('"');
-    e2e::imports::object_created(&app.bucket, key, etag, sequencer, None)
+        .unwrap()
+        .expect("S3 answers the new version's ETag");
+    e2e::imports::object_created(app.bucket.name(), key, &etag, sequencer, None)
 }
 
 #[tokio::test]
@@ -486,14 +482,11 @@ async fn a_block_refused_mid_round_is_written_again_after_a_crash_and_the_blocks
     assert_eq!(imported.len(), total - 1, "every other row once");
     assert!(!imported.contains_key("9029"));
     let report = app
-        .s3
-        .get_object()
-        .bucket(&app.bucket)
-        .key(record.error_report_key.as_deref().unwrap())
-        .send()
+        .bucket
+        .get(record.error_report_key.as_deref().unwrap(), Get::default())
         .await
         .unwrap();
-    let text = String::from_utf8(report.body.collect().await.unwrap().to_vec()).unwrap();
+    let text = String::from_utf8(report.bytes().await.unwrap()).unwrap();
     assert!(text.contains("\n31,,,external_ref_taken,"), "{text}");
 }
 

@@ -43,12 +43,12 @@ async fn report(office: &e2e::Session<'_>, id: &str) -> String {
 #[tokio::test]
 async fn a_file_over_the_size_limit_is_refused_before_a_byte_of_it_is_read() {
     let app = e2e::imports::in_process_import("limits", None).await;
-    let (s3, bucket) = (app.s3.clone(), app.bucket.clone());
+    let (s3, bucket) = (devhost::s3_client().await, app.bucket.name());
     let key = "imports/acme/register.csv";
     let csv = format!("{}{}{}", header(), row(8001), row(8002));
     let put = s3
         .put_object()
-        .bucket(&bucket)
+        .bucket(bucket)
         .key(key)
         .body(csv.into_bytes().into())
         .send()
@@ -59,7 +59,7 @@ async fn a_file_over_the_size_limit_is_refused_before_a_byte_of_it_is_read() {
     // 100 MiB upload to the emulator would only slow the test down): the refusal rests on
     // the size the notification gives, so nothing of the object may be read.
     let notification = |size: Option<u64>, sequencer: &str| {
-        e2e::imports::object_created(&bucket, key, &etag, sequencer, size)
+        e2e::imports::object_created(bucket, key, &etag, sequencer, size)
     };
     let deadline = Instant::now() + Duration::from_secs(300);
     customers_import::process(
@@ -94,7 +94,7 @@ async fn a_file_over_the_size_limit_is_refused_before_a_byte_of_it_is_read() {
         .expect("imported");
     let latest = app.store.imports(&tenant, 1, None).await.unwrap().items[0].clone();
     assert_eq!(latest.status, ImportStatus::Completed);
-    assert_eq!(latest.size_bytes, Some(put_size(&s3, &bucket, key).await));
+    assert_eq!(latest.size_bytes, Some(put_size(&s3, bucket, key).await));
     let found = app.store.ids_by_number(&tenant, &numbers).await.unwrap();
     assert_eq!(found.len(), 2);
 }

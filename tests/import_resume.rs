@@ -13,18 +13,15 @@ async fn redelivered_after_a_crash_the_import_resumes_and_imports_every_row_once
     // Handing over always fails: every invocation ends like one that crashed after its last
     // commit.
     let app = e2e::imports::in_process_import("resume", Some(7)).await;
-    let (s3, bucket) = (&app.s3, &app.bucket);
     let key = "imports/acme/crash.csv";
-    let put = s3
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(e2e::imports::customer_rows(20, 7000).into_bytes().into())
-        .send()
+    let rows = e2e::imports::customer_rows(20, 7000);
+    let etag = app
+        .bucket
+        .put(key, "text/csv", rows.into_bytes().into())
         .await
-        .unwrap();
-    let etag = put.e_tag().unwrap().trim_matches('"');
-    let notification = e2e::imports::object_created(bucket, key, etag, "01", None);
+        .unwrap()
+        .expect("an ETag");
+    let notification = e2e::imports::object_created(app.bucket.name(), key, &etag, "01", None);
     let tenant = TenantId::parse("acme").unwrap();
     let deadline = || Instant::now() + Duration::from_secs(300);
 

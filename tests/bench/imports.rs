@@ -82,7 +82,7 @@ fn report(what: &str, usage: Usage) {
 async fn main() {
     let (client, table) = e2e::fresh_table().await;
     let config = devhost::aws_config().await;
-    let s3 = kit::aws::s3_client(&config);
+    let s3 = devhost::s3_client().await;
     let bucket = e2e::unique_name("bench-imports");
     s3.create_bucket()
         .bucket(&bucket)
@@ -91,9 +91,8 @@ async fn main() {
         .expect("bucket");
     let app = App {
         store: CustomerStore::new(client, table.clone()),
-        s3: s3.clone(),
+        bucket: kit::objects::Bucket::new(&config, bucket.clone()),
         sqs: aws_sdk_sqs::Client::new(&config),
-        bucket: bucket.clone(),
         queue_url: String::new(),
         rows_per_invocation: None,
         slots_per_organisation: 2,
@@ -222,9 +221,8 @@ async fn timed_import(
             aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
             uploads.table.to_owned(),
         ),
-        s3: uploads.s3.clone(),
+        bucket: kit::objects::Bucket::new(&config, uploads.bucket),
         sqs: aws_sdk_sqs::Client::new(&config),
-        bucket: uploads.bucket.to_owned(),
         queue_url: String::new(),
         rows_per_invocation: None,
         slots_per_organisation: 2,

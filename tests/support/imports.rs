@@ -17,11 +17,7 @@ impl Suite {
     }
 
     pub async fn s3(&self) -> aws_sdk_s3::Client {
-        let config = devhost::aws_config().await;
-        let s3 = aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build();
-        aws_sdk_s3::Client::from_conf(s3)
+        devhost::s3_client().await
     }
 
     pub async fn sqs(&self) -> aws_sdk_sqs::Client {
@@ -189,9 +185,10 @@ pub async fn in_process_import(
 ) -> customers_import::App {
     let (client, table) = crate::fresh_table().await;
     let config = devhost::aws_config().await;
-    let s3 = kit::aws::s3_client(&config);
     let bucket = crate::unique_name(bucket_prefix);
-    s3.create_bucket()
+    devhost::s3_client()
+        .await
+        .create_bucket()
         .bucket(&bucket)
         .send()
         .await
@@ -199,9 +196,8 @@ pub async fn in_process_import(
     let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL is set");
     customers_import::App {
         store: store::CustomerStore::new(client, table),
-        s3,
+        bucket: kit::objects::Bucket::new(&config, bucket),
         sqs: aws_sdk_sqs::Client::new(&config),
-        bucket,
         queue_url: format!("{endpoint}/123456789012/no-such-queue"),
         rows_per_invocation,
         slots_per_organisation: 2,

@@ -14,6 +14,7 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 use chrono::{DateTime, Utc};
 use kit::Problem;
+use kit::objects::{bucket_url, uri_encode};
 use serde::Serialize;
 use store::TenantId;
 
@@ -158,22 +159,6 @@ impl ImportsBucket {
     }
 }
 
-/// The bucket's URL as `kit::aws::s3_client` addresses it, path-style (`<endpoint>/<bucket>`):
-/// the configured endpoint, or S3's regional one (`amazonaws.com.cn` in the China regions).
-fn bucket_url(endpoint: Option<&str>, region: &str, bucket: &str) -> String {
-    match endpoint.map(str::trim).filter(|e| !e.is_empty()) {
-        Some(endpoint) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
-        None => {
-            let suffix = if region.starts_with("cn-") {
-                "amazonaws.com.cn"
-            } else {
-                "amazonaws.com"
-            };
-            format!("https://s3.{region}.{suffix}/{bucket}")
-        }
-    }
-}
-
 /// `url` (already encoded) presigned for a GET from `start` for `expires_in`, as S3 signs:
 /// the path not normalised or encoded twice, the payload unsigned, only `host` signed, the
 /// session token (if any) in the signed query.
@@ -215,20 +200,6 @@ fn presign_get(
         separator = '&';
     }
     Ok(signed)
-}
-
-/// SigV4's URI encoding: every byte but the unreserved characters (`A-Z a-z 0-9 - _ . ~`) as
-/// `%XX`.
-fn uri_encode(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
 }
 
 /// Signed from `now` to the second (SigV4 dates have no fractions), so `expiresAt` is exact:
@@ -339,22 +310,6 @@ mod tests {
              &X-Amz-Expires=86400\
              &X-Amz-SignedHeaders=host\
              &X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
-        );
-    }
-
-    #[test]
-    fn the_bucket_is_addressed_path_style_at_the_endpoint_or_s3s_regional_one() {
-        assert_eq!(
-            bucket_url(Some("http://127.0.0.1:4566/"), "eu-north-1", "b"),
-            "http://127.0.0.1:4566/b"
-        );
-        assert_eq!(
-            bucket_url(None, "eu-north-1", "b"),
-            "https://s3.eu-north-1.amazonaws.com/b"
-        );
-        assert_eq!(
-            bucket_url(Some(" "), "cn-north-1", "b"),
-            "https://s3.cn-north-1.amazonaws.com.cn/b"
         );
     }
 

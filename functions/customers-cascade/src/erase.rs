@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use chrono::Utc;
 use domain::{ChangeKind, CustomerId, FieldChange, HistoryEntry};
+use kit::objects::{Bucket, Get, ObjectError, ObjectVersion};
 use serde::{Deserialize, Serialize};
 use store::stream::{Change, Changed};
 use store::{ErasureError, TenantId};
@@ -153,85 +154,58 @@ async fn erase_imports(
     };
     for prefix in ["reports", "imports"] {
         let prefix = format!("{prefix}/{}/", tenant.as_str());
-        for version in object_versions(app, bucket, &prefix).await? {
-            erased += erase_object_version(app, bucket, &prefix, &version, values).await?;
+        for version in object_versions(bucket, &prefix).await? {
+            erased += erase_object_version(bucket, &prefix, &version, values).await?;
         }
     }
     Ok(erased)
 }
 
-/// One stored version of an object: its key, version id and whether it is the current one.
-struct ObjectVersion {
-    key: String,
-    version_id: String,
-    latest: bool,
-}
-
+/// Every stored version under `prefix`, page after page.
 async fn object_versions(
-    app: &App,
-    bucket: &str,
+    bucket: &Bucket,
     prefix: &str,
 ) -> Result<Vec<ObjectVersion>, CascadeFailure> {
     let mut versions = Vec::new();
-    let (mut key_marker, mut version_marker) = (None, None);
+    let mut after = None;
     loop {
-        let page = app
-            .s3
-            .get()
-            .list_object_versions()
-            .bucket(bucket)
-            .prefix(prefix)
-            .set_key_marker(key_marker)
-            .set_version_id_marker(version_marker)
-            .send()
+        let page = bucket
+            .list_versions(prefix, after.as_ref())
             .await
             .map_err(|e| CascadeFailure::Retry(format!("listing {prefix}: {e}")))?;
-        versions.extend(page.versions().iter().filter_map(|v| {
-            Some(ObjectVersion {
-                key: v.key()?.to_owned(),
-                version_id: v.version_id()?.to_owned(),
-                latest: v.is_latest().unwrap_or(false),
-            })
-        }));
-        if page.is_truncated() != Some(true) {
-            return Ok(versions);
+        versions.extend(page.versions);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(versions),
         }
-        key_marker = page.next_key_marker().map(str::to_owned);
-        version_marker = page.next_version_id_marker().map(str::to_owned);
     }
 }
 
 /// Erases the customer's rows from one object version, if it has any: a report's current
 /// version is replaced by one without them; the version itself is deleted.
 async fn erase_object_version(
-    app: &App,
-    bucket: &str,
+    bucket: &Bucket,
     prefix: &str,
     version: &ObjectVersion,
     values: &[String],
 ) -> Result<usize, CascadeFailure> {
-    let failed = |what: &str, e: String| {
+    let failed = |what: &str, e: ObjectError| {
         CascadeFailure::Retry(format!(
             "{what} {} ({}): {e}",
             version.key, version.version_id
         ))
     };
-    let object = app
-        .s3
-        .get()
-        .get_object()
-        .bucket(bucket)
-        .key(&version.key)
-        .version_id(&version.version_id)
-        .send()
+    let get = Get {
+        version_id: Some(&version.version_id),
+        ..Get::default()
+    };
+    let bytes = bucket
+        .get(&version.key, get)
         .await
-        .map_err(|e| failed("reading", e.to_string()))?;
-    let bytes = object
-        .body
-        .collect()
+        .map_err(|e| failed("reading", e))?
+        .bytes()
         .await
-        .map_err(|e| failed("reading", e.to_string()))?
-        .into_bytes();
+        .map_err(|e| failed("reading", e))?;
     // Files in another encoding are read as UTF-8 with replacement characters: ASCII names,
     // e-mails and phone digits are still found (see docs/api.md).
     let text = String::from_utf8_lossy(&bytes);
@@ -239,26 +213,19 @@ async fn erase_object_version(
         return Ok(0);
     };
     if version.latest && prefix.starts_with("reports/") {
-        app.s3
-            .get()
-            .put_object()
-            .bucket(bucket)
-            .key(&version.key)
-            .content_type("text/csv; charset=utf-8")
-            .body(kept.into_bytes().into())
-            .send()
+        bucket
+            .put(
+                &version.key,
+                "text/csv; charset=utf-8",
+                kept.into_bytes().into(),
+            )
             .await
-            .map_err(|e| failed("rewriting", e.to_string()))?;
+            .map_err(|e| failed("rewriting", e))?;
     }
-    app.s3
-        .get()
-        .delete_object()
-        .bucket(bucket)
-        .key(&version.key)
-        .version_id(&version.version_id)
-        .send()
+    bucket
+        .delete_version(&version.key, &version.version_id)
         .await
-        .map_err(|e| failed("deleting", e.to_string()))?;
+        .map_err(|e| failed("deleting", e))?;
     Ok(1)
 }
 

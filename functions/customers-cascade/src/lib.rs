@@ -39,13 +39,13 @@ pub(crate) const PAGE_ATTEMPTS: usize = 5;
 #[derive(Clone)]
 pub struct App {
     pub store: CustomerStore,
-    /// The cascade queue, for handing long work over (built on first use, as the bucket's).
+    /// The cascade queue, for handing long work over (built on first use, as the bucket's
+    /// connections are).
     pub sqs: kit::aws::OnFirstUse<aws_sdk_sqs::Client>,
     pub queue_url: String,
     /// The imports bucket, whose reports and files the erasure rewrites (`IMPORTS_BUCKET`;
     /// none: only the table is erased).
-    pub s3: kit::aws::OnFirstUse<aws_sdk_s3::Client>,
-    pub bucket: Option<String>,
+    pub bucket: Option<kit::objects::Bucket>,
     pub page_size: i32,
     /// Pages one invocation handles before handing over (`CASCADE_PAGES_PER_INVOCATION`;
     /// none: as many as the time allows).
@@ -77,10 +77,10 @@ impl App {
             ),
             sqs: kit::aws::OnFirstUse::new(&config, aws_sdk_sqs::Client::new),
             queue_url: kit::aws::required_env("CASCADE_QUEUE_URL")?,
-            s3: kit::aws::OnFirstUse::new(&config, kit::aws::s3_client),
             bucket: std::env::var("IMPORTS_BUCKET")
                 .ok()
-                .filter(|b| !b.is_empty()),
+                .filter(|b| !b.is_empty())
+                .map(|name| kit::objects::Bucket::new(&config, name)),
             page_size,
             pages_per_invocation: number("CASCADE_PAGES_PER_INVOCATION")?,
             bulk_page_size: number("BULK_CHANGE_PAGE_SIZE")?

@@ -79,13 +79,8 @@ pub async fn run(app: &App, job: &ExportJob) -> Result<(), ImportError> {
         .into_inner()
         .map_err(|e| ImportError::Retry(format!("writing the export: {e}")))?;
     let size = file.len() as u64;
-    app.s3
-        .put_object()
-        .bucket(&app.bucket)
-        .key(&record.object_key)
-        .content_type("text/csv; charset=utf-8")
-        .body(file.into())
-        .send()
+    app.bucket
+        .put(&record.object_key, "text/csv; charset=utf-8", file.into())
         .await
         .map_err(|e| ImportError::Retry(format!("writing the export file: {e}")))?;
     record.rows = rows;

@@ -34,6 +34,8 @@ use store::{
 use tokio::runtime::Handle;
 use tokio_util::io::SyncIoBridge;
 
+use kit::objects::Get;
+
 use crate::App;
 use crate::messages::{Continuation, continuation_body};
 
@@ -400,56 +402,39 @@ impl Importer {
     /// gone, was replaced, or is too large, which no retry cures.
     fn open(&mut self) -> Result<Result<Box<dyn Read + Send>, String>, ImportError> {
         let offset = self.record.checkpoint.as_ref().map_or(0, |c| c.offset);
-        let mut request = self
-            .app
-            .s3
-            .get_object()
-            .bucket(&self.app.bucket)
-            .key(&self.record.object_key);
         // The same bytes on every invocation: a file replaced mid-import is refused rather
         // than continued at an offset into different content.
-        if let Some(etag) = &self.record.etag
-            && !etag.is_empty()
-        {
-            request = request.if_match(format!("\"{etag}\""));
-        }
-        if offset > 0 {
-            request = request.range(format!("bytes={offset}-"));
-        }
-        match self.block(request.send()) {
-            Ok(out) => {
+        let get = Get {
+            version_id: None,
+            if_match: self.record.etag.as_deref().filter(|etag| !etag.is_empty()),
+            from: offset,
+        };
+        match self.block(self.app.bucket.get(&self.record.object_key, get)) {
+            Ok(object) => {
                 // The size S3's notification gave, else the object's own. Judged before a
                 // byte of the body is read.
-                self.record.size_bytes = self.record.size_bytes.or_else(|| object_size(&out));
+                self.record.size_bytes = self.record.size_bytes.or(object.size);
                 if let Some(refusal) = self.record.size_bytes.and_then(too_large) {
                     return Ok(Err(refusal));
                 }
-                let stream = out.body.into_async_read();
+                let stream = object.into_async_read();
                 let bridge = SyncIoBridge::new_with_handle(stream, self.runtime.clone());
                 Ok(Ok(Box::new(bridge)))
             }
-            Err(error) => {
-                let service = error.as_service_error();
-                if service.is_some_and(|e| e.is_no_such_key()) {
-                    return Ok(Err("the file was deleted before it was imported".into()));
-                }
-                let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&error);
+            Err(error) => match error.code() {
+                Some("NoSuchKey") => Ok(Err("the file was deleted before it was imported".into())),
                 // A checkpoint at the very end of the file: nothing is left to read.
-                if code == Some("InvalidRange") {
-                    return Ok(Ok(Box::new(std::io::empty())));
-                }
-                if code == Some("PreconditionFailed") {
-                    return Ok(Err("the file was replaced while it was imported; \
-                                   upload it again to import the new one"
-                        .into()));
-                }
-                Err(ImportError::Retry(format!(
-                    "reading s3://{}/{}: {}",
-                    self.app.bucket,
+                Some("InvalidRange") => Ok(Ok(Box::new(std::io::empty()))),
+                Some("PreconditionFailed") => Ok(Err("the file was replaced while it was \
+                                                      imported; upload it again to import \
+                                                      the new one"
+                    .into())),
+                _ => Err(ImportError::Retry(format!(
+                    "reading s3://{}/{}: {error}",
+                    self.app.bucket.name(),
                     self.record.object_key,
-                    aws_sdk_s3::error::DisplayErrorContext(&error)
-                )))
-            }
+                ))),
+            },
         }
     }
 
@@ -1032,13 +1017,8 @@ impl Importer {
         let key = format!("reports/{}/{}.csv", self.tenant, self.record.id);
         self.block(
             self.app
-                .s3
-                .put_object()
-                .bucket(&self.app.bucket)
-                .key(&key)
-                .content_type("text/csv; charset=utf-8")
-                .body(report.into())
-                .send(),
+                .bucket
+                .put(&key, "text/csv; charset=utf-8", report.into()),
         )
         .map_err(|e| ImportError::Retry(format!("writing the error report: {e}")))?;
         let expected = self.record.version;
@@ -1139,17 +1119,6 @@ fn too_large(size: u64) -> Option<String> {
             MAX_FILE_BYTES / MIB
         )
     })
-}
-
-/// The whole object's size from a GetObject answer: a ranged read's `Content-Range` ends in
-/// it (`bytes 100-999/1000`), a whole read's `Content-Length` is it.
-fn object_size(out: &aws_sdk_s3::operation::get_object::GetObjectOutput) -> Option<u64> {
-    match out.content_range() {
-        Some(range) => range
-            .rsplit_once('/')
-            .and_then(|(_, total)| total.parse().ok()),
-        None => out.content_length().and_then(|n| u64::try_from(n).ok()),
-    }
 }
 
 /// Up to `rows` rows, passing over those the record says are written: before its checkpoint
@@ -1370,8 +1339,6 @@ fn request_token(import_id: &str, epoch: u64, round: u64, lane: usize) -> String
 
 #[cfg(test)]
 mod tests {
-    use aws_sdk_s3::operation::get_object::GetObjectOutput;
-
     use super::*;
 
     #[test]
@@ -1381,22 +1348,5 @@ mod tests {
         assert!(refusal.contains("104857601 bytes"), "{refusal}");
         assert!(refusal.contains("(100 MiB)"), "{refusal}");
         assert!(refusal.contains("split it into smaller files"), "{refusal}");
-    }
-
-    #[test]
-    fn the_object_size_is_the_whole_objects_for_ranged_reads_too() {
-        let whole = GetObjectOutput::builder().content_length(1000).build();
-        assert_eq!(object_size(&whole), Some(1000));
-        let ranged = GetObjectOutput::builder()
-            .content_length(900)
-            .content_range("bytes 100-999/1000")
-            .build();
-        assert_eq!(object_size(&ranged), Some(1000));
-        // An unknown total (`*`) is not mistaken for the range's length.
-        let unknown = GetObjectOutput::builder()
-            .content_length(900)
-            .content_range("bytes 100-999/*")
-            .build();
-        assert_eq!(object_size(&unknown), None);
     }
 }

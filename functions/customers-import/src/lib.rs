@@ -24,9 +24,9 @@ pub use turns::DEFER_SECONDS;
 #[derive(Clone)]
 pub struct App {
     pub store: CustomerStore,
-    pub s3: aws_sdk_s3::Client,
+    /// The imports bucket: its files, error reports and export files.
+    pub bucket: kit::objects::Bucket,
     pub sqs: aws_sdk_sqs::Client,
-    pub bucket: String,
     pub queue_url: String,
     /// Rows one invocation handles before handing over (`IMPORT_ROWS_PER_INVOCATION`; none:
     /// as many as the time allows).
@@ -60,9 +60,8 @@ impl App {
                 kit::aws::dynamodb(&config),
                 kit::aws::required_env("TABLE_NAME")?,
             ),
-            s3: kit::aws::s3_client(&config),
+            bucket: kit::objects::Bucket::new(&config, kit::aws::required_env("IMPORTS_BUCKET")?),
             sqs: aws_sdk_sqs::Client::new(&config),
-            bucket: kit::aws::required_env("IMPORTS_BUCKET")?,
             queue_url: kit::aws::required_env("IMPORTS_QUEUE_URL")?,
             rows_per_invocation: rows,
             slots_per_organisation,

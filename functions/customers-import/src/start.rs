@@ -42,7 +42,7 @@ async fn start_object(
     message: &str,
     deadline: Instant,
 ) -> Result<(), ImportError> {
-    if object.bucket != app.bucket {
+    if object.bucket != app.bucket.name() {
         return Err(ImportError::Unrecognised(format!(
             "a notification for bucket {:?}, not ours",
             object.bucket

@@ -13,6 +13,8 @@ use aws_sdk_dynamodb::config::{SharedCredentialsProvider, SharedHttpClient};
 use aws_smithy_http_client::Builder;
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 
 /// Amazon Trust Services' root certificates: every AWS service endpoint's certificate chains
 /// to one of them (AWS finished moving its endpoints there in 2022).
@@ -49,8 +51,8 @@ pub async fn sdk_config() -> SdkConfig {
         // The answers of DynamoDB, SNS and SQS are read whole within the attempt's timeout, so
         // the stalled-stream watch (a timer and a throughput log around every request and
         // response body) protects nothing there, and it cost CPU on every call in the bench
-        // (docs/architecture.md#performance). The S3 client, whose objects are streamed after
-        // the attempt, keeps it (`s3_client`).
+        // (docs/architecture.md#performance). Objects, streamed after the attempt, have a
+        // watch of their own (`objects::Object::into_async_read`).
         .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
     if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL")
         && !endpoint.trim().is_empty()
@@ -77,19 +79,14 @@ pub fn http_client() -> SharedHttpClient {
         .build_https()
 }
 
-pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(config)
+/// [`AWS_ROOT_CERTIFICATES`], each in DER, for a TLS set-up of our own (`crate::objects`).
+pub(crate) fn aws_root_certificates() -> impl Iterator<Item = CertificateDer<'static>> {
+    CertificateDer::pem_slice_iter(AWS_ROOT_CERTIFICATES)
+        .map(|certificate| certificate.expect("aws-roots.pem holds certificates only"))
 }
 
-/// The S3 client, with path-style addressing (`https://host/bucket/key`): a local emulator
-/// reached by host name has no `bucket.host` names to resolve, and S3 itself accepts both.
-pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
-    let s3 = aws_sdk_s3::config::Builder::from(config)
-        .force_path_style(true)
-        // A streamed object body outlives the attempt's timeout: a stall must still fail it.
-        .stalled_stream_protection(StalledStreamProtectionConfig::enabled().build())
-        .build();
-    aws_sdk_s3::Client::from_conf(s3)
+pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(config)
 }
 
 /// Timeouts for SNS publishing. A Publish is not idempotent: an attempt that timed out after

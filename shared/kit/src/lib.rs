@@ -5,6 +5,7 @@ pub mod aws;
 pub mod identity;
 pub mod logging;
 pub mod metrics;
+pub mod objects;
 pub mod problem;
 
 pub use identity::{Caller, ClaimNames};

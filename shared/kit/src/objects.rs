@@ -1,0 +1,740 @@
+//! The imports bucket through S3's REST API: SigV4-signed HTTP requests over the same TLS
+//! set-up as every AWS client (rustls on ring, Amazon's roots; see [`crate::aws`]).
+//!
+//! Not the S3 SDK: the functions make five calls (get, put, delete an object, list a prefix's
+//! versions, and the API's presigning), and the SDK brought its endpoint rules, checksum
+//! algorithms and S3 Express sessions with them, about three of the nine megabytes of each
+//! binary that linked it. Addressing is path-style (`<endpoint>/<bucket>/<key>`), which S3
+//! accepts and a local emulator needs.
+
+use std::io;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::config::{Credentials, ProvideCredentials, SharedCredentialsProvider};
+use aws_sigv4::http_request::{
+    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+    UriPathNormalizationMode, sign,
+};
+use aws_sigv4::sign::v4;
+use bytes::Bytes;
+use http::{Method, Request, StatusCode, header};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tokio::io::AsyncReadExt;
+use tokio_util::io::StreamReader;
+
+/// Attempts per call: the first and two more for a dropped connection, a timeout or S3's
+/// 500/503 (SlowDown), as the SDK's standard retry mode made.
+const ATTEMPTS: u32 = 3;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// From sending a request to its answer's headers, plus [`UPLOAD_TIME_PER_MB`] per megabyte
+/// sent: a large export file must not time out on its way up.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+const UPLOAD_TIME_PER_MB: Duration = Duration::from_secs(1);
+/// How long an object's body may send nothing before its read fails, as the SDK's
+/// stalled-stream protection allowed.
+const STALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// One bucket: its URL, the region and credentials that sign for it, and a connection pool.
+#[derive(Clone)]
+pub struct Bucket {
+    name: String,
+    /// `<endpoint>/<bucket>`, see [`bucket_url`].
+    url: String,
+    region: String,
+    credentials: SharedCredentialsProvider,
+    /// Built at the first call: a function that touches the bucket on some events only (the
+    /// cascade, for erasures) does not pay for it at every cold start.
+    http: OnceLock<HttpClient>,
+}
+
+/// What a GetObject asks beyond the key.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Get<'a> {
+    /// A version other than the current one.
+    pub version_id: Option<&'a str>,
+    /// Only if the object still has this ETag (unquoted): S3 answers `PreconditionFailed`.
+    pub if_match: Option<&'a str>,
+    /// From this byte on (`Range: bytes=<from>-`); past the end S3 answers `InvalidRange`.
+    pub from: u64,
+}
+
+/// An object's answer: its size and its body, still to be read.
+pub struct Object {
+    /// The whole object's size: the end of `Content-Range` for a ranged read, else
+    /// `Content-Length`.
+    pub size: Option<u64>,
+    body: Incoming,
+}
+
+impl Object {
+    /// The body as a byte stream that fails (`TimedOut`) when S3 sends nothing for
+    /// [`STALL_TIMEOUT`]: a stalled connection ends the read instead of the invocation's time.
+    pub fn into_async_read(self) -> impl tokio::io::AsyncRead + Send + Unpin + 'static {
+        let chunks = futures::stream::unfold(Some(self.body), |body| async move {
+            let mut body = body?;
+            loop {
+                match tokio::time::timeout(STALL_TIMEOUT, body.frame()).await {
+                    Ok(None) => return None,
+                    Ok(Some(Ok(frame))) => {
+                        if let Ok(data) = frame.into_data() {
+                            return Some((Ok(data), Some(body)));
+                        }
+                    }
+                    Ok(Some(Err(error))) => return Some((Err(io::Error::other(error)), None)),
+                    Err(_) => {
+                        let stalled = io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            format!("S3 sent nothing for {STALL_TIMEOUT:?}"),
+                        );
+                        return Some((Err(stalled), None));
+                    }
+                }
+            }
+        });
+        StreamReader::new(Box::pin(chunks))
+    }
+
+    /// The whole body.
+    pub async fn bytes(self) -> Result<Vec<u8>, ObjectError> {
+        let mut bytes = Vec::with_capacity(self.size.map_or(0, |n| n.min(1 << 24) as usize));
+        self.into_async_read()
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|e| ObjectError::Failed(format!("reading the object: {e}")))?;
+        Ok(bytes)
+    }
+}
+
+/// One version of an object, as ListObjectVersions names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectVersion {
+    pub key: String,
+    pub version_id: String,
+    pub latest: bool,
+}
+
+/// A page of ListObjectVersions; `next` is where the following page starts, if there is one.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct VersionsPage {
+    pub versions: Vec<ObjectVersion>,
+    pub next: Option<VersionMarker>,
+}
+
+/// Where a listing of versions continues: after this key's version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionMarker {
+    pub key: String,
+    pub version_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    /// S3 answered with an error: its status and its code (`NoSuchKey`, `PreconditionFailed`,
+    /// `InvalidRange`, `AccessDenied`, ...).
+    #[error("S3 answered {status} {code}: {message}")]
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// No answer: the connection failed or timed out (after every attempt), or the request
+    /// could not be signed.
+    #[error("S3 request failed: {0}")]
+    Failed(String),
+}
+
+impl ObjectError {
+    /// S3's error code, when it answered.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Refused { code, .. } => Some(code),
+            Self::Failed(_) => None,
+        }
+    }
+
+    fn is_transient(&self) -> bool {
+        match self {
+            Self::Refused { status, code, .. } => {
+                *status >= 500 || matches!(code.as_str(), "SlowDown" | "RequestTimeout")
+            }
+            Self::Failed(_) => true,
+        }
+    }
+}
+
+impl Bucket {
+    /// The bucket `name`, in `config`'s region, with its credentials and endpoint
+    /// (`AWS_ENDPOINT_URL` locally, else S3's regional endpoint).
+    pub fn new(config: &SdkConfig, name: impl Into<String>) -> Self {
+        let region = config.region().map(ToString::to_string).unwrap_or_default();
+        let credentials = config
+            .credentials_provider()
+            .expect("kit::aws::sdk_config sets credentials");
+        let name = name.into();
+        Self {
+            url: bucket_url(config.endpoint_url(), &region, &name),
+            name,
+            region,
+            credentials,
+            http: OnceLock::new(),
+        }
+    }
+
+    /// The same bucket reached at another endpoint (a test's faulty link).
+    pub fn at_endpoint(mut self, endpoint: &str) -> Self {
+        self.url = bucket_url(Some(endpoint), &self.region, &self.name);
+        self
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// `<endpoint>/<bucket>`: what presigned requests are addressed to.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The credentials every request is signed with.
+    pub async fn credentials(&self) -> Result<Credentials, ObjectError> {
+        self.credentials
+            .provide_credentials()
+            .await
+            .map_err(|e| ObjectError::Failed(format!("no credentials: {e}")))
+    }
+
+    /// GetObject: the answer's headers have come; the body is read by the caller.
+    pub async fn get(&self, key: &str, get: Get<'_>) -> Result<Object, ObjectError> {
+        let query = get
+            .version_id
+            .map(|v| format!("versionId={}", uri_encode(v)));
+        let mut headers = Vec::new();
+        if let Some(etag) = get.if_match {
+            headers.push((header::IF_MATCH, format!("\"{etag}\"")));
+        }
+        if get.from > 0 {
+            headers.push((header::RANGE, format!("bytes={}-", get.from)));
+        }
+        let call = Call {
+            method: Method::GET,
+            url: self.object_url(key, query.as_deref()),
+            headers,
+            body: Bytes::new(),
+        };
+        let answer = self.send(&call).await?;
+        let size = object_size(answer.headers());
+        Ok(Object {
+            size,
+            body: answer.into_body(),
+        })
+    }
+
+    /// PutObject of `body` with `content_type`, as the current version of `key`; answers the
+    /// new version's ETag (unquoted).
+    pub async fn put(
+        &self,
+        key: &str,
+        content_type: &str,
+        body: Bytes,
+    ) -> Result<Option<String>, ObjectError> {
+        let call = Call {
+            method: Method::PUT,
+            url: self.object_url(key, None),
+            headers: vec![(header::CONTENT_TYPE, content_type.to_owned())],
+            body,
+        };
+        let answer = self.send(&call).await?;
+        let etag = answer.headers().get(header::ETAG);
+        Ok(etag
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim_matches('"').to_owned()))
+    }
+
+    /// DeleteObject of one version of `key` (a versioned bucket keeps the others).
+    pub async fn delete_version(&self, key: &str, version_id: &str) -> Result<(), ObjectError> {
+        let query = format!("versionId={}", uri_encode(version_id));
+        let call = Call {
+            method: Method::DELETE,
+            url: self.object_url(key, Some(&query)),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        };
+        self.send(&call).await.map(drop)
+    }
+
+    /// One page of ListObjectVersions under `prefix`, from `after` on (delete markers left
+    /// out: they hold no bytes).
+    pub async fn list_versions(
+        &self,
+        prefix: &str,
+        after: Option<&VersionMarker>,
+    ) -> Result<VersionsPage, ObjectError> {
+        // Parameters in the order SigV4 sorts them, so the URL sent is the URL signed.
+        let mut query = String::new();
+        if let Some(marker) = after {
+            query.push_str(&format!("key-marker={}&", uri_encode(&marker.key)));
+        }
+        query.push_str(&format!("prefix={}", uri_encode(prefix)));
+        if let Some(marker) = after {
+            query.push_str(&format!(
+                "&version-id-marker={}",
+                uri_encode(&marker.version_id)
+            ));
+        }
+        query.push_str("&versions=");
+        let call = Call {
+            method: Method::GET,
+            url: format!("{}?{query}", self.url),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        };
+        let answer = self.send(&call).await?;
+        let xml = read_text(answer.into_body()).await?;
+        Ok(versions_page(&xml))
+    }
+
+    fn object_url(&self, key: &str, query: Option<&str>) -> String {
+        let path = key.split('/').map(uri_encode).collect::<Vec<_>>().join("/");
+        match query {
+            Some(query) => format!("{}/{path}?{query}", self.url),
+            None => format!("{}/{path}", self.url),
+        }
+    }
+
+    /// Sends `call`, signed afresh for each attempt, until an answer that is not a transient
+    /// failure or the attempts are spent. A 2xx or 3xx answer comes back with its body unread;
+    /// an error answer is read and turned into [`ObjectError::Refused`].
+    async fn send(&self, call: &Call) -> Result<hyper::Response<Incoming>, ObjectError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self.attempt(call).await;
+            match result {
+                Err(error) if error.is_transient() && attempt < ATTEMPTS => {
+                    tracing::info!(%error, attempt, "S3 call failed; trying again");
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn attempt(&self, call: &Call) -> Result<hyper::Response<Incoming>, ObjectError> {
+        let credentials = self.credentials().await?;
+        let request = signed(call, &credentials, &self.region, SystemTime::now())
+            .map_err(|e| ObjectError::Failed(format!("signing: {e}")))?;
+        let megabytes = u32::try_from(call.body.len() >> 20).unwrap_or(u32::MAX);
+        let timeout = ANSWER_TIMEOUT + UPLOAD_TIME_PER_MB * megabytes;
+        let http = self.http.get_or_init(https_client);
+        let answer = tokio::time::timeout(timeout, http.request(request))
+            .await
+            .map_err(|_| ObjectError::Failed(format!("no answer in {timeout:?}")))?
+            .map_err(|e| ObjectError::Failed(error_chain(&e)))?;
+        if answer.status().is_success() || answer.status().is_redirection() {
+            return Ok(answer);
+        }
+        let status = answer.status();
+        let text = read_text(answer.into_body()).await.unwrap_or_default();
+        Err(refusal(status, &text))
+    }
+}
+
+/// A request before it is signed.
+struct Call {
+    method: Method,
+    /// Already URI-encoded, query parameters sorted.
+    url: String,
+    headers: Vec<(header::HeaderName, String)>,
+    body: Bytes,
+}
+
+/// `call` signed with SigV4 for S3: the path taken as it is (not normalised or encoded
+/// twice), the body's SHA-256 in `x-amz-content-sha256`, the session token (if any) signed.
+fn signed(
+    call: &Call,
+    credentials: &Credentials,
+    region: &str,
+    time: SystemTime,
+) -> Result<Request<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>> {
+    let mut settings = SigningSettings::default();
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    let identity = credentials.clone().into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("s3")
+        .time(time)
+        .settings(settings)
+        .build()?
+        .into();
+    let headers = call.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    let signable = SignableRequest::new(
+        call.method.as_str(),
+        &call.url,
+        headers,
+        SignableBody::Bytes(&call.body),
+    )?;
+    let (instructions, _) = sign(signable, &params)?.into_parts();
+    let mut request = Request::builder()
+        .method(call.method.clone())
+        .uri(&call.url);
+    for (name, value) in &call.headers {
+        request = request.header(name, value);
+    }
+    for (name, value) in instructions.headers() {
+        request = request.header(name, value);
+    }
+    Ok(request.body(Full::new(call.body.clone()))?)
+}
+
+/// The HTTPS (and, for a local emulator, plain HTTP) client: one per bucket, its connections
+/// kept for the next call.
+fn https_client() -> HttpClient {
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in crate::aws::aws_root_certificates() {
+        roots
+            .add(certificate)
+            .expect("Amazon's root certificates are valid");
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Client::builder(TokioExecutor::new()).build(https)
+}
+
+/// The bucket's URL, path-style (`<endpoint>/<bucket>`): the configured endpoint, or S3's
+/// regional one (`amazonaws.com.cn` in the China regions).
+pub fn bucket_url(endpoint: Option<&str>, region: &str, bucket: &str) -> String {
+    match endpoint.map(str::trim).filter(|e| !e.is_empty()) {
+        Some(endpoint) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
+        None => {
+            let suffix = if region.starts_with("cn-") {
+                "amazonaws.com.cn"
+            } else {
+                "amazonaws.com"
+            };
+            format!("https://s3.{region}.{suffix}/{bucket}")
+        }
+    }
+}
+
+/// SigV4's URI encoding: every byte but the unreserved characters (`A-Z a-z 0-9 - _ . ~`) as
+/// `%XX`.
+pub fn uri_encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+/// The whole object's size from a GetObject answer's headers: a ranged read's `Content-Range`
+/// ends in it (`bytes 100-999/1000`), a whole read's `Content-Length` is it.
+fn object_size(headers: &http::HeaderMap) -> Option<u64> {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &header::HeaderValue| v.to_str().ok())
+    };
+    match text(header::CONTENT_RANGE) {
+        Some(range) => range
+            .rsplit_once('/')
+            .and_then(|(_, total)| total.parse().ok()),
+        None => text(header::CONTENT_LENGTH).and_then(|n| n.parse().ok()),
+    }
+}
+
+/// An error answer: S3's `<Error><Code>…</Code><Message>…</Message></Error>`, or the status
+/// alone when there is no such body.
+fn refusal(status: StatusCode, body: &str) -> ObjectError {
+    let code = element(body, "Code").map(unescape).unwrap_or_else(|| {
+        status
+            .canonical_reason()
+            .unwrap_or("Error")
+            .replace(' ', "")
+    });
+    ObjectError::Refused {
+        status: status.as_u16(),
+        code,
+        message: element(body, "Message").map(unescape).unwrap_or_default(),
+    }
+}
+
+/// A ListVersionsResult: each `<Version>`'s key, version and whether it is the current one,
+/// and where the next page starts when `<IsTruncated>` is true.
+fn versions_page(xml: &str) -> VersionsPage {
+    let versions = elements(xml, "Version")
+        .filter_map(|version| {
+            Some(ObjectVersion {
+                key: unescape(element(version, "Key")?),
+                version_id: unescape(element(version, "VersionId")?),
+                latest: element(version, "IsLatest") == Some("true"),
+            })
+        })
+        .collect();
+    // The page's own fields come before its first entry.
+    let head = xml.split("<Version>").next().unwrap_or(xml);
+    let head = head.split("<DeleteMarker>").next().unwrap_or(head);
+    let next = (element(head, "IsTruncated") == Some("true"))
+        .then(|| {
+            Some(VersionMarker {
+                key: unescape(element(head, "NextKeyMarker")?),
+                version_id: unescape(element(head, "NextVersionIdMarker")?),
+            })
+        })
+        .flatten();
+    VersionsPage { versions, next }
+}
+
+/// The text of the first `<name>…</name>` in `xml` (S3's elements carry no attributes).
+fn element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+    elements(xml, name).next()
+}
+
+/// The text of every `<name>…</name>` in `xml`, in order, not nested.
+fn elements<'a>(xml: &'a str, name: &str) -> impl Iterator<Item = &'a str> {
+    let open = format!("<{name}>");
+    let close = format!("</{name}>");
+    let mut rest = xml;
+    std::iter::from_fn(move || {
+        let start = rest.find(&open)? + open.len();
+        let end = start + rest[start..].find(&close)?;
+        let text = &rest[start..end];
+        rest = &rest[end + close.len()..];
+        Some(text)
+    })
+}
+
+/// XML text with its five named entities and numeric character references resolved.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let Some(end) = rest.find(';') else { break };
+        let entity = &rest[1..end];
+        let resolved = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => entity
+                .strip_prefix("#x")
+                .map(|hex| u32::from_str_radix(hex, 16))
+                .or_else(|| entity.strip_prefix('#').map(str::parse))
+                .and_then(Result::ok)
+                .and_then(char::from_u32),
+        };
+        match resolved {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+async fn read_text(body: Incoming) -> Result<String, ObjectError> {
+    let bytes = body
+        .collect()
+        .await
+        .map_err(|e| ObjectError::Failed(format!("reading the answer: {e}")))?
+        .to_bytes();
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// An error and its sources, joined: hyper's own text ("client error (Connect)") says little.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// 100 ms, then 200 ms, with up to half as much again of jitter.
+fn backoff(attempt: u32) -> Duration {
+    let base = 100u64 << attempt.saturating_sub(1).min(4);
+    let jitter = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()))
+        % (base / 2 + 1);
+    Duration::from_millis(base + jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_of_versions_names_each_version_and_where_the_next_page_starts() {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix>imports/t/</Prefix><KeyMarker></KeyMarker><VersionIdMarker></VersionIdMarker><NextKeyMarker>imports/t/b&amp;c.csv</NextKeyMarker><NextVersionIdMarker>v2</NextVersionIdMarker><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated><Version><Key>imports/t/a.csv</Key><VersionId>v1</VersionId><IsLatest>true</IsLatest><ETag>&quot;x&quot;</ETag></Version><DeleteMarker><Key>imports/t/gone.csv</Key><VersionId>d1</VersionId><IsLatest>true</IsLatest></DeleteMarker><Version><Key>imports/t/b&amp;c.csv</Key><VersionId>v2</VersionId><IsLatest>false</IsLatest></Version></ListVersionsResult>"#;
+        let page = versions_page(xml);
+        assert_eq!(
+            page.versions,
+            [
+                ObjectVersion {
+                    key: "imports/t/a.csv".into(),
+                    version_id: "v1".into(),
+                    latest: true
+                },
+                ObjectVersion {
+                    key: "imports/t/b&c.csv".into(),
+                    version_id: "v2".into(),
+                    latest: false
+                },
+            ]
+        );
+        assert_eq!(
+            page.next,
+            Some(VersionMarker {
+                key: "imports/t/b&c.csv".into(),
+                version_id: "v2".into()
+            })
+        );
+    }
+
+    #[test]
+    fn the_last_page_has_no_next() {
+        let xml = "<ListVersionsResult><IsTruncated>false</IsTruncated>\
+                   <Version><Key>k</Key><VersionId>null</VersionId><IsLatest>true</IsLatest>\
+                   </Version></ListVersionsResult>";
+        let page = versions_page(xml);
+        assert_eq!(page.versions.len(), 1);
+        assert_eq!(page.next, None);
+        assert_eq!(
+            versions_page("<ListVersionsResult/>"),
+            VersionsPage::default()
+        );
+    }
+
+    #[test]
+    fn an_error_answer_gives_its_code_and_message() {
+        let body = "<?xml version=\"1.0\"?><Error><Code>PreconditionFailed</Code>\
+                    <Message>At least one of the pre-conditions you specified did not hold\
+                    </Message><Condition>If-Match</Condition></Error>";
+        let error = refusal(StatusCode::PRECONDITION_FAILED, body);
+        assert_eq!(error.code(), Some("PreconditionFailed"));
+        assert!(!error.is_transient());
+        assert!(
+            error
+                .to_string()
+                .starts_with("S3 answered 412 PreconditionFailed: At least")
+        );
+        let bare = refusal(StatusCode::SERVICE_UNAVAILABLE, "");
+        assert_eq!(bare.code(), Some("ServiceUnavailable"));
+        assert!(bare.is_transient());
+        assert!(refusal(StatusCode::SERVICE_UNAVAILABLE, "<Code>SlowDown</Code>").is_transient());
+        assert!(ObjectError::Failed("reset".into()).is_transient());
+    }
+
+    #[test]
+    fn entities_and_character_references_are_resolved() {
+        assert_eq!(
+            unescape("a&amp;b&lt;&gt;&quot;&apos;&#233;&#xE9;"),
+            "a&b<>\"'éé"
+        );
+        assert_eq!(unescape("50 &unknown; & more"), "50 &unknown; & more");
+    }
+
+    #[test]
+    fn the_size_is_the_whole_objects_for_ranged_reads_too() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(header::CONTENT_LENGTH, "1000".parse().unwrap());
+        assert_eq!(object_size(&headers), Some(1000));
+        headers.insert(header::CONTENT_LENGTH, "900".parse().unwrap());
+        headers.insert(header::CONTENT_RANGE, "bytes 100-999/1000".parse().unwrap());
+        assert_eq!(object_size(&headers), Some(1000));
+        headers.insert(header::CONTENT_RANGE, "bytes 100-999/*".parse().unwrap());
+        assert_eq!(object_size(&headers), None);
+    }
+
+    #[test]
+    fn keys_and_query_values_are_encoded_as_sigv4_encodes_them() {
+        assert_eq!(uri_encode("a b/ü~-_."), "a%20b%2F%C3%BC~-_.");
+    }
+
+    #[test]
+    fn the_bucket_is_addressed_path_style_at_the_endpoint_or_s3s_regional_one() {
+        assert_eq!(
+            bucket_url(Some("http://127.0.0.1:4566/"), "eu-north-1", "b"),
+            "http://127.0.0.1:4566/b"
+        );
+        assert_eq!(
+            bucket_url(None, "eu-north-1", "b"),
+            "https://s3.eu-north-1.amazonaws.com/b"
+        );
+        assert_eq!(
+            bucket_url(Some(" "), "cn-north-1", "b"),
+            "https://s3.cn-north-1.amazonaws.com.cn/b"
+        );
+    }
+
+    #[test]
+    fn a_signed_request_carries_the_payload_hash_and_the_session_token() {
+        let call = Call {
+            method: Method::PUT,
+            url: "https://s3.eu-west-1.amazonaws.com/b/reports/t/1.csv".into(),
+            headers: vec![(header::CONTENT_TYPE, "text/csv".into())],
+            body: Bytes::from_static(b"a,b\n"),
+        };
+        let credentials = Credentials::new("AKID", "secret", Some("token".into()), None, "test");
+        let request = signed(&call, &credentials, "eu-west-1", SystemTime::UNIX_EPOCH).unwrap();
+        let header = |name: &str| request.headers()[name].to_str().unwrap().to_owned();
+        assert_eq!(
+            header("x-amz-content-sha256"),
+            "5be08c9684a1d25efcee09318204824278b08bbfb4aef973ffefd0b9d7478313",
+            "the body's SHA-256"
+        );
+        assert_eq!(header("x-amz-security-token"), "token");
+        let authorization = header("authorization");
+        assert!(
+            authorization.starts_with("AWS4-HMAC-SHA256 Credential=AKID/19700101/eu-west-1/s3/"),
+            "{authorization}"
+        );
+        assert!(authorization.contains("content-type"), "{authorization}");
+        assert_eq!(header("content-type"), "text/csv");
+    }
+}

@@ -10,9 +10,6 @@ use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::{SharedCredentialsProvider, SharedHttpClient};
-use aws_smithy_http_client::Builder;
-use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
-use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
@@ -63,20 +60,13 @@ pub async fn sdk_config() -> SdkConfig {
 }
 
 /// The HTTP client of every AWS client: HTTPS through rustls on ring, trusting Amazon's root
-/// certificates only. The SDK's default (rustls on aws-lc, trusting the system's store) costs
-/// a cold start dearly: it reads and parses every certificate of the store each time a client
-/// is built, and aws-lc's CPU-jitter entropy source runs for tens of milliseconds at the first
-/// handshake on a small Lambda. Plain `http://` endpoints (the local emulator) work too.
+/// certificates only (see [`crate::http`]). The SDK's default (rustls on aws-lc, trusting the
+/// system's store) costs a cold start dearly: it reads and parses every certificate of the
+/// store each time a client is built, and aws-lc's CPU-jitter entropy source runs for tens of
+/// milliseconds at the first handshake on a small Lambda. Plain `http://` endpoints (the local
+/// emulator) work too.
 pub fn http_client() -> SharedHttpClient {
-    let trust = TrustStore::empty().with_pem_certificate(AWS_ROOT_CERTIFICATES);
-    let context = TlsContext::builder()
-        .with_trust_store(trust)
-        .build()
-        .expect("a TLS context of root certificates only");
-    Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .tls_context(context)
-        .build_https()
+    SharedHttpClient::new(crate::http::AwsHttpClient::default())
 }
 
 /// [`AWS_ROOT_CERTIFICATES`], each in DER, for a TLS set-up of our own (`crate::objects`).
@@ -146,8 +136,8 @@ pub fn required_env(name: &str) -> Result<String, String> {
 mod tests {
     use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 
-    /// Building a client builds its connector, root certificates included: a bundle that does
-    /// not parse fails here rather than at a cold start.
+    /// The bundle holds Amazon's five roots, and they parse: a bundle that does not fails
+    /// here rather than at a first request.
     #[tokio::test]
     async fn clients_build_with_amazons_root_certificates() {
         assert_eq!(
@@ -162,6 +152,8 @@ mod tests {
             .http_client(super::http_client())
             .build();
         let _client = aws_sdk_dynamodb::Client::from_conf(config);
+        assert_eq!(super::aws_root_certificates().count(), 5);
+        let _pool = crate::http::pool(crate::http::CONNECT_TIMEOUT);
     }
 
     #[test]

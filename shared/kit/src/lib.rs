@@ -2,6 +2,7 @@
 //! the caller's verified identity and RFC 9457 problem details. Written once, here.
 
 pub mod aws;
+pub mod http;
 pub mod identity;
 pub mod logging;
 pub mod metrics;

@@ -1,5 +1,5 @@
-//! The imports bucket through S3's REST API: SigV4-signed HTTP requests over the same TLS
-//! set-up as every AWS client (rustls on ring, Amazon's roots; see [`crate::aws`]).
+//! The imports bucket through S3's REST API: SigV4-signed HTTP requests over the same HTTP
+//! client as every AWS call (rustls on ring, Amazon's roots; see [`crate::http`]).
 //!
 //! Not the S3 SDK: the functions make five calls (get, put, delete an object, list a prefix's
 //! versions, and the API's presigning), and the SDK brought its endpoint rules, checksum
@@ -8,7 +8,7 @@
 //! accepts and a local emulator needs.
 
 use std::io;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
@@ -18,21 +18,19 @@ use aws_sigv4::http_request::{
     UriPathNormalizationMode, sign,
 };
 use aws_sigv4::sign::v4;
+use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
 use http::{Method, Request, StatusCode, header};
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use tokio::io::AsyncReadExt;
 use tokio_util::io::StreamReader;
+
+use crate::http::{CONNECT_TIMEOUT, Pool, pool};
 
 /// Attempts per call: the first and two more for a dropped connection, a timeout or S3's
 /// 500/503 (SlowDown), as the SDK's standard retry mode made.
 const ATTEMPTS: u32 = 3;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// From sending a request to its answer's headers, plus [`UPLOAD_TIME_PER_MB`] per megabyte
 /// sent: a large export file must not time out on its way up.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -40,8 +38,6 @@ const UPLOAD_TIME_PER_MB: Duration = Duration::from_secs(1);
 /// How long an object's body may send nothing before its read fails, as the SDK's
 /// stalled-stream protection allowed.
 const STALL_TIMEOUT: Duration = Duration::from_secs(5);
-
-type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// One bucket: its URL, the region and credentials that sign for it, and a connection pool.
 #[derive(Clone)]
@@ -53,7 +49,7 @@ pub struct Bucket {
     credentials: SharedCredentialsProvider,
     /// Built at the first call: a function that touches the bucket on some events only (the
     /// cascade, for erasures) does not pay for it at every cold start.
-    http: OnceLock<HttpClient>,
+    http: OnceLock<Pool>,
 }
 
 /// What a GetObject asks beyond the key.
@@ -338,7 +334,7 @@ impl Bucket {
             .map_err(|e| ObjectError::Failed(format!("signing: {e}")))?;
         let megabytes = u32::try_from(call.body.len() >> 20).unwrap_or(u32::MAX);
         let timeout = ANSWER_TIMEOUT + UPLOAD_TIME_PER_MB * megabytes;
-        let http = self.http.get_or_init(https_client);
+        let http = self.http.get_or_init(|| pool(CONNECT_TIMEOUT));
         let answer = tokio::time::timeout(timeout, http.request(request))
             .await
             .map_err(|_| ObjectError::Failed(format!("no answer in {timeout:?}")))?
@@ -368,7 +364,7 @@ fn signed(
     credentials: &Credentials,
     region: &str,
     time: SystemTime,
-) -> Result<Request<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<Request<SdkBody>, Box<dyn std::error::Error + Send + Sync>> {
     let mut settings = SigningSettings::default();
     settings.percent_encoding_mode = PercentEncodingMode::Single;
     settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
@@ -399,33 +395,7 @@ fn signed(
     for (name, value) in instructions.headers() {
         request = request.header(name, value);
     }
-    Ok(request.body(Full::new(call.body.clone()))?)
-}
-
-/// The HTTPS (and, for a local emulator, plain HTTP) client: one per bucket, its connections
-/// kept for the next call.
-fn https_client() -> HttpClient {
-    let mut roots = rustls::RootCertStore::empty();
-    for certificate in crate::aws::aws_root_certificates() {
-        roots
-            .add(certificate)
-            .expect("Amazon's root certificates are valid");
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
-    Client::builder(TokioExecutor::new()).build(https)
+    Ok(request.body(SdkBody::from(call.body.clone()))?)
 }
 
 /// The bucket's URL, path-style (`<endpoint>/<bucket>`): the configured endpoint, or S3's

@@ -1,7 +1,8 @@
 //! Splits libphonenumber's metadata, as the `phonenumber` crate bundles it, by country calling
 //! code (`src/phone_metadata.rs` says why): one postcard file per code in `OUT_DIR`, each the
-//! crate's own loader records of that code's regions in the crate's order, and
-//! `phone_groups.rs`, the table that includes them.
+//! crate's own loader records of that code's regions in the crate's order, deflated (the
+//! records are mostly regex text: 527 kB of them take 89 kB, in every binary that reads or
+//! shows a phone number), and `phone_groups.rs`, the table that includes them.
 //!
 //! The records are rebuilt from the crate's database through its public getters, so they are
 //! exactly what the crate itself parses at start; `phone_metadata`'s tests hold parsing,
@@ -17,7 +18,7 @@ fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     let mut table =
-        String::from("/// Calling code and its regions' metadata (postcard), by code.\n");
+        String::from("/// Calling code and its regions' metadata (postcard, deflated), by code.\n");
     table.push_str("static GROUPS: &[(u16, &[u8])] = &[\n");
     let mut regions = Vec::new();
     for code in 1..=999u16 {
@@ -33,6 +34,7 @@ fn main() {
                 .map(|id| (id, code)),
         );
         let bytes = postcard::to_allocvec(&records).expect("the metadata serialises");
+        let bytes = miniz_oxide::deflate::compress_to_vec(&bytes, 10);
         let file = format!("phone-{code}.bin");
         std::fs::write(Path::new(&out_dir).join(&file), bytes).expect("OUT_DIR is writable");
         writeln!(table, "    ({code}, include_bytes!(\"{file}\")),").expect("a String");

@@ -295,14 +295,16 @@ fn group(code: u16) -> Option<Vec<loader::Metadata>> {
     records(code).map(<[_]>::to_vec)
 }
 
-/// A code's regions as `build.rs` wrote them, decoded once (microseconds; building them into
-/// a database is what costs).
+/// A code's regions as `build.rs` wrote them, inflated and decoded once (microseconds; building
+/// them into a database is what costs).
 fn records(code: u16) -> Option<&'static [loader::Metadata]> {
     static RECORDS: LazyLock<Vec<OnceLock<Vec<loader::Metadata>>>> =
         LazyLock::new(|| GROUPS.iter().map(|_| OnceLock::new()).collect());
     let index = group_index(code)?;
     let records = RECORDS[index].get_or_init(|| {
-        postcard::from_bytes(GROUPS[index].1).expect("build.rs wrote this metadata")
+        let bytes = miniz_oxide::inflate::decompress_to_vec(GROUPS[index].1)
+            .expect("build.rs deflated this metadata");
+        postcard::from_bytes(&bytes).expect("build.rs wrote this metadata")
     });
     Some(records)
 }

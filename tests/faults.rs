@@ -194,14 +194,7 @@ async fn import_through(link: &FaultyLink) -> (ImportApp, CustomerStore) {
             .endpoint_url(link.url())
             .build(),
     );
-    let bucket = e2e::unique_name("faults");
-    devhost::s3_client()
-        .await
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
+    let bucket = e2e::imports::fresh_bucket("faults").await;
     let queue = sqs
         .create_queue()
         .queue_name(e2e::unique_name("continue"))

@@ -176,6 +176,19 @@ pub fn customer_rows(count: usize, first_number: usize) -> String {
     csv
 }
 
+/// A new bucket in the emulator, named from `prefix`.
+pub async fn fresh_bucket(prefix: &str) -> String {
+    let bucket = crate::unique_name(prefix);
+    devhost::s3_client()
+        .await
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("the emulator makes the bucket");
+    bucket
+}
+
 /// The import function's code to run in-process on a fresh table, with a bucket of its own
 /// (no notification: the test delivers them) and a continuation queue that does not exist,
 /// so every hand-over fails as if the invocation had crashed after its last commit.
@@ -185,14 +198,7 @@ pub async fn in_process_import(
 ) -> customers_import::App {
     let (client, table) = crate::fresh_table().await;
     let config = devhost::aws_config().await;
-    let bucket = crate::unique_name(bucket_prefix);
-    devhost::s3_client()
-        .await
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .expect("the emulator makes the bucket");
+    let bucket = fresh_bucket(bucket_prefix).await;
     let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL is set");
     customers_import::App {
         store: store::CustomerStore::new(client, table),

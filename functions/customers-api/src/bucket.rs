@@ -7,14 +7,10 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_dynamodb::config::{Credentials, ProvideCredentials, SharedCredentialsProvider};
-use aws_sigv4::http_request::{
-    PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
-    UriPathNormalizationMode, sign,
-};
-use aws_sigv4::sign::v4;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SignatureLocation};
 use chrono::{DateTime, Utc};
 use kit::Problem;
-use kit::objects::{bucket_url, uri_encode};
+use kit::objects::{bucket_url, s3_signing_settings, sign_for_s3, uri_encode};
 use serde::Serialize;
 use store::TenantId;
 
@@ -169,27 +165,16 @@ fn presign_get(
     start: SystemTime,
     expires_in: Duration,
 ) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-    let mut settings = SigningSettings::default();
+    let mut settings = s3_signing_settings();
     settings.signature_location = SignatureLocation::QueryParams;
     settings.expires_in = Some(expires_in);
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    let identity = credentials.clone().into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("s3")
-        .time(start)
-        .settings(settings)
-        .build()?
-        .into();
     let request = SignableRequest::new(
         "GET",
         url,
         std::iter::empty(),
         SignableBody::UnsignedPayload,
     )?;
-    let (instructions, _) = sign(request, &params)?.into_parts();
+    let instructions = sign_for_s3(request, credentials, region, start, settings)?;
     let mut signed = url.to_owned();
     let mut separator = if url.contains('?') { '&' } else { '?' };
     for (name, value) in instructions.params() {

@@ -14,8 +14,8 @@ use std::time::{Duration, SystemTime};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::config::{Credentials, ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{
-    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-    UriPathNormalizationMode, sign,
+    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningInstructions,
+    SigningSettings, UriPathNormalizationMode, sign,
 };
 use aws_sigv4::sign::v4;
 use aws_smithy_types::body::SdkBody;
@@ -357,18 +357,26 @@ struct Call {
     body: Bytes,
 }
 
-/// `call` signed with SigV4 for S3: the path taken as it is (not normalised or encoded
-/// twice), the body's SHA-256 in `x-amz-content-sha256`, the session token (if any) signed.
-fn signed(
-    call: &Call,
-    credentials: &Credentials,
-    region: &str,
-    time: SystemTime,
-) -> Result<Request<SdkBody>, Box<dyn std::error::Error + Send + Sync>> {
+type SignError = Box<dyn std::error::Error + Send + Sync>;
+
+/// SigV4's settings as S3 signs: the path taken as it is, not normalised or encoded twice
+/// (the URL is encoded once, by [`uri_encode`]). Callers add where the signature goes.
+pub fn s3_signing_settings() -> SigningSettings {
     let mut settings = SigningSettings::default();
     settings.percent_encoding_mode = PercentEncodingMode::Single;
     settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    settings
+}
+
+/// `request` signed for S3 in `region` at `time` with `settings` (see
+/// [`s3_signing_settings`]): the headers or query parameters to add.
+pub fn sign_for_s3(
+    request: SignableRequest<'_>,
+    credentials: &Credentials,
+    region: &str,
+    time: SystemTime,
+    settings: SigningSettings,
+) -> Result<SigningInstructions, SignError> {
     let identity = credentials.clone().into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
@@ -378,6 +386,19 @@ fn signed(
         .settings(settings)
         .build()?
         .into();
+    Ok(sign(request, &params)?.into_parts().0)
+}
+
+/// `call` signed with SigV4 for S3, in headers: the body's SHA-256 in
+/// `x-amz-content-sha256`, the session token (if any) signed.
+fn signed(
+    call: &Call,
+    credentials: &Credentials,
+    region: &str,
+    time: SystemTime,
+) -> Result<Request<SdkBody>, SignError> {
+    let mut settings = s3_signing_settings();
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
     let headers = call.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
     let signable = SignableRequest::new(
         call.method.as_str(),
@@ -385,7 +406,7 @@ fn signed(
         headers,
         SignableBody::Bytes(&call.body),
     )?;
-    let (instructions, _) = sign(signable, &params)?.into_parts();
+    let instructions = sign_for_s3(signable, credentials, region, time, settings)?;
     let mut request = Request::builder()
         .method(call.method.clone())
         .uri(&call.url);

@@ -703,6 +703,72 @@ mod tests {
         );
     }
 
+    /// AWS's own example of a header-signed GetObject ("Signature Calculations for the
+    /// Authorization Header", example "GET Object": a range of `test.txt`): the signature
+    /// real S3 checks, which the local emulator does not.
+    #[test]
+    fn a_get_is_signed_as_awss_documented_example() {
+        let call = Call {
+            method: Method::GET,
+            url: "https://examplebucket.s3.amazonaws.com/test.txt".into(),
+            headers: vec![(header::RANGE, "bytes=0-9".into())],
+            body: Bytes::new(),
+        };
+        let credentials = Credentials::new(
+            "AKIAIOSFODNN7EXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            None,
+            None,
+            "example",
+        );
+        let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_369_353_600);
+        let request = signed(&call, &credentials, "us-east-1", time).unwrap();
+        // The example writes no space after the commas; S3 takes either.
+        assert_eq!(
+            request.headers()["authorization"],
+            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, \
+             SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, \
+             Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
+        );
+        assert_eq!(request.headers()["x-amz-date"], "20130524T000000Z");
+    }
+
+    /// The same page's "PUT Object" example: the body's hash signed, a key with a `$`.
+    #[test]
+    fn a_put_is_signed_as_awss_documented_example() {
+        let call = Call {
+            method: Method::PUT,
+            url: format!(
+                "https://examplebucket.s3.amazonaws.com/{}",
+                uri_encode("test$file.text")
+            ),
+            headers: vec![
+                (header::DATE, "Fri, 24 May 2013 00:00:00 GMT".into()),
+                (
+                    header::HeaderName::from_static("x-amz-storage-class"),
+                    "REDUCED_REDUNDANCY".into(),
+                ),
+            ],
+            body: Bytes::from_static(b"Welcome to Amazon S3."),
+        };
+        let credentials = Credentials::new(
+            "AKIAIOSFODNN7EXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            None,
+            None,
+            "example",
+        );
+        let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_369_353_600);
+        let request = signed(&call, &credentials, "us-east-1", time).unwrap();
+        let authorization = request.headers()["authorization"].to_str().unwrap();
+        assert!(
+            authorization.ends_with(
+                "Signature=98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd"
+            ),
+            "{authorization}"
+        );
+    }
+
     #[test]
     fn a_signed_request_carries_the_payload_hash_and_the_session_token() {
         let call = Call {

@@ -703,6 +703,20 @@ mod tests {
         );
     }
 
+    /// `call` signed with the key, region and time of AWS's SigV4 examples for S3.
+    fn signed_as_in_awss_examples(call: &Call) -> Request<SdkBody> {
+        let credentials = Credentials::new(
+            "AKIAIOSFODNN7EXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            None,
+            None,
+            "example",
+        );
+        // Fri, 24 May 2013 00:00:00 GMT.
+        let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_369_353_600);
+        signed(call, &credentials, "us-east-1", time).unwrap()
+    }
+
     /// AWS's own example of a header-signed GetObject ("Signature Calculations for the
     /// Authorization Header", example "GET Object": a range of `test.txt`): the signature
     /// real S3 checks, which the local emulator does not.
@@ -714,15 +728,7 @@ mod tests {
             headers: vec![(header::RANGE, "bytes=0-9".into())],
             body: Bytes::new(),
         };
-        let credentials = Credentials::new(
-            "AKIAIOSFODNN7EXAMPLE",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            None,
-            None,
-            "example",
-        );
-        let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_369_353_600);
-        let request = signed(&call, &credentials, "us-east-1", time).unwrap();
+        let request = signed_as_in_awss_examples(&call);
         // The example writes no space after the commas; S3 takes either.
         assert_eq!(
             request.headers()["authorization"],
@@ -751,19 +757,30 @@ mod tests {
             ],
             body: Bytes::from_static(b"Welcome to Amazon S3."),
         };
-        let credentials = Credentials::new(
-            "AKIAIOSFODNN7EXAMPLE",
-            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            None,
-            None,
-            "example",
-        );
-        let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_369_353_600);
-        let request = signed(&call, &credentials, "us-east-1", time).unwrap();
+        let request = signed_as_in_awss_examples(&call);
         let authorization = request.headers()["authorization"].to_str().unwrap();
         assert!(
             authorization.ends_with(
                 "Signature=98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd"
+            ),
+            "{authorization}"
+        );
+    }
+
+    /// The same page's "GET Bucket (List Objects)" example: a query signed.
+    #[test]
+    fn a_listing_is_signed_as_awss_documented_example() {
+        let call = Call {
+            method: Method::GET,
+            url: "https://examplebucket.s3.amazonaws.com/?max-keys=2&prefix=J".into(),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        };
+        let request = signed_as_in_awss_examples(&call);
+        let authorization = request.headers()["authorization"].to_str().unwrap();
+        assert!(
+            authorization.ends_with(
+                "Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"
             ),
             "{authorization}"
         );

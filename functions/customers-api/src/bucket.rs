@@ -6,11 +6,11 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_dynamodb::config::{Credentials, ProvideCredentials, SharedCredentialsProvider};
+use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SignatureLocation};
 use chrono::{DateTime, Utc};
 use kit::Problem;
-use kit::objects::{bucket_url, s3_signing_settings, sign_for_s3, uri_encode};
+use kit::objects::{Bucket, s3_signing_settings, sign_for_s3, uri_encode};
 use serde::Serialize;
 use store::TenantId;
 
@@ -43,16 +43,10 @@ pub struct PresignedPost {
 
 /// The bucket, presigned for with SigV4 directly rather than through an S3 client: the API
 /// never calls S3 itself, and the S3 client (its endpoint rules, checksums and operations) was
-/// a third of the API's binary and a client to build at every cold start.
-pub struct ImportsBucket {
-    /// The bucket's URL, path-style: `<endpoint>/<bucket>`.
-    url: String,
-    region: String,
-    /// The function's credentials, which sign URLs and upload policies as they sign every
-    /// request.
-    credentials: SharedCredentialsProvider,
-    name: String,
-}
+/// a third of the API's binary and a client to build at every cold start. The function's
+/// credentials sign URLs and upload policies as they sign every request (`kit::objects`
+/// keeps the bucket's URL, region and credentials).
+pub struct ImportsBucket(Bucket);
 
 impl ImportsBucket {
     /// The bucket `name` of `region`, reached at `endpoint` when one is set
@@ -63,14 +57,7 @@ impl ImportsBucket {
         credentials: SharedCredentialsProvider,
         name: impl Into<String>,
     ) -> Self {
-        let region = region.into();
-        let name = name.into();
-        Self {
-            url: bucket_url(endpoint, &region, &name),
-            region,
-            credentials,
-            name,
-        }
+        Self(Bucket::at(region, endpoint, credentials, name))
     }
 
     /// Where the file of an import requested through the API goes. Only the tenant id
@@ -93,13 +80,9 @@ impl ImportsBucket {
         now: DateTime<Utc>,
     ) -> Result<PresignedPost, Problem> {
         let (start, expires_at) = validity(now);
-        let credentials = self
-            .credentials
-            .provide_credentials()
-            .await
-            .map_err(presign_failed)?;
+        let credentials = self.0.credentials().await.map_err(presign_failed)?;
         let policy = UploadPolicy {
-            bucket: &self.name,
+            bucket: self.0.name(),
             key,
             max_bytes,
             expires_at,
@@ -108,10 +91,10 @@ impl ImportsBucket {
             access_key_id: credentials.access_key_id(),
             secret_access_key: credentials.secret_access_key(),
             session_token: credentials.session_token(),
-            region: &self.region,
+            region: self.0.region(),
         };
         Ok(PresignedPost {
-            url: self.url.clone(),
+            url: self.0.url().to_owned(),
             method: "POST".to_owned(),
             fields: upload_policy::signed_fields(&policy, &signer, start),
             max_bytes,
@@ -127,15 +110,11 @@ impl ImportsBucket {
         now: DateTime<Utc>,
     ) -> Result<Presigned, Problem> {
         let (start, expires_at) = validity(now);
-        let credentials = self
-            .credentials
-            .provide_credentials()
-            .await
-            .map_err(presign_failed)?;
+        let credentials = self.0.credentials().await.map_err(presign_failed)?;
         // S3 answers with these headers in place of the stored ones.
         let unsigned = format!(
             "{}/{}?response-content-disposition={}&response-content-type={}",
-            self.url,
+            self.0.url(),
             key.split('/').map(uri_encode).collect::<Vec<_>>().join("/"),
             uri_encode(&format!("attachment; filename=\"{file_name}\"")),
             uri_encode("text/csv; charset=utf-8"),
@@ -143,7 +122,7 @@ impl ImportsBucket {
         let url = presign_get(
             &unsigned,
             &credentials,
-            &self.region,
+            self.0.region(),
             start.into(),
             URL_VALIDITY,
         )

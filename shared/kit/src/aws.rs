@@ -40,7 +40,7 @@ pub async fn sdk_config() -> SdkConfig {
         // DynamoDB answers in milliseconds; a stuck connection should fail fast and be retried.
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(2))
+                .connect_timeout(crate::http::CONNECT_TIMEOUT)
                 .operation_attempt_timeout(Duration::from_secs(3))
                 .operation_timeout(Duration::from_secs(8))
                 .build(),
@@ -85,7 +85,7 @@ pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
 /// up on it and retries.
 pub fn publish_timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(2))
+        .connect_timeout(crate::http::CONNECT_TIMEOUT)
         .operation_attempt_timeout(Duration::from_secs(10))
         .operation_timeout(Duration::from_secs(20))
         .build()

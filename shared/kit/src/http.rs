@@ -1,4 +1,4 @@
-//! The one HTTP client every AWS call goes through: the SDK clients' (through
+//! The HTTP client every AWS call goes through: the SDK clients' (through
 //! [`AwsHttpClient`]) and the bucket's signed requests ([`crate::objects`]). HTTPS through
 //! rustls on ring, trusting Amazon's root certificates only; HTTP/1.1; plain `http://` for a
 //! local emulator.
@@ -25,8 +25,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector as TcpConnector;
 use hyper_util::rt::TokioExecutor;
 
-/// When the SDK's settings name no connect timeout (the bucket's requests).
-pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a new connection may take: a stuck one should fail fast and be retried. The
+/// bucket's requests use it, and `kit::aws` gives it to every SDK client's settings.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A pool of connections, kept for the next request.
 pub(crate) type Pool = Client<HttpsConnector<TcpConnector>, SdkBody>;
@@ -58,7 +59,8 @@ pub(crate) fn pool(connect_timeout: Duration) -> Pool {
 }
 
 /// The SDK clients' HTTP client. Its pool is built at the first request, with the connect
-/// timeout the SDK's settings give then (`kit::aws` gives every client the same).
+/// timeout the SDK's settings give then. One pool per client rather than per process: a
+/// pool's connections belong to the Tokio runtime that opened them, and tests run many.
 #[derive(Debug, Default)]
 pub struct AwsHttpClient {
     pool: OnceLock<Pool>,

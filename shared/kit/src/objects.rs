@@ -39,7 +39,8 @@ const UPLOAD_TIME_PER_MB: Duration = Duration::from_secs(1);
 /// stalled-stream protection allowed.
 const STALL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// One bucket: its URL, the region and credentials that sign for it, and a connection pool.
+/// One bucket: its URL, the region and credentials that sign for it, and a connection pool
+/// (`kit::http`'s).
 #[derive(Clone)]
 pub struct Bucket {
     name: String,
@@ -48,7 +49,8 @@ pub struct Bucket {
     region: String,
     credentials: SharedCredentialsProvider,
     /// Built at the first call: a function that touches the bucket on some events only (the
-    /// cascade, for erasures) does not pay for it at every cold start.
+    /// cascade, for erasures) does not pay for it at every cold start; the API, which only
+    /// presigns, never builds it.
     http: OnceLock<Pool>,
 }
 
@@ -175,9 +177,21 @@ impl Bucket {
         let credentials = config
             .credentials_provider()
             .expect("kit::aws::sdk_config sets credentials");
+        Self::at(region, config.endpoint_url(), credentials, name)
+    }
+
+    /// The bucket `name` of `region`, signed for with `credentials`, reached at `endpoint`
+    /// when one is set, else at S3's regional endpoint.
+    pub fn at(
+        region: impl Into<String>,
+        endpoint: Option<&str>,
+        credentials: SharedCredentialsProvider,
+        name: impl Into<String>,
+    ) -> Self {
+        let region = region.into();
         let name = name.into();
         Self {
-            url: bucket_url(config.endpoint_url(), &region, &name),
+            url: bucket_url(endpoint, &region, &name),
             name,
             region,
             credentials,

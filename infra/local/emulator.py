@@ -147,13 +147,14 @@ class _OneAtATime:
             return lambda data: answer.setdefault("written", []).append(data)
 
         with self.lock:
-            _count_table_writes(environ)
+            written = _writes_of(environ)
             result = self.app(environ, keep)
             try:
                 chunks = answer.get("written", []) + list(result)
             finally:
                 if hasattr(result, "close"):
                     result.close()
+                _refresh_groups(written)
         status, headers, exc_info = answer["start"]
         start_response(status, headers, exc_info)
         return chunks
@@ -561,24 +562,113 @@ dynamodb_models.Table.query = _table_query_of_partition
 # for. moto walks every item of the table for each such Query: an import's possible-duplicate
 # lookups (an e-mail, a phone) cost a walk of the whole table each, so 10 000 new customers in
 # a table took 100 s, growing with the square of the table (tests/bench/imports.rs). Items are
-# grouped by an index's partition key attribute once, and the grouping is used until the next
-# DynamoDB request that may write (any but the reads below); moto's own query then runs over
-# the group instead of the table, so its answers are the same.
+# grouped by an index's partition key attribute once, and moto's own query then runs over the
+# group instead of the table, so its answers are the same. After each write the items it named
+# are looked up again and moved in the groups (cancelled transactions too: moto has restored
+# their items by then); a write this does not read (tables created or deleted, say) drops every
+# group. Dropping them at every write instead cost a walk of the table per lookup once an
+# import's lookups (in indexes) and writes interleaved (bench-imports' round trips).
 _READ_ACTIONS = {
     "GetItem", "BatchGetItem", "Query", "Scan", "DescribeTable", "ListTables",
     "DescribeTimeToLive", "ListTagsOfResource", "DescribeContinuousBackups",
     "DescribeStream", "GetRecords", "GetShardIterator", "ListStreams",
 }
-_writes_seen = [0]
-# (table name, attribute) -> (writes seen when grouped, {value: [items]})
+
+
+class _Group:
+    """The items of one table that carry one attribute, by its value."""
+
+    def __init__(self, table, attribute):
+        self.table, self.attribute = table, attribute
+        self.items = {}  # value -> {item key: item}
+        self.value_of = {}  # item key -> value
+        for item in table.all_items():
+            if isinstance(item, dynamodb_models.Item):
+                self.place(_item_key(table, item), item)
+
+    def place(self, key, item):
+        found = item.attrs.get(self.attribute) if item is not None else None
+        if found is not None:
+            value = _value_key(found)
+            self.items.setdefault(value, {})[key] = item
+            self.value_of[key] = value
+
+    def refresh(self, attrs):
+        """Takes the item with these key attributes as the table now holds it."""
+        key = _wire_key(self.table, attrs)
+        old = self.value_of.pop(key, None)
+        if old is not None:
+            self.items[old].pop(key, None)
+        try:
+            hash_value = DynamoType(attrs[self.table.hash_key_attr])
+            range_attr = self.table.range_key_attr
+            range_value = DynamoType(attrs[range_attr]) if range_attr else None
+        except (KeyError, TypeError):
+            return
+        self.place(key, self.table.get_item(hash_value, range_value))
+
+
+# (table name, attribute) -> _Group
 _groups = {}
 
 
-def _count_table_writes(environ):
+def _writes_of(environ):
+    """(table name, key or item) for each item a DynamoDB write request may change; [] for a
+    read or another service; None for a write this does not read."""
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     service, _, action = target.partition(".")
-    if service.startswith("DynamoDB") and action not in _READ_ACTIONS:
-        _writes_seen[0] += 1
+    if not service.startswith("DynamoDB") or action in _READ_ACTIONS:
+        return []
+    try:
+        body = json.loads(environ["wsgi.input"].getvalue() or b"{}")
+    except (ValueError, AttributeError):
+        return None
+    if action == "PutItem":
+        return [(body.get("TableName"), body.get("Item"))]
+    if action in ("UpdateItem", "DeleteItem"):
+        return [(body.get("TableName"), body.get("Key"))]
+    if action == "BatchWriteItem":
+        return [
+            (table, (request.get("PutRequest") or {}).get("Item")
+             or (request.get("DeleteRequest") or {}).get("Key"))
+            for table, requests in (body.get("RequestItems") or {}).items()
+            for request in requests
+        ]
+    if action == "TransactWriteItems":
+        return [
+            (op.get("TableName"), op.get("Item") or op.get("Key"))
+            for entry in body.get("TransactItems") or []
+            for kind, op in entry.items()
+            if kind != "ConditionCheck"
+        ]
+    return None
+
+
+def _refresh_groups(written):
+    if written is None:
+        _groups.clear()
+        return
+    for (table_name, _), group in _groups.items():
+        for name, attrs in written:
+            if name == table_name and isinstance(attrs, dict):
+                group.refresh(attrs)
+
+
+def _wire_key(table, attrs):
+    """The key of an item as a request spells it, comparable with `_item_key`."""
+    key = []
+    for name in (table.hash_key_attr, table.range_key_attr):
+        if name:
+            value = (attrs or {}).get(name) or {}
+            key.extend(next(iter(value.items()), (None, None)))
+    return tuple(key)
+
+
+def _item_key(table, item):
+    key = [item.hash_key.type, item.hash_key.value]
+    if table.range_key_attr:
+        key.extend([item.range_key.type, item.range_key.value])
+    return tuple(key)
 
 
 def _value_key(value):
@@ -586,16 +676,11 @@ def _value_key(value):
 
 
 def _items_with(table, attribute, value):
-    cached = _groups.get((table.name, attribute))
-    if cached is None or cached[0] != _writes_seen[0]:
-        grouped = {}
-        for item in table.all_items():
-            found = item.attrs.get(attribute) if isinstance(item, dynamodb_models.Item) else None
-            if found is not None:
-                grouped.setdefault(_value_key(found), []).append(item)
-        cached = (_writes_seen[0], grouped)
-        _groups[(table.name, attribute)] = cached
-    return cached[1].get(_value_key(value), [])
+    group = _groups.get((table.name, attribute))
+    if group is None or group.table is not table:
+        group = _Group(table, attribute)
+        _groups[(table.name, attribute)] = group
+    return list(group.items.get(_value_key(value), {}).values())
 
 
 def _index_query_of_group(self, hash_key, range_comparison, range_objs, limit,

@@ -13,6 +13,7 @@
 
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use customers_import::App;
 use e2e::faults::FaultyLink;
 use store::{CustomerStore, TenantId, Usage};
@@ -212,7 +213,13 @@ async fn timed_import(
     endpoint: Option<&str>,
 ) -> Duration {
     let config = kit::aws::sdk_config().await;
-    let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&config);
+    // The emulator answers one request at a time, so the lanes' transactions queue there for
+    // longer than the 3 s a DynamoDB attempt is given; that wait is the emulator's, not ours.
+    let patient = TimeoutConfig::builder()
+        .operation_attempt_timeout(Duration::from_secs(60))
+        .operation_timeout(Duration::from_secs(180))
+        .build();
+    let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&config).timeout_config(patient);
     if let Some(endpoint) = endpoint {
         dynamodb = dynamodb.endpoint_url(endpoint);
     }

@@ -18,7 +18,7 @@ const USED: &[(&str, &[&str])] = &[
             "dynamodb:UpdateItem", // the number counter; inventory lines in a ticket's transaction
             "dynamodb:DeleteItem", // unlink, delete, guards and lookups in transactions
             "dynamodb:ConditionCheckItem", // a work order on its customer, a job on its work order
-            "dynamodb:Query",      // every list (the table, GSI1, GSI3, GSI4)
+            "dynamodb:Query",      // every list and lookup (the table, GSI1, GSI3 to GSI8)
             "s3:PutObject",        // presigned uploads to imports/
             "s3:GetObject",        // presigned error reports from reports/, exports from exports/
             "sqs:SendMessage",     // a requested export's message to the imports queue

@@ -4,13 +4,17 @@
 //!
 //! Rules (DynamoDB developer guide, "Read/write capacity mode" and "Item sizes"):
 //! a write costs one unit per started KB of the item, twice that inside a transaction; each
-//! global secondary index the item appears in costs a write of its projected size (ALL here).
+//! global secondary index the item appears in costs a write of its projected size: the item's
+//! for the list indexes (ALL), one unit for a lookup index (keys only). A lookup entry is
+//! counted on every put that carries it, although DynamoDB writes nothing to a keys-only index
+//! when a change keeps the entry's key: for changes the estimate is an upper bound.
 //! Item size = the UTF-8 bytes of every attribute name plus its value's size.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::items::Item;
 use crate::keys::{GSI1PK, GSI3PK, GSI4PK};
+use crate::lookups;
 
 /// The size DynamoDB bills for an item, in bytes.
 pub fn item_size(item: &Item) -> usize {
@@ -46,11 +50,12 @@ fn value_size(value: &AttributeValue) -> usize {
 pub fn put_units(item: &Item, transactional: bool) -> f64 {
     let units = item_size(item).div_ceil(1024).max(1) as f64;
     let base = if transactional { 2.0 * units } else { units };
-    let indexes = [GSI1PK, GSI3PK, GSI4PK]
-        .iter()
-        .filter(|attr| item.contains_key(**attr))
-        .count() as f64;
-    base + indexes * units
+    let carried = |attrs: &mut dyn Iterator<Item = &str>| {
+        attrs.filter(|attr| item.contains_key(*attr)).count() as f64
+    };
+    let lists = carried(&mut [GSI1PK, GSI3PK, GSI4PK].into_iter());
+    let lookups = carried(&mut lookups::ALL.iter().map(|index| index.pk));
+    base + lists * units + lookups
 }
 
 /// Write units for deleting a small item (guards and lookup entries are well under 1 KB).
@@ -122,5 +127,19 @@ mod tests {
             ("big".into(), s(&"x".repeat(1500))),
         ]);
         assert_eq!(put_units(&indexed, true), 2.0 * 2.0 + 2.0 * 2.0);
+    }
+
+    #[test]
+    fn a_lookup_entry_costs_one_unit_whatever_the_items_size() {
+        let mut card: Item = HashMap::from([
+            ("PK".into(), s("a")),
+            (GSI1PK.into(), s("b")),
+            ("big".into(), s(&"x".repeat(1500))),
+        ]);
+        for index in lookups::ALL {
+            card.insert(index.pk.into(), s("k"));
+        }
+        // The table at 2 x 2 KB, the list index at 2 KB, four keys-only entries.
+        assert_eq!(put_units(&card, true), 4.0 + 2.0 + 4.0);
     }
 }

@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 use crate::StoreError;
 use crate::items::{self, CUSTOMER_ID, Item, VERSION};
 use crate::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK, TenantId};
-use crate::listing::merge_results;
+use crate::listing::merge_page;
+use crate::lookups;
 use crate::usage::{Kind, UsageMeter};
 use crate::{capacity, cursor};
 
@@ -152,11 +153,12 @@ impl CustomerStore {
             self.put_new(items::customer_item(tenant, customer)),
             Guarded::Customer,
         );
+        let lookups = lookups::of(tenant, customer);
         set.push_conditional(
             self.put_new(items::number_guard_item(
                 tenant,
-                &customer.fields.customer_number,
-                &customer.id,
+                customer,
+                &lookups.on_guard,
             )),
             Guarded::Number,
         );
@@ -181,8 +183,8 @@ impl CustomerStore {
             );
         }
         set.push(self.put(items::history_item(tenant, &customer.id, history)));
-        for key in lookup_keys(tenant, customer) {
-            set.push(self.put(items::lookup_item(key, &customer.id)));
+        for extra in &lookups.extra {
+            set.push(self.put(items::lookup_item(extra, &customer.id)));
         }
         set
     }
@@ -291,6 +293,8 @@ impl CustomerStore {
             Guarded::Customer,
         );
         set.push(self.put(items::history_item(tenant, &after.id, history)));
+        let (old_lookups, new_lookups) = (lookups::of(tenant, before), lookups::of(tenant, after));
+        let guard = items::number_guard_item(tenant, after, &new_lookups.on_guard);
         if before.fields.customer_number.to_uppercase()
             != after.fields.customer_number.to_uppercase()
         {
@@ -298,14 +302,10 @@ impl CustomerStore {
                 keys::customer_number_guard(tenant, &before.fields.customer_number),
                 &before.id,
             ));
-            set.push_conditional(
-                self.put_new(items::number_guard_item(
-                    tenant,
-                    &after.fields.customer_number,
-                    &after.id,
-                )),
-                Guarded::Number,
-            );
+            set.push_conditional(self.put_new(guard), Guarded::Number);
+        } else if old_lookups.on_guard != new_lookups.on_guard {
+            // The guard carries the first lookup values: it moves their index entries.
+            set.push(self.put_own_guard(guard, &after.id));
         }
         let old_refs = external_ref_keys(tenant, before);
         let new_refs = external_ref_keys(tenant, after);
@@ -337,13 +337,13 @@ impl CustomerStore {
                 );
             }
         }
-        let old_lookups = lookup_keys(tenant, before);
-        let new_lookups = lookup_keys(tenant, after);
-        for key in old_lookups.difference(&new_lookups) {
-            set.push(self.delete(key.clone()));
+        // The guard's entries moved with it (above); the lookup items are added and removed.
+        let (old_extra, new_extra) = (&old_lookups.extra, &new_lookups.extra);
+        for extra in old_extra.difference(new_extra) {
+            set.push(self.delete(extra.key.clone()));
         }
-        for key in new_lookups.difference(&old_lookups) {
-            set.push(self.put(items::lookup_item(key.clone(), &after.id)));
+        for extra in new_extra.difference(old_extra) {
+            set.push(self.put(items::lookup_item(extra, &after.id)));
         }
         set
     }
@@ -405,10 +405,9 @@ impl CustomerStore {
     }
 
     /// Customers with a name (display, company, person reversed, contact) that begins with
-    /// `prefix` (folded), in name order (reversed unless `ascending`): one Query of each shard
-    /// of the name entries, side by side, merged in name order ([`merge_page`]), and one
-    /// BatchGetItem. A customer's names share its shard, so one matching by two names appears
-    /// once per page.
+    /// `prefix` (folded), in name order (reversed unless `ascending`): one Query of each name
+    /// index, side by side, merged in name order ([`merge_page`]), and one BatchGetItem. A
+    /// customer found by two names appears once per page.
     pub async fn search_names(
         &self,
         tenant: &TenantId,
@@ -418,35 +417,37 @@ impl CustomerStore {
         ascending: bool,
     ) -> Result<Page<Customer>, StoreError> {
         let prefix = keys::name_prefix(prefix);
-        let stem = keys::name_search_stem(tenant);
+        let partition = keys::names_partition(tenant);
         let from = cursor
-            .map(|c| cursor::decode_position(c, PK, &stem, SK))
+            .map(|c| cursor::decode_position(c, PK, &partition, SK))
             .transpose()?;
         if from.as_ref().is_some_and(|from| !from.starts_with(prefix)) {
             return Err(StoreError::InvalidCursor(
                 "the cursor belongs to another query",
             ));
         }
-        let shards = keys::name_search_partitions(tenant).map(|partition| {
-            let start = from.as_ref().map(|position| {
-                items::key_of(keys::Key {
-                    pk: partition.clone(),
-                    sk: position.clone(),
-                })
-            });
-            let query = RecordQuery {
-                prefix: Some(prefix),
-                limit,
+        let limit = limit.clamp(1, MAX_PAGE);
+        let reads = lookups::NAME_INDEXES.map(|index| {
+            let names = NameRead {
+                index,
+                partition: &partition,
+                prefix,
+                after: from.as_deref(),
                 ascending,
-                ..RecordQuery::partition(partition)
             };
-            async move { self.query_from(&query, start).await }
+            self.names_after(names, limit)
         });
-        let results = futures::future::try_join_all(shards).await?;
-        let limit = limit.clamp(1, MAX_PAGE) as usize;
-        let (entries, next) = merge_results(results, |item| attribute(item, SK), limit, ascending);
+        let (mut rows, mut ends) = (Vec::new(), Vec::new());
+        for (found, end) in futures::future::try_join_all(reads).await? {
+            rows.extend(found);
+            ends.push(end);
+        }
+        let (entries, next) = merge_page(rows, &ends, limit as usize, ascending);
         let mut ids: Vec<CustomerId> = Vec::new();
-        for id in entries.iter().filter_map(items::customer_id_of) {
+        for id in entries
+            .iter()
+            .filter_map(|entry| keys::customer_of_entry(attribute(entry, SK)))
+        {
             if !ids.contains(&id) {
                 ids.push(id);
             }
@@ -455,8 +456,59 @@ impl CustomerStore {
         customers.sort_by_key(|c| ids.iter().position(|id| *id == c.id));
         Ok(Page {
             items: customers,
-            next_cursor: next.and_then(|position| cursor::encode_position(PK, &stem, SK, position)),
+            next_cursor: next
+                .and_then(|position| cursor::encode_position(PK, &partition, SK, position)),
         })
+    }
+
+    /// One page of a name index's entries that begin with the prefix, from just after `after`
+    /// when given: each entry as its position (its sort key, under `SK`, all [`merge_page`]
+    /// needs), and the position the Query read through (`None`: it read to the end).
+    async fn names_after(
+        &self,
+        read: NameRead<'_>,
+        limit: i32,
+    ) -> Result<(Vec<(String, Item)>, Option<String>), StoreError> {
+        let NameRead {
+            index,
+            partition,
+            prefix,
+            after,
+            ascending,
+        } = read;
+        // A Query starts after a key of the item it stopped at; a position names no item, so
+        // the range starts at the position itself and the entry found there (at most one: a
+        // name entry's sort key ends with its customer's id) is dropped.
+        let between = after.map(|after| {
+            let end_of_prefix = format!("{prefix}\u{10FFFF}");
+            if ascending {
+                (after.to_owned(), end_of_prefix)
+            } else {
+                (prefix.to_owned(), after.to_owned())
+            }
+        });
+        let query = RecordQuery {
+            index: Some(index.name),
+            partition_attr: index.pk,
+            sort_attr: index.sk,
+            prefix: Some(prefix),
+            between,
+            limit: if after.is_some() { limit + 1 } else { limit },
+            ascending,
+            ..RecordQuery::partition(partition.to_owned())
+        };
+        let (items, last) = self.query_from(&query, None).await?;
+        let position = |item: &Item| item.get(index.sk).and_then(|v| v.as_s().ok()).cloned();
+        let rows = items
+            .iter()
+            .filter_map(position)
+            .filter(|position| Some(position.as_str()) != after)
+            .map(|position| {
+                let entry = Item::from([(SK.to_owned(), AttributeValue::S(position.clone()))]);
+                (position, entry)
+            })
+            .collect();
+        Ok((rows, last.as_ref().and_then(position)))
     }
 
     /// Deletes a customer that has nothing but its card and its creation entry: no later
@@ -511,8 +563,8 @@ impl CustomerStore {
                 }));
             }
         }
-        for key in lookup_keys(tenant, customer) {
-            writes.push(self.delete(key));
+        for extra in lookups::of(tenant, customer).extra {
+            writes.push(self.delete(extra.key));
         }
         match self.transact(writes, None).await {
             Ok(()) => Ok(()),
@@ -587,12 +639,17 @@ impl CustomerStore {
             .set_index_name(query.index.map(str::to_owned))
             .expression_attribute_names("#pk", pk)
             .expression_attribute_values(":pk", AttributeValue::S(query.partition.clone()));
-        request = match query.prefix {
-            Some(prefix) => request
+        request = match (&query.between, query.prefix) {
+            (Some((low, high)), _) => request
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                .expression_attribute_names("#sk", sk)
+                .expression_attribute_values(":low", AttributeValue::S(low.clone()))
+                .expression_attribute_values(":high", AttributeValue::S(high.clone())),
+            (None, Some(prefix)) => request
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                 .expression_attribute_names("#sk", sk)
                 .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned())),
-            None => request.key_condition_expression("#pk = :pk"),
+            (None, None) => request.key_condition_expression("#pk = :pk"),
         };
         for condition in &query.filters {
             for (name, attr) in &condition.names {
@@ -702,7 +759,8 @@ impl CustomerStore {
         tenant: &TenantId,
         email: &str,
     ) -> Result<Vec<Customer>, StoreError> {
-        self.find_by_lookup(keys::email_lookup_partition(tenant, email), tenant)
+        let partition = keys::email_lookup_partition(tenant, email);
+        self.find_by_lookup(lookups::EMAILS, partition, tenant)
             .await
     }
 
@@ -712,16 +770,35 @@ impl CustomerStore {
         tenant: &TenantId,
         phone: &str,
     ) -> Result<Vec<Customer>, StoreError> {
-        self.find_by_lookup(keys::phone_lookup_partition(tenant, phone), tenant)
+        let partition = keys::phone_lookup_partition(tenant, phone);
+        self.find_by_lookup(lookups::PHONES, partition, tenant)
             .await
     }
 
+    /// One Query of the lookup index, whichever items carry its entries (cards or the items
+    /// beside them), and one BatchGetItem of the cards.
     async fn find_by_lookup(
         &self,
+        index: lookups::Index,
         partition: String,
         tenant: &TenantId,
     ) -> Result<Vec<Customer>, StoreError> {
-        let (ids, _) = self.query_ids(None, PK, partition, MAX_PAGE, None).await?;
+        let query = RecordQuery {
+            index: Some(index.name),
+            partition_attr: index.pk,
+            sort_attr: index.sk,
+            ..RecordQuery::partition(partition)
+        };
+        let (entries, _) = self.query_from(&query, None).await?;
+        let mut ids: Vec<CustomerId> = Vec::new();
+        for id in entries
+            .iter()
+            .filter_map(|e| lookups::customer_of(e, index))
+        {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
         self.get_many(tenant, &ids).await
     }
 
@@ -935,6 +1012,19 @@ impl CustomerStore {
 
     /// Frees a guard (old number, old external reference), but only if it still belongs to
     /// this customer.
+    /// Puts a guard again (new lookup entries on it), if `owner` still holds it.
+    pub(crate) fn put_own_guard(&self, item: Item, owner: &CustomerId) -> TransactWriteItem {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("#id = :id")
+            .expression_attribute_names("#id", CUSTOMER_ID)
+            .expression_attribute_values(":id", AttributeValue::S(owner.0.clone()))
+            .build()
+            .expect("table and item are set");
+        TransactWriteItem::builder().put(put).build()
+    }
+
     pub(crate) fn delete_guard(&self, key: keys::Key, owner: &CustomerId) -> TransactWriteItem {
         let delete = Delete::builder()
             .table_name(&self.table)
@@ -1102,6 +1192,8 @@ pub(crate) struct RecordQuery<'a> {
     pub sort_attr: &'static str,
     pub partition: String,
     pub prefix: Option<&'a str>,
+    /// Sort keys from the first to the second, both included (instead of `prefix`).
+    pub between: Option<(String, String)>,
     pub filters: Vec<crate::listing::Condition>,
     pub limit: i32,
     pub cursor: Option<&'a str>,
@@ -1117,12 +1209,22 @@ impl RecordQuery<'_> {
             sort_attr: SK,
             partition,
             prefix: None,
+            between: None,
             filters: Vec::new(),
             limit: MAX_PAGE,
             cursor: None,
             ascending: true,
         }
     }
+}
+
+/// Where a name search reads one name index.
+struct NameRead<'a> {
+    index: lookups::Index,
+    partition: &'a str,
+    prefix: &'a str,
+    after: Option<&'a str>,
+    ascending: bool,
 }
 
 pub(crate) enum TransactError {
@@ -1215,22 +1317,6 @@ fn external_ref_keys(tenant: &TenantId, customer: &Customer) -> BTreeSet<keys::K
         .external_refs
         .iter()
         .map(|r| keys::external_ref_guard(tenant, r.system, &r.id))
-        .collect()
-}
-
-/// The index entries a customer has: exact lookups by e-mail and phone, and name search.
-/// They are written, and removed, in the same transaction as the customer.
-fn lookup_keys(tenant: &TenantId, customer: &Customer) -> BTreeSet<keys::Key> {
-    let fields = &customer.fields;
-    let id = &customer.id;
-    let emails = fields.lookup_emails();
-    let phones = fields.lookup_phones();
-    let names = fields.search_names();
-    emails
-        .iter()
-        .map(|e| keys::email_lookup(tenant, e, id))
-        .chain(phones.iter().map(|p| keys::phone_lookup(tenant, p, id)))
-        .chain(names.iter().map(|n| keys::name_entry(tenant, n, id)))
         .collect()
 }
 

@@ -10,6 +10,7 @@ use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 use crate::StoreError;
 use crate::customers::{Assignment, IdempotencyRecord};
 use crate::keys::{self, ENTITY, Key, TenantId};
+use crate::lookups;
 use domain::HistoryEntry;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -81,12 +82,18 @@ pub fn customer_from_item(item: Item) -> Result<Customer, StoreError> {
     from_item(item).map_err(StoreError::Corrupt)
 }
 
-pub fn number_guard_item(tenant: &TenantId, number: &str, id: &CustomerId) -> Item {
+/// The guard of the customer's number, which also carries the customer's first e-mail, phone
+/// and names into the lookup indexes (`slots`, see `lookups.rs`): a small item that every
+/// customer has, outside the list indexes, so the entries cost no more than themselves.
+pub fn number_guard_item(tenant: &TenantId, customer: &Customer, slots: &[lookups::Entry]) -> Item {
     let mut item = keyed(
-        keys::customer_number_guard(tenant, number),
+        keys::customer_number_guard(tenant, &customer.fields.customer_number),
         "CustomerNumber",
     );
-    item.insert(CUSTOMER_ID.into(), s(id.0.clone()));
+    item.insert(CUSTOMER_ID.into(), s(customer.id.0.clone()));
+    for entry in slots {
+        entry.write_into(&mut item);
+    }
     item
 }
 
@@ -108,9 +115,11 @@ pub fn external_ref_guard_item(tenant: &TenantId, external: &ExternalRef, id: &C
     item
 }
 
-pub fn lookup_item(key: Key, id: &CustomerId) -> Item {
-    let mut item = keyed(key, "CustomerLookup");
+/// A lookup value the card has no slot for, carrying its entry of the lookup index.
+pub fn lookup_item(extra: &lookups::Extra, id: &CustomerId) -> Item {
+    let mut item = keyed(extra.key.clone(), "CustomerLookup");
     item.insert(CUSTOMER_ID.into(), s(id.0.clone()));
+    extra.entry.write_into(&mut item);
     item
 }
 

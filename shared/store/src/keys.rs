@@ -16,6 +16,20 @@ pub const GSI3SK: &str = "GSI3SK";
 pub const GSI4: &str = "GSI4";
 pub const GSI4PK: &str = "GSI4PK";
 pub const GSI4SK: &str = "GSI4SK";
+/// The lookup indexes (keys only, sparse): by e-mail, by phone, and two of names. See
+/// `lookups.rs` for which items carry which.
+pub const GSI5: &str = "GSI5";
+pub const GSI5PK: &str = "GSI5PK";
+pub const GSI5SK: &str = "GSI5SK";
+pub const GSI6: &str = "GSI6";
+pub const GSI6PK: &str = "GSI6PK";
+pub const GSI6SK: &str = "GSI6SK";
+pub const GSI7: &str = "GSI7";
+pub const GSI7PK: &str = "GSI7PK";
+pub const GSI7SK: &str = "GSI7SK";
+pub const GSI8: &str = "GSI8";
+pub const GSI8PK: &str = "GSI8PK";
+pub const GSI8SK: &str = "GSI8SK";
 pub const ENTITY: &str = "entity";
 pub const EXPIRES_AT: &str = "expiresAt";
 
@@ -388,12 +402,13 @@ pub fn rejected_import(day: &str, object_key: &str) -> Key {
     }
 }
 
-/// Exact-lookup entries: one partition per e-mail address or phone number, one item per
-/// customer that carries it.
+/// Exact lookups: one index partition per e-mail address or phone number, one entry per
+/// customer that carries it. A value the card has no slot for is an item of its own at the
+/// same key (see `lookups.rs`).
 pub fn email_lookup(tenant: &TenantId, email: &str, id: &CustomerId) -> Key {
     Key {
         pk: email_lookup_partition(tenant, email),
-        sk: format!("C#{id}"),
+        sk: lookup_sort_key(id),
     }
 }
 
@@ -404,7 +419,7 @@ pub fn email_lookup_partition(tenant: &TenantId, email: &str) -> String {
 pub fn phone_lookup(tenant: &TenantId, phone: &str, id: &CustomerId) -> Key {
     Key {
         pk: phone_lookup_partition(tenant, phone),
-        sk: format!("C#{id}"),
+        sk: lookup_sort_key(id),
     }
 }
 
@@ -412,31 +427,36 @@ pub fn phone_lookup_partition(tenant: &TenantId, phone: &str) -> String {
     format!("{}PHONE#{}", tenant.prefix(), phone)
 }
 
-/// How many partitions hold a tenant's name-search entries. Every new person writes two
-/// entries (4 write units in its transaction) and a partition takes about 1 000 units a
-/// second: one partition held an organisation to some 250 new persons a second, below one
-/// import file's pace; four hold it to some 1 000, the list indexes' own ceiling
-/// (docs/data-model.md, Scale envelope). A search reads all four, side by side.
+fn lookup_sort_key(id: &CustomerId) -> String {
+    format!("C#{id}")
+}
+
+/// The customer a lookup or name entry's sort key names: every such key ends with `#<id>`.
+pub fn customer_of_entry(sort_key: &str) -> Option<CustomerId> {
+    let (_, id) = sort_key.rsplit_once('#')?;
+    (!id.is_empty()).then(|| CustomerId(id.to_owned()))
+}
+
+/// How many table partitions hold the name items of a tenant (the names its cards have no
+/// slot for: companies' contacts, mostly). Each is 2 write units in its transaction and a
+/// partition takes about 1 000 units a second; four spread an import of such customers so
+/// that the names keep pace with the list indexes (docs/data-model.md, Scale envelope).
 pub const NAME_SHARDS: u32 = 4;
 
-/// The name-search entries of a tenant: one item per (folded name, customer), in the shard of
-/// the customer ([`name_shard`]), so that all the names of one customer share a partition.
-pub fn name_search_partition(tenant: &TenantId, shard: u32) -> String {
+/// The table partition of a name item: the shard of its customer ([`name_shard`]).
+pub fn name_item_partition(tenant: &TenantId, shard: u32) -> String {
     format!("{}NAMES#{shard}", tenant.prefix())
 }
 
-/// Every partition of the tenant's name-search entries.
-pub fn name_search_partitions(tenant: &TenantId) -> impl Iterator<Item = String> + '_ {
-    (0..NAME_SHARDS).map(|shard| name_search_partition(tenant, shard))
-}
-
-/// What a merged name search's cursor names as its partition: the shards' common stem.
-pub fn name_search_stem(tenant: &TenantId) -> String {
+/// The name indexes' partition of a tenant: every name entry, whether a card or a name item
+/// carries it. Index entries cost one unit each (keys only), so one partition per index takes
+/// about 1 000 new customers a second, the list indexes' own ceiling.
+pub fn names_partition(tenant: &TenantId) -> String {
     format!("{}NAMES", tenant.prefix())
 }
 
-/// The shard of a customer's name entries: FNV-1a of its id, which stays the same for ever
-/// (the entries are found again by it when the names change), unlike std's hasher.
+/// The shard of a customer's name items: FNV-1a of its id, which stays the same for ever
+/// (the items are found again by it when the names change), unlike std's hasher.
 pub fn name_shard(id: &CustomerId) -> u32 {
     let hash = id.0.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
         (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
@@ -444,11 +464,18 @@ pub fn name_shard(id: &CustomerId) -> u32 {
     hash % NAME_SHARDS
 }
 
+/// A name item's key in the table (its index entry is [`names_partition`] and the same sort
+/// key).
 pub fn name_entry(tenant: &TenantId, folded_name: &str, id: &CustomerId) -> Key {
     Key {
-        pk: name_search_partition(tenant, name_shard(id)),
-        sk: format!("{}#{id}", key_part(folded_name)),
+        pk: name_item_partition(tenant, name_shard(id)),
+        sk: name_entry_sort_key(folded_name, id),
     }
+}
+
+/// A name entry's sort key, in the table and in the name indexes: the name, cut, and the id.
+pub fn name_entry_sort_key(folded_name: &str, id: &CustomerId) -> String {
+    format!("{}#{id}", key_part(folded_name))
 }
 
 /// Sort keys stop at 1024 bytes, and folding can grow a name (NFKD expands some characters
@@ -712,14 +739,22 @@ mod tests {
         for count in counts {
             assert!((800..1_200).contains(&count), "{counts:?}");
         }
-        let partitions: Vec<String> = name_search_partitions(&t).collect();
-        assert_eq!(partitions.len(), NAME_SHARDS as usize);
-        assert!(partitions.contains(&name_entry(&t, "x", &id).pk));
-        assert!(
-            partitions
-                .iter()
-                .all(|p| p.starts_with(&name_search_stem(&t)))
-        );
+        assert_eq!(names_partition(&t), "T#acme#NAMES");
+    }
+
+    #[test]
+    fn an_entrys_sort_key_names_its_customer() {
+        let t = TenantId::parse("acme").unwrap();
+        let id = CustomerId("01JD5Q1Z8X3V7N2K4M6P9R0S1T".into());
+        for key in [
+            email_lookup(&t, "Anna@Example.com", &id),
+            phone_lookup(&t, "+46701234567", &id),
+            name_entry(&t, "berg # anna", &id),
+        ] {
+            assert_eq!(customer_of_entry(&key.sk), Some(id.clone()), "{key:?}");
+        }
+        assert_eq!(customer_of_entry("no separator"), None);
+        assert_eq!(customer_of_entry("ends with#"), None);
     }
 
     #[test]

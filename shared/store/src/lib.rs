@@ -15,6 +15,7 @@ mod items;
 pub mod keys;
 mod linked;
 pub mod listing;
+pub mod lookups;
 mod merge;
 mod newest_first;
 mod notices;

@@ -114,6 +114,7 @@ impl Plan {
             sort_attr: self.sort_attr,
             partition: self.partition.clone(),
             prefix: Some(prefix),
+            between: None,
             filters: self.filters.clone(),
             limit: list.limit,
             cursor,

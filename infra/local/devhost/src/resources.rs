@@ -959,7 +959,10 @@ mod tests {
             .collect();
         let mut indexes = indexes;
         indexes.sort_unstable();
-        assert_eq!(indexes, ["GSI1", "GSI3", "GSI4"]);
+        assert_eq!(
+            indexes,
+            ["GSI1", "GSI3", "GSI4", "GSI5", "GSI6", "GSI7", "GSI8"]
+        );
         let stream = table.stream_specification().unwrap();
         assert!(stream.stream_enabled());
         assert_eq!(

@@ -1394,7 +1394,8 @@ Resources:
         assert_eq!(
             attributes,
             [
-                "PK", "SK", "GSI1PK", "GSI1SK", "GSI3PK", "GSI3SK", "GSI4PK", "GSI4SK"
+                "PK", "SK", "GSI1PK", "GSI1SK", "GSI3PK", "GSI3SK", "GSI4PK", "GSI4SK", "GSI5PK",
+                "GSI5SK", "GSI6PK", "GSI6SK", "GSI7PK", "GSI7SK", "GSI8PK", "GSI8SK"
             ]
         );
         assert!(
@@ -1408,13 +1409,20 @@ Resources:
             .iter()
             .map(|i| i.index_name.as_str())
             .collect();
-        assert_eq!(indexes, ["GSI1", "GSI3", "GSI4"]);
+        assert_eq!(
+            indexes,
+            ["GSI1", "GSI3", "GSI4", "GSI5", "GSI6", "GSI7", "GSI8"]
+        );
         let gsi3 = &table.global_secondary_indexes[1];
         assert_eq!(
             gsi3.key_schema,
             vec![key("GSI3PK", "HASH"), key("GSI3SK", "RANGE")]
         );
         assert_eq!(gsi3.projection.projection_type, "ALL");
+        // The lookup indexes hold keys only: an entry is one write unit.
+        for lookup in &table.global_secondary_indexes[3..] {
+            assert_eq!(lookup.projection.projection_type, "KEYS_ONLY");
+        }
         assert!(table.local_secondary_indexes.is_empty());
         assert_eq!(
             table.stream_view_type.as_deref(),

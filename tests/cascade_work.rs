@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use customers_cascade::App;
 use domain::{
-    ChangeKind, Customer, CustomerInput, CustomerStatus, HistoryEntry, Site, WorkOrder, WorkStatus,
+    ChangeKind, Customer, CustomerInput, CustomerStatus, HistoryEntry, WorkOrder, WorkStatus,
 };
 use e2e::work::{customer_with_site, id_of, job, move_through, work_order};
 use e2e::{Session, Suite};
@@ -253,27 +253,8 @@ async fn customer_with_work_in_progress(
         )
         .await
         .expect("customer");
-    let site_input = serde_json::from_value(json!({"name": "Yard"})).unwrap();
-    let site = Site::new(
-        card.id.clone(),
-        domain::validate_site(site_input, None, &Default::default()).unwrap(),
-        "ada",
-        Utc::now(),
-    );
-    let mut linked = card.clone();
-    linked.sites_count = 1;
-    linked.version += 1;
-    let entry = HistoryEntry::of(ChangeKind::SiteLinked, Some(&card), &linked);
-    store
-        .replace(
-            tenant,
-            &card,
-            &linked,
-            &entry,
-            Some(&store::Companion::LinkSite(Box::new(site.clone()), None)),
-        )
-        .await
-        .expect("site");
+    let site = e2e::records::site(&card, "Yard", "ada");
+    let linked = e2e::records::link_site(store, tenant, &card, &site).await;
     let mut orders = Vec::new();
     for i in 0..3 {
         let fields = domain::validate_work_order(
@@ -285,17 +266,7 @@ async fn customer_with_work_in_progress(
         )
         .unwrap();
         let order = WorkOrder::new(card.id.clone(), fields, "ada", Utc::now());
-        store
-            .link(
-                tenant,
-                store::Link {
-                    record: &order,
-                    depends: vec![store::Depends::Customer(linked.version)],
-                    idempotency: None,
-                },
-            )
-            .await
-            .expect("work order");
+        e2e::records::link_work_order(store, tenant, &order, linked.version).await;
         orders.push(order);
     }
     (linked, orders)

@@ -13,7 +13,7 @@ use domain::{
 };
 use lambda_runtime::LambdaEvent;
 use serde_json::json;
-use store::{Companion, CustomerStore, TenantId, Usage};
+use store::{CustomerStore, TenantId, Usage};
 
 const SITES: usize = 500;
 /// Of which the cascade finds this many inactive already and must not write.
@@ -40,21 +40,7 @@ async fn link_sites(store: &CustomerStore, tenant: &TenantId, mut card: Customer
             fields.status = domain::SiteStatus::Inactive;
         }
         let site = Site::new(card.id.clone(), fields, "bench", Utc::now());
-        let mut after = card.clone();
-        after.sites_count += 1;
-        after.version += 1;
-        let entry = HistoryEntry::of(ChangeKind::SiteLinked, Some(&card), &after);
-        store
-            .replace(
-                tenant,
-                &card,
-                &after,
-                &entry,
-                Some(&Companion::LinkSite(Box::new(site), None)),
-            )
-            .await
-            .expect("site linked");
-        card = after;
+        card = e2e::records::link_site(store, tenant, &card, &site).await;
     }
     card
 }
@@ -85,17 +71,7 @@ async fn add_work(store: &CustomerStore, tenant: &TenantId, card: &Customer) -> 
         .expect("valid work order");
         let fields = domain::validate_work_order(input).expect("valid");
         let order = WorkOrder::new(card.id.clone(), fields, "bench", Utc::now());
-        store
-            .link(
-                tenant,
-                store::Link {
-                    record: &order,
-                    depends: vec![store::Depends::Customer(card.version)],
-                    idempotency: None,
-                },
-            )
-            .await
-            .expect("work order");
+        e2e::records::link_work_order(store, tenant, &order, card.version).await;
         open_orders += usize::from(status.is_open());
         if i % JOBS_EVERY == 0 {
             let done = (i / JOBS_EVERY) % 4 == 3;
@@ -109,20 +85,7 @@ async fn add_work(store: &CustomerStore, tenant: &TenantId, card: &Customer) -> 
                 "bench",
                 Utc::now(),
             );
-            store
-                .link(
-                    tenant,
-                    store::Link {
-                        record: &job,
-                        depends: vec![store::Depends::WorkOrder {
-                            id: order.id.clone(),
-                            version: order.version,
-                        }],
-                        idempotency: None,
-                    },
-                )
-                .await
-                .expect("job");
+            e2e::records::link_job(store, tenant, &order, &job).await;
             open_jobs += usize::from(!done);
         }
     }

@@ -23,6 +23,7 @@ pub mod exports;
 pub mod faults;
 pub mod imports;
 pub mod notifications;
+pub mod records;
 pub mod work;
 
 /// The repository root, found from this crate's manifest.

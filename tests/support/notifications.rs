@@ -235,3 +235,114 @@ pub fn fresh_mobile() -> String {
     };
     format!("+4670{random:07}")
 }
+
+/// A customer whose primary contact has `mobile`, with two technicians assigned, a site, a
+/// work order and one job, stored through the store as the API stores them: what the
+/// notification benches send stream records about.
+pub struct SeededJob {
+    /// The stream keys and stored image of the work order.
+    pub order_keys: Value,
+    pub order_image: Value,
+    /// The stream keys and stored image of the job.
+    pub job_keys: Value,
+    pub job_image: Value,
+}
+
+impl SeededJob {
+    /// The stream record of the job going en route in its version `version` (from `version
+    /// - 1`): a new text each time, up to the SMS policy's limit per job and trigger.
+    pub fn en_route(&self, sequence: usize, version: usize) -> Value {
+        let mut after = self.job_image.clone();
+        after["status"] = json!({"S": "enRoute"});
+        after["version"] = json!({"N": version.to_string()});
+        let mut before = self.job_image.clone();
+        before["version"] = json!({"N": (version - 1).to_string()});
+        let sequence = sequence.to_string();
+        stream_record(
+            &sequence,
+            "MODIFY",
+            self.job_keys.clone(),
+            Some(after),
+            Some(before),
+        )
+    }
+}
+
+/// Settings under which texts go to Swedish numbers with the SMS policy's limits as high as
+/// they go, put for `tenant`.
+pub async fn allow_texts(store: &store::CustomerStore, tenant: &store::TenantId) {
+    let settings = domain::Settings {
+        default_country: Some("SE".into()),
+        sms_policy: domain::SmsPolicy {
+            countries: None,
+            daily_limit: domain::sms_policy::DAILY_LIMIT_MAX,
+            daily_limit_per_number: domain::sms_policy::DAILY_LIMIT_PER_NUMBER_MAX,
+            limit_per_job_and_trigger: domain::sms_policy::LIMIT_PER_JOB_AND_TRIGGER_MAX,
+        },
+        ..domain::Settings::default()
+    };
+    store
+        .put_settings(tenant, &settings, 0)
+        .await
+        .expect("settings");
+}
+
+/// Stores a [`SeededJob`] for customer number `number` in `table` through `store`.
+pub async fn seed_job(
+    store: &store::CustomerStore,
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    tenant: &store::TenantId,
+    (number, mobile): (&str, &str),
+) -> SeededJob {
+    use chrono::Utc;
+    use domain::{ChangeKind, Customer, CustomerInput, Job, WorkOrder};
+
+    let mut input = crate::customer(number, "Bench", "Texts");
+    input["contacts"] = json!([{"firstName": "Bo", "mobile": mobile, "primary": true}]);
+    let input: CustomerInput = serde_json::from_value(input).expect("valid");
+    let mut card = Customer::new(
+        domain::validate_customer(input, &Default::default()).expect("valid"),
+        "bench",
+        Utc::now(),
+    );
+    card.assignees = vec!["tech-1".into(), "tech-2".into()];
+    store
+        .create(
+            tenant,
+            &card,
+            &crate::history_entry(ChangeKind::Created),
+            None,
+        )
+        .await
+        .expect("customer");
+    let site = crate::records::site(&card, "Yard", "bench");
+    let linked = crate::records::link_site(store, tenant, &card, &site).await;
+    let fields = domain::validate_work_order(
+        serde_json::from_value(json!({"kind": "faultReport", "title": "Leak", "siteId": site.id}))
+            .unwrap(),
+    )
+    .unwrap();
+    let order = WorkOrder::new(card.id.clone(), fields, "bench", Utc::now());
+    crate::records::link_work_order(store, tenant, &order, linked.version).await;
+    let job_input = serde_json::from_value(json!({"technicians": ["tech-1", "tech-2"],
+        "leadTechnicianName": "Åsa",
+        "window": {"start": "2026-12-02T08:00:00Z", "end": "2026-12-02T10:00:00Z"}}))
+    .unwrap();
+    let job = Job::new(
+        &order,
+        domain::validate_job(job_input).unwrap(),
+        "bench",
+        Utc::now(),
+    );
+    crate::records::link_job(store, tenant, &order, &job).await;
+    let pk = format!("T#{}#C#{}", tenant.as_str(), card.id);
+    let order_sk = format!("WORKORDER#{}", order.id);
+    let job_sk = format!("JOB#{}", job.id);
+    SeededJob {
+        order_image: stored_image(dynamodb, table, &pk, &order_sk).await,
+        order_keys: json!({"PK": {"S": pk}, "SK": {"S": order_sk}}),
+        job_image: stored_image(dynamodb, table, &pk, &job_sk).await,
+        job_keys: json!({"PK": {"S": pk}, "SK": {"S": job_sk}}),
+    }
+}

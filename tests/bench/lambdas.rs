@@ -9,9 +9,11 @@
 //! The functions run under devhost's local Runtime API ([`LambdaHost`]), with the environment
 //! the template gives them and their resources created on the emulator. Each gets a
 //! representative event: the API a `GET /customers/{id}` of an existing customer (as the
-//! gateway builds it, with the authorizer's claims), the event-fed functions their sample
-//! events from `functions/*/events/`, the importer S3's test notification. The hello-world
-//! function gets the API's event too.
+//! gateway builds it, with the authorizer's claims), the texts a new text each invocation (a
+//! job of one of several seeded customers going en route in a new version, within the SMS
+//! policy's limits, so every one is claimed, counted, published and settled), the other
+//! event-fed functions their sample events from `functions/*/events/`, the importer S3's test
+//! notification. The hello-world function gets the API's event too.
 //!
 //! `BENCH_BIN_DIR` selects other binaries (e.g. a copy of an older build); by default
 //! `$CARGO_TARGET_DIR/release`. The sizes of the arm64 build that is deployed are printed too
@@ -85,6 +87,8 @@ enum Event {
     GetCustomer { path: String, claims: Value },
     /// A fixed event document.
     Fixed(Value),
+    /// Event documents taken in turn, one per invocation.
+    InTurn(Vec<Value>),
 }
 
 #[tokio::main]
@@ -109,6 +113,7 @@ async fn main() {
             .expect("the stack's resources");
     let table = created.tables.values().next().expect("a table").clone();
     let customer = seed_customer(&clients, &table).await;
+    let texts = texts_in_turn(&clients, &table).await;
     let get_customer = Event::GetCustomer {
         path: format!("/customers/{customer}"),
         claims: json!({"sub": "bench-user", "tenant_id": TENANT, "roles": ["administrator"]}),
@@ -119,7 +124,11 @@ async fn main() {
         let env = template
             .environment(&function, &created.names)
             .expect("the function's environment");
-        let event = event_for(&root, &function, &get_customer);
+        let event = if function.binary == "customer-texts" {
+            texts.clone()
+        } else {
+            event_for(&root, &function, &get_customer)
+        };
         subjects.push(Subject {
             binary: function.binary.clone(),
             env,
@@ -197,11 +206,37 @@ async fn seed_customer(clients: &AwsClients, table: &str) -> String {
     customer.id.to_string()
 }
 
-/// The sample event each event-fed function is measured with, from `functions/<it>/events/`.
+/// Customers whose jobs the texts go about: each job takes at most the SMS policy's limit per
+/// job and trigger (10), so 33 carry the 321 invocations of a run, each one a text sent.
+const TEXTED_JOBS: usize = 33;
+
+/// A new text per invocation: the job of one of [`TEXTED_JOBS`] customers (each with its own
+/// mobile, so the limit per number is not reached either) going en route in its next version.
+async fn texts_in_turn(clients: &AwsClients, table: &str) -> Event {
+    let store = CustomerStore::new(clients.dynamodb.clone(), table.to_owned());
+    let tenant = TenantId::parse(TENANT).expect("a tenant id");
+    e2e::notifications::allow_texts(&store, &tenant).await;
+    let mut jobs = Vec::new();
+    for n in 0..TEXTED_JOBS {
+        let customer = (format!("T{n:04}"), format!("+4670555{n:04}"));
+        let customer = (customer.0.as_str(), customer.1.as_str());
+        jobs.push(
+            e2e::notifications::seed_job(&store, &clients.dynamodb, table, &tenant, customer).await,
+        );
+    }
+    let invocations = 1 + WARM_UP + WARM;
+    Event::InTurn(
+        (0..invocations)
+            .map(|i| jobs[i % TEXTED_JOBS].en_route(i, i / TEXTED_JOBS + 2))
+            .collect(),
+    )
+}
+
+/// The sample event each other event-fed function is measured with, from
+/// `functions/<it>/events/`.
 const SAMPLES: &[(&str, &str)] = &[
     ("customers-cascade", "customer-deactivated.json"),
     ("technician-notifications", "work-order-created.json"),
-    ("customer-texts", "job-en-route.json"),
 ];
 
 /// The API gets the `GET`; an event-fed function its sample event, the importer S3's test
@@ -282,15 +317,15 @@ async fn measure(
     let pid = host.pids()[0].expect("a running process");
     let started = Instant::now();
     let cpu_at_start = cpu_ns(pid);
-    invoke(&host, event).await;
+    invoke(&host, event, 0).await;
     let first_invocation_cpu_ns = cpu_ns(pid) - cpu_at_start;
     let first_invocation = started.elapsed();
-    for _ in 0..WARM_UP {
-        invoke(&host, event).await;
+    for n in 1..=WARM_UP {
+        invoke(&host, event, n).await;
     }
     let before = cpu_ns(pid);
-    for _ in 0..WARM {
-        invoke(&host, event).await;
+    for n in WARM_UP + 1..=WARM_UP + WARM {
+        invoke(&host, event, n).await;
     }
     let cpu_ns = cpu_ns(pid) - before;
     let figures = Figures {
@@ -305,16 +340,18 @@ async fn measure(
     figures
 }
 
-/// Runs the event and checks that it succeeded: a 200, or a batch without failures.
-async fn invoke(host: &Arc<LambdaHost>, event: &Event) {
+/// Runs the event (the `n`th invocation's, for events taken in turn) and checks that it
+/// succeeded: a 200, or a batch without failures.
+async fn invoke(host: &Arc<LambdaHost>, event: &Event, n: usize) {
     let payload = match event {
         Event::Fixed(payload) => payload.clone(),
+        Event::InTurn(payloads) => payloads[n % payloads.len()].clone(),
         Event::GetCustomer { path, claims } => api_event(host, path, claims),
     };
     let answer = host.invoke(payload).await.expect("the invocation succeeds");
     let ok = match event {
         Event::GetCustomer { .. } => answer["statusCode"] == 200,
-        Event::Fixed(_) => answer["batchItemFailures"]
+        Event::Fixed(_) | Event::InTurn(_) => answer["batchItemFailures"]
             .as_array()
             .is_none_or(Vec::is_empty),
     };

@@ -27,7 +27,12 @@ async fn app() -> App {
     );
     App::new(
         CustomerStore::new(dynamodb, table),
-        ImportsBucket::new("us-east-1", None, credentials, e2e::unique_name("imports")),
+        ImportsBucket::new(kit::objects::Bucket::at(
+            "us-east-1",
+            None,
+            credentials,
+            e2e::unique_name("imports"),
+        )),
     )
 }
 

@@ -2,6 +2,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use kit::objects::Bucket;
 use kit::{ClaimNames, Problem};
 use store::{CustomerStore, TenantId, VersionedSettings};
 
@@ -32,17 +33,15 @@ impl App {
         let config = kit::aws::sdk_config().await;
         let table = kit::aws::required_env("TABLE_NAME")?;
         let bucket = kit::aws::required_env("IMPORTS_BUCKET")?;
-        let credentials = config
-            .credentials_provider()
-            .ok_or("no AWS credentials provider")?;
-        let region = config.region().ok_or("no AWS region (AWS_REGION)")?;
+        // Presigned URLs are signed for the region: refuse to start without one.
+        config.region().ok_or("no AWS region (AWS_REGION)")?;
         let queue_url = kit::aws::required_env("IMPORTS_QUEUE_URL")?;
         // Built on first use: only export requests send to it.
         let sqs = kit::aws::OnFirstUse::new(&config, aws_sdk_sqs::Client::new);
         let exports = ExportsQueue::new(sqs, queue_url);
         Ok(Self::new(
             CustomerStore::new(kit::aws::dynamodb(&config), table),
-            ImportsBucket::new(region.as_ref(), config.endpoint_url(), credentials, bucket),
+            ImportsBucket::new(Bucket::new(&config, bucket)),
         )
         .with_exports_queue(exports))
     }

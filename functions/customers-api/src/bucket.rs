@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+use aws_sdk_dynamodb::config::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SignatureLocation};
 use chrono::{DateTime, Utc};
 use kit::Problem;
@@ -49,15 +49,9 @@ pub struct PresignedPost {
 pub struct ImportsBucket(Bucket);
 
 impl ImportsBucket {
-    /// The bucket `name` of `region`, reached at `endpoint` when one is set
-    /// (`AWS_ENDPOINT_URL`, the local emulator), else at S3's regional endpoint.
-    pub fn new(
-        region: impl Into<String>,
-        endpoint: Option<&str>,
-        credentials: SharedCredentialsProvider,
-        name: impl Into<String>,
-    ) -> Self {
-        Self(Bucket::at(region, endpoint, credentials, name))
+    /// The imports bucket, as `kit::objects` reaches and signs for it.
+    pub fn new(bucket: Bucket) -> Self {
+        Self(bucket)
     }
 
     /// Where the file of an import requested through the API goes. Only the tenant id
@@ -183,17 +177,19 @@ fn presign_failed(error: impl std::error::Error) -> Problem {
 
 #[cfg(test)]
 mod tests {
+    use aws_sdk_dynamodb::config::SharedCredentialsProvider;
+
     use super::*;
 
     fn bucket() -> ImportsBucket {
         let credentials =
             Credentials::new("AKIDEXAMPLE", "secret", Some("token".into()), None, "test");
-        ImportsBucket::new(
+        ImportsBucket::new(Bucket::at(
             "eu-north-1",
             Some("http://127.0.0.1:4566"),
             SharedCredentialsProvider::new(credentials),
             "imports-bucket",
-        )
+        ))
     }
 
     fn query(url: &str, name: &str) -> Option<String> {

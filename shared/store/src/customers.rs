@@ -294,7 +294,7 @@ impl CustomerStore {
         );
         set.push(self.put(items::history_item(tenant, &after.id, history)));
         let (old_lookups, new_lookups) = (lookups::of(tenant, before), lookups::of(tenant, after));
-        let guard = items::number_guard_item(tenant, after, &new_lookups.on_guard);
+        let guard = || items::number_guard_item(tenant, after, &new_lookups.on_guard);
         if before.fields.customer_number.to_uppercase()
             != after.fields.customer_number.to_uppercase()
         {
@@ -302,10 +302,10 @@ impl CustomerStore {
                 keys::customer_number_guard(tenant, &before.fields.customer_number),
                 &before.id,
             ));
-            set.push_conditional(self.put_new(guard), Guarded::Number);
+            set.push_conditional(self.put_new(guard()), Guarded::Number);
         } else if old_lookups.on_guard != new_lookups.on_guard {
             // The guard carries the first lookup values: it moves their index entries.
-            set.push(self.put_own_guard(guard, &after.id));
+            set.push(self.put_own_guard(guard(), &after.id));
         }
         let old_refs = external_ref_keys(tenant, before);
         let new_refs = external_ref_keys(tenant, after);

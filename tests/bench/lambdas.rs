@@ -165,8 +165,8 @@ async fn main() {
     }
 }
 
-/// Whether the emulator keeps connections open (`EMULATOR_KEEP_ALIVE=1 infra/local/bench`):
-/// when it closes them, every SDK call of a function opens a TCP connection, which it does not
+/// Whether the emulator keeps connections open (`EMULATOR_KEEP_ALIVE=1`, `infra/local/bench`'s
+/// default): when it closes them, every SDK call of a function opens a TCP connection, which it does not
 /// do on AWS, and the CPU figures include that.
 fn connections_note() -> &'static str {
     if std::env::var("EMULATOR_KEEP_ALIVE").as_deref() == Ok("1") {

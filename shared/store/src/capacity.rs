@@ -5,9 +5,13 @@
 //! Rules (DynamoDB developer guide, "Read/write capacity mode" and "Item sizes"):
 //! a write costs one unit per started KB of the item, twice that inside a transaction; each
 //! global secondary index the item appears in costs a write of its projected size: the item's
-//! for the list indexes (ALL), one unit for a lookup index (keys only). A lookup entry is
-//! counted on every put that carries it, although DynamoDB writes nothing to a keys-only index
-//! when a change keeps the entry's key: for changes the estimate is an upper bound.
+//! for the list indexes (ALL), one unit for a lookup index (keys only). Every put is counted as
+//! if no item were there before, which is exact for new items. For a put that replaces an
+//! item DynamoDB charges otherwise: the larger of the two item sizes; nothing in a keys-only
+//! index whose entry keeps its key; two writes (delete and put) in an index whose entry's key
+//! changed, and a delete in one the item leaves. So for changes the estimate can be above or
+//! below what DynamoDB bills (an e-mail change: one entry too many for the three lookup
+//! entries the guard keeps, one too few for the one whose key moved).
 //! Item size = the UTF-8 bytes of every attribute name plus its value's size.
 
 use aws_sdk_dynamodb::types::AttributeValue;

@@ -1010,8 +1010,6 @@ impl CustomerStore {
         TransactWriteItem::builder().delete(delete).build()
     }
 
-    /// Frees a guard (old number, old external reference), but only if it still belongs to
-    /// this customer.
     /// Puts a guard again (new lookup entries on it), if `owner` still holds it.
     pub(crate) fn put_own_guard(&self, item: Item, owner: &CustomerId) -> TransactWriteItem {
         let put = Put::builder()
@@ -1025,6 +1023,8 @@ impl CustomerStore {
         TransactWriteItem::builder().put(put).build()
     }
 
+    /// Frees a guard (old number, old external reference), but only if it still belongs to
+    /// this customer.
     pub(crate) fn delete_guard(&self, key: keys::Key, owner: &CustomerId) -> TransactWriteItem {
         let delete = Delete::builder()
             .table_name(&self.table)

@@ -257,7 +257,7 @@ impl CustomerStore {
         }
         let record_at = set.len();
         set.push(self.put_if_version(bulk_change_item(tenant, record), record.version - 1));
-        match self.transact(set.writes, None).await {
+        match self.transact_set(&set, None).await {
             Ok(()) => Ok(()),
             Err(Cancelled(failed)) if failed.contains(&record_at) => Err(PageError::Moved),
             Err(Cancelled(failed)) => Err(PageError::Changed(

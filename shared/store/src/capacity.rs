@@ -5,19 +5,21 @@
 //! Rules (DynamoDB developer guide, "Read/write capacity mode" and "Item sizes"):
 //! a write costs one unit per started KB of the item, twice that inside a transaction; each
 //! global secondary index the item appears in costs a write of its projected size: the item's
-//! for the list indexes (ALL), one unit for a lookup index (keys only). Every put is counted as
-//! if no item were there before, which is exact for new items. For a put that replaces an
-//! item DynamoDB charges otherwise: the larger of the two item sizes; nothing in a keys-only
-//! index whose entry keeps its key; two writes (delete and put) in an index whose entry's key
-//! changed, and a delete in one the item leaves. So for changes the estimate can be above or
-//! below what DynamoDB bills (an e-mail change: one entry too many for the three lookup
-//! entries the guard keeps, one too few for the one whose key moved).
+//! for the list indexes (ALL), one unit for a lookup index (keys only). A write that replaces
+//! or deletes an item is billed by the larger of the two items, and in each index by what
+//! changes there: nothing where the entry keeps its key and (keys only) its content, one write
+//! where a kept key's projected item changed, two (a delete and a put) where the key moved,
+//! one where the item leaves or joins the index. The store names the item a write replaces
+//! where it knows it (a change of a customer: the card, guard and lookup items as they were);
+//! elsewhere a put is counted as a new item.
 //! Item size = the UTF-8 bytes of every attribute name plus its value's size.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use std::collections::BTreeMap;
+
 use crate::items::Item;
-use crate::keys::{GSI1PK, GSI3PK, GSI4PK};
+use crate::keys::{GSI1PK, GSI1SK, GSI3PK, GSI3SK, GSI4PK, GSI4SK};
 use crate::lookups;
 
 /// The size DynamoDB bills for an item, in bytes.
@@ -49,22 +51,89 @@ fn value_size(value: &AttributeValue) -> usize {
     }
 }
 
-/// Write units for putting `item`: the base table (doubled in a transaction) and every index
-/// whose partition key the item carries.
-pub fn put_units(item: &Item, transactional: bool) -> f64 {
-    let units = item_size(item).div_ceil(1024).max(1) as f64;
-    let base = if transactional { 2.0 * units } else { units };
-    let carried = |attrs: &mut dyn Iterator<Item = &str>| {
-        attrs.filter(|attr| item.contains_key(*attr)).count() as f64
-    };
-    let lists = carried(&mut [GSI1PK, GSI3PK, GSI4PK].into_iter());
-    let lookups = carried(&mut lookups::ALL.iter().map(|index| index.pk));
-    base + lists * units + lookups
+/// An index of the table as billing sees it: its key attributes and its projection.
+struct Projection {
+    pk: &'static str,
+    sk: &'static str,
+    /// The whole item (the list indexes), or its keys only (the lookup indexes).
+    whole: bool,
 }
 
-/// Write units for deleting a small item (guards and lookup entries are well under 1 KB).
-pub fn delete_units(transactional: bool) -> f64 {
-    if transactional { 2.0 } else { 1.0 }
+const LIST_INDEXES: [Projection; 3] = [
+    Projection::whole(GSI1PK, GSI1SK),
+    Projection::whole(GSI3PK, GSI3SK),
+    Projection::whole(GSI4PK, GSI4SK),
+];
+
+impl Projection {
+    const fn whole(pk: &'static str, sk: &'static str) -> Self {
+        Self {
+            pk,
+            sk,
+            whole: true,
+        }
+    }
+
+    fn every() -> impl Iterator<Item = Projection> {
+        let lookups = lookups::ALL.into_iter().map(|index| Projection {
+            pk: index.pk,
+            sk: index.sk,
+            whole: false,
+        });
+        LIST_INDEXES.into_iter().chain(lookups)
+    }
+
+    /// The item's entry in this index: the values of its key, if it carries the partition key.
+    fn entry<'a>(
+        &self,
+        item: &'a Item,
+    ) -> Option<(&'a AttributeValue, Option<&'a AttributeValue>)> {
+        Some((item.get(self.pk)?, item.get(self.sk)))
+    }
+
+    /// The units of writing (or deleting) the item's entry.
+    fn units(&self, item: &Item) -> f64 {
+        if self.whole { kb_units(item) } else { 1.0 }
+    }
+
+    /// What this index bills for a write turning `old` into `new` (either may be absent).
+    fn write_units(&self, old: Option<&Item>, new: Option<&Item>) -> f64 {
+        let old = old.filter(|item| self.entry(item).is_some());
+        let new = new.filter(|item| self.entry(item).is_some());
+        match (old, new) {
+            (None, None) => 0.0,
+            (None, Some(item)) | (Some(item), None) => self.units(item),
+            (Some(old), Some(new)) if self.entry(old) != self.entry(new) => {
+                self.units(old) + self.units(new)
+            }
+            (Some(old), Some(new)) if self.whole && old != new => self.units(new),
+            (Some(_), Some(_)) => 0.0,
+        }
+    }
+}
+
+/// Started KBs of an item, at least one.
+fn kb_units(item: &Item) -> f64 {
+    item_size(item).div_ceil(1024).max(1) as f64
+}
+
+/// Write units for putting `item` where no item was: the base table (doubled in a
+/// transaction) and every index whose partition key the item carries.
+pub fn put_units(item: &Item, transactional: bool) -> f64 {
+    write_units(None, Some(item), transactional)
+}
+
+/// Write units for a write that turns `old` into `new`: a put of `new` over `old` (`None`: no
+/// item there, or not known) or a delete of `old` (`new` is `None`; `old` not known: a small
+/// item in no index). The base table bills the larger of the two items, doubled in a
+/// transaction; each index what changes in it ([`Projection::write_units`]).
+pub fn write_units(old: Option<&Item>, new: Option<&Item>, transactional: bool) -> f64 {
+    let table = old.into_iter().chain(new).map(kb_units).fold(1.0, f64::max);
+    let base = if transactional { 2.0 * table } else { table };
+    let indexes: f64 = Projection::every()
+        .map(|index| index.write_units(old, new))
+        .sum();
+    base + indexes
 }
 
 /// Read units for reading `items` in one Get or Query: one unit per started 4 KB of their total
@@ -88,13 +157,18 @@ pub fn filtered_read_units(returned: &[Item], examined: usize) -> f64 {
     units / 2.0
 }
 
-/// Write units of a transaction's items: puts with their indexes, deletes of small items.
-pub fn transaction_units(writes: &[aws_sdk_dynamodb::types::TransactWriteItem]) -> f64 {
+/// Write units of a transaction's items: puts and deletes with their indexes, given the items
+/// they replace or delete where known (`replaced`, by the write's position).
+pub fn transaction_units(
+    writes: &[aws_sdk_dynamodb::types::TransactWriteItem],
+    replaced: &BTreeMap<usize, Item>,
+) -> f64 {
     writes
         .iter()
-        .map(|write| match (&write.put, &write.delete) {
-            (Some(put), _) => put_units(&put.item, true),
-            (None, Some(_)) => delete_units(true),
+        .enumerate()
+        .map(|(i, write)| match (&write.put, &write.delete) {
+            (Some(put), _) => write_units(replaced.get(&i), Some(&put.item), true),
+            (None, Some(_)) => write_units(replaced.get(&i), None, true),
             _ => 2.0,
         })
         .sum()
@@ -145,5 +219,54 @@ mod tests {
         }
         // The table at 2 x 2 KB, the list index at 2 KB, four keys-only entries.
         assert_eq!(put_units(&card, true), 4.0 + 2.0 + 4.0);
+    }
+
+    /// A card in a list index and a guard with two lookup entries, as a change finds them.
+    fn card_and_guard() -> (Item, Item) {
+        let card = HashMap::from([
+            ("PK".into(), s("card")),
+            (GSI1PK.into(), s("list")),
+            (GSI1SK.into(), s("Berg")),
+            ("city".into(), s("Lund")),
+        ]);
+        let guard = HashMap::from([
+            ("PK".into(), s("guard")),
+            (lookups::EMAILS.pk.into(), s("emails")),
+            (lookups::EMAILS.sk.into(), s("a@example.se")),
+            (lookups::NAMES.pk.into(), s("names")),
+            (lookups::NAMES.sk.into(), s("berg")),
+        ]);
+        (card, guard)
+    }
+
+    #[test]
+    fn a_change_bills_in_each_index_only_what_changed_there() {
+        let (card, guard) = card_and_guard();
+        let mut moved = card.clone();
+        moved.insert("city".into(), s("Malmö"));
+        // The list entry keeps its key but projects the changed card: one write.
+        assert_eq!(write_units(Some(&card), Some(&moved), true), 2.0 + 1.0);
+        moved.insert(GSI1SK.into(), s("Borg"));
+        // Renamed: the list entry's key moved, a delete and a put.
+        assert_eq!(write_units(Some(&card), Some(&moved), true), 2.0 + 2.0);
+        let mut new_email = guard.clone();
+        new_email.insert(lookups::EMAILS.sk.into(), s("b@example.se"));
+        // The e-mail entry moved (2); the name entry kept its key and projects keys only (0).
+        assert_eq!(write_units(Some(&guard), Some(&new_email), true), 2.0 + 2.0);
+        // Not knowing the guard before, every entry counts as new.
+        assert_eq!(write_units(None, Some(&new_email), true), 2.0 + 2.0);
+    }
+
+    #[test]
+    fn a_delete_bills_every_entry_it_removes_and_the_larger_item() {
+        let (mut card, guard) = card_and_guard();
+        assert_eq!(write_units(Some(&guard), None, true), 2.0 + 2.0);
+        card.insert("notes".into(), s(&"x".repeat(1500)));
+        assert_eq!(write_units(Some(&card), None, false), 2.0 + 2.0);
+        let small: Item = HashMap::from([("PK".into(), s("card"))]);
+        // A put over a 2 KB item is billed at 2 KB, and its list entry is deleted.
+        assert_eq!(write_units(Some(&card), Some(&small), false), 2.0 + 2.0);
+        // An unknown item deleted: a small one in no index.
+        assert_eq!(write_units(None, None, true), 2.0);
     }
 }

@@ -2,7 +2,7 @@
 //! optional idempotency record, all in one transaction), get, replace with optimistic
 //! concurrency, list by name or status, and exact lookups.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -128,7 +128,7 @@ impl CustomerStore {
             );
             set.push(self.put(items::idempotency_ref_item(tenant, &customer.id, record)));
         }
-        match self.transact(set.writes.clone(), None).await {
+        match self.transact_set(&set, None).await {
             Ok(()) => Ok(CreateOutcome::Created),
             Err(Cancelled(failed)) => match (set.failed(&failed), idempotency) {
                 (Some(Guarded::Idempotency), Some(record)) => {
@@ -214,7 +214,7 @@ impl CustomerStore {
     ) -> Result<(), StoreError> {
         let mut set = self.replace_writes(tenant, before, after, history);
         self.push_companion(&mut set, tenant, after, companion);
-        match self.transact(set.writes.clone(), None).await {
+        match self.transact_set(&set, None).await {
             Ok(()) => Ok(()),
             Err(Cancelled(failed)) => match (set.failed(&failed), companion) {
                 (Some(Guarded::Idempotency), Some(Companion::LinkSite(_, Some(record)))) => {
@@ -292,9 +292,11 @@ impl CustomerStore {
             self.put_if_version(items::customer_item(tenant, after), before.version),
             Guarded::Customer,
         );
+        set.replacing(items::customer_item(tenant, before));
         set.push(self.put(items::history_item(tenant, &after.id, history)));
         let (old_lookups, new_lookups) = (lookups::of(tenant, before), lookups::of(tenant, after));
         let guard = || items::number_guard_item(tenant, after, &new_lookups.on_guard);
+        let old_guard = || items::number_guard_item(tenant, before, &old_lookups.on_guard);
         if before.fields.customer_number.to_uppercase()
             != after.fields.customer_number.to_uppercase()
         {
@@ -302,10 +304,12 @@ impl CustomerStore {
                 keys::customer_number_guard(tenant, &before.fields.customer_number),
                 &before.id,
             ));
+            set.replacing(old_guard());
             set.push_conditional(self.put_new(guard()), Guarded::Number);
         } else if old_lookups.on_guard != new_lookups.on_guard {
             // The guard carries the first lookup values: it moves their index entries.
             set.push(self.put_own_guard(guard(), &after.id));
+            set.replacing(old_guard());
         }
         let old_refs = external_ref_keys(tenant, before);
         let new_refs = external_ref_keys(tenant, after);
@@ -341,6 +345,7 @@ impl CustomerStore {
         let (old_extra, new_extra) = (&old_lookups.extra, &new_lookups.extra);
         for extra in old_extra.difference(new_extra) {
             set.push(self.delete(extra.key.clone()));
+            set.replacing(items::lookup_item(extra, &before.id));
         }
         for extra in new_extra.difference(old_extra) {
             set.push(self.put(items::lookup_item(extra, &after.id)));
@@ -544,29 +549,39 @@ impl CustomerStore {
         if imported || history_entries > 1 || others > 1 || partition.next_cursor.is_some() {
             return Err(StoreError::HasHistory);
         }
-        let mut writes = vec![self.delete_if_version(tenant, customer)];
+        let mut set = WriteSet::default();
+        set.push(self.delete_if_version(tenant, customer));
+        set.replacing(items::customer_item(tenant, customer));
+        let lookups = lookups::of(tenant, customer);
         let number = keys::customer_number_guard(tenant, &customer.fields.customer_number);
-        writes.push(self.delete_guard(number, &customer.id));
+        set.push(self.delete_guard(number, &customer.id));
+        set.replacing(items::number_guard_item(
+            tenant,
+            customer,
+            &lookups.on_guard,
+        ));
         for key in external_ref_keys(tenant, customer) {
-            writes.push(self.delete_guard(key, &customer.id));
+            set.push(self.delete_guard(key, &customer.id));
         }
         if let Some(identity) = customer.fields.organisation_identity() {
             let key = keys::organisation_number_guard(tenant, &identity);
-            writes.push(self.delete_guard(key, &customer.id));
+            set.push(self.delete_guard(key, &customer.id));
         }
         for item in &partition.items {
             let sk = attribute(item, SK);
             if sk.starts_with(keys::HISTORY_PREFIX) || is_ref(&item) {
-                writes.push(self.delete(keys::Key {
+                set.push(self.delete(keys::Key {
                     pk: keys::customer_partition(tenant, &customer.id),
                     sk: sk.to_owned(),
                 }));
+                set.replacing(item.clone());
             }
         }
-        for extra in lookups::of(tenant, customer).extra {
-            writes.push(self.delete(extra.key));
+        for extra in &lookups.extra {
+            set.push(self.delete(extra.key.clone()));
+            set.replacing(items::lookup_item(extra, &customer.id));
         }
-        match self.transact(writes, None).await {
+        match self.transact_set(&set, None).await {
             Ok(()) => Ok(()),
             Err(Cancelled(_)) => Err(StoreError::VersionConflict),
             Err(Failed(e)) => Err(e),
@@ -1109,7 +1124,27 @@ impl CustomerStore {
         writes: Vec<TransactWriteItem>,
         token: Option<String>,
     ) -> Result<(), TransactError> {
-        let estimate = capacity::transaction_units(&writes);
+        let estimate = capacity::transaction_units(&writes, &BTreeMap::new());
+        self.transact_estimated(writes, token, estimate).await
+    }
+
+    /// [`Self::transact`] for a change's writes, its capacity estimated with the items they
+    /// replace.
+    pub(crate) async fn transact_set(
+        &self,
+        set: &WriteSet,
+        token: Option<String>,
+    ) -> Result<(), TransactError> {
+        self.transact_estimated(set.writes.clone(), token, set.estimate())
+            .await
+    }
+
+    async fn transact_estimated(
+        &self,
+        writes: Vec<TransactWriteItem>,
+        token: Option<String>,
+        estimate: f64,
+    ) -> Result<(), TransactError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -1239,6 +1274,9 @@ pub(crate) use TransactError::{Cancelled, Failed};
 pub(crate) struct WriteSet {
     pub writes: Vec<TransactWriteItem>,
     guarded: Vec<(usize, Guarded)>,
+    /// The items some writes replace or delete, as stored, by the write's position: DynamoDB
+    /// bills a change by what it changes ([`capacity::write_units`]).
+    replaced: BTreeMap<usize, Item>,
 }
 
 /// What a failed condition of a [`WriteSet`] means.
@@ -1264,6 +1302,16 @@ impl WriteSet {
         self.writes.push(write);
     }
 
+    /// The item the write pushed last replaces or deletes, as it is stored.
+    pub(crate) fn replacing(&mut self, old: Item) {
+        let last = self
+            .writes
+            .len()
+            .checked_sub(1)
+            .expect("a write was pushed");
+        self.replaced.insert(last, old);
+    }
+
     pub fn len(&self) -> usize {
         self.writes.len()
     }
@@ -1273,7 +1321,18 @@ impl WriteSet {
         let offset = self.writes.len();
         self.guarded
             .extend(other.guarded.into_iter().map(|(i, g)| (i + offset, g)));
+        self.replaced.extend(
+            other
+                .replaced
+                .into_iter()
+                .map(|(i, item)| (i + offset, item)),
+        );
         self.writes.extend(other.writes);
+    }
+
+    /// The write units DynamoDB bills for these writes in one transaction.
+    pub fn estimate(&self) -> f64 {
+        capacity::transaction_units(&self.writes, &self.replaced)
     }
 
     /// The decisive failure among the failed indexes (relative to this set): a taken number

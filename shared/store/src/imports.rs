@@ -528,17 +528,18 @@ impl CustomerStore {
         errors: Option<&ErrorChunk>,
         token: &str,
     ) -> Result<(), ChunkError> {
-        let mut writes = vec![self.lane_write(tenant, import_id, (epoch, lane), block)];
+        let mut set = WriteSet::default();
+        set.push(self.lane_write(tenant, import_id, (epoch, lane), block));
         if let Some(chunk) = errors {
-            writes.push(self.put(error_chunk_item(tenant, import_id, chunk)));
+            set.push(self.put(error_chunk_item(tenant, import_id, chunk)));
         }
         let mut starts = Vec::with_capacity(changes.len());
         for change in changes {
-            starts.push(writes.len());
-            writes.extend(change.set.writes.iter().cloned());
+            starts.push(set.len());
+            set.append(change.set.clone());
         }
-        debug_assert!(writes.len() <= TRANSACTION_ITEMS);
-        match self.transact(writes, Some(token.to_owned())).await {
+        debug_assert!(set.len() <= TRANSACTION_ITEMS);
+        match self.transact_set(&set, Some(token.to_owned())).await {
             Ok(()) => Ok(()),
             Err(Cancelled(failed)) if failed.contains(&0) => Err(ChunkError::ImportMoved),
             Err(Cancelled(failed)) => {

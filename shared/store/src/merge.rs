@@ -77,7 +77,7 @@ impl CustomerStore {
         if set.len() > MERGE_TRANSACTION_ITEMS {
             return Ok(false);
         }
-        match self.transact(set.writes.clone(), None).await {
+        match self.transact_set(&set, None).await {
             Ok(()) => Ok(true),
             // A reference guard no longer the duplicate's means the duplicate changed too.
             Err(Cancelled(failed)) => match set.failed(&failed) {

@@ -710,15 +710,11 @@ async fn a_cancelled_transaction_leaves_no_item_and_no_stream_record() {
     );
 }
 
-/// A claimed text of a version of job `job` going en route, as the texts' function claims it.
-async fn claimed_text(
-    store: &CustomerStore,
-    tenant: &TenantId,
-    job: &str,
-    version: u64,
-) -> domain::TextRecord {
+/// A text of a version of job `job` going en route, as the texts' function builds it (the
+/// count claims it).
+fn new_text(job: &str, version: u64) -> domain::TextRecord {
     let now = Utc::now();
-    let text = domain::TextRecord {
+    domain::TextRecord {
         id: format!("{job}#v{version:010}#onTheWay"),
         work_order_id: "W1".into(),
         job_id: job.into(),
@@ -732,13 +728,7 @@ async fn claimed_text(
         attempts: 0,
         created_at: now,
         updated_at: now,
-    };
-    let customer = domain::CustomerId("C1".into());
-    store
-        .claim_text(tenant, &customer, &text, now)
-        .await
-        .expect("claimed");
-    text
+    }
 }
 
 #[tokio::test]
@@ -756,7 +746,7 @@ async fn concurrent_texts_share_the_sms_limits_in_the_table_and_a_retry_counts_o
     let day: chrono::DateTime<Utc> = "2030-01-01T10:00:00Z".parse().unwrap();
     let mut texts = Vec::new();
     for i in 0..10 {
-        texts.push(claimed_text(&store, &acme, &format!("J{i}"), 2).await);
+        texts.push(new_text(&format!("J{i}"), 2));
     }
     // Ten invocations at once, each with its own text to its own number.
     let counted = futures::future::join_all(texts.iter().enumerate().map(|(i, text)| {
@@ -798,6 +788,30 @@ async fn concurrent_texts_share_the_sms_limits_in_the_table_and_a_retry_counts_o
         .await
         .unwrap();
     assert_eq!(again, store::Quota::Held);
+    // Once sent and settled, another attempt counts nothing and cannot settle it again.
+    let mut sent = texts[first].clone();
+    sent.state = domain::TextState::Sent;
+    assert!(store.settle_text(&acme, &customer, &sent).await.unwrap());
+    let late = store
+        .count_text(
+            &acme,
+            &customer,
+            &texts[first],
+            &format!("+4670123456{first}"),
+            &settings,
+            day,
+        )
+        .await
+        .unwrap();
+    assert_eq!(late, store::Quota::Settled);
+    let mut suppressed = texts[first].clone();
+    suppressed.state = domain::TextState::Suppressed;
+    assert!(
+        !store
+            .settle_text(&acme, &customer, &suppressed)
+            .await
+            .unwrap()
+    );
     // The next day starts afresh.
     let next_day: chrono::DateTime<Utc> = "2030-01-02T10:00:00Z".parse().unwrap();
     let refused = counted
@@ -820,7 +834,7 @@ async fn concurrent_texts_share_the_sms_limits_in_the_table_and_a_retry_counts_o
     let settings = domain::Settings::default();
     let mut outcomes = Vec::new();
     for version in 2..6 {
-        let text = claimed_text(&store, &acme, "JX", version).await;
+        let text = new_text("JX", version);
         outcomes.push(
             store
                 .count_text(&acme, &customer, &text, "+46709999999", &settings, next_day)

@@ -1,11 +1,12 @@
 //! Texts to customers. The table's stream, filtered by the event source mapping to jobs that
 //! are (now) scheduled, en route or completed, invokes this function; the domain decides
 //! whether the change really sends a text ([`domain::text_trigger`]), to whom and in which
-//! language; this function claims the text on its work order, checks it against the
-//! organisation's SMS policy (an allowed country, its limits counted in the table:
-//! `domain::sms_policy`), publishes it as a transactional SMS, and records how it ended (sent,
-//! or suppressed and why) so a dispatcher can answer "did the customer get the text?". Logs
-//! name ids and outcomes, never numbers or texts.
+//! language; this function reads the text's customer and work order with the text itself,
+//! checks it against the organisation's SMS policy (an allowed country, its limits counted in
+//! the table: `domain::sms_policy`) in the transaction that claims it on its work order,
+//! publishes it as a transactional SMS, and records how it ended (sent, or suppressed and why)
+//! so a dispatcher can answer "did the customer get the text?". Logs name ids and outcomes,
+//! never numbers or texts.
 //!
 //! Idempotent: the text's key is the job's version that caused it, so a redelivered record
 //! finds the text settled and sends nothing. A failed publish leaves the text pending and the
@@ -22,7 +23,7 @@ use domain::{
 };
 use lambda_runtime::{Error, LambdaEvent};
 use store::stream::{self, Change, Changed, Images};
-use store::{Claim, CustomerStore, Quota, StoreError, TenantId};
+use store::{CustomerStore, Quota, StoreError, TenantId, TextReading};
 
 /// Who records an opt-out that SNS reported, in the customer's history.
 pub const OPT_OUT_ACTOR: &str = "sms:opt-out-list";
@@ -118,36 +119,51 @@ async fn text(app: &App, change: Change) -> Result<(), TextError> {
         created_at: now,
         updated_at: now,
     };
-    // Claimed before anything is read: a redelivered record costs one conditional write.
-    let Claim::Publish {
-        attempts,
-        created_at,
-    } = store.claim_text(tenant, customer_id, &record, now).await?
-    else {
-        tracing::info!(text = %record.id, "text settled before; nothing to send");
-        return Ok(());
-    };
-    let (Some(customer), Some(work_order)) = store
-        .customer_and_linked::<WorkOrder>(tenant, customer_id, &job.work_order_id)
-        .await?
-    else {
+    // Read with the text itself: a redelivered record of a settled text costs this one read.
+    let TextReading {
+        customer,
+        work_order,
+        earlier,
+    } = store.text_reading(tenant, customer_id, &record).await?;
+    if let Some(earlier) = &earlier {
+        if earlier.state != TextState::Pending {
+            return settled_before(&record);
+        }
+        // Pending since an attempt that did not finish: this is the next one.
+        record.attempts = earlier.attempts;
+        record.created_at = earlier.created_at;
+    }
+    record.attempts += 1;
+    let (Some(customer), Some(work_order)) = (customer, work_order) else {
         // Cannot happen while work orders and customers with work are never deleted.
         tracing::warn!(job = %job.id, "a job without its work order or customer; no text");
         return Ok(());
     };
-    record.attempts = attempts;
-    record.created_at = created_at;
-    let outcome = deliver(app, tenant, &customer, &work_order, job, &mut record).await;
-    record.updated_at = Utc::now();
-    match outcome {
-        Ok(()) => {
-            store.settle_text(tenant, customer_id, &record).await?;
-            count_settled(tenant, &record);
-            tracing::info!(text = %record.id, state = ?record.state, reason = ?record.reason, "text settled");
-            Ok(())
-        }
-        Err(error) => Err(error),
+    let outcome = deliver(app, tenant, &customer, &work_order, job, &mut record).await?;
+    if outcome == Delivery::SettledElsewhere {
+        return settled_before(&record);
     }
+    record.updated_at = Utc::now();
+    if !store.settle_text(tenant, customer_id, &record).await? {
+        return settled_before(&record);
+    }
+    count_settled(tenant, &record);
+    tracing::info!(text = %record.id, state = ?record.state, reason = ?record.reason, "text settled");
+    Ok(())
+}
+
+fn settled_before(record: &TextRecord) -> Result<(), TextError> {
+    tracing::info!(text = %record.id, "text settled before; nothing to send");
+    Ok(())
+}
+
+/// How [`deliver`] left the text.
+#[derive(Debug, PartialEq, Eq)]
+enum Delivery {
+    /// Sent or suppressed, as the record says: to be settled.
+    Decided,
+    /// Another attempt settled it while this one ran: nothing to record.
+    SettledElsewhere,
 }
 
 /// Fills `record` in: sent with SNS's message id, or suppressed with the reason.
@@ -158,7 +174,7 @@ async fn deliver(
     work_order: &WorkOrder,
     job: &Job,
     record: &mut TextRecord,
-) -> Result<(), TextError> {
+) -> Result<Delivery, TextError> {
     let recipient = match domain::recipient(customer, work_order) {
         Ok(recipient) => recipient,
         Err(reason) => return suppress(record, reason),
@@ -169,8 +185,8 @@ async fn deliver(
     if let Err(reason) = settings.text_destination(&recipient.mobile) {
         return suppress(record, reason);
     }
-    // Counted before SNS is asked anything: the limits bound the opt-out checks as well as
-    // the texts, and a text over a limit costs no SNS call.
+    // Counted (and claimed) before SNS is asked anything: the limits bound the opt-out checks
+    // as well as the texts, and a text over a limit costs no SNS call.
     let quota = app
         .store
         .count_text(
@@ -182,10 +198,15 @@ async fn deliver(
             Utc::now(),
         )
         .await?;
-    if let Quota::Over(over) = quota {
-        // Never empty: a cancelled count names the limits it is over.
-        let reason = domain::sms_policy::refusal(&over).unwrap_or(Suppression::JobAndTriggerLimit);
-        return suppress(record, reason);
+    match quota {
+        Quota::Granted | Quota::Held => {}
+        Quota::Settled => return Ok(Delivery::SettledElsewhere),
+        Quota::Over(over) => {
+            // Never empty: a cancelled count names the limits it is over.
+            let reason =
+                domain::sms_policy::refusal(&over).unwrap_or(Suppression::JobAndTriggerLimit);
+            return suppress(record, reason);
+        }
     }
     if opted_out_at_carrier(app, &recipient.mobile).await? {
         record_opt_out(app, tenant, customer, &recipient).await?;
@@ -207,13 +228,13 @@ async fn deliver(
     record.text = Some(text);
     record.message_id = Some(message_id);
     record.state = TextState::Sent;
-    Ok(())
+    Ok(Delivery::Decided)
 }
 
-fn suppress(record: &mut TextRecord, reason: Suppression) -> Result<(), TextError> {
+fn suppress(record: &mut TextRecord, reason: Suppression) -> Result<Delivery, TextError> {
     record.state = TextState::Suppressed;
     record.reason = Some(reason);
-    Ok(())
+    Ok(Delivery::Decided)
 }
 
 /// SNS keeps the numbers that answered STOP; texting them again is refused by carriers and

@@ -47,7 +47,7 @@ pub use keys::TenantId;
 pub use linked::{Depends, Link, Stored, WRITES_PER_TRANSACTION};
 pub use listing::{ListQuery, Sort, StatusFilter, matches};
 pub use merge::{MERGE_TRANSACTION_ITEMS, MoveError};
-pub use notices::{Claim, Quota};
+pub use notices::{Claim, Quota, TextReading};
 pub use settings::VersionedSettings;
 pub use slots::{ImportSlot, Turn};
 pub use usage::{Usage, UsageMeter};

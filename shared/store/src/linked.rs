@@ -155,15 +155,36 @@ impl CustomerStore {
         customer: &CustomerId,
         id: &str,
     ) -> Result<(Option<domain::Customer>, Option<T>), StoreError> {
+        let (card, record, _) = self
+            .customer_linked_and_child::<T, serde::de::IgnoredAny>(tenant, customer, id, None)
+            .await?;
+        Ok((card, record))
+    }
+
+    /// [`Self::customer_and_linked`] and one more item of the customer's partition by key
+    /// (`child`: a text on the work order), in the same BatchGetItem.
+    pub(crate) async fn customer_linked_and_child<T: Stored, C: DeserializeOwned>(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        id: &str,
+        child: Option<keys::Key>,
+    ) -> Result<(Option<domain::Customer>, Option<T>, Option<C>), StoreError> {
         let card = keys::customer(tenant, customer);
-        let wanted = [card.clone(), T::key(tenant, customer, id)];
-        let mut found = (None, None);
+        let linked = T::key(tenant, customer, id);
+        let mut wanted = vec![card.clone(), linked.clone()];
+        wanted.extend(child);
+        let mut found = (None, None, None);
         for item in self.batch_get(&wanted).await? {
-            if crate::customers::attribute(&item, keys::SK) == card.sk {
+            let sk = crate::customers::attribute(&item, keys::SK);
+            let (is_card, is_linked) = (sk == card.sk, sk == linked.sk);
+            if is_card {
                 found.0 = Some(items::customer_from_item(item)?);
-            } else {
+            } else if is_linked {
                 let record: T = items::record_from_item(item)?;
                 found.1 = Some(record.read_as_of(today()));
+            } else {
+                found.2 = Some(items::record_from_item(item)?);
             }
         }
         Ok(found)

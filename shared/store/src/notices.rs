@@ -3,11 +3,13 @@
 //! each message to a technician (`NOTICE#<stream sequence>#<user>`, kept a week). A record is
 //! claimed (pending) before the publish and settled after it: a redelivered stream record
 //! finds it settled and publishes nothing; one whose earlier attempt failed between claim and
-//! settle finds it pending and publishes again (at least once, never silently lost).
+//! settle finds it pending and publishes again (at least once, never silently lost). A text is
+//! read with its customer and work order ([`CustomerStore::text_reading`]) and claimed by the
+//! transaction that counts it against the SMS policy ([`CustomerStore::count_text`]).
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, Utc};
-use domain::{CustomerId, Settings, SmsLimit, TextRecord, TextState};
+use domain::{Customer, CustomerId, Settings, SmsLimit, TextRecord, TextState, WorkOrder};
 
 use crate::customers::{Cancelled, Failed, one};
 use crate::items;
@@ -25,13 +27,25 @@ const SMS_JOB_COUNTER_DAYS: i64 = 90;
 /// What the SMS policy's counters said about a text ([`CustomerStore::count_text`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Quota {
-    /// Counted now: send it.
+    /// Counted (and claimed) now: send it.
     Granted,
     /// Counted by an earlier attempt of the same text (a retry after a failed publish): send
-    /// it, counted once.
+    /// it, counted once; this attempt is counted on the text.
     Held,
     /// Over these limits: nothing was counted; do not send.
     Over(Vec<SmsLimit>),
+    /// Settled (sent or suppressed) by another attempt meanwhile: send nothing.
+    Settled,
+}
+
+/// What a text needs read before it is decided, read together
+/// ([`CustomerStore::text_reading`]).
+#[derive(Debug, Clone, Default)]
+pub struct TextReading {
+    pub customer: Option<Customer>,
+    pub work_order: Option<WorkOrder>,
+    /// The text as an earlier attempt left it: settled, or pending with its attempts.
+    pub earlier: Option<TextRecord>,
 }
 
 /// Whether to publish.
@@ -48,43 +62,78 @@ pub enum Claim {
 }
 
 impl CustomerStore {
-    /// Claims a text about to be sent (or suppressed) as pending.
-    pub async fn claim_text(
+    /// The customer a text goes to, the work order it is about and the text as an earlier
+    /// attempt left it: one strongly consistent BatchGetItem (a redelivered record of a
+    /// settled text costs this read and nothing else).
+    pub async fn text_reading(
         &self,
         tenant: &TenantId,
         customer: &CustomerId,
         text: &TextRecord,
-        now: DateTime<Utc>,
-    ) -> Result<Claim, StoreError> {
+    ) -> Result<TextReading, StoreError> {
         let key = keys::text(tenant, customer, &text.work_order_id, &text.id);
-        let set = [
-            ("entity", AttributeValue::S("Text".into())),
-            ("id", AttributeValue::S(text.id.clone())),
-            ("workOrderId", AttributeValue::S(text.work_order_id.clone())),
-            ("jobId", AttributeValue::S(text.job_id.clone())),
-            ("trigger", AttributeValue::S(text.trigger.as_str().into())),
-        ];
-        self.claim(key, &set, now, None).await
+        let (customer, work_order, earlier) = self
+            .customer_linked_and_child::<WorkOrder, TextRecord>(
+                tenant,
+                customer,
+                &text.work_order_id,
+                Some(key),
+            )
+            .await?;
+        Ok(TextReading {
+            customer,
+            work_order,
+            earlier,
+        })
     }
 
-    /// Records how a claimed text ended (sent, or suppressed and why).
+    /// Records how a text ended (sent, or suppressed and why), unless another attempt settled
+    /// it meanwhile (`false`).
     pub async fn settle_text(
         &self,
         tenant: &TenantId,
         customer: &CustomerId,
         text: &TextRecord,
-    ) -> Result<(), StoreError> {
-        self.put_item(items::text_item(tenant, customer, text), None)
-            .await
+    ) -> Result<bool, StoreError> {
+        let item = items::text_item(tenant, customer, text);
+        let estimate = crate::capacity::put_units(&item, false);
+        let result = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK) OR #state = :pending")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":pending", stored(TextState::Pending))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                self.usage()
+                    .record(Kind::Write, one(out.consumed_capacity()), estimate);
+                Ok(true)
+            }
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                self.usage().record(Kind::Write, &[], estimate);
+                Ok(false)
+            }
+            Err(error) => Err(StoreError::sdk(error)),
+        }
     }
 
-    /// Counts a claimed text to `number` against the organisation's SMS policy, all or
+    /// Claims a text and counts it to `number` against the organisation's SMS policy, all or
     /// nothing: one transaction adds one to the organisation's counter of the day (its own
     /// date at `now`), to the counter of `number` that day and to the job's counter of the
-    /// trigger, each on condition it is below its limit, and marks the text counted (on
-    /// condition it is pending and was not counted yet). So concurrent invocations share the
-    /// limits, a text over one counts nowhere, and a retry of a text (a failed publish, a
-    /// redelivered record) counts it once.
+    /// trigger, each on condition it is below its limit, and writes the text pending with
+    /// this attempt counted and marked counted (on condition it is new or pending and was not
+    /// counted yet). So concurrent invocations share the limits, a text over one counts
+    /// nowhere and is not written, and a retry of a text (a failed publish, a redelivered
+    /// record) counts it once: its attempt is counted on the text by one more write.
     pub async fn count_text(
         &self,
         tenant: &TenantId,
@@ -95,22 +144,40 @@ impl CustomerStore {
         now: DateTime<Utc>,
     ) -> Result<Quota, StoreError> {
         let (day, policy) = (settings.today(now), &settings.sms_policy);
-        let mark = Update::builder()
+        let key = keys::text(tenant, customer, &text.work_order_id, &text.id);
+        let claim = Update::builder()
             .table_name(self.table())
-            .set_key(Some(items::key_of(keys::text(
-                tenant,
-                customer,
-                &text.work_order_id,
-                &text.id,
-            ))))
-            .update_expression("SET countedAt = :now")
-            .condition_expression("#state = :pending AND attribute_not_exists(countedAt)")
+            .set_key(Some(items::key_of(key.clone())))
+            .update_expression(
+                "SET #entity = :entity, #id = :id, #order = :order, #job = :job, \
+                 #trigger = :trigger, #state = :pending, \
+                 #created = if_not_exists(#created, :now), #updated = :now, #counted = :now \
+                 ADD #attempts :one",
+            )
+            .condition_expression(
+                "attribute_not_exists(#counted) AND (attribute_not_exists(PK) OR #state = :pending)",
+            )
+            .expression_attribute_names("#entity", keys::ENTITY)
+            .expression_attribute_names("#id", "id")
+            .expression_attribute_names("#order", "workOrderId")
+            .expression_attribute_names("#job", "jobId")
+            .expression_attribute_names("#trigger", "trigger")
             .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#created", "createdAt")
+            .expression_attribute_names("#updated", "updatedAt")
+            .expression_attribute_names("#counted", "countedAt")
+            .expression_attribute_names("#attempts", "attempts")
+            .expression_attribute_values(":entity", AttributeValue::S("Text".into()))
+            .expression_attribute_values(":id", AttributeValue::S(text.id.clone()))
+            .expression_attribute_values(":order", AttributeValue::S(text.work_order_id.clone()))
+            .expression_attribute_values(":job", AttributeValue::S(text.job_id.clone()))
+            .expression_attribute_values(":trigger", AttributeValue::S(text.trigger.as_str().into()))
             .expression_attribute_values(":pending", stored(TextState::Pending))
             .expression_attribute_values(":now", AttributeValue::S(now.to_rfc3339()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .build()
             .expect("table, key and expression are set");
-        let mut writes = vec![TransactWriteItem::builder().update(mark).build()];
+        let mut writes = vec![TransactWriteItem::builder().update(claim).build()];
         for limit in SmsLimit::ALL {
             let (key, days) = match limit {
                 SmsLimit::OrganisationDaily => (keys::sms_day(tenant, day), SMS_DAY_COUNTER_DAYS),
@@ -145,7 +212,7 @@ impl CustomerStore {
         }
         match self.transact(writes, None).await {
             Ok(()) => Ok(Quota::Granted),
-            Err(Cancelled(failed)) if failed.contains(&0) => Ok(Quota::Held),
+            Err(Cancelled(failed)) if failed.contains(&0) => self.another_attempt(key, now).await,
             Err(Cancelled(failed)) => Ok(Quota::Over(
                 failed
                     .iter()
@@ -214,6 +281,45 @@ impl CustomerStore {
         self.usage()
             .record(Kind::Write, one(out.consumed_capacity()), 1.0);
         Ok(())
+    }
+
+    /// Counts another attempt of a text counted before: `Held` while it is pending, `Settled`
+    /// once another attempt settled it.
+    async fn another_attempt(
+        &self,
+        key: keys::Key,
+        now: DateTime<Utc>,
+    ) -> Result<Quota, StoreError> {
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(items::key_of(key)))
+            .update_expression("SET updatedAt = :now ADD attempts :one")
+            .condition_expression("#state = :pending")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":pending", stored(TextState::Pending))
+            .expression_attribute_values(":now", AttributeValue::S(now.to_rfc3339()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                self.usage()
+                    .record(Kind::Write, one(out.consumed_capacity()), 1.0);
+                Ok(Quota::Held)
+            }
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                self.usage().record(Kind::Write, &[], 1.0);
+                Ok(Quota::Settled)
+            }
+            Err(error) => Err(StoreError::sdk(error)),
+        }
     }
 
     /// One UpdateItem: create the record pending, or count another attempt of a pending one;

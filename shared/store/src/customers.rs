@@ -1479,7 +1479,48 @@ where
 
 #[cfg(test)]
 mod tests {
+    use domain::{ChangeKind, CustomerInput, ValidationContext, validate_customer};
+
     use super::*;
+
+    /// A store that is never called: what it would write is built without a request.
+    fn offline_store() -> CustomerStore {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("eu-north-1"))
+            .build();
+        CustomerStore::new(Client::from_conf(config), "table")
+    }
+
+    /// A person with an e-mail and a mobile, and the same person with another e-mail.
+    fn person_before_and_after_an_email_change() -> (Customer, Customer) {
+        let input = CustomerInput {
+            customer_number: Some("1001".into()),
+            first_name: Some("Anna".into()),
+            last_name: Some("Berg".into()),
+            email: Some("anna@example.com".into()),
+            mobile: Some("+46 70 123 45 67".into()),
+            ..Default::default()
+        };
+        let fields = validate_customer(input, &ValidationContext::default()).expect("valid");
+        let before = Customer::new(fields, "u1", Utc::now());
+        let mut after = before.clone();
+        after.version += 1;
+        after.fields.email = Some("anna.berg@example.com".into());
+        (before, after)
+    }
+
+    #[test]
+    fn an_email_change_is_estimated_as_dynamodb_bills_it() {
+        let tenant = TenantId::parse("acme").unwrap();
+        let (before, after) = person_before_and_after_an_email_change();
+        let history = HistoryEntry::of(ChangeKind::Updated, Some(&before), &after);
+        let set = offline_store().replace_writes(&tenant, &before, &after, &history);
+        // The card (2, in a transaction) and its three list entries, changed in place (3);
+        // the history entry (2); the guard put again (2) with its e-mail entry moved, a delete
+        // and a put (2): its mobile and name entries kept their keys and cost nothing.
+        assert_eq!(set.estimate(), 5.0 + 2.0 + 4.0);
+    }
 
     fn reasons(codes: &[&str]) -> Vec<Option<String>> {
         codes.iter().map(|c| Some((*c).to_owned())).collect()

@@ -776,34 +776,19 @@ async fn concurrent_texts_share_the_sms_limits_in_the_table_and_a_retry_counts_o
         .iter()
         .position(|q| *q == store::Quota::Granted)
         .unwrap();
-    let again = store
-        .count_text(
-            &acme,
-            &customer,
-            &texts[first],
-            &format!("+4670123456{first}"),
-            &settings,
-            day,
-        )
-        .await
-        .unwrap();
-    assert_eq!(again, store::Quota::Held);
+    let number = format!("+4670123456{first}");
+    let count_first_again = || async {
+        store
+            .count_text(&acme, &customer, &texts[first], &number, &settings, day)
+            .await
+            .unwrap()
+    };
+    assert_eq!(count_first_again().await, store::Quota::Held);
     // Once sent and settled, another attempt counts nothing and cannot settle it again.
     let mut sent = texts[first].clone();
     sent.state = domain::TextState::Sent;
     assert!(store.settle_text(&acme, &customer, &sent).await.unwrap());
-    let late = store
-        .count_text(
-            &acme,
-            &customer,
-            &texts[first],
-            &format!("+4670123456{first}"),
-            &settings,
-            day,
-        )
-        .await
-        .unwrap();
-    assert_eq!(late, store::Quota::Settled);
+    assert_eq!(count_first_again().await, store::Quota::Settled);
     let mut suppressed = texts[first].clone();
     suppressed.state = domain::TextState::Suppressed;
     assert!(

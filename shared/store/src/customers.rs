@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConsumedCapacity, Delete, KeysAndAttributes, Put, ReturnConsumedCapacity,
@@ -1461,6 +1461,37 @@ pub(crate) async fn backoff(attempt: u32) {
 /// Single-item responses carry at most one ConsumedCapacity.
 pub(crate) fn one(capacity: Option<&ConsumedCapacity>) -> &[ConsumedCapacity] {
     capacity.map(std::slice::from_ref).unwrap_or_default()
+}
+
+impl CustomerStore {
+    /// What a conditional write of one item came to, its capacity recorded either way: the
+    /// answer when it applied, `None` when DynamoDB refused its condition (which DynamoDB
+    /// bills too: the `estimate` stands for both).
+    pub(crate) fn conditional_write<O, E, R>(
+        &self,
+        result: Result<O, SdkError<E, R>>,
+        consumed: impl for<'a> Fn(&'a O) -> Option<&'a ConsumedCapacity>,
+        estimate: f64,
+    ) -> Result<Option<O>, StoreError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        match result {
+            Ok(out) => {
+                self.usage
+                    .record(Kind::Write, one(consumed(&out)), estimate);
+                Ok(Some(out))
+            }
+            Err(SdkError::ServiceError(refused))
+                if refused.err().code() == Some("ConditionalCheckFailedException") =>
+            {
+                self.usage.record(Kind::Write, &[], estimate);
+                Ok(None)
+            }
+            Err(error) => Err(StoreError::sdk(error)),
+        }
+    }
 }
 
 /// The customers `find` gives for `value`, none without a value.

@@ -4,6 +4,7 @@
 //! are the conditions a write depends on ([`Depends`]): the rule that allowed it was decided on
 //! what was read, and the write happens only if that is still so.
 
+use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, ReturnConsumedCapacity, TransactWriteItem,
 };
@@ -15,10 +16,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::cascade::CascadeError;
-use crate::customers::{RecordQuery, one};
+use crate::customers::RecordQuery;
 use crate::items::{self, Item, VERSION};
 use crate::keys::{self, TenantId};
-use crate::usage::Kind;
 use crate::{CustomerStore, IdempotencyRecord, MAX_PAGE, Page, StoreError, capacity};
 
 /// Where a kind of linked record lives: in its customer's partition, under a sort-key prefix.
@@ -476,21 +476,10 @@ impl CustomerStore {
                 .expression_attribute_names("#version", VERSION)
                 .expression_attribute_values(":expected", AttributeValue::N(version.to_string()));
         }
-        match request.send().await {
-            Ok(out) => {
-                self.usage()
-                    .record(Kind::Write, one(out.consumed_capacity()), estimate);
-                Ok(())
-            }
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                self.usage().record(Kind::Write, &[], 0.0);
-                Err(StoreError::VersionConflict)
-            }
-            Err(error) => Err(StoreError::sdk(error)),
+        let result = request.send().await;
+        match self.conditional_write(result, PutItemOutput::consumed_capacity, estimate)? {
+            Some(_) => Ok(()),
+            None => Err(StoreError::VersionConflict),
         }
     }
 }

@@ -7,6 +7,8 @@
 //! read with its customer and work order ([`CustomerStore::text_reading`]) and claimed by the
 //! transaction that counts it against the SMS policy ([`CustomerStore::count_text`]).
 
+use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, Utc};
 use domain::{Customer, CustomerId, Settings, SmsLimit, TextRecord, TextState, WorkOrder};
@@ -108,22 +110,8 @@ impl CustomerStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        match result {
-            Ok(out) => {
-                self.usage()
-                    .record(Kind::Write, one(out.consumed_capacity()), estimate);
-                Ok(true)
-            }
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                self.usage().record(Kind::Write, &[], estimate);
-                Ok(false)
-            }
-            Err(error) => Err(StoreError::sdk(error)),
-        }
+        let settled = self.conditional_write(result, PutItemOutput::consumed_capacity, estimate)?;
+        Ok(settled.is_some())
     }
 
     /// Claims a text and counts it to `number` against the organisation's SMS policy, all or
@@ -304,21 +292,9 @@ impl CustomerStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        match result {
-            Ok(out) => {
-                self.usage()
-                    .record(Kind::Write, one(out.consumed_capacity()), 1.0);
-                Ok(Quota::Held)
-            }
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                self.usage().record(Kind::Write, &[], 1.0);
-                Ok(Quota::Settled)
-            }
-            Err(error) => Err(StoreError::sdk(error)),
+        match self.conditional_write(result, UpdateItemOutput::consumed_capacity, 1.0)? {
+            Some(_) => Ok(Quota::Held),
+            None => Ok(Quota::Settled),
         }
     }
 
@@ -365,10 +341,8 @@ impl CustomerStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        match result {
-            Ok(out) => {
-                self.usage()
-                    .record(Kind::Write, one(out.consumed_capacity()), 1.0);
+        match self.conditional_write(result, UpdateItemOutput::consumed_capacity, 1.0)? {
+            Some(out) => {
                 let attribute = |name: &str| out.attributes().and_then(|a| a.get(name));
                 let attempts = attribute("attempts")
                     .and_then(|v| v.as_n().ok())
@@ -383,15 +357,7 @@ impl CustomerStore {
                     created_at,
                 })
             }
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                self.usage().record(Kind::Write, &[], 0.0);
-                Ok(Claim::Settled)
-            }
-            Err(error) => Err(StoreError::sdk(error)),
+            None => Ok(Claim::Settled),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The organisation's settings item and the customer-number counter.
 
+use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, ReturnValue};
 use domain::Settings;
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
@@ -71,20 +72,10 @@ impl CustomerStore {
                     AttributeValue::N(expected_version.to_string()),
                 )
         };
-        match request.send().await {
-            Ok(out) => {
-                self.usage()
-                    .record(Kind::Write, one(out.consumed_capacity()), estimate);
-                Ok(version)
-            }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                self.usage().record(Kind::Write, &[], 1.0);
-                Err(StoreError::VersionConflict)
-            }
-            Err(e) => Err(StoreError::sdk(e)),
+        let result = request.send().await;
+        match self.conditional_write(result, PutItemOutput::consumed_capacity, estimate)? {
+            Some(_) => Ok(version),
+            None => Err(StoreError::VersionConflict),
         }
     }
 

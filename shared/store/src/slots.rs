@@ -4,14 +4,14 @@
 //! waits behind the fifty. Each slot is one item; holding it is a conditional write, so the
 //! bound holds across every running invocation. See docs/imports.md ("Fair turns").
 
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput;
+use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use chrono::{DateTime, Utc};
 
-use crate::customers::one;
 use crate::items::{self, Item};
 use crate::keys::SLOT_PREFIX;
 use crate::keys::{self, TenantId};
-use crate::usage::Kind;
 use crate::{CustomerStore, StoreError};
 
 /// A slot this invocation holds until it releases it or `held_until` passes.
@@ -87,22 +87,9 @@ impl CustomerStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        match result {
-            Ok(out) => {
-                self.usage()
-                    .record(Kind::Write, one(out.consumed_capacity()), 1.0);
-                Ok(())
-            }
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                self.usage().record(Kind::Write, &[], 1.0);
-                Ok(())
-            }
-            Err(error) => Err(StoreError::sdk(error)),
-        }
+        // Refused: taken over meanwhile, nothing to free.
+        self.conditional_write(result, DeleteItemOutput::consumed_capacity, 1.0)?;
+        Ok(())
     }
 
     /// One conditional PutItem on slot `number`; false when another work holds it.
@@ -146,22 +133,8 @@ impl CustomerStore {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        match result {
-            Ok(out) => {
-                self.usage()
-                    .record(Kind::Write, one(out.consumed_capacity()), 1.0);
-                Ok(true)
-            }
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                self.usage().record(Kind::Write, &[], 1.0);
-                Ok(false)
-            }
-            Err(error) => Err(StoreError::sdk(error)),
-        }
+        let held = self.conditional_write(result, PutItemOutput::consumed_capacity, 1.0)?;
+        Ok(held.is_some())
     }
 }
 

@@ -1139,7 +1139,8 @@ impl CustomerStore {
             .await
     }
 
-    async fn transact_estimated(
+    /// [`Self::transact`] with the capacity estimated by the caller.
+    pub(crate) async fn transact_estimated(
         &self,
         writes: Vec<TransactWriteItem>,
         token: Option<String>,
@@ -1510,9 +1511,10 @@ where
 
 #[cfg(test)]
 mod tests {
-    use domain::{ChangeKind, CustomerInput, ValidationContext, validate_customer};
+    use domain::ChangeKind;
 
     use super::*;
+    use crate::lookups::tests::{customer, person};
 
     /// A store that is never called: what it would write is built without a request.
     fn offline_store() -> CustomerStore {
@@ -1525,16 +1527,7 @@ mod tests {
 
     /// A person with an e-mail and a mobile, and the same person with another e-mail.
     fn person_before_and_after_an_email_change() -> (Customer, Customer) {
-        let input = CustomerInput {
-            customer_number: Some("1001".into()),
-            first_name: Some("Anna".into()),
-            last_name: Some("Berg".into()),
-            email: Some("anna@example.com".into()),
-            mobile: Some("+46 70 123 45 67".into()),
-            ..Default::default()
-        };
-        let fields = validate_customer(input, &ValidationContext::default()).expect("valid");
-        let before = Customer::new(fields, "u1", Utc::now());
+        let before = customer(person());
         let mut after = before.clone();
         after.version += 1;
         after.fields.email = Some("anna.berg@example.com".into());

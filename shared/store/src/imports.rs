@@ -528,18 +528,23 @@ impl CustomerStore {
         errors: Option<&ErrorChunk>,
         token: &str,
     ) -> Result<(), ChunkError> {
-        let mut set = WriteSet::default();
-        set.push(self.lane_write(tenant, import_id, (epoch, lane), block));
+        let mut writes = vec![self.lane_write(tenant, import_id, (epoch, lane), block)];
         if let Some(chunk) = errors {
-            set.push(self.put(error_chunk_item(tenant, import_id, chunk)));
+            writes.push(self.put(error_chunk_item(tenant, import_id, chunk)));
         }
+        // Each change is estimated with the items it replaces, which stay with its set.
+        let estimate = capacity::transaction_units(&writes, &Default::default())
+            + changes.iter().map(|c| c.set.estimate()).sum::<f64>();
         let mut starts = Vec::with_capacity(changes.len());
         for change in changes {
-            starts.push(set.len());
-            set.append(change.set.clone());
+            starts.push(writes.len());
+            writes.extend(change.set.writes.iter().cloned());
         }
-        debug_assert!(set.len() <= TRANSACTION_ITEMS);
-        match self.transact_set(&set, Some(token.to_owned())).await {
+        debug_assert!(writes.len() <= TRANSACTION_ITEMS);
+        match self
+            .transact_estimated(writes, Some(token.to_owned()), estimate)
+            .await
+        {
             Ok(()) => Ok(()),
             Err(Cancelled(failed)) if failed.contains(&0) => Err(ChunkError::ImportMoved),
             Err(Cancelled(failed)) => {

@@ -151,19 +151,21 @@ pub fn customer_of(item: &Item, index: Index) -> Option<CustomerId> {
     keys::customer_of_entry(sort_key)
 }
 
+/// A validated customer for the store's unit tests (customers.rs's use them too).
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use chrono::Utc;
     use domain::{ContactInput, CustomerInput, ValidationContext, validate_customer};
 
     use super::*;
 
-    fn customer(input: CustomerInput) -> Customer {
+    pub(crate) fn customer(input: CustomerInput) -> Customer {
         let fields = validate_customer(input, &ValidationContext::default()).expect("valid");
         Customer::new(fields, "u1", Utc::now())
     }
 
-    fn person() -> CustomerInput {
+    /// A person with a number, an e-mail and a mobile.
+    pub(crate) fn person() -> CustomerInput {
         CustomerInput {
             customer_number: Some("1001".into()),
             first_name: Some("Anna".into()),

@@ -451,3 +451,125 @@ async fn technicians_completing_work_during_the_cascade_each_end_in_one_consiste
         "history names exactly what was cancelled"
     );
 }
+
+/// Deactivates `card` (one version on) and runs the cascade in-process on its stream record;
+/// answers the store's requests the cascade made.
+async fn cascade_counted(
+    store: &CustomerStore,
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    card: &Customer,
+) -> store::Usage {
+    let tenant = TenantId::parse("acme").unwrap();
+    let mut inactive = card.clone();
+    inactive.status = CustomerStatus::Inactive;
+    inactive.version += 1;
+    let entry = HistoryEntry::of(ChangeKind::Deactivated, Some(card), &inactive);
+    store
+        .replace(&tenant, card, &inactive, &entry, None)
+        .await
+        .expect("deactivated");
+    let record =
+        e2e::deactivation_record(client, table, "acme", &card.id.0, inactive.version).await;
+    let record = serde_json::from_value(record).expect("Lambda's event shape");
+    let config = devhost::aws_config().await;
+    let app = App {
+        store: store.clone(),
+        sqs: kit::aws::OnFirstUse::new(&config, aws_sdk_sqs::Client::new),
+        queue_url: String::new(),
+        bucket: None,
+        page_size: 50,
+        pages_per_invocation: None,
+        bulk_page_size: customers_cascade::bulk::DEFAULT_PAGE_SIZE,
+    };
+    store.usage().reset();
+    let response = customers_cascade::handle(&app, LambdaEvent::new(record, e2e::far_deadline()))
+        .await
+        .expect("the cascade runs");
+    assert_eq!(response["batchItemFailures"], json!([]));
+    store.usage().snapshot()
+}
+
+#[tokio::test]
+async fn the_cascade_reads_only_the_kinds_a_customer_has_and_still_closes_everything() {
+    let (client, table) = e2e::fresh_table().await;
+    let store = CustomerStore::new(client.clone(), table.clone());
+    let tenant = TenantId::parse("acme").unwrap();
+
+    // A customer with no records: one Query finds none of the four kinds, nothing is written.
+    let input: CustomerInput =
+        serde_json::from_value(e2e::customer("C0", "Only", "Contact")).expect("valid input");
+    let lone = Customer::new(
+        domain::validate_customer(input, &Default::default()).expect("valid"),
+        "ada",
+        Utc::now(),
+    );
+    store
+        .create(
+            &tenant,
+            &lone,
+            &e2e::history_entry(ChangeKind::Created),
+            None,
+        )
+        .await
+        .expect("customer");
+    let usage = cascade_counted(&store, &client, &table, &lone).await;
+    assert_eq!((usage.read_requests, usage.write_requests), (1, 0));
+
+    // A site and work orders in progress, no contracts or jobs: the survey, then a page of
+    // each kind it found, each closed in one transaction.
+    let (card, orders) = customer_with_work_in_progress(&store, &tenant).await;
+    let usage = cascade_counted(&store, &client, &table, &card).await;
+    assert_eq!((usage.read_requests, usage.write_requests), (3, 2));
+    let site: Vec<domain::Site> = store.all_linked(&tenant, &card.id, |_| true).await.unwrap();
+    assert_eq!(site[0].fields.status, domain::SiteStatus::Inactive);
+    for order in &orders {
+        let now = store
+            .linked::<WorkOrder>(&tenant, &card.id, &order.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(now.fields.status, WorkStatus::Cancelled);
+    }
+
+    // A long history before the records: the survey stops in it, so every kind after where it
+    // stopped is read as before, and everything open is still closed.
+    let (client, table) = e2e::fresh_table().await;
+    let store = CustomerStore::new(client.clone(), table.clone());
+    let (card, orders) = customer_with_work_in_progress(&store, &tenant).await;
+    let partition = store::keys::customer_partition(&tenant, &card.id);
+    for _ in 0..60 {
+        client
+            .put_item()
+            .table_name(&table)
+            .item(
+                "PK",
+                aws_sdk_dynamodb::types::AttributeValue::S(partition.clone()),
+            )
+            .item(
+                "SK",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!(
+                    "HISTORY#{}",
+                    ulid::Ulid::new()
+                )),
+            )
+            .send()
+            .await
+            .expect("a history item");
+    }
+    let usage = cascade_counted(&store, &client, &table, &card).await;
+    assert_eq!(
+        usage.read_requests, 4,
+        "the survey, then sites, work orders and jobs; no contracts (passed)"
+    );
+    let site: Vec<domain::Site> = store.all_linked(&tenant, &card.id, |_| true).await.unwrap();
+    assert_eq!(site[0].fields.status, domain::SiteStatus::Inactive);
+    for order in &orders {
+        let now = store
+            .linked::<WorkOrder>(&tenant, &card.id, &order.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(now.fields.status, WorkStatus::Cancelled);
+    }
+}

@@ -22,7 +22,7 @@ pub enum Phase {
 }
 
 impl Phase {
-    const ALL: [Phase; 4] = [
+    pub const ALL: [Phase; 4] = [
         Phase::Sites,
         Phase::Contracts,
         Phase::WorkOrders,

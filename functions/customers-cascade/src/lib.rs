@@ -7,7 +7,9 @@
 //! version it was read at: a technician completing a work order meanwhile makes the page be
 //! read again, and the completed work order is then left alone. Closed or untouched records
 //! are not written. A customer with more records than one invocation should handle continues
-//! through the cascade queue.
+//! through the cascade queue. One Query first says which of the four kinds the customer has at
+//! all, and a kind it has none of is not read page by page: most customers deactivated have few
+//! records or none, and their cascade is that one read.
 //!
 //! Idempotent: a redelivered record finds everything closed already and writes nothing.
 //! Reactivation does not undo the cascade: sites are reactivated one by one; cancelled
@@ -170,16 +172,26 @@ async fn cascade(app: &App, work: &Work, deadline: Instant) -> Result<(), Cascad
     let mut phase = work.phase;
     let mut cursor = work.cursor.clone();
     let mut pages = 0;
+    let found = survey(app, work).await?;
     loop {
         let out_of_pages = app.pages_per_invocation.is_some_and(|n| pages >= n);
         if out_of_pages || Instant::now() + HANDOVER_TIME >= deadline {
             return hand_over(app, work, phase, cursor).await;
         }
-        let Some(next) = cascade_page(app, work, phase, cursor.as_deref()).await? else {
-            tracing::info!(customer = %work.customer, "customer active again; cascade stops");
-            return Ok(());
+        let none_of_its_kind = cursor.is_none()
+            && found
+                .as_ref()
+                .is_some_and(|found| !found.may_hold(prefix_of(phase)));
+        let next = if none_of_its_kind {
+            None
+        } else {
+            let Some(next) = cascade_page(app, work, phase, cursor.as_deref()).await? else {
+                tracing::info!(customer = %work.customer, "customer active again; cascade stops");
+                return Ok(());
+            };
+            pages += 1;
+            next
         };
-        pages += 1;
         match (next, phase.next()) {
             (Some(next), _) => cursor = Some(next),
             (None, Some(following)) => {
@@ -191,6 +203,37 @@ async fn cascade(app: &App, work: &Work, deadline: Instant) -> Result<(), Cascad
                 return Ok(());
             }
         }
+    }
+}
+
+/// Which kinds the customer has records of at all, when the work starts at a phase's first
+/// page: one Query of the customer's partition instead of one per phase, for the many
+/// customers (a contact-only customer from an accounting export, say) who have few records
+/// or none. A customer with more than [`SURVEYED_ITEMS`] items in the range it reads gets an
+/// answer for the kinds the read passed; the others are read phase by phase as before.
+async fn survey(app: &App, work: &Work) -> Result<Option<store::KindsFound>, CascadeFailure> {
+    if work.cursor.is_some() {
+        return Ok(None);
+    }
+    let prefixes = Phase::ALL.map(prefix_of);
+    let found = app
+        .store
+        .kinds_found(&work.tenant, &work.customer, &prefixes, SURVEYED_ITEMS)
+        .await?;
+    Ok(Some(found))
+}
+
+/// Items the survey reads at most: beyond the phases' records, the range it reads holds the
+/// card, the history and the records kept between the kinds' prefixes (notes, tickets, texts).
+const SURVEYED_ITEMS: i32 = 50;
+
+/// Where the phase's records live in the customer's partition.
+fn prefix_of(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Sites => Site::PREFIX,
+        Phase::Contracts => Contract::PREFIX,
+        Phase::WorkOrders => WorkOrder::PREFIX,
+        Phase::Jobs => Job::PREFIX,
     }
 }
 

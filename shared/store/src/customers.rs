@@ -485,7 +485,7 @@ impl CustomerStore {
         // the range starts at the position itself and the entry found there (at most one: a
         // name entry's sort key ends with its customer's id) is dropped.
         let between = after.map(|after| {
-            let end_of_prefix = format!("{prefix}\u{10FFFF}");
+            let end_of_prefix = keys::end_of_prefix(prefix);
             if ascending {
                 (after.to_owned(), end_of_prefix)
             } else {
@@ -682,6 +682,11 @@ impl CustomerStore {
                 .collect::<Vec<_>>()
                 .join(" AND ")
         });
+        if query.keys_only {
+            request = request
+                .projection_expression("#pk, #sk")
+                .expression_attribute_names("#sk", sk);
+        }
         let consistent = query.index.is_none();
         let out = request
             .set_filter_expression(filter)
@@ -693,11 +698,18 @@ impl CustomerStore {
             .send()
             .await
             .map_err(StoreError::sdk)?;
-        let estimate = if query.filters.is_empty() {
+        let estimate = if query.filters.is_empty() && !query.keys_only {
             capacity::read_units(out.items(), consistent)
         } else {
+            // The items that came back are not what was read: the filter dropped some, the
+            // projection kept only their keys.
+            let returned = if query.keys_only {
+                &[][..]
+            } else {
+                out.items()
+            };
             let examined = out.scanned_count().max(0) as usize;
-            let eventual = capacity::filtered_read_units(out.items(), examined);
+            let eventual = capacity::filtered_read_units(returned, examined);
             if consistent { eventual * 2.0 } else { eventual }
         };
         self.usage
@@ -1231,6 +1243,9 @@ pub(crate) struct RecordQuery<'a> {
     /// Sort keys from the first to the second, both included (instead of `prefix`).
     pub between: Option<(String, String)>,
     pub filters: Vec<crate::listing::Condition>,
+    /// Only the items' keys come back (what they are, not what they hold); DynamoDB still
+    /// charges for the whole items it reads.
+    pub keys_only: bool,
     pub limit: i32,
     pub cursor: Option<&'a str>,
     pub ascending: bool,
@@ -1247,6 +1262,7 @@ impl RecordQuery<'_> {
             prefix: None,
             between: None,
             filters: Vec::new(),
+            keys_only: false,
             limit: MAX_PAGE,
             cursor: None,
             ascending: true,

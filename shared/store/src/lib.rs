@@ -44,7 +44,7 @@ pub use imports::{
     PreparedChange, RowSpan, TRANSACTION_ITEMS, external_ref_key,
 };
 pub use keys::TenantId;
-pub use linked::{Depends, Link, Stored, WRITES_PER_TRANSACTION};
+pub use linked::{Depends, KindsFound, Link, Stored, WRITES_PER_TRANSACTION};
 pub use listing::{ListQuery, Sort, StatusFilter, matches};
 pub use merge::{MERGE_TRANSACTION_ITEMS, MoveError};
 pub use notices::{Claim, Quota, TextReading};

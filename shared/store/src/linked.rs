@@ -107,6 +107,49 @@ impl Stored for Note {
     }
 }
 
+/// What [`CustomerStore::kinds_found`] found: the kinds it saw records of, and how far it read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KindsFound {
+    found: Vec<&'static str>,
+    /// The sort key of the last item read when the Query stopped at its limit (its
+    /// LastEvaluatedKey); none when it read the whole range.
+    stopped_at: Option<String>,
+}
+
+impl KindsFound {
+    /// Whether the customer may have records under `prefix`: some were seen, or the read
+    /// stopped before it had passed every key the prefix begins. `false` is certain as of the
+    /// read (strongly consistent); `true` only means "look".
+    pub fn may_hold(&self, prefix: &str) -> bool {
+        self.found.contains(&prefix)
+            || self
+                .stopped_at
+                .as_deref()
+                .is_some_and(|last| last < prefix || last.starts_with(prefix))
+    }
+}
+
+/// A filter that keeps the items whose sort key begins with one of `prefixes`.
+fn starts_with_any(prefixes: &[&str]) -> crate::listing::Condition {
+    let values: Vec<(String, AttributeValue)> = prefixes
+        .iter()
+        .enumerate()
+        .map(|(i, prefix)| (format!(":kind{i}"), AttributeValue::S((*prefix).to_owned())))
+        .collect();
+    crate::listing::Condition {
+        expression: format!(
+            "({})",
+            values
+                .iter()
+                .map(|(name, _)| format!("begins_with(#sk, {name})"))
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        ),
+        names: vec![("#sk".to_owned(), keys::SK.to_owned())],
+        values,
+    }
+}
+
 /// What a write of a linked record depends on, checked in the same transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Depends {
@@ -239,6 +282,48 @@ impl CustomerStore {
                 None => return Ok(kept),
             }
         }
+    }
+
+    /// Which of the kinds under `prefixes` the customer has records of, at most `limit` items
+    /// read: one strongly consistent Query over the keys from the first prefix to the end of
+    /// the last, returning the keys of those kinds' items only. Where several kinds would take a
+    /// Query each to look at, this is one request, and for a customer whose items in that range
+    /// are fewer than `limit`, the answer for every kind. It costs the read of every item in the
+    /// range up to `limit` (the card, history entries and other kinds between the prefixes too).
+    pub async fn kinds_found(
+        &self,
+        tenant: &TenantId,
+        customer: &CustomerId,
+        prefixes: &[&'static str],
+        limit: i32,
+    ) -> Result<KindsFound, StoreError> {
+        let (Some(first), Some(last)) = (prefixes.iter().min(), prefixes.iter().max()) else {
+            return Ok(KindsFound::default());
+        };
+        let (items, stopped) = self
+            .query_from(
+                &RecordQuery {
+                    between: Some(((*first).to_owned(), keys::end_of_prefix(last))),
+                    filters: vec![starts_with_any(prefixes)],
+                    keys_only: true,
+                    limit,
+                    ..RecordQuery::partition(keys::customer_partition(tenant, customer))
+                },
+                None,
+            )
+            .await?;
+        let sort_keys: Vec<&str> = items
+            .iter()
+            .filter_map(|item| item.get(keys::SK)?.as_s().ok().map(String::as_str))
+            .collect();
+        Ok(KindsFound {
+            found: prefixes
+                .iter()
+                .copied()
+                .filter(|prefix| sort_keys.iter().any(|sk| sk.starts_with(prefix)))
+                .collect(),
+            stopped_at: stopped.and_then(|key| key.get(keys::SK)?.as_s().ok().cloned()),
+        })
     }
 
     /// Saves a new record on the conditions it depends on, with the request's idempotency
@@ -487,4 +572,42 @@ impl CustomerStore {
 /// The day contracts are judged by (UTC).
 fn today() -> NaiveDate {
     Utc::now().date_naive()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KindsFound;
+    use crate::keys::{CONTRACT_PREFIX, JOB_PREFIX, SITE_PREFIX, WORK_ORDER_PREFIX};
+
+    fn found(found: &[&'static str], stopped_at: Option<&str>) -> KindsFound {
+        KindsFound {
+            found: found.to_vec(),
+            stopped_at: stopped_at.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_read_of_the_whole_range_is_certain_about_every_kind() {
+        let read = found(&[JOB_PREFIX], None);
+        assert!(read.may_hold(JOB_PREFIX));
+        for absent in [SITE_PREFIX, CONTRACT_PREFIX, WORK_ORDER_PREFIX] {
+            assert!(!read.may_hold(absent), "{absent}");
+        }
+        assert!(!KindsFound::default().may_hold(SITE_PREFIX));
+    }
+
+    #[test]
+    fn a_read_that_stopped_is_certain_only_about_the_kinds_it_passed() {
+        // Stopped in the history, between contracts and jobs.
+        let read = found(&[], Some("HISTORY#01KB0000000000000000000000"));
+        assert!(!read.may_hold(CONTRACT_PREFIX), "passed: none there");
+        for unread in [JOB_PREFIX, SITE_PREFIX, WORK_ORDER_PREFIX] {
+            assert!(read.may_hold(unread), "{unread}");
+        }
+        // Stopped on a site: more sites may follow, and work orders.
+        let read = found(&[SITE_PREFIX], Some("SITE#01KB0000000000000000000000"));
+        assert!(read.may_hold(SITE_PREFIX));
+        assert!(read.may_hold(WORK_ORDER_PREFIX));
+        assert!(!read.may_hold(JOB_PREFIX), "passed: none there");
+    }
 }

@@ -116,6 +116,7 @@ impl Plan {
             prefix: Some(prefix),
             between: None,
             filters: self.filters.clone(),
+            keys_only: false,
             limit: list.limit,
             cursor,
             ascending: !list.descending,

@@ -7,10 +7,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use customers_cascade::App;
-use domain::{
-    ChangeKind, Customer, CustomerInput, CustomerStatus, HistoryEntry, WorkOrder, WorkStatus,
-};
+use domain::{ChangeKind, Customer, WorkOrder, WorkStatus};
 use e2e::work::{customer_with_site, id_of, job, move_through, work_order};
 use e2e::{Session, Suite};
 use lambda_runtime::LambdaEvent;
@@ -237,13 +234,7 @@ async fn customer_with_work_in_progress(
     store: &CustomerStore,
     tenant: &TenantId,
 ) -> (Customer, Vec<WorkOrder>) {
-    let input: CustomerInput =
-        serde_json::from_value(e2e::customer("C1", "Race", "Test")).expect("valid input");
-    let card = Customer::new(
-        domain::validate_customer(input, &Default::default()).expect("valid"),
-        "ada",
-        Utc::now(),
-    );
+    let card = e2e::records::card("C1", "Race", "Test", "ada");
     store
         .create(
             tenant,
@@ -275,18 +266,10 @@ async fn customer_with_work_in_progress(
 #[tokio::test]
 async fn a_work_order_completed_while_the_cascade_runs_is_completed_and_never_half_cancelled() {
     let (client, table) = e2e::fresh_table().await;
-    let config = devhost::aws_config().await;
     let store = CustomerStore::new(client.clone(), table.clone());
     let tenant = TenantId::parse("acme").unwrap();
     let (card, orders) = customer_with_work_in_progress(&store, &tenant).await;
-    let mut inactive = card.clone();
-    inactive.status = CustomerStatus::Inactive;
-    inactive.version += 1;
-    let entry = HistoryEntry::of(ChangeKind::Deactivated, Some(&card), &inactive);
-    store
-        .replace(&tenant, &card, &inactive, &entry, None)
-        .await
-        .expect("deactivated");
+    let inactive = e2e::records::deactivate(&store, &tenant, &card).await;
 
     // The cascade reads the page and decides what to cancel...
     let page = store
@@ -326,15 +309,7 @@ async fn a_work_order_completed_while_the_cascade_runs_is_completed_and_never_ha
     assert_eq!(first, orders[0], "the whole page was refused");
 
     // The cascade itself reads the page again and leaves the completed one alone.
-    let app = App {
-        store: store.clone(),
-        sqs: kit::aws::OnFirstUse::new(&config, aws_sdk_sqs::Client::new),
-        queue_url: String::new(),
-        bucket: None,
-        page_size: 50,
-        pages_per_invocation: None,
-        bulk_page_size: customers_cascade::bulk::DEFAULT_PAGE_SIZE,
-    };
+    let app = e2e::records::cascade_app(&store).await;
     let record =
         e2e::deactivation_record(&client, &table, "acme", &card.id.0, inactive.version).await;
     let record = serde_json::from_value(record).expect("Lambda's event shape");
@@ -452,8 +427,8 @@ async fn technicians_completing_work_during_the_cascade_each_end_in_one_consiste
     );
 }
 
-/// Deactivates `card` (one version on) and runs the cascade in-process on its stream record;
-/// answers the store's requests the cascade made.
+/// Deactivates `card` and runs the cascade in-process on its stream record; answers the
+/// store's requests the cascade made.
 async fn cascade_counted(
     store: &CustomerStore,
     client: &aws_sdk_dynamodb::Client,
@@ -461,33 +436,36 @@ async fn cascade_counted(
     card: &Customer,
 ) -> store::Usage {
     let tenant = TenantId::parse("acme").unwrap();
-    let mut inactive = card.clone();
-    inactive.status = CustomerStatus::Inactive;
-    inactive.version += 1;
-    let entry = HistoryEntry::of(ChangeKind::Deactivated, Some(card), &inactive);
-    store
-        .replace(&tenant, card, &inactive, &entry, None)
-        .await
-        .expect("deactivated");
+    let inactive = e2e::records::deactivate(store, &tenant, card).await;
     let record =
         e2e::deactivation_record(client, table, "acme", &card.id.0, inactive.version).await;
     let record = serde_json::from_value(record).expect("Lambda's event shape");
-    let config = devhost::aws_config().await;
-    let app = App {
-        store: store.clone(),
-        sqs: kit::aws::OnFirstUse::new(&config, aws_sdk_sqs::Client::new),
-        queue_url: String::new(),
-        bucket: None,
-        page_size: 50,
-        pages_per_invocation: None,
-        bulk_page_size: customers_cascade::bulk::DEFAULT_PAGE_SIZE,
-    };
+    let app = e2e::records::cascade_app(store).await;
     store.usage().reset();
     let response = customers_cascade::handle(&app, LambdaEvent::new(record, e2e::far_deadline()))
         .await
         .expect("the cascade runs");
     assert_eq!(response["batchItemFailures"], json!([]));
     store.usage().snapshot()
+}
+
+/// The site of [`customer_with_work_in_progress`] is inactive and its work orders cancelled.
+async fn assert_site_and_orders_closed(
+    store: &CustomerStore,
+    card: &Customer,
+    orders: &[WorkOrder],
+) {
+    let tenant = TenantId::parse("acme").unwrap();
+    let site: Vec<domain::Site> = store.all_linked(&tenant, &card.id, |_| true).await.unwrap();
+    assert_eq!(site[0].fields.status, domain::SiteStatus::Inactive);
+    for order in orders {
+        let now = store
+            .linked::<WorkOrder>(&tenant, &card.id, &order.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(now.fields.status, WorkStatus::Cancelled);
+    }
 }
 
 #[tokio::test]
@@ -497,13 +475,7 @@ async fn the_cascade_reads_only_the_kinds_a_customer_has_and_still_closes_everyt
     let tenant = TenantId::parse("acme").unwrap();
 
     // A customer with no records: one Query finds none of the four kinds, nothing is written.
-    let input: CustomerInput =
-        serde_json::from_value(e2e::customer("C0", "Only", "Contact")).expect("valid input");
-    let lone = Customer::new(
-        domain::validate_customer(input, &Default::default()).expect("valid"),
-        "ada",
-        Utc::now(),
-    );
+    let lone = e2e::records::card("C0", "Only", "Contact", "ada");
     store
         .create(
             &tenant,
@@ -521,16 +493,7 @@ async fn the_cascade_reads_only_the_kinds_a_customer_has_and_still_closes_everyt
     let (card, orders) = customer_with_work_in_progress(&store, &tenant).await;
     let usage = cascade_counted(&store, &client, &table, &card).await;
     assert_eq!((usage.read_requests, usage.write_requests), (3, 2));
-    let site: Vec<domain::Site> = store.all_linked(&tenant, &card.id, |_| true).await.unwrap();
-    assert_eq!(site[0].fields.status, domain::SiteStatus::Inactive);
-    for order in &orders {
-        let now = store
-            .linked::<WorkOrder>(&tenant, &card.id, &order.id)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(now.fields.status, WorkStatus::Cancelled);
-    }
+    assert_site_and_orders_closed(&store, &card, &orders).await;
 
     // A long history before the records: the survey stops in it, so every kind after where it
     // stopped is read as before, and everything open is still closed.
@@ -562,14 +525,5 @@ async fn the_cascade_reads_only_the_kinds_a_customer_has_and_still_closes_everyt
         usage.read_requests, 4,
         "the survey, then sites, work orders and jobs; no contracts (passed)"
     );
-    let site: Vec<domain::Site> = store.all_linked(&tenant, &card.id, |_| true).await.unwrap();
-    assert_eq!(site[0].fields.status, domain::SiteStatus::Inactive);
-    for order in &orders {
-        let now = store
-            .linked::<WorkOrder>(&tenant, &card.id, &order.id)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(now.fields.status, WorkStatus::Cancelled);
-    }
+    assert_site_and_orders_closed(&store, &card, &orders).await;
 }

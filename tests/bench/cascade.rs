@@ -6,11 +6,7 @@
 //! are mixed in: they must cost reads only. Run with `infra/local/bench`.
 
 use chrono::Utc;
-use customers_cascade::App;
-use domain::{
-    ChangeKind, Customer, CustomerInput, CustomerStatus, HistoryEntry, Job, Site, WorkOrder,
-    WorkStatus,
-};
+use domain::{ChangeKind, Customer, CustomerInput, Job, Site, WorkOrder, WorkStatus};
 use lambda_runtime::LambdaEvent;
 use serde_json::json;
 use store::{CustomerStore, TenantId, Usage};
@@ -106,7 +102,6 @@ fn per_thousand(usage: Usage, changed: usize) -> String {
 #[tokio::main]
 async fn main() {
     let (client, table) = e2e::fresh_table().await;
-    let config = devhost::aws_config().await;
     let store = CustomerStore::new(client.clone(), table.clone());
     let tenant = TenantId::parse("bench").unwrap();
     let card = customer();
@@ -121,24 +116,8 @@ async fn main() {
         .expect("customer");
     let card = link_sites(&store, &tenant, card).await;
     let (open_orders, open_jobs) = add_work(&store, &tenant, &card).await;
-    let mut inactive = card.clone();
-    inactive.status = CustomerStatus::Inactive;
-    inactive.version += 1;
-    let entry = HistoryEntry::of(ChangeKind::Deactivated, Some(&card), &inactive);
-    store
-        .replace(&tenant, &card, &inactive, &entry, None)
-        .await
-        .expect("deactivated");
-
-    let app = App {
-        store: store.clone(),
-        sqs: kit::aws::OnFirstUse::new(&config, aws_sdk_sqs::Client::new),
-        queue_url: String::new(),
-        bucket: None,
-        page_size: 50,
-        pages_per_invocation: None,
-        bulk_page_size: customers_cascade::bulk::DEFAULT_PAGE_SIZE,
-    };
+    let inactive = e2e::records::deactivate(&store, &tenant, &card).await;
+    let app = e2e::records::cascade_app(&store).await;
     let record = e2e::deactivation_record(
         &client,
         &table,

@@ -59,3 +59,41 @@ pub async fn link_job(store: &CustomerStore, tenant: &TenantId, order: &WorkOrde
     };
     store.link(tenant, link).await.expect("job");
 }
+
+/// A valid card for the person `first last` with the customer number `number`, as `by` creates
+/// it now (not stored).
+pub fn card(number: &str, first: &str, last: &str, by: &str) -> Customer {
+    let input: domain::CustomerInput =
+        serde_json::from_value(crate::customer(number, first, last)).expect("valid input");
+    let fields = domain::validate_customer(input, &Default::default()).expect("valid");
+    Customer::new(fields, by, Utc::now())
+}
+
+/// Turns `card` inactive (one version on, with its `deactivated` history entry) as the API
+/// does; answers the card as it is after.
+pub async fn deactivate(store: &CustomerStore, tenant: &TenantId, card: &Customer) -> Customer {
+    let mut inactive = card.clone();
+    inactive.status = domain::CustomerStatus::Inactive;
+    inactive.version += 1;
+    let entry = HistoryEntry::of(ChangeKind::Deactivated, Some(card), &inactive);
+    store
+        .replace(tenant, card, &inactive, &entry, None)
+        .await
+        .expect("deactivated");
+    inactive
+}
+
+/// The cascade function's state for running it in-process over `store`: pages of 50, no
+/// bucket, a queue it never needs (nothing is handed over within the far deadline).
+pub async fn cascade_app(store: &CustomerStore) -> customers_cascade::App {
+    let config = devhost::aws_config().await;
+    customers_cascade::App {
+        store: store.clone(),
+        sqs: kit::aws::OnFirstUse::new(&config, aws_sdk_sqs::Client::new),
+        queue_url: String::new(),
+        bucket: None,
+        page_size: 50,
+        pages_per_invocation: None,
+        bulk_page_size: customers_cascade::bulk::DEFAULT_PAGE_SIZE,
+    }
+}

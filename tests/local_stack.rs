@@ -1,6 +1,7 @@
 //! The local stack against careless clients (infra/local/emulator.py): a presigned PUT sent
 //! with a form content type, as Python's urllib sends one by default, stores the bytes as sent;
-//! a client that announces a body and never sends it holds up no one else, and stores nothing.
+//! a client that announces a body and never sends it holds up no one else, and stores nothing;
+//! a Query filtering on a key attribute is refused, as DynamoDB refuses it.
 
 use std::time::Duration;
 
@@ -92,4 +93,38 @@ async fn stored_bytes(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u
         .await
         .unwrap()
         .to_vec()
+}
+
+#[tokio::test]
+async fn a_query_filtering_on_a_key_attribute_is_refused_as_dynamodb_refuses_it() {
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let (client, table) = e2e::fresh_table().await;
+    let query = |filter: &'static str, name: &'static str| {
+        client
+            .query()
+            .table_name(&table)
+            .key_condition_expression("#pk = :pk")
+            .filter_expression(filter)
+            .expression_attribute_names("#pk", "PK")
+            .expression_attribute_names("#f", name)
+            .expression_attribute_values(":pk", AttributeValue::S("T#acme#C#1".into()))
+            .expression_attribute_values(":v", AttributeValue::S("SITE#".into()))
+            .send()
+    };
+    let refused = query("begins_with(#f, :v)", "SK").await.unwrap_err();
+    assert_eq!(
+        refused.code(),
+        Some("ValidationException"),
+        "{refused:?}: the sort key"
+    );
+    let refused = query("#f = :v", "PK").await.unwrap_err();
+    assert_eq!(
+        refused.code(),
+        Some("ValidationException"),
+        "the partition key"
+    );
+    query("begins_with(#f, :v)", "entity")
+        .await
+        .expect("a filter on any other attribute is applied");
 }

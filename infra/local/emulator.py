@@ -20,6 +20,9 @@ token and other parameters it answers IdempotentParameterMismatchException. The 
 request whose answer was lost (a timeout, a dropped connection) and our functions rely on that
 (tests/faults.rs loses such an answer on purpose), so the emulator keeps DynamoDB's promise.
 
+Filters on key attributes refused: DynamoDB answers a Query whose FilterExpression names a key
+attribute of the table or index it reads with a ValidationException; moto applies the filter.
+
 Key sizes checked on reads too: moto refuses a key value past DynamoDB's limits (partition key
 2048 bytes, sort key 1024 bytes) only when an item is put. DynamoDB refuses it in every request
 that names a key (GetItem, UpdateItem, DeleteItem, BatchGetItem, BatchWriteItem, the items of a
@@ -71,6 +74,7 @@ from moto.dynamodb.exceptions import (
     ERROR_TYPE_PREFIX,
     DynamodbException,
     HashKeyTooLong,
+    MockValidationException,
     RangeKeyTooLong,
 )
 from moto.dynamodb.responses import DynamoHandler
@@ -424,6 +428,16 @@ def _hash_keys(table, index_name=None):
     return set()
 
 
+def _key_names(table, index_name=None):
+    """The partition and sort key names of the table, or of one of its indexes."""
+    if index_name is None:
+        return {name for name in (table.hash_key_attr, table.range_key_attr) if name}
+    for index in (table.global_indexes or []) + (table.indexes or []):
+        if index.name == index_name:
+            return {k["AttributeName"] for k in index.schema}
+    return set()
+
+
 def _check_key_values(table, values, hash_names):
     """`values`: attribute name -> DynamoDB value, as named in a key."""
     for name, value in values.items():
@@ -458,6 +472,16 @@ def _check_query(backend, body):
             attribute = names.get(token, token)
     start = body.get("ExclusiveStartKey") or {}
     _check_key_values(table, start, hash_names | _hash_keys(table))
+    # DynamoDB refuses a filter on the key attributes of what is queried (they belong in the
+    # key condition); moto applies it.
+    key_names = _key_names(table, index)
+    for token in _TOKEN.findall(body.get("FilterExpression") or ""):
+        name = names.get(token, token)
+        if not token.startswith(":") and name in key_names:
+            raise MockValidationException(
+                "Filter Expression can only contain non-primary key attributes: "
+                f"Primary key attribute: {name}"
+            )
 
 
 def _check_request(action, backend, body):

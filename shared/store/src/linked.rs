@@ -129,27 +129,6 @@ impl KindsFound {
     }
 }
 
-/// A filter that keeps the items whose sort key begins with one of `prefixes`.
-fn starts_with_any(prefixes: &[&str]) -> crate::listing::Condition {
-    let values: Vec<(String, AttributeValue)> = prefixes
-        .iter()
-        .enumerate()
-        .map(|(i, prefix)| (format!(":kind{i}"), AttributeValue::S((*prefix).to_owned())))
-        .collect();
-    crate::listing::Condition {
-        expression: format!(
-            "({})",
-            values
-                .iter()
-                .map(|(name, _)| format!("begins_with(#sk, {name})"))
-                .collect::<Vec<_>>()
-                .join(" OR ")
-        ),
-        names: vec![("#sk".to_owned(), keys::SK.to_owned())],
-        values,
-    }
-}
-
 /// What a write of a linked record depends on, checked in the same transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Depends {
@@ -286,10 +265,12 @@ impl CustomerStore {
 
     /// Which of the kinds under `prefixes` the customer has records of, at most `limit` items
     /// read: one strongly consistent Query over the keys from the first prefix to the end of
-    /// the last, returning the keys of those kinds' items only. Where several kinds would take a
-    /// Query each to look at, this is one request, and for a customer whose items in that range
-    /// are fewer than `limit`, the answer for every kind. It costs the read of every item in the
-    /// range up to `limit` (the card, history entries and other kinds between the prefixes too).
+    /// the last, answering only the items' keys. Where several kinds would take a Query each to
+    /// look at, this is one request, and for a customer whose items in that range are fewer than
+    /// `limit`, the answer for every kind. It costs the read of every item in the range up to
+    /// `limit` (the card, history entries and other kinds between the prefixes too). No filter
+    /// keeps the kinds' keys alone: DynamoDB refuses a filter on a key attribute, and the keys
+    /// of at most `limit` items are a small answer.
     pub async fn kinds_found(
         &self,
         tenant: &TenantId,
@@ -304,7 +285,6 @@ impl CustomerStore {
             .query_from(
                 &RecordQuery {
                     between: Some(((*first).to_owned(), keys::end_of_prefix(last))),
-                    filters: vec![starts_with_any(prefixes)],
                     keys_only: true,
                     limit,
                     ..RecordQuery::partition(keys::customer_partition(tenant, customer))

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::{Contract, Customer, CustomerId, ExternalRef, Job, Site, Ticket, WorkOrder};
-use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
+use serde_dynamo::aws_sdk_dynamodb_1::to_item;
+use serde_dynamo::from_item;
 
 use crate::StoreError;
 use crate::customers::{Assignment, IdempotencyRecord};
@@ -78,7 +79,7 @@ pub fn customer_item(tenant: &TenantId, customer: &Customer) -> Item {
     item
 }
 
-pub fn customer_from_item(item: Item) -> Result<Customer, StoreError> {
+pub fn customer_from_item(item: impl Into<serde_dynamo::Item>) -> Result<Customer, StoreError> {
     from_item(item).map_err(StoreError::Corrupt)
 }
 
@@ -260,10 +261,12 @@ pub fn text_item(tenant: &TenantId, customer: &CustomerId, text: &domain::TextRe
 }
 
 /// A stored record back as its type (sites, contracts: the key attributes are ignored).
-pub fn record_from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+pub fn record_from_item<T: serde::de::DeserializeOwned>(
+    item: impl Into<serde_dynamo::Item>,
+) -> Result<T, StoreError> {
     from_item(item).map_err(StoreError::Corrupt)
 }
 
-pub fn assignment_from_item(item: Item) -> Result<Assignment, StoreError> {
+pub fn assignment_from_item(item: impl Into<serde_dynamo::Item>) -> Result<Assignment, StoreError> {
     from_item(item).map_err(StoreError::Corrupt)
 }

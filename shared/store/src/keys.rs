@@ -34,6 +34,7 @@ pub const ENTITY: &str = "entity";
 pub const EXPIRES_AT: &str = "expiresAt";
 
 const CUSTOMER_SK: &str = "CUSTOMER";
+
 /// A sort key after every key that begins with `prefix` (for a `BETWEEN` that ends with a
 /// prefix's keys): the highest code point sorts after any character the keys hold.
 pub fn end_of_prefix(prefix: &str) -> String {

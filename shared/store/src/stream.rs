@@ -12,9 +12,9 @@ use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse
 use domain::{Customer, CustomerId, Job, WorkOrder};
 use serde_dynamo::AttributeValue;
 
-use crate::StoreError;
 use crate::customers::Assignment;
 use crate::keys::{self, TenantId};
+use crate::{StoreError, items};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeKind {
@@ -101,12 +101,15 @@ pub fn change(record: &EventRecord) -> Result<Change, Ignored> {
         .ok_or_else(|| ignored(format!("{pk:?} is not a customer's partition")))?;
     let (old, new) = (&data.old_image, &data.new_image);
     let item = match keys::item_in_partition(sk) {
-        keys::PartitionItem::Customer => {
-            decode(old, new).map(|images| Changed::Customer(Box::new(images)))
+        keys::PartitionItem::Customer => decode(old, new, items::customer_from_item)
+            .map(|images| Changed::Customer(Box::new(images))),
+        keys::PartitionItem::Assignment => {
+            decode(old, new, items::assignment_from_item).map(Changed::Assignment)
         }
-        keys::PartitionItem::Assignment => decode(old, new).map(Changed::Assignment),
-        keys::PartitionItem::WorkOrder => decode(old, new).map(Changed::WorkOrder),
-        keys::PartitionItem::Job => decode(old, new).map(Changed::Job),
+        keys::PartitionItem::WorkOrder => {
+            decode(old, new, items::record_from_item).map(Changed::WorkOrder)
+        }
+        keys::PartitionItem::Job => decode(old, new, items::record_from_item).map(Changed::Job),
         keys::PartitionItem::Other => Ok(Changed::Other),
     }
     .map_err(|error| ignored(format!("{sk:?}: an image that is not our record: {error}")))?;
@@ -132,17 +135,17 @@ pub fn bulk_change_inserted(record: &EventRecord) -> Option<(TenantId, String)> 
     keys::parse_bulk_change(key(keys::PK)?, key(keys::SK)?)
 }
 
-/// Both images through the item mapping's decoder; an absent image (the event's empty item)
-/// is `None`.
-fn decode<T: serde::de::DeserializeOwned>(
+/// Both images through the item mapping's decoder, from the stream's own item type (through
+/// the SDK's, as a table read has it, each attribute would be converted twice); an absent image
+/// (the event's empty item) is `None`.
+fn decode<T>(
     old: &serde_dynamo::Item,
     new: &serde_dynamo::Item,
+    from_item: fn(serde_dynamo::Item) -> Result<T, StoreError>,
 ) -> Result<Images<T>, StoreError> {
-    // Straight from the stream's own item type: through the SDK's (as a read of the table
-    // would be) it was converted twice, and that was most of a stream consumer's decoding.
     let image = |image: &serde_dynamo::Item| {
         (!image.is_empty())
-            .then(|| serde_dynamo::from_item(image.clone()).map_err(StoreError::Corrupt))
+            .then(|| from_item(image.clone()))
             .transpose()
     };
     Ok(Images {
@@ -237,7 +240,6 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::items;
 
     fn tenant() -> TenantId {
         TenantId::parse("acme").unwrap()

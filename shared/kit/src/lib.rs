@@ -8,6 +8,7 @@ pub mod logging;
 pub mod metrics;
 pub mod objects;
 pub mod problem;
+pub mod signed;
 
 pub use identity::{Caller, ClaimNames};
 pub use problem::Problem;

@@ -8,25 +8,22 @@
 //! accepts and a local emulator needs.
 
 use std::io;
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::config::{Credentials, ProvideCredentials, SharedCredentialsProvider};
+use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{
-    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningInstructions,
-    SigningSettings, UriPathNormalizationMode, sign,
+    PayloadChecksumKind, PercentEncodingMode, SignableRequest, SigningInstructions,
+    SigningSettings, UriPathNormalizationMode,
 };
-use aws_sigv4::sign::v4;
-use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
-use http::{Method, Request, StatusCode, header};
+use http::{Method, StatusCode, header};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::io::AsyncReadExt;
 use tokio_util::io::StreamReader;
 
-use crate::http::{CONNECT_TIMEOUT, Pool, pool};
+use crate::signed::{self, Call, NoAnswer, Service, backoff};
 
 /// Attempts per call: the first and two more for a dropped connection, a timeout or S3's
 /// 500/503 (SlowDown), as the SDK's standard retry mode made.
@@ -46,12 +43,9 @@ pub struct Bucket {
     name: String,
     /// `<endpoint>/<bucket>`, see [`bucket_url`].
     url: String,
-    region: String,
-    credentials: SharedCredentialsProvider,
-    /// Built at the first call: a function that touches the bucket on some events only (the
-    /// cascade, for erasures) does not pay for it at every cold start; the API, which only
-    /// presigns, never builds it.
-    http: OnceLock<Pool>,
+    /// S3 in the bucket's region. Its connections are opened at the first call: the API,
+    /// which only presigns, never opens one.
+    s3: Service,
 }
 
 /// What a GetObject asks beyond the key.
@@ -173,11 +167,8 @@ impl Bucket {
     /// The bucket `name`, in `config`'s region, with its credentials and endpoint
     /// (`AWS_ENDPOINT_URL` locally, else S3's regional endpoint).
     pub fn new(config: &SdkConfig, name: impl Into<String>) -> Self {
-        let region = config.region().map(ToString::to_string).unwrap_or_default();
-        let credentials = config
-            .credentials_provider()
-            .expect("kit::aws::sdk_config sets credentials");
-        Self::at(region, config.endpoint_url(), credentials, name)
+        let s3 = Service::from_config(config, "s3", s3_request_settings);
+        Self::of(s3, config.endpoint_url(), name)
     }
 
     /// The bucket `name` of `region`, signed for with `credentials`, reached at `endpoint`
@@ -188,20 +179,22 @@ impl Bucket {
         credentials: SharedCredentialsProvider,
         name: impl Into<String>,
     ) -> Self {
-        let region = region.into();
+        let s3 = Service::new("s3", region, credentials, s3_request_settings);
+        Self::of(s3, endpoint, name)
+    }
+
+    fn of(s3: Service, endpoint: Option<&str>, name: impl Into<String>) -> Self {
         let name = name.into();
         Self {
-            url: bucket_url(endpoint, &region, &name),
+            url: bucket_url(endpoint, s3.region(), &name),
             name,
-            region,
-            credentials,
-            http: OnceLock::new(),
+            s3,
         }
     }
 
     /// The same bucket reached at another endpoint (a test's faulty link).
     pub fn at_endpoint(mut self, endpoint: &str) -> Self {
-        self.url = bucket_url(Some(endpoint), &self.region, &self.name);
+        self.url = bucket_url(Some(endpoint), self.s3.region(), &self.name);
         self
     }
 
@@ -210,7 +203,7 @@ impl Bucket {
     }
 
     pub fn region(&self) -> &str {
-        &self.region
+        self.s3.region()
     }
 
     /// `<endpoint>/<bucket>`: what presigned requests are addressed to.
@@ -220,10 +213,7 @@ impl Bucket {
 
     /// The credentials every request is signed with.
     pub async fn credentials(&self) -> Result<Credentials, ObjectError> {
-        self.credentials
-            .provide_credentials()
-            .await
-            .map_err(|e| ObjectError::Failed(format!("no credentials: {e}")))
+        self.s3.credentials().await.map_err(ObjectError::from)
     }
 
     /// GetObject: the answer's headers have come; the body is read by the caller.
@@ -343,16 +333,9 @@ impl Bucket {
     }
 
     async fn attempt(&self, call: &Call) -> Result<hyper::Response<Incoming>, ObjectError> {
-        let credentials = self.credentials().await?;
-        let request = signed(call, &credentials, &self.region, SystemTime::now())
-            .map_err(|e| ObjectError::Failed(format!("signing: {e}")))?;
         let megabytes = u32::try_from(call.body.len() >> 20).unwrap_or(u32::MAX);
         let timeout = ANSWER_TIMEOUT + UPLOAD_TIME_PER_MB * megabytes;
-        let http = self.http.get_or_init(|| pool(CONNECT_TIMEOUT));
-        let answer = tokio::time::timeout(timeout, http.request(request))
-            .await
-            .map_err(|_| ObjectError::Failed(format!("no answer in {timeout:?}")))?
-            .map_err(|e| ObjectError::Failed(error_chain(&e)))?;
+        let answer = self.s3.attempt(call, timeout).await?;
         if answer.status().is_success() || answer.status().is_redirection() {
             return Ok(answer);
         }
@@ -362,13 +345,10 @@ impl Bucket {
     }
 }
 
-/// A request before it is signed.
-struct Call {
-    method: Method,
-    /// Already URI-encoded, query parameters sorted.
-    url: String,
-    headers: Vec<(header::HeaderName, String)>,
-    body: Bytes,
+impl From<NoAnswer> for ObjectError {
+    fn from(NoAnswer(reason): NoAnswer) -> Self {
+        ObjectError::Failed(reason)
+    }
 }
 
 type SignError = Box<dyn std::error::Error + Send + Sync>;
@@ -391,46 +371,15 @@ pub fn sign_for_s3(
     time: SystemTime,
     settings: SigningSettings,
 ) -> Result<SigningInstructions, SignError> {
-    let identity = credentials.clone().into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("s3")
-        .time(time)
-        .settings(settings)
-        .build()?
-        .into();
-    Ok(sign(request, &params)?.into_parts().0)
+    signed::sign_as("s3", region, request, credentials, time, settings)
 }
 
-/// `call` signed with SigV4 for S3, in headers: the body's SHA-256 in
-/// `x-amz-content-sha256`, the session token (if any) signed.
-fn signed(
-    call: &Call,
-    credentials: &Credentials,
-    region: &str,
-    time: SystemTime,
-) -> Result<Request<SdkBody>, SignError> {
+/// The settings of the bucket's own requests: signed in headers, with the body's SHA-256 in
+/// `x-amz-content-sha256` and the session token (if any) signed.
+fn s3_request_settings() -> SigningSettings {
     let mut settings = s3_signing_settings();
     settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    let headers = call.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
-    let signable = SignableRequest::new(
-        call.method.as_str(),
-        &call.url,
-        headers,
-        SignableBody::Bytes(&call.body),
-    )?;
-    let instructions = sign_for_s3(signable, credentials, region, time, settings)?;
-    let mut request = Request::builder()
-        .method(call.method.clone())
-        .uri(&call.url);
-    for (name, value) in &call.headers {
-        request = request.header(name, value);
-    }
-    for (name, value) in instructions.headers() {
-        request = request.header(name, value);
-    }
-    Ok(request.body(SdkBody::from(call.body.clone()))?)
+    settings
 }
 
 /// The bucket's URL, path-style (`<endpoint>/<bucket>`): the configured endpoint, or S3's
@@ -578,38 +527,15 @@ fn unescape(text: &str) -> String {
 }
 
 async fn read_text(body: Incoming) -> Result<String, ObjectError> {
-    let bytes = body
-        .collect()
-        .await
-        .map_err(|e| ObjectError::Failed(format!("reading the answer: {e}")))?
-        .to_bytes();
+    let bytes = signed::read_body(body).await?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
-}
-
-/// An error and its sources, joined: hyper's own text ("client error (Connect)") says little.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-/// 100 ms, then 200 ms, with up to half as much again of jitter.
-fn backoff(attempt: u32) -> Duration {
-    let base = 100u64 << attempt.saturating_sub(1).min(4);
-    let jitter = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| u64::from(d.subsec_nanos()))
-        % (base / 2 + 1);
-    Duration::from_millis(base + jitter)
 }
 
 #[cfg(test)]
 mod tests {
+    use aws_smithy_types::body::SdkBody;
+    use http::Request;
+
     use super::*;
 
     #[test]
@@ -738,7 +664,19 @@ mod tests {
         );
         // Fri, 24 May 2013 00:00:00 GMT.
         let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_369_353_600);
-        signed(call, &credentials, "us-east-1", time).unwrap()
+        signed_by_s3_in("us-east-1", call, &credentials, time)
+    }
+
+    /// `call` signed as the bucket's requests are, for S3 in `region`.
+    fn signed_by_s3_in(
+        region: &str,
+        call: &Call,
+        credentials: &Credentials,
+        time: SystemTime,
+    ) -> Request<SdkBody> {
+        let anyone = SharedCredentialsProvider::new(credentials.clone());
+        let s3 = Service::new("s3", region, anyone, s3_request_settings);
+        s3.signed(call, credentials, time).unwrap()
     }
 
     /// AWS's own example of a header-signed GetObject ("Signature Calculations for the
@@ -811,7 +749,7 @@ mod tests {
             body: Bytes::from_static(b"a,b\n"),
         };
         let credentials = Credentials::new("AKID", "secret", Some("token".into()), None, "test");
-        let request = signed(&call, &credentials, "eu-west-1", SystemTime::UNIX_EPOCH).unwrap();
+        let request = signed_by_s3_in("eu-west-1", &call, &credentials, SystemTime::UNIX_EPOCH);
         let header = |name: &str| request.headers()[name].to_str().unwrap().to_owned();
         assert_eq!(
             header("x-amz-content-sha256"),

@@ -1,0 +1,306 @@
+//! AWS requests of our own: SigV4-signed HTTP over the same pool as every AWS call (rustls on
+//! ring, Amazon's roots; see [`crate::http`]). What the bucket's calls ([`crate::objects`]) and
+//! the store's reads (DynamoDB's GetItem, Query and BatchGetItem) are sent with instead of an
+//! SDK client: the SDK's orchestrator builds its runtime components, a dozen interceptors and
+//! the endpoint rules around every call, about 85 µs of CPU a call on the bench machine against
+//! the signing and HTTP that any client pays (`bench-sdk-call`, docs/architecture.md).
+//!
+//! One place for what every such request needs: the service's address, region and signing
+//! name, the credentials, a request signed afresh for each attempt, an attempt's timeout, and
+//! the backoff between attempts. What counts as worth another attempt is the caller's: each
+//! service says it in its own error format.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::config::{Credentials, ProvideCredentials, SharedCredentialsProvider};
+use aws_sigv4::http_request::{
+    SignableBody, SignableRequest, SigningInstructions, SigningSettings, sign,
+};
+use aws_sigv4::sign::v4;
+use aws_smithy_types::body::SdkBody;
+use bytes::Bytes;
+use http::{Method, Request, header};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+
+use crate::http::{CONNECT_TIMEOUT, Pool, pool};
+
+/// A service of one region, as its requests are signed and addressed.
+#[derive(Clone)]
+pub struct Service {
+    /// The signing name (`s3`, `dynamodb`).
+    name: &'static str,
+    region: String,
+    credentials: SharedCredentialsProvider,
+    settings: fn() -> SigningSettings,
+    /// Built at the first request: a function that never calls the service does not pay for
+    /// it at its cold start. Shared by the service's clones (a store cloned before its first
+    /// read must not open connections of its own).
+    http: Arc<OnceLock<Pool>>,
+}
+
+/// A request before it is signed.
+pub struct Call {
+    pub method: Method,
+    /// Already URI-encoded, query parameters sorted: the URL sent is the URL signed.
+    pub url: String,
+    pub headers: Vec<(header::HeaderName, String)>,
+    pub body: Bytes,
+}
+
+/// No answer: the connection failed, no answer came in time, or the request could not be
+/// signed. Worth another attempt, except a request that could not be signed.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NoAnswer(pub String);
+
+type SignError = Box<dyn std::error::Error + Send + Sync>;
+
+impl Service {
+    /// The service signed for as `name`, in `region`, with `credentials` and SigV4 `settings`.
+    pub fn new(
+        name: &'static str,
+        region: impl Into<String>,
+        credentials: SharedCredentialsProvider,
+        settings: fn() -> SigningSettings,
+    ) -> Self {
+        Self {
+            name,
+            region: region.into(),
+            credentials,
+            settings,
+            http: Arc::default(),
+        }
+    }
+
+    /// The service in `config`'s region, with its credentials.
+    pub fn from_config(
+        config: &SdkConfig,
+        name: &'static str,
+        settings: fn() -> SigningSettings,
+    ) -> Self {
+        let region = config.region().map(ToString::to_string).unwrap_or_default();
+        let credentials = config
+            .credentials_provider()
+            .expect("kit::aws::sdk_config sets credentials");
+        Self::new(name, region, credentials, settings)
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The credentials every request is signed with.
+    pub async fn credentials(&self) -> Result<Credentials, NoAnswer> {
+        self.credentials
+            .provide_credentials()
+            .await
+            .map_err(|e| NoAnswer(format!("no credentials: {e}")))
+    }
+
+    /// The `endpoint` configured (`AWS_ENDPOINT_URL` locally), else the service's regional
+    /// one (`amazonaws.com.cn` in the China regions), without a trailing slash.
+    pub fn url(&self, endpoint: Option<&str>) -> String {
+        match endpoint.map(str::trim).filter(|e| !e.is_empty()) {
+            Some(endpoint) => endpoint.trim_end_matches('/').to_owned(),
+            None => {
+                let suffix = if self.region.starts_with("cn-") {
+                    "amazonaws.com.cn"
+                } else {
+                    "amazonaws.com"
+                };
+                format!("https://{}.{}.{suffix}", self.name, self.region)
+            }
+        }
+    }
+
+    /// One attempt at `call`: signed now, its answer's headers within `timeout`. Any status
+    /// comes back; the body is still to be read.
+    pub async fn attempt(
+        &self,
+        call: &Call,
+        timeout: Duration,
+    ) -> Result<hyper::Response<Incoming>, NoAnswer> {
+        let credentials = self.credentials().await?;
+        let request = self
+            .signed(call, &credentials, SystemTime::now())
+            .map_err(|e| NoAnswer(format!("signing: {e}")))?;
+        let http = self.http.get_or_init(|| pool(CONNECT_TIMEOUT));
+        tokio::time::timeout(timeout, http.request(request))
+            .await
+            .map_err(|_| NoAnswer(format!("no answer in {timeout:?}")))?
+            .map_err(|e| NoAnswer(error_chain(&e)))
+    }
+
+    /// `call` signed with SigV4 at `time`, in headers.
+    pub fn signed(
+        &self,
+        call: &Call,
+        credentials: &Credentials,
+        time: SystemTime,
+    ) -> Result<Request<SdkBody>, SignError> {
+        let headers = call.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+        let signable = SignableRequest::new(
+            call.method.as_str(),
+            &call.url,
+            headers,
+            SignableBody::Bytes(&call.body),
+        )?;
+        let instructions = self.sign(signable, credentials, time, (self.settings)())?;
+        let mut request = Request::builder()
+            .method(call.method.clone())
+            .uri(&call.url);
+        for (name, value) in &call.headers {
+            request = request.header(name, value);
+        }
+        for (name, value) in instructions.headers() {
+            request = request.header(name, value);
+        }
+        Ok(request.body(SdkBody::from(call.body.clone()))?)
+    }
+
+    /// `request` signed for this service at `time` with `settings`: the headers or query
+    /// parameters to add (a presigned URL's are in the query).
+    pub fn sign(
+        &self,
+        request: SignableRequest<'_>,
+        credentials: &Credentials,
+        time: SystemTime,
+        settings: SigningSettings,
+    ) -> Result<SigningInstructions, SignError> {
+        sign_as(
+            self.name,
+            &self.region,
+            request,
+            credentials,
+            time,
+            settings,
+        )
+    }
+}
+
+/// `request` signed for the service `name` in `region` at `time` with `settings`.
+pub fn sign_as(
+    name: &str,
+    region: &str,
+    request: SignableRequest<'_>,
+    credentials: &Credentials,
+    time: SystemTime,
+    settings: SigningSettings,
+) -> Result<SigningInstructions, SignError> {
+    let identity = credentials.clone().into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(name)
+        .time(time)
+        .settings(settings)
+        .build()?
+        .into();
+    Ok(sign(request, &params)?.into_parts().0)
+}
+
+/// An answer's whole body.
+pub async fn read_body(body: Incoming) -> Result<Bytes, NoAnswer> {
+    Ok(body
+        .collect()
+        .await
+        .map_err(|e| NoAnswer(format!("reading the answer: {e}")))?
+        .to_bytes())
+}
+
+/// How long to wait before attempt `attempt + 1`: 100 ms doubling to 1.6 s, plus up to half
+/// again at random, so that clients that failed together do not come back together.
+pub fn backoff(attempt: u32) -> Duration {
+    let base = 100u64 << attempt.saturating_sub(1).min(4);
+    let jitter = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()))
+        % (base / 2 + 1);
+    Duration::from_millis(base + jitter)
+}
+
+/// An error and its sources, joined: hyper's own text ("client error (Connect)") says little.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(region: &str) -> Service {
+        let credentials = Credentials::new("AKID", "secret", None, None, "test");
+        Service::new(
+            "dynamodb",
+            region,
+            SharedCredentialsProvider::new(credentials),
+            SigningSettings::default,
+        )
+    }
+
+    #[test]
+    fn a_service_is_reached_at_the_endpoint_given_or_its_regional_one() {
+        let dynamodb = service("eu-north-1");
+        assert_eq!(
+            dynamodb.url(Some("http://127.0.0.1:4566/")),
+            "http://127.0.0.1:4566"
+        );
+        assert_eq!(
+            dynamodb.url(None),
+            "https://dynamodb.eu-north-1.amazonaws.com"
+        );
+        assert_eq!(dynamodb.url(Some("  ")), dynamodb.url(None));
+        assert_eq!(
+            service("cn-north-1").url(None),
+            "https://dynamodb.cn-north-1.amazonaws.com.cn"
+        );
+    }
+
+    #[test]
+    fn a_request_is_signed_for_its_service_and_region() {
+        let dynamodb = service("eu-north-1");
+        let call = Call {
+            method: Method::POST,
+            url: "https://dynamodb.eu-north-1.amazonaws.com/".into(),
+            headers: vec![(header::CONTENT_TYPE, "application/x-amz-json-1.0".into())],
+            body: Bytes::from_static(b"{}"),
+        };
+        let credentials = Credentials::new("AKID", "secret", None, None, "test");
+        let request = dynamodb
+            .signed(&call, &credentials, SystemTime::UNIX_EPOCH)
+            .unwrap();
+        let authorization = request.headers()["authorization"].to_str().unwrap();
+        assert!(
+            authorization
+                .starts_with("AWS4-HMAC-SHA256 Credential=AKID/19700101/eu-north-1/dynamodb/"),
+            "{authorization}"
+        );
+        assert!(authorization.contains("content-type"), "{authorization}");
+        assert_eq!(
+            request.headers()["content-type"],
+            "application/x-amz-json-1.0"
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_stays_bounded() {
+        for attempt in 1..10 {
+            let wait = backoff(attempt);
+            let base = Duration::from_millis(100 << (attempt - 1).min(4));
+            assert!(
+                wait >= base && wait <= base + base / 2,
+                "{attempt}: {wait:?}"
+            );
+        }
+    }
+}

@@ -153,7 +153,7 @@ async fn a_customer_with_5000_linked_records_is_cascaded_completely_one_write_ea
         .await
         .expect(200);
     // Read back through the store, page by page, until nothing is open.
-    let store = CustomerStore::new(suite.dynamodb.clone(), suite.table());
+    let store = suite.store();
     let (sites, contracts, orders, jobs) = loop {
         let all = everything(&store, &tenant, &customer).await;
         let open_left = all

@@ -266,7 +266,7 @@ async fn customer_with_work_in_progress(
 #[tokio::test]
 async fn a_work_order_completed_while_the_cascade_runs_is_completed_and_never_half_cancelled() {
     let (client, table) = e2e::fresh_table().await;
-    let store = CustomerStore::new(client.clone(), table.clone());
+    let store = e2e::store(table.clone()).await;
     let tenant = TenantId::parse("acme").unwrap();
     let (card, orders) = customer_with_work_in_progress(&store, &tenant).await;
     let inactive = e2e::records::deactivate(&store, &tenant, &card).await;
@@ -471,7 +471,7 @@ async fn assert_site_and_orders_closed(
 #[tokio::test]
 async fn the_cascade_reads_only_the_kinds_a_customer_has_and_still_closes_everything() {
     let (client, table) = e2e::fresh_table().await;
-    let store = CustomerStore::new(client.clone(), table.clone());
+    let store = e2e::store(table.clone()).await;
     let tenant = TenantId::parse("acme").unwrap();
 
     // A customer with no records: one Query finds none of the four kinds, nothing is written.
@@ -498,7 +498,7 @@ async fn the_cascade_reads_only_the_kinds_a_customer_has_and_still_closes_everyt
     // A long history before the records: the survey stops in it, so every kind after where it
     // stopped is read as before, and everything open is still closed.
     let (client, table) = e2e::fresh_table().await;
-    let store = CustomerStore::new(client.clone(), table.clone());
+    let store = e2e::store(table.clone()).await;
     let (card, orders) = customer_with_work_in_progress(&store, &tenant).await;
     let partition = store::keys::customer_partition(&tenant, &card.id);
     for _ in 0..60 {

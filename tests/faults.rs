@@ -20,6 +20,7 @@ use store::{CustomerStore, ImportStatus, TenantId};
 const ADMIN: &[&str] = &["administrator"];
 const TRANSACTION: &str = "DynamoDB_20120810.TransactWriteItems";
 const QUERY: &str = "DynamoDB_20120810.Query";
+const GET_ITEM: &str = "DynamoDB_20120810.GetItem";
 
 /// The SDK's three attempts with backoff, well inside API Gateway's 30 s.
 const ANSWER_WITHIN: Duration = Duration::from_secs(15);
@@ -178,17 +179,13 @@ async fn a_write_whose_answer_is_lost_is_applied_once_when_the_sdk_repeats_it() 
 /// The import function's code in-process, every AWS request of it through `link`; with the
 /// store reached directly, for the test's own reads.
 async fn import_through(link: &FaultyLink) -> (ImportApp, CustomerStore) {
-    let (client, table) = e2e::fresh_table().await;
-    let direct = CustomerStore::new(client, table.clone());
-    // The function's own SDK settings (retries, timeouts), through the link. The endpoint is
-    // set per service: a client built from shared config would still find the emulator's
-    // AWS_ENDPOINT_URL in the environment.
+    let (_, table) = e2e::fresh_table().await;
+    let direct = e2e::store(table.clone()).await;
+    // The function's own SDK settings (retries, timeouts), through the link: its DynamoDB
+    // reads and writes alike. The SQS endpoint is set per service: a client built from shared
+    // config would still find the emulator's AWS_ENDPOINT_URL in the environment.
     let config = kit::aws::sdk_config().await;
-    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&config)
-            .endpoint_url(link.url())
-            .build(),
-    );
+    let linked = config.to_builder().endpoint_url(link.url()).build();
     let sqs = aws_sdk_sqs::Client::from_conf(
         aws_sdk_sqs::config::Builder::from(&config)
             .endpoint_url(link.url())
@@ -202,7 +199,7 @@ async fn import_through(link: &FaultyLink) -> (ImportApp, CustomerStore) {
         .await
         .unwrap();
     let app = ImportApp {
-        store: CustomerStore::new(dynamodb, table),
+        store: CustomerStore::new(&linked, table),
         bucket: Bucket::new(&config, bucket).at_endpoint(&link.url()),
         sqs,
         queue_url: queue.queue_url().unwrap().to_owned(),
@@ -535,4 +532,41 @@ async fn a_transaction_cancelled_for_throttling_is_sent_again_and_then_answered_
         .post("/customers", &customer("T-2", "Bo", "Ek"))
         .await
         .expect(201);
+}
+
+/// The store's reads are requests of its own, not the SDK's (`store::reads`), and keep what the
+/// SDK gave them: a throttled read and a read whose answer is lost are tried again, and a
+/// lasting fault is a 503 within the call's time, never a 500 or a hang.
+#[tokio::test]
+async fn a_read_throttled_or_lost_is_tried_again_and_a_lasting_fault_is_503() {
+    let link = FaultyLink::start().await;
+    let suite = Suite::start_behind(&link).await;
+    let office = suite.user("acme", "alice", ADMIN);
+    let created = office
+        .post("/customers", &customer("R-1", "Anna", "Berg"))
+        .await;
+    created.expect(201);
+    let path = format!("/customers/{}", created.body["id"].as_str().unwrap());
+
+    link.throttle_reads(GET_ITEM, 2);
+    let read = office.get(&path).await;
+    read.expect(200);
+    assert_eq!(read.body["customerNumber"], "R-1");
+    assert_eq!(
+        link.faults_injected(),
+        2,
+        "both throttled answers were given"
+    );
+
+    link.lose_next_answer_to(GET_ITEM);
+    let (read, took) = timed(office.get(&path)).await;
+    read.expect(200);
+    assert_eq!(link.faults_injected(), 3, "an answer was lost");
+    assert!(took < ANSWER_WITHIN, "answered in {took:?}");
+
+    link.throttle_reads(GET_ITEM, 1_000);
+    let (refused, took) = timed(office.get(&path)).await;
+    assert_unavailable(&refused, took);
+    link.restore();
+    office.get(&path).await.expect(200);
 }

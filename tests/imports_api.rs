@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use e2e::{Reply, Session, Suite};
 use http::Method;
 use serde_json::{Value, json};
-use store::{CustomerStore, ImportCounts, ImportRecord, ImportSource, ImportStatus, TenantId};
+use store::{ImportCounts, ImportRecord, ImportSource, ImportStatus, TenantId};
 
 const COORDINATOR: &[&str] = &["coordinator"];
 const TECHNICIAN: &[&str] = &["technician"];
@@ -70,7 +70,7 @@ async fn finished_import(
     status: ImportStatus,
     report_key: Option<&str>,
 ) -> String {
-    let store = CustomerStore::new(suite.dynamodb.clone(), suite.table());
+    let store = suite.store();
     let id = ulid::Ulid::new().to_string();
     let now = Utc::now();
     let record = ImportRecord {

@@ -12,7 +12,7 @@ use domain::{CustomerId, Job, JobFields, WorkOrder, WorkStatus};
 use e2e::work::{customer_with_site, id_of, job, move_through, window, work_order};
 use e2e::{Session, Suite};
 use serde_json::{Value, json};
-use store::{CustomerStore, Depends, Link, TenantId};
+use store::{Depends, Link, TenantId};
 
 const ADMIN: &[&str] = &["administrator"];
 
@@ -206,7 +206,7 @@ async fn a_link_decided_on_an_old_version_of_the_customer_is_refused() {
     let version: u64 = card.body["version"].as_u64().unwrap();
     deactivate(&office, &id).await;
 
-    let store = CustomerStore::new(suite.dynamodb.clone(), suite.table().to_owned());
+    let store = suite.store();
     let tenant = TenantId::parse("acme").unwrap();
     let customer = CustomerId(id.clone());
     let read: WorkOrder = serde_json::from_value(order.body.clone()).unwrap();
@@ -350,7 +350,7 @@ async fn a_work_order_with_many_open_jobs_is_cancelled_whole() {
     let order = work_order(&office, &id, &site, "order").await;
     order.expect(201);
     let read: WorkOrder = serde_json::from_value(order.body.clone()).unwrap();
-    let store = CustomerStore::new(suite.dynamodb.clone(), suite.table().to_owned());
+    let store = suite.store();
     let tenant = TenantId::parse("acme").unwrap();
     let template: Job = serde_json::from_value(job_body(&read)).unwrap();
     for _ in 0..130 {
@@ -391,7 +391,7 @@ async fn the_customer_and_a_record_read_together_equal_each_read_alone() {
     let (id, site) = customer_with_site(&office, "9109").await;
     let order = work_order(&office, &id, &site, "order").await;
     order.expect(201);
-    let store = CustomerStore::new(suite.dynamodb.clone(), suite.table().to_owned());
+    let store = suite.store();
     let tenant = TenantId::parse("acme").unwrap();
     let customer = CustomerId(id.clone());
 

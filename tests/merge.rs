@@ -15,7 +15,7 @@ use e2e::notifications::fresh_mobile;
 use e2e::work::{id_of, job, move_through};
 use e2e::{Reply, Session, Suite, customer};
 use serde_json::{Value, json};
-use store::{CustomerStore, MoveError, TenantId};
+use store::{MoveError, TenantId};
 
 const ADMIN: &[&str] = &["administrator"];
 const COORDINATOR: &[&str] = &["coordinator"];
@@ -435,8 +435,8 @@ fn card(number: &str) -> Customer {
 
 #[tokio::test]
 async fn a_record_changed_since_it_was_read_is_not_moved_over_its_change() {
-    let (client, table) = e2e::fresh_table().await;
-    let store = CustomerStore::new(client, table);
+    let (_, table) = e2e::fresh_table().await;
+    let store = e2e::store(table).await;
     let acme = TenantId::parse("acme").unwrap();
     let (survivor, duplicate) = (card("1"), card("2"));
     for c in [&survivor, &duplicate] {

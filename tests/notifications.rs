@@ -463,7 +463,7 @@ async fn a_text_that_cannot_be_published_is_reported_for_retry_and_stays_pending
         .endpoint_url("http://127.0.0.1:9")
         .build();
     let app = customer_texts::App {
-        store: store::CustomerStore::new(suite.dynamodb.clone(), suite.table()),
+        store: suite.store(),
         sns: aws_sdk_sns::Client::from_conf(unreachable),
     };
     let mut image = suite.image(&pk, &sk).await;

@@ -25,8 +25,8 @@ fn new_customer(number: &str, first: &str, last: &str, email: Option<&str>) -> C
 }
 
 async fn store() -> CustomerStore {
-    let (client, table) = e2e::fresh_table().await;
-    CustomerStore::new(client, table)
+    let (_, table) = e2e::fresh_table().await;
+    e2e::store(table).await
 }
 
 fn next_version(before: &Customer) -> Customer {
@@ -211,7 +211,7 @@ async fn search_page(
 #[tokio::test]
 async fn a_name_search_merges_the_name_indexes_page_by_page() {
     let (client, table) = e2e::fresh_table().await;
-    let store = CustomerStore::new(client.clone(), table.clone());
+    let store = e2e::store(table.clone()).await;
     let acme = tenant("acme");
     let mut expected = Vec::new();
     for i in 0..23 {

@@ -13,7 +13,7 @@ use customers_api::usecases::{
 use domain::{ChangeKind, Customer, CustomerStatus, Grants, Note, SiteInput, WorkOrderInput};
 use kit::{Caller, Problem};
 use serde_json::{Value, json};
-use store::{CustomerStore, TenantId};
+use store::TenantId;
 
 const ADMIN: &[&str] = &["administrator"];
 const TECHNICIAN: &[&str] = &["technician"];
@@ -21,12 +21,12 @@ const TECHNICIAN: &[&str] = &["technician"];
 /// The API's application over a table of its own. The imports bucket is named but never
 /// touched: none of these use cases presigns.
 async fn app() -> App {
-    let (dynamodb, table) = e2e::fresh_table().await;
+    let (_, table) = e2e::fresh_table().await;
     let credentials = aws_sdk_s3::config::SharedCredentialsProvider::new(
         aws_sdk_s3::config::Credentials::new("test", "test", None, None, "tests"),
     );
     App::new(
-        CustomerStore::new(dynamodb, table),
+        e2e::store(table).await,
         ImportsBucket::new(kit::objects::Bucket::at(
             "us-east-1",
             None,

@@ -102,7 +102,7 @@ fn per_thousand(usage: Usage, changed: usize) -> String {
 #[tokio::main]
 async fn main() {
     let (client, table) = e2e::fresh_table().await;
-    let store = CustomerStore::new(client.clone(), table.clone());
+    let store = e2e::store(table.clone()).await;
     let tenant = TenantId::parse("bench").unwrap();
     let card = customer();
     store

@@ -9,7 +9,7 @@
 use chrono::Utc;
 use domain::ChangeKind;
 use domain::{Customer, CustomerInput, ValidationContext};
-use store::{CustomerStore, ListQuery, TenantId, Usage};
+use store::{ListQuery, TenantId, Usage};
 
 const CUSTOMERS: usize = 120;
 
@@ -35,8 +35,8 @@ fn row(operation: &str, usage: Usage, count: usize) {
 
 #[tokio::main]
 async fn main() {
-    let (client, table) = e2e::fresh_table().await;
-    let store = CustomerStore::new(client, table);
+    let (_, table) = e2e::fresh_table().await;
+    let store = e2e::store(table).await;
     let tenant = TenantId::parse("bench").unwrap();
     let customers: Vec<Customer> = (0..CUSTOMERS).map(sample).collect();
 

@@ -81,7 +81,7 @@ fn report(what: &str, usage: Usage) {
 
 #[tokio::main]
 async fn main() {
-    let (client, table) = e2e::fresh_table().await;
+    let (_, table) = e2e::fresh_table().await;
     let config = devhost::aws_config().await;
     let s3 = devhost::s3_client().await;
     let bucket = e2e::unique_name("bench-imports");
@@ -91,7 +91,7 @@ async fn main() {
         .await
         .expect("bucket");
     let app = App {
-        store: CustomerStore::new(client, table.clone()),
+        store: CustomerStore::new(&config, table.clone()),
         bucket: kit::objects::Bucket::new(&config, bucket.clone()),
         sqs: aws_sdk_sqs::Client::new(&config),
         queue_url: String::new(),
@@ -219,15 +219,12 @@ async fn timed_import(
         .operation_attempt_timeout(Duration::from_secs(60))
         .operation_timeout(Duration::from_secs(180))
         .build();
-    let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&config).timeout_config(patient);
+    let mut dynamodb = config.to_builder().timeout_config(patient);
     if let Some(endpoint) = endpoint {
         dynamodb = dynamodb.endpoint_url(endpoint);
     }
     let app = App {
-        store: CustomerStore::new(
-            aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
-            uploads.table.to_owned(),
-        ),
+        store: CustomerStore::new(&dynamodb.build(), uploads.table.to_owned()),
         bucket: kit::objects::Bucket::new(&config, uploads.bucket),
         sqs: aws_sdk_sqs::Client::new(&config),
         queue_url: String::new(),

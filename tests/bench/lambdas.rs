@@ -32,7 +32,7 @@ use devhost::template::{FunctionDef, Template};
 use devhost::{AwsClients, HostOptions, LambdaHost};
 use domain::{ChangeKind, Customer, CustomerInput, ValidationContext};
 use serde_json::{Value, json};
-use store::{CustomerStore, TenantId};
+use store::TenantId;
 
 /// Starts per function for the init figure (its median).
 const STARTS: usize = 9;
@@ -112,7 +112,7 @@ async fn main() {
             .await
             .expect("the stack's resources");
     let table = created.tables.values().next().expect("a table").clone();
-    let customer = seed_customer(&clients, &table).await;
+    let customer = seed_customer(&table).await;
     let texts = texts_in_turn(&clients, &table).await;
     let get_customer = Event::GetCustomer {
         path: format!("/customers/{customer}"),
@@ -186,8 +186,8 @@ fn target_dir(root: &Path) -> PathBuf {
 }
 
 /// One active customer of the bench tenant; returns its id.
-async fn seed_customer(clients: &AwsClients, table: &str) -> String {
-    let store = CustomerStore::new(clients.dynamodb.clone(), table.to_owned());
+async fn seed_customer(table: &str) -> String {
+    let store = e2e::store(table).await;
     let input: CustomerInput =
         serde_json::from_value(e2e::customer("B00001", "Bench", "Customer")).expect("valid input");
     let fields =
@@ -213,7 +213,7 @@ const TEXTED_JOBS: usize = 33;
 /// A new text per invocation: the job of one of [`TEXTED_JOBS`] customers (each with its own
 /// mobile, so the limit per number is not reached either) going en route in its next version.
 async fn texts_in_turn(clients: &AwsClients, table: &str) -> Event {
-    let store = CustomerStore::new(clients.dynamodb.clone(), table.to_owned());
+    let store = e2e::store(table).await;
     let tenant = TenantId::parse(TENANT).expect("a tenant id");
     e2e::notifications::allow_texts(&store, &tenant).await;
     let mut jobs = Vec::new();

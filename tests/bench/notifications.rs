@@ -62,7 +62,7 @@ async fn main() {
         .interceptor(counter.clone())
         .build();
     let sns = aws_sdk_sns::Client::from_conf(sns_config);
-    let store = CustomerStore::new(client.clone(), table.clone());
+    let store = CustomerStore::new(&config, table.clone());
     let tenant = TenantId::parse("bench").unwrap();
     // Texts go to Swedish numbers; the SMS policy's limits as high as they go. One job going
     // en route again and again still sends only `limitPerJobAndTrigger` texts: the rest are

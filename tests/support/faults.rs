@@ -51,6 +51,9 @@ const THROTTLED_TRANSACTION: &str = r#"{"__type":"com.amazonaws.dynamodb.v201208
 /// with other parameters already used (within ten minutes): this one is not applied.
 const TOKEN_MISMATCH: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException","Message":"The request uses the same client token as a previous, but non-identical request."}"#;
 
+/// DynamoDB's answer to a read over the table's or an index's throughput: nothing read.
+const THROTTLED_READ: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API."}"#;
+
 /// `body` as DynamoDB sends a client error; the link closes the connection after it.
 fn error_answer(body: &str) -> Vec<u8> {
     format!(
@@ -147,6 +150,12 @@ impl FaultyLink {
     /// with the transaction cancelled for throttling; see [`Fault::Answer`].
     pub fn throttle(&self, marker: &str, times: usize) {
         self.answer(marker, times, THROTTLED_TRANSACTION);
+    }
+
+    /// Answers the next `times` requests containing `marker` (a read) itself, as DynamoDB
+    /// answers a read over the provisioned throughput.
+    pub fn throttle_reads(&self, marker: &str, times: usize) {
+        self.answer(marker, times, THROTTLED_READ);
     }
 
     /// Answers the next `times` requests containing `marker` (a TransactWriteItems) itself,

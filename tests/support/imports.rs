@@ -196,12 +196,12 @@ pub async fn in_process_import(
     bucket_prefix: &str,
     rows_per_invocation: Option<u64>,
 ) -> customers_import::App {
-    let (client, table) = crate::fresh_table().await;
+    let (_, table) = crate::fresh_table().await;
     let config = devhost::aws_config().await;
     let bucket = fresh_bucket(bucket_prefix).await;
     let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL is set");
     customers_import::App {
-        store: store::CustomerStore::new(client, table),
+        store: store::CustomerStore::new(&config, table),
         bucket: kit::objects::Bucket::new(&config, bucket),
         sqs: aws_sdk_sqs::Client::new(&config),
         queue_url: format!("{endpoint}/123456789012/no-such-queue"),

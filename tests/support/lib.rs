@@ -62,10 +62,18 @@ pub async fn fresh_table() -> (aws_sdk_dynamodb::Client, String) {
     (client, name)
 }
 
+/// A store of `table` on the emulator, made as the functions make theirs: writes through the
+/// SDK, reads as requests of its own, both at `AWS_ENDPOINT_URL`.
+pub async fn store(table: impl Into<String>) -> store::CustomerStore {
+    store::CustomerStore::new(&devhost::aws_config().await, table)
+}
+
 /// One running stack: its own tables, its own function processes, its own gateway port.
 pub struct Suite {
     pub stack: RunningStack,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// The emulator's configuration, which `dynamodb` was made with.
+    pub config: aws_config::SdkConfig,
     /// Where the stack's functions log (every line of every function).
     pub log_file: PathBuf,
     http: HttpClient<HttpConnector, Full<Bytes>>,
@@ -122,16 +130,23 @@ impl Suite {
              first (infra/local/test does)",
             options.bin_dir.display()
         );
-        let dynamodb = devhost::dynamodb_client().await;
+        let config = devhost::aws_config().await;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&config);
         let stack = devhost::stack::start(&options, &dynamodb)
             .await
             .expect("the local stack starts");
         Self {
             stack,
             dynamodb,
+            config,
             log_file,
             http: HttpClient::builder(TokioExecutor::new()).build_http(),
         }
+    }
+
+    /// A store of the stack's table, as [`store`] makes one.
+    pub fn store(&self) -> store::CustomerStore {
+        store::CustomerStore::new(&self.config, self.table())
     }
 
     /// Everything the stack's functions logged so far.

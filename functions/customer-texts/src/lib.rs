@@ -38,10 +38,7 @@ impl App {
     pub async fn from_env() -> Result<Self, String> {
         let config = kit::aws::sdk_config().await;
         Ok(Self {
-            store: CustomerStore::new(
-                kit::aws::dynamodb(&config),
-                kit::aws::required_env("TABLE_NAME")?,
-            ),
+            store: CustomerStore::new(&config, kit::aws::required_env("TABLE_NAME")?),
             sns: aws_sdk_sns::Client::from_conf(
                 aws_sdk_sns::config::Builder::from(&config)
                     .timeout_config(kit::aws::publish_timeouts())

@@ -40,7 +40,7 @@ impl App {
         let sqs = kit::aws::OnFirstUse::new(&config, aws_sdk_sqs::Client::new);
         let exports = ExportsQueue::new(sqs, queue_url);
         Ok(Self::new(
-            CustomerStore::new(kit::aws::dynamodb(&config), table),
+            CustomerStore::new(&config, table),
             ImportsBucket::new(Bucket::new(&config, bucket)),
         )
         .with_exports_queue(exports))

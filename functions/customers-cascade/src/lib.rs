@@ -73,10 +73,7 @@ impl App {
             .unwrap_or(DEFAULT_PAGE_SIZE)
             .clamp(1, DEFAULT_PAGE_SIZE);
         Ok(Self {
-            store: CustomerStore::new(
-                kit::aws::dynamodb(&config),
-                kit::aws::required_env("TABLE_NAME")?,
-            ),
+            store: CustomerStore::new(&config, kit::aws::required_env("TABLE_NAME")?),
             sqs: kit::aws::OnFirstUse::new(&config, aws_sdk_sqs::Client::new),
             queue_url: kit::aws::required_env("CASCADE_QUEUE_URL")?,
             bucket: std::env::var("IMPORTS_BUCKET")

@@ -56,10 +56,7 @@ impl App {
                 format!("IMPORT_SLOTS_PER_ORGANISATION is not a positive number: {slots:?}")
             })?;
         Ok(Self {
-            store: CustomerStore::new(
-                kit::aws::dynamodb(&config),
-                kit::aws::required_env("TABLE_NAME")?,
-            ),
+            store: CustomerStore::new(&config, kit::aws::required_env("TABLE_NAME")?),
             bucket: kit::objects::Bucket::new(&config, kit::aws::required_env("IMPORTS_BUCKET")?),
             sqs: aws_sdk_sqs::Client::new(&config),
             queue_url: kit::aws::required_env("IMPORTS_QUEUE_URL")?,

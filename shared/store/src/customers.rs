@@ -5,12 +5,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConsumedCapacity, Delete, KeysAndAttributes, Put, ReturnConsumedCapacity,
-    TransactWriteItem,
+    AttributeValue, ConsumedCapacity, Delete, Put, ReturnConsumedCapacity, TransactWriteItem,
 };
 use chrono::{DateTime, Utc};
 use domain::{Customer, CustomerId, HistoryEntry};
@@ -21,6 +21,7 @@ use crate::items::{self, CUSTOMER_ID, Item, VERSION};
 use crate::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK, TenantId};
 use crate::listing::merge_page;
 use crate::lookups;
+use crate::reads::{QueryRequest, Reads};
 use crate::usage::{Kind, UsageMeter};
 use crate::{capacity, cursor};
 
@@ -81,17 +82,31 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CustomerStore {
+    /// The SDK's client, for every write.
     client: Client,
+    /// The reads, as requests of our own (see [`crate::reads`]).
+    reads: Reads,
     table: String,
     usage: UsageMeter,
 }
 
+impl std::fmt::Debug for CustomerStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomerStore")
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
+}
+
 impl CustomerStore {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    /// The store of `table`, reached with `config`'s region, credentials and endpoint
+    /// (`AWS_ENDPOINT_URL` locally) by its writes and its reads alike.
+    pub fn new(config: &SdkConfig, table: impl Into<String>) -> Self {
         Self {
-            client,
+            client: kit::aws::dynamodb(config),
+            reads: Reads::new(config),
             table: table.into(),
             usage: UsageMeter::default(),
         }
@@ -104,6 +119,10 @@ impl CustomerStore {
 
     pub(crate) fn client(&self) -> &Client {
         &self.client
+    }
+
+    pub(crate) fn reads(&self) -> &Reads {
+        &self.reads
     }
 
     pub(crate) fn table(&self) -> &str {
@@ -647,32 +666,37 @@ impl CustomerStore {
         start: Option<Item>,
     ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
         let (pk, sk) = (query.partition_attr, query.sort_attr);
-        let mut request = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .set_index_name(query.index.map(str::to_owned))
-            .expression_attribute_names("#pk", pk)
-            .expression_attribute_values(":pk", AttributeValue::S(query.partition.clone()));
-        request = match (&query.between, query.prefix) {
-            (Some((low, high)), _) => request
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
-                .expression_attribute_names("#sk", sk)
-                .expression_attribute_values(":low", AttributeValue::S(low.clone()))
-                .expression_attribute_values(":high", AttributeValue::S(high.clone())),
-            (None, Some(prefix)) => request
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#sk", sk)
-                .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned())),
-            (None, None) => request.key_condition_expression("#pk = :pk"),
+        let partition = AttributeValue::S(query.partition.clone());
+        let bounds = query.between.as_ref().map(|(low, high)| {
+            [
+                AttributeValue::S(low.clone()),
+                AttributeValue::S(high.clone()),
+            ]
+        });
+        let prefix = query.prefix.map(|p| AttributeValue::S(p.to_owned()));
+        let mut names = BTreeMap::from([("#pk", pk)]);
+        let mut values = BTreeMap::from([(":pk", &partition)]);
+        let key_condition = match (&bounds, &prefix) {
+            (Some([low, high]), _) => {
+                names.insert("#sk", sk);
+                values.extend([(":low", low), (":high", high)]);
+                "#pk = :pk AND #sk BETWEEN :low AND :high"
+            }
+            (None, Some(prefix)) => {
+                names.insert("#sk", sk);
+                values.insert(":prefix", prefix);
+                "#pk = :pk AND begins_with(#sk, :prefix)"
+            }
+            (None, None) => "#pk = :pk",
         };
         for condition in &query.filters {
-            for (name, attr) in &condition.names {
-                request = request.expression_attribute_names(name, attr);
-            }
-            for (name, value) in &condition.values {
-                request = request.expression_attribute_values(name, value.clone());
-            }
+            names.extend(
+                condition
+                    .names
+                    .iter()
+                    .map(|(n, a)| (n.as_str(), a.as_str())),
+            );
+            values.extend(condition.values.iter().map(|(n, v)| (n.as_str(), v)));
         }
         let filter = (!query.filters.is_empty()).then(|| {
             query
@@ -683,38 +707,40 @@ impl CustomerStore {
                 .join(" AND ")
         });
         if query.keys_only {
-            request = request
-                .projection_expression("#pk, #sk")
-                .expression_attribute_names("#sk", sk);
+            names.insert("#sk", sk);
         }
         let consistent = query.index.is_none();
-        let out = request
-            .set_filter_expression(filter)
-            .scan_index_forward(query.ascending)
-            .consistent_read(consistent)
-            .limit(query.limit.clamp(1, MAX_PAGE))
-            .set_exclusive_start_key(start)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
+        let page = self
+            .reads
+            .query(&QueryRequest {
+                table: &self.table,
+                index: query.index,
+                key_condition,
+                filter,
+                projection: query.keys_only.then_some("#pk, #sk"),
+                names,
+                values,
+                ascending: query.ascending,
+                consistent,
+                limit: query.limit.clamp(1, MAX_PAGE),
+                start: start.as_ref(),
+            })
+            .await?;
         let estimate = if query.filters.is_empty() && !query.keys_only {
-            capacity::read_units(out.items(), consistent)
+            capacity::read_units(&page.items, consistent)
         } else {
             // The items that came back are not what was read: the filter dropped some, the
             // projection kept only their keys.
             let returned = if query.keys_only {
                 &[][..]
             } else {
-                out.items()
+                &page.items[..]
             };
-            let examined = out.scanned_count().max(0) as usize;
-            let eventual = capacity::filtered_read_units(returned, examined);
+            let eventual = capacity::filtered_read_units(returned, page.scanned);
             if consistent { eventual * 2.0 } else { eventual }
         };
-        self.usage
-            .record(Kind::Read, one(out.consumed_capacity()), estimate);
-        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+        self.usage.record_units(Kind::Read, page.units, estimate);
+        Ok((page.items, page.last_key))
     }
 
     /// The customer holding a number: the guard item names it (two GetItems).
@@ -838,29 +864,26 @@ impl CustomerStore {
         limit: i32,
         start: Option<Item>,
     ) -> Result<(Vec<CustomerId>, Option<Item>), StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .set_index_name(index.map(str::to_owned))
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", partition_attr)
-            .expression_attribute_values(":pk", AttributeValue::S(partition))
-            .limit(limit.clamp(1, MAX_PAGE))
-            .set_exclusive_start_key(start)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        let estimate = capacity::read_units(out.items(), false);
-        self.usage
-            .record(Kind::Read, one(out.consumed_capacity()), estimate);
-        let ids = out
-            .items()
+        let partition = AttributeValue::S(partition);
+        let page = self
+            .reads
+            .query(&QueryRequest {
+                index,
+                names: BTreeMap::from([("#pk", partition_attr)]),
+                values: BTreeMap::from([(":pk", &partition)]),
+                limit: limit.clamp(1, MAX_PAGE),
+                start: start.as_ref(),
+                ..QueryRequest::whole_partition(&self.table)
+            })
+            .await?;
+        let estimate = capacity::read_units(&page.items, false);
+        self.usage.record_units(Kind::Read, page.units, estimate);
+        let ids = page
+            .items
             .iter()
             .filter_map(items::customer_id_of)
             .collect();
-        Ok((ids, out.last_evaluated_key))
+        Ok((ids, page.last_key))
     }
 
     /// Cards by id (at most 100, one BatchGetItem), sorted by folded name.
@@ -887,37 +910,16 @@ impl CustomerStore {
         let mut found = Vec::new();
         let mut attempt = 0;
         while !pending.is_empty() {
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut pending)))
-                .consistent_read(true)
-                .build()
-                .map_err(StoreError::backend)?;
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(StoreError::sdk)?;
-            let mut responses = out.responses.unwrap_or_default();
-            let returned = responses.remove(&self.table).unwrap_or_default();
+            let round = self.reads.batch_get(&self.table, &pending).await?;
             // BatchGetItem charges every item as its own consistent read.
-            let estimate: f64 = returned
+            let estimate: f64 = round
+                .items
                 .iter()
                 .map(|item| capacity::read_units([item], true))
                 .sum();
-            self.usage.record(
-                Kind::Read,
-                &out.consumed_capacity.unwrap_or_default(),
-                estimate,
-            );
-            found.extend(returned);
-            pending = out
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(&self.table))
-                .map(|k| k.keys)
-                .unwrap_or_default();
+            self.usage.record_units(Kind::Read, round.units, estimate);
+            found.extend(round.items);
+            pending = round.unprocessed;
             if !pending.is_empty() {
                 attempt += 1;
                 if attempt >= BATCH_ATTEMPTS {
@@ -1107,20 +1109,13 @@ impl CustomerStore {
 
     /// One strongly consistent GetItem.
     pub(crate) async fn get_item(&self, key: keys::Key) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(items::key_of(key)))
-            .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        let estimate = capacity::read_units(out.item(), true);
-        self.usage
-            .record(Kind::Read, one(out.consumed_capacity()), estimate);
-        Ok(out.item)
+        let (item, units) = self
+            .reads
+            .get_item(&self.table, &items::key_of(key))
+            .await?;
+        let estimate = capacity::read_units(&item, true);
+        self.usage.record_units(Kind::Read, units, estimate);
+        Ok(item)
     }
 
     /// Runs a transaction; a cancellation caused only by a concurrent transaction is retried
@@ -1534,11 +1529,16 @@ mod tests {
 
     /// A store that is never called: what it would write is built without a request.
     fn offline_store() -> CustomerStore {
-        let config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-            .region(aws_sdk_dynamodb::config::Region::new("eu-north-1"))
+        use aws_sdk_dynamodb::config::{
+            BehaviorVersion, Credentials, Region, SharedCredentialsProvider,
+        };
+        let credentials = Credentials::new("AKID", "secret", None, None, "test");
+        let config = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-north-1"))
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
             .build();
-        CustomerStore::new(Client::from_conf(config), "table")
+        CustomerStore::new(&config, "table")
     }
 
     /// A person with an e-mail and a mobile, and the same person with another e-mail.

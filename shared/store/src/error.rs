@@ -43,6 +43,11 @@ const TRANSIENT_CODES: &[&str] = &[
     "ServiceUnavailable",
 ];
 
+/// Whether DynamoDB's error `code` means "not now" rather than "never".
+pub(crate) fn is_transient_code(code: &str) -> bool {
+    TRANSIENT_CODES.contains(&code)
+}
+
 /// An error and its sources, each as it displays itself: "service error: TransactionCanceled
 /// Exception: ... [None, ThrottlingError]". Not the SDK's `DisplayErrorContext`, which ends
 /// with the debug form of the raw response, body included: an answer can carry an item, and
@@ -69,9 +74,7 @@ impl StoreError {
     {
         let transient = match &error {
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => true,
-            SdkError::ServiceError(e) => {
-                e.err().code().is_some_and(|c| TRANSIENT_CODES.contains(&c))
-            }
+            SdkError::ServiceError(e) => e.err().code().is_some_and(is_transient_code),
             _ => false,
         };
         if transient {

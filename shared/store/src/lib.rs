@@ -19,10 +19,12 @@ pub mod lookups;
 mod merge;
 mod newest_first;
 mod notices;
+mod reads;
 mod settings;
 mod slots;
 pub mod stream;
 mod usage;
+mod wire;
 mod work;
 
 pub use bulk::{

@@ -2,12 +2,14 @@
 //! newest first: each kind's records share one GSI1 partition per tenant and sort by their
 //! ULID, so a page is one Query of that partition, read backwards.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde::de::DeserializeOwned;
 use serde_dynamo::aws_sdk_dynamodb_1::from_item;
 
-use crate::customers::one;
 use crate::keys::{GSI1, GSI1PK, GSI1SK, PK, SK};
+use crate::reads::QueryRequest;
 use crate::usage::Kind;
 use crate::{CustomerStore, MAX_PAGE, Page, StoreError, capacity, cursor};
 
@@ -23,33 +25,29 @@ impl CustomerStore {
         let start = cursor
             .map(|c| cursor::decode(c, &[PK, SK, GSI1PK, GSI1SK], GSI1PK, &partition))
             .transpose()?;
-        let out = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .index_name(GSI1)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", GSI1PK)
-            .expression_attribute_values(":pk", AttributeValue::S(partition))
-            .scan_index_forward(false)
-            .limit(limit.clamp(1, MAX_PAGE))
-            .set_exclusive_start_key(start)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        let estimate = capacity::read_units(out.items(), false);
-        self.usage()
-            .record(Kind::Read, one(out.consumed_capacity()), estimate);
-        let items = out
-            .items()
-            .iter()
-            .cloned()
+        let partition = AttributeValue::S(partition);
+        let page = self
+            .reads()
+            .query(&QueryRequest {
+                index: Some(GSI1),
+                names: BTreeMap::from([("#pk", GSI1PK)]),
+                values: BTreeMap::from([(":pk", &partition)]),
+                ascending: false,
+                limit: limit.clamp(1, MAX_PAGE),
+                start: start.as_ref(),
+                ..QueryRequest::whole_partition(self.table())
+            })
+            .await?;
+        let estimate = capacity::read_units(&page.items, false);
+        self.usage().record_units(Kind::Read, page.units, estimate);
+        let items = page
+            .items
+            .into_iter()
             .map(|item| from_item(item).map_err(StoreError::Corrupt))
             .collect::<Result<_, _>>()?;
         Ok(Page {
             items,
-            next_cursor: out.last_evaluated_key.as_ref().and_then(cursor::encode),
+            next_cursor: page.last_key.as_ref().and_then(cursor::encode),
         })
     }
 }

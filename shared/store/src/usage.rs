@@ -39,25 +39,27 @@ impl UsageMeter {
     }
 
     pub(crate) fn record(&self, kind: Kind, capacity: &[ConsumedCapacity], estimate: f64) {
+        // With ReturnConsumedCapacity=TOTAL only the total is filled in; the request kind
+        // says whether it was read or write capacity.
+        let units = capacity.iter().filter_map(|c| c.capacity_units()).sum();
+        self.record_units(kind, units, estimate);
+    }
+
+    /// A request that consumed `units` (as DynamoDB reported them) and by our estimate
+    /// `estimate`.
+    pub(crate) fn record_units(&self, kind: Kind, units: f64, estimate: f64) {
         let mut usage = self.0.lock().expect("usage lock");
         usage.requests += 1;
         match kind {
             Kind::Read => {
                 usage.read_requests += 1;
+                usage.read_units += units;
                 usage.estimated_read_units += estimate;
             }
             Kind::Write => {
                 usage.write_requests += 1;
+                usage.write_units += units;
                 usage.estimated_write_units += estimate;
-            }
-        }
-        for c in capacity {
-            // With ReturnConsumedCapacity=TOTAL only the total is filled in; the request
-            // kind says whether it was read or write capacity.
-            let total = c.capacity_units().unwrap_or(0.0);
-            match kind {
-                Kind::Read => usage.read_units += total,
-                Kind::Write => usage.write_units += total,
             }
         }
     }

@@ -1,0 +1,268 @@
+//! DynamoDB's JSON for attribute values (`{"S": "..."}`, `{"N": "12"}`, `{"M": {...}}`), to and
+//! from the SDK's `AttributeValue`: what the store's own read requests ([`crate::reads`]) send
+//! and parse. The SDK's items stay the store's type, so every decoder of `items` reads an item
+//! the same way whichever client fetched it.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_smithy_types::Blob;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{Error as _, SerializeMap, SerializeSeq, Serializer};
+use serde::{Deserialize, Serialize};
+
+use crate::items::Item;
+
+/// A value, borrowed, written as DynamoDB's JSON.
+pub(crate) struct Value<'a>(pub &'a AttributeValue);
+
+/// An item (or a key), borrowed, written as DynamoDB's JSON.
+pub(crate) struct Fields<'a>(pub &'a Item);
+
+/// A value read from DynamoDB's JSON.
+pub(crate) struct OwnedValue(pub AttributeValue);
+
+/// An item read from DynamoDB's JSON.
+#[derive(Default)]
+pub(crate) struct OwnedItem(pub Item);
+
+impl Serialize for Value<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(1))?;
+        match self.0 {
+            AttributeValue::S(text) => map.serialize_entry("S", text)?,
+            AttributeValue::N(number) => map.serialize_entry("N", number)?,
+            AttributeValue::Bool(flag) => map.serialize_entry("BOOL", flag)?,
+            AttributeValue::Null(flag) => map.serialize_entry("NULL", flag)?,
+            AttributeValue::B(blob) => map.serialize_entry("B", &STANDARD.encode(blob))?,
+            AttributeValue::M(fields) => map.serialize_entry("M", &Fields(fields))?,
+            AttributeValue::L(values) => map.serialize_entry("L", &List(values))?,
+            AttributeValue::Ss(texts) => map.serialize_entry("SS", texts)?,
+            AttributeValue::Ns(numbers) => map.serialize_entry("NS", numbers)?,
+            AttributeValue::Bs(blobs) => {
+                let encoded: Vec<String> = blobs.iter().map(|b| STANDARD.encode(b)).collect();
+                map.serialize_entry("BS", &encoded)?
+            }
+            other => {
+                return Err(S::Error::custom(format!(
+                    "unknown attribute value {other:?}"
+                )));
+            }
+        }
+        map.end()
+    }
+}
+
+impl Serialize for Fields<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in self.0 {
+            map.serialize_entry(name, &Value(value))?;
+        }
+        map.end()
+    }
+}
+
+struct List<'a>(&'a [AttributeValue]);
+
+impl Serialize for List<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for value in self.0 {
+            seq.serialize_element(&Value(value))?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for OwnedValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ValueVisitor).map(OwnedValue)
+    }
+}
+
+impl<'de> Deserialize<'de> for OwnedItem {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ItemVisitor).map(OwnedItem)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = AttributeValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a DynamoDB attribute value such as {\"S\": \"text\"}")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AttributeValue, A::Error> {
+        let Some(kind) = map.next_key::<TypeTag>()? else {
+            return Err(de::Error::custom("an attribute value without its type"));
+        };
+        let value = match kind {
+            TypeTag::S => AttributeValue::S(map.next_value()?),
+            TypeTag::N => AttributeValue::N(map.next_value()?),
+            TypeTag::Bool => AttributeValue::Bool(map.next_value()?),
+            TypeTag::Null => AttributeValue::Null(map.next_value()?),
+            TypeTag::B => AttributeValue::B(blob(&map.next_value::<String>()?)?),
+            TypeTag::M => AttributeValue::M(map.next_value::<OwnedItem>()?.0),
+            TypeTag::L => AttributeValue::L(
+                map.next_value::<Vec<OwnedValue>>()?
+                    .into_iter()
+                    .map(|v| v.0)
+                    .collect(),
+            ),
+            TypeTag::Ss => AttributeValue::Ss(map.next_value()?),
+            TypeTag::Ns => AttributeValue::Ns(map.next_value()?),
+            TypeTag::Bs => AttributeValue::Bs(
+                map.next_value::<Vec<String>>()?
+                    .iter()
+                    .map(|text| blob(text))
+                    .collect::<Result<_, _>>()?,
+            ),
+        };
+        if map.next_key::<de::IgnoredAny>()?.is_some() {
+            return Err(de::Error::custom("an attribute value with two types"));
+        }
+        Ok(value)
+    }
+}
+
+struct ItemVisitor;
+
+impl<'de> Visitor<'de> for ItemVisitor {
+    type Value = Item;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a DynamoDB item: attribute names and their values")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
+        let mut item = HashMap::with_capacity(map.size_hint().unwrap_or(8));
+        while let Some((name, value)) = map.next_entry::<String, OwnedValue>()? {
+            item.insert(name, value.0);
+        }
+        Ok(item)
+    }
+
+    // DynamoDB never sends an empty item as anything but `{}`; `null` stands for no item.
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Item, A::Error> {
+        Err(de::Error::custom("an item must be an object"))
+    }
+}
+
+#[derive(Deserialize)]
+enum TypeTag {
+    S,
+    N,
+    #[serde(rename = "BOOL")]
+    Bool,
+    #[serde(rename = "NULL")]
+    Null,
+    B,
+    M,
+    L,
+    #[serde(rename = "SS")]
+    Ss,
+    #[serde(rename = "NS")]
+    Ns,
+    #[serde(rename = "BS")]
+    Bs,
+}
+
+fn blob<E: de::Error>(text: &str) -> Result<Blob, E> {
+    STANDARD
+        .decode(text)
+        .map(Blob::new)
+        .map_err(|e| E::custom(format!("a binary value that is not base64: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_kind() -> Item {
+        let s = |t: &str| AttributeValue::S(t.to_owned());
+        HashMap::from([
+            ("PK".to_owned(), s("T#acme#C#01")),
+            ("name".to_owned(), s("Åsa \"Berg\" \\ \u{1F600}")),
+            ("version".to_owned(), AttributeValue::N("12".into())),
+            ("active".to_owned(), AttributeValue::Bool(true)),
+            ("gone".to_owned(), AttributeValue::Null(true)),
+            (
+                "raw".to_owned(),
+                AttributeValue::B(Blob::new(vec![0, 255, 7])),
+            ),
+            (
+                "address".to_owned(),
+                AttributeValue::M(HashMap::from([
+                    ("city".to_owned(), s("Umeå")),
+                    ("lines".to_owned(), AttributeValue::L(vec![s("1"), s("2")])),
+                ])),
+            ),
+            (
+                "tags".to_owned(),
+                AttributeValue::Ss(vec!["a".into(), "b".into()]),
+            ),
+            (
+                "sizes".to_owned(),
+                AttributeValue::Ns(vec!["1".into(), "2.5".into()]),
+            ),
+            (
+                "blobs".to_owned(),
+                AttributeValue::Bs(vec![Blob::new(vec![1]), Blob::new(Vec::new())]),
+            ),
+            ("empty".to_owned(), AttributeValue::M(HashMap::new())),
+        ])
+    }
+
+    #[test]
+    fn every_kind_of_value_goes_there_and_back() {
+        let item = every_kind();
+        let json = serde_json::to_string(&Fields(&item)).unwrap();
+        let back: OwnedItem = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.0, item);
+    }
+
+    /// The wire format as DynamoDB's documentation writes it, read into the SDK's values.
+    #[test]
+    fn dynamodbs_json_is_read_as_documented() {
+        let json = r#"{"id": {"S": "x"}, "n": {"N": "-1.5e3"}, "b": {"B": "dGV4dA=="},
+            "l": {"L": [{"S": "a"}, {"NULL": true}, {"M": {"k": {"BOOL": false}}}]}}"#;
+        let item = serde_json::from_str::<OwnedItem>(json).unwrap().0;
+        assert_eq!(item["id"], AttributeValue::S("x".into()));
+        assert_eq!(item["n"], AttributeValue::N("-1.5e3".into()));
+        assert_eq!(item["b"], AttributeValue::B(Blob::new(b"text".to_vec())));
+        let AttributeValue::L(list) = &item["l"] else {
+            panic!("a list")
+        };
+        assert_eq!(list[1], AttributeValue::Null(true));
+        assert_eq!(
+            list[2],
+            AttributeValue::M(HashMap::from([(
+                "k".to_owned(),
+                AttributeValue::Bool(false)
+            )]))
+        );
+        let value = serde_json::to_value(Value(&AttributeValue::N("7".into()))).unwrap();
+        assert_eq!(value, serde_json::json!({"N": "7"}));
+    }
+
+    #[test]
+    fn a_value_must_name_exactly_one_known_type() {
+        for bad in [
+            r#"{"x": {}}"#,
+            r#"{"x": {"Q": "1"}}"#,
+            r#"{"x": {"S": "a", "N": "1"}}"#,
+            r#"{"x": {"N": 1}}"#,
+            r#"{"x": {"B": "not base64!"}}"#,
+            r#"{"x": "plain"}"#,
+        ] {
+            assert!(serde_json::from_str::<OwnedItem>(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,5 +1,5 @@
 //! What one DynamoDB read costs in CPU through the SDK's client, against the same read made the
-//! store's way (`store::reads`: a signed request of its own over `kit::signed`), on one thread
+//! store's way (`store::requests`: a signed request of its own over `kit::signed`), on one thread
 //! against the emulator: part 1 of issue 15 (docs/architecture.md#performance). Both are the
 //! strongly consistent GetItem of a customer's card with ReturnConsumedCapacity, the read the
 //! API makes for `GET /customers/{id}`, of a key with no item, so neither side decodes one.
@@ -62,7 +62,7 @@ async fn main() {
     println!("CPU per DynamoDB read ({READS} GetItems, one thread, emulator excluded)");
     println!("  through the SDK's client         {sdk:>6.1} us");
     println!(
-        "  the store's own (store::reads)   {own:>6.1} us  (saving {:.1} us a call)",
+        "  the store's own (store::requests){own:>6.1} us  (saving {:.1} us a call)",
         sdk - own
     );
 }

@@ -8,10 +8,7 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConsumedCapacity, Delete, Put, ReturnConsumedCapacity, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use domain::{Customer, CustomerId, HistoryEntry};
 use serde::{Deserialize, Serialize};
@@ -21,7 +18,7 @@ use crate::items::{self, CUSTOMER_ID, Item, VERSION};
 use crate::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK, TenantId};
 use crate::listing::merge_page;
 use crate::lookups;
-use crate::reads::{QueryRequest, Reads};
+use crate::requests::{QueryRequest, Requests};
 use crate::usage::{Kind, UsageMeter};
 use crate::{capacity, cursor};
 
@@ -87,7 +84,7 @@ pub struct CustomerStore {
     /// The SDK's client, for every write.
     client: Client,
     /// The reads, as requests of our own (see [`crate::reads`]).
-    reads: Reads,
+    requests: Requests,
     table: String,
     usage: UsageMeter,
 }
@@ -106,7 +103,7 @@ impl CustomerStore {
     pub fn new(config: &SdkConfig, table: impl Into<String>) -> Self {
         Self {
             client: kit::aws::dynamodb(config),
-            reads: Reads::new(config),
+            requests: Requests::new(config),
             table: table.into(),
             usage: UsageMeter::default(),
         }
@@ -121,8 +118,8 @@ impl CustomerStore {
         &self.client
     }
 
-    pub(crate) fn reads(&self) -> &Reads {
-        &self.reads
+    pub(crate) fn requests(&self) -> &Requests {
+        &self.requests
     }
 
     pub(crate) fn table(&self) -> &str {
@@ -711,7 +708,7 @@ impl CustomerStore {
         }
         let consistent = query.index.is_none();
         let page = self
-            .reads
+            .requests
             .query(&QueryRequest {
                 table: &self.table,
                 index: query.index,
@@ -866,7 +863,7 @@ impl CustomerStore {
     ) -> Result<(Vec<CustomerId>, Option<Item>), StoreError> {
         let partition = AttributeValue::S(partition);
         let page = self
-            .reads
+            .requests
             .query(&QueryRequest {
                 index,
                 names: BTreeMap::from([("#pk", partition_attr)]),
@@ -910,7 +907,7 @@ impl CustomerStore {
         let mut found = Vec::new();
         let mut attempt = 0;
         while !pending.is_empty() {
-            let round = self.reads.batch_get(&self.table, &pending).await?;
+            let round = self.requests.batch_get(&self.table, &pending).await?;
             // BatchGetItem charges every item as its own consistent read.
             let estimate: f64 = round
                 .items
@@ -1110,7 +1107,7 @@ impl CustomerStore {
     /// One strongly consistent GetItem.
     pub(crate) async fn get_item(&self, key: keys::Key) -> Result<Option<Item>, StoreError> {
         let (item, units) = self
-            .reads
+            .requests
             .get_item(&self.table, &items::key_of(key))
             .await?;
         let estimate = capacity::read_units(&item, true);
@@ -1121,11 +1118,8 @@ impl CustomerStore {
     /// Runs a transaction; a cancellation caused only by a concurrent transaction is retried
     /// so that the caller sees the condition that really decides (taken number, stale version).
     /// With a `token`, DynamoDB applies a repeated request only once (for ten minutes).
-    /// Without one the SDK fills in a fresh token per call, which its own retries reuse: an
-    /// attempt whose answer was lost (a timeout, a dropped connection) may have committed, and
-    /// its retry is then answered with success instead of failing its own conditions
-    /// (tests/faults.rs loses such an answer on purpose). A drawn token that another
-    /// transaction already used is drawn again.
+    /// Without one a fresh token is drawn per call (see [`Self::transact_estimated`]); a drawn
+    /// token that another transaction already used is drawn again.
     pub(crate) async fn transact(
         &self,
         writes: Vec<TransactWriteItem>,
@@ -1156,33 +1150,39 @@ impl CustomerStore {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(writes.clone()))
-                .set_client_request_token(token.clone())
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await;
-            let error = match result {
-                Ok(out) => {
-                    self.usage
-                        .record(Kind::Write, out.consumed_capacity(), estimate);
+            // Without the caller's token, a fresh one per call, which the call's own attempts
+            // repeat: an attempt whose answer was lost (a timeout, a dropped connection) may have
+            // committed, and its retry is then answered with success instead of failing its own
+            // conditions (tests/faults.rs loses such an answer on purpose).
+            let drawn = token.is_none();
+            let call_token = token
+                .clone()
+                .unwrap_or_else(|| ulid::Ulid::new().to_string());
+            let failure = match self.requests.transact(&writes, &call_token).await {
+                Ok(units) => {
+                    self.usage.record_units(Kind::Write, units, estimate);
                     return Ok(());
                 }
-                Err(e) => e,
+                Err(failure) => failure,
             };
             // What a cancelled transaction is charged is not documented per item; count none.
-            self.usage.record(Kind::Write, &[], 0.0);
-            if token.is_none() && drew_a_used_token(&error) && attempt < TRANSACTION_ATTEMPTS {
-                // The token the SDK drew for this call was one an applied transaction with
-                // other writes had used: DynamoDB applied nothing of this one, so it goes again
-                // with a new token. Random tokens should never meet; say so when they do.
-                let error = StoreError::sdk(error);
+            self.usage.record_units(Kind::Write, 0.0, 0.0);
+            let code = failure.refusal().map(|r| r.code.as_str());
+            if drawn
+                && code == Some("IdempotentParameterMismatchException")
+                && attempt < TRANSACTION_ATTEMPTS
+            {
+                // The token drawn for this call was one an applied transaction with other
+                // writes had used: DynamoDB applied nothing of this one, so it goes again with
+                // a new token. Random tokens should never meet; say so when they do.
+                let error = failure.into_error();
                 tracing::warn!(%error, "transaction token already used; sent again");
                 continue;
             }
-            let cancellation = cancellation_reasons(&error).map(|r| Cancellation::of(&r));
+            let cancellation = failure
+                .refusal()
+                .filter(|r| r.code == "TransactionCanceledException")
+                .map(|r| Cancellation::of(&r.cancellation_reasons));
             match cancellation {
                 Some(Cancellation::Conditions(failed)) => return Err(Cancelled(failed)),
                 Some(Cancellation::Conflict | Cancellation::Throttled)
@@ -1192,9 +1192,9 @@ impl CustomerStore {
                 }
                 Some(Cancellation::Conflict) => return Err(Cancelled(Vec::new())),
                 Some(Cancellation::Throttled) => {
-                    return Err(Failed(StoreError::Unavailable(Box::new(error))));
+                    return Err(Failed(StoreError::Unavailable(failure.into_source())));
                 }
-                Some(Cancellation::Refused) | None => return Err(Failed(StoreError::sdk(error))),
+                Some(Cancellation::Refused) | None => return Err(Failed(failure.into_error())),
             }
         }
     }
@@ -1392,25 +1392,6 @@ fn external_ref_keys(tenant: &TenantId, customer: &Customer) -> BTreeSet<keys::K
 }
 
 /// DynamoDB refused the transaction because its ClientRequestToken belongs to another one.
-fn drew_a_used_token(error: &SdkError<TransactWriteItemsError>) -> bool {
-    matches!(
-        error.as_service_error(),
-        Some(TransactWriteItemsError::IdempotentParameterMismatchException(_))
-    )
-}
-
-fn cancellation_reasons(error: &SdkError<TransactWriteItemsError>) -> Option<Vec<Option<String>>> {
-    match error.as_service_error()? {
-        TransactWriteItemsError::TransactionCanceledException(e) => Some(
-            e.cancellation_reasons()
-                .iter()
-                .map(|r| r.code().map(str::to_owned))
-                .collect(),
-        ),
-        _ => None,
-    }
-}
-
 /// Why DynamoDB cancelled a transaction, read from its reasons (one per item, `None` or
 /// `"None"` for the items that were fine).
 #[derive(Debug, PartialEq)]

@@ -83,10 +83,6 @@ impl StoreError {
             StoreError::Backend(Box::new(error))
         }
     }
-
-    pub(crate) fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> Self {
-        StoreError::Backend(Box::new(e))
-    }
 }
 
 #[cfg(test)]
@@ -104,7 +100,7 @@ mod tests {
 
     #[test]
     fn a_failure_says_what_its_sources_say() {
-        let failed = StoreError::backend(Outer(Inner)).to_string();
+        let failed = StoreError::Backend(Box::new(Outer(Inner))).to_string();
         assert!(failed.contains("service error"), "{failed}");
         assert!(failed.contains("ValidationException"), "{failed}");
         let unavailable = StoreError::Unavailable(Box::new(Outer(Inner))).to_string();

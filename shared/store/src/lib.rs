@@ -19,7 +19,7 @@ pub mod lookups;
 mod merge;
 mod newest_first;
 mod notices;
-mod reads;
+mod requests;
 mod settings;
 mod slots;
 pub mod stream;

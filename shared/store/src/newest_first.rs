@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_dynamo::aws_sdk_dynamodb_1::from_item;
 
 use crate::keys::{GSI1, GSI1PK, GSI1SK, PK, SK};
-use crate::reads::QueryRequest;
+use crate::requests::QueryRequest;
 use crate::usage::Kind;
 use crate::{CustomerStore, MAX_PAGE, Page, StoreError, capacity, cursor};
 
@@ -27,7 +27,7 @@ impl CustomerStore {
             .transpose()?;
         let partition = AttributeValue::S(partition);
         let page = self
-            .reads()
+            .requests()
             .query(&QueryRequest {
                 index: Some(GSI1),
                 names: BTreeMap::from([("#pk", GSI1PK)]),

@@ -1,12 +1,15 @@
 //! DynamoDB's JSON for attribute values (`{"S": "..."}`, `{"N": "12"}`, `{"M": {...}}`), to and
-//! from the SDK's `AttributeValue`: what the store's own read requests ([`crate::reads`]) send
-//! and parse. The SDK's items stay the store's type, so every decoder of `items` reads an item
-//! the same way whichever client fetched it.
+//! from the SDK's `AttributeValue`, and for a transaction's writes: what the store's own
+//! requests ([`crate::requests`]) send and parse. The SDK's types stay the store's (items,
+//! `TransactWriteItem`), so every write is built and every item decoded the same way whichever
+//! client carries it.
 
 use std::collections::HashMap;
 use std::fmt;
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
 use aws_smithy_types::Blob;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -75,6 +78,109 @@ impl Serialize for List<'_> {
             seq.serialize_element(&Value(value))?;
         }
         seq.end()
+    }
+}
+
+/// One write of a transaction, borrowed, written as TransactWriteItems takes it:
+/// `{"Put": {...}}`, `{"Update": {...}}`, `{"Delete": {...}}` or `{"ConditionCheck": {...}}`.
+pub(crate) struct Write<'a>(pub &'a TransactWriteItem);
+
+/// What the four kinds of write say, each with the parts it has.
+#[derive(Serialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct Operation<'a> {
+    table_name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    item: Option<Fields<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<Fields<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    update_expression: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    condition_expression: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expression_attribute_names: Option<&'a HashMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expression_attribute_values: Option<Fields<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    return_values_on_condition_check_failure: Option<&'a str>,
+}
+
+impl Serialize for Write<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(1))?;
+        let write = self.0;
+        if let Some(put) = write.put() {
+            let operation = Operation {
+                item: Some(Fields(put.item())),
+                condition_expression: put.condition_expression(),
+                ..Operation::on(
+                    put.table_name(),
+                    put.expression_attribute_names(),
+                    put.expression_attribute_values(),
+                    put.return_values_on_condition_check_failure(),
+                )
+            };
+            map.serialize_entry("Put", &operation)?;
+        } else if let Some(update) = write.update() {
+            let operation = Operation {
+                key: Some(Fields(update.key())),
+                update_expression: Some(update.update_expression()),
+                condition_expression: update.condition_expression(),
+                ..Operation::on(
+                    update.table_name(),
+                    update.expression_attribute_names(),
+                    update.expression_attribute_values(),
+                    update.return_values_on_condition_check_failure(),
+                )
+            };
+            map.serialize_entry("Update", &operation)?;
+        } else if let Some(delete) = write.delete() {
+            let operation = Operation {
+                key: Some(Fields(delete.key())),
+                condition_expression: delete.condition_expression(),
+                ..Operation::on(
+                    delete.table_name(),
+                    delete.expression_attribute_names(),
+                    delete.expression_attribute_values(),
+                    delete.return_values_on_condition_check_failure(),
+                )
+            };
+            map.serialize_entry("Delete", &operation)?;
+        } else if let Some(check) = write.condition_check() {
+            let operation = Operation {
+                key: Some(Fields(check.key())),
+                condition_expression: Some(check.condition_expression()),
+                ..Operation::on(
+                    check.table_name(),
+                    check.expression_attribute_names(),
+                    check.expression_attribute_values(),
+                    check.return_values_on_condition_check_failure(),
+                )
+            };
+            map.serialize_entry("ConditionCheck", &operation)?;
+        } else {
+            return Err(S::Error::custom("a transaction write with nothing to do"));
+        }
+        map.end()
+    }
+}
+
+impl<'a> Operation<'a> {
+    /// The parts every kind of write has.
+    fn on(
+        table_name: &'a str,
+        names: Option<&'a HashMap<String, String>>,
+        values: Option<&'a Item>,
+        returning: Option<&'a ReturnValuesOnConditionCheckFailure>,
+    ) -> Self {
+        Self {
+            table_name,
+            expression_attribute_names: names,
+            expression_attribute_values: values.map(Fields),
+            return_values_on_condition_check_failure: returning.map(|r| r.as_str()),
+            ..Self::default()
+        }
     }
 }
 
@@ -264,5 +370,68 @@ mod tests {
         ] {
             assert!(serde_json::from_str::<OwnedItem>(bad).is_err(), "{bad}");
         }
+    }
+
+    /// A transaction's writes as TransactWriteItems takes them, each kind with its own parts
+    /// and none of the parts it does not have.
+    #[test]
+    fn each_kind_of_write_is_written_as_dynamodb_reads_it() {
+        use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, Update};
+        let s = |t: &str| AttributeValue::S(t.to_owned());
+        let key: Item = HashMap::from([("PK".to_owned(), s("p")), ("SK".to_owned(), s("s"))]);
+        let put = Put::builder()
+            .table_name("t")
+            .set_item(Some(key.clone()))
+            .condition_expression("attribute_not_exists(PK)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .unwrap();
+        let update = Update::builder()
+            .table_name("t")
+            .set_key(Some(key.clone()))
+            .update_expression("SET #v = :v")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":v", AttributeValue::N("2".into()))
+            .build()
+            .unwrap();
+        let delete = Delete::builder()
+            .table_name("t")
+            .set_key(Some(key.clone()))
+            .build()
+            .unwrap();
+        let check = ConditionCheck::builder()
+            .table_name("t")
+            .set_key(Some(key))
+            .condition_expression("attribute_exists(PK)")
+            .build()
+            .unwrap();
+        let writes = [
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().update(update).build(),
+            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().condition_check(check).build(),
+        ];
+        let json: Vec<serde_json::Value> = writes
+            .iter()
+            .map(|w| serde_json::to_value(Write(w)).unwrap())
+            .collect();
+        let key = serde_json::json!({"PK": {"S": "p"}, "SK": {"S": "s"}});
+        assert_eq!(
+            json,
+            [
+                serde_json::json!({"Put": {"TableName": "t", "Item": key,
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}),
+                serde_json::json!({"Update": {"TableName": "t", "Key": key,
+                    "UpdateExpression": "SET #v = :v",
+                    "ExpressionAttributeNames": {"#v": "version"},
+                    "ExpressionAttributeValues": {":v": {"N": "2"}}}}),
+                serde_json::json!({"Delete": {"TableName": "t", "Key": key}}),
+                serde_json::json!({"ConditionCheck": {"TableName": "t", "Key": key,
+                    "ConditionExpression": "attribute_exists(PK)"}}),
+            ]
+        );
+        let empty = TransactWriteItem::builder().build();
+        assert!(serde_json::to_value(Write(&empty)).is_err());
     }
 }

@@ -1,8 +1,9 @@
-//! The reads every request and event makes (GetItem, Query, BatchGetItem) as signed requests of
-//! our own ([`kit::signed`]) instead of through the SDK client, which the store keeps for its
-//! writes. An SDK call costs about 85 µs more CPU than the same request made this way on the
-//! bench machine (`bench-sdk-call`), and the API, the cascade and the notifications make one
-//! such read per warm invocation (docs/architecture.md#performance).
+//! The reads every request and event makes (GetItem, Query, BatchGetItem) and the transactions
+//! every change is written in (TransactWriteItems), as signed requests of our own
+//! ([`kit::signed`]) instead of through the SDK client, which the store keeps for its
+//! single-item conditional writes. An SDK call costs about 85 µs more CPU than the same request
+//! made this way on the bench machine (`bench-sdk-call`), and the API, the cascade and the
+//! notifications make one such read per warm invocation (docs/architecture.md#performance).
 //!
 //! What the SDK gave these calls and they keep: the configuration's attempts (three, from
 //! `kit::aws::sdk_config`) for a dropped connection, a timeout, a 5xx or throttling, with
@@ -15,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use aws_sigv4::http_request::SigningSettings;
 use bytes::Bytes;
 use http::{Method, header};
@@ -25,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::StoreError;
 use crate::items::Item;
-use crate::wire::{Fields, OwnedItem, Value};
+use crate::wire::{Fields, OwnedItem, Value, Write};
 
 /// Attempts per call, one attempt's time and the whole call's, when the configuration does
 /// not say (`kit::aws::sdk_config` does, with these).
@@ -37,7 +38,7 @@ const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 
 /// DynamoDB in one region, reached at its endpoint (`AWS_ENDPOINT_URL` locally).
 #[derive(Clone)]
-pub(crate) struct Reads {
+pub(crate) struct Requests {
     dynamodb: Service,
     /// `<endpoint>/`, where every operation is posted.
     url: String,
@@ -145,23 +146,36 @@ pub(crate) struct BatchRound {
     pub units: f64,
 }
 
-/// DynamoDB's refusal: its error code (`ResourceNotFoundException`) and message.
+/// DynamoDB's refusal: its error code (`ResourceNotFoundException`) and message, and for a
+/// cancelled transaction the reason of each write (its code, `None` or `"None"` when fine).
 #[derive(Debug, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct Refusal {
     pub status: u16,
     pub code: String,
     pub message: String,
+    pub cancellation_reasons: Vec<Option<String>>,
 }
 
 impl Refusal {
+    /// "Not now" rather than "never": the call fails as unavailable (503).
     fn is_transient(&self) -> bool {
         self.status >= 500 || crate::error::is_transient_code(&self.code)
     }
+
+    /// Worth another attempt at once, as the SDK's retry classifier has it: the transient
+    /// codes, a transaction whose token is still being applied, a request DynamoDB timed out.
+    fn is_retried(&self) -> bool {
+        self.is_transient()
+            || matches!(
+                self.code.as_str(),
+                "TransactionInProgressException" | "RequestTimeout" | "RequestTimeoutException"
+            )
+    }
 }
 
-/// Why an attempt failed.
-enum Failure {
+/// Why a call failed.
+pub(crate) enum Failure {
     NoAnswer(NoAnswer),
     Refused(Refusal),
     /// An answer that is not DynamoDB's JSON: no other attempt would read better.
@@ -177,13 +191,34 @@ impl Failure {
         }
     }
 
-    fn into_error(self) -> StoreError {
-        let transient = self.is_transient();
-        let error: Box<dyn std::error::Error + Send + Sync> = match self {
+    fn is_retried(&self) -> bool {
+        match self {
+            Failure::Refused(refusal) => refusal.is_retried(),
+            other => other.is_transient(),
+        }
+    }
+
+    /// What went wrong, as an error's source.
+    pub fn into_source(self) -> Box<dyn std::error::Error + Send + Sync> {
+        match self {
             Failure::NoAnswer(no_answer) => Box::new(no_answer),
             Failure::Refused(refusal) => Box::new(refusal),
             Failure::Unreadable(reason) => reason.into(),
-        };
+        }
+    }
+
+    /// DynamoDB's refusal, when it answered one.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match self {
+            Failure::Refused(refusal) => Some(refusal),
+            _ => None,
+        }
+    }
+
+    /// The error the store's callers act on: unavailable (503) for "not now", else a failure.
+    pub fn into_error(self) -> StoreError {
+        let transient = self.is_transient();
+        let error = self.into_source();
         if transient {
             StoreError::Unavailable(error)
         } else {
@@ -192,7 +227,7 @@ impl Failure {
     }
 }
 
-impl Reads {
+impl Requests {
     /// DynamoDB in `config`'s region, with its credentials, at its endpoint, attempted and
     /// timed out as `config` says.
     pub fn new(config: &SdkConfig) -> Self {
@@ -238,7 +273,10 @@ impl Reads {
             consistent_read: true,
             return_consumed_capacity: "TOTAL",
         };
-        let answer: Answer = self.call("GetItem", &request).await?;
+        let answer: Answer = self
+            .call("GetItem", &request)
+            .await
+            .map_err(Failure::into_error)?;
         Ok((answer.item.map(|i| i.0), units(answer.consumed_capacity)))
     }
 
@@ -254,7 +292,10 @@ impl Reads {
             scanned_count: usize,
             consumed_capacity: Option<Capacity>,
         }
-        let answer: Answer = self.call("Query", &QueryBody::of(query)).await?;
+        let answer: Answer = self
+            .call("Query", &QueryBody::of(query))
+            .await
+            .map_err(Failure::into_error)?;
         Ok(QueryPage {
             items: answer.items.into_iter().map(|i| i.0).collect(),
             last_key: answer.last_evaluated_key.map(|i| i.0),
@@ -301,7 +342,10 @@ impl Reads {
             request_items: HashMap::from([(table, wanted)]),
             return_consumed_capacity: "TOTAL",
         };
-        let mut answer: Answer = self.call("BatchGetItem", &request).await?;
+        let mut answer: Answer = self
+            .call("BatchGetItem", &request)
+            .await
+            .map_err(Failure::into_error)?;
         let take = |items: Option<Vec<OwnedItem>>| -> Vec<Item> {
             items.unwrap_or_default().into_iter().map(|i| i.0).collect()
         };
@@ -316,14 +360,49 @@ impl Reads {
         })
     }
 
+    /// One TransactWriteItems of `writes` under `token` (DynamoDB applies a repeated token
+    /// once, for ten minutes; this call's own retries repeat it); the write units DynamoDB
+    /// says it charged.
+    pub async fn transact(
+        &self,
+        writes: &[TransactWriteItem],
+        token: &str,
+    ) -> Result<f64, Failure> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Request<'a> {
+            transact_items: Vec<Write<'a>>,
+            client_request_token: &'a str,
+            return_consumed_capacity: &'static str,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Answer {
+            #[serde(default)]
+            consumed_capacity: Vec<Capacity>,
+        }
+        let request = Request {
+            transact_items: writes.iter().map(Write).collect(),
+            client_request_token: token,
+            return_consumed_capacity: "TOTAL",
+        };
+        let answer: Answer = self.call("TransactWriteItems", &request).await?;
+        Ok(answer
+            .consumed_capacity
+            .into_iter()
+            .map(Capacity::units)
+            .sum())
+    }
+
     /// `operation` with `request` as its body, attempted until an answer that is not a
     /// transient failure, the attempts are spent or the call's time has passed.
     async fn call<T: DeserializeOwned>(
         &self,
         operation: &str,
         request: &impl Serialize,
-    ) -> Result<T, StoreError> {
-        let body = serde_json::to_vec(request).map_err(StoreError::backend)?;
+    ) -> Result<T, Failure> {
+        let body = serde_json::to_vec(request)
+            .map_err(|e| Failure::Unreadable(format!("{operation}'s request: {e}")))?;
         let call = Call {
             method: Method::POST,
             url: self.url.clone(),
@@ -341,10 +420,10 @@ impl Reads {
             loop {
                 attempt += 1;
                 match self.attempt(&call).await {
-                    Err(failure) if failure.is_transient() && attempt < self.attempts => {
+                    Err(failure) if failure.is_retried() && attempt < self.attempts => {
                         tokio::time::sleep(backoff(attempt)).await;
                     }
-                    result => return result.map_err(Failure::into_error),
+                    result => return result,
                 }
             }
         };
@@ -352,7 +431,7 @@ impl Reads {
             .await
             .unwrap_or_else(|_| {
                 let reason = format!("{operation}: no answer in {:?}", self.call_timeout);
-                Err(StoreError::Unavailable(reason.into()))
+                Err(Failure::NoAnswer(NoAnswer(reason)))
             })
     }
 
@@ -384,6 +463,13 @@ fn refusal(status: u16, body: &[u8]) -> Refusal {
         kind: Option<String>,
         #[serde(alias = "Message")]
         message: Option<String>,
+        #[serde(rename = "CancellationReasons", default)]
+        cancellation_reasons: Vec<Reason>,
+    }
+    #[derive(Deserialize)]
+    struct Reason {
+        #[serde(rename = "Code")]
+        code: Option<String>,
     }
     let answer: Answer = serde_json::from_slice(body).unwrap_or_default();
     let code = answer
@@ -395,6 +481,11 @@ fn refusal(status: u16, body: &[u8]) -> Refusal {
         status,
         code,
         message: answer.message.unwrap_or_default(),
+        cancellation_reasons: answer
+            .cancellation_reasons
+            .into_iter()
+            .map(|r| r.code)
+            .collect(),
     }
 }
 
@@ -438,6 +529,24 @@ mod tests {
         assert_eq!(missing.code, "ResourceNotFoundException");
         assert_eq!(missing.message, "Requested resource not found");
         assert!(!missing.is_transient());
+        let cancelled = refusal(
+            400,
+            br#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled [None, ConditionalCheckFailed]","CancellationReasons":[{"Code":"None"},{"Code":"ConditionalCheckFailed","Message":"The conditional request failed"}]}"#,
+        );
+        assert_eq!(cancelled.code, "TransactionCanceledException");
+        assert_eq!(
+            cancelled.cancellation_reasons,
+            [
+                Some("None".to_owned()),
+                Some("ConditionalCheckFailed".to_owned())
+            ]
+        );
+        assert!(!cancelled.is_retried());
+        let in_progress = refusal(
+            400,
+            br#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionInProgressException","message":"in progress"}"#,
+        );
+        assert!(in_progress.is_retried() && !in_progress.is_transient());
         let broken = refusal(503, b"<html>Service Unavailable</html>");
         assert_eq!(broken.code, "HTTP 503");
         assert!(broken.is_transient());

@@ -75,10 +75,6 @@ pub(crate) fn aws_root_certificates() -> impl Iterator<Item = CertificateDer<'st
         .map(|certificate| certificate.expect("aws-roots.pem holds certificates only"))
 }
 
-pub fn dynamodb(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(config)
-}
-
 /// Timeouts for SNS publishing. A Publish is not idempotent: an attempt that timed out after
 /// SNS accepted the message and is then retried sends it twice. So an attempt may take longer
 /// than a DynamoDB call (10 s, within the notification functions' 30 s) before the SDK gives

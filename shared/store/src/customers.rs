@@ -6,9 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use domain::{Customer, CustomerId, HistoryEntry};
 use serde::{Deserialize, Serialize};
@@ -18,7 +16,7 @@ use crate::items::{self, CUSTOMER_ID, Item, VERSION};
 use crate::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK, TenantId};
 use crate::listing::merge_page;
 use crate::lookups;
-use crate::requests::{QueryRequest, Requests};
+use crate::requests::{Failure, QueryRequest, Requests, Written};
 use crate::usage::{Kind, UsageMeter};
 use crate::{capacity, cursor};
 
@@ -81,9 +79,7 @@ pub struct Page<T> {
 
 #[derive(Clone)]
 pub struct CustomerStore {
-    /// The SDK's client, for every write.
-    client: Client,
-    /// The reads, as requests of our own (see [`crate::reads`]).
+    /// DynamoDB, reached with requests of our own (see [`crate::requests`]).
     requests: Requests,
     table: String,
     usage: UsageMeter,
@@ -99,10 +95,9 @@ impl std::fmt::Debug for CustomerStore {
 
 impl CustomerStore {
     /// The store of `table`, reached with `config`'s region, credentials and endpoint
-    /// (`AWS_ENDPOINT_URL` locally) by its writes and its reads alike.
+    /// (`AWS_ENDPOINT_URL` locally), attempts and timeouts.
     pub fn new(config: &SdkConfig, table: impl Into<String>) -> Self {
         Self {
-            client: kit::aws::dynamodb(config),
             requests: Requests::new(config),
             table: table.into(),
             usage: UsageMeter::default(),
@@ -112,10 +107,6 @@ impl CustomerStore {
     /// Requests and consumed capacity since creation (or the last reset).
     pub fn usage(&self) -> &UsageMeter {
         &self.usage
-    }
-
-    pub(crate) fn client(&self) -> &Client {
-        &self.client
     }
 
     pub(crate) fn requests(&self) -> &Requests {
@@ -736,7 +727,7 @@ impl CustomerStore {
             let eventual = capacity::filtered_read_units(returned, page.scanned);
             if consistent { eventual * 2.0 } else { eventual }
         };
-        self.usage.record_units(Kind::Read, page.units, estimate);
+        self.usage.record(Kind::Read, page.units, estimate);
         Ok((page.items, page.last_key))
     }
 
@@ -874,7 +865,7 @@ impl CustomerStore {
             })
             .await?;
         let estimate = capacity::read_units(&page.items, false);
-        self.usage.record_units(Kind::Read, page.units, estimate);
+        self.usage.record(Kind::Read, page.units, estimate);
         let ids = page
             .items
             .iter()
@@ -914,7 +905,7 @@ impl CustomerStore {
                 .iter()
                 .map(|item| capacity::read_units([item], true))
                 .sum();
-            self.usage.record_units(Kind::Read, round.units, estimate);
+            self.usage.record(Kind::Read, round.units, estimate);
             found.extend(round.items);
             pending = round.unprocessed;
             if !pending.is_empty() {
@@ -1111,7 +1102,7 @@ impl CustomerStore {
             .get_item(&self.table, &items::key_of(key))
             .await?;
         let estimate = capacity::read_units(&item, true);
-        self.usage.record_units(Kind::Read, units, estimate);
+        self.usage.record(Kind::Read, units, estimate);
         Ok(item)
     }
 
@@ -1160,13 +1151,13 @@ impl CustomerStore {
                 .unwrap_or_else(|| ulid::Ulid::new().to_string());
             let failure = match self.requests.transact(&writes, &call_token).await {
                 Ok(units) => {
-                    self.usage.record_units(Kind::Write, units, estimate);
+                    self.usage.record(Kind::Write, units, estimate);
                     return Ok(());
                 }
                 Err(failure) => failure,
             };
             // What a cancelled transaction is charged is not documented per item; count none.
-            self.usage.record_units(Kind::Write, 0.0, 0.0);
+            self.usage.record(Kind::Write, 0.0, 0.0);
             let code = failure.refusal().map(|r| r.code.as_str());
             if drawn
                 && code == Some("IdempotentParameterMismatchException")
@@ -1451,39 +1442,41 @@ pub(crate) async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(base + jitter)).await;
 }
 
-/// Single-item responses carry at most one ConsumedCapacity.
-pub(crate) fn one(capacity: Option<&ConsumedCapacity>) -> &[ConsumedCapacity] {
-    capacity.map(std::slice::from_ref).unwrap_or_default()
-}
-
 impl CustomerStore {
     /// What a conditional write of one item came to, its capacity recorded either way: the
     /// answer when it applied, `None` when DynamoDB refused its condition (which DynamoDB
     /// bills too: the `estimate` stands for both).
-    pub(crate) fn conditional_write<O, E, R>(
+    pub(crate) fn conditional_write(
         &self,
-        result: Result<O, SdkError<E, R>>,
-        consumed: impl for<'a> Fn(&'a O) -> Option<&'a ConsumedCapacity>,
+        result: Result<Written, Failure>,
         estimate: f64,
-    ) -> Result<Option<O>, StoreError>
-    where
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
-    {
+    ) -> Result<Option<Written>, StoreError> {
         match result {
-            Ok(out) => {
-                self.usage
-                    .record(Kind::Write, one(consumed(&out)), estimate);
-                Ok(Some(out))
+            Ok(written) => {
+                self.usage.record(Kind::Write, written.units, estimate);
+                Ok(Some(written))
             }
-            Err(SdkError::ServiceError(refused))
-                if refused.err().code() == Some("ConditionalCheckFailedException") =>
+            Err(failure)
+                if failure
+                    .refusal()
+                    .is_some_and(|r| r.code == "ConditionalCheckFailedException") =>
             {
-                self.usage.record(Kind::Write, &[], estimate);
+                self.usage.record(Kind::Write, 0.0, estimate);
                 Ok(None)
             }
-            Err(error) => Err(StoreError::sdk(error)),
+            Err(failure) => Err(failure.into_error()),
         }
+    }
+
+    /// A write without a condition, metered.
+    pub(crate) fn written(
+        &self,
+        result: Result<Written, Failure>,
+        estimate: f64,
+    ) -> Result<Written, StoreError> {
+        let written = result.map_err(Failure::into_error)?;
+        self.usage.record(Kind::Write, written.units, estimate);
+        Ok(written)
     }
 }
 

@@ -1,5 +1,3 @@
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-
 use crate::customers::IdempotencyRecord;
 
 /// What can go wrong in the store, in terms its callers act on.
@@ -24,12 +22,12 @@ pub enum StoreError {
     #[error("stored item could not be read: {0}")]
     Corrupt(#[source] serde_dynamo::Error),
     /// Throttled, timed out or unreachable: a retry later may succeed. A write that timed out
-    /// may still have been applied; transactions carry a ClientRequestToken, so the SDK's
+    /// may still have been applied; transactions carry a ClientRequestToken, so the store's
     /// retry of one is applied once (see `CustomerStore::transact`).
     #[error("DynamoDB is unavailable: {}", chain(.0.as_ref()))]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
-    // The whole chain: an SDK error's own text is "service error", its code and message are
-    // in its sources, and a logged 500 must say which.
+    // The whole chain: an error's own text may say little ("service error"), its code and
+    // message are in its sources, and a logged 500 must say which.
     #[error("DynamoDB request failed: {}", chain(.0.as_ref()))]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -66,24 +64,7 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-impl StoreError {
-    pub(crate) fn sdk<E, R>(error: SdkError<E, R>) -> Self
-    where
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
-    {
-        let transient = match &error {
-            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => true,
-            SdkError::ServiceError(e) => e.err().code().is_some_and(is_transient_code),
-            _ => false,
-        };
-        if transient {
-            StoreError::Unavailable(Box::new(error))
-        } else {
-            StoreError::Backend(Box::new(error))
-        }
-    }
-}
+impl StoreError {}
 
 #[cfg(test)]
 mod tests {

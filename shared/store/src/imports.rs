@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use domain::{Customer, CustomerId, ExternalRef, HistoryEntry};
 use serde::{Deserialize, Serialize};
@@ -26,10 +26,9 @@ use serde_dynamo::aws_sdk_dynamodb_1::{
     from_attribute_value, from_item, to_attribute_value, to_item,
 };
 
-use crate::customers::{Cancelled, Failed, Guarded, WriteSet, one};
+use crate::customers::{Cancelled, Failed, Guarded, WriteSet};
 use crate::items::{self, Item};
 use crate::keys::{self, GSI1PK, GSI1SK, PK, SK, TenantId};
-use crate::usage::Kind;
 use crate::{CustomerStore, IdempotencyRecord, MAX_PAGE, Page, StoreError, capacity};
 
 /// DynamoDB's limit of items in one TransactWriteItems.
@@ -635,18 +634,13 @@ impl CustomerStore {
         condition: Option<&str>,
     ) -> Result<(), StoreError> {
         let estimate = capacity::put_units(&item, false);
-        let out = self
-            .client()
-            .put_item()
+        let put = Put::builder()
             .table_name(self.table())
             .set_item(Some(item))
             .set_condition_expression(condition.map(str::to_owned))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        self.usage()
-            .record(Kind::Write, one(out.consumed_capacity()), estimate);
+            .build()
+            .expect("table and item are set");
+        self.written(self.requests().put_item(put).await, estimate)?;
         Ok(())
     }
 

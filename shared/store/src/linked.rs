@@ -4,10 +4,7 @@
 //! are the conditions a write depends on ([`Depends`]): the rule that allowed it was decided on
 //! what was read, and the write happens only if that is still so.
 
-use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, ReturnConsumedCapacity, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
 use chrono::{NaiveDate, Utc};
 use domain::{
     Cascaded, Contract, CustomerId, HistoryEntry, Job, Linked, Note, Site, Ticket, WorkOrder,
@@ -529,20 +526,18 @@ impl CustomerStore {
         expected_version: Option<u64>,
     ) -> Result<(), StoreError> {
         let estimate = capacity::put_units(&item, false);
-        let mut request = self
-            .client()
-            .put_item()
+        let mut put = Put::builder()
             .table_name(self.table())
             .set_item(Some(item))
-            .condition_expression(condition)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .condition_expression(condition);
         if let Some(version) = expected_version {
-            request = request
+            put = put
                 .expression_attribute_names("#version", VERSION)
                 .expression_attribute_values(":expected", AttributeValue::N(version.to_string()));
         }
-        let result = request.send().await;
-        match self.conditional_write(result, PutItemOutput::consumed_capacity, estimate)? {
+        let put = put.build().expect("table and item are set");
+        let result = self.requests().put_item(put).await;
+        match self.conditional_write(result, estimate)? {
             Some(_) => Ok(()),
             None => Err(StoreError::VersionConflict),
         }

@@ -39,7 +39,7 @@ impl CustomerStore {
             })
             .await?;
         let estimate = capacity::read_units(&page.items, false);
-        self.usage().record_units(Kind::Read, page.units, estimate);
+        self.usage().record(Kind::Read, page.units, estimate);
         let items = page
             .items
             .into_iter()

@@ -7,16 +7,13 @@
 //! read with its customer and work order ([`CustomerStore::text_reading`]) and claimed by the
 //! transaction that counts it against the SMS policy ([`CustomerStore::count_text`]).
 
-use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
 use chrono::{DateTime, Duration, Utc};
 use domain::{Customer, CustomerId, Settings, SmsLimit, TextRecord, TextState, WorkOrder};
 
-use crate::customers::{Cancelled, Failed, one};
+use crate::customers::{Cancelled, Failed};
 use crate::items;
 use crate::keys::{self, TenantId};
-use crate::usage::Kind;
 use crate::{CustomerStore, Page, StoreError};
 
 /// Technicians' notice records outlive the stream's 24 hours of redeliveries, then expire.
@@ -99,18 +96,15 @@ impl CustomerStore {
     ) -> Result<bool, StoreError> {
         let item = items::text_item(tenant, customer, text);
         let estimate = crate::capacity::put_units(&item, false);
-        let result = self
-            .client()
-            .put_item()
+        let put = Put::builder()
             .table_name(self.table())
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(PK) OR #state = :pending")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":pending", stored(TextState::Pending))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        let settled = self.conditional_write(result, PutItemOutput::consumed_capacity, estimate)?;
+            .build()
+            .expect("table and item are set");
+        let settled = self.conditional_write(self.requests().put_item(put).await, estimate)?;
         Ok(settled.is_some())
     }
 
@@ -253,21 +247,16 @@ impl CustomerStore {
         message_id: &str,
     ) -> Result<(), StoreError> {
         let key = keys::notice(tenant, customer, sequence, user);
-        let out = self
-            .client()
-            .update_item()
+        let update = Update::builder()
             .table_name(self.table())
             .set_key(Some(items::key_of(key)))
             .update_expression("SET #state = :sent, messageId = :id")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":sent", AttributeValue::S("sent".into()))
             .expression_attribute_values(":id", AttributeValue::S(message_id.to_owned()))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        self.usage()
-            .record(Kind::Write, one(out.consumed_capacity()), 1.0);
+            .build()
+            .expect("table, key and expression are set");
+        self.written(self.requests().update_item(update, None).await, 1.0)?;
         Ok(())
     }
 
@@ -278,9 +267,7 @@ impl CustomerStore {
         key: keys::Key,
         now: DateTime<Utc>,
     ) -> Result<Quota, StoreError> {
-        let result = self
-            .client()
-            .update_item()
+        let update = Update::builder()
             .table_name(self.table())
             .set_key(Some(items::key_of(key)))
             .update_expression("SET updatedAt = :now ADD attempts :one")
@@ -289,10 +276,10 @@ impl CustomerStore {
             .expression_attribute_values(":pending", stored(TextState::Pending))
             .expression_attribute_values(":now", AttributeValue::S(now.to_rfc3339()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match self.conditional_write(result, UpdateItemOutput::consumed_capacity, 1.0)? {
+            .build()
+            .expect("table, key and expression are set");
+        let result = self.requests().update_item(update, None).await;
+        match self.conditional_write(result, 1.0)? {
             Some(_) => Ok(Quota::Held),
             None => Ok(Quota::Settled),
         }
@@ -312,9 +299,7 @@ impl CustomerStore {
             "createdAt = if_not_exists(createdAt, :now)".to_owned(),
             "updatedAt = :now".to_owned(),
         ];
-        let mut request = self
-            .client()
-            .update_item()
+        let mut update = Update::builder()
             .table_name(self.table())
             .set_key(Some(items::key_of(key)))
             .condition_expression("attribute_not_exists(PK) OR #state = :pending")
@@ -324,26 +309,28 @@ impl CustomerStore {
             .expression_attribute_values(":one", AttributeValue::N("1".into()));
         for (i, (name, value)) in set.iter().enumerate() {
             assignments.push(format!("#a{i} = :a{i}"));
-            request = request
+            update = update
                 .expression_attribute_names(format!("#a{i}"), *name)
                 .expression_attribute_values(format!(":a{i}"), value.clone());
         }
         if let Some(expires_at) = expires_at {
             assignments.push("#expires = :expires".to_owned());
-            request = request
+            update = update
                 .expression_attribute_names("#expires", keys::EXPIRES_AT)
                 .expression_attribute_values(":expires", AttributeValue::N(expires_at.to_string()));
         }
         let expression = format!("SET {} ADD attempts :one", assignments.join(", "));
-        let result = request
+        let update = update
             .update_expression(expression)
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
+            .build()
+            .expect("table, key and expression are set");
+        let result = self
+            .requests()
+            .update_item(update, Some(ReturnValue::AllNew))
             .await;
-        match self.conditional_write(result, UpdateItemOutput::consumed_capacity, 1.0)? {
-            Some(out) => {
-                let attribute = |name: &str| out.attributes().and_then(|a| a.get(name));
+        match self.conditional_write(result, 1.0)? {
+            Some(written) => {
+                let attribute = |name: &str| written.attributes.as_ref().and_then(|a| a.get(name));
                 let attempts = attribute("attempts")
                     .and_then(|v| v.as_n().ok())
                     .and_then(|n| n.parse().ok())

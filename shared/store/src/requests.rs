@@ -16,7 +16,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
+};
 use aws_sigv4::http_request::SigningSettings;
 use bytes::Bytes;
 use http::{Method, header};
@@ -26,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::StoreError;
 use crate::items::Item;
-use crate::wire::{Fields, OwnedItem, Value, Write};
+use crate::wire::{Fields, OwnedItem, Single, Value, Write};
 
 /// Attempts per call, one attempt's time and the whole call's, when the configuration does
 /// not say (`kit::aws::sdk_config` does, with these).
@@ -143,6 +145,14 @@ pub(crate) struct BatchRound {
     pub items: Vec<Item>,
     /// Keys DynamoDB left for another round (throttling, or the answer's 16 MB).
     pub unprocessed: Vec<Item>,
+    pub units: f64,
+}
+
+/// What a single-item write came to.
+pub(crate) struct Written {
+    /// The item's attributes the write was asked to return (`ReturnValues`).
+    pub attributes: Option<Item>,
+    /// Write units DynamoDB says it charged.
     pub units: f64,
 }
 
@@ -392,6 +402,51 @@ impl Requests {
             .into_iter()
             .map(Capacity::units)
             .sum())
+    }
+
+    /// One PutItem.
+    pub async fn put_item(&self, put: Put) -> Result<Written, Failure> {
+        self.write_one(TransactWriteItem::builder().put(put).build(), None)
+            .await
+    }
+
+    /// One UpdateItem, returning the attributes `returning` asks for.
+    pub async fn update_item(
+        &self,
+        update: Update,
+        returning: Option<ReturnValue>,
+    ) -> Result<Written, Failure> {
+        let write = TransactWriteItem::builder().update(update).build();
+        self.write_one(write, returning).await
+    }
+
+    /// One DeleteItem.
+    pub async fn delete_item(&self, delete: Delete) -> Result<Written, Failure> {
+        self.write_one(TransactWriteItem::builder().delete(delete).build(), None)
+            .await
+    }
+
+    /// `write` made alone: the transaction item's parts are a single write's.
+    async fn write_one(
+        &self,
+        write: TransactWriteItem,
+        returning: Option<ReturnValue>,
+    ) -> Result<Written, Failure> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Answer {
+            attributes: Option<OwnedItem>,
+            consumed_capacity: Option<Capacity>,
+        }
+        let (operation, request) = Single::of(&write, returning.as_ref().map(|r| r.as_str()))
+            .ok_or_else(|| {
+                Failure::Unreadable("a single write must put, update or delete".into())
+            })?;
+        let answer: Answer = self.call(operation, &request).await?;
+        Ok(Written {
+            attributes: answer.attributes.map(|a| a.0),
+            units: units(answer.consumed_capacity),
+        })
     }
 
     /// `operation` with `request` as its body, attempted until an answer that is not a

@@ -1,14 +1,12 @@
 //! The organisation's settings item and the customer-number counter.
 
-use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, Update};
 use domain::Settings;
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
-use crate::customers::{CustomerStore, one};
+use crate::customers::CustomerStore;
 use crate::items::{self, Item, VERSION};
 use crate::keys::{self, ENTITY, TenantId};
-use crate::usage::Kind;
 use crate::{StoreError, capacity};
 
 /// Settings as stored, with the version their ETag is made of (0: never saved, defaults).
@@ -55,25 +53,20 @@ impl CustomerStore {
         item.insert(ENTITY.into(), AttributeValue::S("CustomerSettings".into()));
         item.insert(VERSION.into(), AttributeValue::N(version.to_string()));
         let estimate = capacity::put_units(&item, false);
-        let mut request = self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
-        request = if expected_version == 0 {
-            request.condition_expression("attribute_not_exists(PK)")
+        let put = Put::builder().table_name(self.table()).set_item(Some(item));
+        let put = if expected_version == 0 {
+            put.condition_expression("attribute_not_exists(PK)")
         } else {
-            request
-                .condition_expression("#version = :expected")
+            put.condition_expression("#version = :expected")
                 .expression_attribute_names("#version", VERSION)
                 .expression_attribute_values(
                     ":expected",
                     AttributeValue::N(expected_version.to_string()),
                 )
         };
-        let result = request.send().await;
-        match self.conditional_write(result, PutItemOutput::consumed_capacity, estimate)? {
+        let put = put.build().expect("table and item are set");
+        let result = self.requests().put_item(put).await;
+        match self.conditional_write(result, estimate)? {
             Some(_) => Ok(version),
             None => Err(StoreError::VersionConflict),
         }
@@ -104,9 +97,7 @@ impl CustomerStore {
         tenant: &TenantId,
         count: u64,
     ) -> Result<u64, StoreError> {
-        let out = self
-            .client()
-            .update_item()
+        let update = Update::builder()
             .table_name(self.table())
             .set_key(Some(items::key_of(keys::number_counter(tenant))))
             .update_expression("ADD #next :one SET #entity = :entity")
@@ -114,14 +105,16 @@ impl CustomerStore {
             .expression_attribute_names("#entity", ENTITY)
             .expression_attribute_values(":one", AttributeValue::N(count.to_string()))
             .expression_attribute_values(":entity", AttributeValue::S("Counter".into()))
-            .return_values(ReturnValue::UpdatedNew)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        self.usage()
-            .record(Kind::Write, one(out.consumed_capacity()), 1.0);
-        out.attributes()
+            .build()
+            .expect("table, key and expression are set");
+        let result = self
+            .requests()
+            .update_item(update, Some(ReturnValue::UpdatedNew))
+            .await;
+        let written = self.written(result, 1.0)?;
+        written
+            .attributes
+            .as_ref()
             .and_then(|a| a.get("next"))
             .and_then(|v| v.as_n().ok())
             .and_then(|n| n.parse().ok())

@@ -4,9 +4,7 @@
 //! waits behind the fifty. Each slot is one item; holding it is a conditional write, so the
 //! bound holds across every running invocation. See docs/imports.md ("Fair turns").
 
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput;
-use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put};
 use chrono::{DateTime, Utc};
 
 use crate::items::{self, Item};
@@ -73,9 +71,7 @@ impl CustomerStore {
 
     /// Frees the slot unless it was taken over meanwhile (its holding had expired).
     pub async fn release_import_slot(&self, slot: &ImportSlot) -> Result<(), StoreError> {
-        let result = self
-            .client()
-            .delete_item()
+        let delete = Delete::builder()
             .table_name(self.table())
             .set_key(Some(items::key_of(keys::import_slot(
                 &slot.tenant,
@@ -84,11 +80,10 @@ impl CustomerStore {
             .condition_expression("#holder = :holder")
             .expression_attribute_names("#holder", HOLDER)
             .expression_attribute_values(":holder", AttributeValue::S(slot.holder.clone()))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
+            .build()
+            .expect("table and key are set");
         // Refused: taken over meanwhile, nothing to free.
-        self.conditional_write(result, DeleteItemOutput::consumed_capacity, 1.0)?;
+        self.conditional_write(self.requests().delete_item(delete).await, 1.0)?;
         Ok(())
     }
 
@@ -117,9 +112,7 @@ impl CustomerStore {
             keys::EXPIRES_AT.into(),
             AttributeValue::N((held_until.timestamp() + KEPT_AFTER_HOLDING).to_string()),
         );
-        let result = self
-            .client()
-            .put_item()
+        let put = Put::builder()
             .table_name(self.table())
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(PK) OR #until < :now OR #work = :work")
@@ -130,10 +123,9 @@ impl CustomerStore {
                 AttributeValue::N(now.timestamp_millis().to_string()),
             )
             .expression_attribute_values(":work", AttributeValue::S(work.to_owned()))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        let held = self.conditional_write(result, PutItemOutput::consumed_capacity, 1.0)?;
+            .build()
+            .expect("table and item are set");
+        let held = self.conditional_write(self.requests().put_item(put).await, 1.0)?;
         Ok(held.is_some())
     }
 }

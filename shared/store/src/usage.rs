@@ -3,8 +3,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_dynamodb::types::ConsumedCapacity;
-
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Usage {
     pub requests: u32,
@@ -38,16 +36,10 @@ impl UsageMeter {
         *self.0.lock().expect("usage lock") = Usage::default();
     }
 
-    pub(crate) fn record(&self, kind: Kind, capacity: &[ConsumedCapacity], estimate: f64) {
-        // With ReturnConsumedCapacity=TOTAL only the total is filled in; the request kind
-        // says whether it was read or write capacity.
-        let units = capacity.iter().filter_map(|c| c.capacity_units()).sum();
-        self.record_units(kind, units, estimate);
-    }
-
-    /// A request that consumed `units` (as DynamoDB reported them) and by our estimate
-    /// `estimate`.
-    pub(crate) fn record_units(&self, kind: Kind, units: f64, estimate: f64) {
+    /// A request that consumed `units` (as DynamoDB reported them with
+    /// ReturnConsumedCapacity=TOTAL; the request's kind says whether they were read or write
+    /// units) and by our estimate `estimate`.
+    pub(crate) fn record(&self, kind: Kind, units: f64, estimate: f64) {
         let mut usage = self.0.lock().expect("usage lock");
         usage.requests += 1;
         match kind {

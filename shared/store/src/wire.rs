@@ -108,61 +108,101 @@ struct Operation<'a> {
 
 impl Serialize for Write<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(1))?;
-        let write = self.0;
-        if let Some(put) = write.put() {
-            let operation = Operation {
-                item: Some(Fields(put.item())),
-                condition_expression: put.condition_expression(),
-                ..Operation::on(
-                    put.table_name(),
-                    put.expression_attribute_names(),
-                    put.expression_attribute_values(),
-                    put.return_values_on_condition_check_failure(),
-                )
-            };
-            map.serialize_entry("Put", &operation)?;
-        } else if let Some(update) = write.update() {
-            let operation = Operation {
-                key: Some(Fields(update.key())),
-                update_expression: Some(update.update_expression()),
-                condition_expression: update.condition_expression(),
-                ..Operation::on(
-                    update.table_name(),
-                    update.expression_attribute_names(),
-                    update.expression_attribute_values(),
-                    update.return_values_on_condition_check_failure(),
-                )
-            };
-            map.serialize_entry("Update", &operation)?;
-        } else if let Some(delete) = write.delete() {
-            let operation = Operation {
-                key: Some(Fields(delete.key())),
-                condition_expression: delete.condition_expression(),
-                ..Operation::on(
-                    delete.table_name(),
-                    delete.expression_attribute_names(),
-                    delete.expression_attribute_values(),
-                    delete.return_values_on_condition_check_failure(),
-                )
-            };
-            map.serialize_entry("Delete", &operation)?;
-        } else if let Some(check) = write.condition_check() {
-            let operation = Operation {
-                key: Some(Fields(check.key())),
-                condition_expression: Some(check.condition_expression()),
-                ..Operation::on(
-                    check.table_name(),
-                    check.expression_attribute_names(),
-                    check.expression_attribute_values(),
-                    check.return_values_on_condition_check_failure(),
-                )
-            };
-            map.serialize_entry("ConditionCheck", &operation)?;
-        } else {
+        let Some((kind, operation)) = parts(self.0) else {
             return Err(S::Error::custom("a transaction write with nothing to do"));
-        }
+        };
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry(kind, &operation)?;
         map.end()
+    }
+}
+
+/// The same write made alone (PutItem, UpdateItem, DeleteItem): its parts and what it returns.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Single<'a> {
+    #[serde(flatten)]
+    operation: Operation<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    return_values: Option<&'a str>,
+    return_consumed_capacity: &'static str,
+}
+
+impl<'a> Single<'a> {
+    /// `write` made alone, returning `return_values` (`ALL_NEW`, ...): the operation's name
+    /// and its body; none for a condition check, which only a transaction makes.
+    pub(crate) fn of(
+        write: &'a TransactWriteItem,
+        return_values: Option<&'a str>,
+    ) -> Option<(&'static str, Self)> {
+        let (kind, operation) = parts(write)?;
+        let name = match kind {
+            "Put" => "PutItem",
+            "Update" => "UpdateItem",
+            "Delete" => "DeleteItem",
+            _ => return None,
+        };
+        let single = Self {
+            operation,
+            return_values,
+            return_consumed_capacity: "TOTAL",
+        };
+        Some((name, single))
+    }
+}
+
+/// Which kind `write` is, and its parts.
+fn parts(write: &TransactWriteItem) -> Option<(&'static str, Operation<'_>)> {
+    if let Some(put) = write.put() {
+        let operation = Operation {
+            item: Some(Fields(put.item())),
+            condition_expression: put.condition_expression(),
+            ..Operation::on(
+                put.table_name(),
+                put.expression_attribute_names(),
+                put.expression_attribute_values(),
+                put.return_values_on_condition_check_failure(),
+            )
+        };
+        Some(("Put", operation))
+    } else if let Some(update) = write.update() {
+        let operation = Operation {
+            key: Some(Fields(update.key())),
+            update_expression: Some(update.update_expression()),
+            condition_expression: update.condition_expression(),
+            ..Operation::on(
+                update.table_name(),
+                update.expression_attribute_names(),
+                update.expression_attribute_values(),
+                update.return_values_on_condition_check_failure(),
+            )
+        };
+        Some(("Update", operation))
+    } else if let Some(delete) = write.delete() {
+        let operation = Operation {
+            key: Some(Fields(delete.key())),
+            condition_expression: delete.condition_expression(),
+            ..Operation::on(
+                delete.table_name(),
+                delete.expression_attribute_names(),
+                delete.expression_attribute_values(),
+                delete.return_values_on_condition_check_failure(),
+            )
+        };
+        Some(("Delete", operation))
+    } else {
+        let check = write.condition_check()?;
+        let operation = Operation {
+            key: Some(Fields(check.key())),
+            condition_expression: Some(check.condition_expression()),
+            ..Operation::on(
+                check.table_name(),
+                check.expression_attribute_names(),
+                check.expression_attribute_values(),
+                check.return_values_on_condition_check_failure(),
+            )
+        };
+        Some(("ConditionCheck", operation))
     }
 }
 
@@ -433,5 +473,29 @@ mod tests {
         );
         let empty = TransactWriteItem::builder().build();
         assert!(serde_json::to_value(Write(&empty)).is_err());
+    }
+
+    #[test]
+    fn a_write_made_alone_names_its_operation_and_what_it_returns() {
+        use aws_sdk_dynamodb::types::Update;
+        let key: Item = HashMap::from([("PK".to_owned(), AttributeValue::S("p".into()))]);
+        let update = Update::builder()
+            .table_name("t")
+            .set_key(Some(key))
+            .update_expression("ADD #n :one")
+            .expression_attribute_names("#n", "next")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .build()
+            .unwrap();
+        let write = TransactWriteItem::builder().update(update).build();
+        let (name, single) = Single::of(&write, Some("UPDATED_NEW")).unwrap();
+        assert_eq!(name, "UpdateItem");
+        assert_eq!(
+            serde_json::to_value(single).unwrap(),
+            serde_json::json!({"TableName": "t", "Key": {"PK": {"S": "p"}},
+                "UpdateExpression": "ADD #n :one", "ExpressionAttributeNames": {"#n": "next"},
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+                "ReturnValues": "UPDATED_NEW", "ReturnConsumedCapacity": "TOTAL"})
+        );
     }
 }

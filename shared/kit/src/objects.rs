@@ -23,7 +23,7 @@ use hyper::body::Incoming;
 use tokio::io::AsyncReadExt;
 use tokio_util::io::StreamReader;
 
-use crate::signed::{self, Call, NoAnswer, Service, backoff};
+use crate::signed::{self, Call, NoAnswer, Service, with_retries};
 
 /// Attempts per call: the first and two more for a dropped connection, a timeout or S3's
 /// 500/503 (SlowDown), as the SDK's standard retry mode made.
@@ -318,18 +318,18 @@ impl Bucket {
     /// failure or the attempts are spent. A 2xx or 3xx answer comes back with its body unread;
     /// an error answer is read and turned into [`ObjectError::Refused`].
     async fn send(&self, call: &Call) -> Result<hyper::Response<Incoming>, ObjectError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        let retried = |error: &ObjectError| error.is_transient();
+        with_retries(ATTEMPTS, retried, |attempt| async move {
             let result = self.attempt(call).await;
-            match result {
-                Err(error) if error.is_transient() && attempt < ATTEMPTS => {
-                    tracing::info!(%error, attempt, "S3 call failed; trying again");
-                    tokio::time::sleep(backoff(attempt)).await;
-                }
-                result => return result,
+            if let Err(error) = &result
+                && retried(error)
+                && attempt < ATTEMPTS
+            {
+                tracing::info!(%error, attempt, "S3 call failed; trying again");
             }
-        }
+            result
+        })
+        .await
     }
 
     async fn attempt(&self, call: &Call) -> Result<hyper::Response<Incoming>, ObjectError> {
@@ -385,17 +385,7 @@ fn s3_request_settings() -> SigningSettings {
 /// The bucket's URL, path-style (`<endpoint>/<bucket>`): the configured endpoint, or S3's
 /// regional one (`amazonaws.com.cn` in the China regions).
 pub fn bucket_url(endpoint: Option<&str>, region: &str, bucket: &str) -> String {
-    match endpoint.map(str::trim).filter(|e| !e.is_empty()) {
-        Some(endpoint) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
-        None => {
-            let suffix = if region.starts_with("cn-") {
-                "amazonaws.com.cn"
-            } else {
-                "amazonaws.com"
-            };
-            format!("https://s3.{region}.{suffix}/{bucket}")
-        }
-    }
+    format!("{}/{bucket}", signed::service_url("s3", region, endpoint))
 }
 
 /// SigV4's URI encoding: every byte but the unreserved characters (`A-Z a-z 0-9 - _ . ~`) as

@@ -103,17 +103,7 @@ impl Service {
     /// The `endpoint` configured (`AWS_ENDPOINT_URL` locally), else the service's regional
     /// one (`amazonaws.com.cn` in the China regions), without a trailing slash.
     pub fn url(&self, endpoint: Option<&str>) -> String {
-        match endpoint.map(str::trim).filter(|e| !e.is_empty()) {
-            Some(endpoint) => endpoint.trim_end_matches('/').to_owned(),
-            None => {
-                let suffix = if self.region.starts_with("cn-") {
-                    "amazonaws.com.cn"
-                } else {
-                    "amazonaws.com"
-                };
-                format!("https://{}.{}.{suffix}", self.name, self.region)
-            }
-        }
+        service_url(self.name, &self.region, endpoint)
     }
 
     /// One attempt at `call`: signed now, its answer's headers within `timeout`. Any status
@@ -200,6 +190,45 @@ pub fn sign_as(
         .build()?
         .into();
     Ok(sign(request, &params)?.into_parts().0)
+}
+
+/// The `endpoint` configured, else service `name`'s regional one in `region`
+/// (`amazonaws.com.cn` in the China regions), without a trailing slash.
+pub fn service_url(name: &str, region: &str, endpoint: Option<&str>) -> String {
+    match endpoint.map(str::trim).filter(|e| !e.is_empty()) {
+        Some(endpoint) => endpoint.trim_end_matches('/').to_owned(),
+        None => {
+            let suffix = if region.starts_with("cn-") {
+                "amazonaws.com.cn"
+            } else {
+                "amazonaws.com"
+            };
+            format!("https://{name}.{region}.{suffix}")
+        }
+    }
+}
+
+/// `attempt` (given its number, from 1) until it succeeds, fails in a way `retried` does not
+/// want tried again, or `attempts` are spent, with [`backoff`] between attempts: the retry
+/// rule of every request of our own; what is worth another attempt is the service's.
+pub async fn with_retries<T, E, F>(
+    attempts: u32,
+    retried: impl Fn(&E) -> bool,
+    mut attempt: impl FnMut(u32) -> F,
+) -> Result<T, E>
+where
+    F: std::future::Future<Output = Result<T, E>>,
+{
+    let mut number = 0;
+    loop {
+        number += 1;
+        match attempt(number).await {
+            Err(error) if retried(&error) && number < attempts => {
+                tokio::time::sleep(backoff(number)).await;
+            }
+            result => return result,
+        }
+    }
 }
 
 /// An answer's whole body.

@@ -22,7 +22,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sigv4::http_request::SigningSettings;
 use bytes::Bytes;
 use http::{Method, header};
-use kit::signed::{Call, NoAnswer, Service, backoff, read_body};
+use kit::signed::{Call, NoAnswer, Service, read_body, with_retries};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -470,18 +470,7 @@ impl Requests {
             ],
             body: Bytes::from(body),
         };
-        let attempts = async {
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                match self.attempt(&call).await {
-                    Err(failure) if failure.is_retried() && attempt < self.attempts => {
-                        tokio::time::sleep(backoff(attempt)).await;
-                    }
-                    result => return result,
-                }
-            }
-        };
+        let attempts = with_retries(self.attempts, Failure::is_retried, |_| self.attempt(&call));
         tokio::time::timeout(self.call_timeout, attempts)
             .await
             .unwrap_or_else(|_| {

@@ -181,18 +181,12 @@ async fn a_write_whose_answer_is_lost_is_applied_once_when_the_sdk_repeats_it() 
 async fn import_through(link: &FaultyLink) -> (ImportApp, CustomerStore) {
     let (_, table) = e2e::fresh_table().await;
     let direct = e2e::store(table.clone()).await;
-    // The function's own SDK settings (retries, timeouts), through the link: its DynamoDB
-    // reads and writes alike. The SQS endpoint is set per service: a client built from shared
-    // config would still find the emulator's AWS_ENDPOINT_URL in the environment.
+    // The function's own settings (retries, timeouts), through the link: its DynamoDB reads
+    // and writes and its queue's messages alike.
     let config = kit::aws::sdk_config().await;
     let linked = config.to_builder().endpoint_url(link.url()).build();
-    let sqs = aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::config::Builder::from(&config)
-            .endpoint_url(link.url())
-            .build(),
-    );
     let bucket = e2e::imports::fresh_bucket("faults").await;
-    let queue = sqs
+    let queue = aws_sdk_sqs::Client::new(&config)
         .create_queue()
         .queue_name(e2e::unique_name("continue"))
         .send()
@@ -201,8 +195,7 @@ async fn import_through(link: &FaultyLink) -> (ImportApp, CustomerStore) {
     let app = ImportApp {
         store: CustomerStore::new(&linked, table),
         bucket: Bucket::new(&config, bucket).at_endpoint(&link.url()),
-        sqs,
-        queue_url: queue.queue_url().unwrap().to_owned(),
+        queue: kit::queue::Queue::new(&linked, queue.queue_url().unwrap()),
         rows_per_invocation: None,
         slots_per_organisation: 2,
     };

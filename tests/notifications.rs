@@ -459,12 +459,13 @@ async fn a_text_that_cannot_be_published_is_reported_for_retry_and_stays_pending
     let (pk, sk) = (format!("T#acme#C#{id}"), format!("JOB#{}", id_of(&created)));
     // The function's code with SNS unreachable (nothing listens on port 9).
     let config = devhost::aws_config().await;
-    let unreachable = aws_sdk_sns::config::Builder::from(&config)
+    let unreachable = config
+        .to_builder()
         .endpoint_url("http://127.0.0.1:9")
         .build();
     let app = customer_texts::App {
         store: suite.store(),
-        sns: aws_sdk_sns::Client::from_conf(unreachable),
+        sns: kit::sns::Sns::new(&unreachable),
     };
     let mut image = suite.image(&pk, &sk).await;
     // A later version of the job than the one the stack's own mapping texts.

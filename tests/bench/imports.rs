@@ -93,8 +93,7 @@ async fn main() {
     let app = App {
         store: CustomerStore::new(&config, table.clone()),
         bucket: kit::objects::Bucket::new(&config, bucket.clone()),
-        sqs: aws_sdk_sqs::Client::new(&config),
-        queue_url: String::new(),
+        queue: kit::queue::Queue::new(&config, ""),
         rows_per_invocation: None,
         slots_per_organisation: 2,
     };
@@ -226,8 +225,7 @@ async fn timed_import(
     let app = App {
         store: CustomerStore::new(&dynamodb.build(), uploads.table.to_owned()),
         bucket: kit::objects::Bucket::new(&config, uploads.bucket),
-        sqs: aws_sdk_sqs::Client::new(&config),
-        queue_url: String::new(),
+        queue: kit::queue::Queue::new(&config, ""),
         rows_per_invocation: None,
         slots_per_organisation: 2,
     };

@@ -1,39 +1,16 @@
 //! What notifications cost per stream record: DynamoDB requests (the store's meter) and SNS
-//! requests (counted by an interceptor on the SNS client, so every request the SDK sends
-//! counts, retries included), and the CPU time of the functions' own code in this process (the
-//! emulator is another process) per 1 000 stream records, for the technicians' notifications
-//! and the customer texts, first delivery and redelivery. Run with `infra/local/bench`.
+//! requests (the SNS client's own count, retries included), and the CPU time of the functions'
+//! own code in this process (the emulator is another process) per 1 000 stream records, for the
+//! technicians' notifications and the customer texts, first delivery and redelivery. Run with
+//! `infra/local/bench`.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use aws_sdk_sns::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_sns::config::{ConfigBag, Intercept, RuntimeComponents};
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
 use store::{CustomerStore, TenantId, Usage};
 
 const RECORDS: usize = 500;
-
-#[derive(Debug, Clone, Default)]
-struct CountRequests(Arc<AtomicU32>);
-
-impl Intercept for CountRequests {
-    fn name(&self) -> &'static str {
-        "CountRequests"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), aws_sdk_sns::error::BoxError> {
-        self.0.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
-}
 
 /// One record as Lambda delivers it.
 fn record(sequence: usize, event: &str, keys: Value, new: Value, old: Option<Value>) -> Value {
@@ -57,11 +34,8 @@ fn line(name: &str, usage: Usage, sns: u32, published: usize, cpu: Duration) {
 async fn main() {
     let (client, table) = e2e::fresh_table().await;
     let config = devhost::aws_config().await;
-    let counter = CountRequests::default();
-    let sns_config = aws_sdk_sns::config::Builder::from(&config)
-        .interceptor(counter.clone())
-        .build();
-    let sns = aws_sdk_sns::Client::from_conf(sns_config);
+    // Clones share one count of the requests sent.
+    let sns = kit::sns::Sns::new(&config);
     let store = CustomerStore::new(&config, table.clone());
     let tenant = TenantId::parse("bench").unwrap();
     // Texts go to Swedish numbers; the SMS policy's limits as high as they go. One job going
@@ -83,7 +57,7 @@ async fn main() {
     let technicians = technician_notifications::App {
         store: store.clone(),
         sns: sns.clone(),
-        topic_arn: sns
+        topic_arn: aws_sdk_sns::Client::new(&config)
             .create_topic()
             .name(e2e::unique_name("bench-topic"))
             .send()
@@ -121,7 +95,7 @@ async fn main() {
             ),
         ] {
             store.usage().reset();
-            counter.0.store(0, Ordering::Relaxed);
+            let sent_before = sns.requests_sent();
             let cpu = e2e::cpu_time();
             for chunk in records.chunks(25) {
                 let payload = serde_json::from_value(json!({"Records": chunk}))
@@ -144,7 +118,7 @@ async fn main() {
             line(
                 &format!("{name} ({delivery})"),
                 store.usage().snapshot(),
-                counter.0.load(Ordering::Relaxed),
+                sns.requests_sent() - sent_before,
                 published,
                 spent,
             );

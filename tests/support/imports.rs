@@ -203,8 +203,7 @@ pub async fn in_process_import(
     customers_import::App {
         store: store::CustomerStore::new(&config, table),
         bucket: kit::objects::Bucket::new(&config, bucket),
-        sqs: aws_sdk_sqs::Client::new(&config),
-        queue_url: format!("{endpoint}/123456789012/no-such-queue"),
+        queue: kit::queue::Queue::new(&config, format!("{endpoint}/123456789012/no-such-queue")),
         rows_per_invocation,
         slots_per_organisation: 2,
     }

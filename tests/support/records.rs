@@ -89,8 +89,7 @@ pub async fn cascade_app(store: &CustomerStore) -> customers_cascade::App {
     let config = devhost::aws_config().await;
     customers_cascade::App {
         store: store.clone(),
-        sqs: kit::aws::OnFirstUse::new(&config, aws_sdk_sqs::Client::new),
-        queue_url: String::new(),
+        queue: kit::queue::Queue::new(&config, ""),
         bucket: None,
         page_size: 50,
         pages_per_invocation: None,

@@ -15,12 +15,12 @@
 
 use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::streams::DynamoDbEventResponse;
-use aws_sdk_sns::types::MessageAttributeValue;
 use chrono::Utc;
 use domain::{
     Customer, Job, Recipient, Suppression, TextContext, TextLanguage, TextRecord, TextState,
     TextTrigger, WorkOrder,
 };
+use kit::sns::{Attribute, To};
 use lambda_runtime::{Error, LambdaEvent};
 use store::stream::{self, Change, Changed, Images};
 use store::{CustomerStore, Quota, StoreError, TenantId, TextReading};
@@ -31,7 +31,7 @@ pub const OPT_OUT_ACTOR: &str = "sms:opt-out-list";
 #[derive(Clone)]
 pub struct App {
     pub store: CustomerStore,
-    pub sns: aws_sdk_sns::Client,
+    pub sns: kit::sns::Sns,
 }
 
 impl App {
@@ -39,11 +39,7 @@ impl App {
         let config = kit::aws::sdk_config().await;
         Ok(Self {
             store: CustomerStore::new(&config, kit::aws::required_env("TABLE_NAME")?),
-            sns: aws_sdk_sns::Client::from_conf(
-                aws_sdk_sns::config::Builder::from(&config)
-                    .timeout_config(kit::aws::publish_timeouts())
-                    .build(),
-            ),
+            sns: kit::sns::Sns::new(&config),
         })
     }
 }
@@ -237,14 +233,10 @@ fn suppress(record: &mut TextRecord, reason: Suppression) -> Result<Delivery, Te
 /// SNS keeps the numbers that answered STOP; texting them again is refused by carriers and
 /// unwanted by the customer.
 async fn opted_out_at_carrier(app: &App, mobile: &str) -> Result<bool, TextError> {
-    let out = app
-        .sns
-        .check_if_phone_number_is_opted_out()
-        .phone_number(mobile)
-        .send()
+    app.sns
+        .is_opted_out(mobile)
         .await
-        .map_err(|e| TextError::Sns(aws_sdk_sns::error::DisplayErrorContext(e).to_string()))?;
-    Ok(out.is_opted_out)
+        .map_err(|e| TextError::Sns(e.to_string()))
 }
 
 /// The opt-out SNS reported, recorded on the contact or the card
@@ -276,21 +268,11 @@ async fn record_opt_out(
 }
 
 async fn publish(app: &App, mobile: &str, body: &str) -> Result<String, TextError> {
-    let transactional = MessageAttributeValue::builder()
-        .data_type("String")
-        .string_value("Transactional")
-        .build()
-        .expect("data type is set");
-    let out = app
-        .sns
-        .publish()
-        .phone_number(mobile)
-        .message(body)
-        .message_attributes("AWS.SNS.SMS.SMSType", transactional)
-        .send()
+    let transactional = Attribute::string("AWS.SNS.SMS.SMSType", "Transactional");
+    app.sns
+        .publish(To::Phone(mobile), body, &[transactional])
         .await
-        .map_err(|e| TextError::Sns(aws_sdk_sns::error::DisplayErrorContext(e).to_string()))?;
-    Ok(out.message_id.unwrap_or_default())
+        .map_err(|e| TextError::Sns(e.to_string()))
 }
 
 #[cfg(test)]

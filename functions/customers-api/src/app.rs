@@ -36,9 +36,8 @@ impl App {
         // Presigned URLs are signed for the region: refuse to start without one.
         config.region().ok_or("no AWS region (AWS_REGION)")?;
         let queue_url = kit::aws::required_env("IMPORTS_QUEUE_URL")?;
-        // Built on first use: only export requests send to it.
-        let sqs = kit::aws::OnFirstUse::new(&config, aws_sdk_sqs::Client::new);
-        let exports = ExportsQueue::new(sqs, queue_url);
+        // Its connections are opened at the first export request.
+        let exports = ExportsQueue::new(kit::queue::Queue::new(&config, queue_url));
         Ok(Self::new(
             CustomerStore::new(&config, table),
             ImportsBucket::new(Bucket::new(&config, bucket)),

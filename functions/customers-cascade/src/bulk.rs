@@ -249,12 +249,8 @@ fn count_changed(work: &BulkWork, changed: usize) {
 }
 
 async fn hand_over(app: &App, work: &BulkWork) -> Result<(), CascadeFailure> {
-    app.sqs
-        .get()
-        .send_message()
-        .queue_url(&app.queue_url)
-        .message_body(event::bulk_continuation_body(work))
-        .send()
+    app.queue
+        .send(&event::bulk_continuation_body(work))
         .await
         .map_err(|e| CascadeFailure::Retry(format!("queueing the continuation: {e}")))?;
     tracing::info!(bulk_change = %work.id, "bulk change continues in a new invocation");

@@ -267,12 +267,8 @@ async fn hand_over(
         cursor,
         ..erasure.clone()
     };
-    app.sqs
-        .get()
-        .send_message()
-        .queue_url(&app.queue_url)
-        .message_body(continuation_body(&rest))
-        .send()
+    app.queue
+        .send(&continuation_body(&rest))
         .await
         .map_err(|e| CascadeFailure::Retry(format!("queueing the erasure's continuation: {e}")))?;
     tracing::info!(customer = %erasure.customer_id, "erasure continues in a new invocation");

@@ -41,10 +41,9 @@ pub(crate) const PAGE_ATTEMPTS: usize = 5;
 #[derive(Clone)]
 pub struct App {
     pub store: CustomerStore,
-    /// The cascade queue, for handing long work over (built on first use, as the bucket's
-    /// connections are).
-    pub sqs: kit::aws::OnFirstUse<aws_sdk_sqs::Client>,
-    pub queue_url: String,
+    /// The cascade queue, for handing long work over (its connections opened at the first
+    /// message, as the bucket's are).
+    pub queue: kit::queue::Queue,
     /// The imports bucket, whose reports and files the erasure rewrites (`IMPORTS_BUCKET`;
     /// none: only the table is erased).
     pub bucket: Option<kit::objects::Bucket>,
@@ -74,8 +73,7 @@ impl App {
             .clamp(1, DEFAULT_PAGE_SIZE);
         Ok(Self {
             store: CustomerStore::new(&config, kit::aws::required_env("TABLE_NAME")?),
-            sqs: kit::aws::OnFirstUse::new(&config, aws_sdk_sqs::Client::new),
-            queue_url: kit::aws::required_env("CASCADE_QUEUE_URL")?,
+            queue: kit::queue::Queue::new(&config, kit::aws::required_env("CASCADE_QUEUE_URL")?),
             bucket: std::env::var("IMPORTS_BUCKET")
                 .ok()
                 .filter(|b| !b.is_empty())
@@ -349,12 +347,8 @@ async fn hand_over(
         phase,
         cursor,
     };
-    app.sqs
-        .get()
-        .send_message()
-        .queue_url(&app.queue_url)
-        .message_body(event::continuation_body(&continuation))
-        .send()
+    app.queue
+        .send(&event::continuation_body(&continuation))
         .await
         .map_err(|e| CascadeFailure::Retry(format!("queueing the continuation: {e}")))?;
     tracing::info!(customer = %work.customer, "cascade continues in a new invocation");

@@ -322,12 +322,8 @@ fn count_moved(work: &MergeWork, moved: usize) {
 }
 
 async fn hand_over(app: &App, work: &MergeWork) -> Result<(), CascadeFailure> {
-    app.sqs
-        .get()
-        .send_message()
-        .queue_url(&app.queue_url)
-        .message_body(continuation_body(work))
-        .send()
+    app.queue
+        .send(&continuation_body(work))
         .await
         .map_err(|e| CascadeFailure::Retry(format!("queueing the merge's continuation: {e}")))?;
     tracing::info!(customer = %work.duplicate_id, "merge continues in a new invocation");

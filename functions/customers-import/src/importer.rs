@@ -974,15 +974,8 @@ impl Importer {
             import_id: self.record.id.clone(),
             version: self.record.version,
         };
-        self.block(
-            self.app
-                .sqs
-                .send_message()
-                .queue_url(&self.app.queue_url)
-                .message_body(continuation_body(&continuation))
-                .send(),
-        )
-        .map_err(|e| ImportError::Retry(format!("queueing the continuation: {e}")))?;
+        self.block(self.app.queue.send(&continuation_body(&continuation)))
+            .map_err(|e| ImportError::Retry(format!("queueing the continuation: {e}")))?;
         tracing::info!(
             import_id = %self.record.id,
             rows = self.record.counts.rows_read,

@@ -26,8 +26,8 @@ pub struct App {
     pub store: CustomerStore,
     /// The imports bucket: its files, error reports and export files.
     pub bucket: kit::objects::Bucket,
-    pub sqs: aws_sdk_sqs::Client,
-    pub queue_url: String,
+    /// The imports queue, for handing the rest of a file over and deferring a file.
+    pub queue: kit::queue::Queue,
     /// Rows one invocation handles before handing over (`IMPORT_ROWS_PER_INVOCATION`; none:
     /// as many as the time allows).
     pub rows_per_invocation: Option<u64>,
@@ -58,8 +58,7 @@ impl App {
         Ok(Self {
             store: CustomerStore::new(&config, kit::aws::required_env("TABLE_NAME")?),
             bucket: kit::objects::Bucket::new(&config, kit::aws::required_env("IMPORTS_BUCKET")?),
-            sqs: aws_sdk_sqs::Client::new(&config),
-            queue_url: kit::aws::required_env("IMPORTS_QUEUE_URL")?,
+            queue: kit::queue::Queue::new(&config, kit::aws::required_env("IMPORTS_QUEUE_URL")?),
             rows_per_invocation: rows,
             slots_per_organisation,
         })

@@ -19,7 +19,7 @@ use crate::importer::ImportError;
 
 /// How long a deferred message waits before it is tried again: long enough that a flood of
 /// deferred messages is a trickle of cheap receives, short against an import's own time.
-pub const DEFER_SECONDS: i32 = 10;
+pub const DEFER_SECONDS: u32 = 10;
 /// A deferred message waits up to this much longer, so deferred messages do not all come back
 /// in the same second.
 const DEFER_SPREAD_SECONDS: u32 = 5;
@@ -84,12 +84,8 @@ async fn release(app: &App, slot: &ImportSlot) {
 /// queue.
 async fn defer(app: &App, tenant: &TenantId, message: &str) -> Result<(), ImportError> {
     let delay = DEFER_SECONDS + spread(message);
-    app.sqs
-        .send_message()
-        .queue_url(&app.queue_url)
-        .message_body(message)
-        .delay_seconds(delay)
-        .send()
+    app.queue
+        .send_later(message, delay)
         .await
         .map_err(|e| ImportError::Retry(format!("deferring the message: {e}")))?;
     tracing::info!(tenant = %tenant, delay, "every import slot of the organisation is taken; message deferred");
@@ -101,13 +97,13 @@ async fn defer(app: &App, tenant: &TenantId, message: &str) -> Result<(), Import
 }
 
 /// 0..=DEFER_SPREAD_SECONDS, varying between messages and between deferrals of one message.
-fn spread(message: &str) -> i32 {
+fn spread(message: &str) -> u32 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or_default();
     let mixed = nanos ^ (message.len() as u32).wrapping_mul(2_654_435_761);
-    (mixed % (DEFER_SPREAD_SECONDS + 1)) as i32
+    mixed % (DEFER_SPREAD_SECONDS + 1)
 }
 
 #[cfg(test)]
@@ -134,7 +130,7 @@ mod tests {
     fn deferrals_are_spread_over_a_few_seconds() {
         for body in ["", "a", "a longer message body"] {
             let spread = spread(body);
-            assert!((0..=DEFER_SPREAD_SECONDS as i32).contains(&spread));
+            assert!((0..=DEFER_SPREAD_SECONDS).contains(&spread));
         }
     }
 }

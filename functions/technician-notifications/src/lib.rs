@@ -12,9 +12,9 @@ pub mod message;
 
 use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::streams::DynamoDbEventResponse;
-use aws_sdk_sns::types::MessageAttributeValue;
 use chrono::Utc;
 use domain::{WorkOrder, WorkOrderKind};
+use kit::sns::{Attribute, Sns, To};
 use lambda_runtime::{Error, LambdaEvent};
 use store::stream::{self, Change, ChangeKind, Changed, Images};
 use store::{Assignment, Claim, CustomerStore, StoreError};
@@ -24,7 +24,7 @@ use crate::message::{EventType, Notice};
 #[derive(Clone)]
 pub struct App {
     pub store: CustomerStore,
-    pub sns: aws_sdk_sns::Client,
+    pub sns: Sns,
     pub topic_arn: String,
 }
 
@@ -33,11 +33,7 @@ impl App {
         let config = kit::aws::sdk_config().await;
         Ok(Self {
             store: CustomerStore::new(&config, kit::aws::required_env("TABLE_NAME")?),
-            sns: aws_sdk_sns::Client::from_conf(
-                aws_sdk_sns::config::Builder::from(&config)
-                    .timeout_config(kit::aws::publish_timeouts())
-                    .build(),
-            ),
+            sns: Sns::new(&config),
             topic_arn: kit::aws::required_env("TOPIC_ARN")?,
         })
     }
@@ -160,31 +156,17 @@ async fn notices(app: &App, change: &Change) -> Result<Vec<Notice>, NotifyError>
 }
 
 async fn publish(app: &App, notice: &Notice) -> Result<String, NotifyError> {
-    let attribute = |value: &str, data_type: &str| {
-        MessageAttributeValue::builder()
-            .data_type(data_type)
-            .string_value(value)
-            .build()
-            .expect("data type is set")
-    };
-    let out = app
-        .sns
-        .publish()
-        .topic_arn(&app.topic_arn)
-        .message(notice.body())
-        .message_attributes("userId", attribute(&notice.user_id, "String"))
-        .message_attributes("tenant", attribute(&notice.tenant, "String"))
-        .message_attributes("eventType", attribute(notice.event_type.as_str(), "String"))
-        .message_attributes(
-            "schemaVersion",
-            attribute(&message::SCHEMA_VERSION.to_string(), "Number"),
-        )
-        .send()
+    let schema_version = message::SCHEMA_VERSION.to_string();
+    let attributes = [
+        Attribute::string("userId", &notice.user_id),
+        Attribute::string("tenant", &notice.tenant),
+        Attribute::string("eventType", notice.event_type.as_str()),
+        Attribute::number("schemaVersion", &schema_version),
+    ];
+    app.sns
+        .publish(To::Topic(&app.topic_arn), &notice.body(), &attributes)
         .await
-        .map_err(|e| {
-            NotifyError::Publish(aws_sdk_sns::error::DisplayErrorContext(e).to_string())
-        })?;
-    Ok(out.message_id.unwrap_or_default())
+        .map_err(|e| NotifyError::Publish(e.to_string()))
 }
 
 #[cfg(test)]

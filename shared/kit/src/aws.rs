@@ -1,7 +1,6 @@
 //! AWS clients, built once per cold start. The endpoint comes from the standard
 //! `AWS_ENDPOINT_URL`, so the same binary talks to a local emulator, LocalStack or AWS.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
@@ -75,54 +74,6 @@ pub(crate) fn aws_root_certificates() -> impl Iterator<Item = CertificateDer<'st
         .map(|certificate| certificate.expect("aws-roots.pem holds certificates only"))
 }
 
-/// Timeouts for SNS publishing. A Publish is not idempotent: an attempt that timed out after
-/// SNS accepted the message and is then retried sends it twice. So an attempt may take longer
-/// than a DynamoDB call (10 s, within the notification functions' 30 s) before the SDK gives
-/// up on it and retries.
-pub fn publish_timeouts() -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .connect_timeout(crate::http::CONNECT_TIMEOUT)
-        .operation_attempt_timeout(Duration::from_secs(10))
-        .operation_timeout(Duration::from_secs(20))
-        .build()
-}
-
-/// An AWS client built the first time it is used, for a client a function needs on some events
-/// only (the cascade's queue, for long cascades, and bucket, for erasures; the API's queue,
-/// for exports): building one costs a fraction of a millisecond of the cold start, which the
-/// events that never call it need not pay.
-#[derive(Clone)]
-pub struct OnFirstUse<C> {
-    config: SdkConfig,
-    build: fn(&SdkConfig) -> C,
-    client: OnceLock<C>,
-}
-
-impl<C> OnFirstUse<C> {
-    pub fn new(config: &SdkConfig, build: fn(&SdkConfig) -> C) -> Self {
-        Self {
-            config: config.clone(),
-            build,
-            client: OnceLock::new(),
-        }
-    }
-
-    /// One built already (tests bring their own).
-    pub fn built(client: C) -> Self {
-        let ready = OnceLock::new();
-        let _ = ready.set(client);
-        Self {
-            config: SdkConfig::builder().build(),
-            build: |_| unreachable!("the client was given built"),
-            client: ready,
-        }
-    }
-
-    pub fn get(&self) -> &C {
-        self.client.get_or_init(|| (self.build)(&self.config))
-    }
-}
-
 /// A required environment variable, with an error that names it.
 pub fn required_env(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("environment variable {name} is not set"))
@@ -150,18 +101,5 @@ mod tests {
         let _client = aws_sdk_dynamodb::Client::from_conf(config);
         assert_eq!(super::aws_root_certificates().count(), 5);
         let _pool = crate::http::pool(crate::http::CONNECT_TIMEOUT);
-    }
-
-    #[test]
-    fn a_client_on_first_use_is_built_once_when_first_asked_for() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static BUILDS: AtomicUsize = AtomicUsize::new(0);
-        let config = aws_config::SdkConfig::builder().build();
-        let lazy = super::OnFirstUse::new(&config, |_| BUILDS.fetch_add(1, Ordering::SeqCst) + 1);
-        assert_eq!(BUILDS.load(Ordering::SeqCst), 0, "nothing built up front");
-        assert_eq!(*lazy.get(), 1);
-        assert_eq!(*lazy.get(), 1);
-        assert_eq!(BUILDS.load(Ordering::SeqCst), 1);
-        assert_eq!(*super::OnFirstUse::built(7).get(), 7);
     }
 }

@@ -8,7 +8,11 @@ pub mod logging;
 pub mod metrics;
 pub mod objects;
 pub mod problem;
+pub mod protocol;
+pub mod queue;
 pub mod signed;
+pub mod sns;
+mod xml;
 
 pub use identity::{Caller, ClaimNames};
 pub use problem::Problem;

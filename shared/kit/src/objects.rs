@@ -23,7 +23,9 @@ use hyper::body::Incoming;
 use tokio::io::AsyncReadExt;
 use tokio_util::io::StreamReader;
 
+pub use crate::signed::uri_encode;
 use crate::signed::{self, Call, NoAnswer, Service, with_retries};
+use crate::xml::{element, elements, unescape};
 
 /// Attempts per call: the first and two more for a dropped connection, a timeout or S3's
 /// 500/503 (SlowDown), as the SDK's standard retry mode made.
@@ -388,20 +390,6 @@ pub fn bucket_url(endpoint: Option<&str>, region: &str, bucket: &str) -> String 
     format!("{}/{bucket}", signed::service_url("s3", region, endpoint))
 }
 
-/// SigV4's URI encoding: every byte but the unreserved characters (`A-Z a-z 0-9 - _ . ~`) as
-/// `%XX`.
-pub fn uri_encode(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
-}
-
 /// The whole object's size from a GetObject answer's headers: a ranged read's `Content-Range`
 /// ends in it (`bytes 100-999/1000`), a whole read's `Content-Length` is it.
 fn object_size(headers: &http::HeaderMap) -> Option<u64> {
@@ -458,62 +446,6 @@ fn versions_page(xml: &str) -> VersionsPage {
         })
         .flatten();
     VersionsPage { versions, next }
-}
-
-/// The text of the first `<name>…</name>` in `xml` (S3's elements carry no attributes).
-fn element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
-    elements(xml, name).next()
-}
-
-/// The text of every `<name>…</name>` in `xml`, in order, not nested.
-fn elements<'a>(xml: &'a str, name: &str) -> impl Iterator<Item = &'a str> {
-    let open = format!("<{name}>");
-    let close = format!("</{name}>");
-    let mut rest = xml;
-    std::iter::from_fn(move || {
-        let start = rest.find(&open)? + open.len();
-        let end = start + rest[start..].find(&close)?;
-        let text = &rest[start..end];
-        rest = &rest[end + close.len()..];
-        Some(text)
-    })
-}
-
-/// XML text with its five named entities and numeric character references resolved.
-fn unescape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        rest = &rest[at..];
-        let Some(end) = rest.find(';') else { break };
-        let entity = &rest[1..end];
-        let resolved = match entity {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            _ => entity
-                .strip_prefix("#x")
-                .map(|hex| u32::from_str_radix(hex, 16))
-                .or_else(|| entity.strip_prefix('#').map(str::parse))
-                .and_then(Result::ok)
-                .and_then(char::from_u32),
-        };
-        match resolved {
-            Some(c) => {
-                out.push(c);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 async fn read_text(body: Incoming) -> Result<String, ObjectError> {
@@ -589,15 +521,6 @@ mod tests {
         assert!(bare.is_transient());
         assert!(refusal(StatusCode::SERVICE_UNAVAILABLE, "<Code>SlowDown</Code>").is_transient());
         assert!(ObjectError::Failed("reset".into()).is_transient());
-    }
-
-    #[test]
-    fn entities_and_character_references_are_resolved() {
-        assert_eq!(
-            unescape("a&amp;b&lt;&gt;&quot;&apos;&#233;&#xE9;"),
-            "a&b<>\"'éé"
-        );
-        assert_eq!(unescape("50 &unknown; & more"), "50 &unknown; & more");
     }
 
     #[test]

@@ -92,6 +92,11 @@ impl Service {
         &self.region
     }
 
+    /// The signing name (`s3`, `dynamodb`).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
     /// The credentials every request is signed with.
     pub async fn credentials(&self) -> Result<Credentials, NoAnswer> {
         self.credentials
@@ -229,6 +234,20 @@ where
             result => return result,
         }
     }
+}
+
+/// SigV4's URI encoding: every byte but the unreserved characters (`A-Z a-z 0-9 - _ . ~`) as
+/// `%XX`.
+pub fn uri_encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
 }
 
 /// An answer's whole body.

@@ -16,7 +16,7 @@ use crate::items::{self, CUSTOMER_ID, Item, VERSION};
 use crate::keys::{self, GSI1, GSI1PK, GSI1SK, PK, SK, TenantId};
 use crate::listing::merge_page;
 use crate::lookups;
-use crate::requests::{Failure, QueryRequest, Requests, Written};
+use crate::requests::{Failure, QueryRequest, Requests, Written, cancellation_reasons};
 use crate::usage::{Kind, UsageMeter};
 use crate::{capacity, cursor};
 
@@ -1166,14 +1166,14 @@ impl CustomerStore {
                 // The token drawn for this call was one an applied transaction with other
                 // writes had used: DynamoDB applied nothing of this one, so it goes again with
                 // a new token. Random tokens should never meet; say so when they do.
-                let error = failure.into_error();
+                let error = StoreError::from(failure);
                 tracing::warn!(%error, "transaction token already used; sent again");
                 continue;
             }
             let cancellation = failure
                 .refusal()
                 .filter(|r| r.code == "TransactionCanceledException")
-                .map(|r| Cancellation::of(&r.cancellation_reasons));
+                .map(|r| Cancellation::of(&cancellation_reasons(r)));
             match cancellation {
                 Some(Cancellation::Conditions(failed)) => return Err(Cancelled(failed)),
                 Some(Cancellation::Conflict | Cancellation::Throttled)
@@ -1183,9 +1183,11 @@ impl CustomerStore {
                 }
                 Some(Cancellation::Conflict) => return Err(Cancelled(Vec::new())),
                 Some(Cancellation::Throttled) => {
-                    return Err(Failed(StoreError::Unavailable(failure.into_source())));
+                    return Err(Failed(StoreError::Unavailable(Box::new(failure))));
                 }
-                Some(Cancellation::Refused) | None => return Err(Failed(failure.into_error())),
+                Some(Cancellation::Refused) | None => {
+                    return Err(Failed(StoreError::from(failure)));
+                }
             }
         }
     }
@@ -1456,15 +1458,11 @@ impl CustomerStore {
                 self.usage.record(Kind::Write, written.units, estimate);
                 Ok(Some(written))
             }
-            Err(failure)
-                if failure
-                    .refusal()
-                    .is_some_and(|r| r.code == "ConditionalCheckFailedException") =>
-            {
+            Err(failure) if failure.is_refusal("ConditionalCheckFailedException") => {
                 self.usage.record(Kind::Write, 0.0, estimate);
                 Ok(None)
             }
-            Err(failure) => Err(failure.into_error()),
+            Err(failure) => Err(StoreError::from(failure)),
         }
     }
 
@@ -1474,7 +1472,7 @@ impl CustomerStore {
         result: Result<Written, Failure>,
         estimate: f64,
     ) -> Result<Written, StoreError> {
-        let written = result.map_err(Failure::into_error)?;
+        let written = result.map_err(StoreError::from)?;
         self.usage.record(Kind::Write, written.units, estimate);
         Ok(written)
     }

@@ -32,20 +32,6 @@ pub enum StoreError {
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// Service error codes that mean "not now" rather than "never".
-const TRANSIENT_CODES: &[&str] = &[
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "ThrottlingException",
-    "InternalServerError",
-    "ServiceUnavailable",
-];
-
-/// Whether DynamoDB's error `code` means "not now" rather than "never".
-pub(crate) fn is_transient_code(code: &str) -> bool {
-    TRANSIENT_CODES.contains(&code)
-}
-
 /// An error and its sources, each as it displays itself: "service error: TransactionCanceled
 /// Exception: ... [None, ThrottlingError]". Not the SDK's `DisplayErrorContext`, which ends
 /// with the debug form of the raw response, body included: an answer can carry an item, and

@@ -1,53 +1,34 @@
-//! The reads every request and event makes (GetItem, Query, BatchGetItem) and the transactions
-//! every change is written in (TransactWriteItems), as signed requests of our own
-//! ([`kit::signed`]) instead of through the SDK client, which the store keeps for its
-//! single-item conditional writes. An SDK call costs about 85 µs more CPU than the same request
-//! made this way on the bench machine (`bench-sdk-call`), and the API, the cascade and the
-//! notifications make one such read per warm invocation (docs/architecture.md#performance).
+//! The reads every request and event makes (GetItem, Query, BatchGetItem) and the writes every
+//! change is made of (TransactWriteItems, PutItem, UpdateItem, DeleteItem), over DynamoDB's JSON
+//! protocol as signed requests of our own ([`kit::protocol`]) instead of through the SDK
+//! client. An SDK call costs about 85 µs more CPU than the same request made this way on the
+//! bench machine (`bench-sdk-call`), and the API, the cascade and the notifications make one
+//! such read per warm invocation (docs/architecture.md#performance).
 //!
-//! What the SDK gave these calls and they keep: the configuration's attempts (three, from
-//! `kit::aws::sdk_config`) for a dropped connection, a timeout, a 5xx or throttling, with
-//! backoff between them; its attempt's timeout (3 s) and call's (8 s); DynamoDB's error code and
-//! message in the error, and "not now" told apart from "never" ([`StoreError::Unavailable`]
-//! and [`StoreError::Backend`]). Items come back as the SDK's type, so every decoder reads them
-//! the same way whichever client fetched them.
+//! The attempts, timeouts and error codes the SDK gave these calls are kept there; here are
+//! DynamoDB's operations, their bodies and answers, and what its refusals mean to the store:
+//! "not now" ([`StoreError::Unavailable`]) told apart from "never" ([`StoreError::Backend`]).
+//! Items come back as the SDK's type, so every decoder reads them the same way.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
 };
-use aws_sigv4::http_request::SigningSettings;
-use bytes::Bytes;
-use http::{Method, header};
-use kit::signed::{Call, NoAnswer, Service, read_body, with_retries};
-use serde::de::DeserializeOwned;
+use kit::protocol::{Api, Refusal};
 use serde::{Deserialize, Serialize};
 
 use crate::StoreError;
 use crate::items::Item;
 use crate::wire::{Fields, OwnedItem, Single, Value, Write};
 
-/// Attempts per call, one attempt's time and the whole call's, when the configuration does
-/// not say (`kit::aws::sdk_config` does, with these).
-const ATTEMPTS: u32 = 3;
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
-const CALL_TIMEOUT: Duration = Duration::from_secs(8);
-/// DynamoDB's JSON protocol, version 1.0.
-const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
+pub(crate) use kit::protocol::Failure;
 
 /// DynamoDB in one region, reached at its endpoint (`AWS_ENDPOINT_URL` locally).
 #[derive(Clone)]
 pub(crate) struct Requests {
-    dynamodb: Service,
-    /// `<endpoint>/`, where every operation is posted.
-    url: String,
-    /// The configuration's retries and timeouts, which the SDK client of the writes obeys.
-    attempts: u32,
-    attempt_timeout: Duration,
-    call_timeout: Duration,
+    dynamodb: Api,
 }
 
 /// A Query, as the store builds them: names and values already chosen.
@@ -156,83 +137,34 @@ pub(crate) struct Written {
     pub units: f64,
 }
 
-/// DynamoDB's refusal: its error code (`ResourceNotFoundException`) and message, and for a
-/// cancelled transaction the reason of each write (its code, `None` or `"None"` when fine).
-#[derive(Debug, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct Refusal {
-    pub status: u16,
-    pub code: String,
-    pub message: String,
-    pub cancellation_reasons: Vec<Option<String>>,
+/// The reason DynamoDB gives for each write of a cancelled transaction: its code (`None` or
+/// `"None"` when the write was fine).
+pub(crate) fn cancellation_reasons(refusal: &Refusal) -> Vec<Option<String>> {
+    #[derive(Deserialize, Default)]
+    struct Answer {
+        #[serde(rename = "CancellationReasons", default)]
+        cancellation_reasons: Vec<Reason>,
+    }
+    #[derive(Deserialize)]
+    struct Reason {
+        #[serde(rename = "Code")]
+        code: Option<String>,
+    }
+    let answer: Answer = serde_json::from_slice(&refusal.body).unwrap_or_default();
+    answer
+        .cancellation_reasons
+        .into_iter()
+        .map(|r| r.code)
+        .collect()
 }
 
-impl Refusal {
-    /// "Not now" rather than "never": the call fails as unavailable (503).
-    fn is_transient(&self) -> bool {
-        self.status >= 500 || crate::error::is_transient_code(&self.code)
-    }
-
-    /// Worth another attempt at once, as the SDK's retry classifier has it: the transient
-    /// codes, a transaction whose token is still being applied, a request DynamoDB timed out.
-    fn is_retried(&self) -> bool {
-        self.is_transient()
-            || matches!(
-                self.code.as_str(),
-                "TransactionInProgressException" | "RequestTimeout" | "RequestTimeoutException"
-            )
-    }
-}
-
-/// Why a call failed.
-pub(crate) enum Failure {
-    NoAnswer(NoAnswer),
-    Refused(Refusal),
-    /// An answer that is not DynamoDB's JSON: no other attempt would read better.
-    Unreadable(String),
-}
-
-impl Failure {
-    fn is_transient(&self) -> bool {
-        match self {
-            Failure::NoAnswer(_) => true,
-            Failure::Refused(refusal) => refusal.is_transient(),
-            Failure::Unreadable(_) => false,
-        }
-    }
-
-    fn is_retried(&self) -> bool {
-        match self {
-            Failure::Refused(refusal) => refusal.is_retried(),
-            other => other.is_transient(),
-        }
-    }
-
-    /// What went wrong, as an error's source.
-    pub fn into_source(self) -> Box<dyn std::error::Error + Send + Sync> {
-        match self {
-            Failure::NoAnswer(no_answer) => Box::new(no_answer),
-            Failure::Refused(refusal) => Box::new(refusal),
-            Failure::Unreadable(reason) => reason.into(),
-        }
-    }
-
-    /// DynamoDB's refusal, when it answered one.
-    pub fn refusal(&self) -> Option<&Refusal> {
-        match self {
-            Failure::Refused(refusal) => Some(refusal),
-            _ => None,
-        }
-    }
-
-    /// The error the store's callers act on: unavailable (503) for "not now", else a failure.
-    pub fn into_error(self) -> StoreError {
-        let transient = self.is_transient();
-        let error = self.into_source();
-        if transient {
-            StoreError::Unavailable(error)
+/// The error the store's callers act on: unavailable (503) for "not now", else a failure.
+impl From<Failure> for StoreError {
+    fn from(failure: Failure) -> Self {
+        if failure.is_transient() {
+            StoreError::Unavailable(Box::new(failure))
         } else {
-            StoreError::Backend(error)
+            StoreError::Backend(Box::new(failure))
         }
     }
 }
@@ -241,19 +173,8 @@ impl Requests {
     /// DynamoDB in `config`'s region, with its credentials, at its endpoint, attempted and
     /// timed out as `config` says.
     pub fn new(config: &SdkConfig) -> Self {
-        let dynamodb = Service::from_config(config, "dynamodb", SigningSettings::default);
-        let url = format!("{}/", dynamodb.url(config.endpoint_url()));
-        let timeouts = config.timeout_config();
         Self {
-            dynamodb,
-            url,
-            attempts: config.retry_config().map_or(ATTEMPTS, |r| r.max_attempts()),
-            attempt_timeout: timeouts
-                .and_then(|t| t.operation_attempt_timeout())
-                .unwrap_or(ATTEMPT_TIMEOUT),
-            call_timeout: timeouts
-                .and_then(|t| t.operation_timeout())
-                .unwrap_or(CALL_TIMEOUT),
+            dynamodb: Api::json(config, "dynamodb", "DynamoDB_20120810"),
         }
     }
 
@@ -284,9 +205,10 @@ impl Requests {
             return_consumed_capacity: "TOTAL",
         };
         let answer: Answer = self
+            .dynamodb
             .call("GetItem", &request)
             .await
-            .map_err(Failure::into_error)?;
+            .map_err(StoreError::from)?;
         Ok((answer.item.map(|i| i.0), units(answer.consumed_capacity)))
     }
 
@@ -303,9 +225,10 @@ impl Requests {
             consumed_capacity: Option<Capacity>,
         }
         let answer: Answer = self
+            .dynamodb
             .call("Query", &QueryBody::of(query))
             .await
-            .map_err(Failure::into_error)?;
+            .map_err(StoreError::from)?;
         Ok(QueryPage {
             items: answer.items.into_iter().map(|i| i.0).collect(),
             last_key: answer.last_evaluated_key.map(|i| i.0),
@@ -353,9 +276,10 @@ impl Requests {
             return_consumed_capacity: "TOTAL",
         };
         let mut answer: Answer = self
+            .dynamodb
             .call("BatchGetItem", &request)
             .await
-            .map_err(Failure::into_error)?;
+            .map_err(StoreError::from)?;
         let take = |items: Option<Vec<OwnedItem>>| -> Vec<Item> {
             items.unwrap_or_default().into_iter().map(|i| i.0).collect()
         };
@@ -396,7 +320,7 @@ impl Requests {
             client_request_token: token,
             return_consumed_capacity: "TOTAL",
         };
-        let answer: Answer = self.call("TransactWriteItems", &request).await?;
+        let answer: Answer = self.dynamodb.call("TransactWriteItems", &request).await?;
         Ok(answer
             .consumed_capacity
             .into_iter()
@@ -442,94 +366,11 @@ impl Requests {
             .ok_or_else(|| {
                 Failure::Unreadable("a single write must put, update or delete".into())
             })?;
-        let answer: Answer = self.call(operation, &request).await?;
+        let answer: Answer = self.dynamodb.call(operation, &request).await?;
         Ok(Written {
             attributes: answer.attributes.map(|a| a.0),
             units: units(answer.consumed_capacity),
         })
-    }
-
-    /// `operation` with `request` as its body, attempted until an answer that is not a
-    /// transient failure, the attempts are spent or the call's time has passed.
-    async fn call<T: DeserializeOwned>(
-        &self,
-        operation: &str,
-        request: &impl Serialize,
-    ) -> Result<T, Failure> {
-        let body = serde_json::to_vec(request)
-            .map_err(|e| Failure::Unreadable(format!("{operation}'s request: {e}")))?;
-        let call = Call {
-            method: Method::POST,
-            url: self.url.clone(),
-            headers: vec![
-                (header::CONTENT_TYPE, CONTENT_TYPE.to_owned()),
-                (
-                    header::HeaderName::from_static("x-amz-target"),
-                    format!("DynamoDB_20120810.{operation}"),
-                ),
-            ],
-            body: Bytes::from(body),
-        };
-        let attempts = with_retries(self.attempts, Failure::is_retried, |_| self.attempt(&call));
-        tokio::time::timeout(self.call_timeout, attempts)
-            .await
-            .unwrap_or_else(|_| {
-                let reason = format!("{operation}: no answer in {:?}", self.call_timeout);
-                Err(Failure::NoAnswer(NoAnswer(reason)))
-            })
-    }
-
-    async fn attempt<T: DeserializeOwned>(&self, call: &Call) -> Result<T, Failure> {
-        let answer = self
-            .dynamodb
-            .attempt(call, self.attempt_timeout)
-            .await
-            .map_err(Failure::NoAnswer)?;
-        let status = answer.status();
-        let body = read_body(answer.into_body())
-            .await
-            .map_err(Failure::NoAnswer)?;
-        if status.is_success() {
-            serde_json::from_slice(&body)
-                .map_err(|e| Failure::Unreadable(format!("DynamoDB's answer: {e}")))
-        } else {
-            Err(Failure::Refused(refusal(status.as_u16(), &body)))
-        }
-    }
-}
-
-/// DynamoDB's error answer: `{"__type": "com.amazonaws.dynamodb.v20120810#Code", "message":
-/// "..."}` (some codes spell it `Message`); the status alone when the body says nothing.
-fn refusal(status: u16, body: &[u8]) -> Refusal {
-    #[derive(Deserialize, Default)]
-    struct Answer {
-        #[serde(rename = "__type")]
-        kind: Option<String>,
-        #[serde(alias = "Message")]
-        message: Option<String>,
-        #[serde(rename = "CancellationReasons", default)]
-        cancellation_reasons: Vec<Reason>,
-    }
-    #[derive(Deserialize)]
-    struct Reason {
-        #[serde(rename = "Code")]
-        code: Option<String>,
-    }
-    let answer: Answer = serde_json::from_slice(body).unwrap_or_default();
-    let code = answer
-        .kind
-        .as_deref()
-        .map(|kind| kind.rsplit('#').next().unwrap_or(kind).to_owned())
-        .unwrap_or_else(|| format!("HTTP {status}"));
-    Refusal {
-        status,
-        code,
-        message: answer.message.unwrap_or_default(),
-        cancellation_reasons: answer
-            .cancellation_reasons
-            .into_iter()
-            .map(|r| r.code)
-            .collect(),
     }
 }
 
@@ -554,67 +395,54 @@ fn units(capacity: Option<Capacity>) -> f64 {
 mod tests {
     use super::*;
 
+    fn refused(body: &'static str) -> Failure {
+        Failure::Refused(Refusal::of_json(
+            400,
+            bytes::Bytes::from_static(body.as_bytes()),
+        ))
+    }
+
     #[test]
-    fn a_refusal_names_dynamodbs_code_and_says_whether_to_try_again() {
-        let throttled = refusal(
-            400,
-            br#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"Rate exceeded"}"#,
+    fn a_cancelled_transaction_gives_the_reason_of_each_write() {
+        let cancelled = refused(
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled [None, ConditionalCheckFailed]","CancellationReasons":[{"Code":"None"},{"Code":"ConditionalCheckFailed","Message":"The conditional request failed"}]}"#,
         );
-        assert_eq!(throttled.code, "ProvisionedThroughputExceededException");
+        let refusal = cancelled.refusal().unwrap();
+        assert_eq!(refusal.code, "TransactionCanceledException");
         assert_eq!(
-            throttled.to_string(),
-            "ProvisionedThroughputExceededException: Rate exceeded"
-        );
-        assert!(throttled.is_transient());
-        let missing = refusal(
-            400,
-            br#"{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","Message":"Requested resource not found"}"#,
-        );
-        assert_eq!(missing.code, "ResourceNotFoundException");
-        assert_eq!(missing.message, "Requested resource not found");
-        assert!(!missing.is_transient());
-        let cancelled = refusal(
-            400,
-            br#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","Message":"Transaction cancelled [None, ConditionalCheckFailed]","CancellationReasons":[{"Code":"None"},{"Code":"ConditionalCheckFailed","Message":"The conditional request failed"}]}"#,
-        );
-        assert_eq!(cancelled.code, "TransactionCanceledException");
-        assert_eq!(
-            cancelled.cancellation_reasons,
+            cancellation_reasons(refusal),
             [
                 Some("None".to_owned()),
                 Some("ConditionalCheckFailed".to_owned())
             ]
         );
-        assert!(!cancelled.is_retried());
-        let in_progress = refusal(
-            400,
-            br#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionInProgressException","message":"in progress"}"#,
-        );
-        assert!(in_progress.is_retried() && !in_progress.is_transient());
-        let broken = refusal(503, b"<html>Service Unavailable</html>");
-        assert_eq!(broken.code, "HTTP 503");
-        assert!(broken.is_transient());
+        let other = refused(r#"{"__type":"x#ValidationException","message":"bad"}"#);
+        assert!(cancellation_reasons(other.refusal().unwrap()).is_empty());
     }
 
     #[test]
     fn failures_are_unavailable_when_a_later_try_may_succeed() {
-        let failed = |f: Failure| f.into_error();
+        let throttled = refused(
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"Rate exceeded"}"#,
+        );
         assert!(matches!(
-            failed(Failure::NoAnswer(NoAnswer("reset".into()))),
+            StoreError::from(throttled),
             StoreError::Unavailable(_)
         ));
-        let refused = refusal(
-            400,
-            br#"{"__type":"x#ValidationException","message":"bad"}"#,
-        );
-        let error = failed(Failure::Refused(refused));
+        assert!(matches!(
+            StoreError::from(Failure::NoAnswer(kit::signed::NoAnswer("reset".into()))),
+            StoreError::Unavailable(_)
+        ));
+        let error = StoreError::from(refused(
+            r#"{"__type":"x#ValidationException","message":"bad"}"#,
+        ));
         assert!(matches!(error, StoreError::Backend(_)));
         assert!(
             error.to_string().contains("ValidationException: bad"),
             "{error}"
         );
         assert!(matches!(
-            failed(Failure::Unreadable("not JSON".into())),
+            StoreError::from(Failure::Unreadable("not JSON".into())),
             StoreError::Backend(_)
         ));
     }

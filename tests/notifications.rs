@@ -3,6 +3,8 @@
 //! queues subscribed with each technician's filter policy; texts are read back from the
 //! emulator's record of the SMS it was asked to send.
 
+use std::collections::HashMap;
+
 use e2e::notifications::{fresh_mobile, image_of, stream_record};
 use e2e::work::{customer_with_site, id_of, job, move_through, window};
 use e2e::{Session, Suite, customer};
@@ -10,7 +12,7 @@ use serde_json::{Value, json};
 
 const ADMIN: &[&str] = &["administrator"];
 
-fn types(messages: &[(Value, String)]) -> Vec<String> {
+fn types(messages: &[(Value, HashMap<String, (String, String)>)]) -> Vec<String> {
     messages
         .iter()
         .map(|(body, _)| body["type"].as_str().unwrap().to_owned())
@@ -42,8 +44,19 @@ async fn technicians_hear_of_their_assignments_and_their_customers_new_work_and_
         .expect(200);
     let assigned = suite.inbox_messages(&mine, 1).await;
     assert_eq!(types(&assigned), ["assigned"]);
-    let (body, user) = &assigned[0];
-    assert_eq!(user, "tech-1", "the attribute the filter policy matches");
+    let (body, attributes) = &assigned[0];
+    let attribute = |name: &str, data_type: &str, value: &str| {
+        (name.to_owned(), (data_type.to_owned(), value.to_owned()))
+    };
+    assert_eq!(
+        *attributes,
+        HashMap::from([
+            attribute("userId", "String", "tech-1"), // what the filter policy matches
+            attribute("tenant", "String", "acme"),
+            attribute("eventType", "String", "assigned"),
+            attribute("schemaVersion", "Number", "1"),
+        ])
+    );
     assert_eq!(body["schemaVersion"], 1);
     assert_eq!(body["tenant"], "acme");
     assert_eq!(body["customer"]["id"], id.as_str());

@@ -61,8 +61,13 @@ impl Suite {
     }
 
     /// Every message in a technician's queue until `count` arrived (then a moment more, so
-    /// that an extra one would be seen), as (body, userId attribute).
-    pub async fn inbox_messages(&self, url: &str, count: usize) -> Vec<(Value, String)> {
+    /// that an extra one would be seen), as (body, attributes: each name's data type and
+    /// value).
+    pub async fn inbox_messages(
+        &self,
+        url: &str,
+        count: usize,
+    ) -> Vec<(Value, HashMap<String, (String, String)>)> {
         let sqs = self.sqs().await;
         let started = Instant::now();
         let mut messages = Vec::new();
@@ -86,13 +91,19 @@ impl Suite {
             for message in batch {
                 let body: Value =
                     serde_json::from_str(message.body().unwrap_or_default()).expect("JSON");
-                let user = message
+                let attributes = message
                     .message_attributes()
-                    .and_then(|a| a.get("userId"))
-                    .and_then(|v| v.string_value())
-                    .unwrap_or_default()
-                    .to_owned();
-                messages.push((body, user));
+                    .into_iter()
+                    .flatten()
+                    .map(|(name, value)| {
+                        let typed = (
+                            value.data_type().to_owned(),
+                            value.string_value().unwrap_or_default().to_owned(),
+                        );
+                        (name.clone(), typed)
+                    })
+                    .collect();
+                messages.push((body, attributes));
                 if let Some(handle) = message.receipt_handle() {
                     sqs.delete_message()
                         .queue_url(url)

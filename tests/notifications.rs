@@ -5,14 +5,14 @@
 
 use std::collections::HashMap;
 
-use e2e::notifications::{fresh_mobile, image_of, stream_record};
+use e2e::notifications::{Attributes, fresh_mobile, image_of, stream_record};
 use e2e::work::{customer_with_site, id_of, job, move_through, window};
 use e2e::{Session, Suite, customer};
 use serde_json::{Value, json};
 
 const ADMIN: &[&str] = &["administrator"];
 
-fn types(messages: &[(Value, HashMap<String, (String, String)>)]) -> Vec<String> {
+fn types(messages: &[(Value, Attributes)]) -> Vec<String> {
     messages
         .iter()
         .map(|(body, _)| body["type"].as_str().unwrap().to_owned())

@@ -10,6 +10,9 @@ use serde_json::{Map, Value, json};
 
 use crate::Suite;
 
+/// A message's attributes as SNS delivered them: each name's data type and value.
+pub type Attributes = HashMap<String, (String, String)>;
+
 /// How long a notification may take: the stream poller, the function, the emulator.
 pub const NOTIFY_WAIT: Duration = Duration::from_secs(30);
 
@@ -63,11 +66,7 @@ impl Suite {
     /// Every message in a technician's queue until `count` arrived (then a moment more, so
     /// that an extra one would be seen), as (body, attributes: each name's data type and
     /// value).
-    pub async fn inbox_messages(
-        &self,
-        url: &str,
-        count: usize,
-    ) -> Vec<(Value, HashMap<String, (String, String)>)> {
+    pub async fn inbox_messages(&self, url: &str, count: usize) -> Vec<(Value, Attributes)> {
         let sqs = self.sqs().await;
         let started = Instant::now();
         let mut messages = Vec::new();

@@ -57,27 +57,36 @@ const RETRIED_CODES: &[&str] = &[
     "RequestTimeoutException",
 ];
 
-/// A service in one region, at its endpoint (`AWS_ENDPOINT_URL` locally), called in its
-/// protocol.
+/// A service of the JSON protocol (DynamoDB, SQS).
 #[derive(Clone)]
-pub struct Api {
+pub struct JsonApi {
+    api: Api,
+    /// What operations are named after: `DynamoDB_20120810`, `AmazonSQS`.
+    target: &'static str,
+}
+
+/// A service of the query protocol (SNS).
+#[derive(Clone)]
+pub struct QueryApi {
+    api: Api,
+    /// The API's version: `2010-03-31` for SNS.
+    version: &'static str,
+}
+
+/// What both protocols share: a service in one region, at its endpoint (`AWS_ENDPOINT_URL`
+/// locally), its attempts and timeouts.
+#[derive(Clone)]
+struct Api {
     service: Service,
     /// `<endpoint>/`, where every operation is posted.
     url: String,
-    protocol: Protocol,
     attempts: u32,
     attempt_timeout: Duration,
     call_timeout: Duration,
+    /// How the protocol writes a refusal.
+    refusal: fn(u16, Bytes) -> Refusal,
     /// Requests sent, retries included, by this service and its clones: what a bench counts.
     sent: Arc<AtomicU32>,
-}
-
-#[derive(Clone, Copy)]
-enum Protocol {
-    /// Operations named `<target>.<Operation>`: `DynamoDB_20120810`, `AmazonSQS`.
-    Json { target: &'static str },
-    /// Operations of the API `version`: `2010-03-31` for SNS.
-    Query { version: &'static str },
 }
 
 /// The service's refusal: its status, its error code (`ResourceNotFoundException`) and
@@ -197,28 +206,68 @@ impl Failure {
     }
 }
 
+impl JsonApi {
+    /// The service signed for as `name`, its operations named `<target>.<Operation>`, in
+    /// `config`'s region, with its credentials, at its endpoint, attempted and timed out as
+    /// `config` says.
+    pub fn new(config: &SdkConfig, name: &'static str, target: &'static str) -> Self {
+        let api = Api::new(config, name, Refusal::of_json);
+        Self { api, target }
+    }
+
+    /// `operation` with `request` as its body; its answer read as `T`.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        operation: &str,
+        request: &impl Serialize,
+    ) -> Result<T, Failure> {
+        let body = serde_json::to_vec(request)
+            .map_err(|e| Failure::Unreadable(format!("{operation}'s request: {e}")))?;
+        let target = (
+            header::HeaderName::from_static("x-amz-target"),
+            format!("{}.{operation}", self.target),
+        );
+        let answer = self.api.send(operation, JSON, Some(target), body).await?;
+        serde_json::from_slice(&answer)
+            .map_err(|e| Failure::Unreadable(format!("{operation}'s answer: {e}")))
+    }
+}
+
+impl QueryApi {
+    /// The service signed for as `name`, its API of `version`, as [`JsonApi::new`] otherwise.
+    pub fn new(config: &SdkConfig, name: &'static str, version: &'static str) -> Self {
+        let api = Api::new(config, name, Refusal::of_xml);
+        Self { api, version }
+    }
+
+    /// The same service, an attempt given `attempt` and the whole call `call`.
+    pub fn with_timeouts(mut self, attempt: Duration, call: Duration) -> Self {
+        self.api.attempt_timeout = attempt;
+        self.api.call_timeout = call;
+        self
+    }
+
+    /// Requests sent so far, retries included, by this service and its clones.
+    pub fn requests_sent(&self) -> u32 {
+        self.api.requests_sent()
+    }
+
+    /// `action` with `parameters`; its answer's XML.
+    pub async fn act(&self, action: &str, parameters: &[(&str, &str)]) -> Result<String, Failure> {
+        let body = form(action, self.version, parameters).into_bytes();
+        let answer = self.api.send(action, FORM, None, body).await?;
+        Ok(String::from_utf8_lossy(&answer).into_owned())
+    }
+}
+
 impl Api {
-    /// The service of the JSON protocol signed for as `name`, its operations named
-    /// `<target>.<Operation>`, in `config`'s region, with its credentials, at its endpoint,
-    /// attempted and timed out as `config` says.
-    pub fn json(config: &SdkConfig, name: &'static str, target: &'static str) -> Self {
-        Self::new(config, name, Protocol::Json { target })
-    }
-
-    /// The service of the query protocol signed for as `name`, its API of `version`, as
-    /// [`Api::json`] otherwise.
-    pub fn query(config: &SdkConfig, name: &'static str, version: &'static str) -> Self {
-        Self::new(config, name, Protocol::Query { version })
-    }
-
-    fn new(config: &SdkConfig, name: &'static str, protocol: Protocol) -> Self {
+    fn new(config: &SdkConfig, name: &'static str, refusal: fn(u16, Bytes) -> Refusal) -> Self {
         let service = Service::from_config(config, name, SigningSettings::default);
         let url = format!("{}/", service.url(config.endpoint_url()));
         let timeouts = config.timeout_config();
         Self {
             service,
             url,
-            protocol,
             attempts: config.retry_config().map_or(ATTEMPTS, |r| r.max_attempts()),
             attempt_timeout: timeouts
                 .and_then(|t| t.operation_attempt_timeout())
@@ -226,60 +275,13 @@ impl Api {
             call_timeout: timeouts
                 .and_then(|t| t.operation_timeout())
                 .unwrap_or(CALL_TIMEOUT),
+            refusal,
             sent: Arc::default(),
         }
     }
 
-    /// Requests sent so far, retries included, by this service and its clones.
-    pub fn requests_sent(&self) -> u32 {
+    fn requests_sent(&self) -> u32 {
         self.sent.load(Ordering::Relaxed)
-    }
-
-    /// The same service, an attempt given `attempt` and the whole call `call`.
-    pub fn with_timeouts(mut self, attempt: Duration, call: Duration) -> Self {
-        self.attempt_timeout = attempt;
-        self.call_timeout = call;
-        self
-    }
-
-    /// `operation` of the JSON protocol with `request` as its body; its answer read as `T`.
-    pub async fn call<T: DeserializeOwned>(
-        &self,
-        operation: &str,
-        request: &impl Serialize,
-    ) -> Result<T, Failure> {
-        let Protocol::Json { target } = self.protocol else {
-            return Err(Failure::Unreadable(format!(
-                "{operation}: not a JSON service"
-            )));
-        };
-        let body = serde_json::to_vec(request)
-            .map_err(|e| Failure::Unreadable(format!("{operation}'s request: {e}")))?;
-        let target = (
-            header::HeaderName::from_static("x-amz-target"),
-            format!("{target}.{operation}"),
-        );
-        let answer = self.send(operation, JSON, Some(target), body).await?;
-        serde_json::from_slice(&answer)
-            .map_err(|e| Failure::Unreadable(format!("{operation}'s answer: {e}")))
-    }
-
-    /// `action` of the query protocol with `parameters`; its answer's XML.
-    pub async fn act(&self, action: &str, parameters: &[(&str, &str)]) -> Result<String, Failure> {
-        let Protocol::Query { version } = self.protocol else {
-            return Err(Failure::Unreadable(format!(
-                "{action}: not a query service"
-            )));
-        };
-        let answer = self
-            .send(
-                action,
-                FORM,
-                None,
-                form(action, version, parameters).into_bytes(),
-            )
-            .await?;
-        Ok(String::from_utf8_lossy(&answer).into_owned())
     }
 
     /// `body` posted for `operation`, attempted until an answer that is not worth another,
@@ -322,10 +324,7 @@ impl Api {
         if status.is_success() {
             return Ok(body);
         }
-        Err(Failure::Refused(match self.protocol {
-            Protocol::Json { .. } => Refusal::of_json(status.as_u16(), body),
-            Protocol::Query { .. } => Refusal::of_xml(status.as_u16(), body),
-        }))
+        Err(Failure::Refused((self.refusal)(status.as_u16(), body)))
     }
 }
 

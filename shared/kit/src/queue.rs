@@ -6,13 +6,13 @@
 use aws_config::SdkConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{Api, Failure};
+use crate::protocol::{Failure, JsonApi};
 
 /// A queue, by its URL. Cheap to build: its connections are opened at the first message, so a
 /// function that sends on some events only pays for none at its cold start.
 #[derive(Clone)]
 pub struct Queue {
-    sqs: Api,
+    sqs: JsonApi,
     url: String,
 }
 
@@ -21,7 +21,7 @@ impl Queue {
     /// credentials, attempts and timeouts.
     pub fn new(config: &SdkConfig, url: impl Into<String>) -> Self {
         Self {
-            sqs: Api::json(config, "sqs", "AmazonSQS"),
+            sqs: JsonApi::new(config, "sqs", "AmazonSQS"),
             url: url.into(),
         }
     }

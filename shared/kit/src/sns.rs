@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 
-use crate::protocol::{Api, Failure};
+use crate::protocol::{Failure, QueryApi};
 use crate::xml::{element, unescape};
 
 /// A Publish is not idempotent: an attempt that timed out after SNS accepted the message and
@@ -21,7 +21,7 @@ const PUBLISH_CALL_TIMEOUT: Duration = Duration::from_secs(20);
 /// at the first call.
 #[derive(Clone)]
 pub struct Sns {
-    api: Api,
+    api: QueryApi,
 }
 
 /// Where a message goes.
@@ -65,7 +65,7 @@ impl Sns {
     /// SNS in `config`'s region, with its credentials and attempts, and the publish timeouts
     /// above.
     pub fn new(config: &SdkConfig) -> Self {
-        let api = Api::query(config, "sns", "2010-03-31")
+        let api = QueryApi::new(config, "sns", "2010-03-31")
             .with_timeouts(PUBLISH_ATTEMPT_TIMEOUT, PUBLISH_CALL_TIMEOUT);
         Self { api }
     }

@@ -16,7 +16,7 @@ use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
 };
-use kit::protocol::{Api, Refusal};
+use kit::protocol::{JsonApi, Refusal};
 use serde::{Deserialize, Serialize};
 
 use crate::StoreError;
@@ -28,7 +28,7 @@ pub(crate) use kit::protocol::Failure;
 /// DynamoDB in one region, reached at its endpoint (`AWS_ENDPOINT_URL` locally).
 #[derive(Clone)]
 pub(crate) struct Requests {
-    dynamodb: Api,
+    dynamodb: JsonApi,
 }
 
 /// A Query, as the store builds them: names and values already chosen.
@@ -174,7 +174,7 @@ impl Requests {
     /// timed out as `config` says.
     pub fn new(config: &SdkConfig) -> Self {
         Self {
-            dynamodb: Api::json(config, "dynamodb", "DynamoDB_20120810"),
+            dynamodb: JsonApi::new(config, "dynamodb", "DynamoDB_20120810"),
         }
     }
 

@@ -320,16 +320,8 @@ impl Bucket {
     /// failure or the attempts are spent. A 2xx or 3xx answer comes back with its body unread;
     /// an error answer is read and turned into [`ObjectError::Refused`].
     async fn send(&self, call: &Call) -> Result<hyper::Response<Incoming>, ObjectError> {
-        let retried = |error: &ObjectError| error.is_transient();
-        with_retries(ATTEMPTS, retried, |attempt| async move {
-            let result = self.attempt(call).await;
-            if let Err(error) = &result
-                && retried(error)
-                && attempt < ATTEMPTS
-            {
-                tracing::info!(%error, attempt, "S3 call failed; trying again");
-            }
-            result
+        with_retries("S3 call", ATTEMPTS, ObjectError::is_transient, || {
+            self.attempt(call)
         })
         .await
     }

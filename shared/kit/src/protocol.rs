@@ -301,7 +301,8 @@ impl Api {
             headers,
             body: Bytes::from(body),
         };
-        let attempts = with_retries(self.attempts, Failure::is_retried, |_| self.attempt(&call));
+        let retried = Failure::is_retried;
+        let attempts = with_retries(operation, self.attempts, retried, || self.attempt(&call));
         tokio::time::timeout(self.call_timeout, attempts)
             .await
             .unwrap_or_else(|_| {

@@ -215,20 +215,25 @@ pub fn service_url(name: &str, region: &str, endpoint: Option<&str>) -> String {
 
 /// `attempt` (given its number, from 1) until it succeeds, fails in a way `retried` does not
 /// want tried again, or `attempts` are spent, with [`backoff`] between attempts: the retry
-/// rule of every request of our own; what is worth another attempt is the service's.
+/// rule of every request of our own; what is worth another attempt is the service's. Each
+/// failure tried again is logged, naming `what` failed: a call that succeeds on its second
+/// attempt still shows an operator that the service stumbled.
 pub async fn with_retries<T, E, F>(
+    what: &str,
     attempts: u32,
     retried: impl Fn(&E) -> bool,
-    mut attempt: impl FnMut(u32) -> F,
+    mut attempt: impl FnMut() -> F,
 ) -> Result<T, E>
 where
+    E: std::fmt::Display,
     F: std::future::Future<Output = Result<T, E>>,
 {
     let mut number = 0;
     loop {
         number += 1;
-        match attempt(number).await {
+        match attempt().await {
             Err(error) if retried(&error) && number < attempts => {
+                tracing::info!(%error, attempt = number, "{what} failed; trying again");
                 tokio::time::sleep(backoff(number)).await;
             }
             result => return result,

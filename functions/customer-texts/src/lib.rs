@@ -17,8 +17,8 @@ use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::streams::DynamoDbEventResponse;
 use chrono::Utc;
 use domain::{
-    Customer, Job, Recipient, Suppression, TextContext, TextLanguage, TextRecord, TextState,
-    TextTrigger, WorkOrder,
+    Customer, Job, Recipient, Settings, Suppression, TextContext, TextLanguage, TextRecord,
+    TextState, TextTrigger, WorkOrder,
 };
 use kit::sns::{Attribute, To};
 use lambda_runtime::{Error, LambdaEvent};
@@ -117,6 +117,7 @@ async fn text(app: &App, change: Change) -> Result<(), TextError> {
         customer,
         work_order,
         earlier,
+        settings,
     } = store.text_reading(tenant, customer_id, &record).await?;
     if let Some(earlier) = &earlier {
         if earlier.state != TextState::Pending {
@@ -132,7 +133,17 @@ async fn text(app: &App, change: Change) -> Result<(), TextError> {
         tracing::warn!(job = %job.id, "a job without its work order or customer; no text");
         return Ok(());
     };
-    let outcome = deliver(app, tenant, &customer, &work_order, job, &mut record).await?;
+    let settings = &settings.settings;
+    let outcome = deliver(
+        app,
+        tenant,
+        &customer,
+        &work_order,
+        job,
+        settings,
+        &mut record,
+    )
+    .await?;
     if outcome == Delivery::SettledElsewhere {
         return settled_before(&record);
     }
@@ -166,6 +177,7 @@ async fn deliver(
     customer: &Customer,
     work_order: &WorkOrder,
     job: &Job,
+    settings: &Settings,
     record: &mut TextRecord,
 ) -> Result<Delivery, TextError> {
     let recipient = match domain::recipient(customer, work_order) {
@@ -174,7 +186,6 @@ async fn deliver(
     };
     record.to = Some(recipient.mobile.clone());
     record.contact_id = recipient.contact_id.clone();
-    let settings = app.store.settings(tenant).await?.settings;
     if let Err(reason) = settings.text_destination(&recipient.mobile) {
         return suppress(record, reason);
     }
@@ -187,7 +198,7 @@ async fn deliver(
             &customer.id,
             record,
             &recipient.mobile,
-            &settings,
+            settings,
             Utc::now(),
         )
         .await?;

@@ -921,6 +921,22 @@ impl CustomerStore {
         Ok(found)
     }
 
+    /// The item at each of `wanted`, in order (`None`: no such item): [`Self::batch_get`]'s
+    /// answer, which comes in any order, matched to the keys asked for.
+    pub(crate) async fn batch_get_each(
+        &self,
+        wanted: &[keys::Key],
+    ) -> Result<Vec<Option<Item>>, StoreError> {
+        let mut each: Vec<Option<Item>> = wanted.iter().map(|_| None).collect();
+        for item in self.batch_get(wanted).await? {
+            let (pk, sk) = (attribute(&item, keys::PK), attribute(&item, keys::SK));
+            if let Some(at) = wanted.iter().position(|k| k.pk == pk && k.sk == sk) {
+                each[at] = Some(item);
+            }
+        }
+        Ok(each)
+    }
+
     pub(crate) async fn idempotency_replay(
         &self,
         tenant: &TenantId,

@@ -174,39 +174,17 @@ impl CustomerStore {
         customer: &CustomerId,
         id: &str,
     ) -> Result<(Option<domain::Customer>, Option<T>), StoreError> {
-        let (card, record, _) = self
-            .customer_linked_and_child::<T, serde::de::IgnoredAny>(tenant, customer, id, None)
-            .await?;
-        Ok((card, record))
-    }
-
-    /// [`Self::customer_and_linked`] and one more item of the customer's partition by key
-    /// (`child`: a text on the work order), in the same BatchGetItem.
-    pub(crate) async fn customer_linked_and_child<T: Stored, C: DeserializeOwned>(
-        &self,
-        tenant: &TenantId,
-        customer: &CustomerId,
-        id: &str,
-        child: Option<keys::Key>,
-    ) -> Result<(Option<domain::Customer>, Option<T>, Option<C>), StoreError> {
-        let card = keys::customer(tenant, customer);
-        let linked = T::key(tenant, customer, id);
-        let mut wanted = vec![card.clone(), linked.clone()];
-        wanted.extend(child);
-        let mut found = (None, None, None);
-        for item in self.batch_get(&wanted).await? {
-            let sk = crate::customers::attribute(&item, keys::SK);
-            let (is_card, is_linked) = (sk == card.sk, sk == linked.sk);
-            if is_card {
-                found.0 = Some(items::customer_from_item(item)?);
-            } else if is_linked {
-                let record: T = items::record_from_item(item)?;
-                found.1 = Some(record.read_as_of(today()));
-            } else {
-                found.2 = Some(items::record_from_item(item)?);
-            }
-        }
-        Ok(found)
+        let wanted = [
+            keys::customer(tenant, customer),
+            T::key(tenant, customer, id),
+        ];
+        let mut each = self.batch_get_each(&wanted).await?.into_iter();
+        let card = each
+            .next()
+            .flatten()
+            .map(items::customer_from_item)
+            .transpose()?;
+        Ok((card, linked_from(each.next().flatten())?))
     }
 
     /// One page of the customer's records of a kind in id (creation) order, strongly
@@ -542,6 +520,13 @@ impl CustomerStore {
             None => Err(StoreError::VersionConflict),
         }
     }
+}
+
+/// A linked record as read: decoded and judged as of today (a contract past its end reads as
+/// ended).
+pub(crate) fn linked_from<T: Stored>(item: Option<Item>) -> Result<Option<T>, StoreError> {
+    let record = item.map(items::record_from_item::<T>).transpose()?;
+    Ok(record.map(|record| record.read_as_of(today())))
 }
 
 /// The day contracts are judged by (UTC).

@@ -14,7 +14,9 @@ use domain::{Customer, CustomerId, Settings, SmsLimit, TextRecord, TextState, Wo
 use crate::customers::{Cancelled, Failed};
 use crate::items;
 use crate::keys::{self, TenantId};
-use crate::{CustomerStore, Page, StoreError};
+use crate::linked::linked_from;
+use crate::settings::{VersionedSettings, settings_from};
+use crate::{CustomerStore, Page, StoreError, Stored};
 
 /// Technicians' notice records outlive the stream's 24 hours of redeliveries, then expire.
 const NOTICE_DAYS: i64 = 7;
@@ -39,12 +41,14 @@ pub enum Quota {
 
 /// What a text needs read before it is decided, read together
 /// ([`CustomerStore::text_reading`]).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TextReading {
     pub customer: Option<Customer>,
     pub work_order: Option<WorkOrder>,
     /// The text as an earlier attempt left it: settled, or pending with its attempts.
     pub earlier: Option<TextRecord>,
+    /// The organisation's settings: its SMS policy, name, language and time zone.
+    pub settings: VersionedSettings,
 }
 
 /// Whether to publish.
@@ -61,28 +65,29 @@ pub enum Claim {
 }
 
 impl CustomerStore {
-    /// The customer a text goes to, the work order it is about and the text as an earlier
-    /// attempt left it: one strongly consistent BatchGetItem (a redelivered record of a
-    /// settled text costs this read and nothing else).
+    /// The customer a text goes to, the work order it is about, the text as an earlier
+    /// attempt left it and the organisation's settings: one strongly consistent BatchGetItem
+    /// (a redelivered record of a settled text costs this read and nothing else; a text sent
+    /// costs no read of the settings of its own).
     pub async fn text_reading(
         &self,
         tenant: &TenantId,
         customer: &CustomerId,
         text: &TextRecord,
     ) -> Result<TextReading, StoreError> {
-        let key = keys::text(tenant, customer, &text.work_order_id, &text.id);
-        let (customer, work_order, earlier) = self
-            .customer_linked_and_child::<WorkOrder, TextRecord>(
-                tenant,
-                customer,
-                &text.work_order_id,
-                Some(key),
-            )
-            .await?;
+        let wanted = [
+            keys::customer(tenant, customer),
+            WorkOrder::key(tenant, customer, &text.work_order_id),
+            keys::text(tenant, customer, &text.work_order_id, &text.id),
+            keys::settings(tenant),
+        ];
+        let mut each = self.batch_get_each(&wanted).await?.into_iter();
+        let mut next = || each.next().flatten();
         Ok(TextReading {
-            customer,
-            work_order,
-            earlier,
+            customer: next().map(items::customer_from_item).transpose()?,
+            work_order: linked_from(next())?,
+            earlier: next().map(items::record_from_item).transpose()?,
+            settings: settings_from(next())?,
         })
     }
 

@@ -19,22 +19,7 @@ pub struct VersionedSettings {
 impl CustomerStore {
     /// The organisation's settings, or the defaults when it never saved any.
     pub async fn settings(&self, tenant: &TenantId) -> Result<VersionedSettings, StoreError> {
-        let Some(mut item) = self.get_item(keys::settings(tenant)).await? else {
-            return Ok(VersionedSettings {
-                settings: Settings::default(),
-                version: 0,
-            });
-        };
-        // The settings type refuses unknown members; key attributes are ours, not its.
-        for attribute in [keys::PK, keys::SK, ENTITY] {
-            item.remove(attribute);
-        }
-        let version = item
-            .remove(VERSION)
-            .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()))
-            .unwrap_or(0);
-        let settings = from_item(item).map_err(StoreError::Corrupt)?;
-        Ok(VersionedSettings { settings, version })
+        settings_from(self.get_item(keys::settings(tenant)).await?)
     }
 
     /// Saves settings over `expected_version` (0: none saved yet); a concurrent save wins
@@ -120,4 +105,24 @@ impl CustomerStore {
             .and_then(|n| n.parse().ok())
             .ok_or(StoreError::VersionConflict)
     }
+}
+
+/// The settings item as read (`None`: never saved, so the defaults at version 0).
+pub(crate) fn settings_from(item: Option<Item>) -> Result<VersionedSettings, StoreError> {
+    let Some(mut item) = item else {
+        return Ok(VersionedSettings {
+            settings: Settings::default(),
+            version: 0,
+        });
+    };
+    // The settings type refuses unknown members; key attributes are ours, not its.
+    for attribute in [keys::PK, keys::SK, ENTITY] {
+        item.remove(attribute);
+    }
+    let version = item
+        .remove(VERSION)
+        .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()))
+        .unwrap_or(0);
+    let settings = from_item(item).map_err(StoreError::Corrupt)?;
+    Ok(VersionedSettings { settings, version })
 }

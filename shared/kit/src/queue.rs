@@ -26,10 +26,6 @@ impl Queue {
         }
     }
 
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
     /// Sends `body`; SQS's message id.
     pub async fn send(&self, body: &str) -> Result<String, Failure> {
         self.send_message(body, None).await

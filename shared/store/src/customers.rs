@@ -1070,17 +1070,6 @@ impl CustomerStore {
         TransactWriteItem::builder().delete(delete).build()
     }
 
-    /// A record of a customer's partition (a site, a contract) by its key.
-    pub(crate) async fn child<T: serde::de::DeserializeOwned>(
-        &self,
-        key: keys::Key,
-    ) -> Result<Option<T>, StoreError> {
-        self.get_item(key)
-            .await?
-            .map(items::record_from_item)
-            .transpose()
-    }
-
     /// One page of the records of a customer's partition whose sort keys start with
     /// `prefix`, in creation order (ULID ids) or the reverse.
     pub(crate) async fn children<T: serde::de::DeserializeOwned>(

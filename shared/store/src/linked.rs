@@ -161,8 +161,7 @@ impl CustomerStore {
         customer: &CustomerId,
         id: &str,
     ) -> Result<Option<T>, StoreError> {
-        let record: Option<T> = self.child(T::key(tenant, customer, id)).await?;
-        Ok(record.map(|r| r.read_as_of(today())))
+        linked_from(self.get_item(T::key(tenant, customer, id)).await?)
     }
 
     /// The customer and one of its linked records by id, strongly consistent, in one
@@ -211,7 +210,7 @@ impl CustomerStore {
             items: page
                 .items
                 .into_iter()
-                .map(|item| items::record_from_item::<T>(item).map(|r| r.read_as_of(today)))
+                .map(|item| read_linked(item, today))
                 .collect::<Result<_, _>>()?,
             next_cursor: page.next_cursor,
         })
@@ -525,8 +524,13 @@ impl CustomerStore {
 /// A linked record as read: decoded and judged as of today (a contract past its end reads as
 /// ended).
 pub(crate) fn linked_from<T: Stored>(item: Option<Item>) -> Result<Option<T>, StoreError> {
-    let record = item.map(items::record_from_item::<T>).transpose()?;
-    Ok(record.map(|record| record.read_as_of(today())))
+    let today = today();
+    item.map(|item| read_linked(item, today)).transpose()
+}
+
+/// A linked record decoded and judged as of `today`.
+fn read_linked<T: Stored>(item: Item, today: NaiveDate) -> Result<T, StoreError> {
+    Ok(items::record_from_item::<T>(item)?.read_as_of(today))
 }
 
 /// The day contracts are judged by (UTC).

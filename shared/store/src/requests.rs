@@ -286,11 +286,7 @@ impl Requests {
         Ok(BatchRound {
             items: take(answer.responses.remove(table)),
             unprocessed: take(answer.unprocessed_keys.remove(table).map(|u| u.keys)),
-            units: answer
-                .consumed_capacity
-                .into_iter()
-                .map(Capacity::units)
-                .sum(),
+            units: units(answer.consumed_capacity),
         })
     }
 
@@ -321,11 +317,7 @@ impl Requests {
             return_consumed_capacity: "TOTAL",
         };
         let answer: Answer = self.dynamodb.call("TransactWriteItems", &request).await?;
-        Ok(answer
-            .consumed_capacity
-            .into_iter()
-            .map(Capacity::units)
-            .sum())
+        Ok(units(answer.consumed_capacity))
     }
 
     /// One PutItem.
@@ -387,8 +379,10 @@ impl Capacity {
     }
 }
 
-fn units(capacity: Option<Capacity>) -> f64 {
-    capacity.map_or(0.0, Capacity::units)
+/// The units of an answer's ConsumedCapacity: one (single operations), or one per table
+/// (batches and transactions), or none.
+fn units(capacities: impl IntoIterator<Item = Capacity>) -> f64 {
+    capacities.into_iter().map(Capacity::units).sum()
 }
 
 #[cfg(test)]

@@ -145,6 +145,67 @@ impl Column {
         }
     }
 
+    /// A number of its own below [`SLOTS`] for each column (each "Bill to" and "Ship to"
+    /// line too), so that a row's cell of a column is found by indexing, not by searching:
+    /// a row looks up some forty columns.
+    pub(crate) fn slot(self) -> usize {
+        use Column as C;
+        // The lines are numbered 1 to `FREE_LINES` (see the aliases).
+        let line = |n: u8| usize::from(n.clamp(1, FREE_LINES)) - 1;
+        match self {
+            C::CustomerNumber => 0,
+            C::ExternalId => 1,
+            C::Kind => 2,
+            C::DisplayName => 3,
+            C::FullName => 4,
+            C::FirstName => 5,
+            C::MiddleInitial => 6,
+            C::LastName => 7,
+            C::CompanyName => 8,
+            C::ContactName => 9,
+            C::Email => 10,
+            C::Phone => 11,
+            C::Mobile => 12,
+            C::PhoneOrMobile => 13,
+            C::InvoiceEmail => 14,
+            C::InvoiceLine1 => 15,
+            C::InvoiceLine2 => 16,
+            C::InvoicePostalCode => 17,
+            C::InvoiceCity => 18,
+            C::InvoiceRegion => 19,
+            C::InvoiceCountry => 20,
+            C::VisitingLine1 => 21,
+            C::VisitingLine2 => 22,
+            C::VisitingPostalCode => 23,
+            C::VisitingCity => 24,
+            C::VisitingRegion => 25,
+            C::VisitingCountry => 26,
+            C::Street => 27,
+            C::Street2 => 28,
+            C::PostalCode => 29,
+            C::City => 30,
+            C::Region => 31,
+            C::Country => 32,
+            C::Language => 33,
+            C::Tags => 34,
+            C::CustomerType => 35,
+            C::CostCentre => 36,
+            C::OrderNumber => 37,
+            C::Description => 38,
+            C::PaymentType => 39,
+            C::PaymentTerms => 40,
+            C::CreditLimit => 41,
+            C::OpenBalance => 42,
+            C::Currency => 43,
+            C::Vip => 44,
+            C::OnHold => 45,
+            C::Salutation => 46,
+            C::OrganisationNumber => 47,
+            C::BillTo(n) => 48 + line(n),
+            C::ShipTo(n) => 48 + usize::from(FREE_LINES) + line(n),
+        }
+    }
+
     /// Every column a file's values can fill, in the order of the alias table.
     pub fn imported() -> Vec<Column> {
         let mut columns: Vec<Column> = Vec::new();
@@ -156,6 +217,12 @@ impl Column {
         columns
     }
 }
+
+/// QuickBooks Desktop's free address lines per address ("Bill to 1" to "Bill to 5").
+pub(crate) const FREE_LINES: u8 = 5;
+
+/// How many [`Column::slot`]s there are.
+pub(crate) const SLOTS: usize = 48 + 2 * FREE_LINES as usize;
 
 struct Alias {
     column: Column,
@@ -426,6 +493,14 @@ impl HeaderMap {
         Ok(self)
     }
 
+    /// A header of no columns, for a reader that has not read one yet.
+    pub(crate) fn empty() -> HeaderMap {
+        HeaderMap {
+            shape: ExportShape::Generic,
+            columns: Vec::new(),
+        }
+    }
+
     /// The index of the column filling custom field `key`.
     pub fn index_of_custom_field(&self, key: &str) -> Option<usize> {
         self.columns
@@ -456,6 +531,43 @@ impl HeaderMap {
             .filter(|c| !c.name.is_empty() && !c.is_imported())
             .map(|c| c.name.as_str())
             .collect()
+    }
+}
+
+/// Where each column of ours is in a file, found once per file from its header: the
+/// file column of each column (a column other than [`Column::PhoneOrMobile`] is in a file at
+/// most once, see [`HeaderMap::from_headers`]), and those of the phone columns, in file order.
+#[derive(Debug, Clone)]
+pub(crate) struct ColumnTable {
+    index: [Option<u16>; SLOTS],
+    pub phones: Vec<usize>,
+}
+
+impl ColumnTable {
+    pub fn of(header: &HeaderMap) -> ColumnTable {
+        let mut table = ColumnTable {
+            index: [None; SLOTS],
+            phones: Vec::new(),
+        };
+        for (i, column) in header.columns.iter().enumerate() {
+            let Some(column) = column.column else {
+                continue;
+            };
+            if column == Column::PhoneOrMobile {
+                table.phones.push(i);
+            }
+            // A header has at most `MAX_COLUMNS` (200) columns.
+            let slot = &mut table.index[column.slot()];
+            if slot.is_none() {
+                *slot = u16::try_from(i).ok();
+            }
+        }
+        table
+    }
+
+    /// The file column of `column`, if the file has it.
+    pub fn index_of(&self, column: Column) -> Option<usize> {
+        self.index[column.slot()].map(usize::from)
     }
 }
 
@@ -528,6 +640,25 @@ mod tests {
 
     fn columns(map: &HeaderMap) -> Vec<Option<Column>> {
         map.columns.iter().map(|c| c.column).collect()
+    }
+
+    #[test]
+    fn every_column_has_a_slot_of_its_own() {
+        let mut slots: Vec<usize> = ALIASES.iter().map(|alias| alias.column.slot()).collect();
+        slots.sort_unstable();
+        slots.dedup();
+        assert_eq!(slots, (0..SLOTS).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_table_finds_each_column_where_the_header_has_it() {
+        let header = map(&["Phone 1", "Email", "Bill to 3", "Phone 2", "E-mail"]);
+        let table = ColumnTable::of(&header);
+        assert_eq!(table.index_of(C::Email), Some(1));
+        assert_eq!(table.index_of(C::BillTo(3)), Some(2));
+        assert_eq!(table.index_of(C::BillTo(2)), None);
+        assert_eq!(table.index_of(C::Mobile), None);
+        assert_eq!(table.phones, [0, 3]);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use domain::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::columns::{Column, HeaderMap};
+use crate::columns::{Column, ColumnTable, HeaderMap};
 use crate::encoding::{SAMPLE_LEN, TextEncoding, detect_encoding};
 use crate::mapping::ColumnOverride;
 use crate::records::{DELIMITERS, RawRecord, RecordReader, detect_delimiter};
@@ -350,6 +350,8 @@ pub struct ImportReader<R: Read> {
     encoding: TextEncoding,
     delimiter: u8,
     header: HeaderMap,
+    /// Where the header put each column, for reading the rows.
+    columns: ColumnTable,
     missing_number: MissingNumber,
     remember_keys: bool,
     column_override: ColumnOverride,
@@ -408,7 +410,7 @@ impl<R: Read> ImportReader<R> {
             at.line,
         );
         let mut import = Self::start(records, header.encoding, delimiter, options);
-        import.header = header.header.clone();
+        import.set_header(header.header.clone());
         import.next_record = at;
         Ok(import)
     }
@@ -424,10 +426,8 @@ impl<R: Read> ImportReader<R> {
             record: RawRecord::default(),
             encoding,
             delimiter,
-            header: HeaderMap {
-                shape: crate::ExportShape::Generic,
-                columns: Vec::new(),
-            },
+            header: HeaderMap::empty(),
+            columns: ColumnTable::of(&HeaderMap::empty()),
             missing_number: options.missing_number,
             remember_keys: options.remember_keys,
             column_override: options.column_override.clone(),
@@ -553,6 +553,11 @@ impl<R: Read> ImportReader<R> {
         Ok(read)
     }
 
+    fn set_header(&mut self, header: HeaderMap) {
+        self.columns = ColumnTable::of(&header);
+        self.header = header;
+    }
+
     /// The first non-blank record names the columns.
     fn read_header(&mut self) -> Result<(), FileError> {
         loop {
@@ -584,10 +589,11 @@ impl<R: Read> ImportReader<R> {
                 Err(invalid) => invalid.lossy,
             })
             .collect();
-        self.header = HeaderMap::from_headers(&names)
+        let header = HeaderMap::from_headers(&names)
             .with_custom_fields(&self.context.custom_fields)
             .with_override(&self.column_override)
             .map_err(FileError::MappedColumnMissing)?;
+        self.set_header(header);
         if !self.header.has_imported_columns() {
             let headers = names.into_iter().filter(|n| !n.trim().is_empty()).collect();
             return Err(FileError::NoKnownColumns { headers });
@@ -635,6 +641,7 @@ impl<R: Read> ImportReader<R> {
         }
         let mut built = build_row(
             header,
+            &self.columns,
             &trimmed,
             &self.context.custom_fields,
             self.default_country.as_deref(),

@@ -9,7 +9,7 @@ use domain::{
 };
 use serde_json::Value;
 
-use crate::columns::{Column, ExportShape, HeaderMap};
+use crate::columns::{Column, ColumnTable, ExportShape, FREE_LINES, HeaderMap};
 use crate::values::{
     self, AmountError, country_code, parse_amount, parse_kind, parse_payment_terms,
     parse_payment_type, parse_tier, parse_yes_no, split_full_name, split_tags,
@@ -129,23 +129,18 @@ const VISITING: AddressSpec = AddressSpec {
 type Part = Option<(String, usize)>;
 
 /// Builds the input from the decoded, trimmed cells of one record (`""` for empty or
-/// missing cells). `definitions` are the organisation's custom fields.
+/// missing cells). `columns` is where the header put each column; `definitions` are the
+/// organisation's custom fields.
 pub(crate) fn build_row(
     header: &HeaderMap,
+    columns: &ColumnTable,
     cells: &[&str],
     definitions: &[CustomFieldDef],
     default_country: Option<&str>,
 ) -> BuiltRow {
     let mut builder = RowBuilder {
-        cells: header
-            .columns
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| {
-                let value = cells.get(i).copied().unwrap_or("");
-                (!value.is_empty()).then_some((c.column?, value, i))
-            })
-            .collect(),
+        cells,
+        columns,
         row: BuiltRow {
             // A source per field filled: room for a wide row without growing.
             sources: Vec::with_capacity(32),
@@ -158,17 +153,19 @@ pub(crate) fn build_row(
 }
 
 struct RowBuilder<'a> {
-    /// The non-empty cells of mapped columns.
-    cells: Vec<(Column, &'a str, usize)>,
+    /// The row's cells, by file column.
+    cells: &'a [&'a str],
+    columns: &'a ColumnTable,
     row: BuiltRow,
 }
 
 impl<'a> RowBuilder<'a> {
+    /// The cell of `column` and its file column, unless the file has no such column or the
+    /// cell is empty.
     fn cell(&self, column: Column) -> Option<(&'a str, usize)> {
-        self.cells
-            .iter()
-            .find(|(c, _, _)| *c == column)
-            .map(|&(_, value, index)| (value, index))
+        let index = self.columns.index_of(column)?;
+        let value = *self.cells.get(index)?;
+        (!value.is_empty()).then_some((value, index))
     }
 
     fn source(&mut self, pointer: &'static str, column: usize) {
@@ -218,10 +215,11 @@ impl<'a> RowBuilder<'a> {
             })
         });
         // Only QuickBooks Desktop's free address lines are compared with the names.
-        let has_free_lines = self
-            .cells
-            .iter()
-            .any(|(c, _, _)| matches!(c, Column::BillTo(_) | Column::ShipTo(_)));
+        let has_free_lines = (1..=FREE_LINES).any(|n| {
+            self.cell(Column::BillTo(n))
+                .or(self.cell(Column::ShipTo(n)))
+                .is_some()
+        });
         let (invoice_free, visiting_free) = if has_free_lines {
             let names = [
                 company_name.clone(),
@@ -292,12 +290,11 @@ impl<'a> RowBuilder<'a> {
     fn phones(&mut self, country: Option<&str>) -> (Option<String>, Option<String>) {
         let mut phone = self.text(Column::Phone, "/phone");
         let mut mobile = self.text(Column::Mobile, "/mobile");
-        let candidates: Vec<(&str, usize)> = self
-            .cells
-            .iter()
-            .filter(|(c, _, _)| *c == Column::PhoneOrMobile)
-            .map(|&(_, value, index)| (value, index))
-            .collect();
+        let (cells, columns) = (self.cells, self.columns);
+        let candidates = columns.phones.iter().filter_map(|&index| {
+            let value = *cells.get(index)?;
+            (!value.is_empty()).then_some((value, index))
+        });
         for (value, index) in candidates {
             let kind = domain::line_kind(value, country);
             if kind.is_none() {
@@ -423,7 +420,9 @@ impl<'a> RowBuilder<'a> {
     /// read as such; what remains are the street lines.
     fn free_address(&mut self, line: fn(u8) -> Column, names: &[Option<String>]) -> [Part; 6] {
         let mut parts: [Part; 6] = Default::default();
-        let mut lines: Vec<(&str, usize)> = (1..=5).filter_map(|n| self.cell(line(n))).collect();
+        let mut lines: Vec<(&str, usize)> = (1..=FREE_LINES)
+            .filter_map(|n| self.cell(line(n)))
+            .collect();
         let is_name = |text: &str| {
             let text = domain::fold(text);
             names.iter().flatten().any(|n| domain::fold(n) == text)

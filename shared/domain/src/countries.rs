@@ -27,8 +27,11 @@ pub fn country_from_name(raw: &str) -> Option<&'static str> {
         if let Ok(code) = std::str::from_utf8(&upper)
             && is_country(code)
         {
+            // By the two bytes as a number: every imported address asks, and comparing
+            // strings is a library call per step.
+            let key = |code: &&str| u16::from_be_bytes([code.as_bytes()[0], code.as_bytes()[1]]);
             return COUNTRY_CODES
-                .binary_search(&code)
+                .binary_search_by_key(&u16::from_be_bytes(upper), key)
                 .ok()
                 .map(|i| COUNTRY_CODES[i]);
         }

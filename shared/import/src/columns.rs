@@ -148,6 +148,7 @@ impl Column {
     /// A number of its own below [`SLOTS`] for each column (each "Bill to" and "Ship to"
     /// line too), so that a row's cell of a column is found by indexing, not by searching:
     /// a row looks up some forty columns.
+    #[inline]
     pub(crate) fn slot(self) -> usize {
         use Column as C;
         // The lines are numbered 1 to `FREE_LINES` (see the aliases).
@@ -566,6 +567,7 @@ impl ColumnTable {
     }
 
     /// The file column of `column`, if the file has it.
+    #[inline]
     pub fn index_of(&self, column: Column) -> Option<usize> {
         self.index[column.slot()].map(usize::from)
     }

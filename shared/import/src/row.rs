@@ -162,6 +162,7 @@ struct RowBuilder<'a> {
 impl<'a> RowBuilder<'a> {
     /// The cell of `column` and its file column, unless the file has no such column or the
     /// cell is empty.
+    #[inline]
     fn cell(&self, column: Column) -> Option<(&'a str, usize)> {
         let index = self.columns.index_of(column)?;
         let value = *self.cells.get(index)?;

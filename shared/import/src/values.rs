@@ -94,11 +94,16 @@ fn strip_sign_and_currency(raw: &str) -> Result<(&str, bool), AmountError> {
     // Most amounts begin and end with a digit: every sign, bracket, space, currency symbol
     // and code begins or ends with something else, so there is nothing to take off, and the
     // affixes need not be compared (a tenth of reading an amount).
-    let digit_at = |byte: Option<&u8>| byte.is_some_and(u8::is_ascii_digit);
-    if digit_at(raw.as_bytes().first()) && digit_at(raw.as_bytes().last()) {
+    if between_digits(raw) {
         return Ok((raw, false));
     }
     strip_affixes(raw)
+}
+
+/// `s` begins and ends with a digit, so there is no affix to take off.
+fn between_digits(s: &str) -> bool {
+    let digit_at = |byte: Option<&u8>| byte.is_some_and(u8::is_ascii_digit);
+    digit_at(s.as_bytes().first()) && digit_at(s.as_bytes().last())
 }
 
 fn strip_affixes(raw: &str) -> Result<(&str, bool), AmountError> {
@@ -112,6 +117,10 @@ fn strip_affixes(raw: &str) -> Result<(&str, bool), AmountError> {
         }
     };
     loop {
+        // "(12,50)" is down to its digits after one round: the currencies need no look.
+        if between_digits(s) {
+            return Ok((s, negative));
+        }
         let before = s;
         if let Some(inner) = s.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
             set_negative(&mut negative)?;

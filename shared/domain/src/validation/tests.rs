@@ -1387,3 +1387,52 @@ fn custom_texts_are_trimmed_and_a_blank_one_is_not_given() {
     let errors = validate_customer(input("4711", " "), &ctx).unwrap_err();
     assert_eq!(errors.iter().next().unwrap().code, "required_custom_field");
 }
+
+/// What the shortcut takes as plain, the full parse keeps as typed.
+#[test]
+fn plain_addresses_parse_as_typed() {
+    let plain = [
+        "anna@example.com",
+        "anna.berg+offers@mail.example.co.uk",
+        "a_b-c@x1.se",
+        "1@2.3",
+        "ANNA@example.com",
+    ];
+    for address in plain {
+        assert!(is_plain_email(address), "{address}");
+        assert_eq!(parse_email(address.to_owned()), Ok(address.to_owned()));
+    }
+    let not_plain = [
+        "anna@Example.com",
+        "anna@example",
+        "anna..berg@example.com",
+        ".anna@example.com",
+        "anna@-example.com",
+        "anna@example-.com",
+        "anna@example..com",
+        "a@b@example.com",
+        "\"anna\"@example.com",
+        "Anna <anna@example.com>",
+        "åsa@example.com",
+        "anna@exämple.com",
+    ];
+    for address in not_plain {
+        assert!(!is_plain_email(address), "{address}");
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+
+    /// Any address the shortcut takes, the full parse takes, unchanged.
+    #[test]
+    fn the_shortcut_agrees_with_the_parse(
+        local in "[a-zA-Z0-9.+_<>\"@-]{0,10}",
+        domain in "[a-zA-Z0-9.@-]{0,14}",
+    ) {
+        let address = format!("{local}@{domain}");
+        if is_plain_email(&address) {
+            proptest::prop_assert_eq!(parse_email(address.clone()), Ok(address));
+        }
+    }
+}

@@ -92,6 +92,21 @@ pub struct InvalidCell {
 }
 
 impl TextEncoding {
+    /// Decodes a whole record's bytes at once if it is valid UTF-8 and read as such: what
+    /// [`Self::decode`] would make of each of its cells, in one pass. `None` otherwise (a
+    /// Windows-1252 file with a non-ASCII byte, or bytes that are no UTF-8), for the cells to
+    /// be decoded one by one.
+    pub fn decode_whole<'a>(&mut self, bytes: &'a [u8]) -> Option<&'a str> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let ascii = bytes.is_ascii();
+        match self {
+            TextEncoding::Windows1252 if !ascii => return None,
+            TextEncoding::AsciiSoFar if !ascii => *self = TextEncoding::Utf8,
+            _ => {}
+        }
+        Some(text)
+    }
+
     /// Decodes one cell. An undecided encoding is decided by the first non-ASCII cell.
     pub fn decode<'a>(&mut self, bytes: &'a [u8]) -> Result<Cow<'a, str>, InvalidCell> {
         if let Ok(text) = std::str::from_utf8(bytes) {

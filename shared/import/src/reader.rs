@@ -604,22 +604,8 @@ impl<R: Read> ImportReader<R> {
     fn process_record(&mut self) -> Result<ValidRow, Vec<RowError>> {
         let line = self.record.line;
         let mut errors = Vec::new();
-        let cells = decode_cells(&mut self.encoding, &self.record, &self.header, &mut errors);
-        // The writer's formula guards come off here, so an export of ours reads back as the
-        // values it was written from (`'+46...` is `+46...`; see `unescape_cell`).
-        let unescaped: Vec<Cow<'_, str>> = cells
-            .iter()
-            .map(|cell| crate::output::unescape_cell(cell.trim()))
-            .collect();
-        // A cell the guards did not change is the trimmed cell itself: trimmed again only
-        // where a guard came off.
-        let trimmed: Vec<&str> = unescaped
-            .iter()
-            .map(|cell| match cell {
-                Cow::Borrowed(cell) => cell,
-                Cow::Owned(cell) => cell.trim(),
-            })
-            .collect();
+        let cells = read_cells(&mut self.encoding, &self.record, &self.header, &mut errors);
+        let trimmed: Vec<&str> = cells.iter().map(AsRef::as_ref).collect();
         let header = &self.header;
         if let Some(extra) = (header.columns.len()..trimmed.len()).find(|&i| !trimmed[i].is_empty())
         {
@@ -737,18 +723,28 @@ impl<R: Read> ImportReader<R> {
     }
 }
 
-/// Decodes every cell of `record`; a cell that is not valid in the file's encoding is
-/// reported and read as empty.
-fn decode_cells<'r>(
+/// Every cell of `record` as its text: decoded, trimmed, and with the writer's formula guards
+/// taken off, so an export of ours reads back as the values it was written from (`'+46...` is
+/// `+46...`; see `unescape_cell`). A cell that is not valid in the file's encoding is reported
+/// and read as empty.
+fn read_cells<'r>(
     encoding: &mut TextEncoding,
     record: &'r RawRecord,
     header: &HeaderMap,
     errors: &mut Vec<RowError>,
 ) -> Vec<Cow<'r, str>> {
     let mut cells = Vec::with_capacity(record.len());
+    // Most records are valid UTF-8 as a whole: decided in one pass rather than cell by cell
+    // (cells end at a delimiter, so a cell of a valid record is valid; `get` checks it).
+    let whole = encoding.decode_whole(record.data());
     for (i, bytes) in record.fields().enumerate() {
-        match encoding.decode(bytes) {
-            Ok(text) => cells.push(text),
+        let decoded = match whole.and_then(|text| text.get(record.range(i))) {
+            Some(text) => Ok(Cow::Borrowed(text)),
+            None => encoding.decode(bytes),
+        };
+        match decoded {
+            Ok(Cow::Borrowed(text)) => cells.push(plain_cell(text)),
+            Ok(Cow::Owned(text)) => cells.push(Cow::Owned(plain_cell(&text).into_owned())),
             Err(invalid) => {
                 errors.push(RowError {
                     line: record.line,
@@ -765,6 +761,16 @@ fn decode_cells<'r>(
         }
     }
     cells
+}
+
+/// A decoded cell trimmed and without its formula guards; trimmed again only where a guard
+/// came off.
+fn plain_cell(text: &str) -> Cow<'_, str> {
+    match crate::output::unescape_cell(text.trim()) {
+        Cow::Borrowed(cell) => Cow::Borrowed(cell),
+        Cow::Owned(cell) if cell.trim().len() == cell.len() => Cow::Owned(cell),
+        Cow::Owned(cell) => Cow::Owned(cell.trim().to_owned()),
+    }
 }
 
 impl<R: Read> Iterator for ImportReader<R> {

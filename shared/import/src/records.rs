@@ -46,8 +46,18 @@ impl RawRecord {
     }
 
     pub fn field(&self, i: usize) -> &[u8] {
+        &self.data[self.range(i)]
+    }
+
+    /// Where field `i` is in [`Self::data`].
+    pub fn range(&self, i: usize) -> std::ops::Range<usize> {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.data[start..self.ends[i]]
+        start..self.ends[i]
+    }
+
+    /// The fields' bytes, one after another.
+    pub fn data(&self) -> &[u8] {
+        &self.data
     }
 
     pub fn fields(&self) -> impl Iterator<Item = &[u8]> {

@@ -205,11 +205,11 @@ impl<R: BufRead> RecordReader<R> {
                 // below, which finds the byte that crosses it).
                 if !record.too_long && matches!(state, State::Unquoted | State::Quoted) {
                     let rest = &buf[used..];
-                    let special = |b: &u8| match state {
-                        State::Quoted => matches!(*b, b'"' | b'\r' | b'\n'),
-                        _ => *b == self.delimiter || matches!(*b, b'\r' | b'\n'),
+                    let ends_run = match state {
+                        State::Quoted => b'"',
+                        _ => self.delimiter,
                     };
-                    let run = rest.iter().position(special).unwrap_or(rest.len());
+                    let run = memchr::memchr3(ends_run, b'\r', b'\n', rest).unwrap_or(rest.len());
                     if run > 0 && self.offset + (used + run) as u64 - record.offset <= limit {
                         record.extend(&rest[..run]);
                         used += run;

@@ -21,6 +21,7 @@
 //! prefix, a national prefix rewritten by a transform rule, an error) is left to the crate.
 //! `tests::national_digits_read_as_the_crate_reads_them` holds the two to the same numbers.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::{LazyLock, RwLock};
 
@@ -216,7 +217,21 @@ enum Length {
 static RULES: BuiltOnce<usize, RegionRules> = BuiltOnce::new();
 
 fn rules(meta: &'static Metadata) -> &'static RegionRules {
-    RULES.get_or_build(std::ptr::from_ref(meta) as usize, || RegionRules::of(meta))
+    // A number asks for its region's rules several times, and an import's numbers are of one
+    // or a few regions: the last rules found are kept by the thread, which saves taking the
+    // lock and hashing the key each time.
+    thread_local! {
+        static LAST: Cell<Option<(usize, &'static RegionRules)>> = const { Cell::new(None) };
+    }
+    let key = std::ptr::from_ref(meta) as usize;
+    if let Some((last, rules)) = LAST.get()
+        && last == key
+    {
+        return rules;
+    }
+    let rules = RULES.get_or_build(key, || RegionRules::of(meta));
+    LAST.set(Some((key, rules)));
+    rules
 }
 
 /// The metadata of a country code that belongs to one region (most: +46, +47, +49), or of
@@ -230,26 +245,38 @@ type Single = Option<Option<&'static Metadata>>;
 /// The metadata a number is read by: `validator::source_for` then the database's lookup, as
 /// `PhoneNumber::metadata` and `validator::is_valid` do.
 fn metadata_for(code: u16, national: &str) -> Option<&'static Metadata> {
+    match single_region_cached(code) {
+        Some(meta) => meta,
+        None => shared_code(code, national),
+    }
+}
+
+/// [`single_region`], found once per code; the last code's answer is kept by the thread, as
+/// in [`rules`].
+fn single_region_cached(code: u16) -> Single {
+    thread_local! {
+        static LAST: Cell<Option<(u16, Single)>> = const { Cell::new(None) };
+    }
+    if let Some((last, single)) = LAST.get()
+        && last == code
+    {
+        return single;
+    }
     let known = SINGLE_REGION
         .read()
         .expect("never poisoned")
         .get(&code)
         .copied();
-    let single = match known {
-        Some(single) => single,
-        None => {
-            let single = single_region(code);
-            SINGLE_REGION
-                .write()
-                .expect("never poisoned")
-                .insert(code, single);
-            single
-        }
-    };
-    match single {
-        Some(meta) => meta,
-        None => shared_code(code, national),
-    }
+    let single = known.unwrap_or_else(|| {
+        let single = single_region(code);
+        SINGLE_REGION
+            .write()
+            .expect("never poisoned")
+            .insert(code, single);
+        single
+    });
+    LAST.set(Some((code, single)));
+    single
 }
 
 /// `Some(metadata)` for a code of one region (or of none: `Some(None)`), `None` for a code

@@ -522,18 +522,31 @@ fn clean(value: Option<String>) -> Option<String> {
 fn clean_name(value: Option<String>) -> Option<String> {
     clean(value).map(|value| {
         // Most names have single spaces only: nothing to collapse, nothing to copy.
-        let mut previous_space = false;
-        let collapsed = value.chars().all(|c| {
-            let plain = c == ' ' && !previous_space;
-            let ok = !c.is_whitespace() || plain;
-            previous_space = c.is_whitespace();
-            ok
-        });
-        if collapsed {
+        if is_collapsed(&value) {
             value
         } else {
             value.split_whitespace().collect::<Vec<_>>().join(" ")
         }
+    })
+}
+
+/// True if `text`'s only whitespace is single spaces between words (it comes trimmed).
+/// Judged on bytes: ASCII whitespace other than the space is a byte of its own, and every
+/// other whitespace character (U+0085, U+00A0, U+1680, U+2000 to U+205F, U+3000) starts with
+/// one of four bytes, which no letter of the Nordic or other European alphabets starts with
+/// (Å is C3 85). A name with such a byte is judged by its characters.
+fn is_collapsed(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let may_be_whitespace = |b: &u8| matches!(b, 0x09..=0x0D | 0xC2 | 0xE1..=0xE3);
+    if !bytes.iter().any(may_be_whitespace) {
+        return !bytes.windows(2).any(|pair| pair == b"  ");
+    }
+    let mut previous_space = false;
+    text.chars().all(|c| {
+        let plain = c == ' ' && !previous_space;
+        let ok = !c.is_whitespace() || plain;
+        previous_space = c.is_whitespace();
+        ok
     })
 }
 

@@ -1436,3 +1436,39 @@ proptest::proptest! {
         }
     }
 }
+
+/// The collapsed check by characters alone, as it was before the byte shortcut.
+fn collapsed_by_characters(text: &str) -> bool {
+    let mut previous_space = false;
+    text.chars().all(|c| {
+        let plain = c == ' ' && !previous_space;
+        let ok = !c.is_whitespace() || plain;
+        previous_space = c.is_whitespace();
+        ok
+    })
+}
+
+#[test]
+fn every_whitespace_character_starts_with_a_byte_the_shortcut_looks_at() {
+    for c in (0..=0x10FFFF)
+        .filter_map(char::from_u32)
+        .filter(|c| c.is_whitespace())
+    {
+        let mut bytes = [0; 4];
+        let first = c.encode_utf8(&mut bytes).as_bytes()[0];
+        let looked_at = matches!(first, 0x09..=0x0D | 0xC2 | 0xE1..=0xE3) || c == ' ';
+        assert!(looked_at, "{c:?}");
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+
+    /// Names with and without the shortcut's bytes are judged as by their characters.
+    #[test]
+    fn collapsed_names_are_judged_as_by_characters(
+        name in "[a-zA-ZåäöÅÄÖéü \\t\\u{a0}\\u{2009}\\u{3000}\\u{85}\\u{ff}-]{0,12}",
+    ) {
+        proptest::prop_assert_eq!(is_collapsed(&name), collapsed_by_characters(&name));
+    }
+}

@@ -200,6 +200,15 @@ impl<R: BufRead> RecordReader<R> {
             let mut used = 0;
             let mut ended = None;
             while used < buf.len() {
+                // A field that opens with a plain byte is unquoted from that byte on: its run
+                // starts there, not after a first byte read on its own.
+                if state == State::FieldStart {
+                    let first = buf[used];
+                    let opens = first == b'"' || first == self.delimiter;
+                    if !opens && first != b'\r' && first != b'\n' {
+                        state = State::Unquoted;
+                    }
+                }
                 // Inside a field, bytes that change nothing but the field's text are copied as
                 // a run, when the whole run stays within the limit (otherwise byte by byte
                 // below, which finds the byte that crosses it).

@@ -11,6 +11,7 @@ pub mod countries;
 mod country_names;
 pub mod erasure;
 pub mod field_permissions;
+pub mod given;
 pub mod history;
 pub mod linked;
 pub mod merge;
@@ -42,6 +43,7 @@ pub use contracts::{
 };
 pub use countries::country_from_name;
 pub use field_permissions::{Refusal, refused_change, refused_create, refused_field};
+pub use given::Given;
 pub use history::{
     CASCADE_ACTOR, ChangeKind, FieldChange, HistoryEntry, MERGE_ACTOR, import_actor,
     import_of_actor, is_import_actor,

@@ -7,7 +7,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, BufReader, Chain, Cursor, Read};
 
 use domain::{
-    CustomerFields, CustomerInput, ExternalRef, FieldError, NumberRules, ValidationContext,
+    CustomerFields, CustomerInput, ExternalRef, FieldError, Given, NumberRules, ValidationContext,
     validate_customer,
 };
 use serde::{Deserialize, Serialize};
@@ -306,9 +306,9 @@ pub struct ValidRow {
     /// 1-based physical line where the record starts.
     pub line: u64,
     pub fields: CustomerFields,
-    /// What the row gave, before validation filled in the organisation's defaults: an update
-    /// of an existing customer changes only these members (see [`crate::update_from_row`]).
-    pub given: CustomerInput,
+    /// The members the row gave, before validation filled in the organisation's defaults: an
+    /// update of an existing customer changes only these (see [`crate::update_from_row`]).
+    pub given: Given,
     pub key: RowKey,
     /// The row had no customer number (only with [`MissingNumber::Defer`]); `fields` holds an
     /// empty one for the caller to fill in.
@@ -680,7 +680,7 @@ impl<R: Read> ImportReader<R> {
             errors.push(cell_error(column, field, "duplicate_in_file", message));
         }
         let mut input = std::mem::take(&mut built.input);
-        let given = input.clone();
+        let given = Given::of(&input);
         let needs_number =
             input.customer_number.is_none() && self.missing_number == MissingNumber::Defer;
         if needs_number {

@@ -187,8 +187,17 @@ impl RowKey {
         match self {
             RowKey::Number(number) => {
                 hasher.update(b"number\0");
-                // Numbers are unique ignoring case, like the store's number guard.
-                hasher.update(number.to_uppercase().as_bytes());
+                // Numbers are unique ignoring case, like the store's number guard. Most are
+                // ASCII and short: upper-cased on the stack rather than into a new string.
+                let mut upper = [0u8; 64];
+                match upper.get_mut(..number.len()) {
+                    Some(upper) if number.is_ascii() => {
+                        upper.copy_from_slice(number.as_bytes());
+                        upper.make_ascii_uppercase();
+                        hasher.update(upper);
+                    }
+                    _ => hasher.update(number.to_uppercase().as_bytes()),
+                }
             }
             RowKey::External(external) => {
                 hasher.update(b"external\0");

@@ -828,6 +828,10 @@ fn duplicates_in_one_file() {
     );
     assert!(errors(&rows[3])[0].message.contains("line 3"));
     assert!(rows[4].is_ok());
+    // Numbers beyond ASCII are compared ignoring case too.
+    let text = "Customer Number,First Name\nöb-1,Anna\nÖB-1,Bo\n";
+    let rows = read(text.as_bytes());
+    assert_eq!(errors(&rows[1])[0].code, "duplicate_in_file");
 }
 
 #[test]

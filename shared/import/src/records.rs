@@ -130,6 +130,8 @@ enum State {
 pub(crate) struct RecordReader<R> {
     inner: R,
     delimiter: u8,
+    /// The bytes that may end a run of a field's text: the delimiter, the quote, CR and LF.
+    special: [bool; 256],
     max_record_bytes: usize,
     /// Bytes consumed from the original input so far.
     offset: u64,
@@ -140,9 +142,14 @@ pub(crate) struct RecordReader<R> {
 impl<R: BufRead> RecordReader<R> {
     /// `offset` and `line` say where in the original input `inner` starts.
     pub fn new(inner: R, delimiter: u8, max_record_bytes: usize, offset: u64, line: u64) -> Self {
+        let mut special = [false; 256];
+        for byte in [delimiter, b'"', b'\r', b'\n'] {
+            special[usize::from(byte)] = true;
+        }
         Self {
             inner,
             delimiter,
+            special,
             max_record_bytes,
             offset,
             line,
@@ -213,12 +220,16 @@ impl<R: BufRead> RecordReader<R> {
                 // a run, when the whole run stays within the limit (otherwise byte by byte
                 // below, which finds the byte that crosses it).
                 if !record.too_long && matches!(state, State::Unquoted | State::Quoted) {
+                    // The run ends at the first byte that matters to either state (a quote
+                    // in an unquoted field, a delimiter in a quoted one, is then read on its
+                    // own below): one table look per byte. Runs are short, a few bytes to a
+                    // few dozen, where a vectorised search costs more to set up than it saves.
                     let rest = &buf[used..];
-                    let ends_run = match state {
-                        State::Quoted => b'"',
-                        _ => self.delimiter,
-                    };
-                    let run = memchr::memchr3(ends_run, b'\r', b'\n', rest).unwrap_or(rest.len());
+                    let special = &self.special;
+                    let run = rest
+                        .iter()
+                        .position(|&b| special[usize::from(b)])
+                        .unwrap_or(rest.len());
                     if run > 0 && self.offset + (used + run) as u64 - record.offset <= limit {
                         record.extend(&rest[..run]);
                         used += run;

@@ -697,10 +697,10 @@ impl<R: Read> ImportReader<R> {
         }
         // A national number in the row is read with the row's own country: an import of
         // customers in several countries must not read them all as the organisation's.
-        self.context.default_country = built
-            .country
-            .take()
-            .or_else(|| self.default_country.clone());
+        let country = built.country.or(self.default_country.as_deref());
+        if self.context.default_country.as_deref() != country {
+            self.context.default_country = country.map(str::to_owned);
+        }
         match validate_customer(input, &self.context) {
             Ok(mut fields) if errors.is_empty() => {
                 if needs_number {

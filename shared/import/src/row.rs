@@ -37,7 +37,7 @@ pub(crate) struct BuiltRow {
     pub custom_sources: Vec<(String, usize)>,
     pub problems: Vec<CellProblem>,
     /// The row's own country (ISO code), for reading national phone numbers.
-    pub country: Option<String>,
+    pub country: Option<&'static str>,
     /// Numbers of guessed phone columns ("Phone 1", "Work Phone") that are no valid number of
     /// the row's country: left out, so the customer is imported without them (see `phones`).
     pub phones_left_out: u32,
@@ -237,14 +237,18 @@ impl<'a> RowBuilder<'a> {
         let plain_is_invoice = shape.plain_address_is_invoice();
         let invoice_address = self.address(&INVOICE, plain_is_invoice, invoice_free);
         let visiting_address = self.address(&VISITING, !plain_is_invoice, visiting_free);
+        // The addresses' countries are codes already: looked up only for a `'static` one.
         self.row.country = [&visiting_address, &invoice_address]
             .into_iter()
             .flatten()
-            .filter_map(|address| address.country.clone())
-            .find(|code| domain::is_country(code));
+            .filter_map(|address| address.country.as_deref())
+            .find_map(|code| {
+                domain::is_country(code)
+                    .then(|| country_code(code))
+                    .flatten()
+            });
         let external_refs = self.external_ref(shape, &customer_number);
-        let country = self.row.country.clone();
-        let (phone, mobile) = self.phones(country.as_deref().or(default_country));
+        let (phone, mobile) = self.phones(self.row.country.or(default_country));
         self.row.input = CustomerInput {
             customer_number,
             kind,
@@ -461,12 +465,13 @@ impl<'a> RowBuilder<'a> {
             let Some((value, index)) = self.cell(column) else {
                 continue;
             };
-            let split: Vec<&str> = if column == Column::Tags {
-                split_tags(value).collect()
+            // "Customer Type" is one tag whatever it holds.
+            let (split, whole) = if column == Column::Tags {
+                (Some(split_tags(value)), None)
             } else {
-                vec![value]
+                (None, Some(value))
             };
-            for tag in split {
+            for tag in split.into_iter().flatten().chain(whole) {
                 tags.push(tag.to_owned());
                 self.row.tag_sources.push(index);
             }

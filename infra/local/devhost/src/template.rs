@@ -1591,7 +1591,7 @@ Resources:
         let function = template.function("CustomersImportFunction").unwrap();
         assert_eq!(function.binary, "customers-import");
         assert_eq!(function.timeout_seconds, Some(300));
-        assert_eq!(function.memory_size_mb, Some(512));
+        assert_eq!(function.memory_size_mb, Some(1769));
         assert!(function.http_api_events.is_empty());
         assert!(function.other_events.is_empty());
         let event = SqsEventDef {

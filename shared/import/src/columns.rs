@@ -202,8 +202,8 @@ impl Column {
             C::OnHold => 45,
             C::Salutation => 46,
             C::OrganisationNumber => 47,
-            C::BillTo(n) => 48 + line(n),
-            C::ShipTo(n) => 48 + usize::from(FREE_LINES) + line(n),
+            C::BillTo(n) => SINGLE_COLUMNS + line(n),
+            C::ShipTo(n) => SINGLE_COLUMNS + usize::from(FREE_LINES) + line(n),
         }
     }
 
@@ -222,8 +222,11 @@ impl Column {
 /// QuickBooks Desktop's free address lines per address ("Bill to 1" to "Bill to 5").
 pub(crate) const FREE_LINES: u8 = 5;
 
+/// The columns without a line number, slots 0 to 47; the free lines' slots follow.
+const SINGLE_COLUMNS: usize = 48;
+
 /// How many [`Column::slot`]s there are.
-pub(crate) const SLOTS: usize = 48 + 2 * FREE_LINES as usize;
+pub(crate) const SLOTS: usize = SINGLE_COLUMNS + 2 * FREE_LINES as usize;
 
 struct Alias {
     column: Column,

@@ -4,13 +4,11 @@
 //! infra/template.yaml), for exactly one key, for [`URL_VALIDITY`].
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use aws_sdk_dynamodb::config::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SignatureLocation};
 use chrono::{DateTime, Utc};
 use kit::Problem;
-use kit::objects::{Bucket, s3_signing_settings, sign_for_s3, uri_encode};
+use kit::objects::{Bucket, presign_get, uri_encode};
 use serde::Serialize;
 use store::TenantId;
 
@@ -128,38 +126,6 @@ impl ImportsBucket {
     }
 }
 
-/// `url` (already encoded) presigned for a GET from `start` for `expires_in`, as S3 signs:
-/// the path not normalised or encoded twice, the payload unsigned, only `host` signed, the
-/// session token (if any) in the signed query.
-fn presign_get(
-    url: &str,
-    credentials: &Credentials,
-    region: &str,
-    start: SystemTime,
-    expires_in: Duration,
-) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-    let mut settings = s3_signing_settings();
-    settings.signature_location = SignatureLocation::QueryParams;
-    settings.expires_in = Some(expires_in);
-    let request = SignableRequest::new(
-        "GET",
-        url,
-        std::iter::empty(),
-        SignableBody::UnsignedPayload,
-    )?;
-    let instructions = sign_for_s3(request, credentials, region, start, settings)?;
-    let mut signed = url.to_owned();
-    let mut separator = if url.contains('?') { '&' } else { '?' };
-    for (name, value) in instructions.params() {
-        signed.push(separator);
-        signed.push_str(name);
-        signed.push('=');
-        signed.push_str(&uri_encode(value));
-        separator = '&';
-    }
-    Ok(signed)
-}
-
 /// Signed from `now` to the second (SigV4 dates have no fractions), so `expiresAt` is exact:
 /// that start and the end.
 fn validity(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
@@ -177,7 +143,9 @@ fn presign_failed(error: impl std::error::Error) -> Problem {
 
 #[cfg(test)]
 mod tests {
-    use aws_sdk_dynamodb::config::SharedCredentialsProvider;
+    use std::time::SystemTime;
+
+    use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 
     use super::*;
 

@@ -11,6 +11,7 @@ pub mod problem;
 pub mod protocol;
 pub mod queue;
 pub mod signed;
+pub mod sigv4;
 pub mod sns;
 mod xml;
 

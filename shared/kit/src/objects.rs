@@ -12,10 +12,6 @@ use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
-use aws_sigv4::http_request::{
-    PayloadChecksumKind, PercentEncodingMode, SignableRequest, SigningInstructions,
-    SigningSettings, UriPathNormalizationMode,
-};
 use bytes::Bytes;
 use http::{Method, StatusCode, header};
 use http_body_util::BodyExt;
@@ -25,6 +21,7 @@ use tokio_util::io::StreamReader;
 
 pub use crate::signed::uri_encode;
 use crate::signed::{self, Call, NoAnswer, Service, with_retries};
+use crate::sigv4::{self, Flavour, SignError, Signer};
 use crate::xml::{element, elements, unescape};
 
 /// Attempts per call: the first and two more for a dropped connection, a timeout or S3's
@@ -169,7 +166,7 @@ impl Bucket {
     /// The bucket `name`, in `config`'s region, with its credentials and endpoint
     /// (`AWS_ENDPOINT_URL` locally, else S3's regional endpoint).
     pub fn new(config: &SdkConfig, name: impl Into<String>) -> Self {
-        let s3 = Service::from_config(config, "s3", s3_request_settings);
+        let s3 = Service::from_config(config, "s3", Flavour::S3);
         Self::of(s3, config.endpoint_url(), name)
     }
 
@@ -181,7 +178,7 @@ impl Bucket {
         credentials: SharedCredentialsProvider,
         name: impl Into<String>,
     ) -> Self {
-        let s3 = Service::new("s3", region, credentials, s3_request_settings);
+        let s3 = Service::new("s3", region, credentials, Flavour::S3);
         Self::of(s3, endpoint, name)
     }
 
@@ -345,35 +342,33 @@ impl From<NoAnswer> for ObjectError {
     }
 }
 
-type SignError = Box<dyn std::error::Error + Send + Sync>;
-
-/// SigV4's settings as S3 signs: the path taken as it is, not normalised or encoded twice
-/// (the URL is encoded once, by [`uri_encode`]). Callers add where the signature goes.
-pub fn s3_signing_settings() -> SigningSettings {
-    let mut settings = SigningSettings::default();
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    settings
-}
-
-/// `request` signed for S3 in `region` at `time` with `settings` (see
-/// [`s3_signing_settings`]): the headers or query parameters to add.
-pub fn sign_for_s3(
-    request: SignableRequest<'_>,
+/// `url` (already encoded) presigned for a GET by S3 in `region` from `start` for
+/// `expires_in`: the payload unsigned, only `host` signed, the session token (if any) in the
+/// signed query.
+pub fn presign_get(
+    url: &str,
     credentials: &Credentials,
     region: &str,
-    time: SystemTime,
-    settings: SigningSettings,
-) -> Result<SigningInstructions, SignError> {
-    signed::sign_as("s3", region, request, credentials, time, settings)
+    start: SystemTime,
+    expires_in: Duration,
+) -> Result<String, PresignError> {
+    let uri: http::Uri = url.parse()?;
+    let request = sigv4::Request {
+        method: "GET",
+        uri: &uri,
+        headers: &[],
+        body: sigv4::Body::Unsigned,
+    };
+    let signer = Signer::new("s3", region, Flavour::S3);
+    Ok(signer.presign(&request, credentials, start, expires_in)?)
 }
 
-/// The settings of the bucket's own requests: signed in headers, with the body's SHA-256 in
-/// `x-amz-content-sha256` and the session token (if any) signed.
-fn s3_request_settings() -> SigningSettings {
-    let mut settings = s3_signing_settings();
-    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    settings
+#[derive(Debug, thiserror::Error)]
+pub enum PresignError {
+    #[error("not a URL: {0}")]
+    Url(#[from] http::uri::InvalidUri),
+    #[error(transparent)]
+    Sign(#[from] SignError),
 }
 
 /// The bucket's URL, path-style (`<endpoint>/<bucket>`): the configured endpoint, or S3's
@@ -580,7 +575,7 @@ mod tests {
         time: SystemTime,
     ) -> Request<SdkBody> {
         let anyone = SharedCredentialsProvider::new(credentials.clone());
-        let s3 = Service::new("s3", region, anyone, s3_request_settings);
+        let s3 = Service::new("s3", region, anyone, Flavour::S3);
         s3.signed(call, credentials, time).unwrap()
     }
 

@@ -17,13 +17,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use aws_sigv4::http_request::SigningSettings;
 use bytes::Bytes;
 use http::{Method, header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::signed::{Call, NoAnswer, Service, read_body, uri_encode, with_retries};
+use crate::sigv4::Flavour;
 use crate::xml::{element, unescape};
 
 /// Attempts per call, one attempt's time and the whole call's, when the configuration does
@@ -262,7 +262,7 @@ impl QueryApi {
 
 impl Api {
     fn new(config: &SdkConfig, name: &'static str, refusal: fn(u16, Bytes) -> Refusal) -> Self {
-        let service = Service::from_config(config, name, SigningSettings::default);
+        let service = Service::from_config(config, name, Flavour::Standard);
         let url = format!("{}/", service.url(config.endpoint_url()));
         let timeouts = config.timeout_config();
         Self {

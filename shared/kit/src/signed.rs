@@ -15,17 +15,15 @@ use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::config::{Credentials, ProvideCredentials, SharedCredentialsProvider};
-use aws_sigv4::http_request::{
-    SignableBody, SignableRequest, SigningInstructions, SigningSettings, sign,
-};
-use aws_sigv4::sign::v4;
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
-use http::{Method, Request, header};
+use http::{Method, Request, Uri, header};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use crate::http::{CONNECT_TIMEOUT, Pool, pool};
+pub use crate::sigv4::uri_encode;
+use crate::sigv4::{self, Flavour, Signer};
 
 /// A service of one region, as its requests are signed and addressed.
 #[derive(Clone)]
@@ -34,7 +32,7 @@ pub struct Service {
     name: &'static str,
     region: String,
     credentials: SharedCredentialsProvider,
-    settings: fn() -> SigningSettings,
+    signer: Signer,
     /// Built at the first request: a function that never calls the service does not pay for
     /// it at its cold start. Shared by the service's clones (a store cloned before its first
     /// read must not open connections of its own).
@@ -59,33 +57,31 @@ pub struct NoAnswer(pub String);
 type SignError = Box<dyn std::error::Error + Send + Sync>;
 
 impl Service {
-    /// The service signed for as `name`, in `region`, with `credentials` and SigV4 `settings`.
+    /// The service signed for as `name`, in `region`, with `credentials`, SigV4's way for
+    /// `flavour`.
     pub fn new(
         name: &'static str,
         region: impl Into<String>,
         credentials: SharedCredentialsProvider,
-        settings: fn() -> SigningSettings,
+        flavour: Flavour,
     ) -> Self {
+        let region = region.into();
         Self {
             name,
-            region: region.into(),
+            signer: Signer::new(name, region.clone(), flavour),
+            region,
             credentials,
-            settings,
             http: Arc::default(),
         }
     }
 
     /// The service in `config`'s region, with its credentials.
-    pub fn from_config(
-        config: &SdkConfig,
-        name: &'static str,
-        settings: fn() -> SigningSettings,
-    ) -> Self {
+    pub fn from_config(config: &SdkConfig, name: &'static str, flavour: Flavour) -> Self {
         let region = config.region().map(ToString::to_string).unwrap_or_default();
         let credentials = config
             .credentials_provider()
             .expect("kit::aws::sdk_config sets credentials");
-        Self::new(name, region, credentials, settings)
+        Self::new(name, region, credentials, flavour)
     }
 
     pub fn region(&self) -> &str {
@@ -136,65 +132,33 @@ impl Service {
         credentials: &Credentials,
         time: SystemTime,
     ) -> Result<Request<SdkBody>, SignError> {
-        let headers = call.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
-        let signable = SignableRequest::new(
-            call.method.as_str(),
-            &call.url,
-            headers,
-            SignableBody::Bytes(&call.body),
-        )?;
-        let instructions = self.sign(signable, credentials, time, (self.settings)())?;
-        let mut request = Request::builder()
-            .method(call.method.clone())
-            .uri(&call.url);
+        let uri: Uri = call.url.parse()?;
+        let headers: Vec<(&str, &str)> = call
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        let request = sigv4::Request {
+            method: call.method.as_str(),
+            uri: &uri,
+            headers: &headers,
+            body: sigv4::Body::Bytes(&call.body),
+        };
+        let signing = self.signer.headers(&request, credentials, time)?;
+        let mut request = Request::builder().method(call.method.clone()).uri(uri);
         for (name, value) in &call.headers {
             request = request.header(name, value);
         }
-        for (name, value) in instructions.headers() {
-            request = request.header(name, value);
+        for (name, value) in signing {
+            request = request.header(header::HeaderName::from_static(name), value);
         }
         Ok(request.body(SdkBody::from(call.body.clone()))?)
     }
 
-    /// `request` signed for this service at `time` with `settings`: the headers or query
-    /// parameters to add (a presigned URL's are in the query).
-    pub fn sign(
-        &self,
-        request: SignableRequest<'_>,
-        credentials: &Credentials,
-        time: SystemTime,
-        settings: SigningSettings,
-    ) -> Result<SigningInstructions, SignError> {
-        sign_as(
-            self.name,
-            &self.region,
-            request,
-            credentials,
-            time,
-            settings,
-        )
+    /// The signer of this service's requests.
+    pub fn signer(&self) -> &Signer {
+        &self.signer
     }
-}
-
-/// `request` signed for the service `name` in `region` at `time` with `settings`.
-pub fn sign_as(
-    name: &str,
-    region: &str,
-    request: SignableRequest<'_>,
-    credentials: &Credentials,
-    time: SystemTime,
-    settings: SigningSettings,
-) -> Result<SigningInstructions, SignError> {
-    let identity = credentials.clone().into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(name)
-        .time(time)
-        .settings(settings)
-        .build()?
-        .into();
-    Ok(sign(request, &params)?.into_parts().0)
 }
 
 /// The `endpoint` configured, else service `name`'s regional one in `region`
@@ -241,20 +205,6 @@ where
     }
 }
 
-/// SigV4's URI encoding: every byte but the unreserved characters (`A-Z a-z 0-9 - _ . ~`) as
-/// `%XX`.
-pub fn uri_encode(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
-}
-
 /// An answer's whole body.
 pub async fn read_body(body: Incoming) -> Result<Bytes, NoAnswer> {
     Ok(body
@@ -297,7 +247,7 @@ mod tests {
             "dynamodb",
             region,
             SharedCredentialsProvider::new(credentials),
-            SigningSettings::default,
+            Flavour::Standard,
         )
     }
 

@@ -102,14 +102,7 @@ impl Signer {
     ) -> Result<Vec<(&'static str, String)>, SignError> {
         let stamp = Stamp::at(time);
         let payload = payload_hash(request.body);
-        let host = host(request.uri)?;
-        let mut headers: Vec<(&str, Cow<'_, str>)> = request
-            .headers
-            .iter()
-            .filter(|(name, _)| !UNSIGNED_HEADERS.contains(name))
-            .map(|&(name, value)| (name, trim_all(value)))
-            .collect();
-        headers.push(("host", Cow::Borrowed(host)));
+        let mut headers = signed_headers_of(request)?;
         headers.push(("x-amz-date", Cow::Borrowed(stamp.date_time())));
         if let Some(token) = credentials.session_token() {
             headers.push(("x-amz-security-token", Cow::Borrowed(token)));
@@ -121,16 +114,7 @@ impl Signer {
         headers.sort_by(|a, b| a.0.cmp(b.0));
         let signed_headers = signed_names(&headers);
 
-        let mut canonical = String::with_capacity(512);
-        self.write_method_and_path(&mut canonical, request);
-        write_query(&mut canonical, request.uri.query().unwrap_or(""), &[]);
-        canonical.push('\n');
-        write_headers(&mut canonical, &headers);
-        canonical.push('\n');
-        canonical.push_str(&signed_headers);
-        canonical.push('\n');
-        canonical.push_str(&payload);
-
+        let canonical = self.canonical_request(request, &[], &headers, &signed_headers, &payload);
         let signature = self.sign(&canonical, &stamp, credentials);
         let mut authorization = String::with_capacity(256);
         authorization.push_str(ALGORITHM);
@@ -166,14 +150,7 @@ impl Signer {
         expires_in: Duration,
     ) -> Result<String, SignError> {
         let stamp = Stamp::at(time);
-        let host = host(request.uri)?;
-        let mut headers: Vec<(&str, Cow<'_, str>)> = request
-            .headers
-            .iter()
-            .filter(|(name, _)| !UNSIGNED_HEADERS.contains(name))
-            .map(|&(name, value)| (name, trim_all(value)))
-            .collect();
-        headers.push(("host", Cow::Borrowed(host)));
+        let mut headers = signed_headers_of(request)?;
         headers.sort_by(|a, b| a.0.cmp(b.0));
         let signed_headers = signed_names(&headers);
 
@@ -193,15 +170,9 @@ impl Signer {
             added.push(("X-Amz-Security-Token", token));
         }
 
-        let mut canonical = String::with_capacity(1024);
-        self.write_method_and_path(&mut canonical, request);
-        write_query(&mut canonical, request.uri.query().unwrap_or(""), &added);
-        canonical.push('\n');
-        write_headers(&mut canonical, &headers);
-        canonical.push('\n');
-        canonical.push_str(&signed_headers);
-        canonical.push('\n');
-        canonical.push_str(&payload_hash(request.body));
+        let payload = payload_hash(request.body);
+        let canonical =
+            self.canonical_request(request, &added, &headers, &signed_headers, &payload);
         let signature = self.sign(&canonical, &stamp, credentials);
 
         let url = request.uri.to_string();
@@ -223,16 +194,33 @@ impl Signer {
         Ok(presigned)
     }
 
-    /// The method and the canonical path, each on its line.
-    fn write_method_and_path(&self, out: &mut String, request: &Request<'_>) {
+    /// SigV4's canonical request: the method, the path, the query (with `added` parameters),
+    /// the headers (`sorted` by name), their names and the payload's hash, a line each.
+    fn canonical_request(
+        &self,
+        request: &Request<'_>,
+        added: &[(&str, &str)],
+        sorted: &[(&str, Cow<'_, str>)],
+        signed_headers: &str,
+        payload: &str,
+    ) -> String {
+        let mut out = String::with_capacity(1024);
         out.push_str(request.method);
         out.push('\n');
         let path = request.uri.path();
         match self.flavour {
             Flavour::S3 => out.push_str(if path.is_empty() { "/" } else { path }),
-            Flavour::Standard => encode_path_into(out, &normalised_path(path)),
+            Flavour::Standard => encode_path_into(&mut out, &normalised_path(path)),
         }
         out.push('\n');
+        write_query(&mut out, request.uri.query().unwrap_or(""), added);
+        out.push('\n');
+        write_headers(&mut out, sorted);
+        out.push('\n');
+        out.push_str(signed_headers);
+        out.push('\n');
+        out.push_str(payload);
+        out
     }
 
     /// `<date>/<region>/<service>/aws4_request`.
@@ -368,6 +356,18 @@ fn civil_date(days: u64) -> (u32, u32, u32) {
     };
     let year = year_of_era + era * 400 + u64::from(month <= 2);
     (year as u32, month as u32, day as u32)
+}
+
+/// The request's headers SigV4 signs, values trimmed, and `host`: not yet sorted.
+fn signed_headers_of<'a>(request: &Request<'a>) -> Result<Vec<(&'a str, Cow<'a, str>)>, SignError> {
+    let mut headers: Vec<(&str, Cow<'_, str>)> = request
+        .headers
+        .iter()
+        .filter(|(name, _)| !UNSIGNED_HEADERS.contains(name))
+        .map(|&(name, value)| (name, trim_all(value)))
+        .collect();
+    headers.push(("host", Cow::Borrowed(host(request.uri)?)));
+    Ok(headers)
 }
 
 /// The `host` signed: the URL's host, with its port unless the scheme's default (as hyper

@@ -46,12 +46,7 @@ pub fn signed_fields(
     now: DateTime<Utc>,
 ) -> BTreeMap<String, String> {
     let stamp = sigv4::Stamp::at(SystemTime::from(now));
-    let credential = format!(
-        "{}/{}/{}/s3/aws4_request",
-        signer.access_key_id,
-        stamp.date(),
-        signer.region
-    );
+    let credential = sigv4::credential(signer.access_key_id, &stamp, signer.region, "s3");
     let mut fields = BTreeMap::from([
         ("key".to_owned(), policy.key.to_owned()),
         ("x-amz-algorithm".to_owned(), sigv4::ALGORITHM.to_owned()),

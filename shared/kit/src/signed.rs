@@ -28,10 +28,8 @@ use crate::sigv4::{self, Flavour, Signer};
 /// A service of one region, as its requests are signed and addressed.
 #[derive(Clone)]
 pub struct Service {
-    /// The signing name (`s3`, `dynamodb`).
-    name: &'static str,
-    region: String,
     credentials: SharedCredentialsProvider,
+    /// Its signing name and region too.
     signer: Signer,
     /// Built at the first request: a function that never calls the service does not pay for
     /// it at its cold start. Shared by the service's clones (a store cloned before its first
@@ -65,11 +63,8 @@ impl Service {
         credentials: SharedCredentialsProvider,
         flavour: Flavour,
     ) -> Self {
-        let region = region.into();
         Self {
-            name,
-            signer: Signer::new(name, region.clone(), flavour),
-            region,
+            signer: Signer::new(name, region, flavour),
             credentials,
             http: Arc::default(),
         }
@@ -85,12 +80,12 @@ impl Service {
     }
 
     pub fn region(&self) -> &str {
-        &self.region
+        self.signer.region()
     }
 
     /// The signing name (`s3`, `dynamodb`).
     pub fn name(&self) -> &'static str {
-        self.name
+        self.signer.service()
     }
 
     /// The credentials every request is signed with.
@@ -104,7 +99,7 @@ impl Service {
     /// The `endpoint` configured (`AWS_ENDPOINT_URL` locally), else the service's regional
     /// one (`amazonaws.com.cn` in the China regions), without a trailing slash.
     pub fn url(&self, endpoint: Option<&str>) -> String {
-        service_url(self.name, &self.region, endpoint)
+        service_url(self.name(), self.region(), endpoint)
     }
 
     /// One attempt at `call`: signed now, its answer's headers within `timeout`. Any status
@@ -153,11 +148,6 @@ impl Service {
             request = request.header(header::HeaderName::from_static(name), value);
         }
         Ok(request.body(SdkBody::from(call.body.clone()))?)
-    }
-
-    /// The signer of this service's requests.
-    pub fn signer(&self) -> &Signer {
-        &self.signer
     }
 }
 

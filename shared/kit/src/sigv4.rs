@@ -119,9 +119,7 @@ impl Signer {
         let mut authorization = String::with_capacity(256);
         authorization.push_str(ALGORITHM);
         authorization.push_str(" Credential=");
-        authorization.push_str(credentials.access_key_id());
-        authorization.push('/');
-        self.write_scope(&mut authorization, &stamp);
+        authorization.push_str(&self.credential(credentials.access_key_id(), &stamp));
         authorization.push_str(", SignedHeaders=");
         authorization.push_str(&signed_headers);
         authorization.push_str(", Signature=");
@@ -154,10 +152,7 @@ impl Signer {
         headers.sort_by(|a, b| a.0.cmp(b.0));
         let signed_headers = signed_names(&headers);
 
-        let mut credential = String::with_capacity(128);
-        credential.push_str(credentials.access_key_id());
-        credential.push('/');
-        self.write_scope(&mut credential, &stamp);
+        let credential = self.credential(credentials.access_key_id(), &stamp);
         let expires = expires_in.as_secs().to_string();
         let mut added = vec![
             ("X-Amz-Algorithm", ALGORITHM),
@@ -223,14 +218,22 @@ impl Signer {
         out
     }
 
-    /// `<date>/<region>/<service>/aws4_request`.
+    /// The signing name (`s3`, `dynamodb`).
+    pub fn service(&self) -> &'static str {
+        self.service
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// `<access key id>/<scope>`, as the signature names who signed.
+    pub fn credential(&self, access_key_id: &str, stamp: &Stamp) -> String {
+        credential(access_key_id, stamp, &self.region, self.service)
+    }
+
     fn write_scope(&self, out: &mut String, stamp: &Stamp) {
-        out.push_str(stamp.date());
-        out.push('/');
-        out.push_str(&self.region);
-        out.push('/');
-        out.push_str(self.service);
-        out.push_str("/aws4_request");
+        write_scope(out, stamp, &self.region, self.service);
     }
 
     /// The signature of `canonical` (the canonical request) at `stamp`.
@@ -272,6 +275,27 @@ impl Signer {
         }
         cached.as_ref().expect("just derived").mac.clone()
     }
+}
+
+/// `<access key id>/<date>/<region>/<service>/aws4_request`: who signed, for which day,
+/// region and service (a signature's `Credential`, a presigned URL's or upload form's
+/// `x-amz-credential`).
+pub fn credential(access_key_id: &str, stamp: &Stamp, region: &str, service: &str) -> String {
+    let mut credential = String::with_capacity(access_key_id.len() + 64);
+    credential.push_str(access_key_id);
+    credential.push('/');
+    write_scope(&mut credential, stamp, region, service);
+    credential
+}
+
+/// The scope: `<date>/<region>/<service>/aws4_request`.
+fn write_scope(out: &mut String, stamp: &Stamp, region: &str, service: &str) {
+    out.push_str(stamp.date());
+    out.push('/');
+    out.push_str(region);
+    out.push('/');
+    out.push_str(service);
+    out.push_str("/aws4_request");
 }
 
 /// SigV4's signing key for `date` (`YYYYMMDD`): kDate = HMAC("AWS4" + secret, date), then

@@ -216,9 +216,14 @@ async fn a_customer_with_5000_linked_records_is_cascaded_completely_one_write_ea
     // History names each changed record once.
     let mut named: HashMap<String, usize> = HashMap::new();
     let mut cursor: Option<String> = None;
+    let card = store
+        .get(&tenant, &customer)
+        .await
+        .unwrap()
+        .expect("the card");
     loop {
         let page = store
-            .history(&tenant, &customer, 100, cursor.as_deref())
+            .history(&tenant, &card, 100, cursor.as_deref())
             .await
             .unwrap();
         for entry in &page.items {

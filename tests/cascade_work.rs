@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use domain::{ChangeKind, Customer, WorkOrder, WorkStatus};
+use domain::{Customer, WorkOrder, WorkStatus};
 use e2e::work::{customer_with_site, id_of, job, move_through, work_order};
 use e2e::{Session, Suite};
 use lambda_runtime::LambdaEvent;
@@ -235,15 +235,7 @@ async fn customer_with_work_in_progress(
     tenant: &TenantId,
 ) -> (Customer, Vec<WorkOrder>) {
     let card = e2e::records::card("C1", "Race", "Test", "ada");
-    store
-        .create(
-            tenant,
-            &card,
-            &e2e::history_entry(ChangeKind::Created),
-            None,
-        )
-        .await
-        .expect("customer");
+    store.create(tenant, &card, None).await.expect("customer");
     let site = e2e::records::site(&card, "Yard", "ada");
     let linked = e2e::records::link_site(store, tenant, &card, &site).await;
     let mut orders = Vec::new();
@@ -476,15 +468,7 @@ async fn the_cascade_reads_only_the_kinds_a_customer_has_and_still_closes_everyt
 
     // A customer with no records: one Query finds none of the four kinds, nothing is written.
     let lone = e2e::records::card("C0", "Only", "Contact", "ada");
-    store
-        .create(
-            &tenant,
-            &lone,
-            &e2e::history_entry(ChangeKind::Created),
-            None,
-        )
-        .await
-        .expect("customer");
+    store.create(&tenant, &lone, None).await.expect("customer");
     let usage = cascade_counted(&store, &client, &table, &lone).await;
     assert_eq!((usage.read_requests, usage.write_requests), (1, 0));
 

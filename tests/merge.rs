@@ -440,15 +440,7 @@ async fn a_record_changed_since_it_was_read_is_not_moved_over_its_change() {
     let acme = TenantId::parse("acme").unwrap();
     let (survivor, duplicate) = (card("1"), card("2"));
     for c in [&survivor, &duplicate] {
-        store
-            .create(
-                &acme,
-                c,
-                &e2e::history_entry(domain::ChangeKind::Created),
-                None,
-            )
-            .await
-            .unwrap();
+        store.create(&acme, c, None).await.unwrap();
     }
     let site = domain::Site::new(
         duplicate.id.clone(),

@@ -40,10 +40,7 @@ async fn a_created_customer_reads_back_equal() {
     let store = store().await;
     let acme = tenant("acme");
     let anna = new_customer("1", "Anna", "Berg", Some("anna@example.com"));
-    store
-        .create(&acme, &anna, &e2e::history_entry(ChangeKind::Created), None)
-        .await
-        .unwrap();
+    store.create(&acme, &anna, None).await.unwrap();
     assert_eq!(
         store.get(&acme, &anna.id).await.unwrap(),
         Some(anna.clone())
@@ -51,26 +48,70 @@ async fn a_created_customer_reads_back_equal() {
     assert_eq!(store.get(&tenant("other"), &anna.id).await.unwrap(), None);
 }
 
+/// The card is its own `created` entry: no history item is written with it, and the history
+/// ends with it, after the stored entries, without outgrowing a page.
+#[tokio::test]
+async fn the_history_ends_with_the_created_entry_read_from_the_card() {
+    let (client, table) = e2e::fresh_table().await;
+    let store = e2e::store(table.clone()).await;
+    let acme = tenant("acme");
+    let anna = new_customer("1", "Anna", "Berg", None);
+    store.create(&acme, &anna, None).await.unwrap();
+    let partition = client
+        .query()
+        .table_name(&table)
+        .key_condition_expression("PK = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("T#acme#C#{}", anna.id)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(partition.count(), 1, "the card alone");
+    let created = domain::HistoryEntry::created(&anna);
+    let page = store.history(&acme, &anna, 20, None).await.unwrap();
+    assert_eq!(
+        (page.items, page.next_cursor),
+        (vec![created.clone()], None)
+    );
+
+    let mut before = anna.clone();
+    for _ in 0..2 {
+        let mut after = next_version(&before);
+        after.fields.description = Some(format!("v{}", after.version));
+        let entry = domain::HistoryEntry::of(ChangeKind::Updated, Some(&before), &after);
+        store
+            .replace(&acme, &before, &after, &entry, None)
+            .await
+            .unwrap();
+        before = after;
+    }
+    let versions = |page: &store::Page<domain::HistoryEntry>| -> Vec<u64> {
+        page.items.iter().map(|e| e.version).collect()
+    };
+    let whole = store.history(&acme, &before, 3, None).await.unwrap();
+    assert_eq!((versions(&whole), whole.next_cursor), (vec![3, 2, 1], None));
+    assert_eq!(whole.items[2], created);
+    let first = store.history(&acme, &before, 2, None).await.unwrap();
+    assert_eq!(versions(&first), [3, 2]);
+    let rest = store
+        .history(&acme, &before, 2, first.next_cursor.as_deref())
+        .await
+        .unwrap();
+    assert_eq!((rest.items, rest.next_cursor), (vec![created], None));
+}
+
 #[tokio::test]
 async fn numbers_are_unique_per_tenant_and_case_insensitive() {
     let store = store().await;
     let acme = tenant("acme");
     store
-        .create(
-            &acme,
-            &new_customer("ab-1", "A", "A", None),
-            &e2e::history_entry(ChangeKind::Created),
-            None,
-        )
+        .create(&acme, &new_customer("ab-1", "A", "A", None), None)
         .await
         .unwrap();
     let err = store
-        .create(
-            &acme,
-            &new_customer("AB-1", "B", "B", None),
-            &e2e::history_entry(ChangeKind::Created),
-            None,
-        )
+        .create(&acme, &new_customer("AB-1", "B", "B", None), None)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NumberTaken), "{err}");
@@ -78,7 +119,6 @@ async fn numbers_are_unique_per_tenant_and_case_insensitive() {
         .create(
             &tenant("other"),
             &new_customer("AB-1", "C", "C", None),
-            &e2e::history_entry(ChangeKind::Created),
             None,
         )
         .await
@@ -90,10 +130,7 @@ async fn a_replace_from_a_stale_version_is_refused() {
     let store = store().await;
     let acme = tenant("acme");
     let anna = new_customer("1", "Anna", "Berg", None);
-    store
-        .create(&acme, &anna, &e2e::history_entry(ChangeKind::Created), None)
-        .await
-        .unwrap();
+    store.create(&acme, &anna, None).await.unwrap();
     let mut first = next_version(&anna);
     first.fields.on_hold = true;
     store
@@ -128,10 +165,7 @@ async fn lookups_follow_changed_emails_and_numbers() {
     let store = store().await;
     let acme = tenant("acme");
     let anna = new_customer("1", "Anna", "Berg", Some("old@example.com"));
-    store
-        .create(&acme, &anna, &e2e::history_entry(ChangeKind::Created), None)
-        .await
-        .unwrap();
+    store.create(&acme, &anna, None).await.unwrap();
     assert_eq!(
         store
             .find_by_email(&acme, "OLD@example.com")
@@ -177,12 +211,7 @@ async fn lookups_follow_changed_emails_and_numbers() {
     );
     assert_eq!(store.find_by_number(&acme, "2").await.unwrap(), Some(after));
     store
-        .create(
-            &acme,
-            &new_customer("1", "Bo", "Ek", None),
-            &e2e::history_entry(ChangeKind::Created),
-            None,
-        )
+        .create(&acme, &new_customer("1", "Bo", "Ek", None), None)
         .await
         .expect("the freed number can be taken again");
 }
@@ -226,22 +255,11 @@ async fn a_name_search_merges_the_name_indexes_page_by_page() {
         };
         let mut c = new_customer(&i.to_string(), first, &last, None);
         c.fields.company_name = company.map(str::to_owned);
-        store
-            .create(&acme, &c, &e2e::history_entry(ChangeKind::Created), None)
-            .await
-            .unwrap();
+        store.create(&acme, &c, None).await.unwrap();
         expected.push((fold(&format!("{last} {first}")), c.fields.display_name()));
     }
     let other = new_customer("99", "Bertil", "Berg", None);
-    store
-        .create(
-            &tenant("other"),
-            &other,
-            &e2e::history_entry(ChangeKind::Created),
-            None,
-        )
-        .await
-        .unwrap();
+    store.create(&tenant("other"), &other, None).await.unwrap();
     expected.sort();
     let expected: Vec<String> = expected.into_iter().map(|(_, name)| name).collect();
 
@@ -326,10 +344,7 @@ async fn lists_sort_by_folded_name_filter_by_status_and_page() {
     let mut created = Vec::new();
     for (i, (last, first)) in names.iter().enumerate() {
         let c = new_customer(&i.to_string(), first, last, None);
-        store
-            .create(&acme, &c, &e2e::history_entry(ChangeKind::Created), None)
-            .await
-            .unwrap();
+        store.create(&acme, &c, None).await.unwrap();
         created.push(c);
     }
     let mut inactive = next_version(&created[2]);
@@ -450,10 +465,7 @@ async fn a_status_change_moves_the_customer_in_every_order() {
     let store = store().await;
     let acme = tenant("acme");
     let anna = new_customer("7", "Anna", "Berg", None);
-    store
-        .create(&acme, &anna, &e2e::history_entry(ChangeKind::Created), None)
-        .await
-        .unwrap();
+    store.create(&acme, &anna, None).await.unwrap();
     let ids = |page: store::Page<Customer>| -> Vec<domain::CustomerId> {
         page.items.into_iter().map(|c| c.id).collect()
     };
@@ -522,24 +534,11 @@ async fn an_idempotency_record_commits_with_the_customer_and_replays() {
         expires_at: Utc::now().timestamp() + 60,
     };
     let anna = new_customer("1", "Anna", "Berg", None);
-    store
-        .create(
-            &acme,
-            &anna,
-            &e2e::history_entry(ChangeKind::Created),
-            Some(&record),
-        )
-        .await
-        .unwrap();
+    store.create(&acme, &anna, Some(&record)).await.unwrap();
 
     let retry = new_customer("1", "Anna", "Berg", None);
     match store
-        .create(
-            &acme,
-            &retry,
-            &e2e::history_entry(ChangeKind::Created),
-            Some(&record),
-        )
+        .create(&acme, &retry, Some(&record))
         .await
         .unwrap_err()
     {
@@ -560,10 +559,7 @@ async fn requests_and_capacity_are_counted() {
     let anna = new_customer("1", "Anna", "Berg", Some("anna@example.com"));
 
     store.usage().reset();
-    store
-        .create(&acme, &anna, &e2e::history_entry(ChangeKind::Created), None)
-        .await
-        .unwrap();
+    store.create(&acme, &anna, None).await.unwrap();
     let create = store.usage().snapshot();
     assert_eq!(create.requests, 1, "create is one transaction");
 

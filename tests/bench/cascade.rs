@@ -6,7 +6,7 @@
 //! are mixed in: they must cost reads only. Run with `infra/local/bench`.
 
 use chrono::Utc;
-use domain::{ChangeKind, Customer, CustomerInput, Job, Site, WorkOrder, WorkStatus};
+use domain::{Customer, CustomerInput, Job, Site, WorkOrder, WorkStatus};
 use lambda_runtime::LambdaEvent;
 use serde_json::json;
 use store::{CustomerStore, TenantId, Usage};
@@ -105,15 +105,7 @@ async fn main() {
     let store = e2e::store(table.clone()).await;
     let tenant = TenantId::parse("bench").unwrap();
     let card = customer();
-    store
-        .create(
-            &tenant,
-            &card,
-            &e2e::history_entry(ChangeKind::Created),
-            None,
-        )
-        .await
-        .expect("customer");
+    store.create(&tenant, &card, None).await.expect("customer");
     let card = link_sites(&store, &tenant, card).await;
     let (open_orders, open_jobs) = add_work(&store, &tenant, &card).await;
     let inactive = e2e::records::deactivate(&store, &tenant, &card).await;

@@ -30,7 +30,7 @@ use devhost::gateway::{self, EventContext, Route};
 use devhost::resources;
 use devhost::template::{FunctionDef, Template};
 use devhost::{AwsClients, HostOptions, LambdaHost};
-use domain::{ChangeKind, Customer, CustomerInput, ValidationContext};
+use domain::{Customer, CustomerInput, ValidationContext};
 use serde_json::{Value, json};
 use store::TenantId;
 
@@ -202,12 +202,7 @@ async fn seed_customer(table: &str) -> String {
     let customer = Customer::new(fields, "bench", Utc::now());
     let tenant = TenantId::parse(TENANT).expect("a tenant id");
     store
-        .create(
-            &tenant,
-            &customer,
-            &e2e::history_entry(ChangeKind::Created),
-            None,
-        )
+        .create(&tenant, &customer, None)
         .await
         .expect("the customer is stored");
     customer.id.to_string()

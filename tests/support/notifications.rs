@@ -306,7 +306,7 @@ pub async fn seed_job(
     (number, mobile): (&str, &str),
 ) -> SeededJob {
     use chrono::Utc;
-    use domain::{ChangeKind, Customer, CustomerInput, Job, WorkOrder};
+    use domain::{Customer, CustomerInput, Job, WorkOrder};
 
     let mut input = crate::customer(number, "Bench", "Texts");
     input["contacts"] = json!([{"firstName": "Bo", "mobile": mobile, "primary": true}]);
@@ -317,15 +317,7 @@ pub async fn seed_job(
         Utc::now(),
     );
     card.assignees = vec!["tech-1".into(), "tech-2".into()];
-    store
-        .create(
-            tenant,
-            &card,
-            &crate::history_entry(ChangeKind::Created),
-            None,
-        )
-        .await
-        .expect("customer");
+    store.create(tenant, &card, None).await.expect("customer");
     let site = crate::records::site(&card, "Yard", "bench");
     let linked = crate::records::link_site(store, tenant, &card, &site).await;
     let fields = domain::validate_work_order(

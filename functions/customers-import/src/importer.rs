@@ -791,8 +791,7 @@ impl Importer {
             let prepared = match outcome {
                 Outcome::Create(customer, duplicate) => {
                     warning = duplicate;
-                    let history = HistoryEntry::of(ChangeKind::Created, None, &customer);
-                    Some((true, CustomerChange::Create { customer, history }))
+                    Some((true, CustomerChange::Create { customer }))
                 }
                 Outcome::Update { before, after } => {
                     let history = HistoryEntry::of(ChangeKind::Updated, Some(&before), &after);

@@ -119,15 +119,15 @@ impl CustomerStore {
 
     /// Creates a customer. Uniqueness of the number and of external references is enforced by
     /// DynamoDB: their guard items are put with `attribute_not_exists` in the same transaction
-    /// as the customer.
+    /// as the customer. Its `created` history entry is the card itself
+    /// ([`HistoryEntry::created`], read by [`Self::history`]).
     pub async fn create(
         &self,
         tenant: &TenantId,
         customer: &Customer,
-        history: &HistoryEntry,
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<CreateOutcome, StoreError> {
-        let mut set = self.create_writes(tenant, customer, history);
+        let mut set = self.create_writes(tenant, customer);
         if let Some(record) = idempotency {
             set.push_conditional(
                 self.put_new(items::idempotency_item(tenant, record)),
@@ -148,13 +148,9 @@ impl CustomerStore {
     }
 
     /// What a create writes: the customer, its number, external-reference and
-    /// organisation-number guards, the `created` history entry and the lookup entries.
-    pub(crate) fn create_writes(
-        &self,
-        tenant: &TenantId,
-        customer: &Customer,
-        history: &HistoryEntry,
-    ) -> WriteSet {
+    /// organisation-number guards and the lookup entries. No history entry: the card is its
+    /// `created` entry.
+    pub(crate) fn create_writes(&self, tenant: &TenantId, customer: &Customer) -> WriteSet {
         let mut set = WriteSet::default();
         set.push_conditional(
             self.put_new(items::customer_item(tenant, customer)),
@@ -189,7 +185,6 @@ impl CustomerStore {
                 Guarded::OrgNumber,
             );
         }
-        set.push(self.put(items::history_item(tenant, &customer.id, history)));
         for extra in &lookups.extra {
             set.push(self.put(items::lookup_item(extra, &customer.id)));
         }
@@ -360,17 +355,37 @@ impl CustomerStore {
         set
     }
 
-    /// A customer's history, newest first, one Query per page.
+    /// A customer's history, newest first, one Query per page. The last page ends with the
+    /// oldest entry, `created`, which is read from the card ([`HistoryEntry::created`]).
     pub async fn history(
         &self,
         tenant: &TenantId,
-        id: &CustomerId,
+        customer: &Customer,
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<HistoryEntry>, StoreError> {
         // ULID entry ids: newest first is the partition's order reversed.
-        self.children(tenant, id, keys::HISTORY_PREFIX, limit, cursor, false)
-            .await
+        let mut page: Page<HistoryEntry> = self
+            .children(
+                tenant,
+                &customer.id,
+                keys::HISTORY_PREFIX,
+                limit,
+                cursor,
+                false,
+            )
+            .await?;
+        if page.next_cursor.is_none() {
+            match page.items.last() {
+                // A full page keeps to its size: `created` comes alone on the next one.
+                Some(last) if page.items.len() >= limit.max(1) as usize => {
+                    let key = keys::history(tenant, &customer.id, &last.id);
+                    page.next_cursor = cursor::encode(&items::key_of(key));
+                }
+                _ => page.items.push(HistoryEntry::created(customer)),
+            }
+        }
+        Ok(page)
     }
 
     /// The users assigned to a customer (one Query; a customer has few).
@@ -523,8 +538,8 @@ impl CustomerStore {
         Ok((rows, last.as_ref().and_then(position)))
     }
 
-    /// Deletes a customer that has nothing but its card and its creation entry: no later
-    /// history, no assignments, no linked records. Anything else answers `HasHistory`, and the
+    /// Deletes a customer that has nothing but its card (which is its creation entry): no
+    /// history entry, no assignments, no linked records. Anything else answers `HasHistory`, and the
     /// way out is deactivation. The delete is conditional on the version, so a change that
     /// lands meanwhile wins.
     pub async fn delete_untouched(
@@ -536,24 +551,21 @@ impl CustomerStore {
             .query_partition(
                 keys::customer_partition(tenant, &customer.id),
                 None,
-                4,
+                3,
                 None,
                 true,
             )
             .await?;
-        let history_entries = partition
-            .items
-            .iter()
-            .filter(|item| attribute(item, SK).starts_with(keys::HISTORY_PREFIX))
-            .count();
         // The pointer at the create's idempotency record (erasure's) is no use of the customer.
         let is_ref = |item: &&Item| attribute(item, keys::ENTITY) == items::IDEMPOTENCY_REF;
         let refs = partition.items.iter().filter(is_ref).count();
-        let others = partition.items.len() - history_entries - refs;
+        // Anything but the card and that pointer is a use: a history entry, a site, an
+        // assignment.
+        let others = partition.items.len() - refs;
         // A customer an import created is linked to that import: the next import of the same
         // file would create it again, and its history says where it came from.
         let imported = domain::is_import_actor(&customer.created_by);
-        if imported || history_entries > 1 || others > 1 || partition.next_cursor.is_some() {
+        if imported || others > 1 || partition.next_cursor.is_some() {
             return Err(StoreError::HasHistory);
         }
         let mut set = WriteSet::default();
@@ -574,15 +586,12 @@ impl CustomerStore {
             let key = keys::organisation_number_guard(tenant, &identity);
             set.push(self.delete_guard(key, &customer.id));
         }
-        for item in &partition.items {
-            let sk = attribute(item, SK);
-            if sk.starts_with(keys::HISTORY_PREFIX) || is_ref(&item) {
-                set.push(self.delete(keys::Key {
-                    pk: keys::customer_partition(tenant, &customer.id),
-                    sk: sk.to_owned(),
-                }));
-                set.replacing(item.clone());
-            }
+        for item in partition.items.iter().filter(is_ref) {
+            set.push(self.delete(keys::Key {
+                pk: keys::customer_partition(tenant, &customer.id),
+                sk: attribute(item, SK).to_owned(),
+            }));
+            set.replacing(item.clone());
         }
         for extra in &lookups.extra {
             set.push(self.delete(extra.key.clone()));

@@ -96,8 +96,12 @@ impl CustomerStore {
                 if entity == items::IDEMPOTENCY_REF {
                     requests.push(keys::idempotency(tenant, attribute(&item, "key")));
                 }
-                if let Some(import) = domain::import_of_actor(attribute(&item, "by")) {
-                    imports.insert(import.to_owned());
+                // A history entry names who made its change (`by`); the card, which is its own
+                // `created` entry, who created it.
+                for actor in ["by", "createdBy"] {
+                    if let Some(import) = domain::import_of_actor(attribute(&item, actor)) {
+                        imports.insert(import.to_owned());
+                    }
                 }
                 add_to(&mut groups, &entity, json_of(item)?);
             }

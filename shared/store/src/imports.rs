@@ -282,10 +282,9 @@ impl ImportRecord {
     reason = "a chunk holds at most a hundred, briefly; boxing would only add noise"
 )]
 pub enum CustomerChange {
-    Create {
-        customer: Customer,
-        history: HistoryEntry,
-    },
+    /// A new customer; its `created` history entry is the card itself
+    /// ([`HistoryEntry::created`]).
+    Create { customer: Customer },
     Replace {
         before: Customer,
         after: Customer,
@@ -450,9 +449,7 @@ impl CustomerStore {
 
     pub fn prepare(&self, tenant: &TenantId, change: CustomerChange) -> PreparedChange {
         let set = match &change {
-            CustomerChange::Create { customer, history } => {
-                self.create_writes(tenant, customer, history)
-            }
+            CustomerChange::Create { customer } => self.create_writes(tenant, customer),
             CustomerChange::Replace {
                 before,
                 after,

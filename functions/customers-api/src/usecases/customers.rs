@@ -5,8 +5,7 @@
 
 use chrono::Utc;
 use domain::{
-    CardChange, ChangeKind, Customer, CustomerId, CustomerInput, FieldError, HistoryEntry,
-    Permission, Reach,
+    CardChange, ChangeKind, Customer, CustomerId, CustomerInput, FieldError, Permission, Reach,
 };
 use kit::Problem;
 use lambda_http::http::StatusCode;
@@ -74,10 +73,9 @@ pub async fn create(
         {
             return Ok(Created::Replayed(first));
         }
-        let entry = HistoryEntry::of(ChangeKind::Created, None, &customer);
         let result = app
             .store
-            .create(&scope.tenant, &customer, &entry, record.as_ref())
+            .create(&scope.tenant, &customer, record.as_ref())
             .await;
         match result {
             Ok(_) => {

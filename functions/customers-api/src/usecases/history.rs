@@ -15,9 +15,9 @@ pub async fn list(
     limit: i32,
     cursor: Option<&str>,
 ) -> Result<Page<HistoryEntry>, Problem> {
-    read_visible(app, scope, id).await?;
+    let customer = read_visible(app, scope, id).await?;
     app.store
-        .history(&scope.tenant, id, limit, cursor)
+        .history(&scope.tenant, &customer, limit, cursor)
         .await
         .map_err(store_problem)
 }

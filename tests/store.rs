@@ -234,9 +234,10 @@ async fn search_page(
     store.list(tenant, &query).await
 }
 
-/// A name search reads both name indexes and merges them: page after page in name order,
-/// both ways, each customer once, nothing left out, whichever item carries the matching name
-/// (the number guard's first name slot, its second, or a name item).
+/// A name search reads the list by name and both name indexes and merges them: page after
+/// page in name order, both ways, each customer once, nothing left out, wherever the matching
+/// name lies (the list's display name, the number guard's first name slot, its second, or a
+/// name item).
 #[tokio::test]
 async fn a_name_search_merges_the_name_indexes_page_by_page() {
     let (client, table) = e2e::fresh_table().await;
@@ -244,19 +245,39 @@ async fn a_name_search_merges_the_name_indexes_page_by_page() {
     let acme = tenant("acme");
     let mut expected = Vec::new();
     for i in 0..23 {
-        let last = format!("Berg{:02}", (i * 7) % 23);
-        // A person's names sort "first last", "last first": "anna bergNN" < "bergNN anna" puts
-        // the match in the guard's second slot, "bergNN zed" < "zed bergNN" in its first, and
-        // a company name before both leaves "bergNN anna" to a name item.
-        let (first, company) = match i % 3 {
-            0 => ("Anna", None),
-            1 => ("Zed", None),
-            _ => ("Anna", Some("Acme AB")),
+        let berg = format!("Berg{:02}", (i * 7) % 23);
+        // The display name "bergNN zed" is in the list by name only; "bergNN anna", the
+        // display name reversed, is the guard's first name; after a company name, its second;
+        // after two names sorting before it, a contact's "bergNN cia" is a name item.
+        let (first, last, company, contact) = match i % 4 {
+            0 => (berg.as_str(), "Zed", None, None),
+            1 => ("Anna", berg.as_str(), None, None),
+            2 => ("Anna", berg.as_str(), Some("Acme AB"), None),
+            _ => ("Anna", "Aaa", Some("Acme AB"), Some(("Cia", berg.as_str()))),
         };
-        let mut c = new_customer(&i.to_string(), first, &last, None);
-        c.fields.company_name = company.map(str::to_owned);
+        let input = CustomerInput {
+            customer_number: Some(i.to_string()),
+            first_name: Some(first.into()),
+            last_name: Some(last.into()),
+            company_name: company.map(str::to_owned),
+            contacts: contact.map(|(first, last)| {
+                vec![domain::ContactInput {
+                    first_name: Some(first.into()),
+                    last_name: Some(last.into()),
+                    ..Default::default()
+                }]
+            }),
+            ..Default::default()
+        };
+        let fields = validate_customer(input, &ValidationContext::default()).unwrap();
+        let c = Customer::new(fields, "test", Utc::now());
         store.create(&acme, &c, None).await.unwrap();
-        expected.push((fold(&format!("{last} {first}")), c.fields.display_name()));
+        let matched = match contact {
+            Some((first, last)) => format!("{last} {first}"),
+            None if i % 4 == 0 => format!("{first} {last}"),
+            None => format!("{last} {first}"),
+        };
+        expected.push((fold(&matched), c.fields.display_name()));
     }
     let other = new_customer("99", "Bertil", "Berg", None);
     store.create(&tenant("other"), &other, None).await.unwrap();

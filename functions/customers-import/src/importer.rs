@@ -207,8 +207,8 @@ struct Transaction {
 }
 
 impl Transaction {
-    /// Fewer than ten items left (a new person with an e-mail and a mobile takes three, one
-    /// with contacts more), or the error chunk is as large as it may be.
+    /// Fewer than ten items left (a new person with an e-mail and a mobile takes two, its card
+    /// and number guard; one with contacts more), or the error chunk is as large as it may be.
     fn is_full(&self) -> bool {
         self.items + 10 > TRANSACTION_ITEMS - CHUNK_OVERHEAD
             || self.error_bytes >= ERROR_CHUNK_BYTES

@@ -432,13 +432,16 @@ impl CustomerStore {
     }
 
     /// Customers with a name (display, company, person reversed, contact) that begins with
-    /// `prefix` (folded), in name order (reversed unless `ascending`): one Query of each name
-    /// index, side by side, merged in name order ([`merge_page`]), and one BatchGetItem. A
-    /// customer found by two names appears once per page.
+    /// `prefix` (folded), in name order (reversed unless `ascending`): one Query of each of
+    /// [`lookups::name_sources`] (the list by name of each of `statuses`, and the two name
+    /// indexes), side by side, merged in name order ([`merge_page`]), and one BatchGetItem.
+    /// A customer found by two names appears once per page; those the name indexes find may
+    /// have any status.
     pub async fn search_names(
         &self,
         tenant: &TenantId,
         prefix: &str,
+        statuses: &[domain::CustomerStatus],
         limit: i32,
         cursor: Option<&str>,
         ascending: bool,
@@ -454,10 +457,10 @@ impl CustomerStore {
             ));
         }
         let limit = limit.clamp(1, MAX_PAGE);
-        let reads = lookups::NAME_INDEXES.map(|index| {
+        let sources = lookups::name_sources(tenant, statuses);
+        let reads = sources.iter().map(|source| {
             let names = NameRead {
-                index,
-                partition: &partition,
+                source,
                 prefix,
                 after: from.as_deref(),
                 ascending,
@@ -488,44 +491,51 @@ impl CustomerStore {
         })
     }
 
-    /// One page of a name index's entries that begin with the prefix, from just after `after`
-    /// when given: each entry as its position (its sort key, under `SK`, all [`merge_page`]
-    /// needs), and the position the Query read through (`None`: it read to the end).
+    /// One page of a name source's entries that begin with the prefix, from just after `after`
+    /// when given: each entry as its position (its sort key without the source's key prefix,
+    /// under `SK`, all [`merge_page`] needs), and the position the Query read through (`None`:
+    /// it read to the end).
     async fn names_after(
         &self,
         read: NameRead<'_>,
         limit: i32,
     ) -> Result<(Vec<(String, Item)>, Option<String>), StoreError> {
         let NameRead {
-            index,
-            partition,
+            source,
             prefix,
             after,
             ascending,
         } = read;
+        let index = source.index;
+        let keyed = |part: &str| format!("{}{part}", source.key_prefix);
         // A Query starts after a key of the item it stopped at; a position names no item, so
         // the range starts at the position itself and the entry found there (at most one: a
         // name entry's sort key ends with its customer's id) is dropped.
         let between = after.map(|after| {
-            let end_of_prefix = keys::end_of_prefix(prefix);
             if ascending {
-                (after.to_owned(), end_of_prefix)
+                (keyed(after), keyed(&keys::end_of_prefix(prefix)))
             } else {
-                (prefix.to_owned(), after.to_owned())
+                (keyed(prefix), keyed(after))
             }
         });
+        let key_prefix = keyed(prefix);
         let query = RecordQuery {
             index: Some(index.name),
             partition_attr: index.pk,
             sort_attr: index.sk,
-            prefix: Some(prefix),
+            prefix: Some(&key_prefix),
             between,
+            // The list by name projects whole cards; the search needs their keys.
+            keys_only: true,
             limit: if after.is_some() { limit + 1 } else { limit },
             ascending,
-            ..RecordQuery::partition(partition.to_owned())
+            ..RecordQuery::partition(source.partition.clone())
         };
         let (items, last) = self.query_from(&query, None).await?;
-        let position = |item: &Item| item.get(index.sk).and_then(|v| v.as_s().ok()).cloned();
+        let position = |item: &Item| {
+            let sort_key = item.get(index.sk)?.as_s().ok()?;
+            sort_key.strip_prefix(&source.key_prefix).map(str::to_owned)
+        };
         let rows = items
             .iter()
             .filter_map(position)
@@ -1274,8 +1284,7 @@ impl RecordQuery<'_> {
 
 /// Where a name search reads one name index.
 struct NameRead<'a> {
-    index: lookups::Index,
-    partition: &'a str,
+    source: &'a lookups::NameSource,
     prefix: &'a str,
     after: Option<&'a str>,
     ascending: bool,

@@ -243,7 +243,14 @@ impl CustomerStore {
             let limit = query.limit.clamp(1, MAX_PAGE);
             let cursor = query.cursor.as_deref();
             let mut page = self
-                .search_names(tenant, prefix, limit, cursor, !query.descending)
+                .search_names(
+                    tenant,
+                    prefix,
+                    query.status.statuses(),
+                    limit,
+                    cursor,
+                    !query.descending,
+                )
                 .await?;
             page.items.retain(|c| matches(query, c));
             return Ok(page);

@@ -6,8 +6,11 @@
 //! projected whole into the three list indexes, so every byte on it is paid four times over on
 //! every change. Only the values beyond those slots (a second e-mail, a contact's number or
 //! names) are items of their own, carrying an entry of the same index. A lookup is then one
-//! Query of one index, whichever item carries the entry; a name search one Query of each name
-//! index.
+//! Query of one index, whichever item carries the entry.
+//!
+//! The display name is no entry of these: the list by name (GSI1) sorts by it already, under
+//! the customer's status, so a name search reads that list beside the two name indexes
+//! ([`name_sources`]) and a person's display name costs no write of its own.
 //!
 //! This module is the one place that decides which value goes where: the guard's item, the
 //! writes of every change and the readers all go through [`of`] and the [`Index`]es here.
@@ -15,7 +18,7 @@
 use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use domain::{Customer, CustomerId};
+use domain::{Customer, CustomerId, CustomerStatus};
 
 use crate::items::Item;
 use crate::keys::{self, Key, TenantId};
@@ -44,8 +47,38 @@ pub const MORE_NAMES: Index = Index::of(keys::GSI8, keys::GSI8PK, keys::GSI8SK);
 /// Every lookup index, for the capacity estimate.
 pub const ALL: [Index; 4] = [EMAILS, PHONES, NAMES, MORE_NAMES];
 
-/// The indexes a name search reads, side by side.
+/// The indexes that hold names beyond the display name.
 pub const NAME_INDEXES: [Index; 2] = [NAMES, MORE_NAMES];
+
+/// The list by name: its entry of a card is the card's display name, after its status.
+pub const LISTED_NAMES: Index = Index::of(keys::GSI1, keys::GSI1PK, keys::GSI1SK);
+
+/// Where a name search reads: one partition of an index whose sort keys are `key_prefix`,
+/// then a folded name cut like every name in a key, then `#<customer id>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameSource {
+    pub index: Index,
+    pub partition: String,
+    pub key_prefix: String,
+}
+
+/// Every index partition a search for customers of `statuses` reads, side by side and merged
+/// in name order: the list by name of each status (the display names) and the two name
+/// indexes (every other name, of customers of any status, so the caller still checks the
+/// status of what they find).
+pub fn name_sources(tenant: &TenantId, statuses: &[CustomerStatus]) -> Vec<NameSource> {
+    let listed = statuses.iter().map(|status| NameSource {
+        index: LISTED_NAMES,
+        partition: keys::customers_of(tenant),
+        key_prefix: keys::list_status_prefix(*status),
+    });
+    let named = NAME_INDEXES.map(|index| NameSource {
+        index,
+        partition: keys::names_partition(tenant),
+        key_prefix: String::new(),
+    });
+    listed.chain(named).collect()
+}
 
 /// One entry in a lookup index: the index and the values of its key.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -85,7 +118,9 @@ pub fn of(tenant: &TenantId, customer: &Customer) -> Lookups {
     let mut lookups = Lookups::default();
     let emails = fields.lookup_emails();
     let phones = fields.lookup_phones();
-    let names = fields.search_names();
+    let mut names = fields.search_names();
+    // The list by name finds the display name ([`name_sources`]).
+    names.remove(&fields.sort_name());
     place(
         &mut lookups,
         &[EMAILS],
@@ -193,20 +228,10 @@ pub(crate) mod tests {
                 ("GSI5", "T#acme#EMAIL#anna@example.com"),
                 ("GSI6", "T#acme#PHONE#+46701234567"),
                 ("GSI7", "T#acme#NAMES"),
-                ("GSI8", "T#acme#NAMES"),
             ]
         );
-        let names: Vec<&str> = lookups.on_guard[2..]
-            .iter()
-            .map(|e| e.sk.as_str())
-            .collect();
-        assert_eq!(
-            names,
-            [
-                format!("anna berg#{}", anna.id),
-                format!("berg anna#{}", anna.id)
-            ]
-        );
+        // "anna berg", the display name, is found in the list by name.
+        assert_eq!(lookups.on_guard[2].sk, format!("berg anna#{}", anna.id));
         for entry in &lookups.on_guard {
             assert_eq!(keys::customer_of_entry(&entry.sk), Some(anna.id.clone()));
         }
@@ -227,14 +252,19 @@ pub(crate) mod tests {
         });
         let lookups = of(&t, &anna);
         assert_eq!(lookups.on_guard.len(), 4);
+        let names: Vec<&str> = lookups.on_guard[2..]
+            .iter()
+            .map(|e| e.sk.split('#').next().unwrap())
+            .collect();
+        assert_eq!(names, ["berg anna", "cia ek"]);
         let extra: Vec<(&str, &str, &str)> = lookups
             .extra
             .iter()
             .map(|x| (x.entry.index.name, x.key.pk.as_str(), x.entry.pk.as_str()))
             .collect();
         // Sorted sets: "anna@..." before "billing@...", "+4670..." before "+4681...", and the
-        // names "anna berg" < "berg anna" < "cia ek" < "ek cia".
-        let shard = keys::name_entry(&t, "cia ek", &anna.id).pk;
+        // names "berg anna" < "cia ek" < "ek cia" ("anna berg" is the display name).
+        let shard = keys::name_entry(&t, "ek cia", &anna.id).pk;
         let mut expected = vec![
             (
                 "GSI5",
@@ -246,7 +276,6 @@ pub(crate) mod tests {
                 "T#acme#PHONE#+46812345678",
                 "T#acme#PHONE#+46812345678",
             ),
-            ("GSI7", shard.as_str(), "T#acme#NAMES"),
             ("GSI7", shard.as_str(), "T#acme#NAMES"),
         ];
         expected.sort_by_key(|(_, key, _)| *key);
@@ -263,16 +292,41 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_customer_without_contact_details_has_only_its_name_on_the_guard() {
+    fn a_company_without_contact_details_has_no_lookup_entry() {
         let t = TenantId::parse("acme").unwrap();
         let company = customer(CustomerInput {
             customer_number: Some("2001".into()),
             company_name: Some("Acme AB".into()),
             ..Default::default()
         });
-        let lookups = of(&t, &company);
-        assert!(lookups.extra.is_empty());
-        let indexes: Vec<&str> = lookups.on_guard.iter().map(|e| e.index.name).collect();
-        assert_eq!(indexes, ["GSI7"]);
+        // Its one name is its display name, which the list by name holds.
+        assert_eq!(of(&t, &company), Lookups::default());
+    }
+
+    #[test]
+    fn a_search_reads_the_list_by_name_of_each_status_and_both_name_indexes() {
+        let t = TenantId::parse("acme").unwrap();
+        let sources = name_sources(&t, &[CustomerStatus::Active, CustomerStatus::Inactive]);
+        let read: Vec<(&str, &str, &str)> = sources
+            .iter()
+            .map(|s| (s.index.name, s.partition.as_str(), s.key_prefix.as_str()))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("GSI1", "T#acme#CUSTOMERS", "active#"),
+                ("GSI1", "T#acme#CUSTOMERS", "inactive#"),
+                ("GSI7", "T#acme#NAMES", ""),
+                ("GSI8", "T#acme#NAMES", ""),
+            ]
+        );
+        // The list's sort key after its prefix is a name entry's: one order for all of them.
+        let anna = customer(person());
+        let listed = crate::items::customer_item(&t, &anna);
+        let listed = listed[keys::GSI1SK].as_s().unwrap();
+        assert_eq!(
+            listed.strip_prefix("active#"),
+            Some(keys::name_entry_sort_key(&anna.fields.sort_name(), &anna.id).as_str())
+        );
     }
 }

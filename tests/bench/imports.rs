@@ -32,6 +32,9 @@ const REQUEST_LATENCY: Duration = Duration::from_millis(10);
 /// How many times those round trips the scaled run holds each request: long enough that the
 /// round trips, not the emulator, take most of its time (see [`at_least_rows_per_s`]).
 const SCALE: u32 = 40;
+/// Issue 15's write cost targets: write units per new customer, write requests per 1 000.
+const UNITS_PER_NEW_CUSTOMER_TARGET: f64 = 10.0;
+const REQUESTS_PER_1000_NEW_TARGET: f64 = 45.0;
 
 /// A field-service export of `rows` new customers, every e-mail and mobile its own (mobiles
 /// repeat every 1 000 rows in [`file`], which would make possible duplicates of them).
@@ -71,6 +74,18 @@ fn file(rows: usize, city: &str) -> String {
 
 fn notification(bucket: &str, key: &str, etag: &str, sequencer: &str) -> String {
     e2e::imports::object_created(bucket, key, etag, sequencer, None)
+}
+
+/// The write cost of `rows` new customers against issue 15's targets.
+fn report_new_customers(what: &str, rows: usize, usage: Usage) {
+    let units = usage.estimated_write_units / rows as f64;
+    let requests = f64::from(usage.write_requests) * 1_000.0 / rows as f64;
+    let verdict = |met: bool| if met { "met" } else { "NOT met" };
+    println!(
+        "{what:<34} {units:>9.2} write units a customer (target <= {UNITS_PER_NEW_CUSTOMER_TARGET:.0}: {}), {requests:.0} write requests per 1 000 (target <= {REQUESTS_PER_1000_NEW_TARGET:.0}: {})",
+        verdict(units <= UNITS_PER_NEW_CUSTOMER_TARGET),
+        verdict(requests <= REQUESTS_PER_1000_NEW_TARGET),
+    );
 }
 
 fn report(what: &str, usage: Usage) {
@@ -120,6 +135,7 @@ async fn main() {
         ),
         ("every customer's city changed", file(ROWS, "Uppsala"), "3"),
     ];
+    let mut new_customers = None;
     for (what, csv, sequencer) in runs {
         let key = format!("imports/{tenant}/bench-{sequencer}.csv");
         let put = s3
@@ -147,6 +163,9 @@ async fn main() {
         assert_eq!(counts.rows_read, ROWS as u64, "{counts:?}");
         assert_eq!(counts.failed, 0, "{counts:?}");
         report(what, app.store.usage().snapshot());
+        if sequencer == "1" {
+            new_customers = Some(app.store.usage().snapshot());
+        }
         eprintln!(
             "  ({what}: {:.1} s against the emulator)",
             elapsed.as_secs_f64()
@@ -164,14 +183,14 @@ async fn main() {
         table: &table,
     };
     let cpu_before = process_cpu();
-    let direct = timed_import(&s3, &app.store, "direct", 200_000, None).await;
+    let (direct, direct_usage) = timed_import(&s3, &app.store, "direct", 200_000, None).await;
     // The importer's own CPU for the file: the same rows and work as in the runs through the
     // link, without the link's forwarding, which a real run does not have.
     let importer_cpu = process_cpu().saturating_sub(cpu_before);
     let link = FaultyLink::start().await;
     link.delay("DynamoDB_20120810.TransactWriteItems", TRANSACTION_LATENCY);
     link.delay("DynamoDB_20120810.", REQUEST_LATENCY);
-    let far = timed_import(&s3, &app.store, "far", 300_000, Some(&link.url())).await;
+    let (far, _) = timed_import(&s3, &app.store, "far", 300_000, Some(&link.url())).await;
     println!(
         "{:<34} {:>9.0} rows/s  ({:.1} s, the importer's CPU {:.1} s)",
         "emulator alone, no latency",
@@ -202,7 +221,7 @@ async fn main() {
         TRANSACTION_LATENCY * SCALE,
     );
     scaled.delay("DynamoDB_20120810.", REQUEST_LATENCY * SCALE);
-    let slow = timed_import(&s3, &app.store, "scaled", 400_000, Some(&scaled.url())).await;
+    let (slow, _) = timed_import(&s3, &app.store, "scaled", 400_000, Some(&scaled.url())).await;
     println!(
         "{:<34} {:>9.0} rows/s  ({:.1} s)",
         format!("with the round trips x{SCALE}"),
@@ -219,6 +238,16 @@ async fn main() {
         } else {
             "NOT met"
         }
+    );
+    println!();
+    println!("Write cost of new customers (each a person with an e-mail and a mobile), with the");
+    println!("import's own writes (block lanes, take-over, record saves) spread over its rows");
+    let new_customers = new_customers.expect("the first file is new customers");
+    report_new_customers(&format!("{ROWS} new customers"), ROWS, new_customers);
+    report_new_customers(
+        &format!("{LATENCY_ROWS} new customers"),
+        LATENCY_ROWS,
+        direct_usage,
     );
 }
 
@@ -259,14 +288,14 @@ fn rate(took: Duration) -> f64 {
 
 /// Imports a file of [`LATENCY_ROWS`] new customers (numbers from `first`) into a fresh
 /// organisation, with the store's DynamoDB requests sent to `endpoint` when given (the link),
-/// and answers how long the import took; every row must have been created.
+/// and answers how long the import took and what it cost; every row must have been created.
 async fn timed_import(
     uploads: &Uploads<'_>,
     direct: &CustomerStore,
     tenant: &str,
     first: usize,
     endpoint: Option<&str>,
-) -> Duration {
+) -> (Duration, Usage) {
     let config = kit::aws::sdk_config().await;
     // The emulator answers one request at a time, so the lanes' transactions queue there for
     // longer than the 3 s a DynamoDB attempt is given; that wait is the emulator's, not ours.
@@ -309,5 +338,5 @@ async fn timed_import(
     let imports = direct.imports(&tenant, 1, None).await.expect("imports");
     let counts = imports.items[0].counts;
     assert_eq!(counts.created, LATENCY_ROWS as u64, "{counts:?}");
-    took
+    (took, app.store.usage().snapshot())
 }

@@ -42,30 +42,35 @@ pub fn key_of(key: Key) -> Item {
 pub fn customer_item(tenant: &TenantId, customer: &Customer) -> Item {
     let mut item: Item = to_item(customer).expect("a customer always serialises to an item");
     item.extend(keyed(keys::customer(tenant, &customer.id), "Customer"));
-    // The three list indexes share one partition and sort by name, number and creation; the
-    // status leads each sort key, so these keys are rebuilt here from the card on every write
-    // and a status change moves the customer's entries.
+    // The three list indexes sort by name, number and creation: by name in the tenant's one
+    // partition, by number and creation in the customer's shard of them. The status leads
+    // each sort key, so these keys are rebuilt here from the card on every write and a status
+    // change moves the customer's entries.
     let (status, id) = (customer.status, &customer.id);
     let fields = &customer.fields;
+    let shard = keys::customers_shard(tenant, id);
     let lists = [
         (
             keys::GSI1PK,
+            keys::customers_of(tenant),
             keys::GSI1SK,
             keys::name_sort_key(status, &fields.sort_name(), id),
         ),
         (
             keys::GSI3PK,
+            shard.clone(),
             keys::GSI3SK,
             keys::number_sort_key(status, &fields.customer_number, id),
         ),
         (
             keys::GSI4PK,
+            shard,
             keys::GSI4SK,
             keys::created_sort_key(status, id),
         ),
     ];
-    for (pk, sk, sort) in lists {
-        item.insert(pk.into(), s(keys::customers_of(tenant)));
+    for (pk, partition, sk, sort) in lists {
+        item.insert(pk.into(), s(partition));
         item.insert(sk.into(), s(sort));
     }
     // Folded tags, so the tag filter ignores case and diacritics like the name search.

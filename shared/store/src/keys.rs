@@ -462,13 +462,18 @@ pub fn names_partition(tenant: &TenantId) -> String {
     format!("{}NAMES", tenant.prefix())
 }
 
-/// The shard of a customer's name items: FNV-1a of its id, which stays the same for ever
-/// (the items are found again by it when the names change), unlike std's hasher.
+/// The shard of a customer's name items ([`shard_of`]).
 pub fn name_shard(id: &CustomerId) -> u32 {
+    shard_of(id, NAME_SHARDS)
+}
+
+/// A customer's shard of `shards`: FNV-1a of its id, which stays the same for ever (its items
+/// are found again by it when they change), unlike std's hasher.
+fn shard_of(id: &CustomerId, shards: u32) -> u32 {
     let hash = id.0.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
         (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
     });
-    hash % NAME_SHARDS
+    hash % shards
 }
 
 /// A name item's key in the table (its index entry is [`names_partition`] and the same sort
@@ -581,11 +586,32 @@ pub fn number_counter(tenant: &TenantId) -> Key {
     }
 }
 
-/// The partition of every customer of a tenant in the three list indexes: GSI1 sorts it by
-/// name, GSI3 by number, GSI4 by creation. Each sort key starts with the customer's status
-/// ([`list_status_prefix`]), so the list of one status is one `begins_with` Query.
+/// The partition of every customer of a tenant in the list by name (GSI1), and the one a
+/// list's cursor names whatever its index. Each list sort key starts with the customer's
+/// status ([`list_status_prefix`]), so the list of one status by name is one `begins_with`
+/// Query.
 pub fn customers_of(tenant: &TenantId) -> String {
     format!("{}CUSTOMERS", tenant.prefix())
+}
+
+/// How many partitions the lists by number (GSI3) and by creation (GSI4) spread a tenant's
+/// customers over. Their sort keys grow as customers arrive (ULIDs always, numbers as an
+/// import's rows do), so every new customer lands at the end of the range, where DynamoDB
+/// cannot split a partition for heat: one partition would take about 1 000 new customers a
+/// second, four take about 4 000 (docs/data-model.md, Scale envelope). The list by name needs
+/// none: names arrive in no order, and DynamoDB splits its partition by sort-key range.
+pub const LIST_SHARDS: u32 = 4;
+
+/// A customer's partition in the lists by number and by creation ([`LIST_SHARDS`]).
+pub fn customers_shard(tenant: &TenantId, id: &CustomerId) -> String {
+    format!("{}#{}", customers_of(tenant), shard_of(id, LIST_SHARDS))
+}
+
+/// Every partition of a tenant's lists by number and by creation.
+pub fn customer_shards(tenant: &TenantId) -> Vec<String> {
+    (0..LIST_SHARDS)
+        .map(|shard| format!("{}#{shard}", customers_of(tenant)))
+        .collect()
 }
 
 /// The first part of a customer's sort key in every list index: its status. A status change

@@ -1,9 +1,10 @@
 //! Customer lists: sorted by name, number or creation (either way round), of one status or of
 //! both, searched by name prefix, filtered. [`plan`] decides, without I/O, which index serves
-//! a query and what is left to a filter. The three list indexes share one partition per tenant
-//! and every sort key starts with the customer's status, so the list of one status (active,
-//! unless asked otherwise) is one Query on a key; the list of both merges the two statuses'
-//! Queries ([`merge_page`]). Filters that no key serves make DynamoDB read items it then drops,
+//! a query and what is left to a filter. The list by name lies in one partition per tenant,
+//! the lists by number and creation in [`keys::LIST_SHARDS`] of them, and every sort key
+//! starts with the customer's status, so the list of one status by name (the default list) is
+//! one Query on a key; every other list merges the Queries of its statuses and shards from
+//! the same position ([`merge_page`]). Filters that no key serves make DynamoDB read items it then drops,
 //! so such a page may come back short (follow `nextCursor`) and costs the items examined, not
 //! the items returned: docs/data-model.md lists every combination.
 
@@ -80,7 +81,10 @@ pub struct Plan {
     pub index: &'static str,
     pub partition_attr: &'static str,
     pub sort_attr: &'static str,
+    /// The partition the list's cursors name: the tenant's list partition.
     pub partition: String,
+    /// The index partitions the list lies in: one by name, the shards by number and creation.
+    pub shards: Vec<String>,
     /// One Query per status, on the key `begins_with(sort key, "<status>#")`; the Queries of
     /// two statuses are merged.
     pub statuses: &'static [CustomerStatus],
@@ -101,9 +105,10 @@ impl Plan {
         !self.filters.is_empty()
     }
 
-    /// The Query of one status's part of the list.
+    /// The Query of one status's part of the list in one of its partitions.
     fn query<'a>(
         &'a self,
+        partition: &str,
         prefix: &'a str,
         list: &'a ListQuery,
         cursor: Option<&'a str>,
@@ -112,7 +117,7 @@ impl Plan {
             index: Some(self.index),
             partition_attr: self.partition_attr,
             sort_attr: self.sort_attr,
-            partition: self.partition.clone(),
+            partition: partition.to_owned(),
             prefix: Some(prefix),
             between: None,
             filters: self.filters.clone(),
@@ -167,11 +172,16 @@ pub fn plan(tenant: &TenantId, query: &ListQuery) -> Plan {
             values: vec![(":tag".into(), AttributeValue::S(domain::fold(tag)))],
         });
     }
+    let shards = match query.sort {
+        Sort::Name => vec![keys::customers_of(tenant)],
+        Sort::Number | Sort::Created => keys::customer_shards(tenant),
+    };
     Plan {
         index,
         partition_attr,
         sort_attr,
         partition: keys::customers_of(tenant),
+        shards,
         statuses: query.status.statuses(),
         filters,
     }
@@ -256,14 +266,14 @@ impl CustomerStore {
             return Ok(page);
         }
         let plan = plan(tenant, query);
-        let page = match plan.statuses {
-            [status] => {
+        let page = match (plan.statuses, plan.shards.as_slice()) {
+            ([status], [partition]) => {
                 let prefix = keys::list_status_prefix(*status);
                 let cursor = query.cursor.as_deref();
-                self.query_records(plan.query(&prefix, query, cursor))
+                self.query_records(plan.query(partition, &prefix, query, cursor))
                     .await?
             }
-            statuses => self.list_merged(tenant, &plan, statuses, query).await?,
+            _ => self.list_merged(tenant, &plan, query).await?,
         };
         Ok(Page {
             items: page
@@ -297,14 +307,14 @@ impl CustomerStore {
         Ok(page)
     }
 
-    /// The list of several statuses: each status's Query from the same position, merged by
-    /// [`merge_page`]. The cursor holds that position alone (no status), so it is no cursor
-    /// of a one-status list, nor they of this one.
+    /// A list of several statuses or shards: the Query of each status in each shard, side by
+    /// side, from the same position, merged by [`merge_page`]. The cursor holds that position
+    /// alone (no status, no shard), so it is no cursor of a list of one Query, nor they of
+    /// this one.
     async fn list_merged(
         &self,
         tenant: &TenantId,
         plan: &Plan,
-        statuses: &[CustomerStatus],
         query: &ListQuery,
     ) -> Result<Page<Item>, StoreError> {
         let from = query
@@ -312,21 +322,29 @@ impl CustomerStore {
             .as_deref()
             .map(|c| merged_cursor_position(c, plan))
             .transpose()?;
-        let mut results = Vec::new();
-        for status in statuses {
-            let prefix = keys::list_status_prefix(*status);
+        // Each Query reads a whole page: the page may lie in one shard, and pages without a
+        // filter are full unless the list ends (docs/api.md, "Listing").
+        let limit = query.limit.clamp(1, MAX_PAGE);
+        let prefixes: Vec<String> = plan
+            .statuses
+            .iter()
+            .map(|status| keys::list_status_prefix(*status))
+            .collect();
+        let reads = prefixes
+            .iter()
+            .flat_map(|prefix| plan.shards.iter().map(move |partition| (prefix, partition)));
+        let results = futures::future::try_join_all(reads.map(|(prefix, partition)| {
             let start = from.as_deref().map(|position| {
                 let mut key = items::key_of(keys::customer(tenant, &keys::customer_at(position)));
-                key.insert(plan.partition_attr.into(), s(&plan.partition));
+                key.insert(plan.partition_attr.into(), s(partition));
                 key.insert(plan.sort_attr.into(), s(&format!("{prefix}{position}")));
                 key
             });
-            results.push(
-                self.query_from(&plan.query(&prefix, query, None), start)
-                    .await?,
-            );
-        }
-        let limit = query.limit.clamp(1, MAX_PAGE) as usize;
+            let read = plan.query(partition, prefix, query, None);
+            async move { self.query_from(&read, start).await }
+        }))
+        .await?;
+        let limit = limit as usize;
         let (items, next) = merge_results(
             results,
             |item| plan.position(item),
@@ -418,11 +436,11 @@ mod tests {
     }
 
     #[test]
-    fn every_order_of_one_status_is_one_query_on_a_key() {
-        for (sort, index) in [
-            (Sort::Name, keys::GSI1),
-            (Sort::Number, keys::GSI3),
-            (Sort::Created, keys::GSI4),
+    fn every_order_of_one_status_is_read_on_keys_by_name_in_one_query() {
+        for (sort, index, shards) in [
+            (Sort::Name, keys::GSI1, 1),
+            (Sort::Number, keys::GSI3, keys::LIST_SHARDS as usize),
+            (Sort::Created, keys::GSI4, keys::LIST_SHARDS as usize),
         ] {
             for status in [StatusFilter::Active, StatusFilter::Inactive] {
                 let query = ListQuery {
@@ -434,9 +452,48 @@ mod tests {
                 assert_eq!(plan.index, index);
                 assert_eq!(plan.statuses, status.statuses());
                 assert_eq!(plan.statuses.len(), 1);
+                assert_eq!(plan.shards.len(), shards);
                 assert!(!plan.is_filtered());
             }
         }
+    }
+
+    #[test]
+    fn each_customer_lies_in_one_shard_of_the_lists_by_number_and_creation() {
+        let by_number = plan(
+            &acme(),
+            &ListQuery {
+                sort: Sort::Number,
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            by_number.shards,
+            [
+                "T#acme#CUSTOMERS#0",
+                "T#acme#CUSTOMERS#1",
+                "T#acme#CUSTOMERS#2",
+                "T#acme#CUSTOMERS#3"
+            ]
+        );
+        assert_eq!(by_number.partition, "T#acme#CUSTOMERS", "what cursors name");
+        let mut used = std::collections::BTreeSet::new();
+        for _ in 0..64 {
+            let id = domain::CustomerId::new();
+            let shard = keys::customers_shard(&acme(), &id);
+            assert!(by_number.shards.contains(&shard), "{shard}");
+            assert_eq!(
+                keys::customers_shard(&acme(), &id),
+                shard,
+                "the same for ever"
+            );
+            used.insert(shard);
+        }
+        assert_eq!(
+            used.len(),
+            keys::LIST_SHARDS as usize,
+            "64 ids use every shard"
+        );
     }
 
     #[test]

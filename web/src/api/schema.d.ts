@@ -24,7 +24,8 @@ export interface paths {
          *     holds `limit` items unless the list ends. The others are filtered: `limit` items are
          *     examined and only the matching ones returned, so a page may be short or even empty and
          *     still carry a `nextCursor`, and it costs the items examined. Served by keys: every
-         *     `sort`, `order` and `status` (`status=all` merges two key-only queries). Filtered:
+         *     `sort`, `order` and `status` (`status=all` merges the key-only queries of both; by
+         *     number or creation each status is four key-only queries, one per shard, merged). Filtered:
          *     every use of `paymentType`, `paymentTerms`, `vip`, `onHold` or `tag`. `q` reads the
          *     name entries and applies `status` and the other conditions to each page. `assignedTo`
          *     pages through that user's assignments (in customer id order, each page sorted by

@@ -58,3 +58,123 @@ async fn redelivered_after_a_crash_the_import_resumes_and_imports_every_row_once
     let found = app.store.ids_by_number(&tenant, &numbers).await.unwrap();
     assert_eq!(found.len(), 20, "every row once");
 }
+
+/// The lanes fence an import's invocations from each other. The first take-over writes no
+/// lane (no block exists to fence), so a lane is made by its first block; any later take-over
+/// writes every lane, after which a block of the earlier invocation fails on any lane, made
+/// or not, and the new one's commit.
+#[tokio::test]
+async fn a_block_of_an_earlier_invocation_fails_on_every_lane_after_a_later_take_over() {
+    use store::{ChunkError, ImportBlock, ImportCounts, ImportRecord, ImportSource, RowSpan};
+
+    let (client, table) = e2e::fresh_table().await;
+    let store = e2e::store(table.clone()).await;
+    let tenant = TenantId::parse("acme").unwrap();
+    let now = chrono::Utc::now();
+    let mut record = ImportRecord {
+        id: ulid::Ulid::new().to_string(),
+        status: ImportStatus::Running,
+        source: ImportSource::Bucket,
+        object_key: "imports/acme/lanes.csv".into(),
+        file_name: None,
+        requested_by: None,
+        created_at: now,
+        started_at: Some(now),
+        finished_at: None,
+        etag: Some("\"e\"".into()),
+        size_bytes: Some(40 * 49 * 2),
+        counts: ImportCounts::default(),
+        checkpoint: None,
+        done_ahead: Vec::new(),
+        lanes: 0,
+        invocations: 1,
+        failure: None,
+        error_report_key: None,
+        request: Default::default(),
+        mapping: None,
+        version: 1,
+    };
+    store.put_import(&tenant, &record, None).await.unwrap();
+    let import_partition = format!("T#acme#IMPORT#{}", record.id);
+    let import_id = record.id.clone();
+    let lanes_stored = || async {
+        client
+            .query()
+            .table_name(&table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :lane)")
+            .expression_attribute_values(
+                ":pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(import_partition.clone()),
+            )
+            .expression_attribute_values(
+                ":lane",
+                aws_sdk_dynamodb::types::AttributeValue::S("LANE#".into()),
+            )
+            .send()
+            .await
+            .unwrap()
+            .count()
+    };
+    let block = |from: u64| ImportBlock {
+        span: RowSpan {
+            from,
+            to: from + 10,
+            to_line: 2,
+        },
+        counts: ImportCounts::default(),
+    };
+    let commit = |epoch: u64, lane: usize, from: u64| {
+        let store = store.clone();
+        let (tenant, id) = (tenant.clone(), import_id.clone());
+        async move {
+            let token = format!("{id}-{epoch}-{lane}-{from}");
+            store
+                .commit_import_block(&tenant, &id, (epoch, lane), &block(from), &[], None, &token)
+                .await
+        }
+    };
+
+    // The first invocation: lanes decided (3), none written until a block makes its own.
+    let expected = record.version;
+    record.version += 1;
+    assert_eq!(record.lanes(), 3);
+    let first = store
+        .take_over_import(&tenant, &record, expected, true)
+        .await
+        .unwrap();
+    assert!(first.is_empty());
+    assert_eq!(
+        lanes_stored().await,
+        0,
+        "the first take-over writes no lane"
+    );
+    let first_epoch = record.version;
+    commit(first_epoch, 0, 0)
+        .await
+        .expect("a new lane is made by its block");
+    commit(first_epoch, 0, 10)
+        .await
+        .expect("and then written at its epoch");
+    assert_eq!(lanes_stored().await, 1);
+
+    // Another invocation takes the import over: every lane is written, and the blocks the
+    // lanes name come back to be counted.
+    let expected = record.version;
+    record.version += 1;
+    let named = store
+        .take_over_import(&tenant, &record, expected, false)
+        .await
+        .unwrap();
+    assert_eq!(named, [block(10)]);
+    assert_eq!(lanes_stored().await, 3);
+    for lane in 0..3 {
+        let late = commit(first_epoch, lane, 100).await;
+        assert!(
+            matches!(late, Err(ChunkError::ImportMoved)),
+            "lane {lane}: {late:?}"
+        );
+    }
+    commit(record.version, 1, 20)
+        .await
+        .expect("the new invocation writes");
+}

@@ -442,13 +442,15 @@ impl Importer {
     /// earlier invocation wrote but did not count; `None` when another invocation took it.
     fn take_over(&mut self) -> Result<Option<Vec<ImportBlock>>, ImportError> {
         let expected = self.record.version;
+        // Lanes are decided at the first take-over; before it, no block has been written.
+        let first = self.record.lanes == 0;
         let mut after = self.record.clone();
         after.version += 1;
         after.lanes(); // decided now, if it was not: every later take-over fences them
         match self.block(
             self.app
                 .store
-                .take_over_import(&self.tenant, &after, expected),
+                .take_over_import(&self.tenant, &after, expected, first),
         ) {
             Ok(blocks) => {
                 self.record = after;

@@ -1013,10 +1013,22 @@ impl CustomerStore {
         attribute: &str,
         expected: u64,
     ) -> TransactWriteItem {
+        self.put_on_number(item, "#attribute = :expected", attribute, expected)
+    }
+
+    /// Puts `item` on `condition`, which names the number `attribute` `#attribute` and the
+    /// value it is compared with `:expected`.
+    pub(crate) fn put_on_number(
+        &self,
+        item: Item,
+        condition: &str,
+        attribute: &str,
+        expected: u64,
+    ) -> TransactWriteItem {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("#attribute = :expected")
+            .condition_expression(condition)
             .expression_attribute_names("#attribute", attribute)
             .expression_attribute_values(":expected", AttributeValue::N(expected.to_string()))
             .build()

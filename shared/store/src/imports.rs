@@ -592,15 +592,8 @@ impl CustomerStore {
         item.insert(BLOCK.into(), block);
         // A lane that does not exist yet has seen no take-over but the import's first, whose
         // epoch this block is of (a later take-over makes every lane: `take_over_import`).
-        let put = Put::builder()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK) OR #epoch = :epoch")
-            .expression_attribute_names("#epoch", EPOCH)
-            .expression_attribute_values(":epoch", AttributeValue::N(epoch.to_string()))
-            .build()
-            .expect("table and item are set");
-        TransactWriteItem::builder().put(put).build()
+        let condition = "attribute_not_exists(PK) OR #attribute = :expected";
+        self.put_on_number(item, condition, EPOCH, epoch)
     }
 
     /// One page of the import's error-report chunks, in line order.

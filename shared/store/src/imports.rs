@@ -38,7 +38,7 @@ pub const TRANSACTION_ITEMS: usize = 100;
 pub const CHUNK_OVERHEAD: usize = 2;
 /// Block transactions of one import in flight at once, each on its own lane. A round of
 /// blocks takes about one transaction's latency, whatever the number of lanes: 32 blocks of
-/// up to 44 new customers each keep DynamoDB, not the round trips, the limit.
+/// up to 49 new customers each keep DynamoDB, not the round trips, the limit.
 pub const IMPORT_LANES: usize = 32;
 /// The fewest bytes a row of a file takes, for the lanes a file can use: every take-over
 /// writes each lane, so a ten-row file is not charged for 32.

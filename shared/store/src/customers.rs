@@ -378,7 +378,7 @@ impl CustomerStore {
         if page.next_cursor.is_none() {
             match page.items.last() {
                 // A full page keeps to its size: `created` comes alone on the next one.
-                Some(last) if page.items.len() >= limit.max(1) as usize => {
+                Some(last) if page.items.len() >= limit.clamp(1, MAX_PAGE) as usize => {
                     let key = keys::history(tenant, &customer.id, &last.id);
                     page.next_cursor = cursor::encode(&items::key_of(key));
                 }

@@ -604,14 +604,18 @@ pub const LIST_SHARDS: u32 = 4;
 
 /// A customer's partition in the lists by number and by creation ([`LIST_SHARDS`]).
 pub fn customers_shard(tenant: &TenantId, id: &CustomerId) -> String {
-    format!("{}#{}", customers_of(tenant), shard_of(id, LIST_SHARDS))
+    list_shard_partition(tenant, shard_of(id, LIST_SHARDS))
 }
 
 /// Every partition of a tenant's lists by number and by creation.
 pub fn customer_shards(tenant: &TenantId) -> Vec<String> {
     (0..LIST_SHARDS)
-        .map(|shard| format!("{}#{shard}", customers_of(tenant)))
+        .map(|shard| list_shard_partition(tenant, shard))
         .collect()
+}
+
+fn list_shard_partition(tenant: &TenantId, shard: u32) -> String {
+    format!("{}#{shard}", customers_of(tenant))
 }
 
 /// The first part of a customer's sort key in every list index: its status. A status change

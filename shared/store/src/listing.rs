@@ -322,9 +322,6 @@ impl CustomerStore {
             .as_deref()
             .map(|c| merged_cursor_position(c, plan))
             .transpose()?;
-        // Each Query reads a whole page: the page may lie in one shard, and pages without a
-        // filter are full unless the list ends (docs/api.md, "Listing").
-        let limit = query.limit.clamp(1, MAX_PAGE);
         let prefixes: Vec<String> = plan
             .statuses
             .iter()
@@ -333,6 +330,8 @@ impl CustomerStore {
         let reads = prefixes
             .iter()
             .flat_map(|prefix| plan.shards.iter().map(move |partition| (prefix, partition)));
+        // Each Query reads a whole page: the page may lie in one shard, and pages without a
+        // filter are full unless the list ends (docs/api.md, "Listing").
         let results = futures::future::try_join_all(reads.map(|(prefix, partition)| {
             let start = from.as_deref().map(|position| {
                 let mut key = items::key_of(keys::customer(tenant, &keys::customer_at(position)));
@@ -344,7 +343,7 @@ impl CustomerStore {
             async move { self.query_from(&read, start).await }
         }))
         .await?;
-        let limit = limit as usize;
+        let limit = query.limit.clamp(1, MAX_PAGE) as usize;
         let (items, next) = merge_results(
             results,
             |item| plan.position(item),

@@ -1,7 +1,8 @@
 // The console in a real browser against the local stack: sign in, create a customer, find it
 // by a search without its diacritics, edit it while another tab changed it and see the
-// conflict, import a CSV with one bad row and download the error report, change the settings
-// (a refused value shown at its field first). Headless Chromium
+// conflict, import a CSV with one bad row and download the error report, merge a duplicate the
+// import brought in, deactivate and reactivate a customer, download a customer's personal data
+// and erase it, change the settings (a refused value shown at its field first). Headless Chromium
 // from Debian's package, driven by playwright-core (no browser download). A screenshot of each
 // step goes to web/screenshots/ (ignored). Any console error, uncaught exception or failed
 // request fails the test, except the one 412 the conflict step provokes.
@@ -180,13 +181,15 @@ try {
       `B-${stamp}-1,Berg Bygg AB,info@bergbygg.example`,
       `B-${stamp}-2,Norr El AB,not-an-email`,
       `B-${stamp}-3,Söder VVS AB,kontakt@sodervvs.example`,
+      // The same company typed in again under another number: merged below.
+      `B-${stamp}-4,Berg Bygg Aktiebolag,info@bergbygg.example`,
       "",
     ].join("\r\n");
     await tabA.getByLabel("CSV file").setInputFiles({ name: "kunder.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
     await tabA.getByRole("button", { name: "Upload and import" }).click();
     await tabA.locator("#upload-progress[value='1']").waitFor();
     await tabA.locator(".import-state", { hasText: "Done" }).waitFor({ timeout: 60_000 });
-    await tabA.getByText("3 rows read: 2 created, 0 updated, 0 unchanged, 1 failed.").waitFor();
+    await tabA.getByText("4 rows read: 3 created, 0 updated, 0 unchanged, 1 failed.").waitFor();
   });
 
   await step("download-error-report", tabA, async () => {
@@ -199,6 +202,72 @@ try {
     assert.match(lines[0], /^line,column,field,code,message,value$/);
     assert.equal(lines.length, 2, `one error line:\n${report}`);
     assert.match(lines[1], /^3,Email,\/email,invalid_email,/);
+  });
+
+  await step("merge-duplicate", tabA, async () => {
+    await tabA.getByRole("link", { name: "Customers", exact: true }).click();
+    await tabA.getByLabel("Search").fill("berg bygg");
+    await tabA.getByRole("button", { name: "Search" }).click();
+    await tabA.getByRole("link", { name: "Berg Bygg AB", exact: true }).click();
+    await tabA.getByRole("heading", { name: "Berg Bygg AB", level: 1 }).waitFor();
+    await tabA.getByLabel("Duplicate's customer number").fill(`B-${stamp}-4`);
+    await tabA.getByRole("button", { name: "Find the duplicate" }).click();
+    const confirm = tabA.getByRole("group", { name: "Confirm merge" });
+    await confirm.getByText("Berg Bygg Aktiebolag").waitFor();
+    await confirm.getByRole("button", { name: "Merge into this customer" }).click();
+    await tabA.getByRole("status").filter({ hasText: "was merged into this customer" }).waitFor();
+    await tabA.locator("ol.timeline").getByText("duplicateMerged").waitFor();
+    // The duplicate is in no list any more.
+    await tabA.getByRole("link", { name: "Customers", exact: true }).click();
+    await tabA.getByLabel("Search").fill("berg bygg");
+    await tabA.getByRole("button", { name: "Search" }).click();
+    // The search's page replaces the unfiltered one: wait for it to hold the survivor alone.
+    await tabA
+      .waitForFunction(
+        () => [...document.querySelectorAll("table.list tbody tr")].map((row) => row.textContent).join("|").match(/^Berg Bygg AB[^|]*$/),
+        undefined,
+        { timeout: 10_000 },
+      )
+      .catch(async () => {
+        const rows = await tabA.locator("table.list tbody tr").allTextContents();
+        assert.fail(`the survivor alone, not: ${rows.join(" | ")}`);
+      });
+  });
+
+  await step("deactivate-and-reactivate", tabA, async () => {
+    await tabA.getByRole("link", { name: "Berg Bygg AB", exact: true }).click();
+    await tabA.getByRole("button", { name: "Deactivate…" }).click();
+    await tabA.getByRole("group", { name: "Confirm deactivation" }).getByRole("button", { name: "Deactivate now" }).click();
+    await tabA.getByRole("status").filter({ hasText: "Deactivated." }).waitFor();
+    await tabA.locator("dl.card").getByText("inactive", { exact: true }).waitFor();
+    await tabA.getByRole("button", { name: "Reactivate" }).click();
+    await tabA.getByRole("status").filter({ hasText: "does not undo the deactivation cascade" }).waitFor();
+    await tabA.locator("dl.card").getByText("active", { exact: true }).waitFor();
+  });
+
+  await step("download-personal-data", tabA, async () => {
+    await tabA.goto(customerUrl);
+    await tabA.getByRole("heading", { name: "Åsa Öberg", level: 1 }).waitFor();
+    const [download] = await Promise.all([
+      tabA.waitForEvent("download"),
+      tabA.getByRole("button", { name: "Download personal data" }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), `personal-data-C-${stamp}.json`);
+    const data = JSON.parse(readFileSync(await download.path(), "utf8"));
+    assert.ok(JSON.stringify(data.records.Customer).includes(email), "the card with its e-mail");
+    assert.ok(data.records.CustomerHistory.length >= 2, "its history");
+  });
+
+  await step("erase", tabA, async () => {
+    const erase = tabA.getByRole("button", { name: "Erase for good" });
+    assert.equal(await erase.isDisabled(), true, "not before the number is typed");
+    // Case-insensitively, as numbers compare.
+    await tabA.getByLabel("Type the customer number to confirm").fill(`c-${stamp}`);
+    await erase.click();
+    await tabA.getByRole("heading", { name: "Erased customer", level: 1 }).waitFor();
+    await tabA.getByRole("status").filter({ hasText: "Erased." }).waitFor();
+    assert.equal(await tabA.getByText(email).count(), 0, "no trace of the e-mail on the page");
+    assert.equal(await tabA.getByRole("button", { name: "Save" }).count(), 0, "nothing to edit");
   });
 
   await step("settings", tabA, async () => {

@@ -1,12 +1,13 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { ApiError, call, etagOf, fieldPath, type Api, type Customer, type Schemas } from "../api/client";
 import { Field, PageTitle, ProblemView, formatDate } from "../ui";
+import { CustomerActions } from "./CustomerActions";
 
 type History = Schemas["HistoryEntry"];
 type Site = Schemas["Site"];
 type WorkOrder = Schemas["WorkOrder"];
 
-interface Loaded {
+export interface Loaded {
   customer: Customer;
   etag: string;
 }
@@ -49,10 +50,11 @@ export function CustomerPage({ api, id }: { api: Api; id: string }) {
   const [loadError, setLoadError] = useState<unknown>();
   const [version, setVersion] = useState(0);
   // Kept here: the edit form starts afresh from every new version of the customer.
-  const [saved, setSaved] = useState(false);
+  // What the last save or action did, shown where it was done.
+  const [notice, setNotice] = useState<{ text: string; from: "edit" | "manage" }>();
 
   const reload = useCallback(() => {
-    setSaved(false);
+    setNotice(undefined);
     setVersion((v) => v + 1);
   }, []);
   useEffect(() => {
@@ -76,21 +78,34 @@ export function CustomerPage({ api, id }: { api: Api; id: string }) {
       </p>
       <PageTitle>{customer.displayName}</PageTitle>
       <Card customer={customer} />
-      {saved && <p role="status">Saved.</p>}
-      <EditCustomer
-        api={api}
-        loaded={loaded}
-        onSaved={(next) => {
-          setSaved(true);
-          setLoaded(next);
-        }}
-        onReload={reload}
-        key={`${customer.id}:${customer.version}`}
-      />
+      {notice?.from === "edit" && <p role="status">{notice.text}</p>}
+      {customer.erased === undefined && (
+        <EditCustomer
+          api={api}
+          loaded={loaded}
+          onSaved={(next) => {
+            setNotice({ text: "Saved.", from: "edit" });
+            setLoaded(next);
+          }}
+          onReload={reload}
+          key={`${customer.id}:${customer.version}`}
+        />
+      )}
       <Contacts customer={customer} />
       <Sites api={api} id={id} />
       <Work api={api} id={id} />
       <Timeline api={api} id={id} version={customer.version} />
+      <CustomerActions
+        api={api}
+        loaded={loaded}
+        notice={notice?.from === "manage" ? notice.text : undefined}
+        onDone={(next, text) => {
+          setNotice({ text, from: "manage" });
+          setLoaded(next);
+        }}
+        onReload={reload}
+        key={`actions:${customer.id}:${customer.version}`}
+      />
     </article>
   );
 }
@@ -298,7 +313,9 @@ function Timeline({ api, id, version }: { api: Api; id: string; version: number 
               <ul>
                 {entry.changes.map((change) => (
                   <li key={change.field}>
-                    <code>{fieldPath(change.field)}</code>: {show(change.before)} → {show(change.after)}
+                    <code>{fieldPath(change.field)}</code>:{" "}
+                    {/* An erasure names the fields it cleared, never their values. */}
+                    {entry.kind === "erased" ? "cleared" : `${show(change.before)} → ${show(change.after)}`}
                   </li>
                 ))}
               </ul>

@@ -1,0 +1,260 @@
+// What a back office does to a whole card besides editing it: deactivate or reactivate it,
+// merge a duplicate into it, download everything held about it (subject access) and erase
+// it. Each asks before it does anything that cancels work or cannot be undone, and each
+// sends the ETag the page was loaded with, so an action on a card someone else changed
+// meanwhile is refused (412) instead of acting on a card nobody looked at.
+
+import { useState } from "preact/hooks";
+import { ApiError, call, etagOf, type Api, type Customer } from "../api/client";
+import { Field, ProblemView } from "../ui";
+import type { Loaded } from "./Customer";
+
+interface Props {
+  api: Api;
+  loaded: Loaded;
+  /** What the last action did. */
+  notice?: string;
+  /** The card as the action left it, and what to tell the user. */
+  onDone: (next: Loaded, message: string) => void;
+  /** The card changed elsewhere: load it again. */
+  onReload: () => void;
+}
+
+export function CustomerActions(props: Props) {
+  const { customer } = props.loaded;
+  if (customer.status === "merged") return null;
+  const erased = customer.erased !== undefined;
+  return (
+    <section aria-labelledby="manage">
+      <h2 id="manage">Manage</h2>
+      {props.notice && <p role="status">{props.notice}</p>}
+      {!erased && <StatusAction {...props} />}
+      {!erased && customer.status === "active" && <MergeAction {...props} />}
+      <PersonalDataAction api={props.api} customer={customer} />
+      {!erased && <EraseAction {...props} />}
+    </section>
+  );
+}
+
+/** Runs one action at a time; a refusal is kept to be shown, a 412 offers a reload. */
+function useAction() {
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  async function run(action: () => Promise<void>) {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await action();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return { error, busy, run };
+}
+
+function Refusal({ error, onReload, shownFields }: { error: unknown; onReload: () => void; shownFields?: string[] }) {
+  if (error instanceof ApiError && error.status === 412) {
+    return (
+      <div class="problem conflict" role="alert">
+        <p>
+          <strong>Someone else changed this customer after you opened it.</strong> Nothing was done. Reload to see the
+          customer as it is now.
+        </p>
+        <button type="button" onClick={onReload}>
+          Reload the customer
+        </button>
+      </div>
+    );
+  }
+  return <ProblemView error={error} shownFields={shownFields} />;
+}
+
+const path = (customer: Customer) => ({ customerId: customer.id });
+
+function StatusAction({ api, loaded, onDone, onReload }: Props) {
+  const { customer, etag } = loaded;
+  const [asking, setAsking] = useState(false);
+  const { error, busy, run } = useAction();
+  const deactivate = () =>
+    run(async () => {
+      const { data, response } = await call(
+        api.POST("/customers/{customerId}/deactivate", { params: { path: path(customer), header: { "If-Match": etag } } }),
+      );
+      onDone({ customer: data, etag: etagOf(response) }, "Deactivated. Its open work is being cancelled.");
+    });
+  const reactivate = () =>
+    run(async () => {
+      const { data, response } = await call(
+        api.POST("/customers/{customerId}/reactivate", { params: { path: path(customer), header: { "If-Match": etag } } }),
+      );
+      onDone({ customer: data, etag: etagOf(response) }, `Reactivated. ${data.reactivation.note}`);
+    });
+
+  return (
+    <div class="action">
+      <h3>Status</h3>
+      <Refusal error={error} onReload={onReload} />
+      {customer.status === "inactive" ? (
+        <button type="button" disabled={busy} onClick={reactivate}>
+          Reactivate
+        </button>
+      ) : asking ? (
+        <div role="group" aria-label="Confirm deactivation">
+          <p>
+            Deactivating cancels the customer's open contracts, work orders and jobs, and it can call off no new work.
+            Reactivating it later does not bring the cancelled work back.
+          </p>
+          <div class="actions">
+            <button type="button" disabled={busy} onClick={deactivate}>
+              Deactivate now
+            </button>
+            <button type="button" class="secondary" onClick={() => setAsking(false)}>
+              Keep it active
+            </button>
+          </div>
+        </div>
+      ) : (
+        <button type="button" class="secondary" onClick={() => setAsking(true)}>
+          Deactivate…
+        </button>
+      )}
+    </div>
+  );
+}
+
+function MergeAction({ api, loaded, onDone, onReload }: Props) {
+  const { customer, etag } = loaded;
+  const [number, setNumber] = useState("");
+  const [duplicate, setDuplicate] = useState<Customer | null>();
+  const { error, busy, run } = useAction();
+
+  const find = () =>
+    run(async () => {
+      setDuplicate(undefined);
+      const { data } = await call(api.GET("/customers", { params: { query: { number: number.trim() } } }));
+      setDuplicate(data.items.find((c) => c.id !== customer.id) ?? null);
+    });
+  const merge = (found: Customer) =>
+    run(async () => {
+      const { data, response } = await call(
+        api.POST("/customers/{customerId}/merge", {
+          params: { path: path(customer), header: { "If-Match": etag } },
+          body: { duplicateId: found.id },
+        }),
+      );
+      onDone(
+        { customer: data, etag: etagOf(response) },
+        `${found.displayName} (${found.customerNumber}) was merged into this customer. Its sites and work follow within moments.`,
+      );
+    });
+
+  return (
+    <div class="action">
+      <h3>Merge a duplicate</h3>
+      <Refusal error={error} onReload={onReload} />
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (number.trim()) void find();
+        }}
+      >
+        <Field
+          label="Duplicate's customer number"
+          name="duplicateNumber"
+          value={number}
+          onInput={(value) => {
+            setNumber(value);
+            setDuplicate(undefined);
+          }}
+          hint="The card entered twice: its contacts, tags and work move here, and its number becomes an alias of this one."
+        />
+        <div class="actions">
+          <button type="submit" class="secondary" disabled={busy || !number.trim()}>
+            Find the duplicate
+          </button>
+        </div>
+      </form>
+      {duplicate === null && <p role="status">No other customer has that number.</p>}
+      {duplicate && (
+        <div role="group" aria-label="Confirm merge">
+          <p>
+            Merge <strong>{duplicate.displayName}</strong> ({duplicate.customerNumber}
+            {duplicate.email && `, ${duplicate.email}`}) into <strong>{customer.displayName}</strong>? The duplicate's card
+            closes for good.
+          </p>
+          <button type="button" disabled={busy} onClick={() => merge(duplicate)}>
+            Merge into this customer
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function PersonalDataAction({ api, customer }: { api: Api; customer: Customer }) {
+  const { error, busy, run } = useAction();
+  const download = () =>
+    run(async () => {
+      const { data } = await call(api.GET("/customers/{customerId}/personal-data", { params: { path: path(customer) } }));
+      const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(blob);
+      link.download = `personal-data-${customer.customerNumber}.json`;
+      document.body.append(link);
+      link.click();
+      link.remove();
+      // Not at once: a download may still be reading the blob after the click returns.
+      setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    });
+
+  return (
+    <div class="action">
+      <h3>Personal data</h3>
+      <ProblemView error={error} />
+      <p>Everything held about this customer, as a file to answer a subject access request.</p>
+      <button type="button" class="secondary" disabled={busy} onClick={download}>
+        Download personal data
+      </button>
+    </div>
+  );
+}
+
+function EraseAction({ api, loaded, onDone, onReload }: Props) {
+  const { customer, etag } = loaded;
+  const [typed, setTyped] = useState("");
+  const { error, busy, run } = useAction();
+  const confirmed = typed.trim().toLowerCase() === customer.customerNumber.toLowerCase();
+  const erase = () =>
+    run(async () => {
+      const { data, response } = await call(
+        api.POST("/customers/{customerId}/erase", { params: { path: path(customer), header: { "If-Match": etag } } }),
+      );
+      onDone({ customer: data, etag: etagOf(response) }, "Erased. Its other records are being erased within seconds.");
+    });
+
+  return (
+    <div class="action">
+      <h3>Erase</h3>
+      <Refusal error={error} onReload={onReload} />
+      <p>
+        Removes the customer's names, e-mails, phones, addresses and contacts for good, and deactivates it. Its number,
+        terms and work stay. <strong>This cannot be undone.</strong>
+      </p>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (confirmed) void erase();
+        }}
+      >
+        <Field label="Type the customer number to confirm" name="eraseConfirmation" value={typed} onInput={setTyped} />
+        <div class="actions">
+          <button type="submit" class="danger" disabled={busy || !confirmed}>
+            Erase for good
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}

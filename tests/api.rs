@@ -970,3 +970,53 @@ async fn a_customers_phone_may_have_an_extension_shown_as_its_country_writes_it(
         .await
         .expect_problem(422, "validation-failed");
 }
+
+#[tokio::test]
+async fn a_contacts_phone_may_have_an_extension_as_the_cards_does() {
+    let suite = Suite::start().await;
+    let alice = suite.user("acme", "alice", ADMIN);
+    let id = id_of(
+        &alice
+            .post(
+                "/customers",
+                &json!({"customerNumber": "20003", "companyName": "Hood Inc"}),
+            )
+            .await,
+    );
+    let contacts = format!("/customers/{id}/contacts");
+    let created = alice
+        .post(
+            &contacts,
+            &json!({"firstName": "Ola", "phone": "+1 201.555.0147 x718"}),
+        )
+        .await;
+    created.expect(201);
+    assert_eq!(created.body["phone"], "+12015550147");
+    assert_eq!(created.body["phoneExtension"], "718");
+    let contact = format!("{contacts}/{}", created.body["id"].as_str().unwrap());
+    // A change to something else keeps the extension; a new phone replaces both.
+    let patch = |body: Value| {
+        let (alice, contact) = (&alice, &contact);
+        async move {
+            alice
+                .send_json(
+                    http::Method::PATCH,
+                    contact,
+                    &[("content-type", "application/merge-patch+json")],
+                    &body,
+                )
+                .await
+        }
+    };
+    let renamed = patch(json!({"role": "Facilities"})).await;
+    renamed.expect(200);
+    assert_eq!(renamed.body["phoneExtension"], "718");
+    let replaced = patch(json!({"phone": "+1 201 555 0148"})).await;
+    replaced.expect(200);
+    assert_eq!(replaced.body["phone"], "+12015550148");
+    assert_eq!(replaced.body.get("phoneExtension"), None);
+    // The customer is found by the contact's number, extension or not.
+    let found = alice.get("/customers?phone=%2B12015550148").await;
+    found.expect(200);
+    assert_eq!(found.body["items"][0]["id"], id.as_str());
+}

@@ -167,10 +167,12 @@ try {
     await tabA.getByRole("button", { name: "Reload the customer" }).click();
     // The form now holds tab B's change.
     await tabA.waitForFunction(() => document.querySelector("[name=description]")?.value === "Gate code 4711");
-    await tabA.getByLabel("Phone").fill("+46701234567");
+    // An office number with its extension, shown back as Sweden writes it.
+    await tabA.getByLabel("Phone").fill("+46 8 123 456 78 ext. 12");
     await tabA.getByRole("button", { name: "Save" }).click();
     await tabA.getByRole("status").filter({ hasText: "Saved." }).waitFor();
-    await tabA.locator("dl.card").getByText("+46701234567").waitFor();
+    await tabA.locator("dl.card").getByText("08-123 456 78 ankn. 12").waitFor();
+    assert.equal(await tabA.getByLabel("Phone").inputValue(), "+46812345678 ext. 12");
     await tabA.locator("ol.timeline > li").nth(2).waitFor();
   });
 

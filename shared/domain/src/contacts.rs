@@ -30,7 +30,7 @@ impl Contact {
             last_name: self.last_name.clone(),
             role: self.role.clone(),
             email: self.email.clone(),
-            phone: self.phone.clone(),
+            phone: crate::phone::as_input(&self.phone, &self.phone_extension),
             mobile: self.mobile.clone(),
             primary: Some(self.primary),
             send_service_protocols: Some(self.send_service_protocols),
@@ -138,15 +138,7 @@ impl CustomerFields {
             organisation_number_country: self.organisation_number_country.clone(),
             description: self.description.clone(),
             email: self.email.clone(),
-            // The extension rides along in the phone's text, so that a patch that leaves the
-            // phone alone keeps it and one that changes the phone replaces both.
-            phone: self
-                .phone
-                .as_ref()
-                .map(|phone| match &self.phone_extension {
-                    Some(extension) => format!("{phone} ext. {extension}"),
-                    None => phone.clone(),
-                }),
+            phone: crate::phone::as_input(&self.phone, &self.phone_extension),
             mobile: self.mobile.clone(),
             sms_opt_out: Some(self.sms_opt_out),
             invoice_email: self.invoice_email.clone(),

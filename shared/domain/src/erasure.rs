@@ -343,6 +343,7 @@ mod tests {
             role: None,
             email: Some("bo@example.com".into()),
             phone: None,
+            phone_extension: None,
             mobile: Some("+46702222222".into()),
             primary: true,
             send_service_protocols: false,

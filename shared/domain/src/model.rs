@@ -291,6 +291,9 @@ pub struct Contact {
     /// E.164.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// The extension dialled after `phone` (digits), when it has one, as on the card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_extension: Option<String>,
     /// E.164.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,

@@ -89,6 +89,17 @@ pub struct PhoneWithExtension {
     pub extension: Option<String>,
 }
 
+/// A stored phone and its extension as one input again ("+12015550147 ext. 718"), which
+/// [`normalise_phone_with_extension`] reads back into both: so a merge patch that leaves the
+/// phone alone keeps its extension, and one that changes the phone replaces both.
+pub(crate) fn as_input(phone: &Option<String>, extension: &Option<String>) -> Option<String> {
+    let phone = phone.as_ref()?;
+    Some(match extension {
+        Some(extension) => format!("{phone} ext. {extension}"),
+        None => phone.clone(),
+    })
+}
+
 /// Like [`normalise_phone`], keeping an extension ("x718", "ext. 12", "anknytning 12",
 /// "Durchwahl 3") apart from the number instead of refusing it.
 pub fn normalise_phone_with_extension(

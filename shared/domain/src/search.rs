@@ -205,6 +205,7 @@ mod tests {
             role: None,
             email: email.map(Into::into),
             phone: phone.map(Into::into),
+            phone_extension: None,
             mobile: mobile.map(Into::into),
             primary: false,
             send_service_protocols: false,

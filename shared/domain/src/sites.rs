@@ -129,6 +129,7 @@ pub fn contact_from_customer(customer: &CustomerFields) -> Option<Contact> {
         role: None,
         email: customer.email.clone(),
         phone: customer.phone.clone(),
+        phone_extension: customer.phone_extension.clone(),
         mobile: customer.mobile.clone(),
         primary: true,
         send_service_protocols: false,

@@ -10,10 +10,7 @@ use serde_json::Value;
 
 use crate::model::*;
 use crate::orgnumber::{ORGANISATION_NUMBER_MAX, OrgNumber, OrgNumberError, parse_org_number};
-use crate::phone::{
-    PhoneError, PhoneWithExtension, normalise_mobile, normalise_phone,
-    normalise_phone_with_extension,
-};
+use crate::phone::{PhoneError, normalise_mobile, normalise_phone_with_extension};
 use crate::reference::{is_country, is_currency, is_language};
 use crate::settings::{Channel, CustomFieldDef, check_custom_value};
 use crate::sites::{SITE_NAME_MAX, SiteFields, SiteInput, SiteStatus};
@@ -308,10 +305,7 @@ pub fn validate_customer(
         organisation_number_country: None,
         description: v.text("/description", input.description, DESCRIPTION_MAX),
         email: v.email("/email", input.email),
-        phone: v.phone_with_extension("/phone", input.phone).map(|p| {
-            phone_extension = p.extension;
-            p.number
-        }),
+        phone: v.phone_keeping_extension("/phone", input.phone, &mut phone_extension),
         phone_extension,
         mobile: v.mobile("/mobile", input.mobile),
         sms_opt_out: input.sms_opt_out.unwrap_or(false),
@@ -473,13 +467,16 @@ pub fn validate_contact(
             "A contact needs a name, an e-mail address, a phone or a mobile number.",
         ));
     }
+    // Set with the phone, in field order, as on the card.
+    let mut phone_extension = None;
     let contact = Contact {
         id,
         first_name: v.name("/firstName", input.first_name),
         last_name: v.name("/lastName", input.last_name),
         role: v.text("/role", input.role, ROLE_MAX),
         email: v.email("/email", input.email),
-        phone: v.phone("/phone", input.phone),
+        phone: v.phone_keeping_extension("/phone", input.phone, &mut phone_extension),
+        phone_extension,
         mobile: v.mobile("/mobile", input.mobile),
         primary: input.primary.unwrap_or(false),
         send_service_protocols: input.send_service_protocols.unwrap_or(false),
@@ -757,22 +754,21 @@ impl<'a> Validator<'a> {
             .ok()
     }
 
-    fn phone(&mut self, field: &str, value: Option<String>) -> Option<String> {
-        let raw = clean(value)?;
-        let result = normalise_phone(&raw, self.ctx.default_country.as_deref());
-        self.phone_result(field, result)
-    }
-
-    /// A customer's phone: an extension is kept apart (contacts' phones take none).
-    fn phone_with_extension(
+    /// A phone of a card, a contact or a site's contact, in E.164; its extension, if it was
+    /// written with one, goes to `extension` (an office's switchboard number is shared, the
+    /// extension tells people apart, and lookups by number must still find them).
+    fn phone_keeping_extension(
         &mut self,
         field: &str,
         value: Option<String>,
-    ) -> Option<PhoneWithExtension> {
+        extension: &mut Option<String>,
+    ) -> Option<String> {
         let raw = clean(value)?;
-        normalise_phone_with_extension(&raw, self.ctx.default_country.as_deref())
+        let phone = normalise_phone_with_extension(&raw, self.ctx.default_country.as_deref())
             .map_err(|error| self.push(phone_error(field, &error)))
-            .ok()
+            .ok()?;
+        *extension = phone.extension;
+        Some(phone.number)
     }
 
     fn mobile(&mut self, field: &str, value: Option<String>) -> Option<String> {

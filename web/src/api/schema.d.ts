@@ -2191,15 +2191,15 @@ export interface components {
         /** @description An empty or all-whitespace string, accepted in requests where an optional member has a format of its own (an e-mail, a date, a user id): strings are trimmed, and a blank one means "not given", the same as leaving the member out. Never in responses. */
         Blank: string;
         /**
-         * @description Any valid spelling with a country code on input ("+46 70-123 45 67" or "0046701234567"), or without one when the organisation's settings name a `defaultCountry` ("070-123 45 67" with `SE`); stored and returned in E.164 ("+46701234567"). Extensions are refused (a customer's own phone takes one, see `CustomerPhone`).
+         * @description Any valid spelling with a country code on input ("+46 70-123 45 67" or "0046701234567"), or without one when the organisation's settings name a `defaultCountry` ("070-123 45 67" with `SE`); stored and returned in E.164 ("+46701234567"). Extensions are refused: a mobile is for texts (a phone, a card's or a contact's, takes one, see `PhoneWithExtension`).
          * @example +46701234567
          */
         Phone: string;
         /**
-         * @description A phone as in `Phone`, which may end in an extension ("+1 201-555-0147 x718", "08-123 456 78 ext. 12", "anknytning 12", "Durchwahl 3"): stored as the E.164 number (`phone`) and the extension's digits (`phoneExtension`), shown back as the number's country writes it (`phoneDisplay`). An extension is never texted.
+         * @description A phone (a card's, a contact's, a site contact's) as in `Phone`, which may end in an extension ("+1 201-555-0147 x718", "08-123 456 78 ext. 12", "anknytning 12", "Durchwahl 3"): stored as the E.164 number (`phone`) and the extension's digits (`phoneExtension`); a card shows both back as the number's country writes them (`phoneDisplay`). An extension is never texted.
          * @example +46812345678 ext. 12
          */
-        CustomerPhone: string;
+        PhoneWithExtension: string;
         /** @description All members optional; an address whose members are all blank is no address. */
         Address: {
             line1?: string;
@@ -2288,7 +2288,7 @@ export interface components {
             lastName?: string;
             role?: string;
             email?: components["schemas"]["Email"] | components["schemas"]["Blank"];
-            phone?: components["schemas"]["Phone"];
+            phone?: components["schemas"]["PhoneWithExtension"];
             /** @description Like phone, and must not be a fixed-line number (mobiles receive SMS). */
             mobile?: components["schemas"]["Phone"];
             /** @description Make this the primary contact. Default false (but the first contact of a customer always becomes primary). */
@@ -2330,8 +2330,13 @@ export interface components {
             lastName?: string;
             role?: string;
             email?: string;
-            /** @description E.164. */
+            /** @description E.164, without the extension. */
             phone?: string;
+            /**
+             * @description The extension dialled after `phone` (digits), when it has one. Never texted.
+             * @example 12
+             */
+            phoneExtension?: string;
             /** @description E.164. */
             mobile?: string;
             /** @description Exactly one contact of a customer with contacts is primary. */
@@ -2379,7 +2384,7 @@ export interface components {
             organisationNumberCountry?: components["schemas"]["OrganisationNumberCountryInput"];
             description?: string;
             email?: components["schemas"]["Email"] | components["schemas"]["Blank"];
-            phone?: components["schemas"]["CustomerPhone"];
+            phone?: components["schemas"]["PhoneWithExtension"];
             /** @description Like phone, and must not be a fixed-line number (mobiles receive SMS). */
             mobile?: components["schemas"]["Phone"];
             /**

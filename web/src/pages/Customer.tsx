@@ -20,6 +20,8 @@ type Form = Record<Editable, string> & { tags: string };
 function formOf(customer: Customer): Form {
   const form = { tags: customer.tags.join(", ") } as Form;
   for (const name of EDITABLE) form[name] = (customer[name] as string | undefined) ?? "";
+  // The extension is part of the phone as typed; the API stores it apart and reads it back.
+  if (customer.phone && customer.phoneExtension) form.phone = `${customer.phone} ext. ${customer.phoneExtension}`;
   return form;
 }
 
@@ -116,7 +118,7 @@ function Card({ customer }: { customer: Customer }) {
     ["Kind", customer.kind],
     ["Status", customer.status + (customer.onHold ? ", on hold" : "")],
     ["E-mail", customer.email],
-    ["Phone", customer.phone],
+    ["Phone", customer.phoneDisplay ?? customer.phone],
     ["Mobile", customer.mobile],
     ["Payment", `${customer.terms.paymentType}, ${customer.terms.paymentTerms}, ${customer.terms.currency}`],
     ["Tags", customer.tags.join(", ")],
@@ -226,7 +228,8 @@ function Contacts({ customer }: { customer: Customer }) {
           {customer.contacts.map((c) => (
             <li key={c.id}>
               <strong>{[c.firstName, c.lastName].filter(Boolean).join(" ")}</strong>
-              {c.primary && " (primary)"} {c.role && `· ${c.role}`} {c.email && `· ${c.email}`} {c.phone && `· ${c.phone}`}
+              {c.primary && " (primary)"} {c.role && `· ${c.role}`} {c.email && `· ${c.email}`}
+              {c.phone && ` · ${c.phone}${c.phoneExtension ? ` ext. ${c.phoneExtension}` : ""}`}
               {c.mobile && ` · ${c.mobile}`}
             </li>
           ))}

@@ -972,6 +972,7 @@ fn contact_is_validated_and_normalised() {
             role: Some("Owner".into()),
             email: Some("Bo@example.com".into()),
             phone: Some("+46812345678".into()),
+            phone_extension: None,
             mobile: Some("+46701234567".into()),
             primary: false,
             send_service_protocols: false,
@@ -1254,7 +1255,44 @@ fn a_customers_phone_keeps_its_extension_apart_and_a_patch_keeps_it() {
 }
 
 #[test]
-fn a_mobile_or_a_contacts_phone_with_an_extension_is_refused() {
+fn a_contacts_phone_keeps_its_extension_apart_as_the_cards_does() {
+    let input = ContactInput {
+        first_name: Some("Per".into()),
+        phone: Some("+44 20 7946 0018 ext. 12".into()),
+        ..ContactInput::default()
+    };
+    let id = ContactId::new();
+    let contact = validate_contact(input, id.clone(), &ctx()).unwrap();
+    assert_eq!(contact.phone.as_deref(), Some("+442079460018"));
+    assert_eq!(contact.phone_extension.as_deref(), Some("12"));
+    // The contact as input (a merge patch's target) reads back the same.
+    let again = validate_contact(contact.to_input(), id.clone(), &ctx()).unwrap();
+    assert_eq!(again, contact);
+    let replaced = validate_contact(
+        ContactInput {
+            phone: Some("+44 20 7946 0019".into()),
+            ..contact.to_input()
+        },
+        id,
+        &ctx(),
+    )
+    .unwrap();
+    assert_eq!(replaced.phone_extension, None);
+}
+
+#[test]
+fn a_site_without_a_contact_of_its_own_takes_the_cards_phone_with_its_extension() {
+    let fields = valid(CustomerInput {
+        phone: Some("+1 (201) 555-0147 x718".into()),
+        ..person()
+    });
+    let contact = crate::sites::contact_from_customer(&fields).expect("a contact");
+    assert_eq!(contact.phone, fields.phone);
+    assert_eq!(contact.phone_extension.as_deref(), Some("718"));
+}
+
+#[test]
+fn a_mobile_with_an_extension_is_refused() {
     assert_only(
         CustomerInput {
             mobile: Some("070-123 45 67 ext. 3".into()),

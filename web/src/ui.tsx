@@ -38,6 +38,24 @@ export function ProblemView({ error, shownFields = [] }: { error: unknown; shown
   );
 }
 
+/** A refusal in words; a 412 (the customer changed since the page loaded it) offers a reload. */
+export function ProblemOrConflict({ error, onReload, shownFields }: { error: unknown; onReload: () => void; shownFields?: string[] }) {
+  if (error instanceof ApiError && error.status === 412) {
+    return (
+      <div class="problem conflict" role="alert">
+        <p>
+          <strong>Someone else changed this customer after you opened it.</strong> Nothing was done. Reload to see the
+          customer as it is now.
+        </p>
+        <button type="button" onClick={onReload}>
+          Reload the customer
+        </button>
+      </div>
+    );
+  }
+  return <ProblemView error={error} shownFields={shownFields} />;
+}
+
 let nextId = 0;
 
 /** A labelled input whose field error (from a validation problem) sits right under it. */
@@ -100,6 +118,17 @@ export function Select(props: {
           </option>
         ))}
       </select>
+    </div>
+  );
+}
+
+/** A labelled checkbox. */
+export function Checkbox(props: { label: string; name: string; checked: boolean; onChange: (checked: boolean) => void }) {
+  const id = useRef(`f${nextId++}`).current;
+  return (
+    <div class="field check">
+      <label for={id}>{props.label}</label>
+      <input id={id} name={props.name} type="checkbox" checked={props.checked} onChange={(e) => props.onChange((e.target as HTMLInputElement).checked)} />
     </div>
   );
 }

@@ -1,7 +1,8 @@
 // The console in a real browser against the local stack: sign in, create a customer, find it
 // by a search without its diacritics, edit it while another tab changed it and see the
 // conflict, import a CSV with one bad row and download the error report, merge a duplicate the
-// import brought in, deactivate and reactivate a customer, download a customer's personal data
+// import brought in, deactivate and reactivate a customer, add, change and remove a contact,
+// download a customer's personal data
 // and erase it, change the settings (a refused value shown at its field first). Headless Chromium
 // from Debian's package, driven by playwright-core (no browser download). A screenshot of each
 // step goes to web/screenshots/ (ignored). Any console error, uncaught exception or failed
@@ -245,6 +246,39 @@ try {
     await tabA.getByRole("button", { name: "Reactivate" }).click();
     await tabA.getByRole("status").filter({ hasText: "does not undo the deactivation cascade" }).waitFor();
     await tabA.locator("dl.card").getByText("active", { exact: true }).waitFor();
+  });
+
+  await step("contacts", tabA, async () => {
+    await tabA.getByRole("button", { name: "Add a contact" }).click();
+    const form = tabA.getByRole("form", { name: "New contact" });
+    await form.getByLabel("First name").fill("Ola");
+    await form.getByLabel("Last name").fill("Nordin");
+    await form.getByLabel("Role").fill("Site manager");
+    await form.getByLabel("Phone").fill("+46 8 123 456 78 ext. 12");
+    // A switchboard number as the mobile: refused beside the field.
+    await form.getByLabel("Mobile").fill("+46 8 123 456 78");
+    expectedStatuses.add(422);
+    await form.getByRole("button", { name: "Add the contact" }).click();
+    await tabA.waitForSelector("form[aria-label='New contact'] [aria-invalid=true][name=mobile]");
+    expectedStatuses.delete(422);
+    await form.getByLabel("Mobile").fill("+46 70 123 45 67");
+    await form.getByRole("button", { name: "Add the contact" }).click();
+    await tabA.getByRole("status").filter({ hasText: "Contact added." }).waitFor();
+    const contacts = tabA.locator("section[aria-labelledby=contacts] ul.rows");
+    await contacts.getByText("Site manager · +46812345678 ext. 12 · +46701234567").waitFor();
+
+    await tabA.getByRole("button", { name: "Edit Ola Nordin" }).click();
+    const edit = tabA.getByRole("form", { name: "Edit Ola Nordin" });
+    assert.equal(await edit.getByLabel("Phone").inputValue(), "+46812345678 ext. 12");
+    await edit.getByLabel("Role").fill("Facilities");
+    await edit.getByRole("button", { name: "Save the contact" }).click();
+    await tabA.getByRole("status").filter({ hasText: "Contact saved." }).waitFor();
+    await contacts.getByText("Facilities · +46812345678 ext. 12").waitFor();
+
+    await tabA.getByRole("button", { name: "Remove Ola Nordin" }).click();
+    await tabA.getByRole("button", { name: "Yes, remove" }).click();
+    await tabA.getByRole("status").filter({ hasText: "Ola Nordin was removed." }).waitFor();
+    await tabA.locator("section[aria-labelledby=contacts]").getByText("No contacts.").waitFor();
   });
 
   await step("download-personal-data", tabA, async () => {

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { ApiError, call, etagOf, fieldPath, type Api, type Customer, type Schemas } from "../api/client";
 import { Field, PageTitle, ProblemView, formatDate } from "../ui";
+import { Contacts } from "./Contacts";
 import { CustomerActions } from "./CustomerActions";
 
 type History = Schemas["HistoryEntry"];
@@ -53,10 +54,14 @@ export function CustomerPage({ api, id }: { api: Api; id: string }) {
   const [version, setVersion] = useState(0);
   // Kept here: the edit form starts afresh from every new version of the customer.
   // What the last save or action did, shown where it was done.
-  const [notice, setNotice] = useState<{ text: string; from: "edit" | "manage" }>();
+  const [notice, setNotice] = useState<{ text: string; from: "edit" | "contacts" | "manage" }>();
 
   const reload = useCallback(() => {
     setNotice(undefined);
+    setVersion((v) => v + 1);
+  }, []);
+  const reloadWith = useCallback((text: string) => {
+    setNotice({ text, from: "contacts" });
     setVersion((v) => v + 1);
   }, []);
   useEffect(() => {
@@ -93,7 +98,7 @@ export function CustomerPage({ api, id }: { api: Api; id: string }) {
           key={`${customer.id}:${customer.version}`}
         />
       )}
-      <Contacts customer={customer} />
+      <Contacts api={api} loaded={loaded} notice={notice?.from === "contacts" ? notice.text : undefined} onChanged={reloadWith} onReload={reload} key={`contacts:${customer.id}:${customer.version}`} />
       <Sites api={api} id={id} />
       <Work api={api} id={id} />
       <Timeline api={api} id={id} version={customer.version} />
@@ -217,28 +222,6 @@ function EditCustomer(props: { api: Api; loaded: Loaded; onSaved: (loaded: Loade
   );
 }
 
-function Contacts({ customer }: { customer: Customer }) {
-  return (
-    <section aria-labelledby="contacts">
-      <h2 id="contacts">Contacts</h2>
-      {customer.contacts.length === 0 ? (
-        <p>No contacts.</p>
-      ) : (
-        <ul class="rows">
-          {customer.contacts.map((c) => (
-            <li key={c.id}>
-              <strong>{[c.firstName, c.lastName].filter(Boolean).join(" ")}</strong>
-              {c.primary && " (primary)"} {c.role && `· ${c.role}`} {c.email && `· ${c.email}`}
-              {c.phone && ` · ${c.phone}${c.phoneExtension ? ` ext. ${c.phoneExtension}` : ""}`}
-              {c.mobile && ` · ${c.mobile}`}
-            </li>
-          ))}
-        </ul>
-      )}
-    </section>
-  );
-}
-
 /** Loads one list for a section of the page; a failure is shown in that section only. */
 function useList<T>(load: () => Promise<{ data: { items: T[] } }>, deps: unknown[]) {
   const [items, setItems] = useState<T[]>();
@@ -296,7 +279,14 @@ function Work({ api, id }: { api: Api; id: string }) {
 
 function show(value: unknown): string {
   if (value === undefined || value === null) return "—";
-  return typeof value === "string" ? value : JSON.stringify(value);
+  if (typeof value === "string") return value;
+  // A whole record (a contact added or removed) by its name, as people tell records apart.
+  if (typeof value === "object" && !Array.isArray(value)) {
+    const record = value as Record<string, unknown>;
+    const name = [record.firstName, record.lastName].filter(Boolean).join(" ") || record.name || record.email;
+    if (typeof name === "string" && name) return name;
+  }
+  return JSON.stringify(value);
 }
 
 function Timeline({ api, id, version }: { api: Api; id: string; version: number }) {

@@ -5,8 +5,8 @@
 // meanwhile is refused (412) instead of acting on a card nobody looked at.
 
 import { useState } from "preact/hooks";
-import { ApiError, call, etagOf, type Api, type Customer } from "../api/client";
-import { Field, ProblemView } from "../ui";
+import { call, etagOf, type Api, type Customer } from "../api/client";
+import { Field, ProblemOrConflict, ProblemView } from "../ui";
 import type { Loaded } from "./Customer";
 
 interface Props {
@@ -54,23 +54,6 @@ function useAction() {
   return { error, busy, run };
 }
 
-function Refusal({ error, onReload, shownFields }: { error: unknown; onReload: () => void; shownFields?: string[] }) {
-  if (error instanceof ApiError && error.status === 412) {
-    return (
-      <div class="problem conflict" role="alert">
-        <p>
-          <strong>Someone else changed this customer after you opened it.</strong> Nothing was done. Reload to see the
-          customer as it is now.
-        </p>
-        <button type="button" onClick={onReload}>
-          Reload the customer
-        </button>
-      </div>
-    );
-  }
-  return <ProblemView error={error} shownFields={shownFields} />;
-}
-
 const path = (customer: Customer) => ({ customerId: customer.id });
 
 function StatusAction({ api, loaded, onDone, onReload }: Props) {
@@ -95,7 +78,7 @@ function StatusAction({ api, loaded, onDone, onReload }: Props) {
   return (
     <div class="action">
       <h3>Status</h3>
-      <Refusal error={error} onReload={onReload} />
+      <ProblemOrConflict error={error} onReload={onReload} />
       {customer.status === "inactive" ? (
         <button type="button" disabled={busy} onClick={reactivate}>
           Reactivate
@@ -153,7 +136,7 @@ function MergeAction({ api, loaded, onDone, onReload }: Props) {
   return (
     <div class="action">
       <h3>Merge a duplicate</h3>
-      <Refusal error={error} onReload={onReload} />
+      <ProblemOrConflict error={error} onReload={onReload} />
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -237,7 +220,7 @@ function EraseAction({ api, loaded, onDone, onReload }: Props) {
   return (
     <div class="action">
       <h3>Erase</h3>
-      <Refusal error={error} onReload={onReload} />
+      <ProblemOrConflict error={error} onReload={onReload} />
       <p>
         Removes the customer's names, e-mails, phones, addresses and contacts for good, and deactivates it. Its number,
         terms and work stay. <strong>This cannot be undone.</strong>

@@ -1,0 +1,239 @@
+// A customer's contacts: who to call, who gets work orders and service protocols by e-mail,
+// who gets texts about visits. Added, changed and removed here one at a time, each with the
+// ETag the page was loaded with (a card changed meanwhile is refused, with a reload offered);
+// after each the page loads the card again, since the API may have moved the primary mark.
+
+import { useState } from "preact/hooks";
+import { ApiError, call, type Api, type Schemas } from "../api/client";
+import { Checkbox, Field, ProblemOrConflict } from "../ui";
+import type { Loaded } from "./Customer";
+
+type Contact = Schemas["Contact"];
+
+const TEXTS = ["firstName", "lastName", "role", "email", "phone", "mobile"] as const;
+const FLAGS = ["primary", "sendWorkOrders", "sendServiceProtocols", "smsOptOut"] as const;
+type Text = (typeof TEXTS)[number];
+type Flag = (typeof FLAGS)[number];
+type Form = Record<Text, string> & Record<Flag, boolean>;
+
+const LABELS: Record<Text | Flag, string> = {
+  firstName: "First name",
+  lastName: "Last name",
+  role: "Role",
+  email: "E-mail",
+  phone: "Phone",
+  mobile: "Mobile",
+  primary: "Primary contact",
+  sendWorkOrders: "Send work orders to this e-mail",
+  sendServiceProtocols: "Send service protocols to this e-mail",
+  smsOptOut: "No texts about visits",
+};
+
+const EMPTY: Form = {
+  firstName: "",
+  lastName: "",
+  role: "",
+  email: "",
+  phone: "",
+  mobile: "",
+  primary: false,
+  sendWorkOrders: false,
+  sendServiceProtocols: false,
+  smsOptOut: false,
+};
+
+function formOf(contact: Contact): Form {
+  const form = { ...EMPTY };
+  for (const name of TEXTS) form[name] = contact[name] ?? "";
+  // The extension is part of the phone as typed; the API stores it apart and reads it back.
+  if (contact.phone && contact.phoneExtension) form.phone = `${contact.phone} ext. ${contact.phoneExtension}`;
+  for (const name of FLAGS) form[name] = contact[name];
+  return form;
+}
+
+/** What the form changed, as a JSON merge patch (an emptied field removed), or the whole
+ * contact for a new one (blank fields left out). */
+function bodyOf(before: Form, after: Form): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const name of TEXTS) {
+    const value = after[name].trim();
+    if (value !== before[name].trim()) body[name] = value || null;
+  }
+  for (const name of FLAGS) {
+    if (after[name] !== before[name]) body[name] = after[name];
+  }
+  return body;
+}
+
+function describe(c: Contact): string {
+  const phone = c.phone && `${c.phone}${c.phoneExtension ? ` ext. ${c.phoneExtension}` : ""}`;
+  return [c.role, c.email, phone, c.mobile, c.smsOptOut && "no texts"].filter(Boolean).join(" · ");
+}
+
+interface Props {
+  api: Api;
+  loaded: Loaded;
+  /** What the last change of a contact did. */
+  notice?: string;
+  /** The card changed: load it again and say what was done. */
+  onChanged: (notice: string) => void;
+  onReload: () => void;
+}
+
+export function Contacts(props: Props) {
+  const { customer } = props.loaded;
+  // The contact being edited (its id), "new" for a new one, or none.
+  const [editing, setEditing] = useState<string>();
+  const [removing, setRemoving] = useState<string>();
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const editable = customer.status !== "merged" && customer.erased === undefined;
+  const contacts = customer.contacts ?? [];
+  const path = { customerId: customer.id };
+  const ifMatch = { "If-Match": props.loaded.etag };
+
+  async function remove(contact: Contact) {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await call(props.api.DELETE("/customers/{customerId}/contacts/{contactId}", { params: { path: { ...path, contactId: contact.id }, header: ifMatch } }));
+      props.onChanged(`${nameOf(contact)} was removed.`);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section aria-labelledby="contacts">
+      <h2 id="contacts">Contacts</h2>
+      {props.notice && <p role="status">{props.notice}</p>}
+      <ProblemOrConflict error={error} onReload={props.onReload} />
+      {contacts.length === 0 && <p>No contacts.</p>}
+      <ul class="rows">
+        {contacts.map((c) =>
+          editing === c.id ? (
+            <li key={c.id}>
+              <ContactForm {...props} contact={c} onCancel={() => setEditing(undefined)} />
+            </li>
+          ) : (
+            <li key={c.id}>
+              <strong>{nameOf(c)}</strong>
+              {c.primary && " (primary)"} {describe(c) && `· ${describe(c)}`}
+              {editable && (
+                <div class="actions">
+                  <button type="button" class="link" onClick={() => setEditing(c.id)} aria-label={`Edit ${nameOf(c)}`}>
+                    Edit
+                  </button>
+                  {removing === c.id ? (
+                    <>
+                      <span>Remove {nameOf(c)}?</span>
+                      <button type="button" class="link" disabled={busy} onClick={() => remove(c)}>
+                        Yes, remove
+                      </button>
+                      <button type="button" class="link" onClick={() => setRemoving(undefined)}>
+                        Keep
+                      </button>
+                    </>
+                  ) : (
+                    <button type="button" class="link" onClick={() => setRemoving(c.id)} aria-label={`Remove ${nameOf(c)}`}>
+                      Remove
+                    </button>
+                  )}
+                </div>
+              )}
+            </li>
+          ),
+        )}
+      </ul>
+      {editable &&
+        (editing === "new" ? (
+          <ContactForm {...props} onCancel={() => setEditing(undefined)} />
+        ) : (
+          <button type="button" class="secondary" onClick={() => setEditing("new")}>
+            Add a contact
+          </button>
+        ))}
+    </section>
+  );
+}
+
+function nameOf(c: Contact): string {
+  return [c.firstName, c.lastName].filter(Boolean).join(" ") || c.email || c.phone || c.mobile || "The contact";
+}
+
+/** A new contact (`contact` absent) or a change of one. */
+function ContactForm(props: Props & { contact?: Contact; onCancel: () => void }) {
+  const { api, loaded, contact } = props;
+  const [start] = useState(() => (contact ? formOf(contact) : EMPTY));
+  const [form, setForm] = useState(start);
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const fieldErrors = error instanceof ApiError ? error.fieldErrors() : new Map<string, string>();
+  const title = contact ? `Edit ${nameOf(contact)}` : "New contact";
+
+  async function save() {
+    const body = bodyOf(start, form);
+    if (Object.keys(body).length === 0) return props.onCancel();
+    setBusy(true);
+    setError(undefined);
+    const path = { customerId: loaded.customer.id };
+    const header = { "If-Match": loaded.etag };
+    try {
+      if (contact) {
+        await call(
+          api.PATCH("/customers/{customerId}/contacts/{contactId}", {
+            params: { path: { ...path, contactId: contact.id }, header },
+            headers: { "Content-Type": "application/merge-patch+json" },
+            body,
+          }),
+        );
+      } else {
+        // A new contact sends what is filled in: nulls mean nothing to a create.
+        const created = Object.fromEntries(Object.entries(body).filter(([, value]) => value !== null));
+        await call(api.POST("/customers/{customerId}/contacts", { params: { path, header }, body: created }));
+      }
+      props.onChanged(contact ? "Contact saved." : "Contact added.");
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form
+      aria-label={title}
+      onSubmit={(e) => {
+        e.preventDefault();
+        void save();
+      }}
+    >
+      <h3>{title}</h3>
+      <ProblemOrConflict error={error} onReload={props.onReload} shownFields={[...TEXTS, ...FLAGS]} />
+      {TEXTS.map((name) => (
+        <Field
+          key={name}
+          label={LABELS[name]}
+          name={name}
+          type={name === "email" ? "email" : name === "phone" || name === "mobile" ? "tel" : "text"}
+          value={form[name]}
+          onInput={(value) => setForm({ ...form, [name]: value })}
+          error={fieldErrors.get(name)}
+          hint={name === "phone" ? "An extension may follow: ext. 12" : undefined}
+        />
+      ))}
+      {FLAGS.map((name) => (
+        <Checkbox key={name} label={LABELS[name]} name={name} checked={form[name]} onChange={(checked) => setForm({ ...form, [name]: checked })} />
+      ))}
+      <div class="actions">
+        <button type="submit" disabled={busy}>
+          {contact ? "Save the contact" : "Add the contact"}
+        </button>
+        <button type="button" class="secondary" onClick={props.onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}

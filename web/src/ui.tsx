@@ -1,7 +1,7 @@
 // Pieces every page uses: problems shown in words, fields with their errors beside them.
 
 import type { ComponentChildren } from "preact";
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, fieldPath } from "./api/client";
 
 /** What went wrong, as people read it; field errors not shown beside a field are listed. */
@@ -122,6 +122,55 @@ export function Select(props: {
   );
 }
 
+/** The input type that brings up the right keyboard on a phone, by the member's name. */
+function inputTypeOf(name: string): "email" | "tel" | "text" {
+  if (name === "email") return "email";
+  return name === "phone" || name === "mobile" ? "tel" : "text";
+}
+
+/** The props that tie a `Field` to one text member of a form's state: its name, its value,
+ * its input type and the change that replaces it. */
+export function textBinding<F extends object>(form: F, setForm: (form: F) => void) {
+  return (name: keyof F & string) => ({
+    name,
+    type: inputTypeOf(name),
+    value: String(form[name] ?? ""),
+    onInput: (value: string) => setForm({ ...form, [name]: value }),
+  });
+}
+
+/** A form for one record inside a section (a contact, a site): its title, its fields, then
+ * the button that sends it and the one that closes it. */
+export function RecordForm(props: {
+  title: string;
+  submitLabel: string;
+  busy: boolean;
+  onSubmit: () => void;
+  onCancel: () => void;
+  children: ComponentChildren;
+}) {
+  return (
+    <form
+      aria-label={props.title}
+      onSubmit={(e) => {
+        e.preventDefault();
+        props.onSubmit();
+      }}
+    >
+      <h3>{props.title}</h3>
+      {props.children}
+      <div class="actions">
+        <button type="submit" disabled={props.busy}>
+          {props.submitLabel}
+        </button>
+        <button type="button" class="secondary" onClick={props.onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
 /** A labelled checkbox. */
 export function Checkbox(props: { label: string; name: string; checked: boolean; onChange: (checked: boolean) => void }) {
   const id = useRef(`f${nextId++}`).current;
@@ -131,6 +180,34 @@ export function Checkbox(props: { label: string; name: string; checked: boolean;
       <input id={id} name={props.name} type="checkbox" checked={props.checked} onChange={(e) => props.onChange((e.target as HTMLInputElement).checked)} />
     </div>
   );
+}
+
+/** Runs one request at a time: `busy` while it runs, its refusal kept in `error` to be shown. */
+export function useAction() {
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  async function run(action: () => Promise<void>) {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await action();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return { error, busy, run };
+}
+
+/** A JSON merge patch of the text fields a form changed: an emptied field is removed (null). */
+export function textPatch<K extends string>(before: Record<K, string>, after: Record<K, string>, names: readonly K[]): Record<string, string | null> {
+  const patch: Record<string, string | null> = {};
+  for (const name of names) {
+    const value = after[name].trim();
+    if (value !== before[name].trim()) patch[name] = value || null;
+  }
+  return patch;
 }
 
 /** A page's title, focused when the page opens so keyboard and screen-reader users land there. */

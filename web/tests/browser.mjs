@@ -2,6 +2,7 @@
 // by a search without its diacritics, edit it while another tab changed it and see the
 // conflict, import a CSV with one bad row and download the error report, merge a duplicate the
 // import brought in, deactivate and reactivate a customer, add, change and remove a contact,
+// link, change, deactivate and unlink a site,
 // download a customer's personal data
 // and erase it, change the settings (a refused value shown at its field first). Headless Chromium
 // from Debian's package, driven by playwright-core (no browser download). A screenshot of each
@@ -279,6 +280,45 @@ try {
     await tabA.getByRole("button", { name: "Yes, remove" }).click();
     await tabA.getByRole("status").filter({ hasText: "Ola Nordin was removed." }).waitFor();
     await tabA.locator("section[aria-labelledby=contacts]").getByText("No contacts.").waitFor();
+  });
+
+  await step("sites", tabA, async () => {
+    await tabA.getByRole("button", { name: "Link a new site" }).click();
+    const form = tabA.getByRole("form", { name: "New site" });
+    await form.getByLabel("Site name").fill("Depot Västberga");
+    await form.getByLabel("Street address").fill("Elektravägen 22");
+    await form.getByLabel("Postal code").fill("126 30");
+    await form.getByLabel("City").fill("Hägersten");
+    await form.getByLabel("Country").fill("Sweden");
+    await form.getByLabel("Contact's first name").fill("Ola");
+    await form.getByLabel("Contact's phone").fill("+46 8 123 456 78 ext. 12");
+    // A country's name instead of its code: refused beside the field.
+    expectedStatuses.add(422);
+    await form.getByRole("button", { name: "Link the site" }).click();
+    await tabA.waitForSelector("form[aria-label='New site'] [aria-invalid=true][name=country]");
+    expectedStatuses.delete(422);
+    await form.getByLabel("Country").fill("SE");
+    await form.getByRole("button", { name: "Link the site" }).click();
+    await tabA.getByRole("status").filter({ hasText: "Depot Västberga was linked." }).waitFor();
+    const sites = tabA.locator("section[aria-labelledby=sites] ul.rows");
+    await sites.getByText("active · Elektravägen 22, 126 30, Hägersten · ask for Ola").waitFor();
+
+    await tabA.getByRole("button", { name: "Edit Depot Västberga" }).click();
+    const edit = tabA.getByRole("form", { name: "Edit Depot Västberga" });
+    assert.equal(await edit.getByLabel("Contact's phone").inputValue(), "+46812345678 ext. 12");
+    await edit.getByLabel("City").fill("Stockholm");
+    await edit.getByRole("button", { name: "Save the site" }).click();
+    await tabA.getByRole("status").filter({ hasText: "Depot Västberga was saved." }).waitFor();
+    await sites.getByText("Elektravägen 22, 126 30, Stockholm").waitFor();
+
+    await tabA.getByRole("button", { name: "Deactivate Depot Västberga" }).click();
+    await tabA.getByRole("status").filter({ hasText: "Depot Västberga was deactivated." }).waitFor();
+    await sites.getByText("inactive · Elektravägen 22").waitFor();
+
+    await tabA.getByRole("button", { name: "Unlink Depot Västberga" }).click();
+    await tabA.getByRole("button", { name: "Yes, unlink" }).click();
+    await tabA.getByRole("status").filter({ hasText: "Depot Västberga was unlinked." }).waitFor();
+    await tabA.locator("section[aria-labelledby=sites]").getByText("No sites.").waitFor();
   });
 
   await step("download-personal-data", tabA, async () => {

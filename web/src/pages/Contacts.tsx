@@ -5,7 +5,7 @@
 
 import { useState } from "preact/hooks";
 import { ApiError, call, type Api, type Schemas } from "../api/client";
-import { Checkbox, Field, ProblemOrConflict } from "../ui";
+import { Checkbox, Field, ProblemOrConflict, RecordForm, textBinding, textPatch, useAction } from "../ui";
 import type { Loaded } from "./Customer";
 
 type Contact = Schemas["Contact"];
@@ -54,11 +54,7 @@ function formOf(contact: Contact): Form {
 /** What the form changed, as a JSON merge patch (an emptied field removed), or the whole
  * contact for a new one (blank fields left out). */
 function bodyOf(before: Form, after: Form): Record<string, unknown> {
-  const body: Record<string, unknown> = {};
-  for (const name of TEXTS) {
-    const value = after[name].trim();
-    if (value !== before[name].trim()) body[name] = value || null;
-  }
+  const body: Record<string, unknown> = textPatch(before, after, TEXTS);
   for (const name of FLAGS) {
     if (after[name] !== before[name]) body[name] = after[name];
   }
@@ -85,25 +81,17 @@ export function Contacts(props: Props) {
   // The contact being edited (its id), "new" for a new one, or none.
   const [editing, setEditing] = useState<string>();
   const [removing, setRemoving] = useState<string>();
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useAction();
   const editable = customer.status !== "merged" && customer.erased === undefined;
   const contacts = customer.contacts ?? [];
   const path = { customerId: customer.id };
   const ifMatch = { "If-Match": props.loaded.etag };
 
-  async function remove(contact: Contact) {
-    setBusy(true);
-    setError(undefined);
-    try {
+  const remove = (contact: Contact) =>
+    run(async () => {
       await call(props.api.DELETE("/customers/{customerId}/contacts/{contactId}", { params: { path: { ...path, contactId: contact.id }, header: ifMatch } }));
       props.onChanged(`${nameOf(contact)} was removed.`);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  }
+    });
 
   return (
     <section aria-labelledby="contacts">
@@ -168,19 +156,17 @@ function ContactForm(props: Props & { contact?: Contact; onCancel: () => void })
   const { api, loaded, contact } = props;
   const [start] = useState(() => (contact ? formOf(contact) : EMPTY));
   const [form, setForm] = useState(start);
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useAction();
   const fieldErrors = error instanceof ApiError ? error.fieldErrors() : new Map<string, string>();
   const title = contact ? `Edit ${nameOf(contact)}` : "New contact";
+  const text = textBinding(form, setForm);
 
-  async function save() {
-    const body = bodyOf(start, form);
-    if (Object.keys(body).length === 0) return props.onCancel();
-    setBusy(true);
-    setError(undefined);
-    const path = { customerId: loaded.customer.id };
-    const header = { "If-Match": loaded.etag };
-    try {
+  const save = () =>
+    run(async () => {
+      const body = bodyOf(start, form);
+      if (Object.keys(body).length === 0) return props.onCancel();
+      const path = { customerId: loaded.customer.id };
+      const header = { "If-Match": loaded.etag };
       if (contact) {
         await call(
           api.PATCH("/customers/{customerId}/contacts/{contactId}", {
@@ -195,45 +181,17 @@ function ContactForm(props: Props & { contact?: Contact; onCancel: () => void })
         await call(api.POST("/customers/{customerId}/contacts", { params: { path, header }, body: created }));
       }
       props.onChanged(contact ? "Contact saved." : "Contact added.");
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
-  }
+    });
 
   return (
-    <form
-      aria-label={title}
-      onSubmit={(e) => {
-        e.preventDefault();
-        void save();
-      }}
-    >
-      <h3>{title}</h3>
+    <RecordForm title={title} submitLabel={contact ? "Save the contact" : "Add the contact"} busy={busy} onSubmit={save} onCancel={props.onCancel}>
       <ProblemOrConflict error={error} onReload={props.onReload} shownFields={[...TEXTS, ...FLAGS]} />
       {TEXTS.map((name) => (
-        <Field
-          key={name}
-          label={LABELS[name]}
-          name={name}
-          type={name === "email" ? "email" : name === "phone" || name === "mobile" ? "tel" : "text"}
-          value={form[name]}
-          onInput={(value) => setForm({ ...form, [name]: value })}
-          error={fieldErrors.get(name)}
-          hint={name === "phone" ? "An extension may follow: ext. 12" : undefined}
-        />
+        <Field key={name} label={LABELS[name]} {...text(name)} error={fieldErrors.get(name)} hint={name === "phone" ? "An extension may follow: ext. 12" : undefined} />
       ))}
       {FLAGS.map((name) => (
         <Checkbox key={name} label={LABELS[name]} name={name} checked={form[name]} onChange={(checked) => setForm({ ...form, [name]: checked })} />
       ))}
-      <div class="actions">
-        <button type="submit" disabled={busy}>
-          {contact ? "Save the contact" : "Add the contact"}
-        </button>
-        <button type="button" class="secondary" onClick={props.onCancel}>
-          Cancel
-        </button>
-      </div>
-    </form>
+    </RecordForm>
   );
 }

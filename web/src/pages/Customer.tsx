@@ -1,11 +1,11 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { ApiError, call, etagOf, fieldPath, type Api, type Customer, type Schemas } from "../api/client";
-import { Field, PageTitle, ProblemView, formatDate } from "../ui";
+import { Field, PageTitle, ProblemView, formatDate, textBinding, textPatch } from "../ui";
 import { Contacts } from "./Contacts";
+import { Sites } from "./Sites";
 import { CustomerActions } from "./CustomerActions";
 
 type History = Schemas["HistoryEntry"];
-type Site = Schemas["Site"];
 type WorkOrder = Schemas["WorkOrder"];
 
 export interface Loaded {
@@ -28,10 +28,7 @@ function formOf(customer: Customer): Form {
 
 /** A JSON merge patch of what the form changed: an emptied field is removed (null). */
 function patchOf(before: Form, after: Form): Record<string, unknown> {
-  const patch: Record<string, unknown> = {};
-  for (const name of EDITABLE) {
-    if (before[name].trim() !== after[name].trim()) patch[name] = after[name].trim() || null;
-  }
+  const patch: Record<string, unknown> = textPatch(before, after, EDITABLE);
   if (before.tags !== after.tags) {
     patch.tags = after.tags.split(",").map((t) => t.trim()).filter(Boolean);
   }
@@ -48,20 +45,26 @@ const LABELS: Record<Editable, string> = {
   description: "Description",
 };
 
+/** What the last save or action did, and the section that did it. */
+interface Notice {
+  text: string;
+  from: "edit" | "contacts" | "sites" | "manage";
+}
+
 export function CustomerPage({ api, id }: { api: Api; id: string }) {
   const [loaded, setLoaded] = useState<Loaded>();
   const [loadError, setLoadError] = useState<unknown>();
   const [version, setVersion] = useState(0);
   // Kept here: the edit form starts afresh from every new version of the customer.
   // What the last save or action did, shown where it was done.
-  const [notice, setNotice] = useState<{ text: string; from: "edit" | "contacts" | "manage" }>();
+  const [notice, setNotice] = useState<Notice>();
 
   const reload = useCallback(() => {
     setNotice(undefined);
     setVersion((v) => v + 1);
   }, []);
-  const reloadWith = useCallback((text: string) => {
-    setNotice({ text, from: "contacts" });
+  const reloadWith = useCallback((text: string, from: Notice["from"]) => {
+    setNotice({ text, from });
     setVersion((v) => v + 1);
   }, []);
   useEffect(() => {
@@ -98,8 +101,8 @@ export function CustomerPage({ api, id }: { api: Api; id: string }) {
           key={`${customer.id}:${customer.version}`}
         />
       )}
-      <Contacts api={api} loaded={loaded} notice={notice?.from === "contacts" ? notice.text : undefined} onChanged={reloadWith} onReload={reload} key={`contacts:${customer.id}:${customer.version}`} />
-      <Sites api={api} id={id} />
+      <Contacts api={api} loaded={loaded} notice={notice?.from === "contacts" ? notice.text : undefined} onChanged={(text) => reloadWith(text, "contacts")} onReload={reload} key={`contacts:${customer.id}:${customer.version}`} />
+      <Sites api={api} loaded={loaded} notice={notice?.from === "sites" ? notice.text : undefined} onCustomerChanged={(text) => reloadWith(text, "sites")} key={`sites:${customer.id}:${customer.version}`} />
       <Work api={api} id={id} />
       <Timeline api={api} id={id} version={customer.version} />
       <CustomerActions
@@ -156,6 +159,7 @@ function EditCustomer(props: { api: Api; loaded: Loaded; onSaved: (loaded: Loade
   const stale = error instanceof ApiError && error.status === 412;
   const fieldErrors = error instanceof ApiError ? error.fieldErrors() : new Map<string, string>();
   const names = EDITABLE.filter((name) => (customer.kind === "company" ? name !== "firstName" && name !== "lastName" : name !== "companyName"));
+  const text = textBinding(form, setForm);
 
   async function save() {
     const patch = patchOf(start, form);
@@ -201,15 +205,7 @@ function EditCustomer(props: { api: Api; loaded: Loaded; onSaved: (loaded: Loade
         }}
       >
         {names.map((name) => (
-          <Field
-            key={name}
-            label={LABELS[name]}
-            name={name}
-            type={name === "email" ? "email" : name === "phone" || name === "mobile" ? "tel" : "text"}
-            value={form[name]}
-            onInput={(value) => setForm({ ...form, [name]: value })}
-            error={fieldErrors.get(name)}
-          />
+          <Field key={name} label={LABELS[name]} {...text(name)} error={fieldErrors.get(name)} />
         ))}
         <Field label="Tags" name="tags" value={form.tags} onInput={(tags) => setForm({ ...form, tags })} hint="Separated by commas" error={fieldErrors.get("tags")} />
         <div class="actions">
@@ -237,25 +233,6 @@ function useList<T>(load: () => Promise<{ data: { items: T[] } }>, deps: unknown
     };
   }, deps);
   return { items, error };
-}
-
-function Sites({ api, id }: { api: Api; id: string }) {
-  const { items, error } = useList<Site>(() => call(api.GET("/customers/{customerId}/sites", { params: { path: { customerId: id }, query: { limit: 50 } } })), [api, id]);
-  return (
-    <section aria-labelledby="sites">
-      <h2 id="sites">Sites</h2>
-      <ProblemView error={error} />
-      {items?.length === 0 && <p>No sites.</p>}
-      <ul class="rows">
-        {items?.map((s) => (
-          <li key={s.id}>
-            <strong>{s.name}</strong> · {s.status}
-            {s.address && ` · ${[s.address.line1, s.address.postalCode, s.address.city].filter(Boolean).join(", ")}`}
-          </li>
-        ))}
-      </ul>
-    </section>
-  );
 }
 
 function Work({ api, id }: { api: Api; id: string }) {

@@ -6,7 +6,7 @@
 
 import { useState } from "preact/hooks";
 import { call, etagOf, type Api, type Customer } from "../api/client";
-import { Field, ProblemOrConflict, ProblemView } from "../ui";
+import { Field, ProblemOrConflict, ProblemView, useAction } from "../ui";
 import type { Loaded } from "./Customer";
 
 interface Props {
@@ -34,24 +34,6 @@ export function CustomerActions(props: Props) {
       {!erased && <EraseAction {...props} />}
     </section>
   );
-}
-
-/** Runs one action at a time; a refusal is kept to be shown, a 412 offers a reload. */
-function useAction() {
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
-  async function run(action: () => Promise<void>) {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await action();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  }
-  return { error, busy, run };
 }
 
 const path = (customer: Customer) => ({ customerId: customer.id });

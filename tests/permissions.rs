@@ -164,3 +164,68 @@ async fn coordinators_and_administrators_change_commercial_terms_and_status() {
             .expect(201);
     }
 }
+
+/// GET /me: each caller learns its organisation, user, roles and what they grant, from the
+/// mapping the API checks with, so an app need not copy it.
+#[tokio::test]
+async fn a_caller_learns_its_roles_and_the_permissions_they_grant() {
+    let suite = Suite::start().await;
+    let cases: [(&str, &[&str], Value); 4] = [
+        (
+            "ada",
+            ADMIN,
+            json!([
+                "view",
+                "edit",
+                "changeCommercialTerms",
+                "changeStatus",
+                "create",
+                "delete",
+                "upload",
+                "export",
+                "assign",
+                "changeCustomerNumber",
+                "manageSettings",
+                "merge",
+                "erase"
+            ]),
+        ),
+        (
+            "tess",
+            &["technician"],
+            json!(["viewAssigned", "editAssigned"]),
+        ),
+        // Two roles grant what either does, once each, in the documented order.
+        (
+            "cleo",
+            &["technician", "Coordinator"],
+            json!([
+                "view",
+                "viewAssigned",
+                "edit",
+                "editAssigned",
+                "changeCommercialTerms",
+                "changeStatus",
+                "create",
+                "upload",
+                "export",
+                "assign"
+            ]),
+        ),
+        ("guest", &["visitor"], json!([])),
+    ];
+    for (user, roles, permissions) in cases {
+        let me = suite.user("acme", user, roles).get("/me").await;
+        me.expect(200);
+        assert_eq!(
+            me.body,
+            json!({"organisation": "acme", "user": user, "roles": roles, "permissions": permissions}),
+            "{user}"
+        );
+    }
+    suite
+        .user("acme", "ada", ADMIN)
+        .get("/me?verbose=1")
+        .await
+        .expect_problem(400, "invalid-parameter");
+}

@@ -234,7 +234,9 @@ fn attack(route: Route, acme: &Acme) -> Attack {
             acme.etag("customer"),
             Some(json!({"duplicateId": acme.ids.customer})),
         ),
-        Route::GetSettings | Route::ImportTemplate => Attack::read(false).expecting(Expect::Own),
+        Route::GetSettings | Route::ImportTemplate | Route::Me => {
+            Attack::read(false).expecting(Expect::Own)
+        }
         Route::PutSettings => {
             Attack::write(None, Some(with_tenant(acme.settings.clone()))).expecting(Expect::Refused)
         }

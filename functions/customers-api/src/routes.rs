@@ -12,8 +12,8 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::App;
 use crate::handlers::{
-    assignments, bulk_changes, contacts, contracts, customers, erasure, exports, history, imports,
-    jobs, linked, merge, notes, profile, settings, sites, tickets, work_orders,
+    assignments, bulk_changes, caller, contacts, contracts, customers, erasure, exports, history,
+    imports, jobs, linked, merge, notes, profile, settings, sites, tickets, work_orders,
 };
 use domain::{Contract, Job, Note, Site, WorkOrder};
 
@@ -117,6 +117,7 @@ routes! {
     GetExport: "GET /exports/{exportId}" => exports::get,
     EraseCustomer: "POST /customers/{customerId}/erase" => erasure::erase,
     PersonalData: "GET /customers/{customerId}/personal-data" => erasure::personal_data,
+    Me: "GET /me" => caller::me,
 }
 
 impl Route {

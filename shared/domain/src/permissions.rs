@@ -168,6 +168,11 @@ impl Grants {
         self.0.contains(&permission)
     }
 
+    /// Every permission granted, in the documentation's order.
+    pub fn permissions(&self) -> &[Permission] {
+        &self.0
+    }
+
     /// Reading customers: everything with View, one's own with ViewAssigned.
     pub fn view_reach(&self) -> Result<Reach, Permission> {
         self.reach(View, ViewAssigned)

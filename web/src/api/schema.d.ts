@@ -1598,6 +1598,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who the caller is, and what it may do
+         * @description The organisation and user of the verified token, its roles, and the permissions
+         *     those roles grant (docs/permissions.md). An app shows only the actions the user may
+         *     take from it, rather than keeping its own copy of the roles' mapping; the API still
+         *     checks each request. A token whose roles grant nothing gets an empty
+         *     `permissions`. No query parameters (400).
+         */
+        get: operations["getCaller"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/settings": {
         parameters: {
             query?: never;
@@ -2099,7 +2123,17 @@ export interface components {
          * @description A permission of the customer register; see docs/permissions.md.
          * @enum {string}
          */
-        Permission: "view" | "viewAssigned" | "edit" | "editAssigned" | "changeCommercialTerms" | "changeStatus" | "create" | "delete" | "upload" | "export" | "assign" | "changeCustomerNumber" | "manageSettings" | "erase";
+        Permission: "view" | "viewAssigned" | "edit" | "editAssigned" | "changeCommercialTerms" | "changeStatus" | "create" | "delete" | "upload" | "export" | "assign" | "changeCustomerNumber" | "manageSettings" | "merge" | "erase";
+        Caller: {
+            /** @description The organisation (tenant) of the token. */
+            organisation: string;
+            /** @description The token's subject. */
+            user: string;
+            /** @description The token's roles, as the token names them (unknown ones grant nothing). */
+            roles: string[];
+            /** @description What the roles grant together, in the order docs/permissions.md lists them. */
+            permissions: components["schemas"]["Permission"][];
+        };
         /** @description An existing customer that shares contact details with the one being created. */
         PossibleDuplicate: {
             /** @example 01J8ZQ4N6X3M2S7K9V5T1B0C8D */
@@ -7569,6 +7603,45 @@ export interface operations {
             /** @description The user id is not 1 to 128 printable characters without `#`, or an unknown or malformed query parameter, or a cursor this list did not issue (`/problems/invalid-parameter`, with member `parameter`). */
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getCaller: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "organisation": "acme",
+                     *       "user": "alice",
+                     *       "roles": [
+                     *         "technician"
+                     *       ],
+                     *       "permissions": [
+                     *         "viewAssigned",
+                     *         "editAssigned"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Caller"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The token names no valid organisation (`/problems/no-organisation`). */
             403: components["responses"]["Forbidden"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Unavailable"];

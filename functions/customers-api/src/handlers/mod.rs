@@ -4,6 +4,7 @@
 
 pub mod assignments;
 pub mod bulk_changes;
+pub mod caller;
 pub mod contacts;
 pub mod contracts;
 pub mod customers;

@@ -2,6 +2,7 @@ import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { makeApi, type Api } from "./api/client";
 import { currentIdentity, finishHostedSignIn, signOut, type Identity } from "./auth";
+import { CanContext, loadCan, type Can } from "./caller";
 import { loadConfig, type Config } from "./config";
 import { CustomerPage } from "./pages/Customer";
 import { CustomersPage } from "./pages/Customers";
@@ -33,6 +34,14 @@ function App({ config }: { config: Config }) {
     }),
   );
   const route = useRoute();
+  const [can, setCan] = useState<Can>(() => () => false);
+  useEffect(() => {
+    let live = true;
+    if (identity) void loadCan(api).then((loaded) => live && setCan(() => loaded));
+    return () => {
+      live = false;
+    };
+  }, [api, identity]);
 
   if (!identity) {
     return (
@@ -61,7 +70,7 @@ function App({ config }: { config: Config }) {
       <header>
         <nav aria-label="Main">
           <a href="#/customers" aria-current={current("customers")}>Customers</a>
-          <a href="#/imports" aria-current={current("imports")}>Imports</a>
+          {can("upload") && <a href="#/imports" aria-current={current("imports")}>Imports</a>}
           <a href="#/settings" aria-current={current("settings")}>Settings</a>
         </nav>
         <div class="who">
@@ -82,7 +91,7 @@ function App({ config }: { config: Config }) {
         </div>
       </header>
       <main id="main" tabIndex={-1}>
-        {page}
+        <CanContext.Provider value={can}>{page}</CanContext.Provider>
       </main>
     </>
   );

@@ -2,14 +2,15 @@
 // by a search without its diacritics, edit it while another tab changed it and see the
 // conflict, import a CSV with one bad row and download the error report, merge a duplicate the
 // import brought in, deactivate and reactivate a customer, add, change and remove a contact,
-// link, change, deactivate and unlink a site,
-// download a customer's personal data
-// and erase it, change the settings (a refused value shown at its field first). Headless Chromium
-// from Debian's package, driven by playwright-core (no browser download). A screenshot of each
-// step goes to web/screenshots/ (ignored). Any console error, uncaught exception or failed
-// request fails the test, except the one 412 the conflict step provokes.
+// link, change, deactivate and unlink a site, download a customer's personal data and erase
+// it, see that a technician is shown no action they may not take, change the settings (a
+// refused value shown at its field first). Headless Chromium from Debian's package, driven by
+// playwright-core (no browser download). A screenshot of each step goes to web/screenshots/
+// (ignored). Any console error, uncaught exception or failed request fails the test, except
+// the statuses a step provokes on purpose (a 412, and 422s shown beside their fields).
 //
-// Env: WEB_URL (the console), TOKEN (a bearer token for a fresh tenant), CHROMIUM
+// Env: WEB_URL (the console), TOKEN (a bearer token of an administrator of a fresh tenant),
+// TECHNICIAN_TOKEN (a technician's of the same tenant), CHROMIUM
 // (default /usr/bin/chromium). infra/local/browser-test starts the stack and sets them.
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
@@ -20,6 +21,9 @@ import { chromium } from "playwright-core";
 const WEB_URL = process.env.WEB_URL ?? "http://127.0.0.1:5173/";
 const TOKEN = process.env.TOKEN;
 assert.ok(TOKEN, "TOKEN is required (infra/local/token --tenant T --user U --roles administrator)");
+// A technician of the same organisation (infra/local/token ... --roles technician).
+const TECHNICIAN_TOKEN = process.env.TECHNICIAN_TOKEN;
+assert.ok(TECHNICIAN_TOKEN, "TECHNICIAN_TOKEN is required");
 const shots = join(dirname(fileURLToPath(import.meta.url)), "..", "screenshots");
 rmSync(shots, { recursive: true, force: true });
 mkdirSync(shots, { recursive: true });
@@ -77,9 +81,9 @@ async function step(name, page, body) {
   console.error(`browser-test: ${label} ok (${Date.now() - started} ms)`);
 }
 
-async function signIn(page) {
+async function signIn(page, token = TOKEN) {
   await page.goto(WEB_URL);
-  await page.getByLabel("Token").fill(TOKEN);
+  await page.getByLabel("Token").fill(token);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("heading", { name: "Customers", level: 1 }).waitFor();
 }
@@ -346,7 +350,25 @@ try {
     assert.equal(await tabA.getByRole("button", { name: "Save" }).count(), 0, "nothing to edit");
   });
 
+  // A technician sees the customers assigned to them and no action they may not take.
+  const tabC = await context.newPage();
+  watch(tabC, "tab C");
+  await step("technician-sees-what-they-may-do", tabC, async () => {
+    const me = tabC.waitForResponse((response) => new URL(response.url()).pathname === "/me");
+    await signIn(tabC, TECHNICIAN_TOKEN);
+    assert.deepEqual((await (await me).json()).permissions, ["viewAssigned", "editAssigned"]);
+    // What the console drew once it knew.
+    await tabC.waitForLoadState("networkidle");
+    await tabC.getByText("No customers match.").waitFor();
+    assert.equal(await tabC.getByRole("button", { name: "New customer" }).count(), 0, "no New customer");
+    assert.equal(await tabC.getByRole("link", { name: "Imports" }).count(), 0, "no Imports");
+    await tabC.getByRole("link", { name: "Settings" }).click();
+    await tabC.getByText("Only administrators change the settings").waitFor();
+    assert.equal(await tabC.getByRole("button", { name: "Save settings" }).count(), 0, "no Save settings");
+  });
+
   await step("settings", tabA, async () => {
+    await tabA.bringToFront();
     await tabA.getByRole("link", { name: "Settings" }).click();
     const minLength = tabA.getByLabel("Number min length");
     await minLength.fill("0");

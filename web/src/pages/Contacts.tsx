@@ -5,6 +5,7 @@
 
 import { useState } from "preact/hooks";
 import { ApiError, call, type Api, type Schemas } from "../api/client";
+import { canEdit, useCan } from "../caller";
 import { Checkbox, Field, ProblemOrConflict, RecordForm, textBinding, textPatch, useAction } from "../ui";
 import type { Loaded } from "./Customer";
 
@@ -82,7 +83,7 @@ export function Contacts(props: Props) {
   const [editing, setEditing] = useState<string>();
   const [removing, setRemoving] = useState<string>();
   const { error, busy, run } = useAction();
-  const editable = customer.status !== "merged" && customer.erased === undefined;
+  const editable = canEdit(useCan()) && customer.status !== "merged" && customer.erased === undefined;
   const contacts = customer.contacts ?? [];
   const path = { customerId: customer.id };
   const ifMatch = { "If-Match": props.loaded.etag };

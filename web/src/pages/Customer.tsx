@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { ApiError, call, etagOf, fieldPath, type Api, type Customer, type Schemas } from "../api/client";
 import { Field, PageTitle, ProblemView, formatDate, textBinding, textPatch } from "../ui";
+import { canEdit, useCan } from "../caller";
 import { Contacts } from "./Contacts";
 import { Sites } from "./Sites";
 import { CustomerActions } from "./CustomerActions";
@@ -78,6 +79,7 @@ export function CustomerPage({ api, id }: { api: Api; id: string }) {
     };
   }, [api, id, version]);
 
+  const can = useCan();
   if (loadError) return <ProblemView error={loadError} />;
   if (!loaded) return <p aria-live="polite">Loading…</p>;
   const { customer } = loaded;
@@ -89,7 +91,7 @@ export function CustomerPage({ api, id }: { api: Api; id: string }) {
       <PageTitle>{customer.displayName}</PageTitle>
       <Card customer={customer} />
       {notice?.from === "edit" && <p role="status">{notice.text}</p>}
-      {customer.erased === undefined && (
+      {customer.erased === undefined && canEdit(can) && (
         <EditCustomer
           api={api}
           loaded={loaded}

@@ -6,6 +6,7 @@
 
 import { useState } from "preact/hooks";
 import { call, etagOf, type Api, type Customer } from "../api/client";
+import { canEdit, useCan } from "../caller";
 import { Field, ProblemOrConflict, ProblemView, useAction } from "../ui";
 import type { Loaded } from "./Customer";
 
@@ -22,16 +23,22 @@ interface Props {
 
 export function CustomerActions(props: Props) {
   const { customer } = props.loaded;
+  const can = useCan();
   if (customer.status === "merged") return null;
   const erased = customer.erased !== undefined;
+  // Each action shows only to those who may take it (GET /me); the API checks again.
+  const actions = [
+    !erased && can("changeStatus") && canEdit(can) && <StatusAction key="status" {...props} />,
+    !erased && customer.status === "active" && can("merge") && <MergeAction key="merge" {...props} />,
+    can("erase") && <PersonalDataAction key="data" api={props.api} customer={customer} />,
+    !erased && can("erase") && <EraseAction key="erase" {...props} />,
+  ].filter(Boolean);
+  if (actions.length === 0 && !props.notice) return null;
   return (
     <section aria-labelledby="manage">
       <h2 id="manage">Manage</h2>
       {props.notice && <p role="status">{props.notice}</p>}
-      {!erased && <StatusAction {...props} />}
-      {!erased && customer.status === "active" && <MergeAction {...props} />}
-      <PersonalDataAction api={props.api} customer={customer} />
-      {!erased && <EraseAction {...props} />}
+      {actions}
     </section>
   );
 }

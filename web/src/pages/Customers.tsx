@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, call, idempotencyKey, type Api, type Customer, type Schemas } from "../api/client";
+import { useCan } from "../caller";
 import { Field, PageTitle, ProblemView, Select } from "../ui";
 
 interface Query {
@@ -25,6 +26,7 @@ export function CustomersPage({ api }: { api: Api }) {
   const [error, setError] = useState<unknown>();
   const [creating, setCreating] = useState(false);
   const cursor = cursors[cursors.length - 1];
+  const can = useCan();
 
   useEffect(() => {
     let live = true;
@@ -61,9 +63,11 @@ export function CustomersPage({ api }: { api: Api }) {
     <section>
       <div class="title-row">
         <PageTitle>Customers</PageTitle>
-        <button type="button" onClick={() => setCreating(!creating)} aria-expanded={creating}>
-          New customer
-        </button>
+        {can("create") && (
+          <button type="button" onClick={() => setCreating(!creating)} aria-expanded={creating}>
+            New customer
+          </button>
+        )}
       </div>
       {creating && <NewCustomer api={api} onCancel={() => setCreating(false)} />}
       <form

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, call, etagOf, fieldPath, type Api, type Settings } from "../api/client";
+import { useCan } from "../caller";
 import { PageTitle, ProblemView } from "../ui";
 
 /** Optional members GET leaves out while unset; shown so they can be set. */
@@ -42,6 +43,7 @@ export function SettingsPage({ api }: { api: Api }) {
   const [saved, setSaved] = useState(false);
   const [version, setVersion] = useState(0);
   const ids = useRef(new Map<string, string>());
+  const can = useCan();
 
   useEffect(() => {
     call(api.GET("/settings")).then(
@@ -141,9 +143,13 @@ export function SettingsPage({ api }: { api: Api }) {
             </div>
           );
         })}
-        <div class="actions">
-          <button type="submit">Save settings</button>
-        </div>
+        {can("manageSettings") ? (
+          <div class="actions">
+            <button type="submit">Save settings</button>
+          </div>
+        ) : (
+          <p>Only administrators change the settings (the permission manageSettings); you can read them.</p>
+        )}
       </form>
     </section>
   );

@@ -6,6 +6,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, call, idempotencyKey, type Api, type Schemas } from "../api/client";
+import { canEdit, useCan } from "../caller";
 import { Checkbox, Field, ProblemView, RecordForm, textBinding, textPatch, useAction } from "../ui";
 import type { Loaded } from "./Customer";
 
@@ -90,7 +91,7 @@ export function Sites(props: Props) {
   const [editing, setEditing] = useState<string>();
   const [unlinking, setUnlinking] = useState<string>();
   const { error, busy, run } = useAction();
-  const editable = loaded.customer.status === "active" && loaded.customer.erased === undefined;
+  const editable = canEdit(useCan()) && loaded.customer.status === "active" && loaded.customer.erased === undefined;
 
   useEffect(() => {
     let live = true;

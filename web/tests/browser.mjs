@@ -1,13 +1,14 @@
 // The console in a real browser against the local stack: sign in, create a customer, find it
-// by a search without its diacritics, edit it while another tab changed it and see the
-// conflict, import a CSV with one bad row and download the error report, merge a duplicate the
-// import brought in, deactivate and reactivate a customer, add, change and remove a contact,
-// link, change, deactivate and unlink a site, download a customer's personal data and erase
-// it, see that a technician is shown no action they may not take, change the settings (a
-// refused value shown at its field first). Headless Chromium from Debian's package, driven by
-// playwright-core (no browser download). A screenshot of each step goes to web/screenshots/
-// (ignored). Any console error, uncaught exception or failed request fails the test, except
-// the statuses a step provokes on purpose (a 412, and 422s shown beside their fields).
+// by a search without its diacritics, edit it (an address too) while another tab changed it and
+// see the conflict, import a CSV with one bad row and download the error report, merge a
+// duplicate the import brought in, deactivate and reactivate a customer, add, change and
+// remove a contact, link, change, deactivate and unlink a site, change the commercial terms,
+// download a customer's personal data and erase it, see that a technician is shown no action
+// they may not take, change the settings (a refused value shown at its field first). Headless
+// Chromium from Debian's package, driven by playwright-core (no browser download). A
+// screenshot of each step goes to web/screenshots/ (ignored). Any console error, uncaught
+// exception or failed request fails the test, except the statuses a step provokes on purpose
+// (a 412, and 422s shown beside their fields).
 //
 // Env: WEB_URL (the console), TOKEN (a bearer token of an administrator of a fresh tenant),
 // TECHNICIAN_TOKEN (a technician's of the same tenant), CHROMIUM
@@ -175,9 +176,16 @@ try {
     await tabA.waitForFunction(() => document.querySelector("[name=description]")?.value === "Gate code 4711");
     // An office number with its extension, shown back as Sweden writes it.
     await tabA.getByLabel("Phone").fill("+46 8 123 456 78 ext. 12");
+    // Where the work is done; the country in any case, stored upper case.
+    const visiting = tabA.getByRole("group", { name: "Visiting address (where the work is done)" });
+    await visiting.getByLabel("Street", { exact: true }).fill("Björkvägen 12");
+    await visiting.getByLabel("Postal code").fill("181 30");
+    await visiting.getByLabel("City").fill("Lidingö");
+    await visiting.getByLabel("Country").fill("se");
     await tabA.getByRole("button", { name: "Save" }).click();
     await tabA.getByRole("status").filter({ hasText: "Saved." }).waitFor();
     await tabA.locator("dl.card").getByText("08-123 456 78 ankn. 12").waitFor();
+    await tabA.locator("dl.card").getByText("Björkvägen 12, 181 30 Lidingö, SE").waitFor();
     assert.equal(await tabA.getByLabel("Phone").inputValue(), "+46812345678 ext. 12");
     await tabA.locator("ol.timeline > li").nth(2).waitFor();
   });
@@ -323,6 +331,27 @@ try {
     await tabA.getByRole("button", { name: "Yes, unlink" }).click();
     await tabA.getByRole("status").filter({ hasText: "Depot Västberga was unlinked." }).waitFor();
     await tabA.locator("section[aria-labelledby=sites]").getByText("No sites.").waitFor();
+  });
+
+  await step("commercial-terms", tabA, async () => {
+    await tabA.getByRole("button", { name: "Change the terms…" }).click();
+    const form = tabA.getByRole("form", { name: "Change the terms" });
+    await form.getByLabel("Payment type").selectOption("account");
+    await form.getByLabel("Payment terms").selectOption("net30");
+    await form.getByLabel("Credit limit").fill("5 000,50");
+    // Not an amount: refused beside the field before anything is sent.
+    await form.getByLabel("Open balance").fill("1.234,5");
+    await form.getByRole("button", { name: "Save the terms" }).click();
+    await tabA.waitForSelector("form[aria-label='Change the terms'] [aria-invalid=true][name=openBalance]");
+    await form.getByLabel("Open balance").fill("-120");
+    await form.getByLabel("On hold (no new work)").check();
+    await form.getByRole("button", { name: "Save the terms" }).click();
+    await tabA.getByRole("status").filter({ hasText: "Terms saved." }).waitFor();
+    const card = tabA.locator("dl.card");
+    await card.getByText("account, net30, EUR").waitFor();
+    await card.getByText(/5,000\.50/).waitFor();
+    await card.getByText(/-€120\.00|€-120\.00|-120\.00/).waitFor();
+    await card.getByText("active, on hold").waitFor();
   });
 
   await step("download-personal-data", tabA, async () => {

@@ -4,6 +4,7 @@ import { Field, PageTitle, ProblemView, formatDate, textBinding, textPatch } fro
 import { canEdit, useCan } from "../caller";
 import { Contacts } from "./Contacts";
 import { Sites } from "./Sites";
+import { Terms, money } from "./Terms";
 import { CustomerActions } from "./CustomerActions";
 
 type History = Schemas["HistoryEntry"];
@@ -15,21 +16,35 @@ export interface Loaded {
 }
 
 /** The editable part of the card, as text in the form. */
-const EDITABLE = ["firstName", "lastName", "companyName", "email", "phone", "mobile", "description"] as const;
+const EDITABLE = ["firstName", "lastName", "companyName", "organisationNumber", "email", "invoiceEmail", "phone", "mobile", "description"] as const;
 type Editable = (typeof EDITABLE)[number];
-type Form = Record<Editable, string> & { tags: string };
+/** The two addresses, each edited part by part (`visitingAddress.city`, as the API names a
+ * part in its field errors). */
+const ADDRESSES = ["visitingAddress", "invoiceAddress"] as const;
+const PARTS = ["line1", "line2", "postalCode", "city", "country"] as const;
+type AddressKey = `${(typeof ADDRESSES)[number]}.${(typeof PARTS)[number]}`;
+const ADDRESS_KEYS = ADDRESSES.flatMap((address) => PARTS.map((part) => `${address}.${part}` as AddressKey));
+type Form = Record<Editable | AddressKey, string> & { tags: string };
 
 function formOf(customer: Customer): Form {
   const form = { tags: customer.tags.join(", ") } as Form;
   for (const name of EDITABLE) form[name] = (customer[name] as string | undefined) ?? "";
   // The extension is part of the phone as typed; the API stores it apart and reads it back.
   if (customer.phone && customer.phoneExtension) form.phone = `${customer.phone} ext. ${customer.phoneExtension}`;
+  for (const address of ADDRESSES) {
+    for (const part of PARTS) form[`${address}.${part}`] = customer[address]?.[part] ?? "";
+  }
   return form;
 }
 
-/** A JSON merge patch of what the form changed: an emptied field is removed (null). */
+/** A JSON merge patch of what the form changed: an emptied field is removed (null), and an
+ * address merges part by part. */
 function patchOf(before: Form, after: Form): Record<string, unknown> {
   const patch: Record<string, unknown> = textPatch(before, after, EDITABLE);
+  for (const address of ADDRESSES) {
+    const changed = Object.entries(textPatch(before, after, ADDRESS_KEYS.filter((key) => key.startsWith(`${address}.`))));
+    if (changed.length > 0) patch[address] = Object.fromEntries(changed.map(([key, value]) => [key.split(".")[1], value]));
+  }
   if (before.tags !== after.tags) {
     patch.tags = after.tags.split(",").map((t) => t.trim()).filter(Boolean);
   }
@@ -40,16 +55,33 @@ const LABELS: Record<Editable, string> = {
   firstName: "First name",
   lastName: "Last name",
   companyName: "Company name",
+  organisationNumber: "Organisation number",
   email: "E-mail",
+  invoiceEmail: "Invoice e-mail",
   phone: "Phone",
   mobile: "Mobile",
   description: "Description",
 };
+const ADDRESS_LABELS: Record<(typeof ADDRESSES)[number], string> = {
+  visitingAddress: "Visiting address (where the work is done)",
+  invoiceAddress: "Invoice address",
+};
+const PART_LABELS: Record<(typeof PARTS)[number], string> = {
+  line1: "Street",
+  line2: "Street, second line",
+  postalCode: "Postal code",
+  city: "City",
+  country: "Country (two letters, e.g. SE)",
+};
+
+function addressText(address: Schemas["Address"] | undefined): string | undefined {
+  return address && [address.line1, address.line2, [address.postalCode, address.city].filter(Boolean).join(" "), address.country].filter(Boolean).join(", ");
+}
 
 /** What the last save or action did, and the section that did it. */
 interface Notice {
   text: string;
-  from: "edit" | "contacts" | "sites" | "manage";
+  from: "edit" | "terms" | "contacts" | "sites" | "manage";
 }
 
 export function CustomerPage({ api, id }: { api: Api; id: string }) {
@@ -103,6 +135,17 @@ export function CustomerPage({ api, id }: { api: Api; id: string }) {
           key={`${customer.id}:${customer.version}`}
         />
       )}
+      <Terms
+        api={api}
+        loaded={loaded}
+        notice={notice?.from === "terms" ? notice.text : undefined}
+        onSaved={(next) => {
+          setNotice({ text: "Terms saved.", from: "terms" });
+          setLoaded(next);
+        }}
+        onReload={reload}
+        key={`terms:${customer.id}:${customer.version}`}
+      />
       <Contacts api={api} loaded={loaded} notice={notice?.from === "contacts" ? notice.text : undefined} onChanged={(text) => reloadWith(text, "contacts")} onReload={reload} key={`contacts:${customer.id}:${customer.version}`} />
       <Sites api={api} loaded={loaded} notice={notice?.from === "sites" ? notice.text : undefined} onCustomerChanged={(text) => reloadWith(text, "sites")} key={`sites:${customer.id}:${customer.version}`} />
       <Work api={api} id={id} />
@@ -127,10 +170,17 @@ function Card({ customer }: { customer: Customer }) {
     ["Number", customer.customerNumber],
     ["Kind", customer.kind],
     ["Status", customer.status + (customer.onHold ? ", on hold" : "")],
+    ["Organisation number", customer.organisationNumber],
     ["E-mail", customer.email],
+    ["Invoice e-mail", customer.invoiceEmail],
     ["Phone", customer.phoneDisplay ?? customer.phone],
     ["Mobile", customer.mobile],
+    ["Visiting address", addressText(customer.visitingAddress)],
+    ["Invoice address", addressText(customer.invoiceAddress)],
     ["Payment", `${customer.terms.paymentType}, ${customer.terms.paymentTerms}, ${customer.terms.currency}`],
+    ["Credit limit", money(customer.terms.creditLimit, customer.terms.currency)],
+    ["Open balance", money(customer.terms.openBalance, customer.terms.currency)],
+    ["Tier", customer.tier === "vip" ? "VIP" : undefined],
     ["Tags", customer.tags.join(", ")],
     ["Call-off", customer.callOff.allowed ? "allowed" : `refused (${customer.callOff.refusals.map((r) => r.reason).join(", ")})`],
     ["Version", String(customer.version)],
@@ -160,7 +210,8 @@ function EditCustomer(props: { api: Api; loaded: Loaded; onSaved: (loaded: Loade
   const [busy, setBusy] = useState(false);
   const stale = error instanceof ApiError && error.status === 412;
   const fieldErrors = error instanceof ApiError ? error.fieldErrors() : new Map<string, string>();
-  const names = EDITABLE.filter((name) => (customer.kind === "company" ? name !== "firstName" && name !== "lastName" : name !== "companyName"));
+  // A person has no company name and no organisation number (a sole trader is a company here).
+  const names = EDITABLE.filter((name) => (customer.kind === "company" ? name !== "firstName" && name !== "lastName" : name !== "companyName" && name !== "organisationNumber"));
   const text = textBinding(form, setForm);
 
   async function save() {
@@ -198,7 +249,7 @@ function EditCustomer(props: { api: Api; loaded: Loaded; onSaved: (loaded: Loade
           </button>
         </div>
       ) : (
-        <ProblemView error={error} shownFields={[...names, "tags"]} />
+        <ProblemView error={error} shownFields={[...names, ...ADDRESS_KEYS, "tags"]} />
       )}
       <form
         onSubmit={(e) => {
@@ -208,6 +259,14 @@ function EditCustomer(props: { api: Api; loaded: Loaded; onSaved: (loaded: Loade
       >
         {names.map((name) => (
           <Field key={name} label={LABELS[name]} {...text(name)} error={fieldErrors.get(name)} />
+        ))}
+        {ADDRESSES.map((address) => (
+          <fieldset key={address}>
+            <legend>{ADDRESS_LABELS[address]}</legend>
+            {PARTS.map((part) => (
+              <Field key={part} label={PART_LABELS[part]} {...text(`${address}.${part}`)} error={fieldErrors.get(`${address}.${part}`)} />
+            ))}
+          </fieldset>
         ))}
         <Field label="Tags" name="tags" value={form.tags} onInput={(tags) => setForm({ ...form, tags })} hint="Separated by commas" error={fieldErrors.get("tags")} />
         <div class="actions">

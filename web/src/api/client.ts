@@ -76,6 +76,19 @@ export function etagOf(response: Response): string {
   return etag;
 }
 
+/** A JSON merge patch of a customer, sent with the ETag it was read with; the customer as
+ * changed and its new ETag. */
+export async function patchCustomer(api: Api, id: string, etag: string, patch: Record<string, unknown>): Promise<{ customer: Customer; etag: string }> {
+  const { data, response } = await call(
+    api.PATCH("/customers/{customerId}", {
+      params: { path: { customerId: id }, header: { "If-Match": etag } },
+      headers: { "Content-Type": "application/merge-patch+json" },
+      body: patch,
+    }),
+  );
+  return { customer: data, etag: etagOf(response) };
+}
+
 export function makeApi(baseUrl: string, token: () => string | undefined, onUnauthorized: () => void): Api {
   const client = createClient<paths>({ baseUrl });
   const auth: Middleware = {

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
-import { ApiError, call, etagOf, fieldPath, type Api, type Customer, type Schemas } from "../api/client";
-import { Field, PageTitle, ProblemView, formatDate, textBinding, textPatch } from "../ui";
+import { ApiError, call, etagOf, fieldPath, patchCustomer, type Api, type Customer, type Schemas } from "../api/client";
+import { Field, PageTitle, ProblemView, formatDate, textBinding, textPatch, useAction } from "../ui";
 import { canEdit, useCan } from "../caller";
 import { Contacts } from "./Contacts";
 import { Sites } from "./Sites";
@@ -206,34 +206,19 @@ function EditCustomer(props: { api: Api; loaded: Loaded; onSaved: (loaded: Loade
   const { customer, etag } = props.loaded;
   const [start] = useState(() => formOf(customer));
   const [form, setForm] = useState(start);
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useAction();
   const stale = error instanceof ApiError && error.status === 412;
   const fieldErrors = error instanceof ApiError ? error.fieldErrors() : new Map<string, string>();
   // A person has no company name and no organisation number (a sole trader is a company here).
   const names = EDITABLE.filter((name) => (customer.kind === "company" ? name !== "firstName" && name !== "lastName" : name !== "companyName" && name !== "organisationNumber"));
   const text = textBinding(form, setForm);
 
-  async function save() {
-    const patch = patchOf(start, form);
-    if (Object.keys(patch).length === 0) return;
-    setBusy(true);
-    setError(undefined);
-    try {
-      const { data, response } = await call(
-        props.api.PATCH("/customers/{customerId}", {
-          params: { path: { customerId: customer.id }, header: { "If-Match": etag } },
-          headers: { "Content-Type": "application/merge-patch+json" },
-          body: patch,
-        }),
-      );
-      props.onSaved({ customer: data, etag: etagOf(response) });
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  }
+  const save = () =>
+    run(async () => {
+      const patch = patchOf(start, form);
+      if (Object.keys(patch).length === 0) return;
+      props.onSaved(await patchCustomer(props.api, customer.id, etag, patch));
+    });
 
   return (
     <section aria-labelledby="edit">

@@ -5,7 +5,7 @@
 // units (cents, öre), as the API keeps money.
 
 import { useState } from "preact/hooks";
-import { ApiError, call, etagOf, type Api, type Schemas } from "../api/client";
+import { ApiError, patchCustomer, type Api, type Schemas } from "../api/client";
 import { useCan } from "../caller";
 import { Checkbox, Field, ProblemOrConflict, RecordForm, Select, useAction } from "../ui";
 import type { Loaded } from "./Customer";
@@ -124,14 +124,7 @@ function TermsForm(props: Props & { onCancel: () => void }) {
       if (form.onHold !== start.onHold) patch.onHold = form.onHold;
       if (form.vip !== start.vip) patch.tier = form.vip ? "vip" : "regular";
       if (Object.keys(patch).length === 0) return props.onCancel();
-      const { data, response } = await call(
-        props.api.PATCH("/customers/{customerId}", {
-          params: { path: { customerId: customer.id }, header: { "If-Match": etag } },
-          headers: { "Content-Type": "application/merge-patch+json" },
-          body: patch,
-        }),
-      );
-      props.onSaved({ customer: data, etag: etagOf(response) });
+      props.onSaved(await patchCustomer(props.api, customer.id, etag, patch));
     });
 
   const terms = TERMS.includes(start.paymentTerms) ? TERMS : [start.paymentTerms, ...TERMS];

@@ -200,6 +200,23 @@ export function useAction() {
   return { error, busy, run };
 }
 
+/** Loads one list for a section of the page; a failure is shown in that section only. */
+export function useList<T>(load: () => Promise<{ data: { items: T[] } }>, deps: unknown[]) {
+  const [items, setItems] = useState<T[]>();
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    let live = true;
+    load().then(
+      ({ data }) => live && setItems(data.items),
+      (e) => live && setError(e),
+    );
+    return () => {
+      live = false;
+    };
+  }, deps);
+  return { items, error };
+}
+
 /** A JSON merge patch of the text fields a form changed: an emptied field is removed (null). */
 export function textPatch<K extends string>(before: Record<K, string>, after: Record<K, string>, names: readonly K[]): Record<string, string | null> {
   const patch: Record<string, string | null> = {};

@@ -3,12 +3,13 @@
 // see the conflict, import a CSV with one bad row and download the error report, merge a
 // duplicate the import brought in, deactivate and reactivate a customer, add, change and
 // remove a contact, link, change, deactivate and unlink a site, change the commercial terms,
-// download a customer's personal data and erase it, see that a technician is shown no action
-// they may not take, change the settings (a refused value shown at its field first). Headless
-// Chromium from Debian's package, driven by playwright-core (no browser download). A
-// screenshot of each step goes to web/screenshots/ (ignored). Any console error, uncaught
-// exception or failed request fails the test, except the statuses a step provokes on purpose
-// (a 412, and 422s shown beside their fields).
+// download a customer's personal data and erase it, see the text a visit booked through the
+// API sent, see that a technician is shown no action they may not take, change the settings
+// (a refused value shown at its field first). Headless Chromium from Debian's package, driven
+// by playwright-core (no browser download). A screenshot of each step goes to
+// web/screenshots/ (ignored). Any console error, uncaught exception or failed request fails
+// the test, except the statuses a step provokes on purpose (a 412, and 422s shown beside
+// their fields).
 //
 // Env: WEB_URL (the console), TOKEN (a bearer token of an administrator of a fresh tenant),
 // TECHNICIAN_TOKEN (a technician's of the same tenant), CHROMIUM
@@ -377,6 +378,38 @@ try {
     await tabA.getByRole("status").filter({ hasText: "Erased." }).waitFor();
     assert.equal(await tabA.getByText(email).count(), 0, "no trace of the e-mail on the page");
     assert.equal(await tabA.getByRole("button", { name: "Save" }).count(), 0, "nothing to edit");
+  });
+
+  await step("texts-about-a-visit", tabA, async () => {
+    // A customer with a mobile and a visit booked through the API, as a dispatch app books it.
+    const { apiUrl } = await (await fetch(new URL("config.json", WEB_URL))).json();
+    const api = async (path, body) => {
+      const response = await fetch(`${apiUrl.replace(/\/$/, "")}${path}`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      if (!response.ok) assert.fail(`${path}: ${response.status} ${await response.text()}`);
+      return response.json();
+    };
+    const cia = await api("/customers", { customerNumber: `T-${stamp}`, firstName: "Cia", lastName: "Lind", mobile: "+46 70 765 43 21" });
+    const site = await api(`/customers/${cia.id}/sites`, { name: "Villa Lind", address: { line1: "Björkvägen 3", city: "Lidingö", country: "SE" } });
+    const order = await api(`/customers/${cia.id}/work-orders`, { kind: "order", title: "Heat pump service", siteId: site.id });
+    const start = new Date(Date.now() + 86_400_000);
+    const end = new Date(start.getTime() + 4 * 3_600_000);
+    await api(`/customers/${cia.id}/work-orders/${order.id}/jobs`, { window: { start: start.toISOString(), end: end.toISOString() }, technicians: ["tess"] });
+
+    await tabA.goto(`${WEB_URL}#/customers/${cia.id}`);
+    await tabA.getByRole("heading", { name: "Cia Lind", level: 1 }).waitFor();
+    await tabA.getByRole("button", { name: "Texts about Heat pump service" }).click();
+    const texts = tabA.getByRole("region", { name: "Texts about Heat pump service" });
+    // Sent in the background within moments of the booking: check again until it is listed.
+    for (let i = 0; (await texts.getByText("Visit booked").count()) === 0; i++) {
+      assert.ok(i < 60, "the booking's text is listed within 30 s");
+      await tabA.waitForTimeout(500);
+      await texts.getByRole("button", { name: "Check again" }).click();
+    }
+    await texts.getByText(/Visit booked · (sent to \+46707654321|not sent: .+)/).waitFor();
   });
 
   // A technician sees the customers assigned to them and no action they may not take.

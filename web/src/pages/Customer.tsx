@@ -1,14 +1,14 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { ApiError, call, etagOf, fieldPath, patchCustomer, type Api, type Customer, type Schemas } from "../api/client";
-import { Field, PageTitle, ProblemView, formatDate, textBinding, textPatch, useAction } from "../ui";
+import { Field, PageTitle, ProblemView, formatDate, textBinding, textPatch, useAction, useList } from "../ui";
 import { canEdit, useCan } from "../caller";
 import { Contacts } from "./Contacts";
 import { Sites } from "./Sites";
+import { Work } from "./Work";
 import { Terms, money } from "./Terms";
 import { CustomerActions } from "./CustomerActions";
 
 type History = Schemas["HistoryEntry"];
-type WorkOrder = Schemas["WorkOrder"];
 
 export interface Loaded {
   customer: Customer;
@@ -260,42 +260,6 @@ function EditCustomer(props: { api: Api; loaded: Loaded; onSaved: (loaded: Loade
           </button>
         </div>
       </form>
-    </section>
-  );
-}
-
-/** Loads one list for a section of the page; a failure is shown in that section only. */
-function useList<T>(load: () => Promise<{ data: { items: T[] } }>, deps: unknown[]) {
-  const [items, setItems] = useState<T[]>();
-  const [error, setError] = useState<unknown>();
-  useEffect(() => {
-    let live = true;
-    load().then(
-      ({ data }) => live && setItems(data.items),
-      (e) => live && setError(e),
-    );
-    return () => {
-      live = false;
-    };
-  }, deps);
-  return { items, error };
-}
-
-function Work({ api, id }: { api: Api; id: string }) {
-  const { items, error } = useList<WorkOrder>(() => call(api.GET("/customers/{customerId}/work-orders", { params: { path: { customerId: id }, query: { limit: 50 } } })), [api, id]);
-  return (
-    <section aria-labelledby="work">
-      <h2 id="work">Work</h2>
-      <ProblemView error={error} />
-      {items?.length === 0 && <p>No work orders.</p>}
-      <ul class="rows">
-        {items?.map((w) => (
-          <li key={w.id}>
-            <strong>{w.title}</strong> · {w.kind} · {w.status}
-            {w.window && ` · ${formatDate(w.window.start)}`}
-          </li>
-        ))}
-      </ul>
     </section>
   );
 }

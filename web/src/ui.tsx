@@ -217,6 +217,19 @@ export function useList<T>(load: () => Promise<{ data: { items: T[] } }>, deps: 
   return { items, error };
 }
 
+/** Hands `blob` to the browser as a download named `name`. */
+export function saveBlob(blob: Blob, name: string) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // Not at once: a download may still be reading the blob after the click returns.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 /** A JSON merge patch of the text fields a form changed: an emptied field is removed (null). */
 export function textPatch<K extends string>(before: Record<K, string>, after: Record<K, string>, names: readonly K[]): Record<string, string | null> {
   const patch: Record<string, string | null> = {};

@@ -7,7 +7,7 @@
 import { useState } from "preact/hooks";
 import { call, etagOf, type Api, type Customer } from "../api/client";
 import { canEdit, useCan } from "../caller";
-import { Field, ProblemOrConflict, ProblemView, useAction } from "../ui";
+import { Field, ProblemOrConflict, ProblemView, saveBlob, useAction } from "../ui";
 import type { Loaded } from "./Customer";
 
 interface Props {
@@ -171,14 +171,7 @@ function PersonalDataAction({ api, customer }: { api: Api; customer: Customer })
     run(async () => {
       const { data } = await call(api.GET("/customers/{customerId}/personal-data", { params: { path: path(customer) } }));
       const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
-      const link = document.createElement("a");
-      link.href = URL.createObjectURL(blob);
-      link.download = `personal-data-${customer.customerNumber}.json`;
-      document.body.append(link);
-      link.click();
-      link.remove();
-      // Not at once: a download may still be reading the blob after the click returns.
-      setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+      saveBlob(blob, `personal-data-${customer.customerNumber}.json`);
     });
 
   return (

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, call, idempotencyKey, type Api, type Customer, type Schemas } from "../api/client";
 import { useCan } from "../caller";
+import { ExportButton } from "./Export";
 import { Field, PageTitle, ProblemView, Select } from "../ui";
 
 interface Query {
@@ -12,6 +13,21 @@ interface Query {
   tag: string;
   sort: "name" | "number" | "created";
   order: "asc" | "desc";
+}
+
+/** The list's query parameters for `query`, without its page: GET /customers and POST
+ * /exports take the same. */
+function filtersOf(query: Query) {
+  return {
+    q: query.q.trim() || undefined,
+    status: query.status,
+    sort: query.sort,
+    order: query.order,
+    paymentType: query.paymentType || undefined,
+    vip: query.vip || undefined,
+    onHold: query.onHold || undefined,
+    tag: query.tag.trim() || undefined,
+  };
 }
 
 const START: Query = { q: "", status: "active", paymentType: "", vip: "", onHold: "", tag: "", sort: "name", order: "asc" };
@@ -34,18 +50,7 @@ export function CustomersPage({ api }: { api: Api }) {
     call(
       api.GET("/customers", {
         params: {
-          query: {
-            limit: PAGE_SIZE,
-            cursor,
-            q: query.q.trim() || undefined,
-            status: query.status,
-            sort: query.sort,
-            order: query.order,
-            paymentType: query.paymentType || undefined,
-            vip: query.vip || undefined,
-            onHold: query.onHold || undefined,
-            tag: query.tag.trim() || undefined,
-          },
+          query: { limit: PAGE_SIZE, cursor, ...filtersOf(query) },
         },
       }),
     ).then(
@@ -89,6 +94,7 @@ export function CustomersPage({ api }: { api: Api }) {
         <Select label="Order" name="order" value={draft.order} onChange={set("order")} options={[["asc", "Ascending"], ["desc", "Descending"]]} />
         <button type="submit">Search</button>
       </form>
+      {can("export") && <ExportButton api={api} filters={filtersOf(query)} key={JSON.stringify(query)} />}
       <ProblemView error={error} />
       <div aria-live="polite">
         {page && page.items.length === 0 && <p>No customers match.</p>}

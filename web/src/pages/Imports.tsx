@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { call, type Api, type Import } from "../api/client";
-import { PageTitle, ProblemView, formatDate } from "../ui";
+import { PageTitle, ProblemView, formatDate, saveBlob } from "../ui";
 import { uploadFile, type PresignedUpload } from "../upload";
 
 const POLL_MS = 1000;
@@ -139,17 +139,6 @@ function ImportStatus({ api, item, onError }: { api: Api; item: Import; onError:
       )}
     </section>
   );
-}
-
-function saveBlob(blob: Blob, name: string) {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 /** The API answers 303 to a presigned download; fetch follows it (no token goes along). */

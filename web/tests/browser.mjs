@@ -4,8 +4,8 @@
 // duplicate the import brought in, export the list as CSV, deactivate and reactivate a
 // customer, add, change and remove a contact, link, change, deactivate and unlink a site,
 // change the commercial terms, download a customer's personal data and erase it, see the text
-// a visit booked through the API sent, see that a technician is shown no action they may not
-// take, change the settings (a refused value shown at its field first). Headless Chromium
+// a visit booked through the API sent, assign a technician, who then sees that customer alone
+// and no action they may not take, change the settings (a refused value shown at its field first). Headless Chromium
 // from Debian's package, driven by playwright-core (no browser download). A screenshot of
 // each step goes to web/screenshots/ (ignored). Any console error, uncaught exception or
 // failed request fails the test, except the statuses a step provokes on purpose (a 412, and
@@ -426,6 +426,13 @@ try {
     await texts.getByText(/Visit booked · (sent to \+46707654321|not sent: .+)/).waitFor();
   });
 
+  await step("assign-a-technician", tabA, async () => {
+    await tabA.getByLabel("User to assign").fill("tess");
+    await tabA.getByRole("button", { name: "Assign", exact: true }).click();
+    await tabA.getByRole("status").filter({ hasText: "tess is assigned." }).waitFor();
+    await tabA.locator("section[aria-labelledby=assignees]").getByText("tess", { exact: true }).waitFor();
+  });
+
   // A technician sees the customers assigned to them and no action they may not take.
   const tabC = await context.newPage();
   watch(tabC, "tab C");
@@ -433,15 +440,26 @@ try {
     const me = tabC.waitForResponse((response) => new URL(response.url()).pathname === "/me");
     await signIn(tabC, TECHNICIAN_TOKEN);
     assert.deepEqual((await (await me).json()).permissions, ["viewAssigned", "editAssigned"]);
-    // What the console drew once it knew.
+    // What the console drew once it knew: Cia alone, assigned to tess above.
     await tabC.waitForLoadState("networkidle");
-    await tabC.getByText("No customers match.").waitFor();
+    await tabC.getByRole("link", { name: "Cia Lind" }).waitFor();
+    assert.equal(await tabC.locator("table.list tbody tr").count(), 1, "the assigned customer alone");
     assert.equal(await tabC.getByRole("button", { name: "New customer" }).count(), 0, "no New customer");
     assert.equal(await tabC.getByRole("button", { name: "Export these customers (CSV)" }).count(), 0, "no export");
+    // Tess edits Cia, her contacts and sites, and nothing else.
+    await tabC.getByRole("link", { name: "Cia Lind" }).click();
+    await tabC.getByRole("heading", { name: "Cia Lind", level: 1 }).waitFor();
+    await tabC.getByRole("button", { name: "Save", exact: true }).waitFor();
+    await tabC.getByRole("button", { name: "Add a contact" }).waitFor();
+    for (const absent of ["Change the terms…", "Assign", "Deactivate…", "Download personal data", "Erase for good"]) {
+      assert.equal(await tabC.getByRole("button", { name: absent, exact: true }).count(), 0, `no ${absent}`);
+    }
+    assert.equal(await tabC.getByRole("heading", { name: "Manage" }).count(), 0, "no Manage section");
     assert.equal(await tabC.getByRole("link", { name: "Imports" }).count(), 0, "no Imports");
     await tabC.getByRole("link", { name: "Settings" }).click();
     await tabC.getByText("Only administrators change the settings").waitFor();
     assert.equal(await tabC.getByRole("button", { name: "Save settings" }).count(), 0, "no Save settings");
+    assert.equal(await tabC.getByLabel("Number min length").isDisabled(), true, "read-only");
   });
 
   await step("settings", tabA, async () => {

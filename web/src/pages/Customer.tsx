@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from "preact/hooks";
 import { ApiError, call, etagOf, fieldPath, patchCustomer, type Api, type Customer, type Schemas } from "../api/client";
 import { Field, PageTitle, ProblemView, formatDate, textBinding, textPatch, useAction, useList } from "../ui";
 import { canEdit, useCan } from "../caller";
+import { Assignees } from "./Assignees";
 import { Contacts } from "./Contacts";
 import { Sites } from "./Sites";
 import { Work } from "./Work";
@@ -81,7 +82,7 @@ function addressText(address: Schemas["Address"] | undefined): string | undefine
 /** What the last save or action did, and the section that did it. */
 interface Notice {
   text: string;
-  from: "edit" | "terms" | "contacts" | "sites" | "manage";
+  from: "edit" | "terms" | "assignees" | "contacts" | "sites" | "manage";
 }
 
 export function CustomerPage({ api, id }: { api: Api; id: string }) {
@@ -145,6 +146,17 @@ export function CustomerPage({ api, id }: { api: Api; id: string }) {
         }}
         onReload={reload}
         key={`terms:${customer.id}:${customer.version}`}
+      />
+      <Assignees
+        api={api}
+        loaded={loaded}
+        notice={notice?.from === "assignees" ? notice.text : undefined}
+        onDone={(next, text) => {
+          setNotice({ text, from: "assignees" });
+          setLoaded(next);
+        }}
+        onReload={reload}
+        key={`assignees:${customer.id}:${customer.version}`}
       />
       <Contacts api={api} loaded={loaded} notice={notice?.from === "contacts" ? notice.text : undefined} onChanged={(text) => reloadWith(text, "contacts")} onReload={reload} key={`contacts:${customer.id}:${customer.version}`} />
       <Sites api={api} loaded={loaded} notice={notice?.from === "sites" ? notice.text : undefined} onCustomerChanged={(text) => reloadWith(text, "sites")} key={`sites:${customer.id}:${customer.version}`} />

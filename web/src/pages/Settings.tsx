@@ -119,7 +119,9 @@ export function SettingsPage({ api }: { api: Api }) {
           void save();
         }}
       >
-        {Object.entries(draft).map(([name, value]) => {
+        {/* Read-only for those who may not change them: every role reads the settings. */}
+        <fieldset class="plain" disabled={!can("manageSettings")}>
+          {Object.entries(draft).map(([name, value]) => {
           const id = idOf(name);
           const errors = fieldErrors.get(name);
           const described = errors ? `${id}-error` : undefined;
@@ -143,6 +145,7 @@ export function SettingsPage({ api }: { api: Api }) {
             </div>
           );
         })}
+        </fieldset>
         {can("manageSettings") ? (
           <div class="actions">
             <button type="submit">Save settings</button>

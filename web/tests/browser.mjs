@@ -233,6 +233,7 @@ try {
     await tabA.getByRole("button", { name: "Upload and check" }).click();
     await tabA.locator(".import-state", { hasText: "Done" }).waitFor({ timeout: 60_000 });
     await tabA.getByText("checked only: nothing written").waitFor();
+    await tabA.getByText("1 rows read: 1 would be created, 0 would be updated, 0 unchanged, 0 failed.").waitFor();
     await tabA.getByText("Read as a Visma export").waitFor();
     const phoneColumn = tabA.getByLabel("Read Tfn arbete as");
     assert.equal(await phoneColumn.inputValue(), "ignore");

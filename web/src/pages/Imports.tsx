@@ -186,10 +186,17 @@ function ImportStatus(props: {
         {item.fileName ?? "Import"}: <span class="import-state">{WORDS[item.status]}</span>
         {item.dryRun && " (checked only: nothing written)"}
       </h2>
-      <p>
-        {counts.rowsRead} rows read: {counts.created} created, {counts.updated} updated, {counts.unchanged} unchanged,{" "}
-        {counts.failed} failed.
-      </p>
+      {item.dryRun ? (
+        <p>
+          {counts.rowsRead} rows read: {counts.created} would be created, {counts.updated} would be updated, {counts.unchanged} unchanged,{" "}
+          {counts.failed} failed.
+        </p>
+      ) : (
+        <p>
+          {counts.rowsRead} rows read: {counts.created} created, {counts.updated} updated, {counts.unchanged} unchanged,{" "}
+          {counts.failed} failed.
+        </p>
+      )}
       {item.failure && <p class="problem">{item.failure}</p>}
       {(item.warnings ?? []).length > 0 && (
         <ul class="warnings">

@@ -1,7 +1,8 @@
 //! Which encoding the file is in, and decoding its cells.
 //!
 //! Accounting exports come as UTF-8 (often with a byte-order mark, which Excel writes) or as
-//! Windows-1252 ("ANSI" in Excel, Sage 50 and older Visma). Bytes that are not valid UTF-8 are
+//! Windows-1252 ("ANSI" in Excel, Sage 50 and older Visma); Excel's "Unicode text" is UTF-16
+//! with a byte-order mark, read through [`crate::utf16`] as UTF-8. Bytes that are not valid UTF-8 are
 //! taken as Windows-1252: every byte sequence is valid Windows-1252, and a Windows-1252 text
 //! with letters such as å, ä, ö or é is almost never valid UTF-8 by accident.
 //!
@@ -29,13 +30,17 @@ pub enum TextEncoding {
     /// with a non-ASCII byte decides, so that a Windows-1252 file whose first "é" comes after
     /// the sample is not read as broken UTF-8.
     AsciiSoFar,
+    /// UTF-16 with a byte-order mark, little-endian (what Windows and Excel write) or
+    /// big-endian; its cells reach the decoder as UTF-8.
+    Utf16Le,
+    Utf16Be,
 }
 
 /// The result of looking at the start of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DetectedEncoding {
     pub encoding: TextEncoding,
-    /// Length of the byte-order mark to skip (3 for UTF-8 with BOM, else 0).
+    /// Length of the byte-order mark to skip (3 for UTF-8 with BOM, 2 for UTF-16, else 0).
     pub bom_len: usize,
 }
 
@@ -55,10 +60,20 @@ pub fn detect_encoding(
             bom_len: UTF8_BOM.len(),
         });
     }
-    // Excel's "Unicode text" is UTF-16 with a BOM; its bytes are not ASCII-compatible, so
-    // guessing would only produce garbage. Better to say what to do.
-    if sample.starts_with(b"\xFF\xFE") || sample.starts_with(b"\xFE\xFF") {
-        return Err(UnsupportedEncoding("UTF-16"));
+    // UTF-32's marks begin like UTF-16's: judged first. No spreadsheet writes it by default.
+    if sample.starts_with(b"\xFF\xFE\x00\x00") || sample.starts_with(b"\x00\x00\xFE\xFF") {
+        return Err(UnsupportedEncoding("UTF-32"));
+    }
+    for (mark, encoding) in [
+        (b"\xFF\xFE", TextEncoding::Utf16Le),
+        (b"\xFE\xFF", TextEncoding::Utf16Be),
+    ] {
+        if sample.starts_with(mark) {
+            return Ok(DetectedEncoding {
+                encoding,
+                bom_len: mark.len(),
+            });
+        }
     }
     let encoding = if sample.is_ascii() {
         TextEncoding::AsciiSoFar
@@ -118,9 +133,12 @@ impl TextEncoding {
             }
         }
         match self {
-            TextEncoding::Utf8 => Err(InvalidCell {
-                lossy: String::from_utf8_lossy(bytes).into_owned(),
-            }),
+            // Transcoded text is always valid UTF-8; this arm only completes the match.
+            TextEncoding::Utf8 | TextEncoding::Utf16Le | TextEncoding::Utf16Be => {
+                Err(InvalidCell {
+                    lossy: String::from_utf8_lossy(bytes).into_owned(),
+                })
+            }
             TextEncoding::Windows1252 | TextEncoding::AsciiSoFar => {
                 *self = TextEncoding::Windows1252;
                 Ok(encoding_rs::WINDOWS_1252
@@ -188,10 +206,22 @@ mod tests {
     }
 
     #[test]
-    fn utf16_is_refused() {
+    fn utf16_is_told_by_its_mark_and_utf32_refused() {
+        for (sample, encoding) in [
+            (&b"\xFF\xFEN\x00"[..], TextEncoding::Utf16Le),
+            (&b"\xFE\xFF\x00N"[..], TextEncoding::Utf16Be),
+        ] {
+            assert_eq!(
+                detect_encoding(sample, false),
+                Ok(DetectedEncoding {
+                    encoding,
+                    bom_len: 2
+                })
+            );
+        }
         assert_eq!(
-            detect_encoding(b"\xFF\xFEN\x00", false),
-            Err(UnsupportedEncoding("UTF-16"))
+            detect_encoding(b"\xFF\xFE\x00\x00N\x00\x00\x00", false),
+            Err(UnsupportedEncoding("UTF-32"))
         );
     }
 }

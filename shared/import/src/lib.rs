@@ -7,7 +7,9 @@
 //! 1. **Encoding.** UTF-8 with or without a byte-order mark, or Windows-1252 (bytes that are
 //!    not valid UTF-8), judged on the first 64 KiB; a multi-byte character cut at the edge of
 //!    those 64 KiB does not count against UTF-8. If the first 64 KiB are plain ASCII, the first
-//!    cell with another byte decides. UTF-16 ("Unicode text" in Excel) is refused with advice.
+//!    cell with another byte decides. UTF-16 with a byte-order mark ("Unicode text" in Excel,
+//!    tab-separated) is read through a transcoder to UTF-8 that notes where each line starts in
+//!    the original bytes, so checkpoints stay offsets in the file; UTF-32 is refused with advice.
 //!    Cells are decoded as the file streams past; the file is never held in memory.
 //! 2. **Dialect.** The delimiter (comma, semicolon or tab) is guessed from the header and the
 //!    first records, counting outside quotes and preferring the one that gives the header more
@@ -171,6 +173,7 @@ mod records;
 mod row;
 mod template;
 mod upsert;
+mod utf16;
 mod values;
 
 /// The largest file imported. Exports of a field-service customer register (QuickBooks,

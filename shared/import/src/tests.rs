@@ -157,12 +157,56 @@ fn invalid_utf8_cell_in_a_utf8_file_is_reported() {
     assert_eq!(error.value.as_deref(), Some("Ek\u{FFFD}"));
 }
 
+/// `text` as Excel's "Unicode text" writes it: UTF-16 with its byte-order mark.
+fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
+    let mark: &[u8] = if big_endian { b"\xFE\xFF" } else { b"\xFF\xFE" };
+    let units = text.encode_utf16().flat_map(|unit| {
+        if big_endian {
+            unit.to_be_bytes()
+        } else {
+            unit.to_le_bytes()
+        }
+    });
+    mark.iter().copied().chain(units).collect()
+}
+
 #[test]
-fn utf16_is_refused_with_advice() {
-    let error = ImportReader::new(&b"\xFF\xFEC\x00u\x00"[..], &options())
+fn unicode_text_from_excel_reads_as_the_same_file_in_utf8() {
+    // Tab-separated, as Excel saves "Unicode text", with letters beyond ASCII and beyond the
+    // Basic Multilingual Plane.
+    let text = SIMPLE.replace(',', "\t").replace("Åsa", "Åsa 🔧");
+    let expected = read(text.as_bytes());
+    for big_endian in [false, true] {
+        let bytes = utf16(&text, big_endian);
+        let reader = ImportReader::new(
+            Trickle {
+                bytes: &bytes,
+                chunk: 3,
+            },
+            &options(),
+        )
+        .unwrap();
+        assert_eq!(reader.delimiter(), '\t');
+        let encoding = if big_endian {
+            TextEncoding::Utf16Be
+        } else {
+            TextEncoding::Utf16Le
+        };
+        assert_eq!(reader.encoding(), encoding);
+        assert_eq!(
+            reader.collect::<Vec<_>>(),
+            expected,
+            "big-endian: {big_endian}"
+        );
+    }
+}
+
+#[test]
+fn utf32_is_refused_with_advice() {
+    let error = ImportReader::new(&b"\xFF\xFE\x00\x00C\x00\x00\x00"[..], &options())
         .err()
         .unwrap();
-    assert!(matches!(error, FileError::UnsupportedEncoding("UTF-16")));
+    assert!(matches!(error, FileError::UnsupportedEncoding("UTF-32")));
     assert!(error.to_string().contains("CSV UTF-8"), "{error}");
 }
 
@@ -1102,6 +1146,16 @@ fn resume_with_quoted_newlines_and_crlf() {
 fn resume_with_bom() {
     let bytes = [b"\xEF\xBB\xBF", RESUME_FIXTURE.as_bytes()].concat();
     assert_resume_gives_the_same_rows(&bytes);
+}
+
+#[test]
+fn resume_with_utf16_in_both_byte_orders() {
+    // Checkpoints are offsets in the UTF-16 file, so that a resumed invocation reads it from
+    // there; the text has characters of every UTF-8 length to keep the two lengths apart.
+    let text = RESUME_FIXTURE.replace("Ek", "Ek Åström 🔧 €");
+    for big_endian in [false, true] {
+        assert_resume_gives_the_same_rows(&utf16(&text, big_endian));
+    }
 }
 
 #[test]

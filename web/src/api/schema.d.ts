@@ -3719,10 +3719,10 @@ export interface components {
         /** @description How the import understood the file, recorded when its header was read. */
         ImportMapping: {
             /**
-             * @description `asciiSoFar`: the start of the file held only ASCII; the first other byte decides between UTF-8 and Windows-1252.
+             * @description `asciiSoFar`: the start of the file held only ASCII; the first other byte decides between UTF-8 and Windows-1252. `utf16Le` and `utf16Be`: UTF-16 with a byte-order mark, as Excel saves "Unicode text".
              * @enum {string}
              */
-            encoding: "utf8" | "windows1252" | "asciiSoFar";
+            encoding: "utf8" | "windows1252" | "asciiSoFar" | "utf16Le" | "utf16Be";
             /** @enum {string} */
             delimiter: "," | ";" | "\t";
             /**

@@ -66,9 +66,9 @@ export function ImportsPage({ api }: { api: Api }) {
       >
         <div class="field">
           <label for="import-file">CSV file</label>
-          <input id="import-file" name="file" type="file" accept=".csv,text/csv" onChange={(e) => setFile((e.target as HTMLInputElement).files?.[0])} />
+          <input id="import-file" name="file" type="file" accept=".csv,.txt,text/csv,text/plain" onChange={(e) => setFile((e.target as HTMLInputElement).files?.[0])} />
           <small>
-            Our <a href="#/imports" onClick={(e) => { e.preventDefault(); void downloadTemplate(api, setError); }}>template</a>, or an export of QuickBooks, Sage 50, Visma or a field-service system.
+            Our <a href="#/imports" onClick={(e) => { e.preventDefault(); void downloadTemplate(api, setError); }}>template</a>, or an export of QuickBooks, Sage 50, Visma or a field-service system (CSV, or Excel's "Unicode text").
           </small>
         </div>
         <Checkbox label="Only check the file: read and validate every row, write nothing" name="dryRun" checked={dryRun} onChange={setDryRun} />
@@ -150,6 +150,8 @@ const ENCODINGS: Record<Schemas["ImportMapping"]["encoding"], string> = {
   utf8: "UTF-8",
   windows1252: "Windows-1252",
   asciiSoFar: "plain ASCII",
+  utf16Le: "UTF-16",
+  utf16Be: "UTF-16, big-endian",
 };
 const DELIMITERS: Record<Schemas["ImportMapping"]["delimiter"], string> = { ",": "commas", ";": "semicolons", "\t": "tabs" };
 

@@ -1,16 +1,16 @@
 // The console in a real browser against the local stack: sign in, create a customer, find it
 // by a search without its diacritics, edit it (an address too) while another tab changed it and
-// see the conflict, import a CSV with one bad row and download the error report, check a
-// Visma export and import it with a column corrected, merge a duplicate the import brought in,
-// export the list as CSV, deactivate and reactivate a customer, add, change and remove a
-// contact, link, change, deactivate and unlink a site, change the commercial terms, download
-// a customer's personal data and erase it, see the text a visit booked through the API sent,
-// assign a technician, who then sees that customer alone and no action they may not take,
-// change the settings (a refused value shown at its field first). Headless Chromium from
-// Debian's package, driven by playwright-core (no browser download). A screenshot of each step
-// goes to web/screenshots/ (ignored). Any console error, uncaught exception or failed request
-// fails the test, except the statuses a step provokes on purpose (a 412, and 422s shown
-// beside their fields).
+// see the conflict, import a CSV with one bad row and download the error report, upload a
+// workbook by mistake and be told how to save it as CSV, check a Visma export and import it
+// with a column corrected, merge a duplicate the import brought in, export the list as CSV,
+// deactivate and reactivate a customer, add, change and remove a contact, link, change,
+// deactivate and unlink a site, change the commercial terms, download a customer's personal
+// data and erase it, see the text a visit booked through the API sent, assign a technician,
+// who then sees that customer alone and no action they may not take, change the settings (a
+// refused value shown at its field first). Headless Chromium from Debian's package, driven by
+// playwright-core (no browser download). A screenshot of each step goes to web/screenshots/
+// (ignored). Any console error, uncaught exception or failed request fails the test, except
+// the statuses a step provokes on purpose (a 412, and 422s shown beside their fields).
 //
 // Env: WEB_URL (the console), TOKEN (a bearer token of an administrator of a fresh tenant),
 // TECHNICIAN_TOKEN (a technician's of the same tenant), CHROMIUM
@@ -222,6 +222,15 @@ try {
     assert.match(lines[0], /^line,column,field,code,message,value$/);
     assert.equal(lines.length, 2, `one error line:\n${report}`);
     assert.match(lines[1], /^3,Email,\/email,invalid_email,/);
+  });
+
+  await step("a-workbook-is-refused-with-advice", tabA, async () => {
+    // The usual mistake: the workbook itself, not a CSV saved from it.
+    const xlsx = Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x06, 0x00, 0x08, 0x00]);
+    await tabA.getByLabel("CSV file").setInputFiles({ name: "kunder.xlsx", mimeType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", buffer: xlsx });
+    await tabA.getByRole("button", { name: "Upload and import" }).click();
+    await tabA.locator(".import-state", { hasText: "Failed" }).waitFor({ timeout: 60_000 });
+    await tabA.getByText(/an Excel workbook \(\.xlsx\).*"CSV UTF-8 \(Comma delimited\)"/).waitFor();
   });
 
   await step("check-a-file-then-import-it-corrected", tabA, async () => {

@@ -9,7 +9,9 @@
 //!    those 64 KiB does not count against UTF-8. If the first 64 KiB are plain ASCII, the first
 //!    cell with another byte decides. UTF-16 with a byte-order mark ("Unicode text" in Excel,
 //!    tab-separated) is read through a transcoder to UTF-8 that notes where each line starts in
-//!    the original bytes, so checkpoints stay offsets in the file; UTF-32 is refused with advice.
+//!    the original bytes, so checkpoints stay offsets in the file; UTF-32 is refused with advice,
+//!    and so is a file that is no text at all (an Excel workbook, .xlsx or .xls, or a PDF,
+//!    told by its first bytes).
 //!    Cells are decoded as the file streams past; the file is never held in memory.
 //! 2. **Dialect.** The delimiter (comma, semicolon or tab) is guessed from the header and the
 //!    first records, counting outside quotes and preferring the one that gives the header more

@@ -101,6 +101,10 @@ pub enum FileError {
     #[error("the file is {0}; save it as \"CSV UTF-8\" (or plain CSV) and import it again")]
     UnsupportedEncoding(&'static str),
     #[error(
+        "the file is {0}, not CSV text; in Excel choose File > Save As > \"CSV UTF-8 (Comma delimited)\" (or export CSV from the accounting system) and import that file"
+    )]
+    NotText(&'static str),
+    #[error(
         "none of the columns of the header row is one we import (found: {}); the first row must name the columns, see the import template",
         .headers.join(", ")
     )]
@@ -413,6 +417,9 @@ impl<R: Read> ImportReader<R> {
     /// Reads the start of the file to detect the encoding and delimiter, then the header.
     pub fn new(mut reader: R, options: &ImportOptions) -> Result<Self, FileError> {
         let (sample, complete) = read_sample(&mut reader)?;
+        if let Some(kind) = document_kind(&sample) {
+            return Err(FileError::NotText(kind));
+        }
         let detected = detect_encoding(&sample, complete)
             .map_err(|unsupported| FileError::UnsupportedEncoding(unsupported.0))?;
         let bom = detected.bom_len;
@@ -957,6 +964,29 @@ fn read_sample(reader: &mut impl Read) -> io::Result<(Vec<u8>, bool)> {
         .read_to_end(&mut sample)
         .map(|n| n < SAMPLE_LEN)?;
     Ok((sample, complete))
+}
+
+/// What a file that is no text is, by its first bytes: a workbook saved as such instead of as
+/// CSV is the usual mistake, and read as text it would only fail later with a header of
+/// binary noise.
+fn document_kind(start: &[u8]) -> Option<&'static str> {
+    const KINDS: [(&[u8], &str); 3] = [
+        // .xlsx (and .ods, .numbers): a ZIP archive.
+        (
+            b"PK\x03\x04",
+            "an Excel workbook (.xlsx) or another zipped document",
+        ),
+        // .xls: an OLE2 compound document.
+        (
+            b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1",
+            "an Excel 97-2003 workbook (.xls)",
+        ),
+        (b"%PDF-", "a PDF document"),
+    ];
+    KINDS
+        .iter()
+        .find(|(magic, _)| start.starts_with(magic))
+        .map(|(_, kind)| *kind)
 }
 
 /// The delimiter Excel's "sep=;" line declares, if the file starts with one, and the delimiter

@@ -202,6 +202,23 @@ fn unicode_text_from_excel_reads_as_the_same_file_in_utf8() {
 }
 
 #[test]
+fn a_workbook_or_a_pdf_is_refused_with_advice_to_save_it_as_csv() {
+    for (start, kind) in [
+        (&b"PK\x03\x04\x14\x00\x06\x00"[..], ".xlsx"),
+        (&b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x00"[..], ".xls"),
+        (&b"%PDF-1.7\n"[..], "PDF"),
+    ] {
+        let error = ImportReader::new(start, &options()).err().unwrap();
+        assert!(matches!(error, FileError::NotText(_)), "{error}");
+        let message = error.to_string();
+        assert!(
+            message.contains(kind) && message.contains("CSV UTF-8"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
 fn utf32_is_refused_with_advice() {
     let error = ImportReader::new(&b"\xFF\xFE\x00\x00C\x00\x00\x00"[..], &options())
         .err()

@@ -3,20 +3,13 @@
 // so by a notification. Shown to everyone who sees the card; changed by those with `assign`.
 
 import { useState } from "preact/hooks";
-import { call, etagOf, type Api } from "../api/client";
+import { call, etagOf } from "../api/client";
 import { useCan } from "../caller";
 import { Field, ProblemOrConflict, useAction } from "../ui";
-import type { Loaded } from "./Customer";
+import type { SectionProps } from "./Customer";
 
-interface Props {
-  api: Api;
-  loaded: Loaded;
-  notice?: string;
-  onDone: (next: Loaded, notice: string) => void;
-  onReload: () => void;
-}
 
-export function Assignees({ api, loaded, notice, onDone, onReload }: Props) {
+export function Assignees({ api, loaded, notice, onDone, onReload }: SectionProps) {
   const { customer, etag } = loaded;
   const can = useCan();
   const [user, setUser] = useState("");

@@ -4,10 +4,10 @@
 // after each the page loads the card again, since the API may have moved the primary mark.
 
 import { useState } from "preact/hooks";
-import { ApiError, call, type Api, type Schemas } from "../api/client";
+import { ApiError, call, type Schemas } from "../api/client";
 import { canEdit, useCan } from "../caller";
 import { Checkbox, Field, ProblemOrConflict, RecordForm, textBinding, textPatch, useAction } from "../ui";
-import type { Loaded } from "./Customer";
+import type { SectionProps } from "./Customer";
 
 type Contact = Schemas["Contact"];
 
@@ -67,15 +67,7 @@ function describe(c: Contact): string {
   return [c.role, c.email, phone, c.mobile, c.smsOptOut && "no texts"].filter(Boolean).join(" · ");
 }
 
-interface Props {
-  api: Api;
-  loaded: Loaded;
-  /** What the last change of a contact did. */
-  notice?: string;
-  /** The card changed: load it again and say what was done. */
-  onChanged: (notice: string) => void;
-  onReload: () => void;
-}
+type Props = SectionProps;
 
 export function Contacts(props: Props) {
   const { customer } = props.loaded;

@@ -16,6 +16,19 @@ export interface Loaded {
   etag: string;
 }
 
+/** What every section of a customer's page gets: the card as loaded, what the section's
+ * last change did, and how to report a change: `onDone` with the card the API answered,
+ * `onChanged` to load the card again (the change touched other parts of it), `onReload`
+ * after a 412 (the card changed elsewhere). */
+export interface SectionProps {
+  api: Api;
+  loaded: Loaded;
+  notice?: string;
+  onDone: (next: Loaded, notice: string) => void;
+  onChanged: (notice: string) => void;
+  onReload: () => void;
+}
+
 /** The editable part of the card, as text in the form. */
 const EDITABLE = ["firstName", "lastName", "companyName", "organisationNumber", "email", "invoiceEmail", "phone", "mobile", "description"] as const;
 type Editable = (typeof EDITABLE)[number];
@@ -116,6 +129,19 @@ export function CustomerPage({ api, id }: { api: Api; id: string }) {
   if (loadError) return <ProblemView error={loadError} />;
   if (!loaded) return <p aria-live="polite">Loading…</p>;
   const { customer } = loaded;
+  // Each section starts afresh from every new version of the card (its `key`).
+  const section = (from: Notice["from"]): SectionProps => ({
+    api,
+    loaded,
+    notice: notice?.from === from ? notice.text : undefined,
+    onDone: (next, text) => {
+      setNotice({ text, from });
+      setLoaded(next);
+    },
+    onChanged: (text) => reloadWith(text, from),
+    onReload: reload,
+  });
+  const cardVersion = `${customer.id}:${customer.version}`;
   return (
     <article>
       <p>
@@ -124,55 +150,14 @@ export function CustomerPage({ api, id }: { api: Api; id: string }) {
       <PageTitle>{customer.displayName}</PageTitle>
       <Card customer={customer} />
       {notice?.from === "edit" && <p role="status">{notice.text}</p>}
-      {customer.erased === undefined && canEdit(can) && (
-        <EditCustomer
-          api={api}
-          loaded={loaded}
-          onSaved={(next) => {
-            setNotice({ text: "Saved.", from: "edit" });
-            setLoaded(next);
-          }}
-          onReload={reload}
-          key={`${customer.id}:${customer.version}`}
-        />
-      )}
-      <Terms
-        api={api}
-        loaded={loaded}
-        notice={notice?.from === "terms" ? notice.text : undefined}
-        onSaved={(next) => {
-          setNotice({ text: "Terms saved.", from: "terms" });
-          setLoaded(next);
-        }}
-        onReload={reload}
-        key={`terms:${customer.id}:${customer.version}`}
-      />
-      <Assignees
-        api={api}
-        loaded={loaded}
-        notice={notice?.from === "assignees" ? notice.text : undefined}
-        onDone={(next, text) => {
-          setNotice({ text, from: "assignees" });
-          setLoaded(next);
-        }}
-        onReload={reload}
-        key={`assignees:${customer.id}:${customer.version}`}
-      />
-      <Contacts api={api} loaded={loaded} notice={notice?.from === "contacts" ? notice.text : undefined} onChanged={(text) => reloadWith(text, "contacts")} onReload={reload} key={`contacts:${customer.id}:${customer.version}`} />
-      <Sites api={api} loaded={loaded} notice={notice?.from === "sites" ? notice.text : undefined} onCustomerChanged={(text) => reloadWith(text, "sites")} key={`sites:${customer.id}:${customer.version}`} />
+      {customer.erased === undefined && canEdit(can) && <EditCustomer {...section("edit")} key={`edit:${cardVersion}`} />}
+      <Terms {...section("terms")} key={`terms:${cardVersion}`} />
+      <Assignees {...section("assignees")} key={`assignees:${cardVersion}`} />
+      <Contacts {...section("contacts")} key={`contacts:${cardVersion}`} />
+      <Sites {...section("sites")} key={`sites:${cardVersion}`} />
       <Work api={api} id={id} />
       <Timeline api={api} id={id} version={customer.version} />
-      <CustomerActions
-        api={api}
-        loaded={loaded}
-        notice={notice?.from === "manage" ? notice.text : undefined}
-        onDone={(next, text) => {
-          setNotice({ text, from: "manage" });
-          setLoaded(next);
-        }}
-        onReload={reload}
-        key={`actions:${customer.id}:${customer.version}`}
-      />
+      <CustomerActions {...section("manage")} key={`manage:${cardVersion}`} />
     </article>
   );
 }
@@ -214,7 +199,7 @@ function Card({ customer }: { customer: Customer }) {
   );
 }
 
-function EditCustomer(props: { api: Api; loaded: Loaded; onSaved: (loaded: Loaded) => void; onReload: () => void }) {
+function EditCustomer(props: SectionProps) {
   const { customer, etag } = props.loaded;
   const [start] = useState(() => formOf(customer));
   const [form, setForm] = useState(start);
@@ -229,7 +214,7 @@ function EditCustomer(props: { api: Api; loaded: Loaded; onSaved: (loaded: Loade
     run(async () => {
       const patch = patchOf(start, form);
       if (Object.keys(patch).length === 0) return;
-      props.onSaved(await patchCustomer(props.api, customer.id, etag, patch));
+      props.onDone(await patchCustomer(props.api, customer.id, etag, patch), "Saved.");
     });
 
   return (

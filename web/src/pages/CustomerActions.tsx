@@ -8,18 +8,9 @@ import { useState } from "preact/hooks";
 import { call, etagOf, type Api, type Customer } from "../api/client";
 import { canEdit, useCan } from "../caller";
 import { Field, ProblemOrConflict, ProblemView, saveBlob, useAction } from "../ui";
-import type { Loaded } from "./Customer";
+import type { SectionProps } from "./Customer";
 
-interface Props {
-  api: Api;
-  loaded: Loaded;
-  /** What the last action did. */
-  notice?: string;
-  /** The card as the action left it, and what to tell the user. */
-  onDone: (next: Loaded, message: string) => void;
-  /** The card changed elsewhere: load it again. */
-  onReload: () => void;
-}
+type Props = SectionProps;
 
 export function CustomerActions(props: Props) {
   const { customer } = props.loaded;

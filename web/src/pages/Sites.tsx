@@ -5,10 +5,10 @@
 // change the customer too (its sites count), so the page loads the card again after them.
 
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, call, idempotencyKey, type Api, type Schemas } from "../api/client";
+import { ApiError, call, idempotencyKey, type Schemas } from "../api/client";
 import { canEdit, useCan } from "../caller";
 import { Checkbox, Field, ProblemView, RecordForm, textBinding, textPatch, useAction } from "../ui";
-import type { Loaded } from "./Customer";
+import type { SectionProps } from "./Customer";
 
 type Site = Schemas["Site"];
 
@@ -72,13 +72,7 @@ function describe(site: Site): string {
   return [site.status, site.customerOwned && "customer-owned", address, contact && `ask for ${contact}`].filter(Boolean).join(" · ");
 }
 
-interface Props {
-  api: Api;
-  loaded: Loaded;
-  notice?: string;
-  /** The customer changed (a site linked or unlinked): load it again and say what was done. */
-  onCustomerChanged: (notice: string) => void;
-}
+type Props = SectionProps;
 
 export function Sites(props: Props) {
   const { api, loaded } = props;
@@ -123,7 +117,7 @@ export function Sites(props: Props) {
   const unlink = (site: Site) =>
     run(async () => {
       await call(api.DELETE("/customers/{customerId}/sites/{siteId}", { params: { path: { customerId, siteId: site.id } } }));
-      props.onCustomerChanged(`${site.name} was unlinked.`);
+      props.onChanged(`${site.name} was unlinked.`);
     });
 
   return (
@@ -173,7 +167,7 @@ export function Sites(props: Props) {
       </ul>
       {editable &&
         (editing === "new" ? (
-          <SiteForm {...props} onSaved={props.onCustomerChanged} onStale={() => siteChanged("")} onCancel={() => setEditing(undefined)} />
+          <SiteForm {...props} onSaved={props.onChanged} onStale={() => siteChanged("")} onCancel={() => setEditing(undefined)} />
         ) : (
           <button type="button" class="secondary" onClick={() => setEditing("new")}>
             Link a new site

@@ -5,10 +5,10 @@
 // units (cents, öre), as the API keeps money.
 
 import { useState } from "preact/hooks";
-import { ApiError, patchCustomer, type Api, type Schemas } from "../api/client";
+import { ApiError, patchCustomer, type Schemas } from "../api/client";
 import { useCan } from "../caller";
 import { Checkbox, Field, ProblemOrConflict, RecordForm, Select, useAction } from "../ui";
-import type { Loaded } from "./Customer";
+import type { SectionProps } from "./Customer";
 
 type PaymentType = Schemas["PaymentType"];
 
@@ -64,14 +64,7 @@ function formOf(customer: Schemas["Customer"]): Form {
 
 const TERMS = ["dueOnReceipt", "net10", "net14", "net15", "net20", "net30", "net45", "net60", "net90"];
 
-interface Props {
-  api: Api;
-  loaded: Loaded;
-  /** What the last save of the terms did. */
-  notice?: string;
-  onSaved: (next: Loaded) => void;
-  onReload: () => void;
-}
+type Props = SectionProps;
 
 export function Terms(props: Props) {
   const can = useCan();
@@ -124,7 +117,7 @@ function TermsForm(props: Props & { onCancel: () => void }) {
       if (form.onHold !== start.onHold) patch.onHold = form.onHold;
       if (form.vip !== start.vip) patch.tier = form.vip ? "vip" : "regular";
       if (Object.keys(patch).length === 0) return props.onCancel();
-      props.onSaved(await patchCustomer(props.api, customer.id, etag, patch));
+      props.onDone(await patchCustomer(props.api, customer.id, etag, patch), "Terms saved.");
     });
 
   const terms = TERMS.includes(start.paymentTerms) ? TERMS : [start.paymentTerms, ...TERMS];

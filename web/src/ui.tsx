@@ -38,22 +38,70 @@ export function ProblemView({ error, shownFields = [] }: { error: unknown; shown
   );
 }
 
-/** A refusal in words; a 412 (the customer changed since the page loaded it) offers a reload. */
-export function ProblemOrConflict({ error, onReload, shownFields }: { error: unknown; onReload: () => void; shownFields?: string[] }) {
+/** A refusal in words; a 412 (the record changed since the page showed it) says so and offers
+ * to show it again. The defaults speak of the customer; a record with a version of its own
+ * (a site) names itself. */
+export function ProblemOrConflict({
+  error,
+  onReload,
+  shownFields,
+  conflict = "Someone else changed this customer after you opened it.",
+  reloadLabel = "Reload the customer",
+}: {
+  error: unknown;
+  onReload: () => void;
+  shownFields?: string[];
+  conflict?: string;
+  reloadLabel?: string;
+}) {
   if (error instanceof ApiError && error.status === 412) {
     return (
       <div class="problem conflict" role="alert">
         <p>
-          <strong>Someone else changed this customer after you opened it.</strong> Nothing was done. Reload to see the
-          customer as it is now.
+          <strong>{conflict}</strong> Nothing was done. Reload to see it as it is now.
         </p>
         <button type="button" onClick={onReload}>
-          Reload the customer
+          {reloadLabel}
         </button>
       </div>
     );
   }
   return <ProblemView error={error} shownFields={shownFields} />;
+}
+
+/** An action on one record of a list that is asked about first, in the row itself: `label`
+ * ("Remove"), then `question` with "Yes, <label>" and "Keep". */
+export function ConfirmInline(props: { label: string; subject: string; question: string; busy: boolean; onConfirm: () => void }) {
+  const [asking, setAsking] = useState(false);
+  const verb = props.label.toLowerCase();
+  if (!asking) {
+    return (
+      <button type="button" class="link" onClick={() => setAsking(true)} aria-label={`${props.label} ${props.subject}`}>
+        {props.label}
+      </button>
+    );
+  }
+  return (
+    <>
+      <span>{props.question}</span>
+      <button type="button" class="link" disabled={props.busy} onClick={props.onConfirm}>
+        Yes, {verb}
+      </button>
+      <button type="button" class="link" onClick={() => setAsking(false)}>
+        Keep
+      </button>
+    </>
+  );
+}
+
+/** `record` without its null members, nested ones too: a merge patch's nulls remove members,
+ * and a create takes what is filled in only. */
+export function withoutNulls(record: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(record)
+      .filter(([, value]) => value !== null)
+      .map(([name, value]) => [name, value && typeof value === "object" && !Array.isArray(value) ? withoutNulls(value as Record<string, unknown>) : value]),
+  );
 }
 
 let nextId = 0;

@@ -6,7 +6,7 @@
 import { useState } from "preact/hooks";
 import { ApiError, call, type Schemas } from "../api/client";
 import { canEdit, useCan } from "../caller";
-import { Checkbox, Field, ProblemOrConflict, RecordForm, textBinding, textPatch, useAction } from "../ui";
+import { Checkbox, ConfirmInline, Field, ProblemOrConflict, RecordForm, textBinding, textPatch, useAction, withoutNulls } from "../ui";
 import type { SectionProps } from "./Customer";
 
 type Contact = Schemas["Contact"];
@@ -73,7 +73,6 @@ export function Contacts(props: Props) {
   const { customer } = props.loaded;
   // The contact being edited (its id), "new" for a new one, or none.
   const [editing, setEditing] = useState<string>();
-  const [removing, setRemoving] = useState<string>();
   const { error, busy, run } = useAction();
   const editable = canEdit(useCan()) && customer.status !== "merged" && customer.erased === undefined;
   const contacts = customer.contacts ?? [];
@@ -107,21 +106,7 @@ export function Contacts(props: Props) {
                   <button type="button" class="link" onClick={() => setEditing(c.id)} aria-label={`Edit ${nameOf(c)}`}>
                     Edit
                   </button>
-                  {removing === c.id ? (
-                    <>
-                      <span>Remove {nameOf(c)}?</span>
-                      <button type="button" class="link" disabled={busy} onClick={() => remove(c)}>
-                        Yes, remove
-                      </button>
-                      <button type="button" class="link" onClick={() => setRemoving(undefined)}>
-                        Keep
-                      </button>
-                    </>
-                  ) : (
-                    <button type="button" class="link" onClick={() => setRemoving(c.id)} aria-label={`Remove ${nameOf(c)}`}>
-                      Remove
-                    </button>
-                  )}
+                  <ConfirmInline label="Remove" subject={nameOf(c)} question={`Remove ${nameOf(c)}?`} busy={busy} onConfirm={() => remove(c)} />
                 </div>
               )}
             </li>
@@ -169,9 +154,7 @@ function ContactForm(props: Props & { contact?: Contact; onCancel: () => void })
           }),
         );
       } else {
-        // A new contact sends what is filled in: nulls mean nothing to a create.
-        const created = Object.fromEntries(Object.entries(body).filter(([, value]) => value !== null));
-        await call(api.POST("/customers/{customerId}/contacts", { params: { path, header }, body: created }));
+        await call(api.POST("/customers/{customerId}/contacts", { params: { path, header }, body: withoutNulls(body) }));
       }
       props.onChanged(contact ? "Contact saved." : "Contact added.");
     });

@@ -4,10 +4,10 @@
 // changed meanwhile is refused (412) and the list offers a reload. Linking and unlinking
 // change the customer too (its sites count), so the page loads the card again after them.
 
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { ApiError, call, idempotencyKey, type Schemas } from "../api/client";
 import { canEdit, useCan } from "../caller";
-import { Checkbox, Field, ProblemView, RecordForm, textBinding, textPatch, useAction } from "../ui";
+import { Checkbox, ConfirmInline, Field, ProblemOrConflict, ProblemView, RecordForm, textBinding, textPatch, useAction, useList, withoutNulls } from "../ui";
 import type { SectionProps } from "./Customer";
 
 type Site = Schemas["Site"];
@@ -57,15 +57,6 @@ function patchOf(before: Form, after: Form): Record<string, unknown> {
   return patch;
 }
 
-/** Nothing but what is filled in (absent, not null, in a new site). */
-function filled(patch: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(patch)
-      .filter(([, value]) => value !== null)
-      .map(([name, value]) => [name, value && typeof value === "object" ? filled(value as Record<string, unknown>) : value]),
-  );
-}
-
 function describe(site: Site): string {
   const address = site.address && [site.address.line1, site.address.postalCode, site.address.city].filter(Boolean).join(", ");
   const contact = site.contact && [site.contact.firstName, site.contact.lastName].filter(Boolean).join(" ");
@@ -77,26 +68,17 @@ type Props = SectionProps;
 export function Sites(props: Props) {
   const { api, loaded } = props;
   const customerId = loaded.customer.id;
-  const [sites, setSites] = useState<Site[]>();
-  const [loadError, setLoadError] = useState<unknown>();
   // Bumped after a change of a site alone, to list the sites again.
   const [round, setRound] = useState(0);
   const [notice, setNotice] = useState(props.notice);
   const [editing, setEditing] = useState<string>();
-  const [unlinking, setUnlinking] = useState<string>();
   const { error, busy, run } = useAction();
   const editable = canEdit(useCan()) && loaded.customer.status === "active" && loaded.customer.erased === undefined;
 
-  useEffect(() => {
-    let live = true;
-    call(api.GET("/customers/{customerId}/sites", { params: { path: { customerId }, query: { limit: 50 } } })).then(
-      ({ data }) => live && setSites(data.items),
-      (e) => live && setLoadError(e),
-    );
-    return () => {
-      live = false;
-    };
-  }, [api, customerId, round]);
+  const { items: sites, error: loadError } = useList<Site>(
+    () => call(api.GET("/customers/{customerId}/sites", { params: { path: { customerId }, query: { limit: 50 } } })),
+    [api, customerId, round],
+  );
 
   const siteChanged = (text: string) => {
     setEditing(undefined);
@@ -125,7 +107,7 @@ export function Sites(props: Props) {
       <h2 id="sites">Sites</h2>
       {notice && <p role="status">{notice}</p>}
       <ProblemView error={loadError} />
-      <Stale error={error} onReload={() => siteChanged("")} />
+      <ProblemOrConflict error={error} onReload={() => siteChanged("")} {...SITE_CONFLICT} />
       {sites?.length === 0 && <p>No sites.</p>}
       <ul class="rows">
         {sites?.map((site) => (
@@ -143,21 +125,7 @@ export function Sites(props: Props) {
                     <button type="button" class="link" disabled={busy} onClick={() => setStatus(site, site.status === "active" ? "inactive" : "active")} aria-label={`${site.status === "active" ? "Deactivate" : "Reactivate"} ${site.name}`}>
                       {site.status === "active" ? "Deactivate" : "Reactivate"}
                     </button>
-                    {unlinking === site.id ? (
-                      <>
-                        <span>Unlink {site.name}? Its closed work keeps naming it.</span>
-                        <button type="button" class="link" disabled={busy} onClick={() => unlink(site)}>
-                          Yes, unlink
-                        </button>
-                        <button type="button" class="link" onClick={() => setUnlinking(undefined)}>
-                          Keep
-                        </button>
-                      </>
-                    ) : (
-                      <button type="button" class="link" onClick={() => setUnlinking(site.id)} aria-label={`Unlink ${site.name}`}>
-                        Unlink
-                      </button>
-                    )}
+                    <ConfirmInline label="Unlink" subject={site.name} question={`Unlink ${site.name}? Its closed work keeps naming it.`} busy={busy} onConfirm={() => unlink(site)} />
                   </div>
                 )}
               </>
@@ -177,22 +145,8 @@ export function Sites(props: Props) {
   );
 }
 
-/** A refusal; a 412 (the site changed since it was listed) offers to list the sites again. */
-function Stale({ error, onReload, shownFields = [] }: { error: unknown; onReload: () => void; shownFields?: string[] }) {
-  if (error instanceof ApiError && error.status === 412) {
-    return (
-      <div class="problem conflict" role="alert">
-        <p>
-          <strong>Someone else changed this site after the list was shown.</strong> Nothing was done.
-        </p>
-        <button type="button" onClick={onReload}>
-          Show the sites as they are now
-        </button>
-      </div>
-    );
-  }
-  return <ProblemView error={error} shownFields={shownFields} />;
-}
+/** The words of a 412 on a site: it has a version of its own, checked against the list's. */
+const SITE_CONFLICT = { conflict: "Someone else changed this site after the list was shown.", reloadLabel: "Show the sites as they are now" };
 
 /** A new site (`site` absent) or a change of one. */
 function SiteForm(props: Props & { site?: Site; onSaved: (notice: string) => void; onStale: () => void; onCancel: () => void }) {
@@ -220,7 +174,7 @@ function SiteForm(props: Props & { site?: Site; onSaved: (notice: string) => voi
         );
         props.onSaved(`${form.name.trim() || site.name} was saved.`);
       } else {
-        const body = filled(patch) as Schemas["SiteInput"];
+        const body = withoutNulls(patch) as Schemas["SiteInput"];
         await call(api.POST("/customers/{customerId}/sites", { params: { path: { customerId }, header: { "Idempotency-Key": idempotencyKey() } }, body }));
         props.onSaved(`${body.name} was linked.`);
       }
@@ -232,7 +186,7 @@ function SiteForm(props: Props & { site?: Site; onSaved: (notice: string) => voi
   );
   return (
     <RecordForm title={title} submitLabel={site ? "Save the site" : "Link the site"} busy={busy} onSubmit={save} onCancel={props.onCancel}>
-      <Stale error={error} onReload={props.onStale} shownFields={[...PLACE.map((n) => (n === "name" ? n : `address.${n}`)), ...WHO.map((n) => `contact.${n}`)]} />
+      <ProblemOrConflict error={error} onReload={props.onStale} {...SITE_CONFLICT} shownFields={[...PLACE.map((n) => (n === "name" ? n : `address.${n}`)), ...WHO.map((n) => `contact.${n}`)]} />
       {PLACE.map(field)}
       <Checkbox label="The customer's own property" name="customerOwned" checked={form.customerOwned} onChange={(customerOwned) => setForm({ ...form, customerOwned })} />
       <fieldset>

@@ -8,7 +8,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use super::scope;
+use super::identity;
 use crate::App;
 use crate::http::{self, json};
 
@@ -21,14 +21,15 @@ struct CallerView<'a> {
     permissions: &'a [Permission],
 }
 
+/// From the token alone: no read of the organisation's settings, which it does not need.
 pub async fn me(app: &App, request: &Request) -> Result<Response<Body>, Problem> {
     http::query_params(request, &[])?;
-    let scope = scope(app, request).await?;
+    let who = identity(app, request)?;
     let view = CallerView {
-        organisation: scope.tenant.as_str(),
-        user: &scope.caller.user,
-        roles: &scope.caller.roles,
-        permissions: scope.grants.permissions(),
+        organisation: who.tenant.as_str(),
+        user: &who.caller.user,
+        roles: &who.caller.roles,
+        permissions: who.grants.permissions(),
     };
     Ok(json(StatusCode::OK, &view))
 }

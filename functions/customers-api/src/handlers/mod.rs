@@ -36,8 +36,32 @@ use crate::usecases::linked::answer_of;
 use crate::usecases::{Created, PageRequest};
 use idempotency::to_response;
 
-/// The caller's scope from the verified token: who, which organisation, what they may do.
+/// The caller's scope from the verified token: who, which organisation, what they may do,
+/// and the organisation's settings.
 pub async fn scope(app: &App, request: &Request) -> Result<Scope, Problem> {
+    let Identity {
+        caller,
+        tenant,
+        grants,
+    } = identity(app, request)?;
+    let settings = app.settings(&tenant).await?;
+    Ok(Scope {
+        caller,
+        tenant,
+        grants,
+        settings,
+    })
+}
+
+/// Who the verified token names and what their roles grant: the part of [`scope`] that reads
+/// nothing but the token.
+pub struct Identity {
+    pub caller: Caller,
+    pub tenant: TenantId,
+    pub grants: Grants,
+}
+
+pub fn identity(app: &App, request: &Request) -> Result<Identity, Problem> {
     let caller = Caller::from_request(request, &app.claims)?;
     // The user id goes into keys (assignments, a technician's list) and records: one that no
     // key may hold (over 128 bytes, `#`, spaces) is no identity this API can serve.
@@ -47,12 +71,10 @@ pub async fn scope(app: &App, request: &Request) -> Result<Scope, Problem> {
     }
     let tenant = TenantId::parse(&caller.tenant).ok_or_else(Problem::no_tenant)?;
     let grants = Grants::of_roles(&caller.roles);
-    let settings = app.settings(&tenant).await?;
-    Ok(Scope {
+    Ok(Identity {
         caller,
         tenant,
         grants,
-        settings,
     })
 }
 
